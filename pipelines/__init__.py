@@ -1,0 +1,1 @@
+"""Command-line entry points (``python -m pipelines.<step>``): argument parsing, progress and I/O only."""

@@ -1,0 +1,154 @@
+"""Build a weakly labelled speech-emotion dataset from transcribed recordings.
+
+    python -m pipelines.build_dataset                     # the embedded demo corpus -> build/demo
+    python -m pipelines.build_dataset --corpus mosei --root /data/CMU-MOSEI --out build/mosei
+    python -m pipelines.build_dataset --root talks/ --out build/talks        # talk.wav + talk.srt/.vtt/.json
+    python -m pipelines.build_dataset --root manifest.csv --out build/calls   # audio_path,start,end,text
+
+Writes segments.parquet (one row per transcript segment), features/logmel.npy and build.json into --out.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from weaklabel.audio import DEFAULT_CLIP_SECONDS
+from weaklabel.errors import CorpusError, OutputConflictError
+from weaklabel.features import LogMelParams
+from weaklabel.readers import CORPUS_KINDS
+from weaklabel.sentiment import DEFAULT_NEUTRAL_BAND, DEFAULT_POLICY, POLICIES
+from weaklabel.splits import DEFAULT_FRACTIONS
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEMO_CORPUS_DIR = REPO_ROOT / "data" / "demo" / "generated"
+DEMO_OUT_DIR = REPO_ROOT / "build" / "demo"
+
+
+def _fractions(text: str) -> tuple[float, float, float]:
+    try:
+        values = tuple(float(x) for x in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected three comma-separated numbers, got {text!r}")
+    if len(values) != 3 or any(v < 0 for v in values) or abs(sum(values) - 1) > 1e-6:
+        raise argparse.ArgumentTypeError(f"expected three non-negative fractions summing to 1, got {text!r}")
+    return values
+
+
+def build_parser() -> argparse.ArgumentParser:
+    mel = LogMelParams()
+    parser = argparse.ArgumentParser(prog="python -m pipelines.build_dataset", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    src = parser.add_argument_group("corpus")
+    src.add_argument("--corpus", choices=CORPUS_KINDS, default="auto",
+                     help="corpus layout: mosei (Raw/Audio/Full/WAV_16000 + Raw/Transcript/Segmented/Combined), "
+                          "manifest (CSV/TSV/Parquet/JSONL with audio_path,start,end,text[,speaker,group]), "
+                          "subtitles (audio beside .srt/.vtt/Whisper .json); auto guesses (default)")
+    src.add_argument("--root", type=Path,
+                     help="corpus root (MOSEI folder holding Raw/, a manifest file, or a folder of recordings); "
+                          "omit to build the embedded synthetic demo corpus")
+    src.add_argument("--folds", type=Path,
+                     help="JSON of explicit splits by video id, e.g. the CMU Multimodal SDK's standard MOSEI folds "
+                          "({'train': [...], 'valid': [...], 'test': [...]}); replaces --split")
+    out = parser.add_argument_group("output")
+    out.add_argument("--out", type=Path, help=f"output directory (default for the demo: {DEMO_OUT_DIR})")
+    out.add_argument("--overwrite", action="store_true",
+                     help="replace an output built with a different configuration (never done silently)")
+    out.add_argument("--force", action="store_true", help="rebuild even if an identical build is complete")
+    clip = parser.add_argument_group("clips and features")
+    clip.add_argument("--clip-seconds", type=float, default=DEFAULT_CLIP_SECONDS,
+                      help="fixed clip length in seconds; longer segments are cropped, shorter padded, "
+                           "at a random offset drawn from --seed (default: %(default)s)")
+    clip.add_argument("--seed", type=int, default=0, help="seed for crop/pad offsets and splits (default: 0)")
+    clip.add_argument("--n-mels", type=int, default=mel.n_mels, help="mel bands (default: %(default)s)")
+    clip.add_argument("--n-fft", type=int, default=mel.n_fft, help="FFT size in samples at 16 kHz (default: %(default)s)")
+    clip.add_argument("--hop-length", type=int, default=mel.hop_length,
+                      help="hop in samples at 16 kHz (default: %(default)s = 16 ms)")
+    lab = parser.add_argument_group("weak labels and splits")
+    lab.add_argument("--policy", choices=sorted(POLICIES), default=DEFAULT_POLICY,
+                     help="how TextBlob polarity and VADER compound become a label: mean of the two (the original "
+                          "method), vader, textblob, or agree (both clear the band with the same sign) "
+                          "(default: %(default)s)")
+    lab.add_argument("--neutral-band", type=float, default=DEFAULT_NEUTRAL_BAND,
+                     help="|score| below this abstains (default: %(default)s)")
+    lab.add_argument("--split", type=_fractions, default=DEFAULT_FRACTIONS, metavar="TRAIN,VAL,TEST",
+                     help="group-disjoint split fractions (default: 0.8,0.1,0.1)")
+    run = parser.add_argument_group("running")
+    run.add_argument("--workers", type=int, default=None, help="worker processes (default: CPU count)")
+    run.add_argument("--quiet", action="store_true", help="no progress bars")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    # Heavy imports after parsing, so --help is instant.
+    from tqdm import tqdm
+
+    from weaklabel.build import BuildConfig, build_dataset
+
+    try:
+        if args.root is None:
+            if args.corpus not in ("auto", "mosei"):
+                raise CorpusError("--corpus without --root: give the corpus root with --root")
+            from weaklabel.demo import generate_demo_corpus
+
+            if not args.quiet:
+                print(f"No --root given: building the embedded synthetic demo corpus ({DEMO_CORPUS_DIR})")
+            root, corpus = generate_demo_corpus(DEMO_CORPUS_DIR), "mosei"
+            out_dir = args.out or DEMO_OUT_DIR
+        else:
+            if args.out is None:
+                raise CorpusError("--out is required with --root")
+            root, corpus, out_dir = args.root, args.corpus, args.out
+        mel = LogMelParams(n_mels=args.n_mels, n_fft=args.n_fft, win_length=args.n_fft, hop_length=args.hop_length)
+        config = BuildConfig(corpus=corpus, root=str(Path(root).resolve()), clip_seconds=args.clip_seconds,
+                             seed=args.seed, policy=args.policy, neutral_band=args.neutral_band,
+                             split_fractions=tuple(args.split),
+                             folds=str(args.folds.resolve()) if args.folds else None, mel=mel)
+        bars: list = []
+
+        def on_start(n_recordings: int, n_segments: int) -> None:
+            bars.append(tqdm(total=n_recordings, desc="recordings", unit="rec", disable=args.quiet, position=0))
+            bars.append(tqdm(total=n_segments, desc="segments", unit="seg", disable=args.quiet, position=1))
+
+        def progress(recordings: int, segments: int) -> None:
+            bars[0].update(recordings)
+            bars[1].update(segments)
+
+        try:
+            result = build_dataset(config, out_dir, workers=args.workers, overwrite=args.overwrite,
+                                   force=args.force, progress=progress, on_start=on_start)
+        finally:
+            for bar in bars:
+                bar.close()
+    except (CorpusError, OutputConflictError, ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: finished recordings are kept; re-run the same command to resume", file=sys.stderr)
+        return 130
+    print(summary_text(result))
+    return 0
+
+
+def summary_text(result) -> str:
+    """The end-of-run summary: kept / abstained / failed, positive share, splits, throughput."""
+    c = result.counts
+    lines = [f"{'Up to date' if result.up_to_date else 'Built'}: {result.out_dir}"]
+    share = f"{c['positive_share']:.1%}" if c["positive_share"] is not None else "n/a"
+    lines.append(f"  {c['segments']} segments from {c['recordings']} recordings: {c['ok']} kept "
+                 f"({c['by_label']['positive']} positive, {c['by_label']['negative']} negative; positive share "
+                 f"{share}), {c['abstained']} abstained, {c['failed']} failed")
+    failures = {k: v for k, v in c["by_status"].items() if k not in ("ok", "abstained")}
+    if failures:
+        lines.append("  failed: " + ", ".join(f"{k} {v}" for k, v in failures.items()))
+    lines.append("  splits: " + ", ".join(f"{k} {v['ok']} kept / {v['groups']} groups"
+                                          for k, v in c["by_split"].items()))
+    if not result.up_to_date and result.elapsed_s > 0:
+        lines.append(f"  {c['segments'] / result.elapsed_s:.1f} segments/s ({result.elapsed_s:.1f} s, "
+                     f"{result.recordings_processed} recordings processed)")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,192 @@
+"""End-to-end behaviour of the dataset build on generated corpora."""
+import json
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+import soundfile as sf
+
+from weaklabel import segments as S
+from weaklabel.build import BuildConfig, _build_part, build_dataset, group_by_recording, prepare_output_dir
+from weaklabel.errors import CorpusError, OutputConflictError
+from weaklabel.features import LogMelParams
+from weaklabel.readers import read_corpus
+
+from .conftest import tone_bursts, write_mosei
+
+OUTPUT_FILES = ("segments.parquet", "features/logmel.npy", "build.json")
+FAST_MEL = LogMelParams(n_mels=32, n_fft=512, win_length=512, hop_length=512)
+
+
+def config_for(root, **kw):
+    kw.setdefault("mel", FAST_MEL)
+    return BuildConfig(corpus="mosei", root=str(root), **kw)
+
+
+def read_outputs(out):
+    return {name: (out / name).read_bytes() for name in OUTPUT_FILES}
+
+
+def test_build_writes_one_row_per_segment_with_features(small_mosei, tmp_path):
+    out = tmp_path / "out"
+    result = build_dataset(config_for(small_mosei), out, workers=1)
+    df = pd.read_parquet(out / "segments.parquet")
+    for col in ("segment_id", "video_id", "start", "end", "text", "textblob", "vader", "score", "label",
+                "status", "split"):
+        assert col in df.columns
+    assert len(df) == 18 and df["segment_id"].is_unique
+    assert set(df["status"]) == {"ok", "abstained"}
+    assert (df.loc[df.status == "ok", "label"].sort_values().tolist() == [0] * 6 + [1] * 6)
+    feats = np.load(out / "features/logmel.npy", mmap_mode="r")
+    assert feats.shape == (18, 32, 1 + 112000 // 512) and feats.dtype == np.float16
+    assert sorted(df["feature_row"].tolist()) == list(range(18))
+    build = json.loads((out / "build.json").read_text())
+    assert build["counts"]["by_status"] == {"abstained": 6, "ok": 12}
+    assert build["counts"]["by_label"] == {"positive": 6, "negative": 6}
+    assert build["config"]["policy"] == "mean" and build["config"]["clip_seconds"] == 7.0
+    assert build["features"]["log_mel"]["n_mels"] == 32 and "librosa" in build["versions"]
+    assert result.counts == build["counts"]
+
+
+def test_clip_holds_the_segment_audio_and_padding_is_silent(small_mosei, tmp_path):
+    out = tmp_path / "out"
+    build_dataset(config_for(small_mosei, mel=LogMelParams(n_mels=32, n_fft=512, win_length=512, hop_length=160)),
+                  out, workers=1)
+    df = pd.read_parquet(out / "segments.parquet").set_index("segment_id")
+    feats = np.load(out / "features/logmel.npy")
+    row = df.loc["vid0_0"]  # 2.5 s of tone padded into 7 s
+    frames = feats[row.feature_row].astype(np.float32).max(axis=0)
+    t = np.arange(len(frames)) * 160 / 16000
+    pad = row.clip_pad_left_s
+    inside = (t > pad + 0.1) & (t < pad + 2.4)
+    outside = (t < pad - 0.1) | (t > pad + 2.6)
+    assert frames[inside].min() > -20 and frames[outside].max() < -60  # tone loud, padding at the floor
+    long = df.loc["vid0_1"]  # 7.5 s segment cropped to 7 s
+    assert long.clip_pad_left_s == 0 and 4.0 <= long.clip_source_start_s <= 4.5
+    assert long.clip_source_end_s - long.clip_source_start_s == pytest.approx(7.0)
+
+
+def test_same_seed_same_bytes_any_worker_count(small_mosei, tmp_path):
+    build_dataset(config_for(small_mosei), tmp_path / "a", workers=1)
+    build_dataset(config_for(small_mosei), tmp_path / "b", workers=2)
+    build_dataset(config_for(small_mosei, seed=1), tmp_path / "c", workers=1)
+    a, b, c = (read_outputs(tmp_path / x) for x in "abc")
+    assert a == b
+    assert a["features/logmel.npy"] != c["features/logmel.npy"]
+
+
+def test_rerun_is_up_to_date_and_conflicting_config_is_refused(small_mosei, tmp_path):
+    out = tmp_path / "out"
+    build_dataset(config_for(small_mosei), out, workers=1)
+    before = read_outputs(out)
+    again = build_dataset(config_for(small_mosei), out, workers=1)
+    assert again.up_to_date and read_outputs(out) == before
+    with pytest.raises(OutputConflictError, match="neutral_band"):
+        build_dataset(config_for(small_mosei, neutral_band=0.5), out, workers=1)
+    assert read_outputs(out) == before  # nothing touched
+    forced = build_dataset(config_for(small_mosei), out, workers=1, force=True)
+    assert not forced.up_to_date and read_outputs(out) == before
+    replaced = build_dataset(config_for(small_mosei, neutral_band=0.5), out, workers=1, overwrite=True)
+    assert json.loads((out / "build.json").read_text())["config"]["neutral_band"] == 0.5
+    assert replaced.counts["abstained"] == 6
+
+
+def test_resume_after_interruption_does_only_missing_work(small_mosei, tmp_path):
+    config = config_for(small_mosei)
+    build_dataset(config, tmp_path / "clean", workers=1)
+    out = tmp_path / "resumed"
+    parts = prepare_output_dir(out, config, overwrite=False)
+    recordings = group_by_recording(read_corpus("mosei", small_mosei))
+    for rid in list(recordings)[:4]:  # as if killed after four recordings
+        _build_part(recordings[rid], config, str(parts))
+    (parts / ".half-written.npy.tmp").write_bytes(b"junk")  # a temp file a kill left behind
+    result = build_dataset(config, out, workers=1)
+    assert result.recordings_processed == 2
+    assert read_outputs(out) == read_outputs(tmp_path / "clean")
+    assert not list(out.glob(".parts-*"))
+
+
+def test_bad_inputs_fail_only_their_segments(tmp_path):
+    recordings = {
+        "good": (10.0, ["good___0___0.5___3.0___What a wonderful, happy day!",
+                        "good___1___3.5___9.0___A horrible and sad loss."]),
+        "mixed": (10.0, [
+            "mixed___0___-0.4___2.0___Great job, I love it!",           # negative start: clamped
+            "mixed___1___5.0___5.0___zero length",                       # start >= end
+            "mixed___2___6.0___4.0___backwards",                         # start >= end
+            "mixed___3___1.0___2.0___",                                  # empty text
+            "mixed___4___2.0",                                           # does not parse
+            b"mixed___5___2.0___3.0___caf\xe9 au lait",                  # not UTF-8
+            "mixed___6___8.0___14.0___runs past the end, terrible",      # cut at end
+            "mixed___7___12.0___13.0___wholly outside the audio",        # outside
+            "mixed___8___abc___3.0___not a number",                      # bad time
+            "mixed___0___7.0___7.5___same id again",                     # duplicate id
+            "mixed___9___2.0___3.0___text with ___ underscores",         # text keeps its ___
+        ]),
+        "noaudio": (None, ["noaudio___0___0.0___1.0___Where is my audio?"]),
+        "corrupt": (2.0, ["corrupt___0___0.0___1.0___Broken file, awful."]),
+        "truncated": (6.0, ["truncated___0___0.5___1.5___The early part is here.",
+                            "truncated___1___4.0___5.0___This part was cut off."]),
+    }
+    root = write_mosei(tmp_path / "c", recordings)
+    wavs = root / "Raw/Audio/Full/WAV_16000"
+    (wavs / "corrupt.wav").write_bytes(b"RIFF" + bytes(range(256)) * 4)
+    data = (wavs / "truncated.wav").read_bytes()
+    (wavs / "truncated.wav").write_bytes(data[: 44 + 2 * 16000 * 3])  # 3 of the 6 s the header declares
+    out = tmp_path / "out"
+    build_dataset(config_for(root), out, workers=2)
+    df = pd.read_parquet(out / "segments.parquet").set_index("segment_id")
+    status = df["status"].to_dict()
+    assert status["good_0"] == "ok" and status["good_1"] == "ok"
+    assert status["mixed_0"] == "ok" and df.loc["mixed_0", "start_clamped"] and df.loc["mixed_0", "start"] == 0
+    assert "clamped" in df.loc["mixed_0", "detail"]
+    assert status["mixed_1"] == status["mixed_2"] == status["mixed_8"] == S.BAD_TIMESTAMPS
+    assert status["mixed_3"] == S.EMPTY_TEXT
+    assert status["mixed_line5"] == S.BAD_TRANSCRIPT_LINE
+    assert status["mixed_line6"] == S.BAD_ENCODING and "UTF-8" in df.loc["mixed_line6", "detail"]
+    assert status["mixed_6"] in ("ok", "abstained") and "cut there" in df.loc["mixed_6", "detail"]
+    assert df.loc["mixed_6", "clip_source_end_s"] == pytest.approx(10.0)
+    assert status["mixed_7"] == S.OUTSIDE_AUDIO
+    assert status["mixed_0#dup1"] == S.DUPLICATE_SEGMENT
+    assert df.loc["mixed_9", "text"] == "text with ___ underscores" and status["mixed_9"] == "abstained"
+    assert status["noaudio_0"] == S.AUDIO_MISSING
+    assert status["corrupt_0"] == S.AUDIO_UNREADABLE and "cannot open audio" in df.loc["corrupt_0", "detail"]
+    assert status["truncated_0"] == "abstained"
+    assert status["truncated_1"] == S.OUTSIDE_AUDIO
+    detail = df.loc["truncated_1", "detail"]  # libsndfile reports the length actually present, or reads short
+    assert "recording is 3.000 s long" in detail or "shorter than its header" in detail
+    failed = df[df.status.isin(S.FAILURE_STATUSES)]
+    assert failed["feature_row"].isna().all() and failed["label"].isna().all()
+    assert (failed["detail"].str.len() > 0).all()
+    assert df.loc[df.feature_row.notna()].shape[0] == np.load(out / "features/logmel.npy").shape[0]
+    counts = json.loads((out / "build.json").read_text())["counts"]
+    assert counts["segments"] == len(df) == 17 and counts["failed"] == len(failed)
+    assert counts["start_clamped"] == 1
+
+
+def test_splits_are_group_disjoint_and_folds_are_honoured(small_mosei, tmp_path):
+    build_dataset(config_for(small_mosei), tmp_path / "a", workers=1)
+    df = pd.read_parquet(tmp_path / "a/segments.parquet")
+    assert (df.groupby("video_id")["split"].nunique() == 1).all()
+    assert set(df["split"]) == {"train", "validation", "test"}
+    folds = tmp_path / "folds.json"
+    folds.write_text(json.dumps({"train": ["vid0", "vid1", "vid2"], "valid": ["vid3"], "test": ["vid4"]}))
+    build_dataset(config_for(small_mosei, folds=str(folds)), tmp_path / "b", workers=1)
+    df = pd.read_parquet(tmp_path / "b/segments.parquet").drop_duplicates("video_id").set_index("video_id")
+    assert df["split"].drop("vid5").to_dict() == {"vid0": "train", "vid1": "train", "vid2": "train",
+                                                  "vid3": "validation", "vid4": "test"}
+    assert pd.isna(df.loc["vid5", "split"])  # not listed in the folds: unassigned
+    counts = json.loads((tmp_path / "b/build.json").read_text())["counts"]
+    assert counts["by_split"]["unassigned"]["segments"] == 3
+
+
+def test_wrong_root_and_empty_corpus_raise_corpus_error(tmp_path):
+    with pytest.raises(CorpusError, match="does not exist"):
+        build_dataset(config_for(tmp_path / "nope"), tmp_path / "o")
+    with pytest.raises(CorpusError, match="not a CMU-MOSEI root"):
+        build_dataset(config_for(tmp_path), tmp_path / "o")
+    empty = write_mosei(tmp_path / "empty", {})
+    with pytest.raises(CorpusError, match="no transcript segments"):
+        build_dataset(config_for(empty), tmp_path / "o")
+    assert not (tmp_path / "o").exists()

@@ -1,0 +1,159 @@
+"""Decode only the audio a segment needs, as mono float32 at a target rate, and fit it to a fixed length.
+
+All times are seconds from the start of the recording; all lengths in samples are at ``target_sr``
+unless a name says ``native``. Decoding goes through libsndfile (WAV, FLAC, OGG/Vorbis, Opus, MP3, AIFF, …):
+a recording is opened once and each segment's span is read after a seek, so an hour-long file is never
+loaded whole for one sentence.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import numpy as np
+import soundfile as sf
+import soxr
+
+TARGET_SR = 16000
+DEFAULT_CLIP_SECONDS = 7.0
+
+
+class AudioDecodeError(Exception):
+    """The audio file cannot be opened or decoded."""
+
+
+def segment_rng(seed: int, segment_id: str) -> np.random.Generator:
+    """A random generator that depends only on ``seed`` and ``segment_id``.
+
+    Independent of processing order, worker count and machine, so crops and pads are reproducible
+    byte for byte whichever process handles a segment.
+    """
+    digest = hashlib.sha256(segment_id.encode("utf-8")).digest()
+    words = np.frombuffer(digest[:16], dtype="<u4").tolist()
+    return np.random.default_rng(np.random.SeedSequence([int(seed) & 0xFFFFFFFF, *words]))
+
+
+@dataclass(frozen=True)
+class ClipPlan:
+    """Where a segment's audio comes from and where it lands in the fixed-length clip.
+
+    Attributes
+    ----------
+    source_start_s, source_end_s : float
+        The span of the recording that is decoded (seconds).
+    pad_left_samples : int
+        Samples of silence before the audio in the clip (0 when the segment was cropped).
+    clip_samples : int
+        Total clip length in samples at the target rate.
+    cut_at_end : bool
+        True when the segment ran past the end of the recording and was cut there.
+    """
+
+    source_start_s: float
+    source_end_s: float
+    pad_left_samples: int
+    clip_samples: int
+    cut_at_end: bool
+
+    @property
+    def source_samples(self) -> int:
+        return int(round((self.source_end_s - self.source_start_s) * TARGET_SR))
+
+
+def plan_clip(start_s: float, end_s: float, duration_s: float, clip_seconds: float,
+              rng: np.random.Generator, sr: int = TARGET_SR) -> ClipPlan | None:
+    """Plan a fixed-length clip for the segment ``[start_s, end_s)`` of a recording ``duration_s`` long.
+
+    A segment longer than the clip is cropped at a uniformly random offset; a shorter one is placed at a
+    uniformly random offset in silence. A segment running past the end of the recording is cut there.
+
+    Returns
+    -------
+    ClipPlan or None
+        None when the segment lies wholly outside the recording (``start_s >= duration_s``).
+    """
+    clip_samples = int(round(clip_seconds * sr))
+    if clip_samples <= 0:
+        raise ValueError(f"clip length must be positive, got {clip_seconds} s")
+    if start_s >= duration_s:
+        return None
+    cut_at_end = end_s > duration_s
+    end_s = min(end_s, duration_s)
+    segment_samples = int(round((end_s - start_s) * sr))
+    if segment_samples <= 0:
+        return None
+    if segment_samples > clip_samples:
+        offset = int(rng.integers(0, segment_samples - clip_samples + 1))
+        source_start = start_s + offset / sr
+        return ClipPlan(source_start, source_start + clip_samples / sr, 0, clip_samples, cut_at_end)
+    pad_left = int(rng.integers(0, clip_samples - segment_samples + 1))
+    return ClipPlan(start_s, start_s + segment_samples / sr, pad_left, clip_samples, cut_at_end)
+
+
+class AudioReader:
+    """An open recording from which spans are decoded to mono float32 at ``target_sr``.
+
+    Use as a context manager. ``duration_s`` is what the file's header declares; a truncated file may
+    hold less, in which case :meth:`read_span` returns fewer samples than asked.
+    """
+
+    def __init__(self, path: str, target_sr: int = TARGET_SR):
+        self.path = path
+        self.target_sr = target_sr
+        try:
+            self._file = sf.SoundFile(path)
+        except Exception as exc:  # libsndfile raises several types; all mean "cannot decode"
+            raise AudioDecodeError(f"cannot open audio {path}: {exc}") from exc
+        self.native_sr = int(self._file.samplerate)
+        self.channels = int(self._file.channels)
+        self.native_frames = int(self._file.frames)
+        self.duration_s = self.native_frames / self.native_sr if self.native_sr else 0.0
+
+    def __enter__(self) -> "AudioReader":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._file.close()
+
+    def read_span(self, start_s: float, end_s: float) -> np.ndarray:
+        """Decode ``[start_s, end_s)`` as mono float32 at ``target_sr``; shape ``(n_samples,)``.
+
+        Channels are averaged; resampling uses soxr (high quality). Returns fewer samples than the span
+        when the file ends early, and an empty array when nothing could be decoded there.
+        """
+        first = max(0, int(np.floor(start_s * self.native_sr)))
+        count = max(0, int(np.ceil(end_s * self.native_sr)) - first)
+        try:
+            self._file.seek(min(first, self.native_frames))
+            native = self._file.read(count, dtype="float32", always_2d=True)
+        except Exception as exc:
+            raise AudioDecodeError(f"cannot decode {self.path} at {start_s:.3f}-{end_s:.3f} s: {exc}") from exc
+        mono = native.mean(axis=1, dtype=np.float32) if native.shape[1] > 1 else native[:, 0]
+        if mono.size == 0:
+            return np.zeros(0, dtype=np.float32)
+        if self.native_sr != self.target_sr:
+            mono = soxr.resample(mono, self.native_sr, self.target_sr, quality="HQ")
+        wanted = int(round((end_s - start_s) * self.target_sr))
+        if len(native) == count:  # complete read: fix resampling rounding to the exact planned length
+            mono = fit_length(mono, wanted)
+        else:
+            mono = mono[:wanted]
+        return np.ascontiguousarray(mono, dtype=np.float32)
+
+
+def fit_length(samples: np.ndarray, n: int) -> np.ndarray:
+    """Trim or zero-pad (at the end) a 1-D array to exactly ``n`` samples."""
+    if len(samples) >= n:
+        return samples[:n]
+    return np.concatenate([samples, np.zeros(n - len(samples), dtype=samples.dtype)])
+
+
+def place_in_clip(samples: np.ndarray, plan: ClipPlan) -> np.ndarray:
+    """Put decoded samples into a silent clip of ``plan.clip_samples`` at ``plan.pad_left_samples``."""
+    clip = np.zeros(plan.clip_samples, dtype=np.float32)
+    n = min(len(samples), plan.clip_samples - plan.pad_left_samples)
+    clip[plan.pad_left_samples:plan.pad_left_samples + n] = samples[:n]
+    return clip
