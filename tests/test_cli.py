@@ -46,3 +46,19 @@ def test_conflicting_rebuild_is_refused_then_summary_printed(small_mosei, tmp_pa
 def test_bad_split_fractions_rejected_by_parser(tmp_path):
     proc = run_cli("--root", str(tmp_path), "--out", str(tmp_path / "o"), "--split", "0.5,0.5")
     assert proc.returncode == 2 and "three" in proc.stderr
+
+
+def test_no_arguments_builds_the_demo(tmp_path, monkeypatch, capsys):
+    import pandas as pd
+
+    from pipelines import build_dataset as cli
+
+    monkeypatch.setattr(cli, "DEMO_CORPUS_DIR", tmp_path / "demo_corpus")
+    monkeypatch.setattr(cli, "DEMO_OUT_DIR", tmp_path / "demo_out")
+    assert cli.main(["--quiet", "--workers", "2"]) == 0
+    assert "360 segments from 24 recordings" in capsys.readouterr().out
+    df = pd.read_parquet(tmp_path / "demo_out/segments.parquet")
+    # The demo has clearly positive, negative and neutral sentences: all three outcomes occur, none fails.
+    assert set(df["status"]) == {"ok", "abstained"}
+    assert set(df["label"].dropna()) == {0, 1}
+    assert set(df["split"]) == {"train", "validation", "test"}
