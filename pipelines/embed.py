@@ -1,0 +1,52 @@
+"""Embed every clip of a built dataset with a frozen ImageNet VGG16 (cached in DATASET/embeddings/).
+
+    python -m pipelines.embed --dataset build/demo [--layer block5_pool] [--weights imagenet]
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from pipelines._common import add_weights_arguments, check_dataset, fail
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m pipelines.embed", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--dataset", type=Path, default=Path("build/demo"),
+                        help="a folder written by pipelines.build_dataset (default: %(default)s)")
+    add_weights_arguments(parser)
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from tqdm import tqdm
+
+    from transfer.embedding import embed_dataset
+    from transfer.weights import WeightsError, resolve_vgg16_weights
+
+    bar = []
+    try:
+        dataset = check_dataset(args.dataset)
+        weights = resolve_vgg16_weights(args.weights)
+        embeddings, meta = embed_dataset(
+            dataset, weights, args.layer, batch_size=args.batch_size,
+            on_start=lambda n: bar.append(tqdm(total=n, desc="embedding", unit="clip", disable=args.quiet)),
+            progress=lambda n: bar[0].update(n))
+    except (WeightsError, FileNotFoundError, ValueError) as exc:
+        return fail(str(exc))
+    finally:
+        for b in bar:
+            b.close()
+    print(f"Embeddings {meta['shape']} ({'cached' if meta['from_cache'] else 'computed'}): "
+          f"{dataset / 'embeddings' / meta['key']}.npy")
+    print(f"  VGG16 weights: {weights.source} {weights.path or ''} sha256 {str(weights.sha256)[:12]} "
+          f"verified={weights.verified}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,197 @@
+"""Log-mel clips -> VGG16 input images -> frozen VGG16 cut at a layer -> globally pooled embeddings.
+
+Image conversion (:func:`logmel_to_vgg_input`), version :data:`IMAGE_VERSION`:
+
+1. dB scaling per clip: the clip's loudest bin maps to 255 and everything :data:`IMAGE_DB_RANGE` dB or more
+   below it to 0 (``librosa.power_to_db(ref=np.max, top_db=80)`` as the original project did). This removes
+   recording gain, which differs between videos for reasons that have nothing to do with emotion; loudness
+   *contrasts within* a clip are kept.
+2. Three channels: the same grey image in each (VGG16 expects RGB).
+3. VGG preprocessing (Keras' ``caffe`` mode): RGB -> BGR and the ImageNet channel means subtracted.
+
+Axes: an image is ``(n_mels, n_frames, 3)`` with mel band 0 (lowest frequency) in row 0. The frozen network
+is fully convolutional, so the native 128 x 438 resolution is used without resizing. The cut layer's
+feature map is global-average-pooled over frequency and time into one vector per clip.
+
+Embeddings are cached in the dataset folder (``embeddings/<key>.npy`` + ``.json``), keyed by backbone, layer,
+weights checksum and image version, and tied to the build's fingerprint, so features are embedded once and
+the audio is never decoded again.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from weaklabel.atomic import atomic_path, write_json_atomic
+
+IMAGE_VERSION = 1
+IMAGE_DB_RANGE = 80.0
+VGG_BGR_MEANS = np.array([103.939, 116.779, 123.68], dtype=np.float32)
+#: Cut layers that can be compared; the default was chosen by the comparison in the README.
+CUT_LAYERS = ("block3_conv3", "block4_conv3", "block5_conv3", "block5_pool")
+DEFAULT_LAYER = "block5_pool"
+BACKBONE = "vgg16"
+EMBEDDINGS_DIR = "embeddings"
+
+
+def logmel_to_vgg_input(logmel: np.ndarray) -> np.ndarray:
+    """Convert log-mel clips (dB) to VGG16 input images.
+
+    Parameters
+    ----------
+    logmel : array, shape (n, n_mels, n_frames)
+        Log-mel power in dB (any float dtype).
+
+    Returns
+    -------
+    ndarray, shape (n, n_mels, n_frames, 3), float32, VGG-preprocessed (BGR, means subtracted).
+    """
+    db = np.asarray(logmel, dtype=np.float32)
+    if db.ndim != 3:
+        raise ValueError(f"expected log-mel clips of shape (n, n_mels, n_frames), got {db.shape}")
+    top = db.max(axis=(1, 2), keepdims=True)
+    grey = np.clip((db - (top - IMAGE_DB_RANGE)) / IMAGE_DB_RANGE, 0.0, 1.0) * 255.0
+    # Grey is identical in the three channels, so BGR order only matters for the means.
+    return grey[..., None] - VGG_BGR_MEANS
+
+
+@dataclass(frozen=True)
+class EmbeddingSpec:
+    """What an embedding depends on: backbone, cut layer, weights identity and image conversion."""
+
+    layer: str = DEFAULT_LAYER
+    weights_sha256: str = ""
+    weights_source: str = ""
+    backbone: str = BACKBONE
+    image_version: int = IMAGE_VERSION
+
+    @property
+    def key(self) -> str:
+        return f"{self.backbone}_{self.layer}_{self.weights_sha256[:12] or 'unknown'}_img{self.image_version}"
+
+
+class Embedder:
+    """A frozen VGG16 cut at ``layer`` and globally average-pooled, for a fixed image size.
+
+    Parameters
+    ----------
+    weights : transfer.weights.WeightsInfo
+        Resolved weights (``resolve_vgg16_weights``); random weights only when explicitly resolved so.
+    layer : str
+        One of :data:`CUT_LAYERS` (any VGG16 layer name works).
+    image_shape : (n_mels, n_frames)
+        Input size; compiling for one size lets XLA specialise the graph.
+    jit : bool
+        Compile with XLA (``tf.function(jit_compile=True)``): markedly faster on CPU.
+    """
+
+    def __init__(self, weights, layer: str = DEFAULT_LAYER, image_shape: tuple[int, int] = (128, 438),
+                 jit: bool = True):
+        import keras
+        import tensorflow as tf
+
+        from transfer.weights import build_vgg16
+
+        self.weights = weights
+        self.spec = EmbeddingSpec(layer=layer, weights_sha256=weights.sha256 or "", weights_source=weights.source)
+        base = build_vgg16(weights, input_shape=(*image_shape, 3))
+        try:
+            cut = base.get_layer(layer).output
+        except ValueError as exc:
+            names = ", ".join(l.name for l in base.layers)
+            raise ValueError(f"VGG16 has no layer {layer!r}; layers: {names}") from exc
+        pooled = keras.layers.GlobalAveragePooling2D(name="pool")(cut)
+        self.model = keras.Model(base.inputs, pooled, name=f"vgg16_{layer}_gap")
+        self.model.trainable = False
+        self.dim = int(pooled.shape[-1])
+        self.image_shape = tuple(image_shape)
+        self._tf = tf
+        self._forward = tf.function(lambda x: self.model(x, training=False), jit_compile=jit,
+                                    reduce_retracing=True)
+
+    def embed_images(self, images: np.ndarray) -> np.ndarray:
+        """Embed preprocessed images ``(n, n_mels, n_frames, 3)`` -> ``(n, dim)`` float32."""
+        return np.asarray(self._forward(self._tf.constant(images, dtype=self._tf.float32)), dtype=np.float32)
+
+    def embed_logmel(self, logmel: np.ndarray, batch_size: int = 16,
+                     progress: Callable[[int], None] | None = None) -> np.ndarray:
+        """Embed log-mel clips ``(n, n_mels, n_frames)`` in batches -> ``(n, dim)`` float32.
+
+        The last batch is padded to ``batch_size`` so every call has the same shape (one compilation).
+        """
+        n = len(logmel)
+        out = np.zeros((n, self.dim), dtype=np.float32)
+        for start in range(0, n, batch_size):
+            chunk = np.asarray(logmel[start:start + batch_size])
+            images = logmel_to_vgg_input(chunk)
+            if len(images) < batch_size:
+                images = np.concatenate([images, np.zeros((batch_size - len(images), *images.shape[1:]),
+                                                          np.float32)])
+            out[start:start + len(chunk)] = self.embed_images(images)[:len(chunk)]
+            if progress:
+                progress(len(chunk))
+        return out
+
+
+def embedding_paths(dataset_dir: str | Path, spec: EmbeddingSpec) -> tuple[Path, Path]:
+    base = Path(dataset_dir) / EMBEDDINGS_DIR / spec.key
+    return base.with_suffix(".npy"), base.with_suffix(".json")
+
+
+def load_cached_embeddings(dataset_dir: str | Path, spec: EmbeddingSpec, build_fingerprint: str) -> np.ndarray | None:
+    """The cached embeddings for ``spec`` if they were computed from this very build; else None."""
+    array_path, meta_path = embedding_paths(dataset_dir, spec)
+    if not (array_path.is_file() and meta_path.is_file()):
+        return None
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    if meta.get("build_fingerprint") != build_fingerprint:
+        return None
+    return np.load(array_path, mmap_mode="r")
+
+
+def embed_dataset(dataset_dir: str | Path, weights, layer: str = DEFAULT_LAYER, batch_size: int = 16,
+                  jit: bool = True, progress: Callable[[int], None] | None = None,
+                  on_start: Callable[[int], None] | None = None) -> tuple[np.ndarray, dict]:
+    """Embed every clip of a built dataset (cached).
+
+    Returns
+    -------
+    embeddings : ndarray, shape (n_clips, dim), float32
+        Row ``i`` belongs to the segment whose ``feature_row`` is ``i``.
+    meta : dict
+        The cache record: spec, weights identity, shape, build fingerprint, whether it came from the cache.
+    """
+    dataset_dir = Path(dataset_dir)
+    build = json.loads((dataset_dir / "build.json").read_text(encoding="utf-8"))
+    spec = EmbeddingSpec(layer=layer, weights_sha256=weights.sha256 or "", weights_source=weights.source)
+    cached = load_cached_embeddings(dataset_dir, spec, build["fingerprint"])
+    array_path, meta_path = embedding_paths(dataset_dir, spec)
+    if cached is not None:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        meta["from_cache"] = True
+        return cached, meta
+    logmel = np.load(dataset_dir / build["features"]["file"], mmap_mode="r")
+    if on_start:
+        on_start(len(logmel))
+    embedder = Embedder(weights, layer, image_shape=tuple(logmel.shape[1:]), jit=jit)
+    embeddings = embedder.embed_logmel(logmel, batch_size=batch_size, progress=progress)
+    with atomic_path(array_path) as tmp:
+        with open(tmp, "wb") as handle:
+            np.save(handle, embeddings)
+    meta = {"key": spec.key, "backbone": BACKBONE, "layer": layer, "pooling": "global average",
+            "image_version": IMAGE_VERSION, "image_db_range": IMAGE_DB_RANGE, "dim": embedder.dim,
+            "shape": list(embeddings.shape), "weights": weights_record(weights),
+            "build_fingerprint": build["fingerprint"], "batch_size": batch_size}
+    write_json_atomic(meta_path, meta)
+    meta["from_cache"] = False
+    return embeddings, meta
+
+
+def weights_record(weights) -> dict:
+    """The identity of the weights used, as recorded in every output."""
+    return {"spec": weights.spec, "source": weights.source, "path": weights.path, "sha256": weights.sha256,
+            "verified": weights.verified}

@@ -1,0 +1,142 @@
+"""A saved voice valence model: the trained head plus everything needed to rebuild its input.
+
+A model folder holds ``head.keras`` (the dense head) and ``model.json``: clip length, sample rate, log-mel
+parameters, image conversion version, backbone, cut layer, and the identity (source, checksum) of the VGG16
+weights. Loading re-resolves the weights and refuses ones whose checksum differs from the recorded one.
+
+Prediction on a recording of any length: 7 s windows (the training clip length) every ``hop_s`` seconds,
+the last one aligned to the end of the file; a file shorter than a clip is centred in silence. The file's
+p(positive) is the mean over its windows.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from weaklabel.atomic import write_json_atomic
+from weaklabel.audio import TARGET_SR, AudioReader, fit_length
+from weaklabel.features import LogMelParams, log_mel_spectrogram
+
+HEAD_FILE = "head.keras"
+META_FILE = "model.json"
+MODEL_FORMAT_VERSION = 1
+
+
+class ModelError(Exception):
+    """A model folder that cannot be loaded, or weights that do not match the ones it was trained with."""
+
+
+def save_valence_model(model_dir: str | Path, head, meta: dict) -> Path:
+    """Save the head and its metadata atomically (``model.json`` last, as the completion mark)."""
+    model_dir = Path(model_dir)
+    model_dir.mkdir(parents=True, exist_ok=True)
+    tmp = model_dir / f".{HEAD_FILE}.{os.getpid()}.tmp.keras"
+    try:
+        head.save(tmp)
+        os.replace(tmp, model_dir / HEAD_FILE)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    write_json_atomic(model_dir / META_FILE, {"format_version": MODEL_FORMAT_VERSION, **meta})
+    return model_dir
+
+
+@dataclass
+class ValenceModel:
+    """A loaded model. ``predict_logmel`` and ``score_file`` build the VGG16 embedder on first use."""
+
+    model_dir: Path
+    meta: dict
+    head: object
+    _embedder: object = field(default=None, repr=False)
+
+    @property
+    def clip_seconds(self) -> float:
+        return float(self.meta["clip_seconds"])
+
+    @property
+    def mel(self) -> LogMelParams:
+        return LogMelParams(**self.meta["log_mel"])
+
+    def embedder(self, weights_spec: str | None = None):
+        """The frozen VGG16 cut at the model's layer, with weights matching the recorded checksum."""
+        if self._embedder is None:
+            from transfer.embedding import Embedder
+            from transfer.weights import resolve_vgg16_weights
+
+            recorded = self.meta["weights"]
+            spec = weights_spec or ("random" if recorded["source"] == "random" else recorded["spec"])
+            weights = resolve_vgg16_weights(spec)
+            if weights.sha256 != recorded["sha256"]:
+                raise ModelError(f"the model was trained on VGG16 weights {recorded['sha256'][:12]} "
+                                 f"({recorded['source']}), but {spec!r} resolved to {str(weights.sha256)[:12]} "
+                                 f"({weights.source}); pass the same weights (--weights)")
+            n_frames = self.mel.n_frames(int(round(self.clip_seconds * TARGET_SR)))
+            self._embedder = Embedder(weights, self.meta["layer"], image_shape=(self.mel.n_mels, n_frames))
+        return self._embedder
+
+    def predict_logmel(self, logmel: np.ndarray, batch_size: int = 16) -> np.ndarray:
+        """p(positive) for log-mel clips ``(n, n_mels, n_frames)`` -> ``(n,)``."""
+        from transfer.head import predict_head
+
+        return predict_head(self.head, self.embedder().embed_logmel(logmel, batch_size=batch_size))
+
+    def score_file(self, path: str | Path, hop_s: float | None = None, batch_size: int = 16) -> tuple[list, float]:
+        """Score one audio file in windows.
+
+        Returns
+        -------
+        windows : list of (start_s, end_s, p_positive)
+        p_file : float, the mean of the window probabilities
+        """
+        hop_s = hop_s or self.clip_seconds / 2
+        clip_samples = int(round(self.clip_seconds * TARGET_SR))
+        with AudioReader(str(path)) as reader:
+            spans = window_spans(reader.duration_s, self.clip_seconds, hop_s)
+            clips = []
+            for start, end in spans:
+                samples = reader.read_span(start, end)
+                if samples.size == 0:
+                    raise ValueError(f"no audio decoded at {start:.2f}-{end:.2f} s")
+                pad = (clip_samples - len(samples)) // 2 if len(samples) < clip_samples else 0
+                clip = np.zeros(clip_samples, np.float32)
+                clip[pad:pad + len(samples)] = fit_length(samples, min(len(samples), clip_samples))
+                clips.append(clip)
+        logmel = log_mel_spectrogram(np.stack(clips), self.mel).astype(self.mel.storage_dtype)
+        p = self.predict_logmel(logmel, batch_size=batch_size)
+        return [(s, e, float(q)) for (s, e), q in zip(spans, p)], float(np.mean(p))
+
+
+def window_spans(duration_s: float, clip_s: float, hop_s: float) -> list[tuple[float, float]]:
+    """Windows ``[(start_s, end_s)]`` of ``clip_s`` every ``hop_s`` covering ``[0, duration_s]``.
+
+    The last window is aligned to the end of the recording; a recording shorter than one clip gives one
+    window over all of it.
+    """
+    if duration_s <= 0:
+        raise ValueError("the recording is empty")
+    if hop_s <= 0:
+        raise ValueError(f"hop must be positive, got {hop_s}")
+    if duration_s <= clip_s:
+        return [(0.0, duration_s)]
+    starts = list(np.arange(0.0, duration_s - clip_s + 1e-9, hop_s))
+    if starts[-1] + clip_s < duration_s - 1e-6:
+        starts.append(duration_s - clip_s)
+    return [(float(s), float(s) + clip_s) for s in starts]
+
+
+def load_valence_model(model_dir: str | Path) -> ValenceModel:
+    """Load a model folder written by :func:`save_valence_model`."""
+    import keras
+
+    model_dir = Path(model_dir)
+    meta_path, head_path = model_dir / META_FILE, model_dir / HEAD_FILE
+    if not meta_path.is_file() or not head_path.is_file():
+        raise ModelError(f"{model_dir} is not a model folder (needs {HEAD_FILE} and {META_FILE}; "
+                         "train one with python -m pipelines.train)")
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    return ValenceModel(model_dir, meta, keras.models.load_model(head_path))
