@@ -35,3 +35,23 @@ def check_dataset(path: Path) -> Path:
 def fail(message: str) -> int:
     print(f"error: {message}", file=sys.stderr)
     return 2
+
+
+class LazyBar:
+    """A tqdm bar created when the total becomes known (``start``), advanced by ``update``."""
+
+    def __init__(self, desc: str, unit: str, quiet: bool):
+        self.desc, self.unit, self.quiet, self.bar = desc, unit, quiet, None
+
+    def start(self, total: int) -> None:
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=total, desc=self.desc, unit=self.unit, disable=self.quiet)
+
+    def update(self, n: int) -> None:
+        if self.bar is not None:
+            self.bar.update(n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()

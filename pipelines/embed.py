@@ -8,7 +8,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from pipelines._common import add_weights_arguments, check_dataset, fail
+from pipelines._common import LazyBar, add_weights_arguments, check_dataset, fail
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -23,24 +23,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from tqdm import tqdm
-
     from transfer.embedding import embed_dataset
     from transfer.weights import WeightsError, resolve_vgg16_weights
 
-    bar = []
+    bar = LazyBar("embedding", "clip", args.quiet)
     try:
         dataset = check_dataset(args.dataset)
         weights = resolve_vgg16_weights(args.weights)
         embeddings, meta = embed_dataset(
             dataset, weights, args.layer, batch_size=args.batch_size,
-            on_start=lambda n: bar.append(tqdm(total=n, desc="embedding", unit="clip", disable=args.quiet)),
-            progress=lambda n: bar[0].update(n))
+            on_start=bar.start, progress=bar.update)
     except (WeightsError, FileNotFoundError, ValueError) as exc:
         return fail(str(exc))
     finally:
-        for b in bar:
-            b.close()
+        bar.close()
     print(f"Embeddings {meta['shape']} ({'cached' if meta['from_cache'] else 'computed'}): "
           f"{dataset / 'embeddings' / meta['key']}.npy")
     print(f"  VGG16 weights: {weights.source} {weights.path or ''} sha256 {str(weights.sha256)[:12]} "

@@ -11,7 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from pipelines._common import add_weights_arguments, check_dataset, fail
+from pipelines._common import LazyBar, add_weights_arguments, check_dataset, fail
 from transfer.head import HeadConfig
 
 
@@ -41,14 +41,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from tqdm import tqdm
-
     from transfer.model import save_valence_model
     from transfer.training import METRICS_FILE, model_metadata, train_and_evaluate
     from transfer.weights import WeightsError, resolve_vgg16_weights
     from weaklabel.atomic import write_json_atomic
 
-    bar = []
+    bar = LazyBar("embedding", "clip", args.quiet)
     log = (lambda m: None) if args.quiet else (lambda m: print(m, flush=True))
     try:
         dataset = check_dataset(args.dataset)
@@ -59,13 +57,11 @@ def main(argv: list[str] | None = None) -> int:
                                    learning_rate=args.learning_rate, max_epochs=args.max_epochs,
                                    patience=args.patience),
             batch_size=args.batch_size, n_bootstrap=args.bootstrap, log=log,
-            embed_start=lambda n: bar.append(tqdm(total=n, desc="embedding", unit="clip", disable=args.quiet)),
-            embed_progress=lambda n: bar[0].update(n))
+            embed_start=bar.start, embed_progress=bar.update)
     except (WeightsError, FileNotFoundError, ValueError) as exc:
         return fail(str(exc))
     finally:
-        for b in bar:
-            b.close()
+        bar.close()
     model_dir = save_valence_model(args.model_out or dataset / "model", head, model_metadata(dataset, metrics))
     write_json_atomic(dataset / METRICS_FILE, metrics)
     print(metrics_table(metrics))

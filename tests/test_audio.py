@@ -95,3 +95,12 @@ def test_reader_on_truncated_wav_returns_what_is_there(tmp_path):
         beyond = reader.read_span(2.5, 3.5)
     assert 0 < len(partial) <= 8000 + 1 and np.allclose(partial, 0.25, atol=1e-3)
     assert len(beyond) == 0
+
+
+def test_centred_clip():
+    from weaklabel.audio import centred_clip
+
+    short = centred_clip(np.ones(4, np.float32), 10)
+    assert short.tolist() == [0, 0, 0, 1, 1, 1, 1, 0, 0, 0]
+    long = centred_clip(np.arange(10, dtype=np.float32), 4)
+    assert long.tolist() == [3, 4, 5, 6]

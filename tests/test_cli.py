@@ -56,7 +56,7 @@ def test_no_arguments_builds_the_demo(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(cli, "DEMO_CORPUS_DIR", tmp_path / "demo_corpus")
     monkeypatch.setattr(cli, "DEMO_OUT_DIR", tmp_path / "demo_out")
     assert cli.main(["--quiet", "--workers", "2"]) == 0
-    assert "360 segments from 24 recordings" in capsys.readouterr().out
+    assert "480 segments from 32 recordings" in capsys.readouterr().out
     df = pd.read_parquet(tmp_path / "demo_out/segments.parquet")
     # The demo has clearly positive, negative and neutral sentences: all three outcomes occur, none fails.
     assert set(df["status"]) == {"ok", "abstained"}

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import soundfile as sf
 
@@ -202,24 +203,27 @@ def test_sentences_file_meets_the_sentiment_thresholds():
                 assert abs(score) < 0.1, (text, score)
 
 
-def test_positive_sentences_are_higher_pitched_than_negative_ones(corpus):
+def test_pitch_follows_the_recorded_prosody_and_positive_is_higher_on_average(corpus):
+    """Classes overlap by design (jitter), so check the mechanism and the average, not every sentence."""
     import librosa
+    from scipy.stats import spearmanr
 
-    sentiment_of = _sentiment_of()
-    rows = _segments(corpus)
-    for video in sorted({r[0] for r in rows}):
-        audio, sr = sf.read(str(corpus / demo.AUDIO_SUBDIR / f"{video}.wav"))
-        medians: dict[str, list[float]] = {"positive": [], "negative": []}
-        for _, _, start, end, text in (r for r in rows if r[0] == video):
-            if sentiment_of[text] not in medians:
-                continue
-            segment = audio[int(start * sr): int(end * sr)]
-            f0, voiced, _ = librosa.pyin(segment, fmin=60, fmax=400, sr=sr, frame_length=1024, hop_length=320)
-            assert voiced.sum() > 20
-            medians[sentiment_of[text]].append(float(np.median(f0[voiced])))
-        assert len(medians["positive"]) == len(medians["negative"]) == PER_RECORDING // 3
-        # the same speaker throughout a recording: every positive sentence above every negative one
-        assert min(medians["positive"]) > max(medians["negative"]) * 1.05, (video, medians)
+    plan = pd.read_csv(corpus / demo.SEGMENTS_NAME, sep="\t")
+    log_f0 = []
+    for row in plan.itertuples():
+        audio, sr = sf.read(str(corpus / demo.AUDIO_SUBDIR / f"{row.video}.wav"))
+        segment = audio[int(row.start * sr): int(row.end * sr)]
+        f0, voiced, _ = librosa.pyin(segment, fmin=60, fmax=400, sr=sr, frame_length=1024, hop_length=320)
+        assert voiced.sum() > 20
+        log_f0.append(float(np.log(np.median(f0[voiced]))))
+    plan = plan.assign(log_f0=log_f0)
+    # Within each recording (one speaker), relative to that speaker's mean:
+    centred = plan[["pitch", "log_f0"]] - plan.groupby("video")[["pitch", "log_f0"]].transform("mean")
+    # the measured F0 rises with the eSpeak pitch the generator chose for the sentence ...
+    assert spearmanr(centred["pitch"], centred["log_f0"]).statistic > 0.6
+    # ... and positive sentences are higher than negative ones on average (by ~9 % vs -7 % by design).
+    by_class = centred["log_f0"].groupby(plan["sentiment"]).mean()
+    assert np.exp(by_class["positive"] - by_class["negative"]) > 1.05, by_class
 
 
 def test_command_line_entry_point(tmp_path, capsys):

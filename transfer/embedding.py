@@ -33,7 +33,7 @@ IMAGE_DB_RANGE = 80.0
 VGG_BGR_MEANS = np.array([103.939, 116.779, 123.68], dtype=np.float32)
 #: Cut layers that can be compared; the default was chosen by the comparison in the README.
 CUT_LAYERS = ("block3_conv3", "block4_conv3", "block5_conv3", "block5_pool")
-DEFAULT_LAYER = "block5_pool"
+DEFAULT_LAYER = "block3_conv3"  # best RAVDESS probe and demo AUC, and the cheapest: README "Choosing the layer"
 BACKBONE = "vgg16"
 EMBEDDINGS_DIR = "embeddings"
 

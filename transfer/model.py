@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from weaklabel.atomic import write_json_atomic
-from weaklabel.audio import TARGET_SR, AudioReader, fit_length
+from weaklabel.audio import TARGET_SR, AudioReader, centred_clip
 from weaklabel.features import LogMelParams, log_mel_spectrogram
 
 HEAD_FILE = "head.keras"
@@ -102,10 +102,7 @@ class ValenceModel:
                 samples = reader.read_span(start, end)
                 if samples.size == 0:
                     raise ValueError(f"no audio decoded at {start:.2f}-{end:.2f} s")
-                pad = (clip_samples - len(samples)) // 2 if len(samples) < clip_samples else 0
-                clip = np.zeros(clip_samples, np.float32)
-                clip[pad:pad + len(samples)] = fit_length(samples, min(len(samples), clip_samples))
-                clips.append(clip)
+                clips.append(centred_clip(samples, clip_samples))
         logmel = log_mel_spectrogram(np.stack(clips), self.mel).astype(self.mel.storage_dtype)
         p = self.predict_logmel(logmel, batch_size=batch_size)
         return [(s, e, float(q)) for (s, e), q in zip(spans, p)], float(np.mean(p))

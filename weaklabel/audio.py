@@ -151,6 +151,17 @@ def fit_length(samples: np.ndarray, n: int) -> np.ndarray:
     return np.concatenate([samples, np.zeros(n - len(samples), dtype=samples.dtype)])
 
 
+def centred_clip(samples: np.ndarray, clip_samples: int) -> np.ndarray:
+    """Fit audio to ``clip_samples``: centred in silence when shorter, its middle when longer."""
+    if len(samples) >= clip_samples:
+        start = (len(samples) - clip_samples) // 2
+        return np.ascontiguousarray(samples[start:start + clip_samples], dtype=np.float32)
+    clip = np.zeros(clip_samples, dtype=np.float32)
+    pad = (clip_samples - len(samples)) // 2
+    clip[pad:pad + len(samples)] = samples
+    return clip
+
+
 def place_in_clip(samples: np.ndarray, plan: ClipPlan) -> np.ndarray:
     """Put decoded samples into a silent clip of ``plan.clip_samples`` at ``plan.pad_left_samples``."""
     clip = np.zeros(plan.clip_samples, dtype=np.float32)

@@ -18,13 +18,13 @@ valence from the *voice*, the demo speaks each sentence with prosody chosen by i
 ========  ==============  ===================  =============  =====
 class     pitch (eSpeak)  pitch range          speaking rate  level
 ========  ==============  ===================  =============  =====
-positive  baseline + 14   75 (wide)            x 1.12         +3 dB
+positive  baseline + 6    62 (wider)           x 1.05         +1 dB
 neutral   baseline        50 (eSpeak default)  x 1.00          0 dB
-negative  baseline - 12   25 (narrow)          x 0.88         -4 dB
+negative  baseline - 5    40 (narrower)        x 0.95         -1 dB
 ========  ==============  ===================  =============  =====
 
-eSpeak's pitch parameter is on a 0-99 scale where +50 doubles the voice's base F0, so +14 raises F0 by
-about 21 % and -12 lowers it by about 15 %. Each sentence adds its own random jitter to all four
+eSpeak's pitch parameter is on a 0-99 scale where +50 doubles the voice's base F0, so +6 raises F0 by
+about 9 % and -5 lowers it by about 7 %. Each sentence adds its own random jitter to all four
 settings (standard deviations in :data:`JITTER`), so the classes overlap and no single constant cue
 gives the class away.
 
@@ -145,14 +145,15 @@ class Prosody:
 
 
 PROSODY: dict[str, Prosody] = {
-    "positive": Prosody(pitch_offset=14.0, pitch_range=75.0, rate_factor=1.12, gain_db=3.0),
+    "positive": Prosody(pitch_offset=6.0, pitch_range=62.0, rate_factor=1.05, gain_db=1.0),
     "neutral": Prosody(pitch_offset=0.0, pitch_range=50.0, rate_factor=1.00, gain_db=0.0),
-    "negative": Prosody(pitch_offset=-12.0, pitch_range=25.0, rate_factor=0.88, gain_db=-4.0),
+    "negative": Prosody(pitch_offset=-5.0, pitch_range=40.0, rate_factor=0.95, gain_db=-1.0),
 }
 
 # Per-sentence jitter, standard deviations: pitch and range in eSpeak units, rate as a log factor
-# (0.06 is about +-6 %), level in dB.
-JITTER = {"pitch": 5.0, "range": 10.0, "log_rate": 0.06, "gain_db": 1.5}
+# (0.08 is about +-8 %), level in dB. Wide enough that the classes overlap, as real voices do: a
+# classifier on the demo does well, not perfectly.
+JITTER = {"pitch": 6.0, "range": 14.0, "log_rate": 0.08, "gain_db": 3.0}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -511,7 +512,7 @@ def _is_demo_corpus(out_dir: Path) -> bool:
     return {p.name for p in out_dir.iterdir()} <= {"Raw", STAMP_NAME, SEGMENTS_NAME}
 
 
-def generate_demo_corpus(out_dir: str | Path, n_recordings: int = 24, sentences_per_recording: int = 15,
+def generate_demo_corpus(out_dir: str | Path, n_recordings: int = 32, sentences_per_recording: int = 15,
                          seed: int = 0, *, sentences_path: str | Path | None = None) -> Path:
     """Write (or reuse) a synthetic-speech demo corpus in CMU-MOSEI layout.
 
@@ -645,7 +646,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("out_dir", type=Path, help="corpus root to create (Raw/ is written inside it)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    parser.add_argument("--recordings", type=int, default=24, help="number of recordings (default 24)")
+    parser.add_argument("--recordings", type=int, default=32, help="number of recordings (default 32)")
     parser.add_argument("--sentences", type=int, default=15, help="sentences per recording (default 15)")
     args = parser.parse_args(argv)
     try:

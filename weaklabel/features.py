@@ -54,3 +54,31 @@ def log_mel_spectrogram(clips: np.ndarray, params: LogMelParams = LogMelParams()
         fmin=params.fmin, fmax=params.fmax, power=params.power, center=True, pad_mode="constant",
     )
     return librosa.power_to_db(mel, ref=1.0, amin=params.amin, top_db=None).astype(np.float32)
+
+
+def clip_logmel_for_files(paths: list[str], clip_seconds: float = 7.0,
+                          params: LogMelParams = LogMelParams()) -> tuple[np.ndarray, list[str | None]]:
+    """Log-mel of short files (e.g. acted-corpus utterances), each centred in a fixed-length clip.
+
+    Returns
+    -------
+    logmel : ndarray, shape (n_files, n_mels, n_frames), ``params.storage_dtype``
+        Rows of files that could not be decoded are silence.
+    errors : list of str or None
+        Why each file failed, or None.
+    """
+    from weaklabel.audio import AudioDecodeError, AudioReader, centred_clip
+
+    clip_samples = int(round(clip_seconds * params.sample_rate))
+    clips, errors = np.zeros((len(paths), clip_samples), np.float32), []
+    for i, path in enumerate(paths):
+        try:
+            with AudioReader(str(path), target_sr=params.sample_rate) as reader:
+                samples = reader.read_span(0.0, reader.duration_s)
+            if samples.size == 0:
+                raise AudioDecodeError(f"no audio decoded from {path}")
+            clips[i] = centred_clip(samples, clip_samples)
+            errors.append(None)
+        except AudioDecodeError as exc:
+            errors.append(str(exc))
+    return log_mel_spectrogram(clips, params).astype(params.storage_dtype), errors

@@ -32,16 +32,15 @@ Identifiers
 """
 from __future__ import annotations
 
-import codecs
 import csv
 import json
 import math
 import os
-import re
 from pathlib import Path, PurePath, PurePosixPath
 from typing import Any
 
 from weaklabel.errors import CorpusError
+from weaklabel.readers.text_bytes import has_undecodable, normalise_to_utf8, shown_with_replacements
 from weaklabel.segments import BAD_ENCODING, BAD_TRANSCRIPT_LINE, Segment, failed_segment, make_segment
 
 MANIFEST_SUFFIXES = (".csv", ".tsv", ".parquet", ".jsonl", ".ndjson")
@@ -49,32 +48,9 @@ REQUIRED_COLUMNS = ("audio_path", "start", "end", "text")
 OPTIONAL_COLUMNS = ("speaker", "group", "segment_id", "video_id", "human_label")
 EXTRA_COLUMNS = ("speaker", "human_label")  # passed through in Segment.extra when present
 
-_SURROGATE = re.compile("[\ud800-\udfff]")  # lone surrogates: undecodable bytes under surrogateescape
 
 
 # --------------------------------------------------------------------------------------------- helpers
-def _has_surrogate(text: str) -> bool:
-    return bool(_SURROGATE.search(text))
-
-
-def _repair(text: str) -> str:
-    """Text with undecodable bytes shown as U+FFFD, for the ``text`` of a failed segment."""
-    try:
-        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    except UnicodeEncodeError:
-        return _SURROGATE.sub("\ufffd", text)
-
-
-def _to_utf8(data: bytes) -> bytes:
-    """Strip a UTF-8 byte-order mark; transcode a file that is UTF-16 with a BOM (Excel's "Unicode Text")."""
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        try:
-            return data.decode("utf-16").encode("utf-8")
-        except UnicodeError:
-            pass
-    return data[len(codecs.BOM_UTF8):] if data.startswith(codecs.BOM_UTF8) else data
-
-
 def _utf8_problem(raw_lines: list[bytes], first_line: int) -> str | None:
     """Describe the first invalid UTF-8 in ``raw_lines`` (physical lines from ``first_line``), or None."""
     for offset, raw in enumerate(raw_lines):
@@ -96,7 +72,7 @@ def _clean(value: Any) -> str | None:
     if isinstance(value, bytes):
         value = value.decode("utf-8", "surrogateescape")
     text = (value if isinstance(value, str) else str(value)).strip()
-    return None if not text or _has_surrogate(text) else text
+    return None if not text or has_undecodable(text) else text
 
 
 def _extra_value(value: Any) -> Any:
@@ -164,10 +140,10 @@ class _Rows:
         if isinstance(text, str):
             text = text.strip()
 
-        if encoding_problem is not None or (isinstance(text, str) and _has_surrogate(text)):
+        if encoding_problem is not None or (isinstance(text, str) and has_undecodable(text)):
             seg = failed_segment(recording or "", segment_id, audio_path, BAD_ENCODING,
                                  f"{where}: {encoding_problem or 'text holds bytes that are not valid UTF-8'}",
-                                 group_id=group, text=_repair(text) if isinstance(text, str) else None)
+                                 group_id=group, text=shown_with_replacements(text) if isinstance(text, str) else None)
         elif missing:
             seg = failed_segment(recording or "", segment_id, audio_path, BAD_TRANSCRIPT_LINE,
                                  f"{where}: missing field(s) {', '.join(missing)}", group_id=group,
@@ -246,7 +222,7 @@ def _read_delimited(path: Path, data: bytes, delimiter: str, rows: _Rows) -> lis
         if fields is None:
             text = lines[i].rstrip("\r\n")
             if encoding_problem:
-                segments.append(rows.unreadable(n, where, BAD_ENCODING, encoding_problem, _repair(text)))
+                segments.append(rows.unreadable(n, where, BAD_ENCODING, encoding_problem, shown_with_replacements(text)))
             else:
                 segments.append(rows.unreadable(n, where, BAD_TRANSCRIPT_LINE, problem, text))
         else:
@@ -285,7 +261,7 @@ def _read_jsonl(path: Path, data: bytes, rows: _Rows) -> list[Segment]:
             parsed.append((n, where, None, BAD_TRANSCRIPT_LINE,
                            f"expected a JSON object, found {_json_kind(obj)}", line))
             continue
-        if encoding_problem is None and any(isinstance(v, str) and _has_surrogate(v) for v in obj.values()):
+        if encoding_problem is None and any(isinstance(v, str) and has_undecodable(v) for v in obj.values()):
             encoding_problem = "a string holds a lone surrogate (not valid Unicode)"
         keys.update(str(k).strip() for k in obj)
         parsed.append((n, where, obj, "", encoding_problem, line))
@@ -295,7 +271,7 @@ def _read_jsonl(path: Path, data: bytes, rows: _Rows) -> list[Segment]:
     segments: list[Segment] = []
     for n, where, obj, status, problem, line in parsed:
         if obj is None:
-            segments.append(rows.unreadable(n, where, status, problem or "", _repair(line)))
+            segments.append(rows.unreadable(n, where, status, problem or "", shown_with_replacements(line)))
             continue
         values = {str(k).strip(): v for k, v in obj.items()}
         missing = [c for c in REQUIRED_COLUMNS if c not in values]
@@ -361,7 +337,7 @@ def read_manifest(path: str | Path) -> list[Segment]:
     if suffix == ".parquet":
         return _read_parquet(path, rows)
     try:
-        data = _to_utf8(path.read_bytes())
+        data = normalise_to_utf8(path.read_bytes())
     except OSError as exc:
         raise CorpusError(f"cannot read manifest {path}: {exc.strerror or exc}") from exc
     if suffix in (".csv", ".tsv"):

@@ -12,7 +12,6 @@ space and runs of whitespace collapsed.
 """
 from __future__ import annotations
 
-import codecs
 import html
 import json
 import os
@@ -21,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePath
 
 from weaklabel.errors import CorpusError
+from weaklabel.readers.text_bytes import decode_transcript_bytes, has_undecodable, shown_with_replacements
 from weaklabel.segments import BAD_ENCODING, BAD_TRANSCRIPT_LINE, Segment, failed_segment, make_segment
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".opus", ".m4a")  # preference order for one stem
@@ -312,32 +312,6 @@ def parse_whisper_json(text: str) -> list[ParsedCue]:
 
 # ----------------------------------------------------------------------------------------- corpus
 _PARSERS = {".srt": parse_srt, ".vtt": parse_vtt, ".json": parse_whisper_json}
-_SURROGATE = re.compile("[\ud800-\udfff]")  # lone surrogates: undecodable bytes under surrogateescape
-
-
-def _has_surrogate(text: str | None) -> bool:
-    return bool(text) and bool(_SURROGATE.search(text))
-
-
-def _repair(text: str) -> str:
-    """Text with undecodable bytes shown as U+FFFD."""
-    try:
-        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    except UnicodeEncodeError:
-        return _SURROGATE.sub("\ufffd", text)
-
-
-def decode_subtitle_bytes(data: bytes) -> str:
-    """Decode a subtitle file: UTF-8 (BOM stripped) with undecodable bytes kept as lone surrogates
-    (``surrogateescape``), so only the cues holding them fail; UTF-16 with a BOM is decoded as such."""
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        try:
-            return data.decode("utf-16")
-        except UnicodeError:
-            pass
-    if data.startswith(codecs.BOM_UTF8):
-        data = data[len(codecs.BOM_UTF8):]
-    return data.decode("utf-8", "surrogateescape")
 
 
 def _by_preference(paths: list[Path], suffixes: tuple[str, ...]) -> list[Path]:
@@ -425,7 +399,7 @@ def read_recording(recording_id: str, audio: Path, subtitle: Path, label: str | 
     label = label or subtitle.name
     audio_path = _absolute(audio)
     try:
-        text = decode_subtitle_bytes(subtitle.read_bytes())
+        text = decode_transcript_bytes(subtitle.read_bytes())
     except OSError as exc:
         return [failed_segment(recording_id, f"{recording_id}_0", audio_path, BAD_TRANSCRIPT_LINE,
                                f"{label}: cannot read the file ({exc.strerror or exc})")]
@@ -434,15 +408,15 @@ def read_recording(recording_id: str, audio: Path, subtitle: Path, label: str | 
         segment_id = f"{recording_id}_{i}"
         where = f"{label}, cue {i + 1}" + (f" (line {item.line})" if item.line else "")
         if isinstance(item, CueError):
-            if _has_surrogate(item.raw):
+            if has_undecodable(item.raw):
                 seg = failed_segment(recording_id, segment_id, audio_path, BAD_ENCODING,
-                                     f"{where}: not valid UTF-8 ({item.reason})", text=_repair(item.raw))
+                                     f"{where}: not valid UTF-8 ({item.reason})", text=shown_with_replacements(item.raw))
             else:
                 seg = failed_segment(recording_id, segment_id, audio_path, BAD_TRANSCRIPT_LINE,
                                      f"{where}: {item.reason}", text=item.raw or None)
-        elif _has_surrogate(item.text) or _has_surrogate(item.speaker):
+        elif has_undecodable(item.text) or has_undecodable(item.speaker):
             seg = failed_segment(recording_id, segment_id, audio_path, BAD_ENCODING,
-                                 f"{where}: text holds bytes that are not valid UTF-8", text=_repair(item.text))
+                                 f"{where}: text holds bytes that are not valid UTF-8", text=shown_with_replacements(item.text))
         else:
             extra = {"speaker": item.speaker} if item.speaker else {}
             seg = make_segment(recording_id, segment_id, audio_path, item.start_s, item.end_s, item.text,
