@@ -11,6 +11,11 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
+def add_dataset_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dataset", type=Path, default=Path("build/demo"),
+                        help="a folder written by pipelines.build_dataset (default: %(default)s)")
+
+
 def add_weights_arguments(parser: argparse.ArgumentParser) -> None:
     from transfer.embedding import CUT_LAYERS, DEFAULT_LAYER
 

@@ -6,16 +6,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
-from pipelines._common import LazyBar, add_weights_arguments, check_dataset, fail
+from pipelines._common import LazyBar, add_dataset_argument, add_weights_arguments, check_dataset, fail
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m pipelines.embed", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--dataset", type=Path, default=Path("build/demo"),
-                        help="a folder written by pipelines.build_dataset (default: %(default)s)")
+    add_dataset_argument(parser)
     add_weights_arguments(parser)
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser

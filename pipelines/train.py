@@ -11,15 +11,14 @@ import argparse
 import sys
 from pathlib import Path
 
-from pipelines._common import LazyBar, add_weights_arguments, check_dataset, fail
+from pipelines._common import LazyBar, add_dataset_argument, add_weights_arguments, check_dataset, fail
 from transfer.head import HeadConfig
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m pipelines.train", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--dataset", type=Path, default=Path("build/demo"),
-                        help="a folder written by pipelines.build_dataset (default: %(default)s)")
+    add_dataset_argument(parser)
     parser.add_argument("--model-out", type=Path, help="where to save the model (default: DATASET/model)")
     parser.add_argument("--human-labels", type=Path,
                         help="human sentiment labels to score against: CMU-MOSEI .csd, or CSV/TSV with video id, "

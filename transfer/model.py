@@ -24,6 +24,7 @@ from weaklabel.features import LogMelParams, log_mel_spectrogram
 HEAD_FILE = "head.keras"
 META_FILE = "model.json"
 MODEL_FORMAT_VERSION = 1
+WINDOWS_PER_CHUNK = 64  # windows decoded, featurised and embedded together when scoring a file
 
 
 class ModelError(Exception):
@@ -95,16 +96,20 @@ class ValenceModel:
         """
         hop_s = hop_s or self.clip_seconds / 2
         clip_samples = int(round(self.clip_seconds * TARGET_SR))
+        p_windows: list[np.ndarray] = []
         with AudioReader(str(path)) as reader:
             spans = window_spans(reader.duration_s, self.clip_seconds, hop_s)
-            clips = []
-            for start, end in spans:
-                samples = reader.read_span(start, end)
-                if samples.size == 0:
-                    raise ValueError(f"no audio decoded at {start:.2f}-{end:.2f} s")
-                clips.append(centred_clip(samples, clip_samples))
-        logmel = log_mel_spectrogram(np.stack(clips), self.mel).astype(self.mel.storage_dtype)
-        p = self.predict_logmel(logmel, batch_size=batch_size)
+            # Stream in chunks of windows so memory stays bounded for hour-long recordings.
+            for first in range(0, len(spans), WINDOWS_PER_CHUNK):
+                clips = []
+                for start, end in spans[first:first + WINDOWS_PER_CHUNK]:
+                    samples = reader.read_span(start, end)
+                    if samples.size == 0:
+                        raise ValueError(f"no audio decoded at {start:.2f}-{end:.2f} s")
+                    clips.append(centred_clip(samples, clip_samples))
+                logmel = log_mel_spectrogram(np.stack(clips), self.mel).astype(self.mel.storage_dtype)
+                p_windows.append(self.predict_logmel(logmel, batch_size=batch_size))
+        p = np.concatenate(p_windows)
         return [(s, e, float(q)) for (s, e), q in zip(spans, p)], float(np.mean(p))
 
 

@@ -56,6 +56,9 @@ def log_mel_spectrogram(clips: np.ndarray, params: LogMelParams = LogMelParams()
     return librosa.power_to_db(mel, ref=1.0, amin=params.amin, top_db=None).astype(np.float32)
 
 
+FILES_PER_CHUNK = 256  # files decoded and featurised together by clip_logmel_for_files
+
+
 def clip_logmel_for_files(paths: list[str], clip_seconds: float = 7.0,
                           params: LogMelParams = LogMelParams()) -> tuple[np.ndarray, list[str | None]]:
     """Log-mel of short files (e.g. acted-corpus utterances), each centred in a fixed-length clip.
@@ -70,15 +73,21 @@ def clip_logmel_for_files(paths: list[str], clip_seconds: float = 7.0,
     from weaklabel.audio import AudioDecodeError, AudioReader, centred_clip
 
     clip_samples = int(round(clip_seconds * params.sample_rate))
-    clips, errors = np.zeros((len(paths), clip_samples), np.float32), []
-    for i, path in enumerate(paths):
-        try:
-            with AudioReader(str(path), target_sr=params.sample_rate) as reader:
-                samples = reader.read_span(0.0, reader.duration_s)
-            if samples.size == 0:
-                raise AudioDecodeError(f"no audio decoded from {path}")
-            clips[i] = centred_clip(samples, clip_samples)
-            errors.append(None)
-        except AudioDecodeError as exc:
-            errors.append(str(exc))
-    return log_mel_spectrogram(clips, params).astype(params.storage_dtype), errors
+    n_frames = params.n_frames(clip_samples)
+    logmel = np.zeros((len(paths), params.n_mels, n_frames), dtype=params.storage_dtype)
+    errors: list[str | None] = []
+    for first in range(0, len(paths), FILES_PER_CHUNK):  # bounded memory for corpora of thousands of files
+        chunk = paths[first:first + FILES_PER_CHUNK]
+        clips = np.zeros((len(chunk), clip_samples), np.float32)
+        for i, path in enumerate(chunk):
+            try:
+                with AudioReader(str(path), target_sr=params.sample_rate) as reader:
+                    samples = reader.read_span(0.0, reader.duration_s)
+                if samples.size == 0:
+                    raise AudioDecodeError(f"no audio decoded from {path}")
+                clips[i] = centred_clip(samples, clip_samples)
+                errors.append(None)
+            except AudioDecodeError as exc:
+                errors.append(str(exc))
+        logmel[first:first + len(chunk)] = log_mel_spectrogram(clips, params)
+    return logmel, errors
