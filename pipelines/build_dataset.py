@@ -6,6 +6,8 @@
     python -m pipelines.build_dataset --root manifest.csv --out build/calls   # audio_path,start,end,text
 
 Writes segments.parquet (one row per transcript segment), features/logmel.npy and build.json into --out.
+With --scheduler dask (or --dask-address tcp://HOST:PORT) the recordings are processed on Dask's distributed
+scheduler instead of local processes, with the same output; the workers must share this filesystem.
 """
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ import sys
 from pathlib import Path
 
 from weaklabel.audio import DEFAULT_CLIP_SECONDS
+from weaklabel.engine import add_engine_arguments
 from weaklabel.errors import CorpusError, OutputConflictError
 from weaklabel.features import LogMelParams
 from weaklabel.readers import CORPUS_KINDS
@@ -74,7 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
     lab.add_argument("--split", type=_fractions, default=DEFAULT_FRACTIONS, metavar="TRAIN,VAL,TEST",
                      help="group-disjoint split fractions (default: 0.8,0.1,0.1)")
     run = parser.add_argument_group("running")
-    run.add_argument("--workers", type=int, default=None, help="worker processes (default: CPU count)")
+    add_engine_arguments(run, "worker processes, one recording at a time each; with --scheduler dask and no "
+                              "--dask-address, the size of the LocalCluster (default: CPU count)")
     run.add_argument("--quiet", action="store_true", help="no progress bars")
     return parser
 
@@ -117,7 +121,8 @@ def main(argv: list[str] | None = None) -> int:
 
         try:
             result = build_dataset(config, out_dir, workers=args.workers, overwrite=args.overwrite,
-                                   force=args.force, progress=progress, on_start=on_start)
+                                   force=args.force, progress=progress, on_start=on_start,
+                                   scheduler=args.scheduler, dask_address=args.dask_address)
         finally:
             for bar in bars:
                 bar.close()

@@ -1,6 +1,10 @@
 """Embed every clip of a built dataset with a frozen ImageNet VGG16 (cached in DATASET/embeddings/).
 
     python -m pipelines.embed --dataset build/demo [--layer block5_pool] [--weights imagenet]
+    python -m pipelines.embed --dataset build/mosei --scheduler dask --workers 4   # chunks on a LocalCluster
+    python -m pipelines.embed --dataset build/mosei --dask-address tcp://scheduler:8786
+
+On Dask the workers must see the dataset and the weights file at the same paths as this process.
 """
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ import argparse
 import sys
 
 from pipelines._common import LazyBar, add_dataset_argument, add_weights_arguments, check_dataset, fail
+from weaklabel.engine import add_engine_arguments
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -15,6 +20,9 @@ def build_parser() -> argparse.ArgumentParser:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     add_dataset_argument(parser)
     add_weights_arguments(parser)
+    add_engine_arguments(parser, "with --scheduler dask and no --dask-address: the LocalCluster's worker "
+                                 "processes, each loading VGG16 once (default: CPU count); the local "
+                                 "scheduler embeds in this process, on every core")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
 
@@ -29,9 +37,9 @@ def main(argv: list[str] | None = None) -> int:
         dataset = check_dataset(args.dataset)
         weights = resolve_vgg16_weights(args.weights)
         embeddings, meta = embed_dataset(
-            dataset, weights, args.layer, batch_size=args.batch_size,
-            on_start=bar.start, progress=bar.update)
-    except (WeightsError, FileNotFoundError, ValueError) as exc:
+            dataset, weights, args.layer, batch_size=args.batch_size, on_start=bar.start, progress=bar.update,
+            scheduler=args.scheduler, dask_address=args.dask_address, workers=args.workers)
+    except (WeightsError, OSError, ValueError) as exc:
         return fail(str(exc))
     finally:
         bar.close()

@@ -44,7 +44,7 @@ def test_build_writes_one_row_per_segment_with_features(small_mosei, tmp_path):
     build = json.loads((out / "build.json").read_text())
     assert build["counts"]["by_status"] == {"abstained": 6, "ok": 12}
     assert build["counts"]["by_label"] == {"positive": 6, "negative": 6}
-    assert build["config"]["policy"] == "mean" and build["config"]["clip_seconds"] == 7.0
+    assert build["config"]["policy"] == "calibrated" and build["config"]["clip_seconds"] == 7.0
     assert build["features"]["log_mel"]["n_mels"] == 32 and "librosa" in build["versions"]
     assert result.counts == build["counts"]
 

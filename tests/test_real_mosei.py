@@ -1,5 +1,6 @@
 """The build on real transcribed speech in the CMU-MOSEI layout (../shared/data; skipped when absent)."""
 import json
+import math
 import subprocess
 import sys
 
@@ -11,6 +12,7 @@ from textblob import TextBlob
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from weaklabel.features import LogMelParams, log_mel_spectrogram
+from weaklabel.sentiment import CALIBRATED_MODEL
 
 from .conftest import MOSEI_FOLDS, REAL_MOSEI, REPO_ROOT, requires_shared
 
@@ -42,10 +44,17 @@ def test_labels_equal_the_scorers_applied_directly(real_build):
     vader = SentimentIntensityAnalyzer()
     for row in df.itertuples():
         text = row.text.replace("\u2019", "'")
-        tb, vd = TextBlob(text).sentiment.polarity, vader.polarity_scores(text)["compound"]
-        assert row.textblob == pytest.approx(tb, abs=1e-12) and row.vader == pytest.approx(vd, abs=1e-12)
-        mean = (tb + vd) / 2
-        expected = 1 if mean >= 0.2 else 0 if mean <= -0.2 else None
+        tb, vs = TextBlob(text).sentiment.polarity, vader.polarity_scores(text)
+        assert row.textblob == pytest.approx(tb, abs=1e-12) and row.vader == pytest.approx(vs["compound"], abs=1e-12)
+        tb_negation = TextBlob(text.replace("n't", " not")).sentiment.polarity  # no won't/can't in this fixture
+        assert row.textblob_negation == pytest.approx(tb_negation, abs=1e-12)
+        # the default (calibrated) policy, computed here from its published weights
+        w = CALIBRATED_MODEL.weights
+        z = CALIBRATED_MODEL.intercept + w["textblob_negation"] * tb_negation + w["vader"] * vs["compound"] + \
+            w["vader_pos"] * vs["pos"] + w["vader_neg"] * vs["neg"]
+        score = 2 / (1 + math.exp(-z)) - 1
+        assert row.score == pytest.approx(score, abs=1e-9)
+        expected = 1 if score >= 0.2 else 0 if score <= -0.2 else None
         assert (None if pd.isna(row.label) else int(row.label)) == expected, row.segment_id
         assert row.status == ("abstained" if expected is None else "ok")
 

@@ -15,7 +15,8 @@ feature map is global-average-pooled over frequency and time into one vector per
 
 Embeddings are cached in the dataset folder (``embeddings/<key>.npy`` + ``.json``), keyed by backbone, layer,
 weights checksum and image version, and tied to the build's fingerprint, so features are embedded once and
-the audio is never decoded again.
+the audio is never decoded again. The clips are embedded in contiguous chunks, in this process or on Dask
+workers (:func:`embed_dataset`), with bitwise the same result.
 """
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ from typing import Callable
 
 import numpy as np
 
-from weaklabel.atomic import atomic_path, write_json_atomic
+from weaklabel.atomic import atomic_path, remove_temp_files, write_json_atomic
 
 IMAGE_VERSION = 1
 IMAGE_DB_RANGE = 80.0
@@ -36,6 +37,8 @@ CUT_LAYERS = ("block3_conv3", "block4_conv3", "block5_conv3", "block5_pool")
 DEFAULT_LAYER = "block3_conv3"  # best RAVDESS probe and demo AUC, and the cheapest: README "Choosing the layer"
 BACKBONE = "vgg16"
 EMBEDDINGS_DIR = "embeddings"
+#: Clips per task on a Dask cluster: large enough to amortise scheduling, small enough to spread work.
+DEFAULT_CHUNK_CLIPS = 256
 
 
 def logmel_to_vgg_input(logmel: np.ndarray) -> np.ndarray:
@@ -143,20 +146,96 @@ def embedding_paths(dataset_dir: str | Path, spec: EmbeddingSpec) -> tuple[Path,
 
 
 def load_cached_embeddings(dataset_dir: str | Path, spec: EmbeddingSpec, build_fingerprint: str) -> np.ndarray | None:
-    """The cached embeddings for ``spec`` if they were computed from this very build; else None."""
+    """The cached embeddings for ``spec`` if they were computed from this very build; else None.
+
+    The record (``.json``) is written after the array and removed before a new array is written, so a
+    record that names this build and the array's shape vouches for the array beside it.
+    """
     array_path, meta_path = embedding_paths(dataset_dir, spec)
-    if not (array_path.is_file() and meta_path.is_file()):
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        array = np.load(array_path, mmap_mode="r")
+    except (OSError, ValueError):
         return None
-    meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    if meta.get("build_fingerprint") != build_fingerprint:
+    if meta.get("build_fingerprint") != build_fingerprint or list(array.shape) != meta.get("shape"):
         return None
-    return np.load(array_path, mmap_mode="r")
+    return array
+
+
+_EMBEDDER: dict[tuple, Embedder] = {}  # one per process: the last one asked for
+
+
+def get_embedder(weights, layer: str, image_shape: tuple[int, int], jit: bool = True) -> Embedder:
+    """This process's :class:`Embedder` for (weights, layer, image shape), built on first use and kept.
+
+    Each worker process loads the network once, however many chunks it embeds; asking for another
+    combination replaces the kept one.
+    """
+    key = (weights.sha256, weights.path, layer, tuple(image_shape), jit)
+    if key not in _EMBEDDER:
+        _EMBEDDER.clear()
+        _EMBEDDER[key] = Embedder(weights, layer, image_shape=tuple(image_shape), jit=jit)
+    return _EMBEDDER[key]
+
+
+def embed_chunk(features_path: str, start: int, stop: int, weights, layer: str, batch_size: int,
+                jit: bool = True) -> np.ndarray:
+    """Task entry point: embed clips ``start:stop`` of a features file -> ``(stop - start, dim)`` float32.
+
+    Reads the clips itself (memory-mapped), so only their indices travel to a worker. ``start`` should be a
+    multiple of ``batch_size``: then every batch holds the same clips as in an unchunked run, and the result
+    is bitwise the same however the clips are chunked.
+    """
+    logmel = np.load(features_path, mmap_mode="r")
+    embedder = get_embedder(weights, layer, tuple(logmel.shape[1:]), jit)
+    return embedder.embed_logmel(logmel[start:stop], batch_size=batch_size)
+
+
+def chunk_bounds(n: int, chunk_clips: int, batch_size: int) -> list[tuple[int, int]]:
+    """Contiguous ``(start, stop)`` chunks covering ``n`` clips, ``chunk_clips`` rounded up to whole batches."""
+    size = max(batch_size, -(-chunk_clips // batch_size) * batch_size)
+    return [(start, min(n, start + size)) for start in range(0, n, size)]
 
 
 def embed_dataset(dataset_dir: str | Path, weights, layer: str = DEFAULT_LAYER, batch_size: int = 16,
                   jit: bool = True, progress: Callable[[int], None] | None = None,
-                  on_start: Callable[[int], None] | None = None) -> tuple[np.ndarray, dict]:
+                  on_start: Callable[[int], None] | None = None, scheduler: str | None = None,
+                  dask_address: str | None = None, workers: int | None = None,
+                  chunk_clips: int | None = None) -> tuple[np.ndarray, dict]:
     """Embed every clip of a built dataset (cached).
+
+    The clips are embedded in contiguous chunks (:func:`embed_chunk`) by an engine from
+    :func:`weaklabel.engine.make_executor`: locally, one after another in this process (which uses every
+    core); with ``scheduler="dask"``, in parallel on Dask workers, each loading the network once. The
+    chunks are assembled in order on this side and written atomically, so the files are the same bytes
+    either way.
+
+    Parameters
+    ----------
+    dataset_dir : path
+        A folder written by the build.
+    weights : transfer.weights.WeightsInfo
+        Resolved weights. On a cluster, their file must be at the same path on every worker.
+    layer : str
+        Cut layer.
+    batch_size : int
+        Clips per forward pass.
+    jit : bool
+        Compile with XLA.
+    progress : callable(clips_done_delta), optional
+        Called as each chunk completes.
+    on_start : callable(n_clips), optional
+        Called before the network is loaded.
+    scheduler : {"local", "dask"} or None
+        Where the chunks run; None: ``"dask"`` when ``dask_address`` is given. Not recorded.
+    dask_address : str, optional
+        Scheduler address of a running Dask cluster (sharing this filesystem) to join.
+    workers : int, optional
+        Processes of the ``LocalCluster`` started for ``scheduler="dask"`` without an address (default: CPU
+        count). Local embedding always runs in this process.
+    chunk_clips : int, optional
+        Clips per task, rounded up to whole batches (default: 256 on Dask, 4 batches locally, where
+        chunks only pace the progress bar).
 
     Returns
     -------
@@ -165,6 +244,9 @@ def embed_dataset(dataset_dir: str | Path, weights, layer: str = DEFAULT_LAYER, 
     meta : dict
         The cache record: spec, weights identity, shape, build fingerprint, whether it came from the cache.
     """
+    from weaklabel.engine import make_executor, resolve_scheduler
+
+    scheduler = resolve_scheduler(scheduler, dask_address)
     dataset_dir = Path(dataset_dir)
     build = json.loads((dataset_dir / "build.json").read_text(encoding="utf-8"))
     spec = EmbeddingSpec(layer=layer, weights_sha256=weights.sha256 or "", weights_source=weights.source)
@@ -174,16 +256,33 @@ def embed_dataset(dataset_dir: str | Path, weights, layer: str = DEFAULT_LAYER, 
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
         meta["from_cache"] = True
         return cached, meta
-    logmel = np.load(dataset_dir / build["features"]["file"], mmap_mode="r")
+    features_path = str((dataset_dir / build["features"]["file"]).resolve())
+    logmel = np.load(features_path, mmap_mode="r")
+    n = len(logmel)
     if on_start:
-        on_start(len(logmel))
-    embedder = Embedder(weights, layer, image_shape=tuple(logmel.shape[1:]), jit=jit)
-    embeddings = embedder.embed_logmel(logmel, batch_size=batch_size, progress=progress)
+        on_start(n)
+    if chunk_clips is None:
+        chunk_clips = DEFAULT_CHUNK_CLIPS if scheduler == "dask" else 4 * batch_size
+    chunks = chunk_bounds(n, chunk_clips, batch_size)
+    tasks = [(features_path, start, stop, weights, layer, batch_size, jit) for start, stop in chunks]
+    parts: list[np.ndarray | None] = [None] * len(chunks)
+    with make_executor(scheduler, dask_address, 1 if scheduler == "local" else workers) as engine:
+        for i, part in engine.map_unordered(embed_chunk, tasks):
+            parts[i] = part
+            if progress:
+                progress(len(part))
+    if parts:
+        embeddings = np.concatenate(parts)
+    else:  # an empty dataset: the shape still needs the network's width
+        embeddings = np.zeros((0, get_embedder(weights, layer, tuple(logmel.shape[1:]), jit).dim), np.float32)
+    meta_path.unlink(missing_ok=True)  # the old record must not vouch for the array about to be written
+    for path in (array_path, meta_path):
+        remove_temp_files(path.parent, path.name)
     with atomic_path(array_path) as tmp:
         with open(tmp, "wb") as handle:
             np.save(handle, embeddings)
     meta = {"key": spec.key, "backbone": BACKBONE, "layer": layer, "pooling": "global average",
-            "image_version": IMAGE_VERSION, "image_db_range": IMAGE_DB_RANGE, "dim": embedder.dim,
+            "image_version": IMAGE_VERSION, "image_db_range": IMAGE_DB_RANGE, "dim": int(embeddings.shape[1]),
             "shape": list(embeddings.shape), "weights": weights_record(weights),
             "build_fingerprint": build["fingerprint"], "batch_size": batch_size}
     write_json_atomic(meta_path, meta)

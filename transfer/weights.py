@@ -596,6 +596,35 @@ def resolve_vgg16_weights(spec: str | os.PathLike = "imagenet", cache_dir: str |
 # Model
 # ----------------------------------------------------------------------------------------------
 
+def random_weight_arrays(like: Sequence[np.ndarray], seed: int) -> list[np.ndarray]:
+    """Seeded random VGG16 weights: Glorot-uniform kernels and zero biases, Keras' own initialisers.
+
+    Drawn from a private generator, so the network is the same in every process and thread. (Keras'
+    seeding goes through Python's process-wide ``random`` module, which other threads, such as a Dask
+    worker's event loop, draw from too.)
+
+    Parameters
+    ----------
+    like : sequence of ndarray
+        ``model.get_weights()``: 4-D convolution kernels ``(kh, kw, in, out)`` and 1-D biases.
+    seed : int
+
+    Returns
+    -------
+    list of ndarray, float32, the shapes of ``like``.
+    """
+    rng = np.random.default_rng(seed)
+    arrays = []
+    for array in like:
+        if array.ndim == 4:
+            kh, kw, n_in, n_out = array.shape
+            limit = np.sqrt(6.0 / (kh * kw * (n_in + n_out)))
+            arrays.append(rng.uniform(-limit, limit, array.shape).astype(np.float32))
+        else:
+            arrays.append(np.zeros(array.shape, np.float32))
+    return arrays
+
+
 def build_vgg16(weights: WeightsInfo, input_shape: tuple = (None, None, 3)):
     """Build ``keras.applications.VGG16(include_top=False)`` with resolved weights loaded.
 
@@ -607,7 +636,7 @@ def build_vgg16(weights: WeightsInfo, input_shape: tuple = (None, None, 3)):
     Parameters
     ----------
     weights : WeightsInfo
-        From :func:`resolve_vgg16_weights`; source ``"random"`` keeps Keras' initialisation.
+        From :func:`resolve_vgg16_weights`; source ``"random"``: :func:`random_weight_arrays` (seeded).
     input_shape : tuple, default (None, None, 3)
         Channels-last input shape; None dimensions accept any size.
 
@@ -625,10 +654,9 @@ def build_vgg16(weights: WeightsInfo, input_shape: tuple = (None, None, 3)):
     """
     import keras
 
-    if weights.source == "random":
-        keras.utils.set_random_seed(RANDOM_WEIGHTS_SEED)  # the same random network every time
     model = keras.applications.VGG16(include_top=False, weights=None, input_shape=tuple(input_shape))
     if weights.source == "random":
+        model.set_weights(random_weight_arrays(model.get_weights(), RANDOM_WEIGHTS_SEED))
         return model
     if weights.path is None:
         raise WeightsError(f"weights from source {weights.source!r} have no file to load")

@@ -11,6 +11,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+_UMASK = os.umask(0)  # read the process umask once (os.umask can only read by setting) ...
+os.umask(_UMASK)  # ... and put it back
+#: Mode of files written here: what ``open()`` would give (mkstemp alone makes them private, 0600).
+FILE_MODE = 0o666 & ~_UMASK
+
 
 @contextmanager
 def atomic_path(target: str | Path) -> Iterator[Path]:
@@ -19,6 +24,7 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
+    os.chmod(tmp, FILE_MODE)
     tmp_path = Path(tmp)
     try:
         yield tmp_path
@@ -28,6 +34,33 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
+
+
+def remove_temp_files(folder: str | Path, target_name: str | None = None) -> list[Path]:
+    """Delete the temporary files that interrupted :func:`atomic_path` writes left in ``folder``.
+
+    Parameters
+    ----------
+    folder : path
+        Where the targets live (not searched recursively; a missing folder holds nothing).
+    target_name : str, optional
+        Only the temporaries of this target (e.g. ``"logmel.npy"``); default: every one in ``folder``.
+
+    Returns
+    -------
+    list of Path
+        The files removed. Call this only while no other process is writing into ``folder``.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    pattern = f".{target_name}.*.tmp" if target_name else ".*.tmp"
+    removed = []
+    for path in folder.glob(pattern):
+        if path.is_file():
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
 
 
 def write_json_atomic(target: str | Path, data) -> None:

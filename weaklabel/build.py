@@ -13,9 +13,15 @@ labelling policy and the splits, and writes the outputs, each atomically, ``buil
 ``build.json``
     Counts by status, label and split; the full configuration; library versions.
 
-An interrupted build leaves finished parts behind; re-running with the same configuration does only the
-missing recordings and ends with the same bytes as an uninterrupted run. Every random choice is drawn from
-``(seed, segment_id)``, so results do not depend on worker count or order.
+An interrupted build (even one killed outright) leaves finished parts behind; re-running with the same
+configuration does only the missing recordings and ends with the same bytes as an uninterrupted run. A part
+counts as finished only when its rows JSON, its features ``.npy`` and the digest of the recording's segments
+and audio file all agree (:func:`part_done`); anything else, including temporary files that a killed write
+left, is redone or removed, never read. ``build.json`` is the completion mark of the whole build.
+
+Every random choice is drawn from ``(seed, segment_id)``, so results do not depend on worker count, order or
+scheduler: the recordings can run in this process, in local processes, or on a Dask cluster
+(:mod:`weaklabel.engine`), with the same bytes out.
 """
 from __future__ import annotations
 
@@ -26,7 +32,6 @@ import platform
 import shutil
 import time
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -34,20 +39,23 @@ from typing import Callable, Iterable
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from weaklabel import __version__
-from weaklabel.atomic import atomic_path, write_json_atomic, write_parquet_atomic
+from weaklabel.atomic import atomic_path, remove_temp_files, write_json_atomic, write_parquet_atomic
 from weaklabel.audio import DEFAULT_CLIP_SECONDS, TARGET_SR, AudioDecodeError, AudioReader, place_in_clip, \
     plan_clip, segment_rng
+from weaklabel.engine import make_executor, resolve_scheduler
 from weaklabel.errors import OutputConflictError
 from weaklabel.features import LogMelParams, log_mel_spectrogram
 from weaklabel.readers import read_corpus
 from weaklabel.segments import ABSTAINED, AUDIO_MISSING, AUDIO_UNREADABLE, DUPLICATE_SEGMENT, \
     FAILURE_STATUSES, OK, OUTSIDE_AUDIO, Segment
-from weaklabel.sentiment import DEFAULT_NEUTRAL_BAND, DEFAULT_POLICY, label_from_scores, score_sentiment
+from weaklabel.sentiment import DEFAULT_NEUTRAL_BAND, DEFAULT_POLICY, SCORE_FIELDS, SentimentScores, \
+    label_from_scores, score_sentiment, validate_policy
 from weaklabel.splits import DEFAULT_FRACTIONS, assign_group_splits, load_folds, splits_from_folds
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: per-text VADER shares and negation-aware TextBlob stored for the label model
 SEGMENTS_FILE = "segments.parquet"
 BUILD_FILE = "build.json"
 FEATURES_FILE = "features/logmel.npy"
@@ -65,6 +73,9 @@ COLUMNS = {
     "score": "the policy's combined sentiment score in [-1, 1]",
     "textblob": "TextBlob polarity of the normalised text, [-1, 1]",
     "vader": "VADER compound score of the normalised text, [-1, 1]",
+    "vader_pos": "VADER's share of positive lexicon weight in the text, [0, 1]",
+    "vader_neg": "VADER's share of negative lexicon weight in the text, [0, 1]",
+    "textblob_negation": "TextBlob polarity after spelling out n't negations, [-1, 1]",
     "text": "transcript text as read",
     "start": "segment start, seconds (negative published starts clamped to 0)",
     "end": "segment end, seconds, as published",
@@ -97,7 +108,7 @@ class BuildConfig:
             raise ValueError(f"clip length must be positive, got {self.clip_seconds} s")
         if self.mel.sample_rate != TARGET_SR:
             raise ValueError(f"features are computed at {TARGET_SR} Hz; got mel sample_rate {self.mel.sample_rate}")
-        label_from_scores(0.0, 0.0, self.policy, self.neutral_band)  # validates policy and band
+        validate_policy(self.policy, self.neutral_band)
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -163,7 +174,7 @@ def _base_row(seg: Segment, root: Path) -> dict:
             pass
     row = {
         "segment_id": seg.segment_id, "video_id": seg.recording_id, "group_id": seg.group_id,
-        "status": seg.status, "detail": seg.detail, "textblob": None, "vader": None, "text": seg.text,
+        "status": seg.status, "detail": seg.detail, **dict.fromkeys(SCORE_FIELDS), "text": seg.text,
         "start": seg.start_s, "end": seg.end_s,
         "duration_s": (seg.end_s - seg.start_s) if seg.start_s is not None and seg.end_s is not None else None,
         "start_clamped": seg.start_clamped, "clip_source_start_s": None, "clip_source_end_s": None,
@@ -202,8 +213,7 @@ def process_recording(segments: list[Segment], config: BuildConfig) -> tuple[lis
     rows = [_base_row(seg, root_dir) for seg in segments]
     for seg, row in zip(segments, rows):
         if seg.text and seg.text.strip():
-            scores = score_sentiment(seg.text)
-            row["textblob"], row["vader"] = scores.textblob, scores.vader
+            row.update(asdict(score_sentiment(seg.text)))
 
     live = [i for i, seg in enumerate(segments) if not seg.failed]
     clips: dict[int, np.ndarray] = {}
@@ -267,25 +277,75 @@ def _part_stem(recording_id: str) -> str:
     return hashlib.sha256(recording_id.encode("utf-8")).hexdigest()[:24]
 
 
-def write_part(parts_dir: Path, recording_id: str, rows: list[dict], features: np.ndarray) -> None:
-    """Write one recording's part: features first, then the rows JSON that marks it complete."""
+def recording_digest(segments: list[Segment]) -> str:
+    """Hash of what one recording's part is computed from: its segments and its audio file's size and time.
+
+    A part made from an earlier version of the transcript or the audio does not match, so a resumed build
+    never mixes it with new work.
+    """
+    audio_path = next((seg.audio_path for seg in segments if seg.audio_path), None)
+    try:
+        stat = os.stat(audio_path) if audio_path else None
+    except OSError:
+        stat = None
+    audio = [audio_path, stat.st_size, stat.st_mtime_ns] if stat else [audio_path, None, None]
+    data = {"segments": [asdict(seg) for seg in segments], "audio": audio}
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=repr).encode("utf-8")).hexdigest()
+
+
+def write_part(parts_dir: Path, recording_id: str, rows: list[dict], features: np.ndarray,
+               digest: str | None = None) -> None:
+    """Write one recording's part: features first, then the rows JSON that marks it complete.
+
+    Raises
+    ------
+    FileNotFoundError
+        ``parts_dir`` does not exist: the build finished or was discarded meanwhile, or this worker does not
+        share the build's filesystem. It is never re-created here.
+    """
+    if not parts_dir.is_dir():
+        raise FileNotFoundError(f"parts folder {parts_dir} does not exist here: the build it belongs to was "
+                                "finished or discarded, or this worker does not share the client's filesystem")
     stem = _part_stem(recording_id)
     with atomic_path(parts_dir / f"{stem}.npy") as tmp:
         with open(tmp, "wb") as handle:
             np.save(handle, features)
-    write_json_atomic(parts_dir / f"{stem}.json", {"recording_id": recording_id, "rows": rows,
+    write_json_atomic(parts_dir / f"{stem}.json", {"recording_id": recording_id, "digest": digest, "rows": rows,
                                                    "n_features": int(len(features))})
 
 
-def _build_part(segments: list[Segment], config: BuildConfig, parts_dir: str) -> tuple[str, int]:
-    """Worker entry point: process one recording and write its part. Returns (recording id, segments)."""
-    rows, features = process_recording(segments, config)
-    write_part(Path(parts_dir), segments[0].recording_id, rows, features)
+def _build_part(segments: list[Segment], config: BuildConfig, parts_dir: str,
+                digest: str | None = None) -> tuple[str, int]:
+    """Task entry point: process one recording and write its part. Returns (recording id, segments).
+
+    ``digest`` is :func:`recording_digest` as the client computed it (computed here when omitted).
+    """
+    if not os.path.exists(config.root):
+        raise FileNotFoundError(f"corpus root {config.root} does not exist on this worker: the workers must "
+                                "share the client's filesystem")
+    # One BLAS/OpenMP thread, as on a Dask worker (whose environment sets it): the mel projection's rounding
+    # depends on the thread count, and the features must not. Recordings run in parallel anyway.
+    with threadpool_limits(limits=1):
+        rows, features = process_recording(segments, config)
+    write_part(Path(parts_dir), segments[0].recording_id, rows, features,
+               digest if digest is not None else recording_digest(segments))
     return segments[0].recording_id, len(segments)
 
 
-def part_done(parts_dir: Path, recording_id: str) -> bool:
-    return (parts_dir / f"{_part_stem(recording_id)}.json").is_file()
+def part_done(parts_dir: Path, recording_id: str, digest: str) -> bool:
+    """Whether a complete, current part exists: rows JSON and features that agree, made from ``digest``.
+
+    A features file without its JSON (killed between the two writes), a JSON without its features (a part
+    folder whose removal was interrupted), or a part made from other inputs is not done and will be redone.
+    """
+    stem = _part_stem(recording_id)
+    try:
+        meta = json.loads((parts_dir / f"{stem}.json").read_text(encoding="utf-8"))
+        n_features = len(np.load(parts_dir / f"{stem}.npy", mmap_mode="r"))
+    except (OSError, ValueError):
+        return False
+    return (meta.get("recording_id") == recording_id and meta.get("digest") == digest
+            and meta.get("n_features") == n_features)
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -312,23 +372,35 @@ def group_by_recording(segments: Iterable[Segment]) -> dict[str, list[Segment]]:
     return groups
 
 
-def prepare_output_dir(out_dir: Path, config: BuildConfig, overwrite: bool) -> Path | None:
+def prepare_output_dir(out_dir: Path, config: BuildConfig, overwrite: bool, force: bool = False) -> Path | None:
     """Check what ``out_dir`` holds against ``config``; return None if the build there is complete.
 
-    Returns the parts folder to (re)use otherwise. Raises :class:`OutputConflictError` when the folder
-    holds a build, or parts, made with a different configuration and ``overwrite`` is false.
+    ``build.json`` is the completion mark: outputs without it (a build killed while finalising) are not a
+    build, and are rebuilt. Returns the parts folder to (re)use otherwise, after removing the temporary files
+    that killed writes left in the output, features and parts folders. With ``force`` a complete build of
+    the same configuration is redone, its ``build.json`` removed first so that a killed rebuild is never
+    taken for complete.
+
+    Raises
+    ------
+    OutputConflictError
+        The folder holds a build, or parts, made with a different configuration and ``overwrite`` is false.
     """
     parts_dir = out_dir / f"{PARTS_PREFIX}{config.parts_fingerprint()[:16]}"
     build_file = out_dir / BUILD_FILE
     ours = [out_dir / SEGMENTS_FILE, out_dir / BUILD_FILE, out_dir / "features"]
+    same_build = False
     if build_file.is_file():
         try:
             previous = json.loads(build_file.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             previous = {}
-        if previous.get("fingerprint") == config.fingerprint() and all(p.exists() for p in ours):
+        same_build = previous.get("fingerprint") == config.fingerprint()
+        if same_build and all(p.exists() for p in ours) and not force:
+            if parts_dir.is_dir():  # a finished build whose part folder removal was interrupted
+                shutil.rmtree(parts_dir)
             return None
-        if not overwrite:
+        if not same_build and not overwrite:
             changed = sorted(k for k, v in config.to_dict().items() if previous.get("config", {}).get(k) != v)
             raise OutputConflictError(
                 f"{out_dir} holds a build made with a different configuration (differs in: "
@@ -337,9 +409,14 @@ def prepare_output_dir(out_dir: Path, config: BuildConfig, overwrite: bool) -> P
     if stale and not overwrite:
         raise OutputConflictError(f"{out_dir} holds an unfinished build with a different configuration; "
                                   "pass --overwrite to discard it or choose another --out")
+    # Every check passed: from here on the folder is changed.
+    if same_build:
+        build_file.unlink()  # forced or incomplete: the completion mark goes before any output is replaced
     if overwrite:
         for path in stale + [p for p in ours if p.exists()]:
             shutil.rmtree(path) if path.is_dir() else path.unlink()
+    for folder in (out_dir, out_dir / "features", parts_dir):
+        remove_temp_files(folder)
     parts_dir.mkdir(parents=True, exist_ok=True)
     return parts_dir
 
@@ -347,7 +424,8 @@ def prepare_output_dir(out_dir: Path, config: BuildConfig, overwrite: bool) -> P
 def build_dataset(config: BuildConfig, out_dir: str | Path, workers: int | None = None,
                   overwrite: bool = False, force: bool = False,
                   progress: Callable[[int, int], None] | None = None,
-                  on_start: Callable[[int, int], None] | None = None) -> BuildResult:
+                  on_start: Callable[[int, int], None] | None = None,
+                  scheduler: str | None = None, dask_address: str | None = None) -> BuildResult:
     """Build (or resume, or confirm up to date) the dataset for ``config`` in ``out_dir``.
 
     Parameters
@@ -355,7 +433,8 @@ def build_dataset(config: BuildConfig, out_dir: str | Path, workers: int | None 
     config : BuildConfig
     out_dir : path
     workers : int, optional
-        Worker processes (default: CPU count, at most one per recording); 1 runs in this process.
+        Worker processes (default: CPU count, at most one per recording); 1 runs in this process. With
+        ``scheduler="dask"`` and no address: the size of the ``LocalCluster`` started for the build.
     overwrite : bool
         Replace a build made with a different configuration.
     force : bool
@@ -363,6 +442,11 @@ def build_dataset(config: BuildConfig, out_dir: str | Path, workers: int | None 
     progress : callable(recordings_done_delta, segments_done_delta), optional
     on_start : callable(n_recordings, n_segments), optional
         Called once the corpus is read, before any audio is decoded.
+    scheduler : {"local", "dask"} or None
+        Where the recordings are processed (:func:`weaklabel.engine.make_executor`); None: ``"dask"`` when
+        ``dask_address`` is given. A runtime option: it changes neither the output nor ``build.json``.
+    dask_address : str, optional
+        Scheduler address of a running Dask cluster to join. Its workers must share this filesystem.
 
     Raises
     ------
@@ -372,34 +456,28 @@ def build_dataset(config: BuildConfig, out_dir: str | Path, workers: int | None 
         ``out_dir`` holds a different build and ``overwrite`` is false.
     """
     started = time.perf_counter()
+    scheduler = resolve_scheduler(scheduler, dask_address)  # a bad combination fails before any work
     out_dir = Path(out_dir)
     segments = read_corpus(config.corpus, config.root)
     if config.folds:
         load_folds(config.folds)  # fail early, before any audio work, on a bad folds file
     mark_duplicates(segments)
     recordings = group_by_recording(segments)
-    if force and (out_dir / BUILD_FILE).is_file():
-        (out_dir / BUILD_FILE).unlink()
-    parts_dir = prepare_output_dir(out_dir, config, overwrite)
+    parts_dir = prepare_output_dir(out_dir, config, overwrite, force)
     if parts_dir is None:
         counts = json.loads((out_dir / BUILD_FILE).read_text(encoding="utf-8"))["counts"]
         return BuildResult(out_dir, counts, time.perf_counter() - started, up_to_date=True)
     if on_start:
         on_start(len(recordings), len(segments))
-    todo = [rid for rid in recordings if not part_done(parts_dir, rid)]
+    digests = {rid: recording_digest(segs) for rid, segs in recordings.items()}
+    todo = [rid for rid in recordings if not part_done(parts_dir, rid, digests[rid])]
     if progress:
-        progress(len(recordings) - len(todo), sum(len(recordings[r]) for r in recordings if r not in todo))
-    workers = max(1, min(workers or os.cpu_count() or 1, len(todo) or 1))
-    if workers == 1:
-        for rid in todo:
-            _, n = _build_part(recordings[rid], config, str(parts_dir))
-            if progress:
-                progress(1, n)
-    else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            futures = [pool.submit(_build_part, recordings[rid], config, str(parts_dir)) for rid in todo]
-            for future in as_completed(futures):
-                _, n = future.result()
+        progress(len(recordings) - len(todo), len(segments) - sum(len(recordings[r]) for r in todo))
+    if todo:
+        workers = max(1, min(workers or os.cpu_count() or 1, len(todo)))
+        tasks = [(recordings[rid], config, str(parts_dir.resolve()), digests[rid]) for rid in todo]
+        with make_executor(scheduler, dask_address, workers) as engine:
+            for _, (_, n) in engine.map_unordered(_build_part, tasks):
                 if progress:
                     progress(1, n)
     counts = finalize(out_dir, parts_dir, list(recordings), config)
@@ -449,13 +527,13 @@ def finalize(out_dir: Path, parts_dir: Path, recording_ids: list[str], config: B
 def label_rows(frame: pd.DataFrame, config: BuildConfig) -> pd.DataFrame:
     """Apply the labelling policy and the splits to merged rows; return the output table."""
     scores, labels, statuses = [], [], []
-    for tb, vd, status in zip(frame["textblob"], frame["vader"], frame["status"]):
-        if tb is None or pd.isna(tb):
+    for values, status in zip(frame[list(SCORE_FIELDS)].itertuples(index=False), frame["status"]):
+        if values[0] is None or pd.isna(values[0]):
             scores.append(None)
             labels.append(None)
             statuses.append(status)
             continue
-        score, label = label_from_scores(float(tb), float(vd), config.policy, config.neutral_band)
+        score, label = label_from_scores(SentimentScores(*map(float, values)), config.policy, config.neutral_band)
         failed = status in FAILURE_STATUSES
         scores.append(score)
         labels.append(None if failed else label)
@@ -464,7 +542,7 @@ def label_rows(frame: pd.DataFrame, config: BuildConfig) -> pd.DataFrame:
     frame["label"] = pd.array(labels, dtype="Int8")
     frame["status"] = statuses
     frame["split"] = assign_splits(frame, config)
-    for col in ("textblob", "vader", "start", "end", "duration_s", "clip_source_start_s", "clip_source_end_s",
+    for col in (*SCORE_FIELDS, "start", "end", "duration_s", "clip_source_start_s", "clip_source_end_s",
                 "clip_pad_left_s"):
         frame[col] = pd.array(frame[col].astype(object).where(frame[col].notna(), None), dtype="Float64")
     frame["feature_row"] = pd.array(frame["feature_row"].astype(object).where(frame["feature_row"].notna(), None),

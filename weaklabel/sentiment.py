@@ -1,8 +1,13 @@
 """Text sentiment scorers and the policies that turn their scores into a weak label or an abstention.
 
-Scores are in [-1, 1]: TextBlob's pattern-lexicon polarity and VADER's compound score. A *policy* maps
-the two to one score and a label: 1 (positive), 0 (negative) or None (abstain). ``neutral_band`` is the
+Scores are in [-1, 1]: TextBlob's pattern-lexicon polarity and VADER's compound score, plus VADER's
+positive and negative shares and a negation-aware TextBlob polarity (:class:`SentimentScores`). A *policy*
+maps them to one score and a label: 1 (positive), 0 (negative) or None (abstain). ``neutral_band`` is the
 half-width of the abstention zone: a score whose absolute value is below it abstains.
+
+Policies (:data:`POLICIES`): ``calibrated`` (the default, a logistic label model over the scorers fitted on
+human labels, see :func:`policy_calibrated`), ``mean`` (the original method: mean of TextBlob and VADER),
+``vader``, ``textblob`` and ``agree``. ``python -m pipelines.label_quality`` measures them against people.
 
 Text is normalised before scoring: typographic quotes and apostrophes become ASCII (VADER's negation
 list is ``"don't"``, so ``"don’t"`` would otherwise read as a positive "love"), Unicode is NFKC-folded and
@@ -44,6 +49,27 @@ def _vader():
     return SentimentIntensityAnalyzer()
 
 
+_CONTRACTED_NEGATIONS = [
+    (re.compile(r"\b(won)'t\b", re.I), "will not"), (re.compile(r"\b(can)'t\b", re.I), "can not"),
+    (re.compile(r"\b(shan)'t\b", re.I), "shall not"), (re.compile(r"\b(ain)'t\b", re.I), "is not"),
+    (re.compile(r"n't\b", re.I), " not"),
+]
+
+
+def expand_negations(text: str) -> str:
+    """Spell out contracted negations (``don't`` -> ``do not``) so TextBlob sees them.
+
+    TextBlob's pattern lexicon flips a word after ``not`` but ignores ``n't``: it scores "I don't love it"
+    like "I love it" (+0.5). VADER knows both forms, so only TextBlob needs this.
+
+    >>> expand_negations("I don't love it, I won't")
+    'I do not love it, I will not'
+    """
+    for pattern, replacement in _CONTRACTED_NEGATIONS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
 def textblob_polarity(text: str) -> float:
     """TextBlob (pattern lexicon) polarity of already-normalised text, in [-1, 1]."""
     from textblob import TextBlob
@@ -51,23 +77,55 @@ def textblob_polarity(text: str) -> float:
     return float(TextBlob(text).sentiment.polarity)
 
 
+def vader_scores(text: str) -> dict[str, float]:
+    """VADER's scores of already-normalised text: ``compound`` in [-1, 1]; ``pos``, ``neg``, ``neu`` shares in [0, 1]."""
+    return {k: float(v) for k, v in _vader().polarity_scores(text).items()}
+
+
 def vader_compound(text: str) -> float:
     """VADER compound score of already-normalised text, in [-1, 1]."""
-    return float(_vader().polarity_scores(text)["compound"])
+    return vader_scores(text)["compound"]
 
 
 @dataclass(frozen=True)
 class SentimentScores:
-    """Both scorers' output for one text (after normalisation)."""
+    """Every scorer output the policies use, for one text (after normalisation).
+
+    Attributes
+    ----------
+    textblob : float
+        TextBlob polarity in [-1, 1] of the normalised text (what the original method used).
+    vader : float
+        VADER compound score in [-1, 1].
+    vader_pos, vader_neg : float
+        VADER's shares of positive and negative lexicon weight in the text, in [0, 1].
+    textblob_negation : float
+        TextBlob polarity in [-1, 1] after :func:`expand_negations`, so ``n't`` negates as ``not`` does.
+    """
 
     textblob: float
     vader: float
+    vader_pos: float = 0.0
+    vader_neg: float = 0.0
+    textblob_negation: float | None = None
+
+    def __post_init__(self):
+        if self.textblob_negation is None:
+            object.__setattr__(self, "textblob_negation", self.textblob)
+
+
+#: Names of the per-text scores, as stored in a build's ``segments.parquet``.
+SCORE_FIELDS = ("textblob", "vader", "vader_pos", "vader_neg", "textblob_negation")
 
 
 def score_sentiment(text: str) -> SentimentScores:
     """Normalise ``text`` and score it with TextBlob and VADER."""
     clean = normalize_text(text)
-    return SentimentScores(textblob=textblob_polarity(clean), vader=vader_compound(clean))
+    vader = vader_scores(clean)
+    expanded = expand_negations(clean)
+    return SentimentScores(textblob=textblob_polarity(clean), vader=vader["compound"], vader_pos=vader["pos"],
+                           vader_neg=vader["neg"],
+                           textblob_negation=textblob_polarity(expanded) if expanded != clean else None)
 
 
 def _sign_label(score: float, neutral_band: float) -> int | None:
@@ -78,40 +136,87 @@ def _sign_label(score: float, neutral_band: float) -> int | None:
     return None
 
 
-def policy_mean(textblob: float, vader: float, neutral_band: float) -> tuple[float, int | None]:
-    """The original method: the mean of the two scores, thresholded at +/- ``neutral_band``."""
-    score = (textblob + vader) / 2.0
+def policy_mean(s: SentimentScores, neutral_band: float) -> tuple[float, int | None]:
+    """The original method: the mean of TextBlob polarity and VADER compound, thresholded at +/- ``neutral_band``."""
+    score = (s.textblob + s.vader) / 2.0
     return score, _sign_label(score, neutral_band)
 
 
-def policy_vader(textblob: float, vader: float, neutral_band: float) -> tuple[float, int | None]:
+def policy_vader(s: SentimentScores, neutral_band: float) -> tuple[float, int | None]:
     """VADER compound alone."""
-    return vader, _sign_label(vader, neutral_band)
+    return s.vader, _sign_label(s.vader, neutral_band)
 
 
-def policy_textblob(textblob: float, vader: float, neutral_band: float) -> tuple[float, int | None]:
+def policy_textblob(s: SentimentScores, neutral_band: float) -> tuple[float, int | None]:
     """TextBlob polarity alone."""
-    return textblob, _sign_label(textblob, neutral_band)
+    return s.textblob, _sign_label(s.textblob, neutral_band)
 
 
-def policy_agree(textblob: float, vader: float, neutral_band: float) -> tuple[float, int | None]:
+def policy_agree(s: SentimentScores, neutral_band: float) -> tuple[float, int | None]:
     """Both scorers must clear the band and agree in sign; the score is their mean."""
-    score = (textblob + vader) / 2.0
-    tb, vd = _sign_label(textblob, neutral_band), _sign_label(vader, neutral_band)
+    score = (s.textblob + s.vader) / 2.0
+    tb, vd = _sign_label(s.textblob, neutral_band), _sign_label(s.vader, neutral_band)
     return score, tb if tb is not None and tb == vd else None
 
 
-POLICIES: dict[str, Callable[[float, float, float], tuple[float, int | None]]] = {
+@dataclass(frozen=True)
+class LabelModel:
+    """A logistic label model over the scorers: ``p = sigmoid(intercept + sum(weights[f] * scores.f))``.
+
+    ``fitted_on`` says where the weights come from; :mod:`weaklabel.label_model` refits them.
+    """
+
+    weights: dict
+    intercept: float
+    fitted_on: str
+
+    def probability(self, s: SentimentScores) -> float:
+        z = self.intercept + sum(w * getattr(s, name) for name, w in self.weights.items())
+        return 1.0 / (1.0 + math.exp(-z))
+
+
+#: Weights of the ``calibrated`` policy, fitted with ``python -m benchmarks.label_model`` (class-balanced
+#: logistic regression, C=1) on the human positive/negative utterances of the MELD dev split.
+CALIBRATED_MODEL = LabelModel(
+    weights={"textblob_negation": 0.4275, "vader": 0.5093, "vader_pos": 0.6711, "vader_neg": -1.304},
+    intercept=-0.1095,
+    fitted_on="meld_dev_sent_emo.csv: human positive/negative utterances, class-balanced logistic regression, C=1",
+)
+
+
+def policy_calibrated(s: SentimentScores, neutral_band: float) -> tuple[float, int | None]:
+    """A label model weighting TextBlob (negation-aware) and VADER's compound, positive and negative shares.
+
+    The score is ``2 p - 1`` for the model's probability ``p`` of human-positive sentiment, so it lies in
+    [-1, 1] and the band means what it means for the other policies (0.2: abstain while 0.4 < p < 0.6).
+    Fitted with equal class weights, it removes the lexicons' lean to positive without importing a
+    corpus's class prior; VADER's negative share weighs about twice its positive share.
+    """
+    score = 2.0 * CALIBRATED_MODEL.probability(s) - 1.0
+    return score, _sign_label(score, neutral_band)
+
+
+POLICIES: dict[str, Callable[[SentimentScores, float], tuple[float, int | None]]] = {
+    "calibrated": policy_calibrated,
     "mean": policy_mean,
     "vader": policy_vader,
     "textblob": policy_textblob,
     "agree": policy_agree,
 }
-DEFAULT_POLICY = "mean"
+ORIGINAL_POLICY = "mean"
+DEFAULT_POLICY = "calibrated"
 DEFAULT_NEUTRAL_BAND = 0.2
 
 
-def label_from_scores(textblob: float, vader: float, policy: str = DEFAULT_POLICY,
+def validate_policy(policy: str, neutral_band: float) -> None:
+    """Raise ValueError for an unknown policy name or a band outside [0, 1]."""
+    if policy not in POLICIES:
+        raise ValueError(f"unknown labelling policy {policy!r}; choose one of {', '.join(POLICIES)}")
+    if not (0.0 <= neutral_band <= 1.0) or math.isnan(neutral_band):
+        raise ValueError(f"neutral band must lie in [0, 1], got {neutral_band}")
+
+
+def label_from_scores(scores: SentimentScores, policy: str = DEFAULT_POLICY,
                       neutral_band: float = DEFAULT_NEUTRAL_BAND) -> tuple[float, int | None]:
     """Apply a named labelling policy.
 
@@ -122,8 +227,5 @@ def label_from_scores(textblob: float, vader: float, policy: str = DEFAULT_POLIC
     label : int or None
         1 positive, 0 negative, None abstain (|score| below ``neutral_band``, or disagreement for ``agree``).
     """
-    if policy not in POLICIES:
-        raise ValueError(f"unknown labelling policy {policy!r}; choose one of {', '.join(POLICIES)}")
-    if not (0.0 <= neutral_band <= 1.0) or math.isnan(neutral_band):
-        raise ValueError(f"neutral band must lie in [0, 1], got {neutral_band}")
-    return POLICIES[policy](textblob, vader, neutral_band)
+    validate_policy(policy, neutral_band)
+    return POLICIES[policy](scores, neutral_band)

@@ -1,0 +1,151 @@
+"""Everything a report shows, read from a dataset folder (and optional extra files) in one place.
+
+Missing pieces are ``None`` or empty, never an error: a report on a fresh build shows what is there and
+says what is not. Only a folder that is not a build at all (no ``build.json`` / ``segments.parquet``) raises.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+METRICS_FILE = "metrics.json"  # transfer.training.METRICS_FILE (not imported: that module pulls in Keras)
+MODEL_DIR = "model"
+MODEL_META_FILE = "model.json"
+EMBEDDINGS_DIR = "embeddings"
+BENCHMARKS_DIR = "benchmarks"
+BENCHMARK_FILE = "benchmark.json"
+LABEL_QUALITY_FILE = "label_quality.json"
+
+
+@dataclass
+class TablesFile:
+    """A JSON file of generic tables (``{"tables": [{"title", "columns", "rows", "note"}]}``) or why it failed."""
+
+    path: Path
+    tables: list[dict] = field(default_factory=list)
+    error: str | None = None
+    title: str | None = None
+
+
+@dataclass
+class ReportInputs:
+    """What :mod:`reporting.sections` renders. Paths are as given; ``display_path`` is for showing."""
+
+    dataset: Path
+    name: str
+    display_path: str
+    build: dict
+    segments: pd.DataFrame
+    metrics: dict | None = None
+    metrics_error: str | None = None
+    model_meta: dict | None = None
+    embeddings: list[dict] = field(default_factory=list)
+    benchmarks: list[TablesFile] = field(default_factory=list)
+    label_quality: list[TablesFile] = field(default_factory=list)
+
+    def logmel_rows(self, rows: list[int]) -> np.ndarray:
+        """Log-mel clips (n, n_mels, n_frames) float32 for the given ``feature_row`` values."""
+        path = self.dataset / self.build["features"]["file"]
+        features = np.load(path, mmap_mode="r")
+        return np.asarray(features[np.asarray(rows, dtype=np.int64)], dtype=np.float32)
+
+
+def display_path(path: Path) -> str:
+    """``path`` relative to the working directory when inside it (stable across machines), else absolute."""
+    resolved = path.resolve()
+    try:
+        return str(resolved.relative_to(Path.cwd().resolve())) or "."
+    except ValueError:
+        return str(resolved)
+
+
+def _read_json(path: Path) -> tuple[Any, str | None]:
+    try:
+        return json.loads(path.read_text(encoding="utf-8")), None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return None, f"{type(exc).__name__}: {exc}"
+
+
+def read_tables_file(path: str | Path) -> TablesFile:
+    """Read a tables JSON file; problems are recorded in ``error`` (shown in the report), never raised."""
+    path = Path(path)
+    data, error = _read_json(path)
+    if error:
+        return TablesFile(path, error=error)
+    if not isinstance(data, dict) or not isinstance(data.get("tables"), list):
+        return TablesFile(path, error='no top-level "tables" list')
+    tables = []
+    for k, t in enumerate(data["tables"]):
+        if not isinstance(t, dict) or not isinstance(t.get("columns"), list) or not isinstance(t.get("rows"), list):
+            return TablesFile(path, error=f'table {k} lacks a "columns" or "rows" list')
+        tables.append(t)
+    title = data.get("title") if isinstance(data.get("title"), str) else None
+    return TablesFile(path, tables=tables, title=title)
+
+
+def discover_benchmarks(dataset: Path) -> list[Path]:
+    """Every ``benchmark.json`` under ``DATASET/benchmarks/``, sorted."""
+    root = dataset / BENCHMARKS_DIR
+    return sorted(root.rglob(BENCHMARK_FILE)) if root.is_dir() else []
+
+
+def discover_label_quality(dataset: Path) -> list[Path]:
+    path = dataset / LABEL_QUALITY_FILE
+    return [path] if path.is_file() else []
+
+
+def load_inputs(dataset: str | Path, benchmarks: list[str | Path] | None = None,
+                label_quality: list[str | Path] | None = None) -> ReportInputs:
+    """Read a build and whatever later steps left beside it.
+
+    Parameters
+    ----------
+    dataset : path
+        A folder written by ``pipelines.build_dataset``.
+    benchmarks, label_quality : list of paths, optional
+        Tables files to show; default: discovered in the dataset folder (``benchmarks/**/benchmark.json``,
+        ``label_quality.json``). Given files are shown in addition to the discovered ones.
+
+    Raises
+    ------
+    FileNotFoundError
+        When ``dataset`` is not a build.
+    """
+    dataset = Path(dataset)
+    build_path, segments_path = dataset / "build.json", dataset / "segments.parquet"
+    if not build_path.is_file() or not segments_path.is_file():
+        raise FileNotFoundError(f"{dataset} is not a built dataset (no build.json/segments.parquet); "
+                                "run python -m pipelines.build_dataset first")
+    build = json.loads(build_path.read_text(encoding="utf-8"))
+    inputs = ReportInputs(dataset=dataset, name=dataset.resolve().name, display_path=display_path(dataset),
+                          build=build, segments=pd.read_parquet(segments_path))
+    if (dataset / METRICS_FILE).is_file():
+        inputs.metrics, inputs.metrics_error = _read_json(dataset / METRICS_FILE)
+    if (dataset / MODEL_DIR / MODEL_META_FILE).is_file():
+        inputs.model_meta, _ = _read_json(dataset / MODEL_DIR / MODEL_META_FILE)
+    for path in sorted((dataset / EMBEDDINGS_DIR).glob("*.json")) if (dataset / EMBEDDINGS_DIR).is_dir() else []:
+        record, error = _read_json(path)
+        if isinstance(record, dict):
+            inputs.embeddings.append({**record, "file": path.name,
+                                      "array_present": path.with_suffix(".npy").is_file()})
+        else:
+            inputs.embeddings.append({"file": path.name, "error": error or "not a JSON object"})
+
+    def unique(paths):
+        seen, out = set(), []
+        for p in paths:
+            key = Path(p).resolve()
+            if key not in seen:
+                seen.add(key)
+                out.append(Path(p))
+        return out
+
+    inputs.benchmarks = [read_tables_file(p) for p in unique([*discover_benchmarks(dataset), *(benchmarks or [])])]
+    inputs.label_quality = [read_tables_file(p) for p in
+                            unique([*discover_label_quality(dataset), *(label_quality or [])])]
+    return inputs

@@ -1,0 +1,178 @@
+"""Crash safety: a build killed outright resumes to the same bytes, and nothing half-written is read back."""
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pipelines import build_dataset as build_cli
+from weaklabel import build as build_module
+from weaklabel.build import BuildConfig, _build_part, _part_stem, build_dataset, group_by_recording, \
+    prepare_output_dir
+from weaklabel.errors import OutputConflictError
+from weaklabel.features import LogMelParams
+from weaklabel.readers import read_corpus
+
+from .conftest import REPO_ROOT, write_mosei
+
+OUTPUT_FILES = ("segments.parquet", "features/logmel.npy", "build.json")
+FAST_MEL = LogMelParams(n_mels=32, n_fft=512, win_length=512, hop_length=512)
+FAST_MEL_ARGS = ["--n-mels", "32", "--n-fft", "512", "--hop-length", "512"]
+N_RECORDINGS = 30
+
+
+def read_outputs(out):
+    return {name: (out / name).read_bytes() for name in OUTPUT_FILES}
+
+
+def temp_files(out):
+    return [p for p in Path(out).rglob("*.tmp")]
+
+
+def config_for(root, **kw):
+    return BuildConfig(corpus="mosei", root=str(Path(root).resolve()), mel=FAST_MEL, **kw)
+
+
+def three_sentence_corpus(root, n_recordings):
+    recordings = {f"vid{v:02d}": (12.0, [
+        f"vid{v:02d}___0___0.5___3.0___I absolutely love this wonderful film, it is great!",
+        f"vid{v:02d}___1___4.0___11.5___This was a terrible, awful and horrible experience.",
+        f"vid{v:02d}___2___11.6___11.9___The meeting is on Tuesday.",
+    ]) for v in range(n_recordings)}
+    return write_mosei(root, recordings)
+
+
+def test_sigkilled_build_resumes_to_the_same_bytes(tmp_path):
+    root = three_sentence_corpus(tmp_path / "corpus", N_RECORDINGS)
+    out = tmp_path / "killed"
+    args = ["--corpus", "mosei", "--root", str(root), "--out", str(out), "--workers", "1", "--quiet", *FAST_MEL_ARGS]
+    command = [sys.executable, "-m", "pipelines.build_dataset", *args]
+    proc = subprocess.Popen(command, cwd=REPO_ROOT, start_new_session=True, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 120
+        while not list(out.glob(".parts-*/*.json")):  # kill as soon as the first part is complete
+            assert proc.poll() is None, f"the build ended before it could be killed: {proc.communicate()}"
+            assert time.monotonic() < deadline, "no part appeared within 120 s"
+            time.sleep(0.005)
+        os.killpg(proc.pid, signal.SIGKILL)  # the whole process group: pool workers too
+    finally:
+        proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    assert not (out / "segments.parquet").exists() and not (out / "build.json").exists()
+    (parts_dir,) = out.glob(".parts-*")
+    done = len(list(parts_dir.glob("*.json")))
+    assert 0 < done < N_RECORDINGS
+
+    rerun = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True)
+    assert rerun.returncode == 0, rerun.stderr
+    assert f"{N_RECORDINGS - done} recordings processed" in rerun.stdout
+
+    uninterrupted = tmp_path / "uninterrupted"
+    assert build_cli.main([*args[:5], str(uninterrupted), *args[6:]]) == 0
+    assert read_outputs(out) == read_outputs(uninterrupted)
+    assert not list(out.glob(".parts-*")) and not temp_files(out)
+
+
+def test_half_written_parts_and_temp_files_are_redone_not_read(small_mosei, tmp_path):
+    config = config_for(small_mosei)
+    build_dataset(config, tmp_path / "clean", workers=1)
+    out = tmp_path / "out"
+    parts = prepare_output_dir(out, config, overwrite=False)
+    recordings = group_by_recording(read_corpus("mosei", small_mosei))
+    rids = list(recordings)
+    for rid in rids:
+        _build_part(recordings[rid], config, str(parts))
+    (parts / f"{_part_stem(rids[0])}.json").unlink()  # killed between the features and the rows
+    (parts / f"{_part_stem(rids[1])}.npy").unlink()  # a part folder whose removal was interrupted
+    (parts / f"{_part_stem(rids[2])}.npy").write_bytes(b"\x93NUMPY junk")  # not a readable array
+    stray = [parts / f".{_part_stem(rids[3])}.json.k1ll3d.tmp", out / ".segments.parquet.k1ll3d.tmp",
+             out / "features" / ".logmel.npy.k1ll3d.tmp"]
+    for path in stray:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b'{"rows": [')  # what a killed write leaves: a prefix
+    result = build_dataset(config, out, workers=1)
+    assert result.recordings_processed == 3
+    assert read_outputs(out) == read_outputs(tmp_path / "clean")
+    assert not temp_files(out) and not list(out.glob(".parts-*"))
+
+
+def test_a_part_from_an_edited_transcript_is_redone(small_mosei, tmp_path):
+    config = config_for(small_mosei)
+    out = tmp_path / "out"
+    parts = prepare_output_dir(out, config, overwrite=False)
+    recordings = group_by_recording(read_corpus("mosei", small_mosei))
+    for rid in recordings:
+        _build_part(recordings[rid], config, str(parts))
+    transcript = small_mosei / "Raw/Transcript/Segmented/Combined/vid0.txt"
+    transcript.write_text(transcript.read_text().replace("Tuesday", "Wednesday"))
+    result = build_dataset(config, out, workers=1)
+    assert result.recordings_processed == 1
+    assert read_outputs(out) == read_outputs(build_dataset(config, tmp_path / "fresh", workers=1).out_dir)
+
+
+def test_finalize_killed_before_build_json_is_not_complete(small_mosei, tmp_path, monkeypatch):
+    config = config_for(small_mosei)
+    build_dataset(config, tmp_path / "clean", workers=1)
+    out = tmp_path / "out"
+    write_json = build_module.write_json_atomic
+
+    def killed_at_build_json(target, data):
+        if Path(target).name == "build.json":
+            raise KeyboardInterrupt("killed")
+        write_json(target, data)
+
+    monkeypatch.setattr(build_module, "write_json_atomic", killed_at_build_json)
+    with pytest.raises(KeyboardInterrupt):
+        build_dataset(config, out, workers=1)
+    monkeypatch.undo()
+    assert (out / "segments.parquet").is_file() and not (out / "build.json").exists()
+    result = build_dataset(config, out, workers=1)
+    assert not result.up_to_date and result.recordings_processed == 0  # the parts were kept
+    assert read_outputs(out) == read_outputs(tmp_path / "clean")
+    # A finished build whose part folder removal was interrupted: up to date, and the leftover goes.
+    (out / ".parts-0123456789abcdef").mkdir()
+    with pytest.raises(OutputConflictError):  # not ours: another configuration's unfinished parts
+        build_dataset(config, out, workers=1, force=True)
+    (out / ".parts-0123456789abcdef").rmdir()
+    leftover = out / f".parts-{config.parts_fingerprint()[:16]}"
+    leftover.mkdir()
+    assert build_dataset(config, out, workers=1).up_to_date and not leftover.exists()
+
+
+def test_force_does_not_bypass_the_configuration_check(small_mosei, tmp_path):
+    out = tmp_path / "out"
+    build_dataset(config_for(small_mosei), out, workers=1)
+    before = read_outputs(out)
+    with pytest.raises(OutputConflictError, match="seed"):
+        build_dataset(config_for(small_mosei, seed=3), out, workers=1, force=True)
+    assert read_outputs(out) == before
+
+
+def test_half_written_embedding_cache_is_recomputed(small_mosei, tmp_path, monkeypatch):
+    from transfer import embedding
+    from transfer.weights import resolve_vgg16_weights
+
+    dataset = build_dataset(config_for(small_mosei), tmp_path / "out", workers=1).out_dir
+    weights = resolve_vgg16_weights("random")
+    _, meta = embedding.embed_dataset(dataset, weights, batch_size=8, jit=False)
+    array_path, meta_path = embedding.embedding_paths(dataset, embedding.EmbeddingSpec(
+        layer=meta["layer"], weights_sha256=weights.sha256, weights_source=weights.source))
+    expected = array_path.read_bytes(), meta_path.read_bytes()
+
+    np.save(array_path, np.zeros((3, 256), np.float32))  # an array its record does not describe
+    write_json = embedding.write_json_atomic
+    monkeypatch.setattr(embedding, "write_json_atomic", lambda *a: (_ for _ in ()).throw(KeyboardInterrupt()))
+    with pytest.raises(KeyboardInterrupt):  # killed after the new array, before its record
+        embedding.embed_dataset(dataset, weights, batch_size=8, jit=False)
+    monkeypatch.setattr(embedding, "write_json_atomic", write_json)
+    assert array_path.is_file() and not meta_path.exists()  # the old record went first
+    stray = array_path.parent / f".{array_path.name}.k1ll3d.tmp"
+    stray.write_bytes(b"\x93NUMPY")
+    again, meta = embedding.embed_dataset(dataset, weights, batch_size=8, jit=False)
+    assert not meta["from_cache"] and (array_path.read_bytes(), meta_path.read_bytes()) == expected
+    assert not stray.exists()

@@ -1,0 +1,166 @@
+"""The HTML report: sections, embedded PNGs, "not run yet" boxes, generic tables, escaping, determinism."""
+import base64
+import json
+import re
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+import soundfile as sf
+
+from pipelines import build_dataset, report as report_cli, train as train_cli
+from reporting import figures, render_report, write_report
+from reporting.inputs import load_inputs
+
+from .conftest import tone_bursts
+
+HEADINGS = ("The build", "The weak labels", "The audio", "The model", "Benchmarks", "Label quality", "Provenance")
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+SCRIPT_SENTENCE = "<script>alert('x')</script> Wonderful, perfect, amazing, the best day ever!"
+FAST = ["--n-mels", "32", "--workers", "1", "--quiet"]
+
+
+def write_manifest_corpus(root, sentences_by_recording, human=True):
+    """Tone-burst recordings and a manifest with one row per sentence (and a human_label column)."""
+    root.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for rec, sentences in sentences_by_recording.items():
+        spans = [(0.5 + 3.0 * k, 2.5 + 3.0 * k) for k in range(len(sentences))]
+        sf.write(root / f"{rec}.wav", tone_bursts(3.0 * len(sentences) + 1.0, spans, seed=len(rows)), 16000)
+        for (start, end), (text, human_label) in zip(spans, sentences):
+            rows.append({"audio_path": f"{rec}.wav", "start": start, "end": end, "text": text,
+                         **({"human_label": human_label} if human else {})})
+    manifest = root / "manifest.csv"
+    pd.DataFrame(rows).to_csv(manifest, index=False)
+    return manifest
+
+
+def images(html):
+    return re.findall(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)"', html)
+
+
+def heading_present(html, title):
+    return re.search(rf"<h2>\d+\. {re.escape(title)}</h2>", html) is not None
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    """Eight recordings (speaker-disjoint groups) with a positive, a negative and a neutral sentence each."""
+    base = tmp_path_factory.mktemp("report")
+    corpus = {}
+    for r in range(8):
+        corpus[f"rec{r}"] = [
+            (SCRIPT_SENTENCE if r == 0 else "I like this film, it is good.", 2),
+            ("This was a terrible, awful and horrible experience.", -2),
+            ("The meeting is on Tuesday.", 0),
+        ]
+    manifest = write_manifest_corpus(base / "corpus", corpus)
+    out = base / "dataset"
+    assert build_dataset.main(["--root", str(manifest), "--out", str(out), "--policy", "mean", *FAST]) == 0
+    return out
+
+
+def test_report_without_a_model(dataset, tmp_path):
+    path = write_report(dataset, tmp_path / "r" / "index.html")
+    html = path.read_text(encoding="utf-8")
+    for title in HEADINGS:
+        assert heading_present(html, title), title
+    assert html.count('href="#') == len(HEADINGS)  # the table of contents
+    assert 'id="not-run-model"' in html and "not run yet" in html
+    assert "python -m pipelines.train --dataset" in html
+    # build: durations, splits; labels: balance, scatter (policy mean: band drawn); audio: spectrograms
+    found = images(html)
+    assert len(found) >= 5
+    for data in found:
+        assert base64.b64decode(data).startswith(PNG_MAGIC)
+    # The transcript text is escaped: no script element, the sentence shown as text.
+    assert "<script" not in html
+    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in html
+    assert path.stat().st_size < 3_000_000
+    # Deterministic: same inputs, same bytes (no timestamps, fixed PNG metadata).
+    again = write_report(dataset, tmp_path / "again.html")
+    assert again.read_bytes() == path.read_bytes()
+
+
+def test_report_with_model_benchmark_and_label_quality(dataset, tmp_path):
+    assert train_cli.main(["--dataset", str(dataset), "--weights", "random", "--max-epochs", "3", "--patience", "2",
+                           "--bootstrap", "50", "--quiet"]) == 0
+    bench = dataset / "benchmarks" / "ravdess" / "benchmark.json"
+    bench.parent.mkdir(parents=True)
+    bench.write_text(json.dumps({"tables": [{
+        "title": "Zero-shot on RAVDESS", "columns": ["model", "ROC AUC [95% CI]", "n"],
+        "rows": [["dense head <b>bold</b>", "0.612 [0.551, 0.668]", 336], ["chance", 0.5, None]],
+        "note": "speaker-disjoint by construction"}]}), encoding="utf-8")
+    quality = tmp_path / "lq.json"
+    quality.write_text(json.dumps({"tables": [{"title": "Weak labels against human sentiment",
+                                               "columns": ["policy", "coverage"], "rows": [["mean", "0.640"]],
+                                               "note": ""}]}), encoding="utf-8")
+    out = tmp_path / "report.html"
+    assert report_cli.main(["--dataset", str(dataset), "--out", str(out), "--label-quality", str(quality),
+                            "--quiet"]) == 0
+    html = out.read_text(encoding="utf-8")
+    for title in HEADINGS:
+        assert heading_present(html, title), title
+    assert "not run yet" not in html and "not-run-" not in html
+    assert "Zero-shot on RAVDESS" in html and "speaker-disjoint by construction" in html
+    assert "0.612 [0.551, 0.668]" in html and "dense head &lt;b&gt;bold&lt;/b&gt;" in html
+    assert "Weak labels against human sentiment" in html
+    # ROC curves against the weak and the human labels (the manifest has a human_label column).
+    assert "against the human labels" in html.lower() or "Against the human labels" in html
+    assert "ROC curves" in html
+    found = images(html)
+    assert len(found) >= 6
+    assert all(base64.b64decode(d).startswith(PNG_MAGIC) for d in found)
+    # Random weights are flagged, and every output's weights identity is shown.
+    assert "Not ImageNet weights" in html
+    metrics = json.loads((dataset / "metrics.json").read_text())
+    assert metrics["weights"]["sha256"] in html
+
+
+def test_zero_kept_segments_still_render(tmp_path):
+    corpus = {f"rec{r}": [("The meeting is on Tuesday.", 0), ("The train leaves at nine.", 0)] for r in range(3)}
+    manifest = write_manifest_corpus(tmp_path / "corpus", corpus, human=False)
+    out = tmp_path / "ds"
+    assert build_dataset.main(["--root", str(manifest), "--out", str(out), "--policy", "mean", *FAST]) == 0
+    assert json.loads((out / "build.json").read_text())["counts"]["ok"] == 0
+    html = write_report(out, tmp_path / "index.html").read_text(encoding="utf-8")
+    for title in HEADINGS:
+        assert heading_present(html, title), title
+    assert 'id="not-run-model"' in html and "No kept clip has features" in html
+    assert all(base64.b64decode(d).startswith(PNG_MAGIC) for d in images(html))
+
+
+def test_unknown_policy_and_broken_tables_are_shown_not_raised(dataset, tmp_path):
+    copy = tmp_path / "copy"
+    shutil.copytree(dataset, copy)
+    build = json.loads((copy / "build.json").read_text())
+    build["config"]["policy"] = "some_future_policy"
+    (copy / "build.json").write_text(json.dumps(build))
+    broken = tmp_path / "broken.json"
+    broken.write_text("{not json", encoding="utf-8")
+    no_tables = tmp_path / "no_tables.json"
+    no_tables.write_text(json.dumps({"rows": []}), encoding="utf-8")
+    html = render_report(load_inputs(copy, benchmarks=[broken, no_tables]))
+    assert "policy score histogram" in html and "some_future_policy" in html
+    assert "Could not be shown" in html and 'no top-level &quot;tables&quot; list' in html
+
+
+def test_missing_dataset_is_a_one_line_error(tmp_path, capsys):
+    assert report_cli.main(["--dataset", str(tmp_path / "nothing")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.strip().count("\n") == 0
+
+
+def test_figures_are_deterministic_png_and_subsampling_is_seeded():
+    rng = np.random.default_rng(0)
+    tb, vd = rng.uniform(-1, 1, 300), rng.uniform(-1, 1, 300)
+    outcome = np.where(tb + vd > 0.4, "positive", np.where(tb + vd < -0.4, "negative", "abstained"))
+    for policy in figures.DRAWN_POLICIES:
+        png = figures.sentiment_scatter(tb, vd, outcome, policy, 0.2)
+        assert png.startswith(PNG_MAGIC) and png == figures.sentiment_scatter(tb, vd, outcome, policy, 0.2)
+    assert b"Software" not in figures.score_histogram(tb, outcome, "x", 0.2)
+    keep = figures.scatter_subsample(20_000)
+    assert len(keep) == figures.MAX_SCATTER_POINTS and np.array_equal(keep, figures.scatter_subsample(20_000))
+    assert np.all(np.diff(keep) > 0)
+    assert np.array_equal(figures.scatter_subsample(10), np.arange(10))

@@ -1,0 +1,657 @@
+"""Benchmark a voice valence embedding / model on an acted or natural emotion corpus.
+
+Two measurements, on the clips whose emotion maps to positive or negative valence
+(:mod:`weaklabel.corpora`; neutral and unmapped emotions, bad names and undecodable files are counted and
+listed, never scored):
+
+* **zero-shot**: a saved model (``pipelines.train``) scores every clip with exactly its own input pipeline:
+  clip length, log-mel parameters, VGG16 cut layer and weights (checksum-verified). The model was trained on
+  another corpus, so the evaluation is speaker-disjoint by construction. ROC AUC with a bootstrap 95 %
+  interval overall and per speaker, gender and intensity.
+* **probe**: the same frozen embedding, and a head trained on the corpus's own valence labels with grouped
+  cross-validation over speakers (leave-one-speaker-out by default; ``GroupKFold`` with ``n_folds``): no
+  speaker is ever on both sides. Heads: logistic regression (standardised, balanced classes) and the dense
+  head of :mod:`transfer.head` (early-stopped on one held-out training speaker). Pooled out-of-fold ROC AUC
+  with its interval, and the AUC of every fold.
+
+Each file is decoded, averaged to mono, resampled to 16 kHz and centred in a fixed clip (silence around a
+shorter file, the middle of a longer one), as :func:`weaklabel.features.clip_logmel_for_files` does, then
+embedded in chunks so memory stays bounded for corpora of thousands of files.
+
+The result is one JSON-serialisable record (:func:`run_benchmark`) with generic ``tables``
+(``{"title", "columns", "rows", "note"}``) next to the structured values, rendered to Markdown by
+:func:`benchmark_markdown` and written atomically by :func:`write_benchmark`.
+"""
+from __future__ import annotations
+
+import os
+import platform
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from transfer.head import HeadConfig
+from transfer.metrics import binary_metrics
+from weaklabel.atomic import atomic_path, write_json_atomic
+from weaklabel.features import LogMelParams
+from weaklabel.tables import markdown_tables
+
+BENCHMARK_MODES = ("zero-shot", "probe", "both")
+PROBE_HEADS = ("logistic_regression", "dense")
+DEFAULT_CLIP_SECONDS = 7.0  # the default clip length of pipelines.build_dataset
+BREAKDOWNS = ("speaker", "gender", "intensity")
+EMBED_CHUNK_FILES = 256  # files decoded and embedded together
+MAX_LISTED_FILES = 50  # excluded files listed in the Markdown table (the JSON lists all)
+JSON_FILE, MARKDOWN_FILE = "benchmark.json", "benchmark.md"
+
+
+@dataclass(frozen=True)
+class BenchmarkConfig:
+    """What to benchmark and how.
+
+    Parameters
+    ----------
+    corpus : str
+        A kind of :data:`weaklabel.corpora.EMOTION_CORPUS_KINDS` (``auto`` detects it).
+    root : str
+        The corpus folder.
+    valence_map : str, optional
+        JSON ``{emotion: valence}`` over the default table (:func:`weaklabel.corpora.load_valence_table`).
+    mode : str, optional
+        ``zero-shot``, ``probe`` or ``both``; default ``both`` with a model, ``probe`` without.
+    model : str, optional
+        A model folder written by ``pipelines.train`` (needed for zero-shot).
+    weights : str, optional
+        VGG16 weights spec; default the model's recorded weights, else ``imagenet``.
+    layer : str, optional
+        Cut layer; default the model's layer, else :data:`transfer.embedding.DEFAULT_LAYER`.
+    clip_seconds : float, optional
+        Clip length in seconds; default the model's, else 7.0.
+    batch_size : int
+        Clips per VGG16 batch.
+    n_folds : int, optional
+        Probe folds (``GroupKFold`` over speakers); default one per speaker.
+    probe_heads : tuple of str
+        Heads of :data:`PROBE_HEADS` to train in the probe.
+    head_config : HeadConfig
+        Hyper-parameters of the dense probe head.
+    n_bootstrap : int
+        Bootstrap resamples of every ROC AUC interval.
+    seed : int
+        Seeds the probes, the dense head and the bootstrap.
+    """
+
+    corpus: str = "auto"
+    root: str = "."
+    valence_map: str | None = None
+    mode: str | None = None
+    model: str | None = None
+    weights: str | None = None
+    layer: str | None = None
+    clip_seconds: float | None = None
+    batch_size: int = 16
+    n_folds: int | None = None
+    probe_heads: tuple[str, ...] = ("logistic_regression", "dense")
+    head_config: HeadConfig = field(default_factory=HeadConfig)
+    n_bootstrap: int = 1000
+    seed: int = 0
+
+    def resolved_mode(self) -> str:
+        mode = self.mode or ("both" if self.model else "probe")
+        if mode not in BENCHMARK_MODES:
+            raise ValueError(f"unknown mode {mode!r}; choose one of {', '.join(BENCHMARK_MODES)}")
+        if mode in ("zero-shot", "both") and not self.model:
+            raise ValueError(f"mode {mode} scores a trained model: pass --model DIR (from python -m pipelines.train)")
+        unknown = [h for h in self.probe_heads if h not in PROBE_HEADS]
+        if unknown or not self.probe_heads:
+            raise ValueError(f"unknown probe head(s) {unknown}; choose from {', '.join(PROBE_HEADS)}")
+        return mode
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Clips, folds, probes, metrics
+# ---------------------------------------------------------------------------------------------------------
+
+def select_clips(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows to score: no error, valence positive or negative; adds ``y`` (1 positive, 0 negative).
+
+    Returns
+    -------
+    DataFrame, a copy with a fresh index, shape (n_usable, n_columns + 1).
+    """
+    usable = frame["error"].isna() & frame["valence"].isin(["positive", "negative"])
+    clips = frame[usable].reset_index(drop=True).copy()
+    clips["y"] = (clips["valence"] == "positive").astype(int)
+    return clips
+
+
+def speaker_folds(speakers, n_folds: int | None = None) -> np.ndarray:
+    """Assign every clip to a fold so that no speaker is in two folds.
+
+    Parameters
+    ----------
+    speakers : array-like of shape (n,)
+        Speaker id of each clip; None/NaN is not allowed (a speaker-disjoint split needs them all).
+    n_folds : int, optional
+        Number of folds (``GroupKFold``, at most the number of speakers); default one per speaker
+        (leave-one-speaker-out).
+
+    Returns
+    -------
+    ndarray of shape (n,), int64: the fold (0-based) whose test side holds each clip.
+
+    Raises
+    ------
+    ValueError
+        When a clip has no speaker, there are fewer than two speakers, or ``n_folds`` < 2.
+    """
+    from sklearn.model_selection import GroupKFold
+
+    speakers = pd.Series(speakers, dtype=object)
+    if speakers.isna().any():
+        raise ValueError(f"{int(speakers.isna().sum())} of {len(speakers)} clips have no speaker: a probe needs a "
+                         "speaker for every clip to keep speakers out of their own training data (this corpus "
+                         "layout names none; use --mode zero-shot)")
+    groups = speakers.astype(str).to_numpy()
+    n_groups = len(np.unique(groups))
+    if n_groups < 2:
+        raise ValueError(f"a speaker-disjoint probe needs at least two speakers, the corpus has {n_groups}")
+    if n_folds is not None and n_folds < 2:
+        raise ValueError(f"--folds must be at least 2, got {n_folds}")
+    splitter = GroupKFold(n_splits=min(n_folds or n_groups, n_groups))
+    folds = np.full(len(groups), -1, dtype=np.int64)
+    for k, (_, test) in enumerate(splitter.split(np.zeros(len(groups)), groups=groups)):
+        folds[test] = k
+    return folds
+
+
+def describe_folds(speakers, folds: np.ndarray, y: np.ndarray) -> list[dict]:
+    """One record per fold: ``fold``, ``test_speakers``, ``train_speakers``, ``n_test``, ``n_test_positive``.
+
+    Raises
+    ------
+    AssertionError
+        If a speaker were on both sides of a fold (impossible by construction; checked anyway).
+    """
+    speakers = np.asarray(pd.Series(speakers, dtype=object).astype(str))
+    out = []
+    for k in np.unique(folds):
+        test = folds == k
+        test_speakers, train_speakers = sorted(set(speakers[test])), sorted(set(speakers[~test]))
+        assert not set(test_speakers) & set(train_speakers), "a speaker is on both sides of a fold"
+        out.append({"fold": int(k), "test_speakers": test_speakers, "train_speakers": train_speakers,
+                    "n_test": int(test.sum()), "n_test_positive": int(y[test].sum())})
+    return out
+
+
+def _check_training_classes(y_train: np.ndarray, k: int) -> None:
+    if len(np.unique(y_train)) < 2:
+        raise ValueError(f"probe fold {k}: the training speakers' clips hold a single valence class; "
+                         "use fewer folds (--folds) or a corpus with both classes per speaker group")
+
+
+def logistic_probe_predictions(X: np.ndarray, y: np.ndarray, folds: np.ndarray, seed: int = 0) -> np.ndarray:
+    """Out-of-fold p(positive) of a standardised, class-balanced logistic regression.
+
+    Parameters
+    ----------
+    X : ndarray (n, dim) embeddings; y : ndarray (n,) of 0/1; folds : ndarray (n,) from :func:`speaker_folds`.
+
+    Returns
+    -------
+    ndarray (n,), float64 in [0, 1]: each clip scored by a model trained on the other folds only.
+    """
+    from transfer.baselines import fit_predict_baseline
+
+    p = np.full(len(y), np.nan)
+    for k in np.unique(folds):
+        test = folds == k
+        _check_training_classes(y[~test], int(k))
+        p[test] = fit_predict_baseline("logistic_regression", X[~test], y[~test], {"test": X[test]}, seed=seed)["test"]
+    return p
+
+
+def dense_probe_predictions(X: np.ndarray, y: np.ndarray, folds: np.ndarray, speakers,
+                            config: HeadConfig = HeadConfig(), seed: int = 0) -> np.ndarray:
+    """Out-of-fold p(positive) of the dense head (:func:`transfer.head.train_dense_head`).
+
+    Early stopping watches one training speaker held out of each fold's training side (chosen with
+    ``seed``) when there are at least three training speakers and the rest keep both classes; otherwise a
+    stratified random quarter of the training clips (with under four clips of a class, the whole training
+    side trains and the training loss stops it). The test fold is never seen.
+
+    Parameters
+    ----------
+    X : ndarray (n, dim); y : ndarray (n,) of 0/1; folds : ndarray (n,); speakers : array-like (n,)
+
+    Returns
+    -------
+    ndarray (n,), float64 in [0, 1].
+    """
+    from transfer.head import predict_head, train_dense_head
+
+    speakers = np.asarray(pd.Series(speakers, dtype=object).astype(str))
+    p = np.full(len(y), np.nan)
+    for k in np.unique(folds):
+        test = folds == k
+        train = ~test
+        _check_training_classes(y[train], int(k))
+        rng = np.random.default_rng([seed, int(k)])
+        fit, val = train, np.zeros_like(train)
+        train_speakers = np.unique(speakers[train])
+        candidate_val = None
+        if len(train_speakers) >= 3:
+            candidate_val = train & (speakers == rng.choice(train_speakers))
+        if candidate_val is None or len(np.unique(y[train & ~candidate_val])) < 2:
+            # Too few speakers to hold one out: a stratified quarter of the training clips stops the training
+            # (the test speakers stay unseen either way).
+            candidate_val = np.zeros_like(train)
+            for label in (0, 1):
+                idx = np.flatnonzero(train & (y == label))
+                candidate_val[rng.choice(idx, size=len(idx) // 4, replace=False)] = True
+        if len(np.unique(y[train & ~candidate_val])) == 2 and candidate_val.any():
+            fit, val = train & ~candidate_val, candidate_val
+        model, _ = train_dense_head(X[fit], y[fit], X[val], y[val], config=config, seed=seed)
+        p[test] = predict_head(model, X[test])
+    return np.clip(p, 0.0, 1.0)
+
+
+def _compact(metrics: dict) -> dict:
+    """binary_metrics with its ROC curve kept under ``roc_points`` (the same values)."""
+    out = dict(metrics)
+    out["roc_points"] = out.pop("roc")
+    return out
+
+
+def breakdown_metrics(y: np.ndarray, p: np.ndarray, keys, n_bootstrap: int = 1000, seed: int = 0) -> list[dict]:
+    """ROC AUC (with interval) per value of ``keys``, e.g. per speaker, gender or intensity.
+
+    Parameters
+    ----------
+    y : ndarray (n,) of 0/1; p : ndarray (n,) p(positive); keys : array-like (n,), None/NaN rows are skipped
+
+    Returns
+    -------
+    list of dict, sorted by group: ``group`` plus the :func:`transfer.metrics.binary_metrics` values
+    (``n``, ``n_positive``, ``positive_share``, ``roc_auc`` (None for a single-class group),
+    ``roc_auc_ci95``, ...) without the ROC curve.
+    """
+    keys = pd.Series(keys, dtype=object)
+    out = []
+    for value in sorted(keys.dropna().astype(str).unique()):
+        mask = (keys.astype(str) == value).to_numpy() & keys.notna().to_numpy()
+        m = binary_metrics(y[mask], p[mask], n_bootstrap=n_bootstrap, seed=seed)
+        m.pop("roc")
+        out.append({"group": value, **m})
+    return out
+
+
+def evaluate_scores(clips: pd.DataFrame, p: np.ndarray, n_bootstrap: int = 1000, seed: int = 0) -> dict:
+    """Overall metrics and breakdowns by speaker, gender and intensity (where the column is non-null).
+
+    Parameters
+    ----------
+    clips : DataFrame from :func:`select_clips` (n rows, column ``y``); p : ndarray (n,) p(positive)
+
+    Returns
+    -------
+    dict: ``overall`` (binary_metrics with ``roc_points``) and ``by_<column>`` lists (or absent).
+    """
+    y = clips["y"].to_numpy()
+    result = {"overall": _compact(binary_metrics(y, p, n_bootstrap=n_bootstrap, seed=seed))}
+    for column in BREAKDOWNS:
+        if column in clips and clips[column].notna().any():
+            result[f"by_{column}"] = breakdown_metrics(y, p, clips[column], n_bootstrap, seed)
+    return result
+
+
+def embed_files(paths: list[str], embedder, clip_seconds: float, params: LogMelParams, batch_size: int = 16,
+                progress: Callable[[int], None] | None = None) -> tuple[np.ndarray, list[str | None]]:
+    """Decode, centre in a clip of ``clip_seconds``, log-mel and embed files, in bounded-memory chunks.
+
+    Returns
+    -------
+    X : ndarray (n_files, embedder.dim), float32; rows of files that failed to decode are zeros.
+    errors : list of str or None, why each file failed.
+    """
+    from weaklabel.features import clip_logmel_for_files
+
+    X = np.zeros((len(paths), embedder.dim), dtype=np.float32)
+    errors: list[str | None] = []
+    for first in range(0, len(paths), EMBED_CHUNK_FILES):
+        chunk = paths[first:first + EMBED_CHUNK_FILES]
+        logmel, chunk_errors = clip_logmel_for_files(chunk, clip_seconds, params)
+        ok = np.flatnonzero([e is None for e in chunk_errors])
+        if ok.size:
+            X[first + ok] = embedder.embed_logmel(logmel[ok], batch_size=batch_size, progress=progress)
+        if progress and len(chunk) > ok.size:
+            progress(len(chunk) - ok.size)
+        errors.extend(chunk_errors)
+    return X, errors
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The whole run
+# ---------------------------------------------------------------------------------------------------------
+
+def _embedding_setup(config: BenchmarkConfig, mode: str):
+    """(model or None, embedder, clip_seconds, LogMelParams) for the configuration."""
+    from transfer.embedding import DEFAULT_LAYER, Embedder
+    from transfer.model import load_valence_model
+    from transfer.weights import resolve_vgg16_weights
+    from weaklabel.audio import TARGET_SR
+
+    model = None
+    if config.model:
+        model = load_valence_model(config.model)
+        clip_seconds, params = model.clip_seconds, model.mel
+        if config.clip_seconds is not None and abs(config.clip_seconds - clip_seconds) > 1e-9:
+            raise ValueError(f"--clip-seconds {config.clip_seconds} differs from the model's clip length "
+                             f"{clip_seconds} s; a model only scores clips like those it was trained on")
+        model_layer = model.meta["layer"]
+        layer = config.layer or model_layer
+        if layer != model_layer and mode != "probe":
+            raise ValueError(f"--layer {layer} differs from the model's layer {model_layer}; zero-shot scoring "
+                             "needs the model's own embedding (drop --layer, or use --mode probe)")
+        embedder = model.embedder(config.weights)  # verifies the weights against the model's checksum
+        if layer != model_layer:
+            embedder = Embedder(embedder.weights, layer, image_shape=embedder.image_shape)
+        return model, embedder, clip_seconds, params
+    clip_seconds = float(config.clip_seconds or DEFAULT_CLIP_SECONDS)
+    if clip_seconds <= 0:
+        raise ValueError(f"--clip-seconds must be positive, got {clip_seconds}")
+    params = LogMelParams()
+    weights = resolve_vgg16_weights(config.weights or "imagenet")
+    n_frames = params.n_frames(int(round(clip_seconds * TARGET_SR)))
+    return None, Embedder(weights, config.layer or DEFAULT_LAYER, image_shape=(params.n_mels, n_frames)), \
+        clip_seconds, params
+
+
+def _versions() -> dict:
+    import sklearn
+
+    versions = {"python": platform.python_version(), "numpy": np.__version__, "pandas": pd.__version__,
+                "scikit-learn": sklearn.__version__}
+    try:
+        import keras
+        import tensorflow as tf
+
+        versions.update(tensorflow=tf.__version__, keras=keras.__version__)
+    except ImportError:  # pragma: no cover
+        pass
+    return versions
+
+
+def run_benchmark(config: BenchmarkConfig, log: Callable[[str], None] | None = None,
+                  on_start: Callable[[int], None] | None = None,
+                  progress: Callable[[int], None] | None = None) -> dict:
+    """Read the corpus, embed its clips, run the zero-shot and/or probe evaluations.
+
+    Parameters
+    ----------
+    config : BenchmarkConfig
+    log : callable, optional
+        Receives one-line progress messages.
+    on_start, progress : callable, optional
+        ``on_start(n_files)`` before embedding, ``progress(n)`` after every ``n`` files (a progress bar).
+
+    Returns
+    -------
+    dict, JSON-serialisable: ``corpus``, ``root``, ``mode``, ``n_clips``, ``n_speakers``, ``class_balance``,
+    ``excluded``, ``valence_map``, ``features``, ``weights``, ``zero_shot`` and ``probe`` (None when not
+    run), ``clips`` (one record per scored clip: path, speaker, labels, probe fold, scores), ``tables``.
+
+    Raises
+    ------
+    weaklabel.errors.CorpusError
+        Bad root or corpus.
+    transfer.model.ModelError, transfer.weights.WeightsError
+        A model folder that cannot be loaded, weights that cannot be resolved or do not match the model.
+    ValueError
+        A bad valence map, an impossible configuration, no usable clip, or (probe) speakers missing or fewer
+        than two.
+    """
+    from transfer.embedding import IMAGE_VERSION, weights_record
+    from weaklabel.corpora import DEFAULT_VALENCE, corpus_summary, load_valence_table, read_emotion_corpus
+
+    log = log or (lambda message: None)
+    mode = config.resolved_mode()
+    valence = load_valence_table(config.valence_map) if config.valence_map else dict(DEFAULT_VALENCE)
+    frame = read_emotion_corpus(config.corpus, config.root, valence=valence)
+    kind = frame.attrs["corpus"]
+    summary = corpus_summary(frame)
+    log(f"{kind}: {summary['files']} files, {summary['usable_clips']} positive/negative clips, "
+        f"{summary['neutral_excluded']} neutral, {summary['unmapped']} unmapped, {summary['name_errors']} errors")
+    clips = select_clips(frame)
+    if clips.empty:
+        raise ValueError(f"no clip of {config.root} has a positive or negative valence "
+                         f"({summary['files']} files, {summary['neutral_excluded']} neutral, "
+                         f"{summary['unmapped']} unmapped, {summary['name_errors']} errors)")
+    if mode in ("probe", "both"):  # fail before the expensive part
+        speaker_folds(clips["speaker"], config.n_folds)
+
+    model, embedder, clip_seconds, params = _embedding_setup(config, mode)
+    log(f"embedding {len(clips)} clips: VGG16 {embedder.spec.layer}, {clip_seconds:g} s clips, "
+        f"weights {embedder.weights.source} (verified={embedder.weights.verified})")
+    if on_start:
+        on_start(len(clips))
+    X, decode_errors = embed_files(clips["path"].tolist(), embedder, clip_seconds, params, config.batch_size,
+                                   progress)
+    decoded = np.array([e is None for e in decode_errors], dtype=bool)
+    failed = [{"path": path, "error": error} for path, error in zip(clips["path"], decode_errors) if error]
+    clips, X = clips[decoded].reset_index(drop=True), X[decoded]
+    if clips.empty:
+        raise ValueError(f"none of the {len(decoded)} positive/negative clips could be decoded "
+                         f"(e.g. {failed[0]['error']})")
+    y = clips["y"].to_numpy()
+    n_speakers = int(clips["speaker"].nunique()) if clips["speaker"].notna().any() else None
+    n_pos = int(y.sum())
+
+    record: dict = {
+        "corpus": kind, "corpus_requested": config.corpus, "root": str(config.root), "mode": mode,
+        "n_clips": int(len(clips)), "n_speakers": n_speakers,
+        "class_balance": {"positive": n_pos, "negative": int(len(y) - n_pos), "positive_share": n_pos / len(y)},
+        "excluded": {
+            "neutral": summary["neutral_excluded"], "unmapped": summary["unmapped"],
+            "unmapped_emotions": summary["unmapped_emotions"], "name_errors": summary["name_errors"],
+            "name_error_files": [{"path": p, "error": e} for p, e in summary["errors"]],
+            "decode_errors": len(failed), "decode_error_files": failed,
+        },
+        "corpus_files": summary["files"],
+        "valence_map": {"source": config.valence_map or "default", "table": valence},
+        "features": {"clip_seconds": clip_seconds, "log_mel": params.to_dict(), "backbone": "vgg16",
+                     "layer": embedder.spec.layer, "pooling": "global average", "image_version": IMAGE_VERSION,
+                     "dim": int(embedder.dim)},
+        "weights": weights_record(embedder.weights),
+        "config": {"mode": mode, "n_folds": config.n_folds, "probe_heads": list(config.probe_heads),
+                   "dense_head": config.head_config.to_dict(), "n_bootstrap": config.n_bootstrap,
+                   "seed": config.seed, "batch_size": config.batch_size},
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
+        "versions": _versions(),
+        "zero_shot": None, "probe": None,
+    }
+    clip_records = clips[["path", "speaker", "gender", "intensity", "emotion", "valence", "y"]].copy()
+
+    if mode in ("zero-shot", "both"):
+        from transfer.head import predict_head
+
+        p = predict_head(model.head, X)
+        clip_records["p_zero_shot"] = p
+        trained_on = model.meta.get("trained_on", {})
+        record["zero_shot"] = {
+            "model": str(config.model), "trained_on": trained_on, "speaker_disjoint": True,
+            "note": (f"speaker-disjoint by construction: the model was trained on "
+                     f"{trained_on.get('dataset', 'another corpus')} and never heard these speakers"),
+            **evaluate_scores(clips, p, config.n_bootstrap, config.seed),
+        }
+        log(f"zero-shot ROC AUC {_auc_text(record['zero_shot']['overall'])}")
+
+    if mode in ("probe", "both"):
+        folds = speaker_folds(clips["speaker"], config.n_folds)
+        fold_info = describe_folds(clips["speaker"], folds, y)
+        clip_records["fold"] = folds
+        heads = {}
+        for head in config.probe_heads:
+            log(f"probe: {head}, {len(fold_info)} speaker-disjoint folds")
+            if head == "logistic_regression":
+                p = logistic_probe_predictions(X, y, folds, seed=config.seed)
+            else:
+                p = dense_probe_predictions(X, y, folds, clips["speaker"], config=config.head_config,
+                                            seed=config.seed)
+            clip_records[f"p_probe_{head}"] = p
+            per_fold = []
+            for info in fold_info:
+                mask = folds == info["fold"]
+                m = binary_metrics(y[mask], p[mask], n_bootstrap=config.n_bootstrap, seed=config.seed)
+                m.pop("roc")
+                per_fold.append({"fold": info["fold"], "test_speakers": info["test_speakers"], **m})
+            fold_aucs = [f["roc_auc"] for f in per_fold if f["roc_auc"] is not None]
+            heads[head] = {**evaluate_scores(clips, p, config.n_bootstrap, config.seed), "per_fold": per_fold,
+                           "mean_fold_auc": float(np.mean(fold_aucs)) if fold_aucs else None}
+            log(f"probe {head}: pooled out-of-fold ROC AUC {_auc_text(heads[head]['overall'])}")
+        n_groups = len(fold_info)
+        record["probe"] = {
+            "validation": ("leave-one-speaker-out" if config.n_folds is None or n_groups == n_speakers
+                           else f"GroupKFold over speakers, {n_groups} folds"),
+            "speaker_disjoint": True, "n_folds": n_groups, "folds": fold_info, "heads": heads,
+            "note": "out-of-fold scores: every clip is scored by a head trained without its speaker; "
+                    "the pooled AUC ranks clips across folds, the fold AUCs within one",
+        }
+    record["clips"] = [{k: _plain(v) for k, v in row.items()} for row in clip_records.to_dict("records")]
+    record["tables"] = benchmark_tables(record)
+    return record
+
+
+def _plain(value):
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating,)):
+        return float(value)
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    return value
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Tables and output
+# ---------------------------------------------------------------------------------------------------------
+
+def _auc_text(m: dict) -> str:
+    if m.get("roc_auc") is None:
+        return "n/a"
+    ci = m.get("roc_auc_ci95")
+    return f"{m['roc_auc']:.3f}" + (f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "")
+
+
+def _num(value, digits: int = 3):
+    return "n/a" if value is None else round(float(value), digits)
+
+
+def _ci(m: dict) -> str:
+    ci = m.get("roc_auc_ci95")
+    return f"[{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "n/a"
+
+
+def _metric_row(label: list, m: dict) -> list:
+    return [*label, m["n"], m["n_positive"], _num(m["positive_share"]), _num(m["roc_auc"]), _ci(m),
+            _num(m["balanced_accuracy"])]
+
+
+def _na_note(rows: list, why: str, note: str = "") -> str:
+    if any(cell == "n/a" for row in rows for cell in row):
+        note = f"{note} n/a: {why}.".strip()
+    return note
+
+
+METRIC_COLUMNS = ["n", "positive", "positive share", "ROC AUC", "95% CI", "balanced accuracy"]
+
+
+def benchmark_tables(record: dict) -> list[dict]:
+    """The record's results as generic tables: ``[{"title", "columns", "rows", "note"}]`` (cells: str or number)."""
+    ex = record["excluded"]
+    tables = [{
+        "title": f"Corpus: {record['corpus']}",
+        "columns": ["root", "files", "clips scored", "speakers", "positive", "negative", "positive share",
+                    "neutral excluded", "unmapped", "name errors", "decode errors"],
+        "rows": [[record["root"], record["corpus_files"], record["n_clips"],
+                  "unknown" if record["n_speakers"] is None else record["n_speakers"],
+                  record["class_balance"]["positive"], record["class_balance"]["negative"],
+                  _num(record["class_balance"]["positive_share"]), ex["neutral"], ex["unmapped"],
+                  ex["name_errors"], ex["decode_errors"]]],
+        "note": (f"Valence from emotion ({record['valence_map']['source']} table); VGG16 "
+                 f"{record['features']['layer']}, {record['features']['clip_seconds']:g} s clips, weights "
+                 f"{record['weights']['source']} (verified={record['weights']['verified']})."),
+    }]
+    zs = record.get("zero_shot")
+    if zs:
+        tables.append({"title": "Zero-shot: the trained model on this corpus",
+                       "columns": ["model", *METRIC_COLUMNS],
+                       "rows": [_metric_row([zs["model"]], zs["overall"])],
+                       "note": zs["note"] + "; ROC AUC with a bootstrap 95% interval."})
+        rows = [_metric_row([column, g["group"]], g) for column in BREAKDOWNS for g in zs.get(f"by_{column}", [])]
+        if rows:
+            tables.append({"title": "Zero-shot by speaker, gender and intensity",
+                           "columns": ["breakdown", "group", *METRIC_COLUMNS], "rows": rows,
+                           "note": _na_note(rows, "the group holds a single valence class")})
+    probe = record.get("probe")
+    if probe:
+        heads = probe["heads"]
+        tables.append({"title": f"Probe: heads trained on this corpus ({probe['validation']})",
+                       "columns": ["head", *METRIC_COLUMNS, "folds", "mean fold AUC"],
+                       "rows": [_metric_row([h], r["overall"]) + [probe["n_folds"], _num(r["mean_fold_auc"])]
+                                for h, r in heads.items()],
+                       "note": "Pooled out-of-fold ROC AUC with a bootstrap 95% interval; no speaker is on both "
+                               "sides of any fold."})
+        rows = [[f["fold"], ", ".join(f["test_speakers"]), f["n_test"], _num(f["n_test_positive"] / f["n_test"]),
+                 *[_num(heads[h]["per_fold"][i]["roc_auc"]) for h in heads]] for i, f in enumerate(probe["folds"])]
+        tables.append({"title": "Probe: ROC AUC per fold",
+                       "columns": ["fold", "test speakers", "n", "positive share", *[f"AUC {h}" for h in heads]],
+                       "rows": rows,
+                       "note": _na_note(rows, "the fold's test speakers hold a single valence class",
+                                        "Each fold's head was trained on the other folds' speakers only.")})
+        for h, r in heads.items():
+            rows = [_metric_row([column, g["group"]], g) for column in ("gender", "intensity")
+                    for g in r.get(f"by_{column}", [])]
+            if rows:
+                tables.append({"title": f"Probe ({h}) by gender and intensity",
+                               "columns": ["breakdown", "group", *METRIC_COLUMNS], "rows": rows,
+                               "note": _na_note(rows, "the group holds a single valence class",
+                                                "Out-of-fold scores grouped after the fact.")})
+    listed = [[f["path"] or "-", "name", f["error"]] for f in ex["name_error_files"]] + \
+             [[f["path"], "decode", f["error"]] for f in ex["decode_error_files"]]
+    if listed:
+        tables.append({"title": "Files not scored because of an error",
+                       "columns": ["file", "kind", "reason"], "rows": listed[:MAX_LISTED_FILES],
+                       "note": (f"{len(listed)} files" + (f"; the first {MAX_LISTED_FILES} shown, benchmark.json "
+                                                          "lists all" if len(listed) > MAX_LISTED_FILES else "")
+                                + f". Also excluded: {ex['neutral']} neutral and {ex['unmapped']} unmapped clips.")})
+    return tables
+
+
+def benchmark_markdown(record: dict) -> str:
+    """The whole report: a header line (clips, speakers, class balance) and every table."""
+    balance = record["class_balance"]
+    speakers = "unknown speakers" if record["n_speakers"] is None else f"{record['n_speakers']} speakers"
+    header = (f"# Valence benchmark: {record['corpus']}\n\n{record['n_clips']} clips, {speakers}; class balance "
+              f"{balance['positive']} positive / {balance['negative']} negative (positive share "
+              f"{balance['positive_share']:.2f}); mode {record['mode']}.\n\n")
+    return header + markdown_tables(record["tables"])
+
+
+def write_benchmark(record: dict, out_dir: str | Path) -> tuple[Path, Path]:
+    """Write ``benchmark.json`` and ``benchmark.md`` into ``out_dir`` atomically; return their paths."""
+    out_dir = Path(out_dir)
+    json_path, md_path = out_dir / JSON_FILE, out_dir / MARKDOWN_FILE
+    write_json_atomic(json_path, record)
+    with atomic_path(md_path) as tmp:
+        tmp.write_text(benchmark_markdown(record), encoding="utf-8")
+    return json_path, md_path
+
+
+__all__ = ["BENCHMARK_MODES", "PROBE_HEADS", "BenchmarkConfig", "benchmark_markdown", "benchmark_tables",
+           "breakdown_metrics", "dense_probe_predictions", "describe_folds", "embed_files", "evaluate_scores",
+           "logistic_probe_predictions", "run_benchmark", "select_clips", "speaker_folds",
+           "write_benchmark"]

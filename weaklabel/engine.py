@@ -1,0 +1,161 @@
+"""Where independent tasks run: in this process, in local worker processes, or on a Dask cluster.
+
+The dataset build (one task per recording) and the embedding (one task per chunk of clips) submit the same
+functions whatever the scheduler; only the executor differs, so a distributed run writes the same bytes as
+a local one. :func:`make_executor` opens an :class:`Engine` for a scheduler:
+
+``local``
+    The default: a :class:`~concurrent.futures.ProcessPoolExecutor` of ``workers`` processes, or this very
+    process when ``workers`` is 1. No cluster is involved.
+``dask``
+    Dask's distributed scheduler. With an ``address`` (``tcp://host:port``) the engine joins that cluster;
+    without one it starts a :class:`distributed.LocalCluster` of ``workers`` single-threaded processes and
+    closes it at the end. Tasks read their inputs from, and write their parts to, paths on the client's
+    filesystem, so every worker must see the same filesystem (one machine, or shared storage mounted at the
+    same paths) with this package installed.
+
+Dask is imported only when it is asked for.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import as_completed as _pool_as_completed
+from contextlib import contextmanager
+from functools import partial
+from typing import Any, Callable, Iterable, Iterator, Sequence
+
+SCHEDULERS = ("local", "dask")
+
+
+def resolve_scheduler(scheduler: str | None, address: str | None) -> str:
+    """The scheduler to use: ``scheduler`` if given, else ``"dask"`` when an address is given, else ``"local"``.
+
+    Raises
+    ------
+    ValueError
+        Unknown scheduler, or an address together with the local scheduler.
+    """
+    if scheduler is None:
+        return "dask" if address else "local"
+    if scheduler not in SCHEDULERS:
+        raise ValueError(f"unknown scheduler {scheduler!r}; expected one of {', '.join(SCHEDULERS)}")
+    if address and scheduler != "dask":
+        raise ValueError(f"--dask-address joins a Dask cluster; it cannot be combined with --scheduler {scheduler}")
+    return scheduler
+
+
+class _Deferred:
+    """The in-process engine's future: the call runs when its result is first asked for."""
+
+    def __init__(self, fn: Callable, *args):
+        self._call = partial(fn, *args)
+        self._done = False
+        self._value: Any = None
+
+    def result(self) -> Any:
+        if not self._done:
+            self._value = self._call()
+            self._done = True
+        return self._value
+
+
+class Engine:
+    """Runs independent calls and hands back their results as they complete.
+
+    Parameters
+    ----------
+    submit : callable(fn, *args) -> future
+        Schedules ``fn(*args)``; the future has ``result()``.
+    as_completed : callable(futures) -> iterator of futures
+        Yields the given futures as they finish.
+    """
+
+    def __init__(self, submit: Callable, as_completed: Callable[[list], Iterable]):
+        self.submit = submit
+        self.as_completed = as_completed
+
+    def map_unordered(self, fn: Callable, argsets: Sequence[tuple]) -> Iterator[tuple[int, Any]]:
+        """Run ``fn(*args)`` for every tuple in ``argsets``; yield ``(index, result)`` in completion order.
+
+        A task's exception is raised here, when its result comes up; the engine's context manager then
+        cancels the tasks not yet started.
+        """
+        futures = [self.submit(fn, *args) for args in argsets]
+        index = {id(future): i for i, future in enumerate(futures)}
+        for future in self.as_completed(futures):
+            yield index[id(future)], future.result()
+
+
+@contextmanager
+def make_executor(scheduler: str | None = None, address: str | None = None,
+                  workers: int | None = None) -> Iterator[Engine]:
+    """Open an :class:`Engine` for ``scheduler``; close it (and any cluster it started) on exit.
+
+    Parameters
+    ----------
+    scheduler : {"local", "dask"} or None
+        None picks ``"dask"`` when ``address`` is given, else ``"local"``.
+    address : str, optional
+        Address of a running Dask scheduler (``tcp://host:port``) to join; its workers are its own.
+    workers : int, optional
+        Local processes (1: this process, each task run when its result is asked for, in submission order),
+        or the worker processes of the ``LocalCluster`` started when ``scheduler`` is ``"dask"`` and no
+        address is given (default: CPU count). Ignored when joining a cluster.
+
+    Raises
+    ------
+    ValueError
+        A bad scheduler/address combination.
+    OSError
+        The Dask scheduler at ``address`` cannot be reached.
+    """
+    scheduler = resolve_scheduler(scheduler, address)
+    workers = max(1, workers or os.cpu_count() or 1)
+    if scheduler == "local":
+        if workers == 1:
+            yield Engine(_Deferred, iter)
+            return
+        pool = ProcessPoolExecutor(max_workers=workers)
+        try:
+            yield Engine(pool.submit, _pool_as_completed)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+        return
+
+    from distributed import Client, LocalCluster, as_completed
+
+    environ = dict(os.environ)  # a LocalCluster sets OMP_NUM_THREADS & co. here for its workers to inherit
+    cluster = None
+    try:
+        if address is None:
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                                   silence_logs=logging.ERROR)
+        client = Client(address or cluster)
+        try:
+            # pure=False: every submission is its own task (no hashing of the arguments into a key).
+            yield Engine(partial(client.submit, pure=False), as_completed)
+        finally:
+            client.close()
+    finally:
+        if cluster is not None:
+            cluster.close()
+        for key in set(os.environ) - set(environ):
+            del os.environ[key]
+        os.environ.update(environ)
+
+
+def add_engine_arguments(parser: argparse.ArgumentParser, workers_help: str) -> None:
+    """Add ``--workers``, ``--scheduler`` and ``--dask-address`` to a parser or argument group.
+
+    Shared by the build and embed commands, which resolve them with :func:`resolve_scheduler`.
+    """
+    parser.add_argument("--workers", type=int, default=None, help=workers_help)
+    parser.add_argument("--scheduler", choices=SCHEDULERS, default=None,
+                        help="local: processes on this machine, no cluster (default); dask: Dask's distributed "
+                             "scheduler, a LocalCluster of --workers processes unless --dask-address is given. "
+                             "Workers must see the same filesystem as this process")
+    parser.add_argument("--dask-address", metavar="tcp://HOST:PORT", default=None,
+                        help="join a running Dask cluster at this scheduler address (implies --scheduler dask)")

@@ -1,0 +1,251 @@
+"""How close the weak labels come to human judgement: the labeling-function summary of a weak labeller.
+
+Given texts with human sentiment (MELD's positive / negative / neutral, CMU-MOSEI's -3..+3, or any
+table with a text and a label column), every labelling policy of :mod:`weaklabel.sentiment` is scored at
+several neutral bands:
+
+* **coverage** -- the share of human-positive or human-negative texts that receive a label;
+* **accuracy** and **balanced accuracy** of those labels (human neutral texts excluded);
+* **ROC AUC** of the policy's raw score against human positive/negative (band-independent), with a
+  bootstrap 95 % interval: how well the score *ranks* texts, whatever the threshold;
+* per-class **precision and recall** (recall counts abstentions as misses, so it folds in coverage);
+* the labelled positive / negative counts (their balance against the humans'), and how many
+  **human-neutral** texts receive a label anyway.
+
+:func:`labeling_function_summary` adds Snorkel's view of the two scorers as labelling functions
+(coverage, overlap, conflict, empirical accuracy). Everything here is pure: texts and labels in, tables out.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Callable, Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from weaklabel.human_labels import sentiment_to_valence
+from weaklabel.sentiment import (DEFAULT_NEUTRAL_BAND, DEFAULT_POLICY, NEGATIVE, ORIGINAL_POLICY, POLICIES,
+                                 POSITIVE, SCORE_FIELDS, SentimentScores, label_from_scores, score_sentiment)
+
+DEFAULT_BANDS = (0.0, 0.1, 0.2, 0.3, 0.4)
+
+#: Policies whose sign comes from one scorer, used as Snorkel-style labelling functions.
+LABELING_FUNCTIONS = ("textblob", "vader")
+
+
+def score_texts(texts: Iterable[str], progress: Callable[[int], None] | None = None) -> pd.DataFrame:
+    """Score each text with every scorer.
+
+    Returns
+    -------
+    DataFrame of shape (n, len(SCORE_FIELDS)), float64, columns :data:`weaklabel.sentiment.SCORE_FIELDS`.
+    Empty or missing texts get NaN.
+    """
+    rows = []
+    for text in texts:
+        if isinstance(text, str) and text.strip():
+            rows.append(asdict(score_sentiment(text)))
+        else:
+            rows.append({name: np.nan for name in SCORE_FIELDS})
+        if progress:
+            progress(1)
+    return pd.DataFrame(rows, columns=list(SCORE_FIELDS), dtype=np.float64)
+
+
+def scores_from_frame(frame: pd.DataFrame) -> list[SentimentScores | None]:
+    """Rebuild :class:`SentimentScores` from a table with the :data:`SCORE_FIELDS` columns (None for NaN rows)."""
+    values = frame[list(SCORE_FIELDS)].to_numpy(dtype=np.float64)
+    return [None if np.isnan(row[0]) else SentimentScores(*map(float, row)) for row in values]
+
+
+def apply_policy(scores: Sequence[SentimentScores | None], policy: str,
+                 neutral_band: float) -> tuple[np.ndarray, np.ndarray]:
+    """Scores and labels of one policy.
+
+    Returns
+    -------
+    score : ndarray (n,) float64, NaN where the text had no scores
+    label : ndarray (n,) float64: 1.0 positive, 0.0 negative, NaN abstained or unscored
+    """
+    score = np.full(len(scores), np.nan)
+    label = np.full(len(scores), np.nan)
+    for i, s in enumerate(scores):
+        if s is None:
+            continue
+        score[i], lab = label_from_scores(s, policy, neutral_band)
+        if lab is not None:
+            label[i] = lab
+    return score, label
+
+
+def human_valence(sentiment: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Human sentiment -> (valence, neutral mask).
+
+    Returns
+    -------
+    valence : ndarray (n,) float64: 1.0 positive, 0.0 negative, NaN neutral or missing
+    neutral : ndarray (n,) bool: the human judged the text neutral (0 or "neutral")
+    """
+    valence = sentiment_to_valence(pd.Series(sentiment).reset_index(drop=True))
+    present = pd.Series(sentiment).reset_index(drop=True).map(
+        lambda v: not (v is None or (isinstance(v, float) and np.isnan(v)) or (isinstance(v, str) and not v.strip())))
+    values = valence.to_numpy(dtype=np.float64, na_value=np.nan)
+    return values, present.to_numpy(dtype=bool) & np.isnan(values)
+
+
+def policy_quality(score: np.ndarray, label: np.ndarray, valence: np.ndarray, neutral: np.ndarray,
+                   n_bootstrap: int = 1000, seed: int = 0) -> dict:
+    """Quality of one policy's scores and labels against human valence.
+
+    Parameters
+    ----------
+    score, label : ndarray (n,) from :func:`apply_policy`
+    valence : ndarray (n,): human 1.0 / 0.0, NaN for neutral or missing
+    neutral : ndarray (n,) bool: human-neutral texts
+
+    Returns
+    -------
+    dict of JSON-serialisable numbers (see the module docstring); ``None`` where undefined.
+    """
+    from transfer.metrics import binary_metrics
+
+    polar = ~np.isnan(valence) & ~np.isnan(score)
+    y = valence[polar].astype(int)
+    lab = label[polar]
+    covered = ~np.isnan(lab)
+    n_polar = int(polar.sum())
+    out = {"n_polar": n_polar, "n_human_positive": int((y == POSITIVE).sum()),
+           "n_human_negative": int((y == NEGATIVE).sum()), "n_human_neutral": int(neutral.sum()),
+           "coverage": float(covered.mean()) if n_polar else None,
+           "labelled_positive": int((label == POSITIVE).sum()), "labelled_negative": int((label == NEGATIVE).sum()),
+           "human_neutral_labelled": int((neutral & ~np.isnan(label)).sum())}
+    out["human_neutral_labelled_share"] = (out["human_neutral_labelled"] / out["n_human_neutral"]
+                                           if out["n_human_neutral"] else None)
+    yc, lc = y[covered], lab[covered].astype(int)
+    out["accuracy"] = float((yc == lc).mean()) if covered.any() else None
+    recalls = [float((lc[yc == k] == k).mean()) for k in (NEGATIVE, POSITIVE) if (yc == k).any()]
+    out["balanced_accuracy"] = float(np.mean(recalls)) if recalls else None
+    for k, name in ((POSITIVE, "positive"), (NEGATIVE, "negative")):
+        predicted = lc == k
+        out[f"precision_{name}"] = float((yc[predicted] == k).mean()) if predicted.any() else None
+        out[f"recall_{name}"] = float((lab[y == k] == k).mean()) if (y == k).any() else None  # abstain = miss
+    if n_polar and 0 < y.sum() < n_polar:
+        metrics = binary_metrics(y, (score[polar] + 1.0) / 2.0, n_bootstrap=n_bootstrap, seed=seed)
+        out["roc_auc"], out["roc_auc_ci95"] = metrics["roc_auc"], metrics["roc_auc_ci95"]
+    else:
+        out["roc_auc"], out["roc_auc_ci95"] = None, None
+    return out
+
+
+def policy_table(scores: Sequence[SentimentScores | None], sentiment: pd.Series,
+                 policies: Sequence[str] = tuple(POLICIES), bands: Sequence[float] = DEFAULT_BANDS,
+                 n_bootstrap: int = 1000, seed: int = 0) -> list[dict]:
+    """One row per (policy, band): :func:`policy_quality` plus ``policy`` and ``neutral_band``."""
+    valence, neutral = human_valence(sentiment)
+    rows = []
+    for policy in policies:
+        for band in bands:
+            score, label = apply_policy(scores, policy, band)
+            rows.append({"policy": policy, "neutral_band": float(band),
+                         **policy_quality(score, label, valence, neutral, n_bootstrap=n_bootstrap, seed=seed)})
+    return rows
+
+
+def labeling_function_summary(scores: Sequence[SentimentScores | None], sentiment: pd.Series,
+                              neutral_band: float = DEFAULT_NEUTRAL_BAND,
+                              functions: Sequence[str] = LABELING_FUNCTIONS) -> list[dict]:
+    """Snorkel's labelling-function summary of the scorers, each voting by its own sign at ``neutral_band``.
+
+    Returns
+    -------
+    list of dict, one per function: ``coverage`` (share of all texts it labels), ``overlaps`` (share it
+    labels that another function also labels), ``conflicts`` (share it labels that another function
+    labels differently), ``empirical_accuracy`` on human positive/negative texts it labels, and ``n``.
+    """
+    valence, _ = human_valence(sentiment)
+    votes = {name: apply_policy(scores, name, neutral_band)[1] for name in functions}
+    n = len(scores)
+    rows = []
+    for name, lab in votes.items():
+        others = [v for other, v in votes.items() if other != name]
+        labelled = ~np.isnan(lab)
+        overlap = np.zeros(n, bool)
+        conflict = np.zeros(n, bool)
+        for other in others:
+            both = labelled & ~np.isnan(other)
+            overlap |= both
+            conflict |= both & (other != lab)
+        judged = labelled & ~np.isnan(valence)
+        rows.append({"function": name, "neutral_band": float(neutral_band), "n": n,
+                     "coverage": float(labelled.mean()) if n else None,
+                     "overlaps": float(overlap.mean()) if n else None,
+                     "conflicts": float(conflict.mean()) if n else None,
+                     "empirical_accuracy": float((lab[judged] == valence[judged]).mean()) if judged.any() else None})
+    return rows
+
+
+def _fmt(value, digits: int = 3) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def quality_tables(rows: list[dict], lf_rows: list[dict], title_suffix: str = "") -> list[dict]:
+    """The policy and labelling-function rows as generic tables (``title``, ``columns``, ``rows``, ``note``)."""
+    columns = ["policy", "band", "coverage", "accuracy", "balanced acc.", "ROC AUC [95% CI]", "P pos", "R pos",
+               "P neg", "R neg", "labelled pos / neg", "human-neutral labelled"]
+    table_rows = []
+    for r in rows:
+        ci = r["roc_auc_ci95"]
+        auc = _fmt(r["roc_auc"]) + (f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "")
+        name = r["policy"] + (" (default)" if r["policy"] == DEFAULT_POLICY else "") + \
+            (" (original)" if r["policy"] == ORIGINAL_POLICY else "")
+        neutral = f"{r['human_neutral_labelled']} / {r['n_human_neutral']}"
+        table_rows.append([name, _fmt(r["neutral_band"], 2), _fmt(r["coverage"]), _fmt(r["accuracy"]),
+                           _fmt(r["balanced_accuracy"]), auc, _fmt(r["precision_positive"]),
+                           _fmt(r["recall_positive"]), _fmt(r["precision_negative"]), _fmt(r["recall_negative"]),
+                           f"{r['labelled_positive']} / {r['labelled_negative']}", neutral])
+    first = rows[0] if rows else {"n_human_positive": 0, "n_human_negative": 0, "n_human_neutral": 0}
+    note = (f"Humans: {first['n_human_positive']} positive, {first['n_human_negative']} negative, "
+            f"{first['n_human_neutral']} neutral. Coverage, accuracy and precision are over the human "
+            "positive/negative texts; recall counts abstentions as misses; ROC AUC ranks the raw score "
+            "(independent of the band); labelled counts include human-neutral texts.")
+    lf_table = {"title": "Scorers as labelling functions" + title_suffix,
+                "columns": ["function", "band", "coverage", "overlaps", "conflicts", "empirical accuracy"],
+                "rows": [[r["function"], _fmt(r["neutral_band"], 2), _fmt(r["coverage"]), _fmt(r["overlaps"]),
+                          _fmt(r["conflicts"]), _fmt(r["empirical_accuracy"])] for r in lf_rows],
+                "note": "Snorkel-style summary over all texts: each scorer votes by its sign outside the band."}
+    return [{"title": "Weak labels against human sentiment" + title_suffix, "columns": columns,
+             "rows": table_rows, "note": note}, lf_table]
+
+
+def label_quality_report(texts: Sequence[str], sentiment: pd.Series, source: str,
+                         policies: Sequence[str] = tuple(POLICIES), bands: Sequence[float] = DEFAULT_BANDS,
+                         n_bootstrap: int = 1000, seed: int = 0,
+                         progress: Callable[[int], None] | None = None) -> dict:
+    """Score ``texts`` and compare every policy and band with the human ``sentiment`` (same length).
+
+    Returns
+    -------
+    dict, JSON-serialisable: ``source``, ``n_texts``, ``default_policy``, ``original_policy``, ``rows``
+    (:func:`policy_table`), ``labeling_functions`` (:func:`labeling_function_summary` at the default band),
+    ``tables`` (generic tables for Markdown/HTML), ``label_model`` (the calibrated policy's weights and
+    where they were fitted: figures of that policy on the same data are in-sample).
+    """
+    from weaklabel.sentiment import CALIBRATED_MODEL
+
+    if len(texts) != len(sentiment):
+        raise ValueError(f"{len(texts)} texts but {len(sentiment)} human labels")
+    for policy in policies:
+        label_from_scores(SentimentScores(0.0, 0.0), policy, 0.0)  # unknown names fail before the slow part
+    scores = scores_from_frame(score_texts(texts, progress=progress))
+    sentiment = pd.Series(sentiment).reset_index(drop=True)
+    rows = policy_table(scores, sentiment, policies, bands, n_bootstrap=n_bootstrap, seed=seed)
+    lf_rows = labeling_function_summary(scores, sentiment)
+    return {"source": source, "n_texts": len(texts), "default_policy": DEFAULT_POLICY,
+            "default_neutral_band": DEFAULT_NEUTRAL_BAND, "original_policy": ORIGINAL_POLICY,
+            "label_model": {"weights": CALIBRATED_MODEL.weights, "intercept": CALIBRATED_MODEL.intercept,
+                            "fitted_on": CALIBRATED_MODEL.fitted_on},
+            "rows": rows, "labeling_functions": lf_rows, "tables": quality_tables(rows, lf_rows)}

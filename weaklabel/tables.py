@@ -1,0 +1,27 @@
+"""Generic result tables shared by the benchmark, label-quality and report outputs.
+
+A table is a dict ``{"title": str, "columns": [str], "rows": [[cell]], "note": str}`` with cells that are
+strings or numbers; JSON outputs carry a list of them under ``"tables"`` so any renderer can show them.
+"""
+from __future__ import annotations
+
+
+def markdown_cell(value) -> str:
+    """A cell as Markdown text: floats to 3 decimals, ``|`` escaped, newlines folded."""
+    text = f"{value:.3f}" if isinstance(value, float) else str(value)
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def markdown_table(table: dict) -> str:
+    """A generic table (``title``, ``columns``, ``rows``, ``note``) as GitHub Markdown."""
+    lines = [f"### {table['title']}", "", "| " + " | ".join(table["columns"]) + " |",
+             "|" + "---|" * len(table["columns"])]
+    lines += ["| " + " | ".join(markdown_cell(c) for c in row) + " |" for row in table["rows"]]
+    if table.get("note"):
+        lines += ["", table["note"]]
+    return "\n".join(lines) + "\n"
+
+
+def markdown_tables(tables: list[dict]) -> str:
+    """Several generic tables, separated by blank lines."""
+    return "\n".join(markdown_table(t) for t in tables)
