@@ -33,8 +33,13 @@ IMAGE_VERSION = 1
 IMAGE_DB_RANGE = 80.0
 VGG_BGR_MEANS = np.array([103.939, 116.779, 123.68], dtype=np.float32)
 #: Cut layers that can be compared; the default was chosen by the comparison in the README.
-CUT_LAYERS = ("block3_conv3", "block4_conv3", "block5_conv3", "block5_pool")
-DEFAULT_LAYER = "block3_conv3"  # best RAVDESS probe and demo AUC, and the cheapest: README "Choosing the layer"
+CUT_LAYERS = ("block2_conv2", "block3_conv3", "block4_conv3", "block5_conv3", "block5_pool")
+#: RAVDESS probe AUC within noise of block3_conv3 (the original project's cut) at half the FLOPs:
+#: reports/benchmarks.md, speed/quality table; README "Choosing the layer".
+DEFAULT_LAYER = "block2_conv2"
+#: XLA off by default: on CPU with TensorFlow 2.21, oneDNN's own kernels ran 1.39x faster than the XLA
+#: build of the same graph (embeddings equal to 1e-6 relative); reports/benchmarks.md, levers.
+DEFAULT_JIT = False
 BACKBONE = "vgg16"
 EMBEDDINGS_DIR = "embeddings"
 #: Clips per task on a Dask cluster: large enough to amortise scheduling, small enough to spread work.
@@ -89,11 +94,12 @@ class Embedder:
     image_shape : (n_mels, n_frames)
         Input size; compiling for one size lets XLA specialise the graph.
     jit : bool
-        Compile with XLA (``tf.function(jit_compile=True)``): markedly faster on CPU.
+        Compile with XLA (``tf.function(jit_compile=True)``). Off by default (:data:`DEFAULT_JIT`): slower
+        than TensorFlow's oneDNN kernels on the CPUs measured.
     """
 
     def __init__(self, weights, layer: str = DEFAULT_LAYER, image_shape: tuple[int, int] = (128, 438),
-                 jit: bool = True):
+                 jit: bool = DEFAULT_JIT):
         import keras
         import tensorflow as tf
 
@@ -165,7 +171,7 @@ def load_cached_embeddings(dataset_dir: str | Path, spec: EmbeddingSpec, build_f
 _EMBEDDER: dict[tuple, Embedder] = {}  # one per process: the last one asked for
 
 
-def get_embedder(weights, layer: str, image_shape: tuple[int, int], jit: bool = True) -> Embedder:
+def get_embedder(weights, layer: str, image_shape: tuple[int, int], jit: bool = DEFAULT_JIT) -> Embedder:
     """This process's :class:`Embedder` for (weights, layer, image shape), built on first use and kept.
 
     Each worker process loads the network once, however many chunks it embeds; asking for another
@@ -179,7 +185,7 @@ def get_embedder(weights, layer: str, image_shape: tuple[int, int], jit: bool = 
 
 
 def embed_chunk(features_path: str, start: int, stop: int, weights, layer: str, batch_size: int,
-                jit: bool = True) -> np.ndarray:
+                jit: bool = DEFAULT_JIT) -> np.ndarray:
     """Task entry point: embed clips ``start:stop`` of a features file -> ``(stop - start, dim)`` float32.
 
     Reads the clips itself (memory-mapped), so only their indices travel to a worker. ``start`` should be a
@@ -198,7 +204,7 @@ def chunk_bounds(n: int, chunk_clips: int, batch_size: int) -> list[tuple[int, i
 
 
 def embed_dataset(dataset_dir: str | Path, weights, layer: str = DEFAULT_LAYER, batch_size: int = 16,
-                  jit: bool = True, progress: Callable[[int], None] | None = None,
+                  jit: bool = DEFAULT_JIT, progress: Callable[[int], None] | None = None,
                   on_start: Callable[[int], None] | None = None, scheduler: str | None = None,
                   dask_address: str | None = None, workers: int | None = None,
                   chunk_clips: int | None = None) -> tuple[np.ndarray, dict]:

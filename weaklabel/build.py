@@ -491,20 +491,26 @@ def finalize(out_dir: Path, parts_dir: Path, recording_ids: list[str], config: B
     n_features = sum(m["n_features"] for m in metas)
     n_frames = config.mel.n_frames(int(round(config.clip_seconds * TARGET_SR)))
     rows: list[dict] = []
-    with atomic_path(out_dir / FEATURES_FILE) as tmp:
-        merged = np.lib.format.open_memmap(tmp, mode="w+", dtype=config.mel.storage_dtype,
-                                           shape=(n_features, config.mel.n_mels, n_frames))
+    dtype = np.dtype(config.mel.storage_dtype)
+    shape = (n_features, config.mel.n_mels, n_frames)
+    with atomic_path(out_dir / FEATURES_FILE) as tmp, open(tmp, "wb") as handle:
+        # Stream: an .npy header, then each part's bytes in corpus order. Plain writes, no memory map, so
+        # resident memory holds one part at a time however large the corpus (a mapped output counts
+        # every written page as resident until the kernel writes it back).
+        np.lib.format.write_array_header_1_0(handle, {"descr": np.lib.format.dtype_to_descr(dtype),
+                                                      "fortran_order": False, "shape": shape})
         next_row = 0
         for rid, meta in zip(recording_ids, metas):
-            part = np.load(parts_dir / f"{_part_stem(rid)}.npy", mmap_mode="r")
-            merged[next_row:next_row + len(part)] = part
+            part = np.load(parts_dir / f"{_part_stem(rid)}.npy")
+            if part.dtype != dtype or part.shape[1:] != shape[1:]:
+                raise ValueError(f"part {rid} holds {part.dtype} {part.shape[1:]}, expected {dtype} {shape[1:]}")
+            handle.write(np.ascontiguousarray(part).tobytes())
             for row in meta["rows"]:
                 k = row.pop("part_feature_row")
                 row["feature_row"] = None if k is None else next_row + k
                 rows.append(row)
             next_row += len(part)
-        merged.flush()
-        del merged
+            del part
     frame = label_rows(pd.DataFrame(rows), config)
     write_parquet_atomic(out_dir / SEGMENTS_FILE, frame)
     counts = count_build(frame)

@@ -1,0 +1,272 @@
+"""Memory: peak resident memory of ``build_dataset`` on a corpus and on one ten times larger.
+
+Each build runs in a fresh Python process (``python -m benchmarks.memory --child ...``). Two views:
+
+* the child's own peak resident memory (``VmHWM``; see :func:`peak_rss_kib` for why not ``ru_maxrss``) after
+  imports, when the last recording's part is written, and at the end, i.e. including ``finalize``; and the
+  largest pool worker's ``VmHWM`` as polled;
+* the parent polls ``/proc`` every few milliseconds over the child's whole process tree (pool workers
+  included) and keeps the peak of the summed ``VmRSS`` and of the summed ``RssAnon`` (anonymous memory:
+  heap and arrays, without file pages such as memory-mapped outputs, which the kernel can drop).
+
+A streaming build has peaks that do not grow with the corpus: the ratio large/small should be near 1.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from benchmarks.common import REPO_ROOT, load1
+
+POLL_S = 0.01
+NEAR_ONE = 1.25  # "near 1": the large corpus's peak is at most this many times the small one's
+
+
+def _kib_to_mib(kib: float | None) -> float | None:
+    return None if kib is None else round(kib / 1024, 1)
+
+
+def _status_fields(pid: int) -> dict[str, int]:
+    fields = {}
+    try:
+        with open(f"/proc/{pid}/status") as handle:
+            for line in handle:
+                key, _, value = line.partition(":")
+                if key in ("VmRSS", "VmHWM", "RssAnon", "RssFile", "RssShmem", "PPid"):
+                    fields[key] = int(value.split()[0])
+    except (OSError, ValueError):
+        pass
+    return fields
+
+
+def peak_rss_kib() -> int:
+    """This process's peak resident memory, KiB.
+
+    ``VmHWM`` (the high-water mark of the current address space) rather than ``ru_maxrss``: on Linux
+    ``ru_maxrss`` survives ``exec``, so a child started from a large parent reports at least the parent's
+    size at the time of the fork.
+    """
+    hwm = _status_fields(os.getpid()).get("VmHWM")
+    return hwm if hwm is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def _children_map() -> dict[int, list[int]]:
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as handle:
+                    stat = handle.read()
+                ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            children.setdefault(ppid, []).append(int(entry))
+    return children
+
+
+def _tree(pid: int) -> list[int]:
+    children = _children_map()
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo.extend(children.get(p, []))
+    return out
+
+
+class TreePoller:
+    """Polls the summed VmRSS / RssAnon of a process tree (Linux /proc) in a background thread."""
+
+    def __init__(self, pid: int):
+        self.pid = pid
+        self.peak_rss_kib = 0
+        self.peak_anon_kib = 0
+        self.peak_file_kib = 0
+        self.max_processes = 0
+        self.worker_hwm_kib = 0
+        self.samples = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self.available = Path("/proc/self/status").is_file()
+
+    def _run(self):
+        while not self._stop.is_set():
+            pids = _tree(self.pid)
+            stats = [_status_fields(p) for p in pids]
+            rss = sum(s.get("VmRSS", 0) for s in stats)
+            anon = sum(s.get("RssAnon", 0) for s in stats)
+            file_ = sum(s.get("RssFile", 0) + s.get("RssShmem", 0) for s in stats)
+            self.peak_rss_kib = max(self.peak_rss_kib, rss)
+            self.peak_anon_kib = max(self.peak_anon_kib, anon)
+            self.peak_file_kib = max(self.peak_file_kib, file_)
+            self.max_processes = max(self.max_processes, sum(1 for s in stats if s))
+            self.worker_hwm_kib = max([self.worker_hwm_kib] + [s.get("VmHWM", 0) for p, s in zip(pids, stats)
+                                                              if p != self.pid])
+            self.samples += 1
+            self._stop.wait(POLL_S)
+
+    def __enter__(self):
+        if self.available:
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        if self.available:
+            self._thread.join()
+
+
+def measure_build_memory(root: Path, out_dir: Path, workers: int) -> dict:
+    """Build ``root`` into ``out_dir`` in a fresh process; return its memory peaks (MiB) and counts."""
+    cmd = [sys.executable, "-m", "benchmarks.memory", "--child", "--root", str(root), "--out", str(out_dir),
+           "--workers", str(workers)]
+    import weaklabel
+
+    # The child imports the very weaklabel this process imported (and benchmarks from the same folder).
+    code_root = str(Path(weaklabel.__file__).absolute().parent.parent)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [code_root, str(REPO_ROOT),
+                                                                    os.environ.get("PYTHONPATH")])))
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=code_root, env=env)
+    with TreePoller(proc.pid) as poller:
+        stdout, stderr = proc.communicate()
+    if proc.returncode != 0:
+        raise RuntimeError(f"memory child failed ({proc.returncode}): {stderr[-2000:]}")
+    child = json.loads(stdout.strip().splitlines()[-1])
+    return {
+        "workers": workers, "segments": child["segments"], "recordings": child["recordings"],
+        "wall_s": round(time.perf_counter() - started, 2),
+        "main_after_imports_mib": _kib_to_mib(child["maxrss_after_imports_kib"]),
+        "main_peak_before_finalize_mib": _kib_to_mib(child["maxrss_before_finalize_kib"]),
+        "main_peak_mib": _kib_to_mib(child["maxrss_self_kib"]),
+        "largest_worker_peak_mib": _kib_to_mib(poller.worker_hwm_kib) if poller.worker_hwm_kib else None,
+        "tree_peak_rss_mib": _kib_to_mib(poller.peak_rss_kib) if poller.samples else None,
+        "tree_peak_anon_mib": _kib_to_mib(poller.peak_anon_kib) if poller.samples else None,
+        "tree_peak_file_mib": _kib_to_mib(poller.peak_file_kib) if poller.samples else None,
+        "max_processes": poller.max_processes, "poll_samples": poller.samples,
+        "features_mib": round(child["features_bytes"] / 2 ** 20, 1),
+        "load1_after": load1(),
+    }
+
+
+def measure_memory(small_root: Path, large_root: Path, scratch: Path, workers_list=(1, 2), log=print) -> dict:
+    """Peaks for both corpora and each worker count, and the large/small ratios."""
+    import shutil
+
+    rows = []
+    for workers in workers_list:
+        for label, root in (("small", small_root), ("large", large_root)):
+            out_dir = scratch / f"memory-{label}-w{workers}"
+            shutil.rmtree(out_dir, ignore_errors=True)
+            rec = measure_build_memory(root, out_dir, workers)
+            shutil.rmtree(out_dir, ignore_errors=True)
+            rec["corpus"] = label
+            rows.append(rec)
+            log(f"  memory {label} workers={workers}: {rec['segments']} segments, main peak "
+                f"{rec['main_peak_mib']} MiB (before finalize {rec['main_peak_before_finalize_mib']}), tree RSS "
+                f"{rec['tree_peak_rss_mib']} MiB, tree anon {rec['tree_peak_anon_mib']} MiB")
+    ratios = {}
+    for workers in workers_list:
+        small = next(r for r in rows if r["workers"] == workers and r["corpus"] == "small")
+        large = next(r for r in rows if r["workers"] == workers and r["corpus"] == "large")
+        ratio = {"segments": large["segments"] / small["segments"]}
+        for key in ("main_peak_mib", "main_peak_before_finalize_mib", "largest_worker_peak_mib",
+                    "tree_peak_rss_mib", "tree_peak_anon_mib"):
+            if small.get(key) and large.get(key):
+                ratio[key] = large[key] / small[key]
+        ratios[f"workers{workers}"] = ratio
+    for ratio in ratios.values():  # the worst of the resident-memory views is the headline
+        ratio["worst_rss"] = max(ratio.get(k) or 0 for k in ("main_peak_mib", "largest_worker_peak_mib",
+                                                              "tree_peak_rss_mib")) or None
+    headline = [r["worst_rss"] for r in ratios.values()]
+    anon = [r.get("tree_peak_anon_mib") for r in ratios.values()]
+    return {"runs": rows, "ratios_large_over_small": ratios, "library_baseline": measure_library_baseline(),
+            "near_one_threshold": NEAR_ONE,
+            "rss_near_one": all(h is not None and h <= NEAR_ONE for h in headline),
+            "anon_near_one": all(a is not None and a <= NEAR_ONE for a in anon) if all(anon) else None,
+            "poll_interval_s": POLL_S}
+
+
+def _baseline_child() -> int:
+    """RSS of a process that has only loaded what a build worker loads (libraries, lexicons) and run a
+    tiny log-mel: the part of every peak that does not depend on the data."""
+    import numpy as np
+
+    from weaklabel.build import BuildConfig  # noqa: F401  (the build's own imports)
+    from weaklabel.features import LogMelParams, log_mel_spectrogram
+    from weaklabel.sentiment import score_sentiment
+
+    score_sentiment("What a wonderful, happy day.")
+    log_mel_spectrogram(np.zeros((1, 16000), np.float32), LogMelParams())
+    status = _status_fields(os.getpid())
+    print(json.dumps({"vmrss_kib": status.get("VmRSS"), "rss_anon_kib": status.get("RssAnon"),
+                      "maxrss_kib": peak_rss_kib()}))
+    return 0
+
+
+def measure_library_baseline() -> dict:
+    """Resident memory of a fresh process after the build's imports and first calls (MiB)."""
+    import weaklabel
+
+    code_root = str(Path(weaklabel.__file__).absolute().parent.parent)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [code_root, str(REPO_ROOT),
+                                                                    os.environ.get("PYTHONPATH")])))
+    out = subprocess.run([sys.executable, "-m", "benchmarks.memory", "--baseline"], capture_output=True,
+                         text=True, cwd=code_root, env=env, check=True).stdout
+    child = json.loads(out.strip().splitlines()[-1])
+    return {"rss_mib": _kib_to_mib(child["vmrss_kib"]), "anon_mib": _kib_to_mib(child["rss_anon_kib"]),
+            "description": "fresh process after importing weaklabel.build, one sentiment score and one "
+                           "log-mel (librosa, numba, scipy, TextBlob/VADER lexicons loaded)"}
+
+
+def _child(args) -> int:
+    from weaklabel.build import BuildConfig, build_dataset
+
+    after_imports = peak_rss_kib()
+    state = {"done": 0, "total": None, "before_finalize": None}
+
+    def on_start(n_recordings, n_segments):
+        state["total"] = n_recordings
+
+    def progress(recordings, segments):
+        state["done"] += recordings
+        if state["total"] is not None and state["done"] >= state["total"]:
+            state["before_finalize"] = peak_rss_kib()
+
+    result = build_dataset(BuildConfig(corpus="mosei", root=args.root), args.out, workers=args.workers,
+                           progress=progress, on_start=on_start)
+    features = Path(args.out) / "features" / "logmel.npy"
+    print(json.dumps({
+        "segments": result.counts["segments"], "recordings": result.counts["recordings"],
+        "maxrss_after_imports_kib": after_imports,
+        "maxrss_before_finalize_kib": state["before_finalize"],
+        "maxrss_self_kib": peak_rss_kib(),
+        "features_bytes": features.stat().st_size if features.is_file() else 0,
+    }))
+    return 0
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description="internal: one build in a fresh process, for memory peaks")
+    parser.add_argument("--child", action="store_true")
+    parser.add_argument("--baseline", action="store_true")
+    parser.add_argument("--root")
+    parser.add_argument("--out")
+    parser.add_argument("--workers", type=int, default=1)
+    args = parser.parse_args(argv)
+    if args.baseline:
+        return _baseline_child()
+    if not (args.child and args.root and args.out):
+        parser.error("--child needs --root and --out")
+    return _child(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
