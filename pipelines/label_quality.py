@@ -103,9 +103,6 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     text = f"# Weak labels against human sentiment\n\nSource: {source}; {report['n_texts']} texts.\n\n" + \
         markdown_tables(report["tables"])
-    if report["label_model"]["fitted_on"].split(":")[0] in source:
-        text += (f"\nNote: the `calibrated` policy was fitted on this file, so its figures here are in-sample; "
-                 "`python -m benchmarks.label_model` reports them out of fold.\n")
     write_json_atomic(out / "label_quality.json", report)
     from weaklabel.atomic import atomic_path
 

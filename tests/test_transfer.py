@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
-from transfer.embedding import Embedder, embed_dataset, logmel_to_vgg_input
+from transfer.embedding import DEFAULT_LAYER, Embedder, embed_dataset, logmel_to_vgg_input
 from transfer.model import window_spans
 from transfer.weights import resolve_vgg16_weights
 from weaklabel.build import BuildConfig, build_dataset
@@ -94,7 +94,7 @@ def test_embed_train_predict_with_real_imagenet_weights(demo_build, tmp_path):
     metrics = json.loads((dataset / "metrics.json").read_text())
     assert metrics["weights"]["verified"] is True
     assert metrics["weights"]["source"] in ("converted-now", "converted-cache", "keras-cache", "user-path")
-    assert metrics["embedding"]["layer"] == "block3_conv3"
+    assert metrics["embedding"]["layer"] == DEFAULT_LAYER == "block2_conv2"
     weak = metrics["against_weak_labels"]
     assert set(weak) == set(MODELS)
     for model in MODELS:
@@ -107,7 +107,7 @@ def test_embed_train_predict_with_real_imagenet_weights(demo_build, tmp_path):
                 assert m["roc"]["fpr"][0] == 0 and m["roc"]["tpr"][-1] == 1
     assert metrics["against_human_labels"] is None and "no human labels" in metrics["human_labels_note"]
     model_meta = json.loads((dataset / "model/model.json").read_text())
-    assert model_meta["clip_seconds"] == 7.0 and model_meta["layer"] == "block3_conv3"
+    assert model_meta["clip_seconds"] == 7.0 and model_meta["layer"] == DEFAULT_LAYER
     assert model_meta["weights"]["sha256"] == metrics["weights"]["sha256"]
     assert model_meta["log_mel"]["n_mels"] == 128
 

@@ -244,8 +244,12 @@ def label_quality_report(texts: Sequence[str], sentiment: pd.Series, source: str
     sentiment = pd.Series(sentiment).reset_index(drop=True)
     rows = policy_table(scores, sentiment, policies, bands, n_bootstrap=n_bootstrap, seed=seed)
     lf_rows = labeling_function_summary(scores, sentiment)
+    tables = quality_tables(rows, lf_rows)
+    if CALIBRATED_MODEL.fitted_on.split(":")[0] in source and "calibrated" in policies:
+        tables[0]["note"] += (" The calibrated policy's weights were fitted on this file, so its figures here are "
+                              "in-sample; python -m benchmarks.label_model scores it out of fold.")
     return {"source": source, "n_texts": len(texts), "default_policy": DEFAULT_POLICY,
             "default_neutral_band": DEFAULT_NEUTRAL_BAND, "original_policy": ORIGINAL_POLICY,
             "label_model": {"weights": CALIBRATED_MODEL.weights, "intercept": CALIBRATED_MODEL.intercept,
                             "fitted_on": CALIBRATED_MODEL.fitted_on},
-            "rows": rows, "labeling_functions": lf_rows, "tables": quality_tables(rows, lf_rows)}
+            "rows": rows, "labeling_functions": lf_rows, "tables": tables}
