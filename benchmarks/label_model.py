@@ -28,9 +28,8 @@ def main(argv=None) -> int:
 
     from weaklabel.atomic import write_json_atomic
     from weaklabel.label_model import fit_label_model, out_of_fold_probability
-    from weaklabel.label_quality import (DEFAULT_BANDS, apply_policy, human_valence, policy_quality, quality_tables,
-                                         score_texts, scores_from_frame)
-    from weaklabel.sentiment import ORIGINAL_POLICY
+    from weaklabel.label_quality import DEFAULT_BANDS, human_valence, policy_quality, quality_tables, score_texts
+    from weaklabel.sentiment import ORIGINAL_POLICY, apply_policy, scores_from_frame
     from weaklabel.tables import markdown_table
 
     meld = pd.read_csv(args.meld)

@@ -1,8 +1,9 @@
 """Candidate speed/memory levers for weaklabel/ and transfer/, measured A/B in the same run.
 
 * ``merge``: how ``finalize`` joins the per-recording feature parts into ``features/logmel.npy``.
-  Today: an ``open_memmap`` of the whole output, each part assigned into it. Alternative: write the .npy
-  header, then append each part's data bytes with a plain file copy. Each strategy runs in a fresh
+  Before: an ``open_memmap`` of the whole output, each part assigned into it (how ``finalize`` merged until
+  this lever's result was adopted). Now: write the .npy header, then append each part's data bytes with a
+  plain file copy. Each strategy runs in a fresh
   process over the same parts; reported: wall time, peak RSS and whether the outputs are byte-identical.
   Mapped output pages count in the process's resident memory (file-backed, reclaimable, but they make
   ``ru_maxrss`` grow with the corpus); a streamed copy keeps it flat.
@@ -52,7 +53,7 @@ def write_synthetic_parts(parts_dir: Path, n_parts: int, clips_per_part: int, sh
 
 
 def merge_memmap(parts: list[Path], out: Path) -> None:
-    """As ``weaklabel.build.finalize`` does it: open_memmap of the output, parts assigned in."""
+    """As ``weaklabel.build.finalize`` did it before streaming: open_memmap of the output, parts assigned in."""
     heads = [np.load(p, mmap_mode="r") for p in parts]
     n = sum(len(h) for h in heads)
     merged = np.lib.format.open_memmap(out, mode="w+", dtype=heads[0].dtype, shape=(n, *heads[0].shape[1:]))

@@ -85,7 +85,7 @@ def load_texts_and_labels(args) -> tuple[list, "object", str, Path]:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from pipelines._common import LazyBar, fail
-    from weaklabel.atomic import write_json_atomic
+    from weaklabel.atomic import atomic_path, write_json_atomic
     from weaklabel.label_quality import label_quality_report
     from weaklabel.tables import markdown_tables
 
@@ -104,8 +104,6 @@ def main(argv: list[str] | None = None) -> int:
     text = f"# Weak labels against human sentiment\n\nSource: {source}; {report['n_texts']} texts.\n\n" + \
         markdown_tables(report["tables"])
     write_json_atomic(out / "label_quality.json", report)
-    from weaklabel.atomic import atomic_path
-
     with atomic_path(out / "label_quality.md") as tmp:
         Path(tmp).write_text(text, encoding="utf-8")
     print(text)

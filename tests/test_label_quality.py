@@ -5,9 +5,8 @@ import pandas as pd
 import pytest
 
 from pipelines import label_quality as cli
-from weaklabel.label_quality import (apply_policy, human_valence, labeling_function_summary, policy_quality,
-                                     score_texts, scores_from_frame)
-from weaklabel.sentiment import CALIBRATED_MODEL, SentimentScores
+from weaklabel.label_quality import human_valence, labeling_function_summary, policy_quality, score_texts
+from weaklabel.sentiment import CALIBRATED_MODEL, SentimentScores, apply_policy, scores_from_frame
 
 from .conftest import SHARED_DATA, requires_shared
 

@@ -404,7 +404,6 @@ def write_weights_file(arrays: Sequence[np.ndarray], path: str | Path) -> Path:
                 for index, value in enumerate(values):
                     group.create_dataset(str(index), data=np.ascontiguousarray(value, dtype="<f4"))
             handle.create_group("vars").attrs["name"] = "vgg16"
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; the cache holds public weights
     return path
 
 

@@ -51,8 +51,8 @@ from weaklabel.features import LogMelParams, log_mel_spectrogram
 from weaklabel.readers import read_corpus
 from weaklabel.segments import ABSTAINED, AUDIO_MISSING, AUDIO_UNREADABLE, DUPLICATE_SEGMENT, \
     FAILURE_STATUSES, OK, OUTSIDE_AUDIO, Segment
-from weaklabel.sentiment import DEFAULT_NEUTRAL_BAND, DEFAULT_POLICY, SCORE_FIELDS, SentimentScores, \
-    label_from_scores, score_sentiment, validate_policy
+from weaklabel.sentiment import DEFAULT_NEUTRAL_BAND, DEFAULT_POLICY, SCORE_FIELDS, apply_policy, \
+    score_sentiment, scores_from_frame, validate_policy
 from weaklabel.splits import DEFAULT_FRACTIONS, assign_group_splits, load_folds, splits_from_folds
 
 FORMAT_VERSION = 2  # 2: per-text VADER shares and negation-aware TextBlob stored for the label model
@@ -532,18 +532,18 @@ def finalize(out_dir: Path, parts_dir: Path, recording_ids: list[str], config: B
 
 def label_rows(frame: pd.DataFrame, config: BuildConfig) -> pd.DataFrame:
     """Apply the labelling policy and the splits to merged rows; return the output table."""
+    score, label = apply_policy(scores_from_frame(frame), config.policy, config.neutral_band)
     scores, labels, statuses = [], [], []
-    for values, status in zip(frame[list(SCORE_FIELDS)].itertuples(index=False), frame["status"]):
-        if values[0] is None or pd.isna(values[0]):
+    for value, lab, status in zip(score, label, frame["status"]):
+        if np.isnan(value):  # no text was scored: keep the reader's status
             scores.append(None)
             labels.append(None)
             statuses.append(status)
             continue
-        score, label = label_from_scores(SentimentScores(*map(float, values)), config.policy, config.neutral_band)
         failed = status in FAILURE_STATUSES
-        scores.append(score)
-        labels.append(None if failed else label)
-        statuses.append(status if failed else (OK if label is not None else ABSTAINED))
+        scores.append(float(value))
+        labels.append(None if failed or np.isnan(lab) else int(lab))
+        statuses.append(status if failed else (ABSTAINED if np.isnan(lab) else OK))
     frame["score"] = pd.array(scores, dtype="Float64")
     frame["label"] = pd.array(labels, dtype="Int8")
     frame["status"] = statuses

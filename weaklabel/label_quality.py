@@ -24,8 +24,9 @@ import numpy as np
 import pandas as pd
 
 from weaklabel.human_labels import sentiment_to_valence
-from weaklabel.sentiment import (DEFAULT_NEUTRAL_BAND, DEFAULT_POLICY, NEGATIVE, ORIGINAL_POLICY, POLICIES,
-                                 POSITIVE, SCORE_FIELDS, SentimentScores, label_from_scores, score_sentiment)
+from weaklabel.sentiment import (CALIBRATED_MODEL, DEFAULT_NEUTRAL_BAND, DEFAULT_POLICY, NEGATIVE, ORIGINAL_POLICY,
+                                 POLICIES, POSITIVE, SCORE_FIELDS, SentimentScores, apply_policy, label_from_scores,
+                                 score_sentiment, scores_from_frame)
 
 DEFAULT_BANDS = (0.0, 0.1, 0.2, 0.3, 0.4)
 
@@ -50,32 +51,6 @@ def score_texts(texts: Iterable[str], progress: Callable[[int], None] | None = N
         if progress:
             progress(1)
     return pd.DataFrame(rows, columns=list(SCORE_FIELDS), dtype=np.float64)
-
-
-def scores_from_frame(frame: pd.DataFrame) -> list[SentimentScores | None]:
-    """Rebuild :class:`SentimentScores` from a table with the :data:`SCORE_FIELDS` columns (None for NaN rows)."""
-    values = frame[list(SCORE_FIELDS)].to_numpy(dtype=np.float64)
-    return [None if np.isnan(row[0]) else SentimentScores(*map(float, row)) for row in values]
-
-
-def apply_policy(scores: Sequence[SentimentScores | None], policy: str,
-                 neutral_band: float) -> tuple[np.ndarray, np.ndarray]:
-    """Scores and labels of one policy.
-
-    Returns
-    -------
-    score : ndarray (n,) float64, NaN where the text had no scores
-    label : ndarray (n,) float64: 1.0 positive, 0.0 negative, NaN abstained or unscored
-    """
-    score = np.full(len(scores), np.nan)
-    label = np.full(len(scores), np.nan)
-    for i, s in enumerate(scores):
-        if s is None:
-            continue
-        score[i], lab = label_from_scores(s, policy, neutral_band)
-        if lab is not None:
-            label[i] = lab
-    return score, label
 
 
 def human_valence(sentiment: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -234,8 +209,6 @@ def label_quality_report(texts: Sequence[str], sentiment: pd.Series, source: str
     ``tables`` (generic tables for Markdown/HTML), ``label_model`` (the calibrated policy's weights and
     where they were fitted: figures of that policy on the same data are in-sample).
     """
-    from weaklabel.sentiment import CALIBRATED_MODEL
-
     if len(texts) != len(sentiment):
         raise ValueError(f"{len(texts)} texts but {len(sentiment)} human labels")
     for policy in policies:

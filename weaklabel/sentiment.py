@@ -20,7 +20,9 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Callable
+from typing import Callable, Sequence
+
+import numpy as np
 
 POSITIVE, NEGATIVE = 1, 0
 
@@ -229,3 +231,32 @@ def label_from_scores(scores: SentimentScores, policy: str = DEFAULT_POLICY,
     """
     validate_policy(policy, neutral_band)
     return POLICIES[policy](scores, neutral_band)
+
+
+def scores_from_frame(frame) -> list[SentimentScores | None]:
+    """Rebuild :class:`SentimentScores` from a DataFrame with the :data:`SCORE_FIELDS` columns.
+
+    Rows whose scores are missing (None/NaN: no text was scored) give None.
+    """
+    values = np.asarray(frame[list(SCORE_FIELDS)].to_numpy(dtype=object), dtype=np.float64)  # None -> NaN
+    return [None if np.isnan(row[0]) else SentimentScores(*map(float, row)) for row in values]
+
+
+def apply_policy(scores: Sequence[SentimentScores | None], policy: str,
+                 neutral_band: float) -> tuple[np.ndarray, np.ndarray]:
+    """Scores and labels of one policy.
+
+    Returns
+    -------
+    score : ndarray (n,) float64, NaN where the text had no scores
+    label : ndarray (n,) float64: 1.0 positive, 0.0 negative, NaN abstained or unscored
+    """
+    score = np.full(len(scores), np.nan)
+    label = np.full(len(scores), np.nan)
+    for i, s in enumerate(scores):
+        if s is None:
+            continue
+        score[i], lab = label_from_scores(s, policy, neutral_band)
+        if lab is not None:
+            label[i] = lab
+    return score, label
