@@ -1,6 +1,7 @@
 """End-to-end behaviour of the dataset build on generated corpora."""
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -8,7 +9,7 @@ import pytest
 import soundfile as sf
 
 from weaklabel import segments as S
-from weaklabel.build import BuildConfig, _build_part, build_dataset, group_by_recording, prepare_output_dir
+from weaklabel.build import BuildConfig, _build_part, build_dataset, group_by_audio_file, prepare_output_dir
 from weaklabel.errors import CorpusError, OutputConflictError
 from weaklabel.features import LogMelParams
 from weaklabel.readers import read_corpus
@@ -97,9 +98,9 @@ def test_resume_after_interruption_does_only_missing_work(small_mosei, tmp_path)
     build_dataset(config, tmp_path / "clean", workers=1)
     out = tmp_path / "resumed"
     parts = prepare_output_dir(out, config, overwrite=False)
-    recordings = group_by_recording(read_corpus("mosei", small_mosei))
-    for rid in list(recordings)[:4]:  # as if killed after four recordings
-        _build_part(recordings[rid], config, str(parts))
+    files = group_by_audio_file(read_corpus("mosei", small_mosei))
+    for unit in list(files)[:4]:  # as if killed after four recordings
+        _build_part(files[unit], config, str(parts))
     (parts / ".half-written.npy.tmp").write_bytes(b"junk")  # a temp file a kill left behind
     result = build_dataset(config, out, workers=1)
     assert result.recordings_processed == 2
@@ -190,3 +191,60 @@ def test_wrong_root_and_empty_corpus_raise_corpus_error(tmp_path):
     with pytest.raises(CorpusError, match="no transcript segments"):
         build_dataset(config_for(empty), tmp_path / "o")
     assert not (tmp_path / "o").exists()
+
+
+def _peak_band_hz(feats: np.ndarray, mel: LogMelParams) -> float:
+    """Centre frequency (Hz) of the mel band with the most energy over a clip's frames."""
+    import librosa
+
+    centres = librosa.mel_frequencies(n_mels=mel.n_mels + 2, fmin=mel.fmin, fmax=mel.fmax)[1:-1]
+    return float(centres[int(np.argmax(feats.astype(np.float32).max(axis=1)))])
+
+
+def test_each_clip_is_cut_from_its_own_file_and_its_digest_guards_its_part(tmp_path):
+    # One video id over two files holding different tones: every clip must show its own file's tone.
+    root = tmp_path / "corpus"
+    root.mkdir()
+    spans = [(0.5, 2.5), (3.0, 5.0)]
+    sf.write(root / "first.wav", tone_bursts(6.0, spans, freq=440.0), 16000, subtype="PCM_16")
+    sf.write(root / "second.wav", tone_bursts(6.0, spans, freq=2000.0), 16000, subtype="PCM_16")
+    rows = [(f, k, a, b) for f in ("first.wav", "second.wav") for k, (a, b) in enumerate(spans)]
+    pd.DataFrame({"audio_path": [r[0] for r in rows], "video_id": "talk", "start": [r[2] for r in rows],
+                  "end": [r[3] for r in rows], "text": "I love this wonderful day!",
+                  "segment_id": [f"{r[0][:-4]}_{r[1]}" for r in rows]}).to_csv(root / "m.csv", index=False)
+    mel = LogMelParams(n_mels=64, n_fft=1024, win_length=1024, hop_length=256)
+    config = BuildConfig(corpus="manifest", root=str(root / "m.csv"), mel=mel)
+    out = tmp_path / "out"
+    parts = prepare_output_dir(out, config, overwrite=False)
+    files = group_by_audio_file(read_corpus("manifest", root / "m.csv"))
+    assert [Path(u).name for u in files] == ["first.wav", "second.wav"]
+    for unit in files:
+        _build_part(files[unit], config, str(parts))
+    sf.write(root / "second.wav", tone_bursts(6.0, spans, freq=3000.0), 16000, subtype="PCM_16")  # edited
+    result = build_dataset(config, out, workers=1)
+    assert result.recordings_processed == 1  # only the edited file's part is redone
+    df = pd.read_parquet(out / "segments.parquet").set_index("segment_id")
+    feats = np.load(out / "features/logmel.npy")
+    assert set(df["video_id"]) == {"talk"} and df["status"].eq("ok").all()
+    for sid, expected_hz in (("first_0", 440), ("first_1", 440), ("second_0", 3000), ("second_1", 3000)):
+        assert df.loc[sid, "audio_path"] == f"{sid.split('_')[0]}.wav"
+        assert _peak_band_hz(feats[df.loc[sid, "feature_row"]], mel) == pytest.approx(expected_hz, rel=0.15), sid
+
+
+def test_features_stream_in_chunks_with_the_same_bytes(small_mosei, tmp_path, monkeypatch):
+    from weaklabel import build as build_module
+
+    config = config_for(small_mosei, mel=LogMelParams(n_mels=32, n_fft=512, win_length=512, hop_length=160))
+    whole = build_dataset(config, tmp_path / "whole", workers=1).out_dir
+    chunks = []
+    original = build_module.log_mel_placed
+
+    def spy(spans, *args, **kw):
+        chunks.append(len(spans))
+        return original(spans, *args, **kw)
+
+    monkeypatch.setattr(build_module, "CLIPS_PER_CHUNK", 2)
+    monkeypatch.setattr(build_module, "log_mel_placed", spy)
+    chunked = build_dataset(config, tmp_path / "chunked", workers=1).out_dir
+    assert max(chunks) == 2 and sum(chunks) == 18  # 3 clips per recording: a chunk of 2, then 1
+    assert read_outputs(chunked) == read_outputs(whole)

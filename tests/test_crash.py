@@ -11,7 +11,7 @@ import pytest
 
 from pipelines import build_dataset as build_cli
 from weaklabel import build as build_module
-from weaklabel.build import BuildConfig, _build_part, _part_stem, build_dataset, group_by_recording, \
+from weaklabel.build import BuildConfig, _build_part, build_dataset, group_by_audio_file, part_path, \
     prepare_output_dir
 from weaklabel.errors import OutputConflictError
 from weaklabel.features import LogMelParams
@@ -55,7 +55,7 @@ def test_sigkilled_build_resumes_to_the_same_bytes(tmp_path):
                             stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 120
-        while not list(out.glob(".parts-*/*.json")):  # kill as soon as the first part is complete
+        while not list(out.glob(".parts-*/*.part")):  # kill as soon as the first part is complete
             assert proc.poll() is None, f"the build ended before it could be killed: {proc.communicate()}"
             assert time.monotonic() < deadline, "no part appeared within 120 s"
             time.sleep(0.005)
@@ -65,7 +65,7 @@ def test_sigkilled_build_resumes_to_the_same_bytes(tmp_path):
     assert proc.returncode == -signal.SIGKILL
     assert not (out / "segments.parquet").exists() and not (out / "build.json").exists()
     (parts_dir,) = out.glob(".parts-*")
-    done = len(list(parts_dir.glob("*.json")))
+    done = len(list(parts_dir.glob("*.part")))
     assert 0 < done < N_RECORDINGS
 
     rerun = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True)
@@ -83,14 +83,16 @@ def test_half_written_parts_and_temp_files_are_redone_not_read(small_mosei, tmp_
     build_dataset(config, tmp_path / "clean", workers=1)
     out = tmp_path / "out"
     parts = prepare_output_dir(out, config, overwrite=False)
-    recordings = group_by_recording(read_corpus("mosei", small_mosei))
-    rids = list(recordings)
-    for rid in rids:
-        _build_part(recordings[rid], config, str(parts))
-    (parts / f"{_part_stem(rids[0])}.json").unlink()  # killed between the features and the rows
-    (parts / f"{_part_stem(rids[1])}.npy").unlink()  # a part folder whose removal was interrupted
-    (parts / f"{_part_stem(rids[2])}.npy").write_bytes(b"\x93NUMPY junk")  # not a readable array
-    stray = [parts / f".{_part_stem(rids[3])}.json.k1ll3d.tmp", out / ".segments.parquet.k1ll3d.tmp",
+    files = group_by_audio_file(read_corpus("mosei", small_mosei))
+    units = list(files)
+    for unit in units:
+        _build_part(files[unit], config, str(parts))
+    whole = part_path(parts, units[0]).read_bytes()
+    part_path(parts, units[0]).write_bytes(whole[:len(whole) // 2])  # torn: its rows and trailer are missing
+    data = part_path(parts, units[1]).read_bytes()
+    part_path(parts, units[1]).write_bytes(data[1000:])  # rows intact, features shorter than they say
+    part_path(parts, units[2]).write_bytes(b"\x93NUMPY junk")  # not a part at all
+    stray = [parts / f".{part_path(parts, units[3]).name}.k1ll3d.tmp", out / ".segments.parquet.k1ll3d.tmp",
              out / "features" / ".logmel.npy.k1ll3d.tmp"]
     for path in stray:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -105,9 +107,9 @@ def test_a_part_from_an_edited_transcript_is_redone(small_mosei, tmp_path):
     config = config_for(small_mosei)
     out = tmp_path / "out"
     parts = prepare_output_dir(out, config, overwrite=False)
-    recordings = group_by_recording(read_corpus("mosei", small_mosei))
-    for rid in recordings:
-        _build_part(recordings[rid], config, str(parts))
+    files = group_by_audio_file(read_corpus("mosei", small_mosei))
+    for unit in files:
+        _build_part(files[unit], config, str(parts))
     transcript = small_mosei / "Raw/Transcript/Segmented/Combined/vid0.txt"
     transcript.write_text(transcript.read_text().replace("Tuesday", "Wednesday"))
     result = build_dataset(config, out, workers=1)

@@ -1,9 +1,12 @@
 """Build a weakly labelled dataset from a corpus: read segments, score text, cut clips, compute features.
 
-The work is split by recording. Each recording becomes a *part* (its rows as JSON and its log-mel
-features as ``.npy``, both written atomically, JSON last as the completion mark) in a hidden folder of the
-output directory. When every part exists, :func:`finalize` merges them in corpus order, applies the
-labelling policy and the splits, and writes the outputs, each atomically, ``build.json`` last:
+The unit of work is the audio file (:func:`group_by_audio_file`): each segment is cut from its own
+``audio_path``, and that file's digest guards its part; video id, speaker and group only decide the splits.
+Each file becomes a *part* in a hidden folder of the output directory: one file holding its features and
+its rows, streamed chunk by chunk (:data:`CLIPS_PER_CHUNK` clips at a time, so a worker's memory does not
+grow with the length of a recording or its number of segments), fsynced once and renamed into place. When
+every part exists, :func:`finalize` merges them in corpus order, applies the labelling policy and the
+splits, and writes the outputs, each atomically, ``build.json`` last:
 
 ``segments.parquet``
     One row per transcript segment (ok, abstained or failed with its reason); see :data:`COLUMNS`.
@@ -14,13 +17,13 @@ labelling policy and the splits, and writes the outputs, each atomically, ``buil
     Counts by status, label and split; the full configuration; library versions.
 
 An interrupted build (even one killed outright) leaves finished parts behind; re-running with the same
-configuration does only the missing recordings and ends with the same bytes as an uninterrupted run. A part
-counts as finished only when its rows JSON, its features ``.npy`` and the digest of the recording's segments
-and audio file all agree (:func:`part_done`); anything else, including temporary files that a killed write
+configuration does only the missing files and ends with the same bytes as an uninterrupted run. A part
+counts as finished only when it is whole and its rows, its features and the digest of its segments and
+audio file all agree (:func:`part_done`); anything else, including temporary files that a killed write
 left, is redone or removed, never read. ``build.json`` is the completion mark of the whole build.
 
 Every random choice is drawn from ``(seed, segment_id)``, so results do not depend on worker count, order or
-scheduler: the recordings can run in this process, in local processes, or on a Dask cluster
+scheduler: the files can run in this process, in local processes, or on a Dask cluster
 (:mod:`weaklabel.engine`), with the same bytes out.
 """
 from __future__ import annotations
@@ -30,9 +33,11 @@ import json
 import os
 import platform
 import shutil
+import struct
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 from typing import Callable, Iterable
@@ -43,11 +48,11 @@ from threadpoolctl import threadpool_limits
 
 from weaklabel import __version__
 from weaklabel.atomic import atomic_path, remove_temp_files, write_json_atomic, write_parquet_atomic
-from weaklabel.audio import DEFAULT_CLIP_SECONDS, TARGET_SR, AudioDecodeError, AudioReader, place_in_clip, \
-    plan_clip, segment_rng
+from weaklabel.audio import DEFAULT_CLIP_SECONDS, TARGET_SR, AudioDecodeError, AudioReader, plan_clip, \
+    segment_rng
 from weaklabel.engine import make_executor, resolve_scheduler
 from weaklabel.errors import OutputConflictError
-from weaklabel.features import LogMelParams, log_mel_spectrogram
+from weaklabel.features import LogMelParams, log_mel_placed
 from weaklabel.readers import read_corpus
 from weaklabel.segments import ABSTAINED, AUDIO_MISSING, AUDIO_UNREADABLE, DUPLICATE_SEGMENT, \
     FAILURE_STATUSES, OK, OUTSIDE_AUDIO, Segment
@@ -162,16 +167,41 @@ def library_versions() -> dict[str, str]:
 
 
 # --------------------------------------------------------------------------------------------------------
-# Per-recording work (runs in worker processes)
+# Per-audio-file work (runs in worker processes)
 # --------------------------------------------------------------------------------------------------------
 
-def _base_row(seg: Segment, root: Path) -> dict:
-    audio_path = seg.audio_path
-    if audio_path:
-        try:
-            audio_path = Path(audio_path).resolve().relative_to(root).as_posix()
-        except ValueError:
-            pass
+def work_unit_key(seg: Segment) -> str:
+    """The build's unit of work for a segment: the audio file it is cut from.
+
+    Segments that name no file (rows that failed before one could be read) are grouped by recording under
+    ``recording:<id>``; they need no audio.
+    """
+    return seg.audio_path or f"recording:{seg.recording_id}"
+
+
+def group_by_audio_file(segments: Iterable[Segment]) -> dict[str, list[Segment]]:
+    """Segments grouped by :func:`work_unit_key`, files in order of first appearance, segments in corpus order.
+
+    The video id, speaker or group plays no part here: it is what the splits use. A video whose segments
+    come from two files is two units, each cut from, and guarded by the digest of, its own file.
+    """
+    groups: dict[str, list[Segment]] = {}
+    for seg in segments:
+        groups.setdefault(work_unit_key(seg), []).append(seg)
+    return groups
+
+
+def _relative_audio_path(audio_path: str | None, root_dir: Path) -> str | None:
+    """``audio_path`` relative to the corpus root when inside it (as stored in ``segments.parquet``)."""
+    if not audio_path:
+        return audio_path
+    try:
+        return Path(audio_path).resolve().relative_to(root_dir).as_posix()
+    except ValueError:
+        return audio_path
+
+
+def _base_row(seg: Segment, audio_path: str | None) -> dict:
     row = {
         "segment_id": seg.segment_id, "video_id": seg.recording_id, "group_id": seg.group_id,
         "status": seg.status, "detail": seg.detail, **dict.fromkeys(SCORE_FIELDS), "text": seg.text,
@@ -184,6 +214,12 @@ def _base_row(seg: Segment, root: Path) -> dict:
     return row
 
 
+@lru_cache(maxsize=1 << 16)
+def _sentiment_fields(text: str) -> tuple[tuple[str, float], ...]:
+    """The row fields of ``score_sentiment(text)``, memoised: each distinct sentence is scored once per worker."""
+    return tuple(asdict(score_sentiment(text)).items())
+
+
 def _fail(row: dict, status: str, detail: str) -> None:
     row["status"] = status
     row["detail"] = "; ".join(x for x in (row["detail"], detail) if x)
@@ -193,61 +229,87 @@ def _add_note(row: dict, note: str) -> None:
     row["detail"] = "; ".join(x for x in (row["detail"], note) if x)
 
 
-def process_recording(segments: list[Segment], config: BuildConfig) -> tuple[list[dict], np.ndarray]:
-    """Score, cut and featurise every segment of one recording.
+#: Clips decoded and featurised together: a worker holds one chunk (about 14 MB of 7 s float32 audio, the
+#: log-mel temporaries of :func:`weaklabel.features.log_mel_placed` and 3.6 MB of float16 features) whatever
+#: the length of the recording or the number of its segments.
+CLIPS_PER_CHUNK = 32
+
+
+def process_audio_file(segments: list[Segment], config: BuildConfig,
+                       write_features: Callable[[np.ndarray], None]) -> tuple[list[dict], int]:
+    """Score, cut and featurise every segment of one audio file, streaming the features in chunks.
 
     Parameters
     ----------
     segments : list of Segment
-        All segments of one recording, in corpus order (failed ones included; they keep their status).
+        The segments of one work unit (:func:`group_by_audio_file`), in corpus order, failed ones included
+        (they keep their status). All name the same ``audio_path``.
     config : BuildConfig
+    write_features : callable(ndarray)
+        Receives the features chunk by chunk, in row order: arrays of shape
+        ``(n_chunk_clips, n_mels, n_frames)`` in ``config.mel.storage_dtype``, at most
+        :data:`CLIPS_PER_CHUNK` clips each.
 
     Returns
     -------
     rows : list of dict
-        One row per segment, in the given order; ``part_feature_row`` indexes ``features``.
-    features : ndarray, shape (n_clips, n_mels, n_frames), ``config.mel.storage_dtype``
+        One row per segment, in the given order; ``part_feature_row`` indexes the concatenated chunks.
+    n_features : int
+        Clips written.
     """
     root = Path(config.root).resolve()
-    root_dir = root if root.is_dir() else root.parent
-    rows = [_base_row(seg, root_dir) for seg in segments]
+    audio_path = segments[0].audio_path
+    rows = [_base_row(seg, _relative_audio_path(audio_path, root if root.is_dir() else root.parent))
+            for seg in segments]
     for seg, row in zip(segments, rows):
         if seg.text and seg.text.strip():
-            row.update(asdict(score_sentiment(seg.text)))
-
+            row.update(_sentiment_fields(seg.text))
     live = [i for i, seg in enumerate(segments) if not seg.failed]
-    clips: dict[int, np.ndarray] = {}
-    if live:
-        audio_path = segments[live[0]].audio_path
-        if not audio_path or not os.path.isfile(audio_path):
-            for i in live:
-                _fail(rows[i], AUDIO_MISSING, f"audio file not found: {audio_path}")
-        else:
-            try:
-                reader = AudioReader(audio_path)
-            except AudioDecodeError as exc:
-                for i in live:
-                    _fail(rows[i], AUDIO_UNREADABLE, str(exc))
-            else:
-                with reader:
-                    for i in sorted(live, key=lambda j: segments[j].start_s):
-                        clip = _cut_clip(reader, segments[i], rows[i], config)
-                        if clip is not None:
-                            clips[i] = clip
+    if not live:
+        return rows, 0
+    if not audio_path or not os.path.isfile(audio_path):
+        for i in live:
+            _fail(rows[i], AUDIO_MISSING, f"audio file not found: {audio_path}")
+        return rows, 0
+    try:
+        reader = AudioReader(audio_path)
+    except AudioDecodeError as exc:
+        for i in live:
+            _fail(rows[i], AUDIO_UNREADABLE, str(exc))
+        return rows, 0
+    clip_samples = int(round(config.clip_seconds * TARGET_SR))
+    shape = (config.mel.n_mels, config.mel.n_frames(clip_samples))
+    n_features = 0
+    spans: list[np.ndarray] = []
+    pads: list[int] = []
 
-    order = sorted(clips)
-    n_frames = config.mel.n_frames(int(round(config.clip_seconds * TARGET_SR)))
-    if order:
-        features = log_mel_spectrogram(np.stack([clips[i] for i in order]), config.mel)
-    else:
-        features = np.zeros((0, config.mel.n_mels, n_frames), dtype=np.float32)
-    for k, i in enumerate(order):
-        rows[i]["part_feature_row"] = k
-    return rows, features.astype(config.mel.storage_dtype)
+    def flush() -> None:
+        out = np.empty((len(spans), *shape), dtype=config.mel.storage_dtype)
+        write_features(log_mel_placed(spans, pads, clip_samples, config.mel, out=out))
+        spans.clear()
+        pads.clear()
+
+    with reader:
+        for i in live:
+            cut = _cut_span(reader, segments[i], rows[i], config)
+            if cut is None:
+                continue
+            rows[i]["part_feature_row"] = n_features
+            n_features += 1
+            spans.append(cut[0])
+            pads.append(cut[1])
+            if len(spans) == CLIPS_PER_CHUNK:
+                flush()
+        if spans:
+            flush()
+    return rows, n_features
 
 
-def _cut_clip(reader: AudioReader, seg: Segment, row: dict, config: BuildConfig) -> np.ndarray | None:
-    """Decode one segment's planned span into a fixed-length clip; record failures in ``row``."""
+def _cut_span(reader: AudioReader, seg: Segment, row: dict, config: BuildConfig) -> tuple[np.ndarray, int] | None:
+    """Decode one segment's planned span; return it and the silence before it in the clip (samples at 16 kHz).
+
+    Records the span in ``row`` (``clip_*`` columns), or the failure when there is none.
+    """
     plan = plan_clip(seg.start_s, seg.end_s, reader.duration_s, config.clip_seconds,
                      segment_rng(config.seed, seg.segment_id))
     if plan is None:
@@ -270,20 +332,32 @@ def _cut_clip(reader: AudioReader, seg: Segment, row: dict, config: BuildConfig)
     row["clip_source_start_s"] = plan.source_start_s
     row["clip_source_end_s"] = plan.source_start_s + samples.size / TARGET_SR
     row["clip_pad_left_s"] = plan.pad_left_samples / TARGET_SR
-    return place_in_clip(samples, plan)
+    return samples[:plan.clip_samples - plan.pad_left_samples], plan.pad_left_samples
 
 
-def _part_stem(recording_id: str) -> str:
-    return hashlib.sha256(recording_id.encode("utf-8")).hexdigest()[:24]
+# Parts: one file per work unit, written once.
+#
+#   [features: n_features x n_mels x n_frames, storage dtype, C order][rows JSON, UTF-8][trailer]
+#
+# The trailer (_TRAILER: JSON length, magic) sits at the end so that the features can be streamed before the
+# rows are known. The file is written under a temporary name, fsynced once and renamed: it is whole or absent.
+PART_SUFFIX = ".part"
+PART_MAGIC = b"WLPART01"
+_TRAILER = struct.Struct("<Q8s")
 
 
-def recording_digest(segments: list[Segment]) -> str:
-    """Hash of what one recording's part is computed from: its segments and its audio file's size and time.
+def part_path(parts_dir: Path, unit: str) -> Path:
+    """Where the part of work unit ``unit`` (an audio path, see :func:`work_unit_key`) lives."""
+    return parts_dir / f"{hashlib.sha256(unit.encode('utf-8')).hexdigest()[:24]}{PART_SUFFIX}"
+
+
+def unit_digest(segments: list[Segment]) -> str:
+    """Hash of what one work unit's part is computed from: its segments and its audio file's size and time.
 
     A part made from an earlier version of the transcript or the audio does not match, so a resumed build
-    never mixes it with new work.
+    never mixes it with new work. Every segment of a unit names the same file: its own.
     """
-    audio_path = next((seg.audio_path for seg in segments if seg.audio_path), None)
+    audio_path = segments[0].audio_path
     try:
         stat = os.stat(audio_path) if audio_path else None
     except OSError:
@@ -293,59 +367,76 @@ def recording_digest(segments: list[Segment]) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=repr).encode("utf-8")).hexdigest()
 
 
-def write_part(parts_dir: Path, recording_id: str, rows: list[dict], features: np.ndarray,
-               digest: str | None = None) -> None:
-    """Write one recording's part: features first, then the rows JSON that marks it complete.
-
-    Raises
-    ------
-    FileNotFoundError
-        ``parts_dir`` does not exist: the build finished or was discarded meanwhile, or this worker does not
-        share the build's filesystem. It is never re-created here.
-    """
-    if not parts_dir.is_dir():
-        raise FileNotFoundError(f"parts folder {parts_dir} does not exist here: the build it belongs to was "
-                                "finished or discarded, or this worker does not share the client's filesystem")
-    stem = _part_stem(recording_id)
-    with atomic_path(parts_dir / f"{stem}.npy") as tmp:
-        with open(tmp, "wb") as handle:
-            np.save(handle, features)
-    write_json_atomic(parts_dir / f"{stem}.json", {"recording_id": recording_id, "digest": digest, "rows": rows,
-                                                   "n_features": int(len(features))})
+def read_part_meta(path: Path) -> dict | None:
+    """A part's rows and record (``unit``, ``digest``, ``rows``, ``n_features``, ``row_bytes``), with
+    ``features_bytes`` (the bytes before the rows) added; None when the file is absent or not a whole part."""
+    try:
+        with open(path, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            if size < _TRAILER.size:
+                return None
+            handle.seek(size - _TRAILER.size)
+            n_json, magic = _TRAILER.unpack(handle.read(_TRAILER.size))
+            if magic != PART_MAGIC or n_json > size - _TRAILER.size:
+                return None
+            handle.seek(size - _TRAILER.size - n_json)
+            meta = json.loads(handle.read(n_json).decode("utf-8"))
+    except (OSError, ValueError):
+        return None
+    meta["features_bytes"] = size - _TRAILER.size - n_json
+    return meta
 
 
 def _build_part(segments: list[Segment], config: BuildConfig, parts_dir: str,
                 digest: str | None = None) -> tuple[str, int]:
-    """Task entry point: process one recording and write its part. Returns (recording id, segments).
+    """Task entry point: process one audio file and write its part. Returns (work unit, segments).
 
-    ``digest`` is :func:`recording_digest` as the client computed it (computed here when omitted).
+    ``digest`` is :func:`unit_digest` as the client computed it (computed here when omitted).
+
+    Raises
+    ------
+    FileNotFoundError
+        The corpus root, or ``parts_dir``, does not exist here: the build finished or was discarded
+        meanwhile, or this worker does not share the client's filesystem. The parts folder is never
+        re-created here.
     """
     if not os.path.exists(config.root):
         raise FileNotFoundError(f"corpus root {config.root} does not exist on this worker: the workers must "
                                 "share the client's filesystem")
-    # One BLAS/OpenMP thread, as on a Dask worker (whose environment sets it): the mel projection's rounding
-    # depends on the thread count, and the features must not. Recordings run in parallel anyway.
-    with threadpool_limits(limits=1):
-        rows, features = process_recording(segments, config)
-    write_part(Path(parts_dir), segments[0].recording_id, rows, features,
-               digest if digest is not None else recording_digest(segments))
-    return segments[0].recording_id, len(segments)
+    parts = Path(parts_dir)
+    if not parts.is_dir():
+        raise FileNotFoundError(f"parts folder {parts} does not exist here: the build it belongs to was "
+                                "finished or discarded, or this worker does not share the client's filesystem")
+    unit = work_unit_key(segments[0])
+    digest = digest if digest is not None else unit_digest(segments)
+    # One BLAS thread: the mel projection's rounding depends on the thread count, and the features must not.
+    # Files run in parallel anyway.
+    with threadpool_limits(limits=1), atomic_path(part_path(parts, unit)) as tmp, open(tmp, "wb") as handle:
+        rows, n_features = process_audio_file(segments, config, lambda chunk: handle.write(chunk.data))
+        record = json.dumps({"unit": unit, "digest": digest, "rows": rows, "n_features": n_features,
+                             "row_bytes": _feature_row_bytes(config)}).encode("utf-8")
+        handle.write(record)
+        handle.write(_TRAILER.pack(len(record), PART_MAGIC))
+    return unit, len(segments)
 
 
-def part_done(parts_dir: Path, recording_id: str, digest: str) -> bool:
-    """Whether a complete, current part exists: rows JSON and features that agree, made from ``digest``.
+def _feature_row_bytes(config: BuildConfig) -> int:
+    """Bytes of one clip's features: ``n_mels * n_frames`` values of the storage dtype."""
+    n_frames = config.mel.n_frames(int(round(config.clip_seconds * TARGET_SR)))
+    return config.mel.n_mels * n_frames * np.dtype(config.mel.storage_dtype).itemsize
 
-    A features file without its JSON (killed between the two writes), a JSON without its features (a part
-    folder whose removal was interrupted), or a part made from other inputs is not done and will be redone.
+
+def part_done(parts_dir: Path, unit: str, digest: str) -> bool:
+    """Whether a complete, current part of ``unit`` exists: made from ``digest``, features and rows agreeing.
+
+    A part that does not parse (a half-written temporary is never renamed into place, but a damaged file
+    might be), one whose features are not ``n_features`` rows, or one made from other inputs is not done
+    and will be redone.
     """
-    stem = _part_stem(recording_id)
-    try:
-        meta = json.loads((parts_dir / f"{stem}.json").read_text(encoding="utf-8"))
-        n_features = len(np.load(parts_dir / f"{stem}.npy", mmap_mode="r"))
-    except (OSError, ValueError):
-        return False
-    return (meta.get("recording_id") == recording_id and meta.get("digest") == digest
-            and meta.get("n_features") == n_features)
+    meta = read_part_meta(part_path(parts_dir, unit))
+    return (meta is not None and meta.get("unit") == unit and meta.get("digest") == digest
+            and isinstance(meta.get("n_features"), int) and isinstance(meta.get("row_bytes"), int)
+            and meta["features_bytes"] == meta["n_features"] * meta["row_bytes"])
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -362,14 +453,6 @@ def mark_duplicates(segments: list[Segment]) -> None:
             seg.segment_id = f"{original}#dup{seen[original] - 1}"
             seg.status = DUPLICATE_SEGMENT
             seg.detail = f"segment id {original!r} already used earlier in the corpus"
-
-
-def group_by_recording(segments: Iterable[Segment]) -> dict[str, list[Segment]]:
-    """Segments grouped by recording id, recordings in order of first appearance."""
-    groups: dict[str, list[Segment]] = {}
-    for seg in segments:
-        groups.setdefault(seg.recording_id, []).append(seg)
-    return groups
 
 
 def prepare_output_dir(out_dir: Path, config: BuildConfig, overwrite: bool, force: bool = False) -> Path | None:
@@ -433,17 +516,18 @@ def build_dataset(config: BuildConfig, out_dir: str | Path, workers: int | None 
     config : BuildConfig
     out_dir : path
     workers : int, optional
-        Worker processes (default: CPU count, at most one per recording); 1 runs in this process. With
+        Worker processes (default: CPU count, at most one per audio file); 1 runs in this process. With
         ``scheduler="dask"`` and no address: the size of the ``LocalCluster`` started for the build.
     overwrite : bool
         Replace a build made with a different configuration.
     force : bool
         Rebuild even when an identical build is already complete.
-    progress : callable(recordings_done_delta, segments_done_delta), optional
-    on_start : callable(n_recordings, n_segments), optional
+    progress : callable(files_done_delta, segments_done_delta), optional
+        Called as audio files (the units of work, :func:`group_by_audio_file`) are finished.
+    on_start : callable(n_files, n_segments), optional
         Called once the corpus is read, before any audio is decoded.
     scheduler : {"local", "dask"} or None
-        Where the recordings are processed (:func:`weaklabel.engine.make_executor`); None: ``"dask"`` when
+        Where the audio files are processed (:func:`weaklabel.engine.make_executor`); None: ``"dask"`` when
         ``dask_address`` is given. A runtime option: it changes neither the output nor ``build.json``.
     dask_address : str, optional
         Scheduler address of a running Dask cluster to join. Its workers must share this filesystem.
@@ -462,55 +546,56 @@ def build_dataset(config: BuildConfig, out_dir: str | Path, workers: int | None 
     if config.folds:
         load_folds(config.folds)  # fail early, before any audio work, on a bad folds file
     mark_duplicates(segments)
-    recordings = group_by_recording(segments)
+    units = group_by_audio_file(segments)
     parts_dir = prepare_output_dir(out_dir, config, overwrite, force)
     if parts_dir is None:
         counts = json.loads((out_dir / BUILD_FILE).read_text(encoding="utf-8"))["counts"]
         return BuildResult(out_dir, counts, time.perf_counter() - started, up_to_date=True)
     if on_start:
-        on_start(len(recordings), len(segments))
-    digests = {rid: recording_digest(segs) for rid, segs in recordings.items()}
-    todo = [rid for rid in recordings if not part_done(parts_dir, rid, digests[rid])]
+        on_start(len(units), len(segments))
+    digests = {unit: unit_digest(segs) for unit, segs in units.items()}
+    todo = [unit for unit in units if not part_done(parts_dir, unit, digests[unit])]
     if progress:
-        progress(len(recordings) - len(todo), len(segments) - sum(len(recordings[r]) for r in todo))
+        progress(len(units) - len(todo), len(segments) - sum(len(units[u]) for u in todo))
     if todo:
         workers = max(1, min(workers or os.cpu_count() or 1, len(todo)))
-        tasks = [(recordings[rid], config, str(parts_dir.resolve()), digests[rid]) for rid in todo]
+        tasks = [(units[unit], config, str(parts_dir.resolve()), digests[unit]) for unit in todo]
         with make_executor(scheduler, dask_address, workers) as engine:
             for _, (_, n) in engine.map_unordered(_build_part, tasks):
                 if progress:
                     progress(1, n)
-    counts = finalize(out_dir, parts_dir, list(recordings), config)
+    counts = finalize(out_dir, parts_dir, list(units), config)
     shutil.rmtree(parts_dir)
     return BuildResult(out_dir, counts, time.perf_counter() - started, recordings_processed=len(todo))
 
 
-def finalize(out_dir: Path, parts_dir: Path, recording_ids: list[str], config: BuildConfig) -> dict:
-    """Merge finished parts into ``segments.parquet``, ``features/logmel.npy`` and ``build.json``."""
-    metas = [json.loads((parts_dir / f"{_part_stem(r)}.json").read_text(encoding="utf-8")) for r in recording_ids]
+def finalize(out_dir: Path, parts_dir: Path, units: list[str], config: BuildConfig) -> dict:
+    """Merge finished parts, in ``units`` order, into ``segments.parquet``, ``features/logmel.npy``, ``build.json``."""
+    metas = [read_part_meta(part_path(parts_dir, unit)) for unit in units]
     n_features = sum(m["n_features"] for m in metas)
     n_frames = config.mel.n_frames(int(round(config.clip_seconds * TARGET_SR)))
+    row_bytes = _feature_row_bytes(config)
     rows: list[dict] = []
     dtype = np.dtype(config.mel.storage_dtype)
     shape = (n_features, config.mel.n_mels, n_frames)
     with atomic_path(out_dir / FEATURES_FILE) as tmp, open(tmp, "wb") as handle:
-        # Stream: an .npy header, then each part's bytes in corpus order. Plain writes, no memory map, so
-        # resident memory holds one part at a time however large the corpus (a mapped output counts
-        # every written page as resident until the kernel writes it back).
+        # Stream: an .npy header, then each part's feature bytes in corpus order, copied by the kernel. No
+        # memory map and no array in this process, so resident memory does not grow with the corpus.
         np.lib.format.write_array_header_1_0(handle, {"descr": np.lib.format.dtype_to_descr(dtype),
                                                       "fortran_order": False, "shape": shape})
+        handle.flush()
         next_row = 0
-        for rid, meta in zip(recording_ids, metas):
-            part = np.load(parts_dir / f"{_part_stem(rid)}.npy")
-            if part.dtype != dtype or part.shape[1:] != shape[1:]:
-                raise ValueError(f"part {rid} holds {part.dtype} {part.shape[1:]}, expected {dtype} {shape[1:]}")
-            handle.write(np.ascontiguousarray(part).tobytes())
+        for unit, meta in zip(units, metas):
+            if meta["row_bytes"] != row_bytes:
+                raise ValueError(f"part of {unit} holds {meta['row_bytes']}-byte feature rows, expected {row_bytes}")
+            with open(part_path(parts_dir, unit), "rb") as part:
+                _copy_bytes(part, handle, meta["features_bytes"])
             for row in meta["rows"]:
                 k = row.pop("part_feature_row")
                 row["feature_row"] = None if k is None else next_row + k
                 rows.append(row)
-            next_row += len(part)
-            del part
+            next_row += meta["n_features"]
+    del metas
     frame = label_rows(pd.DataFrame(rows), config)
     write_parquet_atomic(out_dir / SEGMENTS_FILE, frame)
     counts = count_build(frame)
@@ -528,6 +613,29 @@ def finalize(out_dir: Path, parts_dir: Path, recording_ids: list[str], config: B
         "versions": library_versions(),
     })
     return counts
+
+
+def _copy_bytes(src, dst, count: int) -> None:
+    """Copy the first ``count`` bytes of open file ``src`` to the current end of open file ``dst``."""
+    offset = 0
+    try:
+        while offset < count:
+            copied = os.copy_file_range(src.fileno(), dst.fileno(), count - offset, offset)
+            if copied == 0:
+                raise EOFError(f"{src.name} ended after {offset} of {count} bytes")
+            offset += copied
+    except (AttributeError, OSError) as exc:  # no copy_file_range here (platform, filesystem): plain copy
+        if isinstance(exc, EOFError):
+            raise
+        src.seek(offset)
+        dst.seek(0, os.SEEK_END)
+        while offset < count:
+            block = src.read(min(8 << 20, count - offset))
+            if not block:
+                raise EOFError(f"{src.name} ended after {offset} of {count} bytes")
+            dst.write(block)
+            offset += len(block)
+    dst.seek(0, os.SEEK_END)
 
 
 def label_rows(frame: pd.DataFrame, config: BuildConfig) -> pd.DataFrame:

@@ -1,0 +1,37 @@
+"""The build's log-mel (only frames that hold audio are transformed) equals librosa's on the whole clip."""
+import numpy as np
+import pytest
+from threadpoolctl import threadpool_limits
+
+from weaklabel.audio import ClipPlan, place_in_clip
+from weaklabel.features import LogMelParams, audio_frames, log_mel_placed, log_mel_spectrogram, silence_db
+
+
+@pytest.mark.parametrize("params", [LogMelParams(), LogMelParams(n_mels=32, n_fft=512, win_length=512, hop_length=512),
+                                    LogMelParams(n_mels=40, n_fft=400, win_length=300, hop_length=160)],
+                         ids=["default", "hop-equals-fft", "short-window"])
+def test_placed_log_mel_equals_librosa_on_the_whole_clip(params):
+    rng = np.random.default_rng(3)
+    n_samples = 7 * 16000
+    cases = [(1, 0), (1, n_samples - 1), (n_samples, 0), (n_samples + 500, 0), (5000, n_samples - 2000),
+             (16000, 40000), (40000, 123), (0, 100)]
+    spans = [(0.3 * rng.standard_normal(n)).astype(np.float32) for n, _ in cases]
+    pads = [left for _, left in cases]
+    clips = np.stack([place_in_clip(s, ClipPlan(0.0, 0.0, p, n_samples, False)) for s, p in zip(spans, pads)])
+    with threadpool_limits(limits=1):
+        expected = log_mel_spectrogram(clips, params)
+        got = log_mel_placed(spans, pads, n_samples, params)
+        stored = log_mel_placed(spans, pads, n_samples, params, out=np.empty(expected.shape, np.float16))
+    assert got.dtype == np.float32 and got.shape == expected.shape
+    assert got.tobytes() == expected.tobytes()
+    assert stored.tobytes() == expected.astype(np.float16).tobytes()
+    assert np.all(got[-1] == silence_db(params)) and silence_db(params) == pytest.approx(-100.0)
+
+
+def test_audio_frames_are_the_frames_a_span_touches():
+    params = LogMelParams()  # n_fft 1024, hop 256: frame t covers [256 t - 512, 256 t + 512)
+    assert audio_frames(0, 1, 112000, params) == (0, 3)
+    assert audio_frames(1000, 10, 112000, params) == (2, 6)
+    assert audio_frames(0, 0, 112000, params)[0] == audio_frames(0, 0, 112000, params)[1]
+    first, stop = audio_frames(111999, 1, 112000, params)
+    assert stop == params.n_frames(112000) and first == stop - 2
