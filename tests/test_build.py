@@ -118,7 +118,7 @@ def test_bad_inputs_fail_only_their_segments(tmp_path):
             "mixed___2___6.0___4.0___backwards",                         # start >= end
             "mixed___3___1.0___2.0___",                                  # empty text
             "mixed___4___2.0",                                           # does not parse
-            b"mixed___5___2.0___3.0___caf\xe9 au lait",                  # not UTF-8
+            b"mixed___5___2.0___3.0___caf\x81 au lait",                  # not UTF-8, nor cp1252
             "mixed___6___8.0___14.0___runs past the end, terrible",      # cut at end
             "mixed___7___12.0___13.0___wholly outside the audio",        # outside
             "mixed___8___abc___3.0___not a number",                      # bad time

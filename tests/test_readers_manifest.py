@@ -123,18 +123,23 @@ def test_malformed_csv_row_fails_alone(tmp_path):
     assert multiline.detail == ""  # a good row carries no note
 
 
-def test_non_utf8_bytes_fail_only_their_row(tmp_path):
+def test_cp1252_rows_are_repaired_and_only_unreadable_bytes_fail(tmp_path):
+    # Excel's "CSV" on Windows: cp1252, with accents and curly quotes
     manifest = write(tmp_path / "m.csv",
                      b"audio_path,start,end,text\n"
-                     b"a.wav,0,1,caf\xe9 latin-1\n"
+                     b"a.wav,0,1,caf\xe9 \x93latin\x94\n"
                      b"a.wav,1,2,caf\xc3\xa9 utf-8\n"
-                     b"\xff\xfe.wav,1,2,bad path\n")
-    latin, utf8, bad_path = read_manifest(manifest)
-    assert latin.status == BAD_ENCODING and "not valid UTF-8" in latin.detail and "line 2" in latin.detail
-    assert latin.segment_id == "a_0" and latin.recording_id == "a"  # best effort: the fields that decode
-    assert latin.text == "caf\ufffd latin-1"
-    assert utf8.status is None and utf8.text == "café utf-8" and utf8.segment_id == "a_1"
-    assert bad_path.status == BAD_ENCODING and bad_path.segment_id == "m_row3" and bad_path.audio_path is None
+                     b"a.wav,2,3,plain ascii\n"
+                     b"\x81\x8d.wav,1,2,bad path\n"
+                     b"a.wav,3,4,bad \x81\x8d\x8f\x90\x9d text\n")
+    latin, utf8, plain, bad_path, bad_text = read_manifest(manifest)
+    assert latin.status is None and latin.text == "café \u201clatin\u201d" and latin.segment_id == "a_0"
+    assert "row 1 (line 2)" in latin.detail and "decoded as cp1252" in latin.detail
+    assert utf8.status is None and utf8.text == "café utf-8" and utf8.detail == ""
+    assert plain.detail == ""
+    assert bad_path.status == BAD_ENCODING and bad_path.segment_id == "m_row4" and bad_path.audio_path is None
+    assert bad_text.status == BAD_ENCODING and "line 6" in bad_text.detail and "UTF-8" in bad_text.detail
+    assert bad_text.text == "bad \ufffd\ufffd\ufffd\ufffd\ufffd text" and bad_text.recording_id == "a"
 
 
 def test_utf8_bom_and_crlf(tmp_path):
@@ -185,7 +190,8 @@ def test_jsonl(tmp_path, suffix):
     assert no_text.status == BAD_TRANSCRIPT_LINE and "text" in no_text.detail and no_text.segment_id == "a_1"
     assert two.segment_id == "a_2" and two.start_clamped and two.group_id == "S1"
     assert two.extra == {"speaker": "S1"}
-    assert latin.status == BAD_ENCODING and latin.recording_id == "b"
+    assert latin.status is None and latin.text == "é" and latin.recording_id == "b"  # cp1252, repaired
+    assert "decoded as cp1252" in latin.detail
 
 
 def test_jsonl_missing_column_everywhere_raises(tmp_path):
@@ -256,3 +262,31 @@ def test_dispatcher_reads_manifest(tmp_path):
     assert read_manifest(header_only) == []
     with pytest.raises(CorpusError, match="no transcript segments"):
         read_corpus("manifest", header_only)
+
+
+# ------------------------------------------------------------------------------------------- times
+def test_times_as_seconds_or_clock_times(tmp_path):
+    manifest = write(tmp_path / "m.tsv",
+                     "audio_path\tstart\tend\ttext\n"
+                     "a.wav\t00:01:02.500\t00:01:04,250\thours minutes seconds\n"
+                     "a.wav\t1:05.5\t1:07\tminutes seconds\n"
+                     "a.wav\t67,5\t68,25\tdecimal comma\n"
+                     "a.wav\t70\t71.5\tplain seconds\n"
+                     "a.wav\t1:2:3:4\t80\tnot a time\n")
+    hms, ms, comma, plain, bad = read_manifest(manifest)
+    assert (hms.start_s, hms.end_s, hms.status) == (62.5, 64.25, None)
+    assert (ms.start_s, ms.end_s) == (65.5, 67.0)
+    assert (comma.start_s, comma.end_s) == (67.5, 68.25)
+    assert (plain.start_s, plain.end_s) == (70.0, 71.5)
+    assert bad.status == BAD_TIMESTAMPS and "[hh:]mm:ss" in bad.detail and "row 5" in bad.detail
+
+
+def test_clock_times_in_jsonl_and_parquet(tmp_path):
+    jsonl = write(tmp_path / "m.jsonl", json.dumps({"audio_path": "a.wav", "start": "00:00:01.5", "end": "00:00:03",
+                                                    "text": "hi"}) + "\n")
+    (seg,) = read_manifest(jsonl)
+    assert (seg.start_s, seg.end_s, seg.status) == (1.5, 3.0, None)
+    parquet = tmp_path / "m.parquet"
+    pd.DataFrame({"audio_path": ["a.wav"], "start": ["01:00"], "end": ["01:02,5"], "text": ["x"]}).to_parquet(parquet)
+    (seg,) = read_manifest(parquet)
+    assert (seg.start_s, seg.end_s) == (60.0, 62.5)

@@ -185,23 +185,40 @@ def test_malformed_srt_block_fails_alone(tmp_path):
     assert good.status is None and also.status is None and also.text == "also good"
 
 
-def test_non_utf8_bytes_fail_only_their_cue(tmp_path):
+def test_legacy_encoded_cue_is_repaired_and_only_unreadable_bytes_fail(tmp_path):
     write(tmp_path / "a.wav")
     write(tmp_path / "a.srt", b"\xef\xbb\xbf1\n00:00:01,000 --> 00:00:02,000\ncaf\xc3\xa9 ok\n\n"
-                              b"2\n00:00:02,000 --> 00:00:03,000\ncaf\xe9 latin-1\n\n"
-                              b"3\n00:00:03,000 --> 00:00:04,000\nfine again\n")
-    ok, latin, fine = read_subtitle_corpus(tmp_path)
-    assert ok.status is None and ok.text == "café ok"  # BOM stripped, UTF-8 read
-    assert latin.status == BAD_ENCODING and latin.segment_id == "a_1" and "cue 2" in latin.detail
-    assert latin.text == "caf\ufffd latin-1"
-    assert fine.status is None and fine.text == "fine again"
+                              b"2\n00:00:02,000 --> 00:00:03,000\ncaf\xe9 latin-1 \x93quoted\x94\n\n"
+                              b"3\n00:00:03,000 --> 00:00:04,000\nfine again\n\n"
+                              b"4\n00:00:04,000 --> 00:00:05,000\nbad \x81\x8d\x8f\x90\x9d bytes\n")
+    ok, latin, fine, bad = read_subtitle_corpus(tmp_path)
+    assert ok.status is None and ok.text == "café ok" and ok.detail == ""  # BOM stripped, UTF-8 read
+    # a cp1252 line (a Windows tool) is decoded, kept, and says so
+    assert latin.status is None and latin.text == "café latin-1 \u201cquoted\u201d"
+    assert "cue 2" in latin.detail and "decoded as cp1252" in latin.detail
+    assert fine.status is None and fine.detail == ""
+    # bytes that cp1252 cannot read either fail their cue only
+    assert bad.status == BAD_ENCODING and bad.segment_id == "a_3" and "cue 4" in bad.detail
+    assert bad.text == "bad \ufffd\ufffd\ufffd\ufffd\ufffd bytes"
 
 
-def test_non_utf8_in_whisper_json_string_fails_only_that_segment(tmp_path):
+def test_transcript_in_another_legacy_encoding_is_detected(tmp_path):
+    write(tmp_path / "ru.wav")
+    text = "1\n00:00:01,000 --> 00:00:03,000\nПривет, как дела? Это прекрасный день.\n"
+    write(tmp_path / "ru.srt", text.encode("cp1251"))
+    (seg,) = read_subtitle_corpus(tmp_path)
+    assert seg.status is None and seg.text == "Привет, как дела? Это прекрасный день."
+    assert "decoded as cp1251" in seg.detail
+
+
+def test_whisper_json_in_cp1252_is_repaired_and_a_lone_surrogate_fails_alone(tmp_path):
     write(tmp_path / "w.wav")
-    write(tmp_path / "w.json", b'[{"start": 0, "end": 1, "text": "ok"}, {"start": 1, "end": 2, "text": "\xff"}]')
-    ok, bad = read_subtitle_corpus(tmp_path)
-    assert ok.status is None and bad.status == BAD_ENCODING
+    write(tmp_path / "w.json", b'[{"start": 0, "end": 1, "text": "ok"}, {"start": 1, "end": 2, "text": "caf\xe9"},'
+                               b' {"start": 2, "end": 3, "text": "\\ud800 broken"}]')
+    ok, cafe, broken = read_subtitle_corpus(tmp_path)
+    assert ok.status is None and ok.detail == ""
+    assert cafe.status is None and cafe.text == "café" and "decoded as cp1252" in cafe.detail
+    assert broken.status == BAD_ENCODING and broken.segment_id == "w_2"
 
 
 def test_subtitle_preference_order_is_noted(tmp_path):
@@ -241,3 +258,237 @@ def test_dispatcher_auto_reads_subtitle_folder(tmp_path):
     write(tmp_path / "a.vtt", "WEBVTT\n\n00:01.000 --> 00:02.000\nauto\n")
     (seg,) = read_corpus("auto", tmp_path)
     assert seg.text == "auto" and seg.segment_id == "a_0"
+
+
+# ------------------------------------------------------------------------------------------- captions as tools write them
+def test_srt_html_entities_are_decoded():
+    (cue,) = parse_srt("1\n00:00:01,000 --> 00:00:02,000\nTom &amp; Jerry &lt;3 &quot;hi&quot;\n")
+    assert cue.text == 'Tom & Jerry <3 "hi"'
+
+
+def test_vtt_cue_with_two_voices_lists_both_speakers():
+    (cue,) = parse_vtt("WEBVTT\n\n00:01.000 --> 00:03.000\n<v Alice>Are you coming?</v>\n<v Bob>Yes I am.</v>\n")
+    assert cue.text == "Are you coming? Yes I am." and cue.speaker == "Alice, Bob"
+    assert "2 voices" in cue.note
+
+
+def test_vtt_whitespace_only_line_is_cue_text_not_a_separator():
+    (cue,) = parse_vtt("WEBVTT\n\n00:00:01.000 --> 00:00:02.000 align:start position:0%\n \nhello there\n")
+    assert cue == Cue(1.0, 2.0, "hello there", None, 3)
+
+
+#: YouTube's automatic captions as yt-dlp writes them: a whitespace-only row, word timestamps, every cue
+#: repeating the previous line, and 10 ms cues holding only the line just finished.
+YOUTUBE_AUTO = """WEBVTT
+Kind: captions
+Language: en
+
+00:00:00.160 --> 00:00:02.790 align:start position:0%
+ 
+so<00:00:00.480><c> today</c><00:00:00.880><c> we're</c><00:00:01.040><c> going</c><00:00:01.280><c> to</c><00:00:01.360><c> talk</c>
+
+00:00:02.790 --> 00:00:02.800 align:start position:0%
+so today we're going to talk
+ 
+
+00:00:02.800 --> 00:00:05.430 align:start position:0%
+so today we're going to talk
+about<00:00:03.120><c> something</c><00:00:03.600><c> wonderful</c>
+
+00:00:05.430 --> 00:00:05.440 align:start position:0%
+about something wonderful
+ 
+
+00:00:05.440 --> 00:00:08.000 align:start position:0%
+about something wonderful
+and<00:00:05.800><c> I</c><00:00:05.900><c> hate</c><00:00:06.200><c> waiting</c>
+"""
+
+
+def test_youtube_auto_captions_become_lines_with_true_times():
+    cues = parse_vtt(YOUTUBE_AUTO)
+    assert all(isinstance(c, Cue) for c in cues)
+    assert [(c.start_s, c.end_s, c.text) for c in cues] == [
+        (0.16, 2.79, "so today we're going to talk"),
+        (2.80, 5.43, "about something wonderful"),
+        (5.44, 8.0, "and I hate waiting"),
+    ]
+    assert cues[0].line == 5 and "rolling captions" in cues[0].note
+
+
+def test_punctuated_rolling_captions_split_at_sentence_ends_with_word_times():
+    vtt = ("WEBVTT\n\n"
+           "00:00:01.000 --> 00:00:03.000\n \nI<00:00:01.400><c> love</c><00:00:01.800><c> this.</c><00:00:02.300><c> But</c>\n\n"
+           "00:00:03.000 --> 00:00:03.010\nI love this. But\n \n\n"
+           "00:00:03.010 --> 00:00:05.000\nI love this. But\nthe<00:00:03.500><c> ending</c><00:00:04.000><c> was</c>"
+           "<00:00:04.400><c> awful.</c>\n\n"
+           "00:00:05.000 --> 00:00:05.010\nthe ending was awful.\n \n")
+    first, second = parse_vtt(vtt)
+    assert (first.start_s, first.end_s, first.text) == (1.0, 2.3, "I love this.")  # ends where "But" starts
+    assert (second.start_s, second.end_s, second.text) == (2.3, 5.0, "But the ending was awful.")
+    assert "lines" in second.note  # merged across cues
+
+
+def test_plain_vtt_with_a_karaoke_cue_is_not_unrolled():
+    cues = parse_vtt(VTT)
+    assert [c.note for c in cues if isinstance(c, Cue)] == ["", "", ""]
+
+
+def test_youtube_auto_captions_read_as_segments_without_failures(tmp_path):
+    write(tmp_path / "talk.wav")
+    write(tmp_path / "talk.en.vtt", YOUTUBE_AUTO)
+    segs = read_corpus("auto", tmp_path)
+    assert [s.status for s in segs] == [None, None, None]
+    assert [s.segment_id for s in segs] == ["talk_0", "talk_1", "talk_2"]
+    assert segs[2].text == "and I hate waiting" and (segs[2].start_s, segs[2].end_s) == (5.44, 8.0)
+
+
+def test_yt_dlp_language_suffix_pairs_with_the_recording(tmp_path):
+    write(tmp_path / "talk.m4a")
+    write(tmp_path / "talk.de.vtt", "WEBVTT\n\n00:01.000 --> 00:02.000\nhallo\n")
+    write(tmp_path / "talk.en-US.srt", "1\n00:00:01,000 --> 00:00:02,000\nhello\n")
+    write(tmp_path / "other.en.vtt", "WEBVTT\n\n00:01.000 --> 00:02.000\nno audio for me\n")
+    (seg,) = read_subtitle_corpus(tmp_path)
+    assert (seg.recording_id, seg.text) == ("talk", "hello")  # English preferred: the scorers read English
+    assert "talk.en-US.srt" in seg.detail and "talk.de.vtt" in seg.detail
+    assert seg.audio_path.endswith("talk.m4a")
+    # the same stem still wins over a language-tagged file, and a single audio file as --root pairs too
+    write(tmp_path / "talk.vtt", "WEBVTT\n\n00:01.000 --> 00:02.000\nplain\n")
+    (seg,) = read_subtitle_corpus(tmp_path / "talk.m4a")
+    assert seg.text == "plain"
+    (seg,) = read_subtitle_corpus(tmp_path / "talk.de.vtt")
+    assert (seg.recording_id, seg.text) == ("talk", "hallo")
+
+
+def test_audio_named_with_a_dot_keeps_its_own_subtitle(tmp_path):
+    write(tmp_path / "talk.en.wav")
+    write(tmp_path / "talk.wav")
+    write(tmp_path / "talk.en.srt", "1\n00:00:01,000 --> 00:00:02,000\nmine\n")
+    segs = read_subtitle_corpus(tmp_path)
+    assert [(s.recording_id, s.text) for s in segs] == [("talk.en", "mine")]
+
+
+# ------------------------------------------------------------------------------------------- JSON shapes
+def test_whisper_cpp_json():
+    data = {"systeminfo": "AVX = 1", "model": {"type": "base"}, "params": {"language": "en"},
+            "result": {"language": "en"}, "transcription": [
+                {"timestamps": {"from": "00:00:00,000", "to": "00:00:02,500"}, "offsets": {"from": 0, "to": 2500},
+                 "text": " I love this."},
+                {"timestamps": {"from": "00:00:02,500", "to": "00:01:04,040"}, "text": " Only clock times."},
+                {"offsets": {"from": 5000}, "text": " no end"}]}
+    first, second, third = parse_whisper_json(json.dumps(data))
+    assert first == Cue(0.0, 2.5, "I love this.", None, None)
+    assert (second.start_s, second.end_s) == (2.5, 64.04)
+    assert isinstance(third, CueError)
+
+
+def test_hugging_face_chunks_and_insanely_fast_whisper_speakers():
+    hf = {"text": " Hello there. General Kenobi.", "chunks": [
+        {"timestamp": [0.0, 1.2], "text": " Hello there."}, {"timestamp": [1.5, 3.0], "text": " General Kenobi."},
+        {"timestamp": [3.0, None], "text": " open ended"}]}
+    hello, kenobi, open_ended = parse_whisper_json(json.dumps(hf))
+    assert hello == Cue(0.0, 1.2, "Hello there.", None, None) and kenobi.start_s == 1.5
+    assert isinstance(open_ended, CueError) and "no end time" in open_ended.reason
+    ifw = {"speakers": [{"speaker": "SPEAKER_01", "timestamp": [0.5, 2.0], "text": " Hi."}],
+           "chunks": [{"timestamp": [0.5, 2.0], "text": " Hi."}], "text": " Hi."}
+    assert parse_whisper_json(json.dumps(ifw)) == [Cue(0.5, 2.0, "Hi.", "SPEAKER_01", None)]
+
+
+def test_word_level_chunks_are_joined_into_sentences():
+    words = [("I", 0.0, 0.2), ("really", 0.2, 0.6), ("like", 0.6, 0.9), ("it.", 0.9, 1.2),
+             ("Then", 1.4, 1.6), ("it", 1.6, 1.7), ("broke.", 1.7, 2.2)]
+    data = {"text": "", "chunks": [{"timestamp": [s, e], "text": f" {w}"} for w, s, e in words]}
+    first, second = parse_whisper_json(json.dumps(data))
+    assert (first.start_s, first.end_s, first.text) == (0.0, 1.2, "I really like it.")
+    assert (second.start_s, second.end_s, second.text) == (1.4, 2.2, "Then it broke.")
+    assert "7 word chunks" not in first.note and "4 word chunks" in first.note
+
+
+def test_unknown_json_shape_names_the_shapes_read():
+    (error,) = parse_whisper_json('{"results": []}')
+    assert isinstance(error, CueError)
+    for key in ("segments", "transcription", "chunks", "whisper.cpp", "'results'"):
+        assert key in error.reason
+
+
+def test_whisper_cpp_file_read_as_segments(tmp_path):
+    write(tmp_path / "w.wav")
+    write(tmp_path / "w.json", json.dumps({"transcription": [
+        {"offsets": {"from": 1000, "to": 2000}, "text": " one"}, {"offsets": {"from": 2000, "to": 3500}, "text": " two"}]}))
+    one, two = read_subtitle_corpus(tmp_path)
+    assert (one.start_s, one.end_s, one.text, one.status) == (1.0, 2.0, "one", None)
+    assert (two.start_s, two.end_s, two.status) == (2.0, 3.5, None)
+
+
+# ------------------------------------------------------------------------------------------- file names and folders
+def test_non_utf8_file_name_fails_only_its_recording(tmp_path):
+    root = tmp_path / "c"
+    write(root / "good.wav")
+    write(root / "good.srt", "1\n00:00:01,000 --> 00:00:02,000\nfine\n")
+    bad_audio = os.path.join(os.fsencode(root), b"caf\xe9.wav")
+    with open(bad_audio, "wb"):
+        pass
+    with open(os.path.join(os.fsencode(root), b"caf\xe9.srt"), "wb") as handle:
+        handle.write(b"1\n00:00:01,000 --> 00:00:02,000\nlost\n")
+    bad, good = sorted(read_subtitle_corpus(root), key=lambda s: s.segment_id != "caf\ufffd_0")
+    assert good.status is None and good.text == "fine"
+    assert bad.status == BAD_ENCODING and "not valid UTF-8" in bad.detail and "rename" in bad.detail
+    assert bad.segment_id == "caf\ufffd_0" and bad.audio_path is None
+    bad.segment_id.encode("utf-8")  # storable: no lone surrogates left
+
+
+def test_symlinked_folders_are_followed_once_without_loops(tmp_path):
+    real = tmp_path / "real"
+    write(real / "a.wav")
+    write(real / "a.srt", "1\n00:00:01,000 --> 00:00:02,000\nthrough a link\n")
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "linked").symlink_to(real, target_is_directory=True)
+    (real / "loop").symlink_to(root, target_is_directory=True)  # a cycle: root/linked/loop -> root
+    segs = read_subtitle_corpus(root)
+    assert [(s.recording_id, s.text) for s in segs] == [("linked/a", "through a link")]
+
+
+# ------------------------------------------------------------------------------------------- notes and --root hints
+def test_overlapping_duplicate_and_repeated_cues_are_noted(tmp_path):
+    write(tmp_path / "a.wav")
+    write(tmp_path / "a.srt", "1\n00:00:01,000 --> 00:00:03,000\nfirst\n\n"
+                              "2\n00:00:02,500 --> 00:00:04,000\noverlapping\n\n"
+                              "3\n00:00:01,000 --> 00:00:03,000\nfirst\n\n"
+                              "4\n00:00:05,000 --> 00:00:06,000\nsaid once\n\n"
+                              "5\n00:00:06,000 --> 00:00:06,010\nsaid once\n\n"
+                              "6\n00:00:07,000 --> 00:00:08,000\nclean\n")
+    first, overlapping, duplicate, once, repeat, clean = read_corpus("auto", tmp_path)
+    assert first.detail == "" and clean.detail == "" and once.detail == ""
+    assert "overlaps a_0 by 0.500 s" in overlapping.detail
+    assert "duplicate of a_0" in duplicate.detail
+    assert "repeats a_3" in repeat.detail
+    assert all(s.status is None for s in (overlapping, duplicate, repeat))  # kept, with the note
+
+
+def test_root_audio_file_with_transcript_is_a_corpus_and_without_one_says_what_to_add(tmp_path):
+    audio = write(tmp_path / "talk.wav")
+    with pytest.raises(CorpusError) as info:
+        read_corpus("auto", audio)
+    message = str(info.value)
+    assert "talk.srt" in message and "talk.en.vtt" in message and "manifest" in message and "\n" not in message
+    write(tmp_path / "talk.en.vtt", "WEBVTT\n\n00:01.000 --> 00:02.000\nhello\n")
+    (seg,) = read_corpus("auto", audio)
+    assert seg.text == "hello" and seg.recording_id == "talk"
+
+
+def test_root_hints_for_other_files(tmp_path):
+    with pytest.raises(CorpusError, match="no audio file of the same stem"):
+        read_corpus("auto", write(tmp_path / "lonely.srt", "1\n00:00:01,000 --> 00:00:02,000\nx\n"))
+    with pytest.raises(CorpusError, match="save it as CSV"):
+        read_corpus("auto", write(tmp_path / "sheet.xlsx", b"PK"))
+    transcript = write(tmp_path / "M" / "Raw/Transcript/Segmented/Combined/v.txt", "v___0___0___1___hi\n")
+    with pytest.raises(CorpusError, match=f"--root {tmp_path / 'M'}$"):
+        read_corpus("auto", transcript)
+
+
+def test_folder_of_audio_without_transcripts_says_so(tmp_path):
+    write(tmp_path / "a.wav")
+    write(tmp_path / "a.txt", "not a transcript format")
+    with pytest.raises(CorpusError, match="1 audio file.*none with a transcript"):
+        read_corpus("auto", tmp_path)

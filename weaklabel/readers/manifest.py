@@ -1,7 +1,8 @@
 """A corpus listed in one table: a manifest with one row per transcript segment.
 
-Required columns are ``audio_path``, ``start`` and ``end`` (seconds from the start of the recording) and
-``text``. Optional columns: ``speaker``, ``group``, ``segment_id``, ``video_id`` (the recording id) and
+Required columns are ``audio_path``, ``start`` and ``end`` (from the start of the recording: seconds, ``62.5``
+or ``62,5``, or clock times ``[hh:]mm:ss[.mmm]`` such as ``00:01:02.500``, see
+:func:`~weaklabel.readers.times.parse_time`) and ``text``. Optional columns: ``speaker``, ``group``, ``segment_id``, ``video_id`` (the recording id) and
 ``human_label``; ``speaker`` and ``human_label`` are passed through in :attr:`Segment.extra`. Column names
 are matched exactly after stripping surrounding whitespace; other columns are ignored.
 
@@ -12,7 +13,9 @@ column) raises :class:`~weaklabel.errors.CorpusError`; a bad row fails only itse
 
 - a CSV/TSV row with the wrong number of fields, or a JSON Lines line that is not a JSON object:
   :data:`~weaklabel.segments.BAD_TRANSCRIPT_LINE`;
-- a row whose bytes are not valid UTF-8: :data:`~weaklabel.segments.BAD_ENCODING` (each row is checked on
+- a row whose bytes are not valid UTF-8 is decoded with the file's legacy encoding (cp1252 from Excel, or
+  what charset-normalizer finds; :mod:`weaklabel.readers.text_bytes`) and keeps a note in ``detail``; a row
+  whose bytes do not decode that way either fails as :data:`~weaklabel.segments.BAD_ENCODING` (each row on
   its own, so the other rows read normally);
 - times and text are validated by :func:`~weaklabel.segments.make_segment`, as for every reader.
 
@@ -40,8 +43,11 @@ from pathlib import Path, PurePath, PurePosixPath
 from typing import Any
 
 from weaklabel.errors import CorpusError
-from weaklabel.readers.text_bytes import has_undecodable, normalise_to_utf8, shown_with_replacements
-from weaklabel.segments import BAD_ENCODING, BAD_TRANSCRIPT_LINE, Segment, failed_segment, make_segment
+from weaklabel.readers.text_bytes import (DecodedLines, decode_lines, has_undecodable, normalise_to_utf8,
+                                          repaired_note, shown_with_replacements)
+from weaklabel.readers.times import TIME_HINT, is_time, parse_time
+from weaklabel.segments import (BAD_ENCODING, BAD_TIMESTAMPS, BAD_TRANSCRIPT_LINE, Segment, failed_segment,
+                                make_segment)
 
 MANIFEST_SUFFIXES = (".csv", ".tsv", ".parquet", ".jsonl", ".ndjson")
 REQUIRED_COLUMNS = ("audio_path", "start", "end", "text")
@@ -51,14 +57,19 @@ EXTRA_COLUMNS = ("speaker", "human_label")  # passed through in Segment.extra wh
 
 
 # --------------------------------------------------------------------------------------------- helpers
-def _utf8_problem(raw_lines: list[bytes], first_line: int) -> str | None:
-    """Describe the first invalid UTF-8 in ``raw_lines`` (physical lines from ``first_line``), or None."""
-    for offset, raw in enumerate(raw_lines):
-        try:
-            raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            return f"not valid UTF-8 ({exc.reason} at byte {exc.start} of line {first_line + offset})"
+def _encoding_problem(decoded: DecodedLines, first: int, count: int) -> str | None:
+    """Describe the first line among ``count`` physical lines from index ``first`` that still holds
+    undecodable bytes, or None."""
+    for i in range(first, first + count):
+        if has_undecodable(decoded.lines[i]):
+            return (f"line {i + 1} holds bytes that are neither UTF-8 nor {decoded.encoding}; "
+                    "re-save the file as UTF-8")
     return None
+
+
+def _repaired(decoded: DecodedLines, first: int, count: int) -> str | None:
+    """The note for a row spanning ``count`` lines from index ``first`` when one was decoded as legacy text."""
+    return repaired_note(decoded.encoding) if any(first <= i < first + count for i in decoded.repaired) else None
 
 
 def _is_missing(value: Any) -> bool:
@@ -121,8 +132,9 @@ class _Rows:
         return failed_segment("", f"{self.stem}_row{n}", None, status, f"{where}: {detail}", text=text)
 
     def segment(self, n: int, where: str, values: dict[str, Any], encoding_problem: str | None = None,
-                missing: list[str] | None = None) -> Segment:
-        """Build the segment of one parsed row (``values`` maps column name to cell)."""
+                missing: list[str] | None = None, note: str | None = None) -> Segment:
+        """Build the segment of one parsed row (``values`` maps column name to cell); ``note`` goes into
+        ``detail`` (e.g. that the row's text was decoded from a legacy encoding)."""
         audio = _clean(values.get("audio_path"))
         audio_path, recording = self.locate(audio) if audio else (None, None)
         recording = _clean(values.get("video_id")) or recording
@@ -153,10 +165,13 @@ class _Rows:
                                  f"{where}: audio_path is empty", group_id=group,
                                  text=text if isinstance(text, str) else None)
         else:
-            seg = make_segment(recording, segment_id, audio_path, values.get("start"), values.get("end"), text,
+            start, end = values.get("start"), values.get("end")
+            seg = make_segment(recording, segment_id, audio_path, parse_time(start), parse_time(end), text,
                                group_id=group, extra=extra)
-            if seg.detail:
-                seg.detail = f"{where}: {seg.detail}"
+            if seg.status == BAD_TIMESTAMPS and not (is_time(start) and is_time(end)):
+                seg.detail = f"{seg.detail} ({TIME_HINT})"
+            if seg.detail or note:
+                seg.detail = f"{where}: " + "; ".join(x for x in (seg.detail, note) if x)
         seg.extra = extra
         return seg
 
@@ -196,8 +211,8 @@ def _read_row(lines: list[str], i: int, delimiter: str, ncols: int) -> tuple[lis
 
 
 def _read_delimited(path: Path, data: bytes, delimiter: str, rows: _Rows) -> list[Segment]:
-    raw_lines = data.splitlines(keepends=True)  # bytes: splits on \n, \r\n and \r only
-    lines = [raw.decode("utf-8", "surrogateescape") for raw in raw_lines]
+    decoded = decode_lines(data.splitlines(keepends=True))  # bytes: splits on \n, \r\n and \r only
+    lines = decoded.lines
     i = next((j for j, line in enumerate(lines) if line.strip()), None)
     if i is None:
         raise CorpusError(f"{path}: manifest is empty (no header row)")
@@ -218,7 +233,7 @@ def _read_delimited(path: Path, data: bytes, delimiter: str, rows: _Rows) -> lis
         n += 1
         fields, used, problem = _read_row(lines, i, delimiter, len(names))
         where = f"row {n} (line {i + 1})" if used == 1 else f"row {n} (lines {i + 1}-{i + used})"
-        encoding_problem = _utf8_problem(raw_lines[i:i + used], i + 1)
+        encoding_problem = _encoding_problem(decoded, i, used)
         if fields is None:
             text = lines[i].rstrip("\r\n")
             if encoding_problem:
@@ -229,7 +244,7 @@ def _read_delimited(path: Path, data: bytes, delimiter: str, rows: _Rows) -> lis
             values: dict[str, Any] = {}
             for name, value in zip(names, fields):
                 values.setdefault(name, value)  # a repeated column name: the first one wins
-            segments.append(rows.segment(n, where, values, encoding_problem))
+            segments.append(rows.segment(n, where, values, encoding_problem, note=_repaired(decoded, i, used)))
         i += used
     return segments
 
@@ -241,41 +256,44 @@ def _json_kind(value: Any) -> str:
 
 
 def _read_jsonl(path: Path, data: bytes, rows: _Rows) -> list[Segment]:
-    parsed: list[tuple[int, str, dict | None, str, str | None, str]] = []
+    parsed: list[tuple[int, str, dict | None, str, str | None, str, str | None]] = []
     keys: set[str] = set()
     n = 0
-    for number, raw in enumerate(data.splitlines(), start=1):
-        line = raw.decode("utf-8", "surrogateescape").strip()
+    decoded = decode_lines(data.splitlines())
+    for index, line in enumerate(decoded.lines):
+        line = line.strip()
         if not line:
             continue
         n += 1
+        number = index + 1
         where = f"row {n} (line {number})"
-        encoding_problem = _utf8_problem([raw], number)
+        encoding_problem = _encoding_problem(decoded, index, 1)
         try:
             obj = json.loads(line)
         except (ValueError, RecursionError) as exc:
             status = BAD_ENCODING if encoding_problem else BAD_TRANSCRIPT_LINE
-            parsed.append((n, where, None, status, encoding_problem or f"not valid JSON ({_one_line(exc)})", line))
+            parsed.append((n, where, None, status, encoding_problem or f"not valid JSON ({_one_line(exc)})", line,
+                           None))
             continue
         if not isinstance(obj, dict):
             parsed.append((n, where, None, BAD_TRANSCRIPT_LINE,
-                           f"expected a JSON object, found {_json_kind(obj)}", line))
+                           f"expected a JSON object, found {_json_kind(obj)}", line, None))
             continue
         if encoding_problem is None and any(isinstance(v, str) and has_undecodable(v) for v in obj.values()):
             encoding_problem = "a string holds a lone surrogate (not valid Unicode)"
         keys.update(str(k).strip() for k in obj)
-        parsed.append((n, where, obj, "", encoding_problem, line))
+        parsed.append((n, where, obj, "", encoding_problem, line, _repaired(decoded, index, 1)))
 
-    if any(obj is not None for _, _, obj, _, _, _ in parsed):
+    if any(item[2] is not None for item in parsed):
         _check_columns(path, sorted(keys))
     segments: list[Segment] = []
-    for n, where, obj, status, problem, line in parsed:
+    for n, where, obj, status, problem, line, note in parsed:
         if obj is None:
             segments.append(rows.unreadable(n, where, status, problem or "", shown_with_replacements(line)))
             continue
         values = {str(k).strip(): v for k, v in obj.items()}
         missing = [c for c in REQUIRED_COLUMNS if c not in values]
-        segments.append(rows.segment(n, where, values, problem, missing))
+        segments.append(rows.segment(n, where, values, problem, missing, note))
     return segments
 
 

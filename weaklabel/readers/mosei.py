@@ -10,10 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from weaklabel.errors import CorpusError
+from weaklabel.readers.text_bytes import decode_lines, has_undecodable, repaired_note, shown_with_replacements
 from weaklabel.segments import BAD_ENCODING, BAD_TRANSCRIPT_LINE, Segment, failed_segment, make_segment
 
 AUDIO_SUBDIR = Path("Audio/Full/WAV_16000")
 TRANSCRIPT_SUBDIR = Path("Transcript/Segmented/Combined")
+VIDEO_SUBDIR = Path("Videos/Full/Combined")  # the published videos, used when a recording has no WAV
 FIELD_SEPARATOR = "___"
 
 
@@ -67,24 +69,42 @@ def read_mosei(root: str | Path) -> list[Segment]:
     Returns
     -------
     list of Segment
-        In file-name order, then line order; failures included with their status.
+        In file-name order, then line order; failures included with their status. The audio of video
+        ``v`` is ``Raw/Audio/Full/WAV_16000/v.wav``, or, when that is absent, the published video
+        ``Raw/Videos/Full/Combined/v.mp4`` (decoded through FFmpeg). A line in a legacy encoding is decoded
+        (:mod:`weaklabel.readers.text_bytes`) with a note in ``detail``; one whose bytes still do not decode
+        fails as :data:`BAD_ENCODING`, as does every transcript whose file name is not valid UTF-8.
     """
     raw = find_raw_dir(root)
     audio_dir = raw / AUDIO_SUBDIR
     segments: list[Segment] = []
     for transcript in sorted((raw / TRANSCRIPT_SUBDIR).glob("*.txt")):
         video_id = transcript.stem
-        audio_path = str((audio_dir / f"{video_id}.wav").resolve())
-        for number, raw_line in enumerate(transcript.read_bytes().splitlines(), start=1):
-            try:
-                line = raw_line.decode("utf-8").lstrip("\ufeff").rstrip("\r")
-            except UnicodeDecodeError as exc:
+        if has_undecodable(video_id):
+            shown = shown_with_replacements(video_id)
+            segments.append(failed_segment(shown, f"{shown}_line0", None, BAD_ENCODING,
+                                           f"file name {shown_with_replacements(transcript.name)!r} is not valid "
+                                           "UTF-8: rename it (and its audio) to UTF-8"))
+            continue
+        audio = audio_dir / f"{video_id}.wav"
+        if not audio.exists() and (raw / VIDEO_SUBDIR / f"{video_id}.mp4").is_file():
+            audio = raw / VIDEO_SUBDIR / f"{video_id}.mp4"
+        audio_path = str(audio.resolve())
+        decoded = decode_lines(transcript.read_bytes().splitlines())
+        for index, line in enumerate(decoded.lines):
+            number = index + 1
+            line = line.lstrip("\ufeff").rstrip("\r")
+            if has_undecodable(line):
                 segments.append(failed_segment(
                     video_id, f"{video_id}_line{number}", audio_path, BAD_ENCODING,
-                    f"line {number}: not valid UTF-8 ({exc.reason} at byte {exc.start})",
-                    text=raw_line.decode("utf-8", errors="replace"),
+                    f"line {number}: bytes that are neither UTF-8 nor {decoded.encoding}; re-save the file as UTF-8",
+                    text=shown_with_replacements(line),
                 ))
                 continue
             if line.strip():
-                segments.append(parse_transcript_line(line, video_id, audio_path, number))
+                seg = parse_transcript_line(line, video_id, audio_path, number)
+                if index in decoded.repaired:
+                    seg.detail = "; ".join(x for x in (seg.detail, f"line {number}: {repaired_note(decoded.encoding)}")
+                                           if x)
+                segments.append(seg)
     return segments

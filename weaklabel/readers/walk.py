@@ -1,0 +1,27 @@
+"""Walking a corpus folder: symbolic links followed, each real folder once."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Iterator
+
+
+def walk_files(root: str | Path, skip_hidden: bool = True) -> Iterator[tuple[Path, list[str]]]:
+    """Yield ``(folder, sorted file names)`` for ``root`` and every folder below it, in sorted order.
+
+    Hidden folders (``.name``) are skipped unless ``skip_hidden`` is false. Symbolic links to folders are followed, but a real folder is visited once
+    (by its device and inode), so a link back up the tree does not loop.
+    """
+    seen: set[tuple[int, int]] = set()
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
+        try:
+            st = os.stat(dirpath)
+        except OSError:
+            dirnames[:] = []
+            continue
+        if (st.st_dev, st.st_ino) in seen:
+            dirnames[:] = []
+            continue
+        seen.add((st.st_dev, st.st_ino))
+        dirnames[:] = sorted(d for d in dirnames if not (skip_hidden and d.startswith(".")))
+        yield Path(dirpath), sorted(f for f in filenames if os.path.isfile(os.path.join(dirpath, f)))
