@@ -103,7 +103,13 @@ class AudioReader:
         try:
             self._file = sf.SoundFile(path)
         except Exception as exc:  # libsndfile raises several types; all mean "cannot decode"
-            raise AudioDecodeError(f"cannot open audio {path}: {exc}") from exc
+            from weaklabel.containers import ContainerError, open_container  # M4A/AAC, MP4, WebM… via FFmpeg
+
+            try:
+                self._file = open_container(path)
+            except ContainerError as ff_exc:
+                raise AudioDecodeError(f"cannot open audio {path}: libsndfile: {exc}; FFmpeg: {ff_exc}. If it is "
+                                       "audio, convert it to WAV (ffmpeg -i IN -ac 1 -ar 16000 OUT.wav)") from exc
         self.native_sr = int(self._file.samplerate)
         self.channels = int(self._file.channels)
         self.native_frames = int(self._file.frames)
