@@ -239,3 +239,14 @@ def test_real_ravdess_flac_actors():
     summary = corpus_summary(df)
     assert (summary["usable_clips"], summary["speakers"], summary["positive"], summary["negative"],
             summary["neutral_excluded"]) == (336, 6, 144, 192, 24)
+
+
+def test_symlinked_actor_folders_are_followed_once_without_loops(tmp_path):
+    real = touch(tmp_path / "store" / "Actor_01", "03-01-03-01-01-01-01.wav", "03-01-04-01-01-01-01.wav")
+    root = tmp_path / "ravdess"
+    root.mkdir()
+    (root / "Actor_01").symlink_to(real, target_is_directory=True)
+    (real / "back").symlink_to(root, target_is_directory=True)  # a cycle through the link
+    df = read_emotion_corpus("ravdess", root)
+    assert sorted(Path(p).name for p in df["path"]) == ["03-01-03-01-01-01-01.wav", "03-01-04-01-01-01-01.wav"]
+    assert set(df["emotion"]) == {"happy", "sad"}

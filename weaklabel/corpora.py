@@ -189,7 +189,11 @@ def load_valence_table(path: str | Path, base: dict[str, str] | None = None) -> 
 # ---------------------------------------------------------------------------------------------------------
 
 def _audio_files(root: str | Path) -> list[Path]:
-    return sorted(p for p in Path(root).rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES)
+    """Audio files under ``root``, sorted; folders reached through symbolic links too, each real one once."""
+    from weaklabel.readers.walk import walk_files
+
+    return sorted(folder / name for folder, names in walk_files(root, skip_hidden=False)
+                  for name in names if Path(name).suffix.lower() in AUDIO_SUFFIXES)
 
 
 def _row(path, corpus: str, **fields) -> dict:
