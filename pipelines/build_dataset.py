@@ -15,6 +15,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from pipelines._common import add_debug_argument, report_error
+from weaklabel import segments as S
 from weaklabel.audio import DEFAULT_CLIP_SECONDS
 from weaklabel.engine import add_engine_arguments
 from weaklabel.errors import CorpusError, OutputConflictError
@@ -80,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_engine_arguments(run, "worker processes, one recording at a time each; with --scheduler dask and no "
                               "--dask-address, the size of the LocalCluster (default: CPU count)")
     run.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_debug_argument(run)
     return parser
 
 
@@ -126,14 +129,63 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             for bar in bars:
                 bar.close()
-    except (CorpusError, OutputConflictError, ValueError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    except (CorpusError, OutputConflictError) as exc:
+        return report_error(str(exc), exc, show_traceback=args.debug)
+    except (ValueError, OSError) as exc:  # a bad option value or an unreadable path, or a bug: keep the traceback
+        return report_error(str(exc), exc, show_traceback=args.debug, log_step="build")
     except KeyboardInterrupt:
         print("interrupted: finished recordings are kept; re-run the same command to resume", file=sys.stderr)
         return 130
     print(summary_text(result))
+    if result.counts["ok"] == 0:
+        print(nothing_kept_text(result), file=sys.stderr)
+        return 1
     return 0
+
+
+#: Per failure status: what to check.
+HINTS = {
+    S.BAD_TRANSCRIPT_LINE: "the transcript does not parse: check its format against README 'Corpus formats' "
+                           "(MOSEI lines video___segment___start___end___text, SRT/VTT time lines, Whisper JSON)",
+    S.BAD_ENCODING: "re-save the transcript or manifest as UTF-8 (or rename files whose names are not UTF-8)",
+    S.BAD_TIMESTAMPS: "times are seconds (62.5) or [hh:]mm:ss[.mmm] (00:01:02.500), with start before end",
+    S.EMPTY_TEXT: "the text column or cue text is empty",
+    S.AUDIO_MISSING: "the audio files are not where the transcript says: relative audio_path values resolve "
+                     "against the manifest's folder; subtitles need audio of the same stem beside them",
+    S.AUDIO_UNREADABLE: "the audio cannot be decoded: convert it to WAV (ffmpeg -i IN -ac 1 -ar 16000 OUT.wav)",
+    S.OUTSIDE_AUDIO: "segments start after the end of the audio: are the times in seconds (not milliseconds), "
+                     "and is it the right recording?",
+    S.DUPLICATE_SEGMENT: "segment ids repeat: give each row its own segment_id, or leave the column out",
+}
+
+
+def nothing_kept_text(result, top: int = 3) -> str:
+    """Why a build kept no segment: the most frequent failure statuses with an example detail and a hint,
+    or, when everything abstained, how to make the labeller decide."""
+    import pandas as pd
+
+    c = result.counts
+    if c["failed"] == 0:
+        return (f"error: the build kept no labelled segment: all {c['abstained']} abstained (weak sentiment scores "
+                "inside the neutral band); try a narrower --neutral-band or another --policy")
+    lines = [f"error: the build kept no segment ({c['failed']} failed, {c['abstained']} abstained); "
+             f"the most frequent reasons, from {Path(result.out_dir) / 'segments.parquet'}:"]
+    try:
+        frame = pd.read_parquet(Path(result.out_dir) / "segments.parquet", columns=["status", "detail"])
+    except (OSError, ValueError):
+        frame = None
+    failures = sorted(((v, k) for k, v in c["by_status"].items() if k in S.FAILURE_STATUSES), reverse=True)
+    for count, status in failures[:top]:
+        example = ""
+        if frame is not None:
+            details = frame.loc[frame["status"] == status, "detail"].dropna()
+            if len(details):
+                example = str(details.iloc[0])
+                example = f", e.g. {example[:200]}{'…' if len(example) > 200 else ''}"
+        lines.append(f"  {status} {count}{example}")
+        if status in HINTS:
+            lines.append(f"    hint: {HINTS[status]}")
+    return "\n".join(lines)
 
 
 def summary_text(result) -> str:

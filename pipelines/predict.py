@@ -2,8 +2,9 @@
 
     python -m pipelines.predict --model build/demo/model talk.wav interview.mp3 [--hop 3.5] [--out scores.csv]
 
-CSV columns: file, kind (window | file), start_s, end_s, p_positive, error. A file that cannot be decoded
-gets one row with its error; the others are still scored.
+CSV columns: file, kind (window | file), start_s, end_s, p_positive, error. A file that cannot be scored
+(missing, a directory, not decodable, or shorter than one analysis window) gets one row with its error,
+saying which; the others are still scored, and the exit status is 1.
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import csv
 import sys
 from pathlib import Path
 
-from pipelines._common import fail
+from pipelines._common import add_debug_argument, report_error, set_verbose
 
 COLUMNS = ("file", "kind", "start_s", "end_s", "p_positive", "error")
 
@@ -27,28 +28,70 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--weights", default=None,
                         help="VGG16 weights to use (default: those the model records; must match its checksum)")
     parser.add_argument("--out", type=Path, help="write the CSV here instead of standard output")
+    parser.add_argument("--verbose", action="store_true", help="show TensorFlow's own start-up log")
+    add_debug_argument(parser)
     return parser
+
+
+def input_problem(path: Path, min_seconds: float) -> str | None:
+    """Why ``path`` cannot be scored, in words, or None when it can be opened and is long enough.
+
+    Parameters
+    ----------
+    path : Path
+    min_seconds : float
+        The shortest recording that can be scored: one analysis (FFT) window.
+    """
+    from weaklabel.audio import AudioDecodeError, AudioReader
+
+    if path.is_dir():
+        return f"{path} is a directory: pass the audio files in it (e.g. {path}/*.wav)"
+    if not path.exists():
+        return f"no such file: {path}" + (" (a broken symbolic link)" if path.is_symlink() else "")
+    if not path.is_file():
+        return f"{path} is not a regular file"
+    try:
+        with AudioReader(str(path)) as reader:
+            duration = reader.duration_s
+    except AudioDecodeError as exc:
+        return str(exc)
+    if duration <= 0:
+        return f"{path} holds no audio (0 s)"
+    if duration < min_seconds:
+        return (f"{path} is too short to score: {duration:.3f} s of audio; at least {min_seconds:.3f} s "
+                "(one analysis window) is needed")
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.verbose:
+        set_verbose()
     from transfer.model import ModelError, load_valence_model
     from transfer.weights import WeightsError
     from weaklabel.atomic import atomic_path
-    from weaklabel.audio import AudioDecodeError
+    from weaklabel.audio import TARGET_SR, AudioDecodeError
 
     try:
         model = load_valence_model(args.model)
         model.embedder(args.weights)
-    except (ModelError, WeightsError, ValueError, OSError) as exc:
-        return fail(str(exc))
+    except (ModelError, WeightsError) as exc:
+        return report_error(str(exc), exc, show_traceback=args.debug)
+    except (ValueError, OSError) as exc:
+        return report_error(str(exc), exc, show_traceback=args.debug, log_step="predict")
+    min_seconds = model.mel.n_fft / TARGET_SR
     rows = []
     for path in args.files:
-        try:
-            windows, p_file = model.score_file(path, hop_s=args.hop)
-        except (AudioDecodeError, ValueError, OSError) as exc:
+        problem = input_problem(path, min_seconds)
+        if problem is None:
+            try:
+                windows, p_file = model.score_file(path, hop_s=args.hop)
+            except (AudioDecodeError, ValueError, OSError) as exc:
+                problem = str(exc)
+        if problem is not None:
             rows.append({"file": str(path), "kind": "file", "start_s": "", "end_s": "", "p_positive": "",
-                         "error": str(exc)})
+                         "error": problem})
+            print(f"error: {problem}", file=sys.stderr)
             continue
         rows.extend({"file": str(path), "kind": "window", "start_s": f"{s:.3f}", "end_s": f"{e:.3f}",
                      "p_positive": f"{p:.6f}", "error": ""} for s, e, p in windows)

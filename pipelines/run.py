@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 
 from pipelines import build_dataset, embed, report, train
-from pipelines._common import fail
+from pipelines._common import fail, report_error, set_verbose
 
 #: Options the steps have that ``run`` sets itself (the dataset is the build's --out; the report's --out
 #: is ``--report`` here).
@@ -48,6 +48,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="rebuild even if an identical build is complete, and retrain even if the model is "
                           "current (embeddings stay cached: they are keyed by their inputs)")
     own.add_argument("--quiet", action="store_true", help="no progress output")
+    own.add_argument("--debug", action="store_true",
+                     help="print the full traceback of a step's unexpected error (otherwise written to a log file "
+                          "that the error line names)")
+    own.add_argument("--verbose", action="store_true", help="show TensorFlow's own start-up log")
     report.add_report_arguments(parser, out_option="--report")
     for step, step_parser in _step_parsers().items():
         _copy_options(parser, step_parser, f"{step} ({step_parser.prog})")
@@ -164,6 +168,8 @@ def main(argv: list[str] | None = None) -> int:
     demo = args.root is None
     dataset = Path(args.out) if args.out is not None else (build_dataset.DEMO_OUT_DIR if demo else None)
     say = (lambda m: None) if args.quiet else (lambda m: print(m, flush=True))
+    if args.verbose:
+        set_verbose()
 
     def step(number: int, name: str, function, step_argv: list[str]) -> int:
         say(f"[{number}/4] {name}")
@@ -172,8 +178,9 @@ def main(argv: list[str] | None = None) -> int:
         except KeyboardInterrupt:
             print(f"interrupted during {name}: re-run the same command to resume", file=sys.stderr)
             return 130
-        except Exception as exc:  # a step's unexpected failure: one line, not a traceback
-            return fail(f"{name} failed: {type(exc).__name__}: {exc}")
+        except Exception as exc:  # a step's unexpected failure: one line; the traceback in a log (or --debug)
+            return report_error(f"{name} failed: {type(exc).__name__}: {exc}", exc,
+                                show_traceback=args.debug, log_step=name)
 
     build_argv = routed["build"]
     if demo and args.out is None and "--overwrite" not in build_argv:

@@ -62,3 +62,75 @@ def test_no_arguments_builds_the_demo(tmp_path, monkeypatch, capsys):
     assert set(df["status"]) == {"ok", "abstained"}
     assert set(df["label"].dropna()) == {0, 1}
     assert set(df["split"]) == {"train", "validation", "test"}
+
+
+# ------------------------------------------------------------------------------------------- messages that say what to do
+def _main(capsys, *args):
+    from pipelines import build_dataset as cli
+
+    rc = cli.main([*map(str, args), "--quiet", "--workers", "1", "--n-mels", "32"])
+    out = capsys.readouterr()
+    return rc, out.out, out.err
+
+
+def test_a_build_that_keeps_nothing_exits_non_zero_with_reasons_and_hints(tmp_path, capsys):
+    import numpy as np
+    import soundfile as sf
+
+    sf.write(tmp_path / "a.wav", np.zeros(16000, np.float32), 16000)
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("audio_path,start,end,text\n"
+                        "a.wav,0.5 s,1.0 s,I love it\n"      # not a time
+                        "a.wav,0.2 s,0.4 s,I hate it\n"
+                        "missing.wav,0,1,Where is it?\n")
+    rc, out, err = _main(capsys, "--root", manifest, "--out", tmp_path / "o")
+    assert rc == 1
+    assert "Built" in out and "0 kept" in out  # the summary is still printed
+    assert err.startswith("error: the build kept no segment (3 failed")
+    assert "bad_timestamps 2, e.g. row 1 (line 2)" in err and "audio_missing 1" in err
+    assert err.count("hint:") == 2 and "[hh:]mm:ss" in err and "relative audio_path" in err
+
+
+def test_root_audio_file_without_transcript_suggests_the_layouts(tmp_path, capsys):
+    (tmp_path / "talk.wav").write_bytes(b"")
+    rc, _, err = _main(capsys, "--root", tmp_path / "talk.wav", "--out", tmp_path / "o")
+    assert rc == 2 and err.count("\n") == 1
+    assert "talk.srt" in err and "talk.en.vtt" in err and "manifest" in err
+
+
+def test_unanswered_dask_address_fails_with_its_timeout(tmp_path, capsys, monkeypatch):
+    import socket
+
+    import numpy as np
+    import soundfile as sf
+
+    from weaklabel.engine import CONNECT_TIMEOUT_ENV
+
+    monkeypatch.setenv(CONNECT_TIMEOUT_ENV, "30")  # restored afterwards; --dask-timeout overrides it
+    monkeypatch.setenv("WEAKLABEL_LOG_DIR", str(tmp_path / "logs"))
+    sf.write(tmp_path / "a.wav", np.zeros(16000, np.float32), 16000)
+    (tmp_path / "m.csv").write_text("audio_path,start,end,text\na.wav,0,1,hello\n")
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    rc, _, err = _main(capsys, "--root", tmp_path / "m.csv", "--out", tmp_path / "o",
+                       "--dask-address", f"tcp://127.0.0.1:{port}", "--dask-timeout", "1.5")
+    assert rc == 2 and err.startswith(f"error: no Dask scheduler answered at tcp://127.0.0.1:{port} within 1.5 s")
+    assert "--dask-timeout" in err
+
+
+def test_m4a_with_yt_dlp_captions_builds(tmp_path, capsys):
+    import numpy as np
+    import pandas as pd
+
+    from .test_containers import write_aac
+
+    t = np.arange(3 * 44100) / 44100
+    write_aac(tmp_path / "talk.m4a", (0.3 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)[:, None], 44100)
+    (tmp_path / "talk.en.srt").write_text("1\n00:00:00,200 --> 00:00:01,400\nI absolutely love this!\n\n"
+                                          "2\n00:00:01,500 --> 00:00:02,800\nThis is awful &amp; terrible.\n")
+    rc, out, err = _main(capsys, "--root", tmp_path, "--out", tmp_path / "o")
+    assert rc == 0, err
+    df = pd.read_parquet(tmp_path / "o/segments.parquet")
+    assert list(df["status"]) == ["ok", "ok"] and list(df["label"]) == [1, 0]
+    assert df["text"].iloc[1] == "This is awful & terrible." and df["feature_row"].notna().all()

@@ -92,3 +92,25 @@ def test_build_errors_are_passed_on(tmp_path, capsys):
     assert run.main(["--corpus", "mosei", "--root", str(tmp_path / "missing"), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and err.strip().count("\n") == 0 and "Traceback" not in err
+
+
+def test_unexpected_step_error_keeps_its_traceback_in_a_named_log_or_prints_it_with_debug(
+        monkeypatch, small_mosei, tmp_path, capsys):
+    def broken(argv):
+        raise KeyError("deep inside the embedding")
+
+    monkeypatch.setenv("WEAKLABEL_LOG_DIR", str(tmp_path / "logs"))
+    monkeypatch.setattr(build_dataset, "main", lambda argv: 0)
+    monkeypatch.setattr(embed, "main", broken)
+    argv = ["--root", str(small_mosei), "--out", str(tmp_path / "ds"), "--quiet"]
+    assert run.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.strip().count("\n") == 0 and "Traceback" not in err and "--debug" in err
+    (log,) = (tmp_path / "logs").glob("embed-*.log")
+    assert str(log) in err
+    text = log.read_text()
+    assert "Traceback (most recent call last)" in text and "in broken" in text and "deep inside" in text
+    assert run.main(argv + ["--debug"]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback (most recent call last)" in err and "in broken" in err
+    assert err.strip().splitlines()[-1].startswith("error: embed failed: KeyError")

@@ -28,6 +28,19 @@ from functools import partial
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
 SCHEDULERS = ("local", "dask")
+#: Seconds to wait for the Dask scheduler at ``--dask-address`` before giving up (Dask's own default is 30).
+DEFAULT_CONNECT_TIMEOUT_S = 5.0
+#: The environment variable that sets that wait (``--dask-timeout`` sets it for the running command).
+CONNECT_TIMEOUT_ENV = "WEAKLABEL_DASK_TIMEOUT"
+
+
+def connect_timeout_s() -> float:
+    """The wait for a Dask scheduler, in seconds: ``$WEAKLABEL_DASK_TIMEOUT`` or :data:`DEFAULT_CONNECT_TIMEOUT_S`."""
+    try:
+        value = float(os.environ.get(CONNECT_TIMEOUT_ENV, ""))
+    except ValueError:
+        return DEFAULT_CONNECT_TIMEOUT_S
+    return value if value > 0 else DEFAULT_CONNECT_TIMEOUT_S
 
 
 def resolve_scheduler(scheduler: str | None, address: str | None) -> str:
@@ -110,7 +123,7 @@ def make_executor(scheduler: str | None = None, address: str | None = None,
     ValueError
         A bad scheduler/address combination.
     OSError
-        The Dask scheduler at ``address`` cannot be reached.
+        The Dask scheduler at ``address`` does not answer within :func:`connect_timeout_s` seconds.
     """
     scheduler = resolve_scheduler(scheduler, address)
     workers = max(1, workers or os.cpu_count() or 1)
@@ -133,7 +146,16 @@ def make_executor(scheduler: str | None = None, address: str | None = None,
         if address is None:
             cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
                                    silence_logs=logging.ERROR)
-        client = Client(address or cluster)
+        if address is not None:
+            timeout = connect_timeout_s()
+            try:
+                client = Client(address, timeout=timeout)
+            except (OSError, TimeoutError) as exc:
+                raise OSError(f"no Dask scheduler answered at {address} within {timeout:g} s ({exc}); check the "
+                              "address and that `dask scheduler` runs there, or wait longer with --dask-timeout "
+                              "SECONDS") from exc
+        else:
+            client = Client(cluster)
         try:
             # pure=False: every submission is its own task (no hashing of the arguments into a key).
             yield Engine(partial(client.submit, pure=False), as_completed)
@@ -148,7 +170,7 @@ def make_executor(scheduler: str | None = None, address: str | None = None,
 
 
 def add_engine_arguments(parser: argparse.ArgumentParser, workers_help: str) -> None:
-    """Add ``--workers``, ``--scheduler`` and ``--dask-address`` to a parser or argument group.
+    """Add ``--workers``, ``--scheduler``, ``--dask-address`` and ``--dask-timeout`` to a parser or group.
 
     Shared by the build and embed commands, which resolve them with :func:`resolve_scheduler`.
     """
@@ -159,3 +181,25 @@ def add_engine_arguments(parser: argparse.ArgumentParser, workers_help: str) -> 
                              "Workers must see the same filesystem as this process")
     parser.add_argument("--dask-address", metavar="tcp://HOST:PORT", default=None,
                         help="join a running Dask cluster at this scheduler address (implies --scheduler dask)")
+    parser.add_argument("--dask-timeout", metavar="SECONDS", type=_positive_seconds, action=_SetConnectTimeout,
+                        default=None, help="how long to wait for the scheduler at --dask-address before failing "
+                                           f"(default: ${CONNECT_TIMEOUT_ENV} or {DEFAULT_CONNECT_TIMEOUT_S:g})")
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}")
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
+    return value
+
+
+class _SetConnectTimeout(argparse.Action):
+    """``--dask-timeout``: stored, and put in ``$WEAKLABEL_DASK_TIMEOUT`` for :func:`make_executor` (which the
+    build and embedding call without it)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        setattr(namespace, self.dest, values)
+        os.environ[CONNECT_TIMEOUT_ENV] = repr(values)
