@@ -134,3 +134,23 @@ def test_m4a_with_yt_dlp_captions_builds(tmp_path, capsys):
     df = pd.read_parquet(tmp_path / "o/segments.parquet")
     assert list(df["status"]) == ["ok", "ok"] and list(df["label"]) == [1, 0]
     assert df["text"].iloc[1] == "This is awful & terrible." and df["feature_row"].notna().all()
+
+
+def test_a_file_name_that_is_not_utf8_fails_only_its_recording(tmp_path, capsys):
+    import os
+
+    import numpy as np
+    import pandas as pd
+    import soundfile as sf
+
+    srt = "1\n00:00:00,200 --> 00:00:01,400\nI absolutely love this!\n"
+    sf.write(tmp_path / "good.wav", np.zeros(32000, np.float32), 16000)
+    (tmp_path / "good.srt").write_text(srt)
+    sf.write(os.path.join(os.fsencode(tmp_path), b"caf\xe9.wav"), np.zeros(32000, np.float32), 16000)
+    with open(os.path.join(os.fsencode(tmp_path), b"caf\xe9.srt"), "w") as handle:
+        handle.write(srt)
+    rc, out, err = _main(capsys, "--root", tmp_path, "--out", tmp_path / "o")
+    assert rc == 0, err
+    df = pd.read_parquet(tmp_path / "o/segments.parquet").set_index("segment_id")
+    assert df.loc["good_0", "status"] == "ok"
+    assert df.loc["caf\ufffd_0", "status"] == "bad_encoding" and "rename" in df.loc["caf\ufffd_0", "detail"]
