@@ -1,78 +1,140 @@
 """Build speed: ``weaklabel.build.build_dataset`` against the original per-file path, in the same run.
 
-Rounds alternate the contenders (reference as written, build with 2 workers, reference with one shared
-VADER analyzer, build with 1 worker) over the same corpus, so a burst of load from other work on the
-machine hits them alike; each round gives paired ratios and the report gives their median and range.
-Throughput is segments per wall-clock second, end to end (reading the corpus to the finished outputs);
+Every run is a **fresh Python process** timed from launch to exit, so the wall time includes the
+interpreter, the imports and (for the build) the worker pool's start-up, as a user of either would pay them.
+Both paths run with one BLAS/OpenMP thread per process (``OMP_NUM_THREADS`` & co. = 1), the thread count the
+build's workers use; the reference is a single process, as the original was. Rounds rotate the contenders
+(original path as written, build with 2 workers, original path with one shared VADER analyzer, build with 1
+worker) over the same corpus, so a burst of load from other work on the machine hits them alike; each round
+gives paired ratios and the report gives their median and range, with the 1-minute load average taken
+before every run.
+
+Fixed costs are measured apart: each round also runs every contender on a one-recording corpus, and the
+per-segment cost is ``(wall(corpus) - wall(one recording)) / (segments(corpus) - segments(one recording))``.
 CPU milliseconds per segment (user + system, workers included) are reported too, being less sensitive to
-contention. When the target is not met, ``profile_build`` says where the time goes.
+contention. ``profile_build`` says where the build's time goes (cProfile, in process).
+
+    python -m benchmarks.run --sections build --update      # the section of reports/benchmarks.md
 """
 from __future__ import annotations
 
+import argparse
 import cProfile
+import json
+import os
 import pstats
 import shutil
+import subprocess
 import sys
+import time
 from pathlib import Path
 
-from benchmarks.common import load1, median, spread, timed
-from benchmarks.reference import reference_build
+from benchmarks.common import REPO_ROOT, load1, median, spread, timed
 
 TARGET_RATIO = 10.0
+#: One BLAS/OpenMP thread per process for both paths: the build's workers run with one (weaklabel.build).
+PINNED_THREADS = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                                         "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS")}
+#: (name, child arguments, workers): the four contenders, in the order each round starts with.
+CONTENDERS = (
+    ("reference", ["reference"], None),
+    ("build_workers2", ["build", "--workers", "2"], 2),
+    ("reference_shared_vader", ["reference", "--shared-vader"], None),
+    ("build_workers1", ["build", "--workers", "1"], 1),
+)
 
 # Components of build_dataset for the profile: (label, module file suffix, function names whose cumulative
-# time is the component's). Functions another engineer renames simply drop into "other".
+# time is the component's, function names whose cumulative time is taken off it). Functions another engineer
+# renames simply drop into "other". Parts are written while a file is processed: their share is the task's
+# time outside the processing, plus the chunk appends inside it.
 PROFILE_COMPONENTS = (
-    ("read corpus (transcripts -> segments)", "weaklabel/readers/__init__.py", ("read_corpus",)),
-    ("sentiment (TextBlob + VADER)", "weaklabel/sentiment.py", ("score_sentiment", "score_texts", "score_many")),
-    ("audio decode + clip (soundfile seek/read, soxr, crop/pad)", "weaklabel/build.py", ("_cut_clip",)),
-    ("log-mel (librosa STFT, mel projection, dB)", "weaklabel/features.py", ("log_mel_spectrogram",)),
-    ("write parts (.npy + .json, fsync, rename)", "weaklabel/build.py", ("write_part",)),
-    ("finalize (merge features, parquet, build.json)", "weaklabel/build.py", ("finalize",)),
+    ("read corpus (transcripts -> segments)", "weaklabel/readers/__init__.py", ("read_corpus",), ()),
+    ("sentiment (TextBlob + VADER)", "weaklabel/sentiment.py", ("score_sentiment", "score_texts", "score_many"), ()),
+    ("audio decode + clip (soundfile seek/read, soxr, crop/pad)", "weaklabel/build.py", ("_cut_span", "_cut_clip"),
+     ()),
+    ("log-mel (STFT, mel projection, dB)", "weaklabel/features.py", ("log_mel_spectrogram", "log_mel_placed"), ()),
+    ("write parts (feature chunks, rows record, fsync, rename)", "weaklabel/build.py",
+     ("write_part", "_build_part", "_append_features"), ("process_audio_file",)),
+    ("finalize (merge features, parquet, build.json)", "weaklabel/build.py", ("finalize",), ()),
 )
 
 
-def _build(root: Path, out_dir: Path, workers: int):
-    from weaklabel.build import BuildConfig, build_dataset
+def _child_env() -> dict:
+    import weaklabel
 
-    if out_dir.exists():
-        shutil.rmtree(out_dir)
-    result = build_dataset(BuildConfig(corpus="mosei", root=str(root)), out_dir, workers=workers)
-    return result.counts["segments"]
+    code_root = str(Path(weaklabel.__file__).absolute().parent.parent)  # the weaklabel this process imported
+    return dict(os.environ, **PINNED_THREADS,
+                PYTHONPATH=os.pathsep.join(filter(None, [code_root, str(REPO_ROOT), os.environ.get("PYTHONPATH")])))
+
+
+def run_fresh(args: list[str], root: Path, out_dir: Path) -> dict:
+    """One contender on ``root`` in a fresh process: wall and CPU seconds (children included), segments, load."""
+    cmd = [sys.executable, "-m", "benchmarks.build_speed", *args, "--root", str(root), "--out", str(out_dir)]
+    shutil.rmtree(out_dir, ignore_errors=True)
+    env = _child_env()
+
+    def launch():
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=REPO_ROOT)
+        if proc.returncode != 0:
+            raise RuntimeError(f"{' '.join(args)} failed ({proc.returncode}): {proc.stderr[-2000:]}")
+        return json.loads(proc.stdout.strip().splitlines()[-1])
+
+    t = timed(launch)
+    shutil.rmtree(out_dir, ignore_errors=True)
+    rec = t.record(t.result["segments"], "segments")
+    rec["imports_s"] = round(t.result["imports_s"], 3)
+    return rec
+
+
+def _read_all(root: Path) -> int:
+    """Read every file under ``root`` once, so that no contender pays the first read from disk."""
+    total = 0
+    for path in sorted(root.rglob("*")):
+        if path.is_file():
+            with open(path, "rb") as handle:
+                while block := handle.read(8 << 20):
+                    total += len(block)
+    return total
 
 
 def measure_build_speed(corpus_root: Path, scratch: Path, rounds: int, warmup_root: Path,
                         log=print) -> dict:
-    """Paired rounds of reference vs build_dataset on ``corpus_root``; see the module docstring."""
-    if "tensorflow" in sys.modules:  # forked build workers must not inherit a TensorFlow runtime
-        raise RuntimeError("measure build speed before TensorFlow is imported")
+    """Paired rounds of the original path against build_dataset on ``corpus_root``, fixed costs measured on
+    ``warmup_root`` (one recording); see the module docstring."""
     scratch.mkdir(parents=True, exist_ok=True)
     out_dir = scratch / "build-speed-out"
-    # Warm-up: imports, librosa/numba first-call costs, TextBlob/VADER lexicons, for both paths.
-    reference_build(warmup_root, reuse_analyzer=True)
-    _build(warmup_root, out_dir, workers=1)
-    contenders = (
-        ("reference", lambda: reference_build(corpus_root)["segments"]),
-        ("build_workers2", lambda: _build(corpus_root, out_dir, 2)),
-        ("reference_shared_vader", lambda: reference_build(corpus_root, reuse_analyzer=True)["segments"]),
-        ("build_workers1", lambda: _build(corpus_root, out_dir, 1)),
-    )
-    runs: dict[str, list[dict]] = {name: [] for name, _ in contenders}
+    _read_all(corpus_root)
+    for name, args, _ in CONTENDERS:  # warm-up: the OS caches the libraries and the corpus
+        run_fresh(args, warmup_root, out_dir)
+    runs: dict[str, list[dict]] = {name: [] for name, _, _ in CONTENDERS}
+    fixed: dict[str, list[dict]] = {name: [] for name, _, _ in CONTENDERS}
     for r in range(rounds):
-        for name, fn in contenders:
-            t = timed(fn)
-            rec = t.record(t.result, "segments")
+        order = CONTENDERS[r % len(CONTENDERS):] + CONTENDERS[:r % len(CONTENDERS)]
+        for name, args, _ in order:
+            fixed[name].append(run_fresh(args, warmup_root, out_dir))
+            rec = run_fresh(args, corpus_root, out_dir)
+            tiny = fixed[name][-1]
+            rec["per_segment_ms"] = 1000 * (rec["wall_s"] - tiny["wall_s"]) / (rec["items"] - tiny["items"])
             runs[name].append(rec)
-            log(f"  build speed round {r + 1}/{rounds} {name}: {rec['segments_per_s']:.1f} segments/s "
-                f"({rec['cpu_ms_per_segment']:.2f} CPU ms/segment, load {rec['load1_before']})")
+            log(f"  build speed round {r + 1}/{rounds} {name}: {rec['wall_s']:.2f} s for {rec['items']} segments "
+                f"({rec['segments_per_s']:.1f}/s; fixed {tiny['wall_s']:.2f} s of which imports "
+                f"{tiny['imports_s']:.2f} s; {rec['cpu_ms_per_segment']:.2f} CPU ms/segment; load "
+                f"{rec['load1_before']})")
     shutil.rmtree(out_dir, ignore_errors=True)
 
-    def paired(a: str, b: str, key: str = "segments_per_s") -> list[float]:
-        return [x[key] / y[key] for x, y in zip(runs[a], runs[b])]
+    def paired(a: str, b: str, key: str = "wall_s") -> list[float]:  # b's cost over a's: a's speed-up
+        return [y[key] / x[key] for x, y in zip(runs[a], runs[b])]
 
     summary = {name: {"segments_per_s_median": median(r["segments_per_s"] for r in recs),
                       "segments_per_s_range": spread(r["segments_per_s"] for r in recs),
-                      "cpu_ms_per_segment_median": median(r["cpu_ms_per_segment"] for r in recs)}
+                      "wall_s_median": median(r["wall_s"] for r in recs),
+                      "wall_s_range": spread(r["wall_s"] for r in recs),
+                      "cpu_ms_per_segment_median": median(r["cpu_ms_per_segment"] for r in recs),
+                      "fixed_wall_s_median": median(r["wall_s"] for r in fixed[name]),
+                      "fixed_wall_s_range": spread(r["wall_s"] for r in fixed[name]),
+                      "imports_s_median": median(r["imports_s"] for r in fixed[name]),
+                      "per_segment_ms_median": median(r["per_segment_ms"] for r in recs),
+                      "per_segment_ms_range": spread(r["per_segment_ms"] for r in recs)}
                for name, recs in runs.items()}
     ratios = {
         "workers2_vs_reference": paired("build_workers2", "reference"),
@@ -81,19 +143,26 @@ def measure_build_speed(corpus_root: Path, scratch: Path, rounds: int, warmup_ro
         "workers1_vs_reference_shared_vader": paired("build_workers1", "reference_shared_vader"),
         "workers2_vs_workers1": paired("build_workers2", "build_workers1"),
     }
+    per_segment_ratios = {  # fixed costs taken off both sides
+        "workers2_vs_reference": paired("build_workers2", "reference", "per_segment_ms"),
+        "workers1_vs_reference": paired("build_workers1", "reference", "per_segment_ms"),
+        "workers2_vs_reference_shared_vader": paired("build_workers2", "reference_shared_vader", "per_segment_ms"),
+    }
     cpu_ratios = {  # reference CPU time per segment / build CPU time per segment: efficiency, not parallelism
-        "reference_over_build_workers1": median(x["cpu_ms_per_segment"] / y["cpu_ms_per_segment"]
-                                                for x, y in zip(runs["reference"], runs["build_workers1"])),
+        "reference_over_build_workers1": median(paired("build_workers1", "reference", "cpu_ms_per_segment")),
         "reference_shared_vader_over_build_workers1": median(
-            x["cpu_ms_per_segment"] / y["cpu_ms_per_segment"]
-            for x, y in zip(runs["reference_shared_vader"], runs["build_workers1"])),
+            paired("build_workers1", "reference_shared_vader", "cpu_ms_per_segment")),
     }
     headline = median(ratios["workers2_vs_reference"])
     return {
         "corpus": str(corpus_root), "segments": runs["reference"][0]["items"] if rounds else None,
-        "rounds": rounds, "runs": runs, "summary": summary,
+        "fixed_cost_corpus": str(warmup_root), "fixed_cost_segments": fixed["reference"][0]["items"] if rounds else None,
+        "rounds": rounds, "runs": runs, "fixed_runs": fixed, "summary": summary,
         "ratios": {k: {"median": median(v), "range": spread(v), "per_round": v} for k, v in ratios.items()},
+        "per_segment_ratios": {k: {"median": median(v), "range": spread(v), "per_round": v}
+                               for k, v in per_segment_ratios.items()},
         "cpu_time_ratios": cpu_ratios,
+        "threads": "every process pinned to one BLAS/OpenMP thread (" + ", ".join(PINNED_THREADS) + " = 1)",
         "reference_description": (
             "original per-file path, single process as the original ran: scipy.io.wavfile.read of the whole "
             "recording, each sentence cut by its transcript times and written with scipy.io.wavfile.write to a "
@@ -104,6 +173,7 @@ def measure_build_speed(corpus_root: Path, scratch: Path, rounds: int, warmup_ro
         "build_description": ("weaklabel.build.build_dataset, default BuildConfig (7 s clips, 128 mels, "
                               "n_fft 1024, hop 256 at 16 kHz, float16 features, parquet + build.json), "
                               "fresh output folder each run, end to end"),
+        "timing": "wall time of a fresh process from launch to exit (interpreter, imports, pool start-up, work)",
         "target": {"ratio": TARGET_RATIO, "value": headline,
                    "met": headline is not None and headline >= TARGET_RATIO},
         "load1_after": load1(),
@@ -114,6 +184,9 @@ def profile_build(corpus_root: Path, scratch: Path, top: int = 20) -> dict:
     """cProfile of one in-process build (workers=1) of ``corpus_root``: time by component and top functions."""
     out_dir = scratch / "build-profile-out"
     _build(corpus_root, out_dir, 1)  # warm (also checks the corpus)
+    from weaklabel import build
+
+    build._sentiment_fields.cache_clear()  # score the sentences again, as a fresh worker would
     profiler = cProfile.Profile()
     profiler.enable()
     n_segments = _build(corpus_root, out_dir, 1)
@@ -123,9 +196,9 @@ def profile_build(corpus_root: Path, scratch: Path, top: int = 20) -> dict:
     raw = stats.stats  # {(file, line, func): (cc, nc, tottime, cumtime, callers)}
     total = max((v[3] for (f, _, fn), v in raw.items() if fn == "build_dataset"), default=stats.total_tt)
     components = []
-    for label, suffix, names in PROFILE_COMPONENTS:
-        cum = sum(v[3] for (f, _, fn), v in raw.items()
-                  if fn in names and f.replace("\\", "/").endswith(suffix))
+    for label, suffix, names, minus in PROFILE_COMPONENTS:
+        cum = sum(v[3] * (1 if fn in names else -1) for (f, _, fn), v in raw.items()
+                  if fn in names + minus and f.replace("\\", "/").endswith(suffix))
         components.append({"component": label, "seconds": round(cum, 4),
                            "share": cum / total if total else None})
     other = total - sum(c["seconds"] for c in components)
@@ -139,3 +212,48 @@ def profile_build(corpus_root: Path, scratch: Path, top: int = 20) -> dict:
     return {"corpus": str(corpus_root), "segments": n_segments, "total_s": round(total, 4),
             "ms_per_segment": 1000 * total / n_segments if n_segments else None,
             "components": components, "top_functions_by_own_time": functions, "load1": load1()}
+
+
+def _build(root: Path, out_dir: Path, workers: int) -> int:
+    from weaklabel.build import BuildConfig, build_dataset
+
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    result = build_dataset(BuildConfig(corpus="mosei", root=str(root)), out_dir, workers=workers)
+    return result.counts["segments"]
+
+
+def _child(argv=None) -> int:
+    """A contender in this (fresh) process; prints ``{"segments", "imports_s", "work_s"}`` as JSON."""
+    started = time.perf_counter()
+    parser = argparse.ArgumentParser(description="internal: one timed contender of the build-speed benchmark")
+    parser.add_argument("path", choices=("reference", "build"))
+    parser.add_argument("--root", type=Path, required=True)
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--shared-vader", action="store_true")
+    args = parser.parse_args(argv)
+    if args.path == "reference":
+        import librosa  # noqa: F401  (the reference's imports, timed as such)
+        from scipy.io import wavfile  # noqa: F401
+        from textblob import TextBlob  # noqa: F401
+        from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer  # noqa: F401
+
+        from benchmarks.reference import reference_build
+
+        imported = time.perf_counter()
+        segments = reference_build(args.root, reuse_analyzer=args.shared_vader)["segments"]
+    else:
+        from weaklabel.build import BuildConfig, build_dataset
+
+        imported = time.perf_counter()
+        result = build_dataset(BuildConfig(corpus="mosei", root=str(args.root.absolute())), args.out,
+                               workers=args.workers)
+        segments = result.counts["segments"]
+    done = time.perf_counter()
+    print(json.dumps({"segments": segments, "imports_s": imported - started, "work_s": done - imported}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(_child())

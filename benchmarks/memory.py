@@ -10,6 +10,11 @@ Each build runs in a fresh Python process (``python -m benchmarks.memory --child
   heap and arrays, without file pages such as memory-mapped outputs, which the kernel can drop).
 
 A streaming build has peaks that do not grow with the corpus: the ratio large/small should be near 1.
+
+``measure_long_recordings`` does the same for single long recordings (:func:`long_recording_corpus`: a
+synthetic 60- and 180-minute recording with a subtitle cue every 4 s): a worker holds one chunk of clips,
+not a recording, so the largest process must stay under :data:`LONG_LIMIT_MIB` for both and within
+:data:`LONG_RATIO_LIMIT` of each other.
 """
 from __future__ import annotations
 
@@ -27,6 +32,10 @@ from benchmarks.common import REPO_ROOT, load1
 
 POLL_S = 0.01
 NEAR_ONE = 1.25  # "near 1": the large corpus's peak is at most this many times the small one's
+LONG_MINUTES = (60, 180)
+LONG_CUE_EVERY_S = 4.0  # a subtitle cue starts every 4 s and lasts 3 s
+LONG_LIMIT_MIB = 1536  # the build's largest process, for every long recording
+LONG_RATIO_LIMIT = 1.2  # longest over shortest recording: peak memory must not follow the recording's length
 
 
 def _kib_to_mib(kib: float | None) -> float | None:
@@ -123,10 +132,10 @@ class TreePoller:
             self._thread.join()
 
 
-def measure_build_memory(root: Path, out_dir: Path, workers: int) -> dict:
+def measure_build_memory(root: Path, out_dir: Path, workers: int, corpus: str = "mosei") -> dict:
     """Build ``root`` into ``out_dir`` in a fresh process; return its memory peaks (MiB) and counts."""
     cmd = [sys.executable, "-m", "benchmarks.memory", "--child", "--root", str(root), "--out", str(out_dir),
-           "--workers", str(workers)]
+           "--workers", str(workers), "--corpus", corpus]
     import weaklabel
 
     # The child imports the very weaklabel this process imported (and benchmarks from the same folder).
@@ -194,6 +203,83 @@ def measure_memory(small_root: Path, large_root: Path, scratch: Path, workers_li
             "poll_interval_s": POLL_S}
 
 
+def long_recording_corpus(folder: Path, minutes: float, seed: int = 0) -> Path:
+    """A folder holding one synthetic recording of ``minutes`` and its subtitles; made once, then reused.
+
+    ``talk.wav``: 16 kHz mono PCM_16, quiet noise with a 440 Hz tone under every cue (written in one-minute
+    blocks, so making it takes little memory). ``talk.srt``: a cue every :data:`LONG_CUE_EVERY_S` seconds,
+    3 s long, the demo's sentences in turn (positive, negative and neutral).
+    """
+    import numpy as np
+    import soundfile as sf
+
+    from weaklabel.demo import DEFAULT_SENTENCES_PATH
+
+    folder = Path(folder)
+    stamp = folder / "long_recording.json"
+    params = {"minutes": minutes, "cue_every_s": LONG_CUE_EVERY_S, "seed": seed, "version": 1}
+    if stamp.is_file() and json.loads(stamp.read_text()) == params:
+        return folder
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp.unlink(missing_ok=True)
+    sentences = [line.split("\t", 1)[1] for line in DEFAULT_SENTENCES_PATH.read_text(encoding="utf-8").splitlines()[1:]
+                 if "\t" in line]
+    sr, total_s = 16000, minutes * 60.0
+    rng = np.random.default_rng(seed)
+    with sf.SoundFile(folder / "talk.wav", "w", samplerate=sr, channels=1, subtype="PCM_16") as wav:
+        for block_start in range(0, int(total_s), 60):
+            n = int(min(60.0, total_s - block_start) * sr)
+            t = block_start + np.arange(n) / sr
+            block = 0.003 * rng.standard_normal(n)
+            block += np.where((t % LONG_CUE_EVERY_S) < 3.0, 0.3 * np.sin(2 * np.pi * 440.0 * t), 0.0)
+            wav.write(block.astype(np.float32))
+    cues = []
+    for k in range(int(total_s // LONG_CUE_EVERY_S)):
+        start = k * LONG_CUE_EVERY_S
+        cues.append(f"{k + 1}\n{_srt_time(start)} --> {_srt_time(start + 3.0)}\n{sentences[k % len(sentences)]}\n")
+    (folder / "talk.srt").write_text("\n".join(cues), encoding="utf-8")
+    stamp.write_text(json.dumps(params))
+    return folder
+
+
+def _srt_time(seconds: float) -> str:
+    ms = int(round(seconds * 1000))
+    return f"{ms // 3600000:02d}:{ms // 60000 % 60:02d}:{ms // 1000 % 60:02d},{ms % 1000:03d}"
+
+
+def measure_long_recordings(corpora_dir: Path, scratch: Path, minutes=LONG_MINUTES, workers: int = 2,
+                            log=print) -> dict:
+    """Peak memory of builds of one long recording each (:func:`long_recording_corpus`), fresh processes.
+
+    The headline is the build's largest process: the main process (which runs the only task in process
+    when there is one file, and always runs ``finalize``) or any pool worker.
+    """
+    import shutil
+
+    rows = []
+    for m in minutes:
+        root = long_recording_corpus(Path(corpora_dir) / f"long-{m:g}min", m)
+        out_dir = scratch / f"memory-long-{m:g}min"
+        shutil.rmtree(out_dir, ignore_errors=True)
+        rec = measure_build_memory(root, out_dir, workers, corpus="subtitles")
+        shutil.rmtree(out_dir, ignore_errors=True)
+        rec["minutes"] = m
+        rec["audio_mib"] = round((root / "talk.wav").stat().st_size / 2 ** 20, 1)
+        rec["largest_process_peak_mib"] = max(v for v in (rec["main_peak_mib"], rec["largest_worker_peak_mib"]) if v)
+        rows.append(rec)
+        log(f"  memory long recording {m:g} min: {rec['segments']} segments, largest process "
+            f"{rec['largest_process_peak_mib']} MiB (main {rec['main_peak_mib']}, before finalize "
+            f"{rec['main_peak_before_finalize_mib']}), tree {rec['tree_peak_rss_mib']} MiB, {rec['wall_s']} s")
+    peaks = [r["largest_process_peak_mib"] for r in rows]
+    ratio = max(peaks) / min(peaks)
+    return {"runs": rows, "workers": workers, "limit_mib": LONG_LIMIT_MIB, "ratio_limit": LONG_RATIO_LIMIT,
+            "ratio_longest_over_shortest": ratio,
+            "met": max(peaks) < LONG_LIMIT_MIB and ratio <= LONG_RATIO_LIMIT,
+            "description": (f"one synthetic recording per build (16 kHz mono WAV, a subtitle cue every "
+                            f"{LONG_CUE_EVERY_S:g} s lasting 3 s, SRT), built with the default settings in a "
+                            f"fresh process with workers={workers} (one file: one task)")}
+
+
 def _baseline_child() -> int:
     """RSS of a process that has only loaded what a build worker loads (libraries, lexicons) and run a
     tiny log-mel: the part of every peak that does not depend on the data."""
@@ -240,7 +326,7 @@ def _child(args) -> int:
         if state["total"] is not None and state["done"] >= state["total"]:
             state["before_finalize"] = peak_rss_kib()
 
-    result = build_dataset(BuildConfig(corpus="mosei", root=args.root), args.out, workers=args.workers,
+    result = build_dataset(BuildConfig(corpus=args.corpus, root=args.root), args.out, workers=args.workers,
                            progress=progress, on_start=on_start)
     features = Path(args.out) / "features" / "logmel.npy"
     print(json.dumps({
@@ -260,6 +346,7 @@ def main(argv=None) -> int:
     parser.add_argument("--root")
     parser.add_argument("--out")
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--corpus", default="mosei")
     args = parser.parse_args(argv)
     if args.baseline:
         return _baseline_child()

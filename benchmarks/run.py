@@ -4,10 +4,12 @@
 
 Sections (``--sections`` picks some):
 
-``build``      segments/s of ``weaklabel.build.build_dataset`` (2 workers and 1) against the original
-               per-file path (``benchmarks/reference.py``, single process as the original ran), paired
-               rounds on a generated corpus of a few thousand segments; a cProfile breakdown of the build.
-``memory``     peak resident memory of builds in fresh processes on a corpus and one ten times larger.
+``build``      wall time of ``weaklabel.build.build_dataset`` (2 workers and 1) against the original
+               per-file path (``benchmarks/reference.py``, single process as the original ran), each a fresh
+               process timed with its imports, in paired rounds on a generated corpus of 6,000 segments,
+               fixed costs measured apart on one recording; a cProfile breakdown of the build.
+``memory``     peak resident memory of builds in fresh processes on a corpus and one ten times larger, and
+               on single 60- and 180-minute recordings.
 ``embedding``  ``Embedder.embed_logmel`` clips/s against the bound from VGG16's convolution FLOPs and the
                float32 matrix-multiply rate NumPy measures in the same run; batch size / XLA sweep.
 ``quality``    clips/s against RAVDESS probe ROC AUC for cut layers and mel resolutions (skipped, with a
@@ -38,13 +40,14 @@ from benchmarks.common import REPO_ROOT, bench_corpus, corpus_subset, count_segm
 SECTIONS = ("build", "memory", "embedding", "quality", "levers")
 SCHEMA_VERSION = 1
 
-FULL = dict(recordings=200, sentences=15, build_recordings=200, build_rounds=3, profile_recordings=20,
-            memory_recordings=(20, 200), memory_workers=(1, 2), embed_clips=128, embed_rounds=4, batch_sizes=(8, 16, 32, 64),
+FULL = dict(recordings=400, sentences=15, build_recordings=400, build_rounds=3, profile_recordings=20,
+            memory_recordings=(20, 200), memory_workers=(1, 2), long_minutes=(60, 180), embed_clips=128, embed_rounds=4, batch_sizes=(8, 16, 32, 64),
             jit_modes=(True, False), sweep_clips=64, sweep_rounds=3, quality_per_actor=None,
             layers=("block2_conv2", "block3_conv3", "block4_conv3", "block5_conv3"),
             resolutions=((128, 256), (64, 256), (128, 512), (64, 512)), merge_parts=(200, 15), merge_rounds=3,
             env_recordings=60, env_rounds=3, xla_clips=32, xla_pairs=6, folded_pairs=10)
 QUICK = dict(FULL, build_recordings=40, build_rounds=2, profile_recordings=5, memory_recordings=(4, 40),
+             long_minutes=(6, 18),
              embed_clips=48, embed_rounds=2, sweep_rounds=1, quality_per_actor=12,
              resolutions=((128, 256), (64, 256)), merge_parts=(40, 15), merge_rounds=2, env_recordings=20,
              env_rounds=1, xla_pairs=3, folded_pairs=4)
@@ -69,6 +72,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--out", type=Path, default=Path("reports/benchmarks"),
                    help="output stem: writes OUT.md and OUT.json (default reports/benchmarks)")
     p.add_argument("--sections", default=",".join(SECTIONS), help=f"comma-separated subset of {','.join(SECTIONS)}")
+    p.add_argument("--update", action="store_true",
+                   help="keep the other sections of an existing OUT.json and replace only those run now (a note "
+                        "in the report says which sections were re-measured, when and how)")
     p.add_argument("--corpus-dir", type=Path, default=Path("build/bench-corpus"),
                    help="where the synthetic bench corpus is generated once and reused")
     p.add_argument("--scratch", type=Path, default=Path("build/bench-scratch"),
@@ -85,6 +91,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     g.add_argument("--profile-recordings", type=int)
     g.add_argument("--memory-recordings", type=_ints, help="small,large recording counts (full: 20,200)")
     g.add_argument("--memory-workers", type=_ints, help="worker counts of the memory builds (1,2)")
+    g.add_argument("--long-minutes", type=_ints, help="lengths of the single long recordings (full: 60,180; "
+                                                      "empty: skip)")
     g.add_argument("--embed-clips", type=int, help="clips per embedding round at the default setting")
     g.add_argument("--embed-rounds", type=int)
     g.add_argument("--batch-sizes", type=_ints, help="batch sizes of the sweep (8,16,32,64)")
@@ -179,9 +187,15 @@ def run(args: argparse.Namespace, argv: list[str]) -> dict:
     def memory_section():
         from benchmarks.memory import measure_memory
 
+        from benchmarks.memory import measure_long_recordings
+
         small, large = args.memory_recordings
-        return measure_memory(corpus_subset(corpus, small, subsets), corpus_subset(corpus, large, subsets),
-                              scratch, workers_list=args.memory_workers, log=_log)
+        out = measure_memory(corpus_subset(corpus, small, subsets), corpus_subset(corpus, large, subsets),
+                             scratch, workers_list=args.memory_workers, log=_log)
+        if args.long_minutes:
+            out["long_recordings"] = measure_long_recordings(args.corpus_dir.parent / "bench-long", scratch,
+                                                             args.long_minutes, log=_log)
+        return out
 
     weights_holder = {}
 
@@ -252,11 +266,28 @@ def main(argv=None) -> int:
 
     args.out.parent.mkdir(parents=True, exist_ok=True)
     json_path, md_path = args.out.with_suffix(".json"), args.out.with_suffix(".md")
+    if args.update and json_path.is_file():
+        record = merge_into(json.loads(json_path.read_text(encoding="utf-8")), record)
     json_path.write_text(json.dumps(record, indent=2, default=_json_default) + "\n", encoding="utf-8")
     md_path.write_text(render_markdown(record), encoding="utf-8")
     _log(f"wrote {md_path} and {json_path} ({record['total_seconds']} s)")
     failed = [name for name, sec in record["sections"].items() if "error" in sec]
     return 1 if failed else 0
+
+
+def merge_into(previous: dict, record: dict) -> dict:
+    """``previous`` with the sections of ``record`` replaced, and a note naming them, the command and the date."""
+    merged = dict(previous)
+    merged["sections"] = {**previous.get("sections", {}), **record["sections"]}
+    for key in ("corpus", "machine"):
+        if key in record:
+            merged[key] = record[key]
+    names = ", ".join(record["sections"])
+    merged["notes"] = [*previous.get("notes", []),
+                       f"Re-measured on {record['started_utc']} by `{record['command']}`: {names} (load average "
+                       f"{record['load_average_1min'].get('start')} at start, {record['load_average_1min'].get('end')} "
+                       "at end); the other sections are from the earlier runs named above."]
+    return merged
 
 
 def _json_default(value):
