@@ -184,9 +184,6 @@ def profile_build(corpus_root: Path, scratch: Path, top: int = 20) -> dict:
     """cProfile of one in-process build (workers=1) of ``corpus_root``: time by component and top functions."""
     out_dir = scratch / "build-profile-out"
     _build(corpus_root, out_dir, 1)  # warm (also checks the corpus)
-    from weaklabel import build
-
-    build._sentiment_fields.cache_clear()  # score the sentences again, as a fresh worker would
     profiler = cProfile.Profile()
     profiler.enable()
     n_segments = _build(corpus_root, out_dir, 1)

@@ -6,7 +6,8 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 from weaklabel.audio import ClipPlan, place_in_clip
-from weaklabel.features import LogMelParams, audio_frames, log_mel_placed, log_mel_spectrogram, silence_db
+from weaklabel.features import LogMelParams, audio_frames, hann_window, log_mel_placed, log_mel_spectrogram, \
+    mel_filter_bank, power_to_db, silence_db
 
 
 @pytest.mark.parametrize("params", [LogMelParams(), LogMelParams(n_mels=32, n_fft=512, win_length=512, hop_length=512),
@@ -55,3 +56,30 @@ def test_short_spans_and_short_clips_match_librosa_too(clip_seconds):
         for i in range(len(spans)):  # one clip at a time: the smallest blocks
             assert log_mel_placed(spans[i:i + 1], pads[i:i + 1], n_samples, params).tobytes() == \
                 log_mel_spectrogram(clips[i:i + 1], params).tobytes()
+
+
+@pytest.mark.parametrize("params", [LogMelParams(), LogMelParams(n_mels=64, n_fft=512, win_length=400, fmin=0.0),
+                                    LogMelParams(n_mels=40, n_fft=400, win_length=301, fmin=300.0, fmax=6000.0)])
+def test_window_mel_filters_and_db_repeat_librosa_exactly(params):
+    import librosa
+
+    window = librosa.util.pad_center(librosa.filters.get_window("hann", params.win_length, fftbins=True),
+                                     size=params.n_fft)
+    assert hann_window(params).dtype == np.float64 and hann_window(params).tobytes() == window.tobytes()
+    basis = librosa.filters.mel(sr=params.sample_rate, n_fft=params.n_fft, n_mels=params.n_mels, fmin=params.fmin,
+                                fmax=params.fmax)
+    assert mel_filter_bank(params).dtype == np.float32 and mel_filter_bank(params).tobytes() == basis.tobytes()
+    power = np.concatenate([[0.0, 1e-12, 1e-10, 1.0], np.random.default_rng(0).exponential(3.0, 1000)]).astype(np.float32)
+    expected = librosa.power_to_db(power, ref=1.0, amin=params.amin, top_db=None)
+    assert power_to_db(power, params).dtype == np.float32 and power_to_db(power, params).tobytes() == expected.tobytes()
+
+
+def test_the_build_path_does_not_import_librosa():
+    import subprocess
+    import sys
+
+    code = ("import sys, numpy as np; from weaklabel.features import log_mel_placed; "
+            "log_mel_placed([np.ones(8000, np.float32)], [100], 16000); "
+            "print(sorted(m for m in sys.modules if m.startswith(('librosa.filters', 'librosa.core', 'scipy.signal'))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -214,10 +214,25 @@ def _base_row(seg: Segment, audio_path: str | None) -> dict:
     return row
 
 
-@lru_cache(maxsize=1 << 16)
-def _sentiment_fields(text: str) -> tuple[tuple[str, float], ...]:
-    """The row fields of ``score_sentiment(text)``, memoised: each distinct sentence is scored once per worker."""
-    return tuple(asdict(score_sentiment(text)).items())
+#: Distinct sentences scored per task (a few seconds of TextBlob and VADER).
+TEXTS_PER_TASK = 2000
+
+
+def score_texts(texts: list[str]) -> list[tuple[float, ...]]:
+    """Task entry point: each text's :data:`~weaklabel.sentiment.SCORE_FIELDS`, in that order.
+
+    The build scores each distinct sentence of the corpus once, in these tasks, so only the workers that run
+    one load TextBlob and VADER (about a second and 100 MB each), not every worker.
+    """
+    scores = []
+    for text in texts:
+        result = score_sentiment(text)
+        scores.append(tuple(getattr(result, name) for name in SCORE_FIELDS))
+    return scores
+
+
+def _has_text(seg: Segment) -> bool:
+    return bool(seg.text and seg.text.strip())
 
 
 def _fail(row: dict, status: str, detail: str) -> None:
@@ -237,7 +252,10 @@ CLIPS_PER_CHUNK = 32
 
 def process_audio_file(segments: list[Segment], config: BuildConfig,
                        write_features: Callable[[np.ndarray], None]) -> tuple[list[dict], int]:
-    """Score, cut and featurise every segment of one audio file, streaming the features in chunks.
+    """Cut and featurise every segment of one audio file, streaming the features in chunks.
+
+    Sentiment is not scored here (:func:`score_texts`): the rows' score fields stay None until
+    :func:`finalize`.
 
     Parameters
     ----------
@@ -261,9 +279,6 @@ def process_audio_file(segments: list[Segment], config: BuildConfig,
     audio_path = segments[0].audio_path
     relative_path = _relative_audio_path(audio_path, root if root.is_dir() else root.parent)
     rows = [_base_row(seg, relative_path) for seg in segments]
-    for seg, row in zip(segments, rows):
-        if seg.text and seg.text.strip():
-            row.update(_sentiment_fields(seg.text))
     live = [i for i, seg in enumerate(segments) if not seg.failed]
     if not live:
         return rows, 0
@@ -576,20 +591,32 @@ def build_dataset(config: BuildConfig, out_dir: str | Path, workers: int | None 
     todo = [unit for unit in units if not part_done(parts_dir, unit, digests[unit])]
     if progress:
         progress(len(units) - len(todo), len(segments) - sum(len(units[u]) for u in todo))
+    texts = sorted({seg.text for seg in segments if _has_text(seg)})
+    batches = [texts[i:i + TEXTS_PER_TASK] for i in range(0, len(texts), TEXTS_PER_TASK)]
     if todo:
         workers = max(1, min(workers or os.cpu_count() or 1, len(todo)))
         tasks = [(units[unit], config, str(parts_dir.resolve()), digests[unit]) for unit in todo]
         with make_executor(scheduler, dask_address, workers) as engine:
+            scoring = [engine.submit(score_texts, batch) for batch in batches]  # first: they start first
             for _, (_, n) in engine.map_unordered(_build_part, tasks):
                 if progress:
                     progress(1, n)
-    counts = finalize(out_dir, parts_dir, list(units), config)
+            batch_scores = [future.result() for future in scoring]
+    else:
+        batch_scores = [score_texts(batch) for batch in batches]
+    scores = dict(zip(texts, (s for batch in batch_scores for s in batch)))
+    counts = finalize(out_dir, parts_dir, list(units), config, scores)
     shutil.rmtree(parts_dir)
     return BuildResult(out_dir, counts, time.perf_counter() - started, recordings_processed=len(todo))
 
 
-def finalize(out_dir: Path, parts_dir: Path, units: list[str], config: BuildConfig) -> dict:
-    """Merge finished parts, in ``units`` order, into ``segments.parquet``, ``features/logmel.npy``, ``build.json``."""
+def finalize(out_dir: Path, parts_dir: Path, units: list[str], config: BuildConfig,
+             scores: dict[str, tuple[float, ...]]) -> dict:
+    """Merge finished parts, in ``units`` order, into ``segments.parquet``, ``features/logmel.npy``, ``build.json``.
+
+    ``scores`` maps each text to its :data:`~weaklabel.sentiment.SCORE_FIELDS` (:func:`score_texts`); rows
+    whose text is not there (none, or blank) keep None.
+    """
     metas = [read_part_meta(part_path(parts_dir, unit)) for unit in units]
     n_features = sum(m["n_features"] for m in metas)
     n_frames = config.mel.n_frames(int(round(config.clip_seconds * TARGET_SR)))
@@ -612,6 +639,8 @@ def finalize(out_dir: Path, parts_dir: Path, units: list[str], config: BuildConf
             for row in meta["rows"]:
                 k = row.pop("part_feature_row")
                 row["feature_row"] = None if k is None else next_row + k
+                if row["text"] in scores:
+                    row.update(zip(SCORE_FIELDS, scores[row["text"]]))
                 rows.append(row)
             next_row += meta["n_features"]
     del metas

@@ -8,7 +8,10 @@ at ``10*log10(amin)`` = -100 dB, so padded regions are visible and comparable ac
 Two entry points compute the same numbers: :func:`log_mel_spectrogram` (librosa, any audio) and
 :func:`log_mel_placed` (the build's clips: one span of audio placed in silence), which transforms only the
 frames that overlap the audio and fills the others with the silence value, the value librosa gives an
-all-zero frame. Its float32 output equals librosa's bit for bit with single-threaded BLAS (tested).
+all-zero frame. Its float32 output equals librosa's bit for bit with single-threaded BLAS (tested). It does
+not import librosa: its window (:func:`hann_window`), mel filters (:func:`mel_filter_bank`) and dB
+conversion repeat librosa's (and SciPy's) arithmetic, tested equal, because importing ``librosa.filters``
+and ``librosa.core.spectrum`` (SciPy's signal module, numba) costs every build worker a few seconds.
 """
 from __future__ import annotations
 
@@ -16,7 +19,6 @@ from dataclasses import asdict, dataclass
 from functools import lru_cache
 from typing import Sequence
 
-import librosa
 import numpy as np
 import scipy.fft
 
@@ -56,6 +58,8 @@ def log_mel_spectrogram(clips: np.ndarray, params: LogMelParams = LogMelParams()
     -------
     ndarray, shape (..., n_mels, n_frames), float32
     """
+    import librosa
+
     mel = librosa.feature.melspectrogram(
         y=np.asarray(clips, dtype=np.float32), sr=params.sample_rate, n_fft=params.n_fft,
         hop_length=params.hop_length, win_length=params.win_length, n_mels=params.n_mels,
@@ -72,18 +76,69 @@ MIN_BLOCK_FRAMES = 64
 
 
 @lru_cache(maxsize=8)
-def _window_and_mel_basis(params: LogMelParams) -> tuple[np.ndarray, np.ndarray]:
-    """librosa's STFT window (float64, zero-padded to ``n_fft``) and mel basis (float32, ``(n_mels, 1 + n_fft // 2)``)."""
-    window = librosa.util.pad_center(librosa.filters.get_window("hann", params.win_length, fftbins=True),
-                                     size=params.n_fft)
-    basis = librosa.filters.mel(sr=params.sample_rate, n_fft=params.n_fft, n_mels=params.n_mels, fmin=params.fmin,
-                                fmax=params.fmax)
-    return window, basis
+def hann_window(params: LogMelParams = LogMelParams()) -> np.ndarray:
+    """The STFT window, float64 ``(n_fft,)``: librosa's ``pad_center(get_window("hann", win_length,
+    fftbins=True), size=n_fft)``, i.e. SciPy's periodic Hann window (its ``general_cosine`` arithmetic)
+    centred in zeros."""
+    n = params.win_length
+    if n <= 1:
+        window = np.ones(n, dtype=np.float64)
+    else:
+        fac = np.linspace(-np.pi, np.pi, n + 1, dtype=np.float64)
+        window = np.zeros(n + 1, dtype=np.float64)
+        for k, a in enumerate((0.5, 1.0 - 0.5)):
+            window += a * np.cos(k * fac)
+        window = window[:-1]
+    left = (params.n_fft - n) // 2
+    return np.pad(window, (left, params.n_fft - n - left))
+
+
+def _hz_to_mel(hz: np.ndarray) -> np.ndarray:
+    """Slaney's mel scale (librosa ``hz_to_mel(htk=False)``): linear below 1 kHz, logarithmic above."""
+    f_sp, min_log_hz, logstep = 200.0 / 3, 1000.0, np.log(6.4) / 27.0
+    mels = (hz - 0.0) / f_sp
+    log_t = hz >= min_log_hz
+    mels[log_t] = (min_log_hz - 0.0) / f_sp + np.log(hz[log_t] / min_log_hz) / logstep
+    return mels
+
+
+def _mel_to_hz(mels: np.ndarray) -> np.ndarray:
+    """The inverse of :func:`_hz_to_mel` (librosa ``mel_to_hz(htk=False)``)."""
+    f_sp, min_log_hz, logstep = 200.0 / 3, 1000.0, np.log(6.4) / 27.0
+    min_log_mel = (min_log_hz - 0.0) / f_sp
+    freqs = 0.0 + f_sp * mels
+    log_t = mels >= min_log_mel
+    freqs[log_t] = min_log_hz * np.exp(logstep * (mels[log_t] - min_log_mel))
+    return freqs
+
+
+@lru_cache(maxsize=8)
+def mel_filter_bank(params: LogMelParams = LogMelParams()) -> np.ndarray:
+    """Mel filters, float32 ``(n_mels, 1 + n_fft // 2)``: librosa ``filters.mel(sr, n_fft, n_mels, fmin, fmax)``
+    (Slaney scale and area normalisation), the same arithmetic in the same order."""
+    n_mels, n_bins = params.n_mels, 1 + params.n_fft // 2
+    weights = np.zeros((n_mels, n_bins), dtype=np.float32)
+    fftfreqs = np.fft.rfftfreq(n=params.n_fft, d=1.0 / params.sample_rate)
+    min_mel, max_mel = (_hz_to_mel(np.array([f], dtype=np.float64))[0] for f in (params.fmin, params.fmax))
+    mel_f = _mel_to_hz(np.linspace(min_mel, max_mel, n_mels + 2))
+    fdiff = np.diff(mel_f)
+    ramps = np.subtract.outer(mel_f, fftfreqs)
+    for i in range(n_mels):
+        weights[i] = np.maximum(0, np.minimum(-ramps[i] / fdiff[i], ramps[i + 2] / fdiff[i + 1]))
+    weights *= (2.0 / (mel_f[2:n_mels + 2] - mel_f[:n_mels]))[:, np.newaxis]
+    return weights
+
+
+def power_to_db(power: np.ndarray, params: LogMelParams = LogMelParams()) -> np.ndarray:
+    """``10 log10(max(amin, power))`` re 1.0: librosa ``power_to_db(power, ref=1.0, amin, top_db=None)``."""
+    log_spec = 10.0 * np.log10(np.maximum(params.amin, power))
+    log_spec -= 10.0 * np.log10(np.maximum(params.amin, np.abs(1.0)))
+    return log_spec
 
 
 def silence_db(params: LogMelParams = LogMelParams()) -> np.float32:
     """The value :func:`log_mel_spectrogram` gives a frame of silence (an all-zero frame): about -100 dB."""
-    return librosa.power_to_db(np.zeros(1, np.float32), ref=1.0, amin=params.amin, top_db=None)[0]
+    return power_to_db(np.zeros(1, np.float32), params)[0]
 
 
 def audio_frames(pad_left: int, n_audio: int, n_samples: int, params: LogMelParams) -> tuple[int, int]:
@@ -130,7 +185,7 @@ def log_mel_placed(spans: Sequence[np.ndarray], pad_left: Sequence[int], n_sampl
     if out is None:
         out = np.empty((len(spans), params.n_mels, n_frames), dtype=np.float32)
     out[...] = silence_db(params)
-    window, basis = _window_and_mel_basis(params)
+    window, basis = hann_window(params), mel_filter_bank(params)
     half, hop, n_fft = params.n_fft // 2, params.hop_length, params.n_fft
     capacity = max(FRAMES_PER_BLOCK, n_frames)  # a block never splits a clip
     work = _workspace(params, capacity)
@@ -194,7 +249,7 @@ def _transform_block(block, n_block_frames: int, min_columns: int, window: np.nd
         power = power ** params.power
     n_columns = max(n_block_frames, min_columns)  # see log_mel_placed: never a small-matrix kernel
     mel = np.matmul(basis, work["power"][:n_columns].T, out=work["mel"][:, :n_columns])
-    db = librosa.power_to_db(mel[:, :n_block_frames], ref=1.0, amin=params.amin, top_db=None)  # (n_mels, frames)
+    db = power_to_db(mel[:, :n_block_frames], params)  # (n_mels, frames)
     k = 0
     for i, first, stop, _ in block:
         out[i, :, first:stop] = db[:, k:k + stop - first]
