@@ -2,14 +2,13 @@
 from __future__ import annotations
 
 import json
-import time
 
 import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
 from transfer.baselines import BASELINES, fit_predict_baseline, mel_summary_features
-from transfer.metrics import binary_metrics, roc_auc_from_counts
+from transfer.metrics import INVERTED_TEXT, auc_verdict, binary_metrics, roc_auc_from_counts
 
 
 def noisy_scores(n: int, seed: int = 0, separation: float = 1.0, decimals: int | None = None):
@@ -98,13 +97,90 @@ def test_bootstrap_skips_single_class_resamples():
     assert 0.0 <= lo <= m["roc_auc"] <= hi <= 1.0
 
 
-def test_bootstrap_is_fast():
-    y, p = noisy_scores(5000, seed=5, decimals=3)
-    binary_metrics(y[:50], p[:50], n_bootstrap=10)  # warm up imports
-    t0 = time.perf_counter()
-    m = binary_metrics(y, p, n_bootstrap=1000)
-    assert time.perf_counter() - t0 < 1.0
-    assert m["n_bootstrap_used"] == 1000
+def clustered_scores(n_groups: int = 12, per_group: int = 40, seed: int = 0):
+    """Labels, probabilities and groups (each (n_groups * per_group,)) where the groups differ strongly:
+    each group has its own share of positives and its own score offset, so the clips of one group are far
+    from independent. Within a group positives still score a little higher."""
+    rng = np.random.default_rng(seed)
+    groups = np.repeat(np.arange(n_groups), per_group)
+    share = rng.uniform(0.1, 0.9, n_groups)[groups]
+    y = (rng.random(groups.size) < share).astype(int)
+    offset = 2.0 * rng.standard_normal(n_groups)[groups]
+    score = 0.6 * y + offset + 0.3 * rng.standard_normal(groups.size)
+    return y, 1 / (1 + np.exp(-score)), groups
+
+
+def test_cluster_bootstrap_is_wider_on_clustered_data_and_records_its_resampling():
+    y, p, groups = clustered_scores()
+    clips = binary_metrics(y, p, n_bootstrap=1000, seed=0)
+    speakers = binary_metrics(y, p, n_bootstrap=1000, seed=0, groups=[f"spk{g}" for g in groups])
+    assert (clips["ci_resampling"], clips["n_groups"]) == ("examples", None)
+    assert (speakers["ci_resampling"], speakers["n_groups"]) == ("groups", 12)
+    assert speakers["roc_auc"] == clips["roc_auc"]  # only the interval depends on the resampling
+    width = {k: m["roc_auc_ci95"][1] - m["roc_auc_ci95"][0] for k, m in (("clips", clips), ("groups", speakers))}
+    assert width["groups"] > 1.5 * width["clips"], width
+    lo, hi = speakers["roc_auc_ci95"]
+    assert lo < speakers["roc_auc"] < hi
+    assert speakers == binary_metrics(y, p, n_bootstrap=1000, seed=0, groups=groups.astype(str))  # seeded
+    json.dumps(speakers)
+
+
+def test_cluster_bootstrap_with_one_example_per_group_matches_the_example_bootstrap_in_distribution():
+    # Every example its own group: drawing groups is drawing examples, so the intervals agree closely
+    # (different random streams, same distribution).
+    y, p = noisy_scores(2000, seed=12)
+    clips = binary_metrics(y, p, n_bootstrap=2000, seed=0)["roc_auc_ci95"]
+    singletons = binary_metrics(y, p, n_bootstrap=2000, seed=1, groups=np.arange(2000))["roc_auc_ci95"]
+    assert singletons == pytest.approx(clips, abs=0.006)
+
+
+def test_cluster_bootstrap_weights_examples_by_their_group_draws():
+    # Two groups, each of one class: a resample holds both classes only when it draws both groups once,
+    # so every usable resample is the original data (AUC exactly the original) and about half are usable.
+    y = np.array([1, 1, 1, 0, 0, 0])
+    p = np.array([0.9, 0.4, 0.8, 0.5, 0.1, 0.2])
+    m = binary_metrics(y, p, n_bootstrap=400, seed=3, groups=["a", "a", "a", "b", "b", "b"])
+    assert m["roc_auc_ci95"] == [m["roc_auc"], m["roc_auc"]]
+    assert 150 < m["n_bootstrap_used"] < 250
+
+
+def test_cluster_bootstrap_with_a_single_group_gives_no_interval():
+    y, p = noisy_scores(60, seed=13)
+    m = binary_metrics(y, p, n_bootstrap=500, groups=np.full(60, "spk1"))
+    assert m["roc_auc"] == pytest.approx(roc_auc_score(y, p))
+    assert m["roc_auc_ci95"] is None and m["n_bootstrap_used"] == 0 and m["n_groups"] == 1
+    assert "single group" in m["note"] and auc_verdict(m) == "undefined"
+
+
+@pytest.mark.parametrize("groups, message", [
+    (["a", "b"], "differ in length"),
+    ([["a", "b", "c", "d"]], "one-dimensional"),
+    (["a", None, "b", "b"], "None/NaN"),
+    ([1.0, np.nan, 2.0, 2.0], "None/NaN"),
+])
+def test_group_validation(groups, message):
+    with pytest.raises(ValueError, match=message):
+        binary_metrics([0, 1, 0, 1], [0.2, 0.8, 0.3, 0.7], groups=groups)
+
+
+@pytest.mark.parametrize("auc, ci, verdict", [
+    (0.30, [0.20, 0.45], "inverted"),
+    (0.45, [0.35, 0.55], "chance"),
+    (0.50, [0.50, 0.50], "chance"),
+    (0.70, [0.55, 0.85], "above chance"),
+    (0.40, None, "undefined"),
+    (None, None, "undefined"),
+])
+def test_auc_verdict(auc, ci, verdict):
+    assert auc_verdict({"roc_auc": auc, "roc_auc_ci95": ci}) == verdict
+
+
+def test_auc_verdict_on_real_metrics():
+    y, p = noisy_scores(400, seed=14, separation=1.0)
+    assert auc_verdict(binary_metrics(y, p)) == "above chance"
+    assert auc_verdict(binary_metrics(y, 1 - p)) == "inverted"
+    assert auc_verdict(binary_metrics(y, np.full(400, 0.5))) == "chance"
+    assert "inverted" in INVERTED_TEXT and "negative" in INVERTED_TEXT
 
 
 @pytest.mark.parametrize("label", [0, 1])
@@ -123,6 +199,9 @@ def test_result_is_json_serialisable_plain_types():
     assert json.loads(json.dumps(m)) == m
     for key in ("n", "n_positive", "n_bootstrap_used"):
         assert type(m[key]) is int
+    assert m["ci_resampling"] == "examples" and m["n_groups"] is None
+    grouped = binary_metrics(y, p, n_bootstrap=50, groups=np.arange(100) % 7)
+    assert json.loads(json.dumps(grouped)) == grouped and type(grouped["n_groups"]) is int
     for key in ("positive_share", "roc_auc", "accuracy", "balanced_accuracy", "f1", "threshold"):
         assert type(m[key]) is float
     assert all(type(v) is float for v in m["roc_auc_ci95"] + m["roc"]["fpr"] + m["roc"]["tpr"])

@@ -10,6 +10,16 @@ batch of resamples is computed at once from the Mann-Whitney statistic over the 
 contain a single class have no AUC and are skipped. The resampling is drawn from
 ``numpy.random.default_rng(seed)``, so identical inputs and seed give identical output.
 
+**Cluster bootstrap.** Clips of one speaker (or video) are not independent: they share a voice, a
+microphone and often a label. With ``groups`` (one id per example), each resample draws whole groups with
+replacement and every example counts as many times as its group was drawn, so the interval reflects how
+much the AUC varies between speakers, not only between clips. The result records which was used
+(``ci_resampling``: ``"groups"`` or ``"examples"``) and ``n_groups``.
+
+:func:`auc_verdict` reads an AUC and its interval as ``"above chance"``, ``"chance"`` or ``"inverted"``
+(the interval lies wholly below 0.5: the model ranks the negative class above the positive one), so no
+report prints an inverted ranking as if it were an ordinary result.
+
 No TensorFlow here: this module only needs NumPy and scikit-learn.
 """
 from __future__ import annotations
@@ -19,10 +29,15 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import roc_curve
 
-__all__ = ["binary_metrics", "roc_auc_from_counts"]
+__all__ = ["AUC_VERDICTS", "INVERTED_TEXT", "auc_verdict", "binary_metrics", "roc_auc_from_counts"]
 
 # At most this many count cells (resamples x examples) are held at once in the bootstrap.
 _BOOTSTRAP_CELLS = 4_000_000
+
+#: What :func:`auc_verdict` returns.
+AUC_VERDICTS = ("above chance", "chance", "inverted", "undefined")
+#: How reports say that a verdict is ``"inverted"``.
+INVERTED_TEXT = "ranking inverted: the model scores this corpus's negative clips as more positive"
 
 
 def _validate(y_true, p_positive) -> tuple[np.ndarray, np.ndarray]:
@@ -116,8 +131,14 @@ def _auc_sorted(runs: tuple[np.ndarray, np.ndarray, np.ndarray], w: np.ndarray) 
     return auc
 
 
-def _bootstrap_aucs(y: np.ndarray, p: np.ndarray, n_bootstrap: int, seed: int) -> np.ndarray:
-    """AUCs of ``n_bootstrap`` resamples with replacement (NaN for single-class resamples); shape (n_bootstrap,)."""
+def _bootstrap_aucs(y: np.ndarray, p: np.ndarray, n_bootstrap: int, seed: int,
+                    group_index: np.ndarray | None = None) -> np.ndarray:
+    """AUCs of ``n_bootstrap`` resamples with replacement (NaN for single-class resamples); shape (n_bootstrap,).
+
+    Without ``group_index`` the ``n`` examples are resampled. With ``group_index`` (shape (n,), int, the
+    group of each example numbered 0 .. G-1), ``G`` groups are drawn with replacement per resample and
+    each example is weighted by how often its group was drawn.
+    """
     n = y.shape[0]
     # Resample positions in score order directly, so the counts need no column permutation.
     order = np.argsort(p, kind="mergesort")
@@ -125,13 +146,37 @@ def _bootstrap_aucs(y: np.ndarray, p: np.ndarray, n_bootstrap: int, seed: int) -
     rng = np.random.default_rng(seed)
     batch = max(1, min(n_bootstrap, _BOOTSTRAP_CELLS // n))
     out = np.empty(n_bootstrap, dtype=np.float64)
+    if group_index is not None:
+        sorted_groups = group_index[order]
+        n_groups = int(group_index.max()) + 1
     for first in range(0, n_bootstrap, batch):
         b = min(batch, n_bootstrap - first)
-        idx = rng.integers(0, n, size=(b, n))
-        flat = idx + (np.arange(b) * n)[:, None]
-        counts = np.bincount(flat.ravel(), minlength=b * n).reshape(b, n)  # int64: exact sums
+        if group_index is None:
+            idx = rng.integers(0, n, size=(b, n))
+            flat = idx + (np.arange(b) * n)[:, None]
+            counts = np.bincount(flat.ravel(), minlength=b * n).reshape(b, n)  # int64: exact sums
+        else:
+            idx = rng.integers(0, n_groups, size=(b, n_groups))
+            flat = idx + (np.arange(b) * n_groups)[:, None]
+            group_counts = np.bincount(flat.ravel(), minlength=b * n_groups).reshape(b, n_groups)
+            counts = group_counts[:, sorted_groups]  # (b, n): each example as often as its group was drawn
         out[first:first + b] = _auc_sorted(runs, counts)
     return out
+
+
+def _group_index(groups, n: int) -> tuple[np.ndarray, int]:
+    """Validate ``groups`` (n ids) and number them; return ``(index (n,) int64, number of groups)``."""
+    g = np.asarray(groups, dtype=object)
+    if g.ndim != 1:
+        raise ValueError(f"groups must be one-dimensional (one id per example), got shape {g.shape}")
+    if g.shape[0] != n:
+        raise ValueError(f"groups and y_true differ in length: {g.shape[0]} != {n}")
+    missing = [v is None or (isinstance(v, float) and np.isnan(v)) for v in g]
+    if any(missing):
+        raise ValueError(f"groups must name a group for every example; {sum(missing)} are None/NaN")
+    _, index = np.unique(g.astype(str), return_inverse=True)
+    index = index.reshape(-1).astype(np.int64)
+    return index, int(index.max()) + 1
 
 
 def _thin(fpr: np.ndarray, tpr: np.ndarray, max_points: int) -> tuple[list[float], list[float]]:
@@ -143,7 +188,7 @@ def _thin(fpr: np.ndarray, tpr: np.ndarray, max_points: int) -> tuple[list[float
 
 
 def binary_metrics(y_true, p_positive, *, threshold: float = 0.5, n_bootstrap: int = 1000, seed: int = 0,
-                   max_roc_points: int = 200) -> dict[str, Any]:
+                   max_roc_points: int = 200, groups=None) -> dict[str, Any]:
     """Score predicted probabilities of the positive class against binary labels.
 
     Parameters
@@ -161,6 +206,10 @@ def binary_metrics(y_true, p_positive, *, threshold: float = 0.5, n_bootstrap: i
         Seed of the resampling: identical inputs and seed give an identical interval.
     max_roc_points : int, default 200
         The ROC curve is thinned to at most this many points (at least 2), keeping both endpoints.
+    groups : array-like of shape (n,), optional
+        The cluster of each example (speaker, video, dialogue id; compared as strings). When given, the
+        bootstrap draws whole groups with replacement (a cluster bootstrap) instead of examples. With a
+        single group there is nothing to resample: the interval is None and ``note`` says why.
 
     Returns
     -------
@@ -168,6 +217,8 @@ def binary_metrics(y_true, p_positive, *, threshold: float = 0.5, n_bootstrap: i
         ``n``, ``n_positive`` (int); ``positive_share`` (float, fraction of positives); ``roc_auc``
         (float or None); ``roc_auc_ci95`` ([lo, hi] percentile-bootstrap interval, or None);
         ``n_bootstrap_used`` (int, resamples with both classes that entered the interval);
+        ``ci_resampling`` (``"groups"`` or ``"examples"``: what the bootstrap drew) and ``n_groups`` (int,
+        distinct groups; None without ``groups``);
         ``accuracy``, ``balanced_accuracy`` (mean recall over the classes present in ``y_true``),
         ``f1`` (of the positive class; 0.0 when there are no positives predicted or present) and
         ``threshold`` (float); ``roc`` ({"fpr": [...], "tpr": [...]}, from (0, 0) to (1, 1), or None).
@@ -178,7 +229,7 @@ def binary_metrics(y_true, p_positive, *, threshold: float = 0.5, n_bootstrap: i
     ------
     ValueError
         When the shapes differ or are not one-dimensional, ``n`` is 0, a label is not 0/1, a
-        probability is outside [0, 1] or not finite, or a parameter is out of range.
+        probability is outside [0, 1] or not finite, a group is None/NaN, or a parameter is out of range.
     """
     y, p = _validate(y_true, p_positive)
     threshold = float(threshold)
@@ -189,6 +240,7 @@ def binary_metrics(y_true, p_positive, *, threshold: float = 0.5, n_bootstrap: i
     n_bootstrap = int(n_bootstrap)
     if isinstance(max_roc_points, bool) or int(max_roc_points) != max_roc_points or max_roc_points < 2:
         raise ValueError(f"max_roc_points must be an integer >= 2, got {max_roc_points!r}")
+    group_index, n_groups = _group_index(groups, y.shape[0]) if groups is not None else (None, None)
 
     n = int(y.shape[0])
     n_positive = int(y.sum())
@@ -211,6 +263,8 @@ def binary_metrics(y_true, p_positive, *, threshold: float = 0.5, n_bootstrap: i
         "roc_auc": None,
         "roc_auc_ci95": None,
         "n_bootstrap_used": 0,
+        "ci_resampling": "examples" if group_index is None else "groups",
+        "n_groups": n_groups,
         "accuracy": float((tp + tn) / n),
         "balanced_accuracy": float(sum(recalls) / len(recalls)),
         "f1": float(f1),
@@ -224,8 +278,11 @@ def binary_metrics(y_true, p_positive, *, threshold: float = 0.5, n_bootstrap: i
         return result
 
     result["roc_auc"] = float(roc_auc_from_counts(y, p, np.ones((1, n)))[0])
-    if n_bootstrap:
-        aucs = _bootstrap_aucs(y, p, n_bootstrap, seed)
+    if n_bootstrap and n_groups == 1:
+        result["note"] = ("a single group: a cluster bootstrap has nothing to resample, so there is no "
+                          "interval (the AUC is that of one group)")
+    elif n_bootstrap:
+        aucs = _bootstrap_aucs(y, p, n_bootstrap, seed, group_index)
         aucs = aucs[~np.isnan(aucs)]
         result["n_bootstrap_used"] = int(aucs.shape[0])
         if aucs.shape[0]:
@@ -237,3 +294,30 @@ def binary_metrics(y_true, p_positive, *, threshold: float = 0.5, n_bootstrap: i
     fpr_list, tpr_list = _thin(fpr, tpr, int(max_roc_points))
     result["roc"] = {"fpr": fpr_list, "tpr": tpr_list}
     return result
+
+
+def auc_verdict(metrics: dict) -> str:
+    """Read a ROC AUC against chance (0.5) through its 95 % interval.
+
+    Parameters
+    ----------
+    metrics : dict
+        Holds ``roc_auc`` (float or None) and ``roc_auc_ci95`` ([lo, hi] or None), as
+        :func:`binary_metrics` returns them.
+
+    Returns
+    -------
+    str, one of :data:`AUC_VERDICTS`
+        ``"inverted"`` when the whole interval lies below 0.5 (hi < 0.5: the model ranks the negative class
+        above the positive one, beyond sampling noise); ``"above chance"`` when it lies above 0.5
+        (lo > 0.5); ``"chance"`` when it contains 0.5; ``"undefined"`` when there is no AUC or no interval.
+    """
+    auc, ci = metrics.get("roc_auc"), metrics.get("roc_auc_ci95")
+    if auc is None or not ci:
+        return "undefined"
+    lo, hi = float(ci[0]), float(ci[1])
+    if hi < 0.5:
+        return "inverted"
+    if lo > 0.5:
+        return "above chance"
+    return "chance"
