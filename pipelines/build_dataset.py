@@ -139,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     print(summary_text(result))
     if result.counts["ok"] == 0:
         print(nothing_kept_text(result), file=sys.stderr)
-        return 1
+        return 1 if result.counts["abstained"] == 0 else 0  # abstained clips keep their features
     return 0
 
 
@@ -160,14 +160,15 @@ HINTS = {
 
 
 def nothing_kept_text(result, top: int = 3) -> str:
-    """Why a build kept no segment: the most frequent failure statuses with an example detail and a hint,
-    or, when everything abstained, how to make the labeller decide."""
+    """Why a build kept no segment: the most frequent failure statuses with an example detail and a hint;
+    or, when some segments abstained (their features are kept), a warning saying how to label them."""
     import pandas as pd
 
     c = result.counts
-    if c["failed"] == 0:
-        return (f"error: the build kept no labelled segment: all {c['abstained']} abstained (weak sentiment scores "
-                "inside the neutral band); try a narrower --neutral-band or another --policy")
+    if c["abstained"]:
+        return (f"warning: no segment got a label: {c['abstained']} abstained (sentiment inside the neutral band) "
+                f"and {c['failed']} failed; their features are kept, so a narrower --neutral-band or another "
+                "--policy relabels them without decoding the audio again")
     lines = [f"error: the build kept no segment ({c['failed']} failed, {c['abstained']} abstained); "
              f"the most frequent reasons, from {Path(result.out_dir) / 'segments.parquet'}:"]
     try:

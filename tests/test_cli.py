@@ -154,3 +154,13 @@ def test_a_file_name_that_is_not_utf8_fails_only_its_recording(tmp_path, capsys)
     df = pd.read_parquet(tmp_path / "o/segments.parquet").set_index("segment_id")
     assert df.loc["good_0", "status"] == "ok"
     assert df.loc["caf\ufffd_0", "status"] == "bad_encoding" and "rename" in df.loc["caf\ufffd_0", "detail"]
+
+
+def test_a_build_whose_segments_all_abstain_warns_and_succeeds(tmp_path, capsys):
+    import numpy as np
+    import soundfile as sf
+
+    sf.write(tmp_path / "a.wav", np.zeros(32000, np.float32), 16000)
+    (tmp_path / "m.csv").write_text("audio_path,start,end,text\na.wav,0,1,The meeting is on Tuesday.\n")
+    rc, _, err = _main(capsys, "--root", tmp_path / "m.csv", "--out", tmp_path / "o")
+    assert rc == 0 and err.startswith("warning: no segment got a label: 1 abstained") and "--neutral-band" in err
