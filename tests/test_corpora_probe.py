@@ -50,18 +50,69 @@ def test_clip_logmel_for_files_centres_audio_and_records_failures(tmp_path):
     assert (logmel[1] <= -99).all()  # the failed file is silence, flagged by its error
 
 
-def test_grouped_probe_never_trains_on_the_scored_speaker():
-    rng = np.random.default_rng(0)
-    groups = np.repeat(np.arange(6), 20)
-    y = rng.integers(0, 2, groups.size)
-    # A feature that identifies each speaker's own labels by memorisation only (a per-speaker random code):
-    # a model that saw the speaker would score it perfectly; one that did not cannot.
-    X = np.concatenate([np.eye(6)[groups] * 5, (y * 2 - 1)[:, None] * (groups[:, None] % 2 * 2 - 1)], axis=1)
-    p = grouped_probe_predictions(X.astype(np.float32), y, groups)
-    assert p.shape == y.shape and np.isfinite(p).all()
+def _cue_fixture(kind: str, n_speakers: int = 8, per_speaker: int = 24, dim: int = 32, seed: int = 0):
+    """Embeddings (n, dim) float32, labels (n,) and speakers (n,), each speaker with balanced labels.
+
+    The first ``n_speakers`` features are cue features, the rest a per-speaker offset (voice identity) plus
+    noise. ``kind="shared"``: every speaker expresses valence on cue feature 0 (a cue that transfers to
+    unseen speakers). ``kind="speaker"``: speaker ``s`` expresses it on cue feature ``s`` only, which is
+    exactly 0 for every other speaker, so only a model that has heard the speaker can use it.
+    """
+    rng = np.random.default_rng(seed)
+    speakers = np.repeat(np.arange(n_speakers), per_speaker)
+    y = np.concatenate([rng.permutation(np.arange(per_speaker) % 2) for _ in range(n_speakers)])
+    X = np.zeros((y.size, dim))
+    X[:, n_speakers:] = (0.5 * rng.standard_normal((n_speakers, dim - n_speakers))[speakers]
+                         + 0.3 * rng.standard_normal((y.size, dim - n_speakers)))
+    cue = np.zeros(y.size, dtype=int) if kind == "shared" else speakers
+    X[np.arange(y.size), cue] = 2.0 * (2 * y - 1) + 0.3 * rng.standard_normal(y.size)
+    return X.astype(np.float32), y, speakers
+
+
+def test_grouped_probe_hears_a_shared_cue_but_not_a_speaker_only_cue():
     from sklearn.metrics import roc_auc_score
-    assert roc_auc_score(y, p) < 0.7  # the sign flips between odd and even speakers: nothing transfers
-    separable = np.stack([y + 0.1 * rng.standard_normal(y.size), rng.standard_normal(y.size)], axis=1)
-    assert roc_auc_score(y, grouped_probe_predictions(separable, y, groups)) > 0.95
+
+    X, y, speakers = _cue_fixture("shared")
+    assert roc_auc_score(y, grouped_probe_predictions(X, y, speakers)) > 0.9
+    X, y, speakers = _cue_fixture("speaker")
+    p = grouped_probe_predictions(X, y, speakers)
+    assert p.shape == y.shape and np.isfinite(p).all()
+    assert abs(roc_auc_score(y, p) - 0.5) < 0.1  # the cue needs the speaker: nothing transfers
+    # The same speaker-only cue is learnt as soon as a speaker's clips are on both sides (every clip its own
+    # group: a clip-level split), so the assertion above really separates a grouped probe from a leaky one.
+    leaky = grouped_probe_predictions(X, y, np.arange(y.size), n_folds=5)
+    assert roc_auc_score(y, leaky) > 0.9
+
+
+def test_grouped_probe_folds_keep_every_speaker_on_one_side(monkeypatch):
+    import transfer.probe as probe
+
+    X, y, speakers = _cue_fixture("shared", n_speakers=5, per_speaker=6)
+    seen = []
+    real = probe.fit_predict_baseline
+
+    def recording(model, X_train, y_train, evaluate, seed=0):
+        train_rows = {tuple(row) for row in X_train}
+        test_rows = {tuple(row) for row in evaluate["test"]}
+        seen.append(({int(s) for s, row in zip(speakers, X) if tuple(row) in train_rows},
+                     {int(s) for s, row in zip(speakers, X) if tuple(row) in test_rows}))
+        return real(model, X_train, y_train, evaluate, seed=seed)
+
+    monkeypatch.setattr(probe, "fit_predict_baseline", recording)
+    grouped_probe_predictions(X, y, speakers, n_folds=3)
+    assert len(seen) == 3
+    assert all(train and test and not train & test for train, test in seen)
+    assert set().union(*(test for _, test in seen)) == set(range(5))  # every speaker scored
+
+
+def test_a_leaky_fold_assignment_is_refused():
+    from transfer.benchmark import describe_folds, speaker_folds
+
+    speakers = np.array(["a", "a", "b", "b", "c", "c"])
+    y = np.array([0, 1, 0, 1, 0, 1])
+    describe_folds(speakers, speaker_folds(speakers), y)  # the folds the benchmark makes pass
+    leaky = np.array([0, 1, 1, 1, 2, 2])  # speaker a is in fold 0 and fold 1
+    with pytest.raises(AssertionError, match="both sides"):
+        describe_folds(speakers, leaky, y)
     with pytest.raises(ValueError, match="two speakers"):
-        grouped_probe_predictions(separable, y, np.zeros_like(groups))
+        grouped_probe_predictions(np.zeros((6, 2), np.float32), y, np.zeros(6))
