@@ -9,6 +9,7 @@ as a "not run yet" box with the command that makes it.
 from __future__ import annotations
 
 import math
+import re
 from typing import Sequence
 
 import numpy as np
@@ -17,6 +18,7 @@ import pandas as pd
 from reporting import figures
 from reporting.html import Section, esc, figure, fmt, not_run, note, table
 from reporting.inputs import BENCHMARK_FILE, BENCHMARKS_DIR, LABEL_QUALITY_FILE, ReportInputs, TablesFile
+from transfer.metrics import INVERTED_TEXT
 
 OK, ABSTAINED = "ok", "abstained"
 SPLIT_ORDER = ("train", "validation", "test", "unassigned")
@@ -549,6 +551,40 @@ def model_section(inputs: ReportInputs) -> Section:
 
 # ------------------------------------------------------------------------------------ benchmarks, quality
 
+def inverted_rows(t: dict) -> list[str]:
+    """Labels of a generic table's rows whose ROC AUC interval lies wholly below 0.5.
+
+    Reads a ``95% CI`` column of ``"[lo, hi]"`` cells (tables written before results carried a verdict);
+    a row's label is its first cells before the ``n`` column. Returns [] when the table has no such column.
+    """
+    columns = [str(c) for c in t.get("columns", [])]
+    if "95% CI" not in columns:
+        return []
+    k = columns.index("95% CI")
+    n_label = columns.index("n") if "n" in columns else 1
+    out = []
+    for row in t.get("rows", []):
+        if not isinstance(row, list) or len(row) <= k:
+            continue
+        match = re.fullmatch(r"\s*\[\s*([-0-9.eE+]+)\s*,\s*([-0-9.eE+]+)\s*\]\s*", str(row[k]))
+        if match and float(match.group(2)) < 0.5:
+            out.append(" / ".join(str(c) for c in row[:n_label]))
+    return out
+
+
+def _inversion_note(t: dict) -> str | None:
+    """The warning to show above a table that holds an inverted AUC, or None."""
+    if t.get("warning"):
+        return str(t["warning"])
+    if "verdict" in [str(c) for c in t.get("columns", [])]:  # its writer judged every row (and warned)
+        return None
+    rows = inverted_rows(t)
+    if not rows:
+        return None
+    return (f"{', '.join(rows)}: ROC AUC interval wholly below 0.5 -- {INVERTED_TEXT}. Not a usable result; "
+            "see the per-speaker breakdown.")
+
+
 def _tables_html(files: list[TablesFile]) -> str:
     parts = []
     for f in files:
@@ -558,6 +594,9 @@ def _tables_html(files: list[TablesFile]) -> str:
             parts.append(note(f"Could not be shown: {esc(f.error)}", "warn"))
             continue
         for t in f.tables:
+            warning = _inversion_note(t)
+            if warning:
+                parts.append(note(f"<strong>Warning.</strong> {esc(warning)}", "warn"))
             rows = [r if isinstance(r, list) else [r] for r in t.get("rows", [])]
             parts.append(table([str(c) for c in t.get("columns", [])], rows,
                                caption=str(t["title"]) if t.get("title") else None))

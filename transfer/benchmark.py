@@ -18,6 +18,14 @@ Each file is decoded, averaged to mono, resampled to 16 kHz and centred in a fix
 shorter file, the middle of a longer one), as :func:`weaklabel.features.clip_logmel_for_files` does, then
 embedded in chunks so memory stays bounded for corpora of thousands of files.
 
+Every 95 % interval that pools several speakers is a **cluster bootstrap over speakers** (whole speakers
+resampled, :func:`transfer.metrics.binary_metrics` with ``groups``): clips of one speaker are not
+independent. A corpus without speaker names falls back to resampling clips, and says so
+(``ci_resampling``). Every AUC carries a ``verdict`` (:func:`transfer.metrics.auc_verdict`); an interval
+wholly below 0.5 is **inverted** -- the model ranks this corpus's negative clips above its positive ones --
+and the record, the tables (a ``warning`` next to the figure) and the Markdown say so with the per-speaker
+AUCs, rather than printing it like any other figure.
+
 The result is one JSON-serialisable record (:func:`run_benchmark`) with generic ``tables``
 (``{"title", "columns", "rows", "note"}``) next to the structured values, rendered to Markdown by
 :func:`benchmark_markdown` and written atomically by :func:`write_benchmark`.
@@ -34,7 +42,7 @@ import numpy as np
 import pandas as pd
 
 from transfer.head import HeadConfig
-from transfer.metrics import binary_metrics
+from transfer.metrics import INVERTED_TEXT, auc_verdict, binary_metrics
 from weaklabel.atomic import atomic_path, write_json_atomic
 from weaklabel.features import LogMelParams
 from weaklabel.tables import markdown_tables
@@ -266,24 +274,57 @@ def _compact(metrics: dict) -> dict:
     return out
 
 
-def breakdown_metrics(y: np.ndarray, p: np.ndarray, keys, n_bootstrap: int = 1000, seed: int = 0) -> list[dict]:
+def speaker_groups(speakers) -> np.ndarray | None:
+    """The bootstrap clusters of a set of clips: their speakers, when every clip names one.
+
+    Parameters
+    ----------
+    speakers : array-like of shape (n,), None/NaN where unknown
+
+    Returns
+    -------
+    ndarray of shape (n,) of str, or None when a clip has no speaker or fewer than two speakers are present
+    (then the interval resamples clips, and the metrics say ``ci_resampling: "examples"``).
+    """
+    speakers = pd.Series(speakers, dtype=object)
+    if speakers.empty or speakers.isna().any():
+        return None
+    values = speakers.astype(str).to_numpy()
+    return values if len(np.unique(values)) >= 2 else None
+
+
+def _metrics(y: np.ndarray, p: np.ndarray, n_bootstrap: int, seed: int, groups=None) -> dict:
+    """binary_metrics with a cluster bootstrap over ``groups`` when it has two or more, and a ``verdict``."""
+    if groups is not None and len(np.unique(groups)) < 2:
+        groups = None
+    m = binary_metrics(y, p, n_bootstrap=n_bootstrap, seed=seed, groups=groups)
+    m["verdict"] = auc_verdict(m)
+    return m
+
+
+def breakdown_metrics(y: np.ndarray, p: np.ndarray, keys, n_bootstrap: int = 1000, seed: int = 0,
+                      groups=None) -> list[dict]:
     """ROC AUC (with interval) per value of ``keys``, e.g. per speaker, gender or intensity.
 
     Parameters
     ----------
     y : ndarray (n,) of 0/1; p : ndarray (n,) p(positive); keys : array-like (n,), None/NaN rows are skipped
+    groups : ndarray (n,), optional
+        Bootstrap clusters (speakers): a group of clips from two or more speakers resamples speakers, a
+        group of one speaker resamples its clips.
 
     Returns
     -------
     list of dict, sorted by group: ``group`` plus the :func:`transfer.metrics.binary_metrics` values
     (``n``, ``n_positive``, ``positive_share``, ``roc_auc`` (None for a single-class group),
-    ``roc_auc_ci95``, ...) without the ROC curve.
+    ``roc_auc_ci95``, ``ci_resampling``, ...) without the ROC curve, and ``verdict``
+    (:func:`transfer.metrics.auc_verdict`).
     """
     keys = pd.Series(keys, dtype=object)
     out = []
     for value in sorted(keys.dropna().astype(str).unique()):
         mask = (keys.astype(str) == value).to_numpy() & keys.notna().to_numpy()
-        m = binary_metrics(y[mask], p[mask], n_bootstrap=n_bootstrap, seed=seed)
+        m = _metrics(y[mask], p[mask], n_bootstrap, seed, None if groups is None else np.asarray(groups)[mask])
         m.pop("roc")
         out.append({"group": value, **m})
     return out
@@ -292,20 +333,51 @@ def breakdown_metrics(y: np.ndarray, p: np.ndarray, keys, n_bootstrap: int = 100
 def evaluate_scores(clips: pd.DataFrame, p: np.ndarray, n_bootstrap: int = 1000, seed: int = 0) -> dict:
     """Overall metrics and breakdowns by speaker, gender and intensity (where the column is non-null).
 
+    Intervals that pool speakers resample whole speakers (:func:`speaker_groups`); a speaker's own
+    interval resamples its clips.
+
     Parameters
     ----------
-    clips : DataFrame from :func:`select_clips` (n rows, column ``y``); p : ndarray (n,) p(positive)
+    clips : DataFrame from :func:`select_clips` (n rows, column ``y``, optional ``speaker``); p : ndarray (n,)
 
     Returns
     -------
-    dict: ``overall`` (binary_metrics with ``roc_points``) and ``by_<column>`` lists (or absent).
+    dict: ``overall`` (binary_metrics with ``roc_points`` and ``verdict``) and ``by_<column>`` lists (or
+    absent).
     """
     y = clips["y"].to_numpy()
-    result = {"overall": _compact(binary_metrics(y, p, n_bootstrap=n_bootstrap, seed=seed))}
+    groups = speaker_groups(clips["speaker"]) if "speaker" in clips else None
+    result = {"overall": _compact(_metrics(y, p, n_bootstrap, seed, groups))}
     for column in BREAKDOWNS:
         if column in clips and clips[column].notna().any():
-            result[f"by_{column}"] = breakdown_metrics(y, p, clips[column], n_bootstrap, seed)
+            result[f"by_{column}"] = breakdown_metrics(y, p, clips[column], n_bootstrap, seed,
+                                                       None if column == "speaker" else groups)
     return result
+
+
+def inversion_warning(what: str, result: dict) -> str | None:
+    """A sentence for a result whose overall AUC is inverted, listing the per-speaker AUCs; else None.
+
+    Parameters
+    ----------
+    what : str
+        Names the figure, e.g. ``"Zero-shot"``.
+    result : dict
+        From :func:`evaluate_scores` (``overall``, optional ``by_speaker``).
+    """
+    overall = result["overall"]
+    if overall.get("verdict") != "inverted":
+        return None
+    lo, hi = overall["roc_auc_ci95"]
+    text = (f"{what} ROC AUC {overall['roc_auc']:.3f} [{lo:.3f}, {hi:.3f}], wholly below 0.5: {INVERTED_TEXT}. "
+            "This is not a usable result on this corpus.")
+    speakers = result.get("by_speaker") or []
+    if speakers:
+        parts = [f"{g['group']} " + ("n/a" if g["roc_auc"] is None else f"{g['roc_auc']:.3f}")
+                 + (" (inverted)" if g.get("verdict") == "inverted" else "") for g in speakers]
+        n_below = sum(1 for g in speakers if g["roc_auc"] is not None and g["roc_auc"] < 0.5)
+        text += (f" Per speaker ({n_below} of {len(speakers)} below 0.5): " + ", ".join(parts) + ".")
+    return text
 
 
 def embed_files(paths: list[str], embedder, clip_seconds: float, params: LogMelParams, batch_size: int = 16,
@@ -476,9 +548,12 @@ def run_benchmark(config: BenchmarkConfig, log: Callable[[str], None] | None = N
     clip_records = clips[["path", "speaker", "gender", "intensity", "emotion", "valence", "y"]].copy()
 
     if mode in ("zero-shot", "both"):
-        from transfer.head import predict_head
+        if hasattr(model, "predict_embeddings"):  # models that standardise embeddings per speaker/recording
+            p = model.predict_embeddings(X, _standardisation_groups(clips))
+        else:
+            from transfer.head import predict_head
 
-        p = predict_head(model.head, X)
+            p = predict_head(model.head, X)
         clip_records["p_zero_shot"] = p
         trained_on = model.meta.get("trained_on", {})
         record["zero_shot"] = {
@@ -487,7 +562,10 @@ def run_benchmark(config: BenchmarkConfig, log: Callable[[str], None] | None = N
                      f"{trained_on.get('dataset', 'another corpus')} and never heard these speakers"),
             **evaluate_scores(clips, p, config.n_bootstrap, config.seed),
         }
-        log(f"zero-shot ROC AUC {_auc_text(record['zero_shot']['overall'])}")
+        zs = record["zero_shot"]
+        zs["verdict"] = zs["overall"]["verdict"]
+        zs["warning"] = inversion_warning("Zero-shot", zs)
+        log(f"zero-shot ROC AUC {_auc_text(zs['overall'])}" + (f" -- {INVERTED_TEXT}" if zs["warning"] else ""))
 
     if mode in ("probe", "both"):
         folds = speaker_folds(clips["speaker"], config.n_folds)
@@ -505,13 +583,17 @@ def run_benchmark(config: BenchmarkConfig, log: Callable[[str], None] | None = N
             per_fold = []
             for info in fold_info:
                 mask = folds == info["fold"]
-                m = binary_metrics(y[mask], p[mask], n_bootstrap=config.n_bootstrap, seed=config.seed)
+                m = _metrics(y[mask], p[mask], config.n_bootstrap, config.seed,
+                             speaker_groups(clips["speaker"][mask]))
                 m.pop("roc")
                 per_fold.append({"fold": info["fold"], "test_speakers": info["test_speakers"], **m})
             fold_aucs = [f["roc_auc"] for f in per_fold if f["roc_auc"] is not None]
             heads[head] = {**evaluate_scores(clips, p, config.n_bootstrap, config.seed), "per_fold": per_fold,
                            "mean_fold_auc": float(np.mean(fold_aucs)) if fold_aucs else None}
-            log(f"probe {head}: pooled out-of-fold ROC AUC {_auc_text(heads[head]['overall'])}")
+            heads[head]["verdict"] = heads[head]["overall"]["verdict"]
+            heads[head]["warning"] = inversion_warning(f"Probe ({head}) pooled out-of-fold", heads[head])
+            log(f"probe {head}: pooled out-of-fold ROC AUC {_auc_text(heads[head]['overall'])}"
+                + (f" -- {INVERTED_TEXT}" if heads[head]["warning"] else ""))
         n_groups = len(fold_info)
         record["probe"] = {
             "validation": ("leave-one-speaker-out" if config.n_folds is None or n_groups == n_speakers
@@ -523,6 +605,17 @@ def run_benchmark(config: BenchmarkConfig, log: Callable[[str], None] | None = N
     record["clips"] = [{k: _plain(v) for k, v in row.items()} for row in clip_records.to_dict("records")]
     record["tables"] = benchmark_tables(record)
     return record
+
+
+def _standardisation_groups(clips: pd.DataFrame) -> np.ndarray:
+    """The group of each clip for a model's per-group standardisation: its speaker, else one group for all.
+
+    Returns ndarray (n,) of str.
+    """
+    speakers = clips["speaker"] if "speaker" in clips else pd.Series([None] * len(clips), dtype=object)
+    if speakers.notna().all():
+        return speakers.astype(str).to_numpy()
+    return np.where(speakers.notna(), speakers.astype(str), "(no speaker)")
 
 
 def _plain(value):
@@ -555,9 +648,25 @@ def _ci(m: dict) -> str:
     return f"[{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "n/a"
 
 
+VERDICT_CELLS = {"inverted": "INVERTED (below chance)", "chance": "chance", "above chance": "above chance",
+                 "undefined": "n/a"}
+
+
 def _metric_row(label: list, m: dict) -> list:
+    verdict = m.get("verdict") or auc_verdict(m)
     return [*label, m["n"], m["n_positive"], _num(m["positive_share"]), _num(m["roc_auc"]), _ci(m),
-            _num(m["balanced_accuracy"])]
+            VERDICT_CELLS[verdict], _num(m["balanced_accuracy"])]
+
+
+def _interval_note(m: dict) -> str:
+    """How the table's pooled interval was drawn."""
+    if m.get("ci_resampling") == "groups":
+        return f"ROC AUC with a 95% interval from a cluster bootstrap over the {m['n_groups']} speakers."
+    return "ROC AUC with a bootstrap 95% interval over clips (no speaker names to resample)."
+
+
+VERDICT_NOTE = ("Verdict: the 95% interval above 0.5, containing it (chance) or wholly below it (INVERTED: the "
+                "model ranks negative clips above positive ones).")
 
 
 def _na_note(rows: list, why: str, note: str = "") -> str:
@@ -566,7 +675,7 @@ def _na_note(rows: list, why: str, note: str = "") -> str:
     return note
 
 
-METRIC_COLUMNS = ["n", "positive", "positive share", "ROC AUC", "95% CI", "balanced accuracy"]
+METRIC_COLUMNS = ["n", "positive", "positive share", "ROC AUC", "95% CI", "verdict", "balanced accuracy"]
 
 
 def benchmark_tables(record: dict) -> list[dict]:
@@ -587,24 +696,42 @@ def benchmark_tables(record: dict) -> list[dict]:
     }]
     zs = record.get("zero_shot")
     if zs:
-        tables.append({"title": "Zero-shot: the trained model on this corpus",
-                       "columns": ["model", *METRIC_COLUMNS],
-                       "rows": [_metric_row([zs["model"]], zs["overall"])],
-                       "note": zs["note"] + "; ROC AUC with a bootstrap 95% interval."})
-        rows = [_metric_row([column, g["group"]], g) for column in BREAKDOWNS for g in zs.get(f"by_{column}", [])]
+        table = {"title": "Zero-shot: the trained model on this corpus",
+                 "columns": ["model", *METRIC_COLUMNS],
+                 "rows": [_metric_row([zs["model"]], zs["overall"])],
+                 "note": f"{zs['note']}. {_interval_note(zs['overall'])} {VERDICT_NOTE}"}
+        if zs.get("warning"):
+            table["warning"] = zs["warning"]
+        tables.append(table)
+        speaker_rows = [_metric_row(["speaker", g["group"]], g) for g in zs.get("by_speaker", [])]
+        if zs.get("warning") and speaker_rows:  # the per-speaker breakdown right next to the inverted figure
+            tables.append({"title": "Zero-shot per speaker (the overall ranking is inverted)",
+                           "columns": ["breakdown", "group", *METRIC_COLUMNS], "rows": speaker_rows,
+                           "note": _na_note(speaker_rows, "the speaker's clips hold a single valence class",
+                                            "Each speaker's interval resamples that speaker's clips.")})
+        rows = [_metric_row([column, g["group"]], g) for column in BREAKDOWNS for g in zs.get(f"by_{column}", [])
+                if not (zs.get("warning") and column == "speaker")]
         if rows:
-            tables.append({"title": "Zero-shot by speaker, gender and intensity",
+            tables.append({"title": "Zero-shot by speaker, gender and intensity" if not zs.get("warning")
+                           else "Zero-shot by gender and intensity",
                            "columns": ["breakdown", "group", *METRIC_COLUMNS], "rows": rows,
-                           "note": _na_note(rows, "the group holds a single valence class")})
+                           "note": _na_note(rows, "the group holds a single valence class",
+                                            "A speaker's interval resamples its clips; a gender's or intensity's "
+                                            "resamples its speakers.")})
     probe = record.get("probe")
     if probe:
         heads = probe["heads"]
-        tables.append({"title": f"Probe: heads trained on this corpus ({probe['validation']})",
-                       "columns": ["head", *METRIC_COLUMNS, "folds", "mean fold AUC"],
-                       "rows": [_metric_row([h], r["overall"]) + [probe["n_folds"], _num(r["mean_fold_auc"])]
-                                for h, r in heads.items()],
-                       "note": "Pooled out-of-fold ROC AUC with a bootstrap 95% interval; no speaker is on both "
-                               "sides of any fold."})
+        first = next(iter(heads.values()))["overall"]
+        table = {"title": f"Probe: heads trained on this corpus ({probe['validation']})",
+                 "columns": ["head", *METRIC_COLUMNS, "folds", "mean fold AUC"],
+                 "rows": [_metric_row([h], r["overall"]) + [probe["n_folds"], _num(r["mean_fold_auc"])]
+                          for h, r in heads.items()],
+                 "note": f"Pooled out-of-fold ROC AUC; no speaker is on both sides of any fold. "
+                         f"{_interval_note(first)} {VERDICT_NOTE}"}
+        warnings = [r["warning"] for r in heads.values() if r.get("warning")]
+        if warnings:
+            table["warning"] = " ".join(warnings)
+        tables.append(table)
         rows = [[f["fold"], ", ".join(f["test_speakers"]), f["n_test"], _num(f["n_test_positive"] / f["n_test"]),
                  *[_num(heads[h]["per_fold"][i]["roc_auc"]) for h in heads]] for i, f in enumerate(probe["folds"])]
         tables.append({"title": "Probe: ROC AUC per fold",
@@ -632,13 +759,20 @@ def benchmark_tables(record: dict) -> list[dict]:
 
 
 def benchmark_markdown(record: dict) -> str:
-    """The whole report: a header line (clips, speakers, class balance) and every table."""
+    """The whole report: a header line (clips, speakers, class balance), a warning for every inverted result,
+    and every table (an inverted table with its warning right above it)."""
     balance = record["class_balance"]
     speakers = "unknown speakers" if record["n_speakers"] is None else f"{record['n_speakers']} speakers"
     header = (f"# Valence benchmark: {record['corpus']}\n\n{record['n_clips']} clips, {speakers}; class balance "
               f"{balance['positive']} positive / {balance['negative']} negative (positive share "
               f"{balance['positive_share']:.2f}); mode {record['mode']}.\n\n")
-    return header + markdown_tables(record["tables"])
+    n_warnings = sum(1 for t in record["tables"] if t.get("warning"))
+    if n_warnings:
+        header += (f"> **Warning:** {n_warnings} result table(s) below show an inverted ranking ({INVERTED_TEXT}); "
+                   "each is flagged where it appears, with its per-speaker AUCs.\n\n")
+    body = [(f"> **Warning.** {t['warning']}\n\n" if t.get("warning") else "")
+            + markdown_tables([t]) for t in record["tables"]]
+    return header + "\n".join(body)
 
 
 def write_benchmark(record: dict, out_dir: str | Path) -> tuple[Path, Path]:
@@ -653,5 +787,5 @@ def write_benchmark(record: dict, out_dir: str | Path) -> tuple[Path, Path]:
 
 __all__ = ["BENCHMARK_MODES", "PROBE_HEADS", "BenchmarkConfig", "benchmark_markdown", "benchmark_tables",
            "breakdown_metrics", "dense_probe_predictions", "describe_folds", "embed_files", "evaluate_scores",
-           "logistic_probe_predictions", "run_benchmark", "select_clips", "speaker_folds",
-           "write_benchmark"]
+           "inversion_warning", "logistic_probe_predictions", "run_benchmark", "select_clips", "speaker_folds",
+           "speaker_groups", "write_benchmark"]
