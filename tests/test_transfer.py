@@ -61,6 +61,34 @@ def test_window_spans_cover_the_file():
         window_spans(0.0, 7.0, 3.5)
 
 
+def _one_cue_fixture(n: int, dim: int = 16, seed: int = 0):
+    """Embeddings (n, dim) float32 and labels (n,): feature 0 carries the class (2.5 units apart at unit
+    noise), the other 15 are noise."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, n)
+    X = rng.standard_normal((n, dim))
+    X[:, 0] += 1.25 * (2 * y - 1)
+    return X.astype(np.float32), y
+
+
+def test_dense_head_learns_a_separable_fixture_and_nothing_from_shuffled_labels():
+    from sklearn.metrics import roc_auc_score
+
+    from transfer.head import HeadConfig, predict_head, train_dense_head
+
+    X, y = _one_cue_fixture(600)
+    train, val, test = slice(0, 300), slice(300, 400), slice(400, 600)
+    config = HeadConfig(hidden_units=16, batch_size=32, learning_rate=0.01, max_epochs=40, patience=8)
+    model, _ = train_dense_head(X[train], y[train], X[val], y[val], config=config, seed=0)
+    p = predict_head(model, X[test])
+    assert p.shape == (200,) and ((p >= 0) & (p <= 1)).all()
+    assert roc_auc_score(y[test], p) > 0.9  # held-out clips: the cue was learnt, not the training set
+    # The same head on labels shuffled across clips has nothing to learn that holds on new clips.
+    shuffled = np.random.default_rng(1).permutation(y)
+    model, _ = train_dense_head(X[train], shuffled[train], X[val], shuffled[val], config=config, seed=0)
+    assert abs(roc_auc_score(shuffled[test], predict_head(model, X[test])) - 0.5) < 0.12
+
+
 @pytest.mark.parametrize("layer,dim", [("block3_conv3", 256), ("block4_conv3", 512), ("block5_pool", 512)])
 def test_embedder_cut_layers(layer, dim):
     embedder = Embedder(resolve_vgg16_weights("random"), layer, image_shape=(32, 48), jit=False)
