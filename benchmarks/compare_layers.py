@@ -35,7 +35,9 @@ def main(argv=None) -> int:
     from transfer.embedding import Embedder
     from transfer.metrics import binary_metrics
     from transfer.probe import grouped_probe_predictions
-    from transfer.training import train_and_evaluate
+    from dataclasses import replace
+
+    from transfer.training import ORIGINAL_RECIPE, train_and_evaluate
     from transfer.weights import resolve_vgg16_weights
     from weaklabel.corpora import read_ravdess
     from weaklabel.features import LogMelParams, clip_logmel_for_files
@@ -52,10 +54,12 @@ def main(argv=None) -> int:
     results = []
     for layer in args.layers:
         started = time.perf_counter()
-        _, metrics = train_and_evaluate(args.demo, weights, layer, seed=args.seed, n_bootstrap=1000)
+        # The comparison as it was made: global average pooling and the dense head, only the layer varies.
+        metrics = train_and_evaluate(args.demo, weights, replace(ORIGINAL_RECIPE, layer=layer, seed=args.seed),
+                                           n_bootstrap=1000).metrics
         demo_s = time.perf_counter() - started
         started = time.perf_counter()
-        embedder = Embedder(weights, layer, image_shape=ravdess_logmel.shape[1:])
+        embedder = Embedder(weights, layer, image_shape=ravdess_logmel.shape[1:], pooling="gap")
         X = embedder.embed_logmel(ravdess_logmel[ok])
         embed_s = time.perf_counter() - started
         p = grouped_probe_predictions(X, y, groups, seed=args.seed)

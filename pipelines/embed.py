@@ -38,6 +38,7 @@ def main(argv: list[str] | None = None) -> int:
         weights = resolve_vgg16_weights(args.weights)
         embeddings, meta = embed_dataset(
             dataset, weights, args.layer, batch_size=args.batch_size, on_start=bar.start, progress=bar.update,
+            pooling=args.pooling, n_bands=args.bands,
             scheduler=args.scheduler, dask_address=args.dask_address, workers=args.workers)
     except (WeightsError, OSError, ValueError) as exc:
         return fail(str(exc))

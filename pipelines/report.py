@@ -2,6 +2,7 @@
 
     python -m pipelines.report                                  # build/demo -> reports/demo/index.html
     python -m pipelines.report --dataset build/mosei [--out mosei.html] [--benchmark FILE] [--label-quality FILE]
+                               [--weak-supervision FILE]
 
 The page embeds its plots (PNG), needs no server, script or network, and opens offline in any browser.
 Pieces not produced yet (no model, no benchmark) appear as "not run yet" boxes with the command to run.
@@ -26,6 +27,8 @@ def add_report_arguments(parser: argparse.ArgumentParser, out_option: str = "--o
     group.add_argument("--label-quality", action="append", type=Path, default=[], metavar="FILE",
                        help="a label-quality JSON file with a top-level 'tables' list to include (repeatable; "
                             "default: DATASET/label_quality.json when present)")
+    group.add_argument("--weak-supervision", action="append", type=Path, default=[], metavar="FILE",
+                       help="a weak_supervision.json (python -m pipelines.weak_supervision) to draw (repeatable)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -43,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         path = write_report(args.dataset, args.report_out, benchmarks=args.benchmark,
-                            label_quality=args.label_quality)
+                            label_quality=args.label_quality, weak_supervision=args.weak_supervision)
     except (FileNotFoundError, ValueError, OSError) as exc:
         return fail(str(exc))
     if not args.quiet:

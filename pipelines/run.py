@@ -46,7 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
                           "(default: %(default)s)")
     own.add_argument("--force", action="store_true",
                      help="rebuild even if an identical build is complete, and retrain even if the model is "
-                          "current (embeddings stay cached: they are keyed by their inputs)")
+                          "current (embeddings stay cached: they are keyed by the features' content, the "
+                          "weights, the layer and the pooling)")
     own.add_argument("--quiet", action="store_true", help="no progress output")
     own.add_argument("--debug", action="store_true",
                      help="print the full traceback of a step's unexpected error (otherwise written to a log file "
@@ -114,10 +115,11 @@ def train_is_current(dataset: Path, train_args: argparse.Namespace) -> str | Non
     """Why the dataset's model is current for these training options, or None when it must be trained.
 
     Current means: ``metrics.json`` and the model folder exist; both record this build's fingerprint;
-    ``metrics.json`` records the embedding key these weights and layer give; and the head's settings,
-    seed and human-label source are the ones asked for.
+    ``metrics.json`` records the embedding key these weights, layer and pooling give, computed from the
+    features the dataset holds now; and the training configuration and human-label source are the ones
+    asked for.
     """
-    from transfer.embedding import EmbeddingSpec
+    from transfer.embedding import file_sha256
     from transfer.training import METRICS_FILE
     from transfer.weights import resolve_vgg16_weights
 
@@ -134,17 +136,15 @@ def train_is_current(dataset: Path, train_args: argparse.Namespace) -> str | Non
     if metrics.get("build_fingerprint") != fingerprint or \
             (model_meta.get("trained_on") or {}).get("build_fingerprint") != fingerprint:
         return None
-    weights = resolve_vgg16_weights(train_args.weights)
-    key = EmbeddingSpec(layer=train_args.layer, weights_sha256=weights.sha256 or "",
-                        weights_source=weights.source).key
-    if (metrics.get("embedding") or {}).get("key") != key:
+    config = train.train_config_from_args(train_args)
+    if metrics.get("train_config") != json.loads(json.dumps(config.to_dict())):
         return None
-    training = metrics.get("head_training") or {}
-    config = training.get("config") or {}
-    wanted = {"hidden_units": train_args.hidden_units, "dropout": train_args.dropout,
-              "learning_rate": train_args.learning_rate, "max_epochs": train_args.max_epochs,
-              "patience": train_args.patience}
-    if any(config.get(k) != v for k, v in wanted.items()) or training.get("seed") != train_args.seed:
+    weights = resolve_vgg16_weights(train_args.weights)
+    key = config.embedding_spec(weights).key
+    embedding = metrics.get("embedding") or {}
+    if embedding.get("key") != key or model_meta.get("embedding_key") != key:
+        return None
+    if embedding.get("features_sha256") != file_sha256(dataset / build["features"]["file"]):
         return None
     source = metrics.get("human_labels_source")
     if train_args.human_labels is not None and source != str(train_args.human_labels):

@@ -1,6 +1,11 @@
-"""Train a dense head on VGG16 embeddings of the weak labels, next to classical baselines; write metrics.
+"""Train a valence head on VGG16 embeddings of the weak labels, next to classical baselines; write metrics.
 
-    python -m pipelines.train --dataset build/demo [--layer block5_pool] [--human-labels labels.csv]
+    python -m pipelines.train --dataset build/demo [--layer block3_conv3] [--human-labels labels.csv]
+
+The default model: VGG16 cut at block3_conv3, pooled per frequency band over the frames holding audio,
+standardised per speaker/recording (the build's group), and a logistic head weighted by the labelling
+policy's confidence. --head dense --pooling gap --standardise none --weighting none --layer block3_conv3 is
+the original project's recipe.
 
 Writes DATASET/metrics.json (ROC AUC with bootstrap 95% intervals and more, for validation and test, against
 the weak labels and, where available, human labels) and the model to DATASET/model/ (or --model-out).
@@ -12,7 +17,7 @@ import sys
 from pathlib import Path
 
 from pipelines._common import LazyBar, add_dataset_argument, add_weights_arguments, check_dataset, fail
-from transfer.head import HeadConfig
+from transfer.head import HEADS, HeadConfig
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,8 +30,27 @@ def build_parser() -> argparse.ArgumentParser:
                              "start, end, sentiment (joined by video id and times)")
     parser.add_argument("--seed", type=int, default=0, help="training and bootstrap seed (default: %(default)s)")
     parser.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for the AUC intervals")
-    head = parser.add_argument_group("dense head")
+    from transfer.standardise import STANDARDISATIONS
+    from transfer.training import LABEL_SOURCES, WEIGHTINGS, TrainConfig
+
     defaults = HeadConfig()
+    config = TrainConfig()
+    model = parser.add_argument_group("model")
+    model.add_argument("--head", choices=HEADS, default=defaults.kind,
+                       help="'logistic' (L2 logistic regression, the default) or 'dense' (the original "
+                            "project's head) (default: %(default)s)")
+    model.add_argument("--C", type=float, default=defaults.C, dest="C",
+                       help="inverse L2 strength of the logistic head on standardised inputs (default: %(default)s)")
+    model.add_argument("--standardise", choices=STANDARDISATIONS, default=config.standardise,
+                       help="'group': standardise embeddings per speaker/recording (the build's group_id; at "
+                            "prediction time per file); 'none' (default: %(default)s)")
+    model.add_argument("--weighting", choices=WEIGHTINGS, default=config.weighting,
+                       help="'confidence': weight each clip by the labelling policy's |score|; 'none' "
+                            "(default: %(default)s)")
+    model.add_argument("--train-labels", choices=LABEL_SOURCES, default=config.labels,
+                       help="'weak' (the build's labels) or 'human' (the dataset's human labels: a ceiling "
+                            "to compare with, not weak supervision) (default: %(default)s)")
+    head = parser.add_argument_group("dense head")
     head.add_argument("--hidden-units", type=int, default=defaults.hidden_units, help="(default: %(default)s)")
     head.add_argument("--dropout", type=float, default=defaults.dropout, help="(default: %(default)s)")
     head.add_argument("--learning-rate", type=float, default=defaults.learning_rate, help="Adam (default: %(default)s)")
@@ -50,28 +74,38 @@ def main(argv: list[str] | None = None) -> int:
     try:
         dataset = check_dataset(args.dataset)
         weights = resolve_vgg16_weights(args.weights)
-        head, metrics = train_and_evaluate(
-            dataset, weights, args.layer, seed=args.seed, human_labels_path=args.human_labels,
-            head_config=HeadConfig(hidden_units=args.hidden_units, dropout=args.dropout,
-                                   learning_rate=args.learning_rate, max_epochs=args.max_epochs,
-                                   patience=args.patience),
+        result = train_and_evaluate(
+            dataset, weights, train_config_from_args(args), human_labels_path=args.human_labels,
             batch_size=args.batch_size, n_bootstrap=args.bootstrap, log=log,
             embed_start=bar.start, embed_progress=bar.update)
     except (WeightsError, FileNotFoundError, ValueError) as exc:
         return fail(str(exc))
     finally:
         bar.close()
-    model_dir = save_valence_model(args.model_out or dataset / "model", head, model_metadata(dataset, metrics))
+    metrics = result.metrics
+    model_dir = save_valence_model(args.model_out or dataset / "model", result.head,
+                                   model_metadata(dataset, metrics, result.standardiser))
     write_json_atomic(dataset / METRICS_FILE, metrics)
     print(metrics_table(metrics))
     print(f"Metrics: {dataset / METRICS_FILE}\nModel: {model_dir}")
     return 0
 
 
+def train_config_from_args(args: argparse.Namespace):
+    """The :class:`transfer.training.TrainConfig` these parsed options ask for."""
+    from transfer.training import TrainConfig
+
+    head = HeadConfig(kind=args.head, C=args.C, hidden_units=args.hidden_units, dropout=args.dropout,
+                      learning_rate=args.learning_rate, max_epochs=args.max_epochs, patience=args.patience)
+    return TrainConfig(layer=args.layer, pooling=args.pooling, n_bands=args.bands, standardise=args.standardise,
+                       weighting=args.weighting, labels=args.train_labels, head=head, seed=args.seed)
+
+
 def metrics_table(metrics: dict) -> str:
     """A plain-text table of ROC AUC [95% CI] per model and split."""
-    lines = [f"VGG16 {metrics['embedding']['layer']} ({metrics['weights']['source']}, verified="
-             f"{metrics['weights']['verified']}); {metrics['n_train']} training clips"]
+    lines = [f"VGG16 {metrics['embedding']['layer']}, {metrics['embedding']['pooling']} pooling "
+             f"({metrics['weights']['source']}, verified={metrics['weights']['verified']}); "
+             f"{metrics['head_training']['kind']} head; {metrics['n_train']} training clips"]
     for title, key in (("weak labels", "against_weak_labels"), ("human labels", "against_human_labels")):
         block = metrics.get(key)
         if not block:

@@ -47,6 +47,7 @@ class ReportInputs:
     embeddings: list[dict] = field(default_factory=list)
     benchmarks: list[TablesFile] = field(default_factory=list)
     label_quality: list[TablesFile] = field(default_factory=list)
+    weak_supervision: list[dict] = field(default_factory=list)
 
     def logmel_rows(self, rows: list[int]) -> np.ndarray:
         """Log-mel clips (n, n_mels, n_frames) float32 for the given ``feature_row`` values."""
@@ -100,7 +101,8 @@ def discover_label_quality(dataset: Path) -> list[Path]:
 
 
 def load_inputs(dataset: str | Path, benchmarks: list[str | Path] | None = None,
-                label_quality: list[str | Path] | None = None) -> ReportInputs:
+                label_quality: list[str | Path] | None = None,
+                weak_supervision: list[str | Path] | None = None) -> ReportInputs:
     """Read a build and whatever later steps left beside it.
 
     Parameters
@@ -110,6 +112,8 @@ def load_inputs(dataset: str | Path, benchmarks: list[str | Path] | None = None,
     benchmarks, label_quality : list of paths, optional
         Tables files to show; default: discovered in the dataset folder (``benchmarks/**/benchmark.json``,
         ``label_quality.json``). Given files are shown in addition to the discovered ones.
+    weak_supervision : list of paths, optional
+        ``weak_supervision.json`` files (``pipelines.weak_supervision``) to draw.
 
     Raises
     ------
@@ -148,4 +152,7 @@ def load_inputs(dataset: str | Path, benchmarks: list[str | Path] | None = None,
     inputs.benchmarks = [read_tables_file(p) for p in unique([*discover_benchmarks(dataset), *(benchmarks or [])])]
     inputs.label_quality = [read_tables_file(p) for p in
                             unique([*discover_label_quality(dataset), *(label_quality or [])])]
+    from reporting.weak_supervision import read_weak_supervision
+
+    inputs.weak_supervision = [read_weak_supervision(p) for p in unique(weak_supervision or [])]
     return inputs

@@ -27,7 +27,8 @@ def render_report(inputs: ReportInputs) -> str:
 
 
 def write_report(dataset: str | Path, out: str | Path | None = None, *, benchmarks: list[str | Path] | None = None,
-                 label_quality: list[str | Path] | None = None) -> Path:
+                 label_quality: list[str | Path] | None = None,
+                 weak_supervision: list[str | Path] | None = None) -> Path:
     """Render the report of ``dataset`` and write it atomically to ``out`` (default :func:`default_report_path`).
 
     Returns
@@ -42,7 +43,8 @@ def write_report(dataset: str | Path, out: str | Path | None = None, *, benchmar
     """
     from weaklabel.atomic import atomic_path
 
-    inputs = load_inputs(dataset, benchmarks=benchmarks, label_quality=label_quality)
+    inputs = load_inputs(dataset, benchmarks=benchmarks, label_quality=label_quality,
+                         weak_supervision=weak_supervision)
     text = render_report(inputs)
     target = Path(out) if out is not None else default_report_path(dataset)
     with atomic_path(target) as tmp:

@@ -693,8 +693,14 @@ def provenance_section(inputs: ReportInputs) -> Section:
     return Section("provenance", "Provenance", "\n".join(parts))
 
 
+def weak_supervision_section(inputs: ReportInputs) -> Section:
+    from reporting.weak_supervision import weak_supervision_section as render
+
+    return render(inputs.weak_supervision)
+
+
 SECTIONS = (build_section, labels_section, audio_section, model_section, benchmarks_section,
-            label_quality_section, provenance_section)
+            weak_supervision_section, label_quality_section, provenance_section)
 
 
 def all_sections(inputs: ReportInputs) -> list[Section]:

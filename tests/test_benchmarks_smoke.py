@@ -35,7 +35,7 @@ def test_benchmarks_run_end_to_end_at_toy_scale(tmp_path):
            "--corpus-dir", str(tmp_path / "corpus"), "--scratch", str(tmp_path / "scratch"),
            "--weights", "random", "--ravdess", str(_fake_ravdess(tmp_path / "ravdess")),
            "--recordings", "4", "--sentences", "3", "--build-recordings", "2", "--build-rounds", "1",
-           "--profile-recordings", "1", "--memory-recordings", "2,4", "--memory-workers", "2", "--embed-clips", "1", "--embed-rounds", "1",
+           "--profile-recordings", "1", "--memory-recordings", "2,4", "--memory-workers", "2", "--long-minutes", "1,2", "--embed-clips", "1", "--embed-rounds", "1",
            "--batch-sizes", "2", "--jit-modes", "on", "--sweep-clips", "2", "--sweep-rounds", "1",
            "--layers", "block3_conv3,block2_conv2", "--resolutions", "128x256", "--merge-parts", "3,2",
            "--merge-rounds", "1", "--env-recordings", "2", "--env-rounds", "1", "--xla-clips", "16", "--xla-pairs", "1",
@@ -63,6 +63,10 @@ def test_benchmarks_run_end_to_end_at_toy_scale(tmp_path):
         assert build["ratios"][name]["median"] > 0
     assert set(build["target"]) == {"ratio", "value", "met"} and build["target"]["ratio"] == 10
     assert "single process" in build["reference_description"]
+    for name in ("reference", "build_workers2"):  # fresh processes: fixed costs measured apart
+        assert build["summary"][name]["fixed_wall_s_median"] > 0 and build["summary"][name]["imports_s_median"] > 0
+    assert build["fixed_cost_segments"] == 3 and build["per_segment_ratios"]["workers2_vs_reference"]["median"]
+    assert build["logmel_variants"]["us_per_frame"]["exact"] > 0
     components = [c["component"] for c in build["profile"]["components"]]
     assert any(c.startswith("log-mel") for c in components) and any(c.startswith("finalize") for c in components)
 
@@ -72,6 +76,9 @@ def test_benchmarks_run_end_to_end_at_toy_scale(tmp_path):
     assert memory["ratios_large_over_small"]["workers2"]["segments"] == 2
     assert memory["ratios_large_over_small"]["workers2"]["worst_rss"] > 0
     assert memory["library_baseline"]["rss_mib"] > 0
+    long = memory["long_recordings"]
+    assert [(r["minutes"], r["segments"]) for r in long["runs"]] == [(1, 15), (2, 30)]
+    assert all(r["largest_process_peak_mib"] > 0 for r in long["runs"]) and long["ratio_longest_over_shortest"] >= 1
 
     default = sections["embedding"]["default"]
     from benchmarks.embed_speed import vgg16_conv_flops
@@ -87,8 +94,8 @@ def test_benchmarks_run_end_to_end_at_toy_scale(tmp_path):
     assert quality["clips"] == 12 and quality["actors"] == 6
     rows = {(r["layer"], r["n_mels"], r["hop_length"]): r for r in quality["rows"]}
     assert set(rows) == {("block3_conv3", 128, 256), ("block2_conv2", 128, 256)}
-    assert rows[("block2_conv2", 128, 256)]["is_default"]
-    assert "auc_difference_vs_default" in rows[("block3_conv3", 128, 256)]
+    assert rows[(DEFAULT_LAYER, 128, 256)]["is_default"]
+    assert "auc_difference_vs_default" in rows[("block2_conv2", 128, 256)]
     assert "random weights" in quality["note"]
 
     levers = sections["levers"]

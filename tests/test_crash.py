@@ -162,7 +162,7 @@ def test_half_written_embedding_cache_is_recomputed(small_mosei, tmp_path, monke
     dataset = build_dataset(config_for(small_mosei), tmp_path / "out", workers=1).out_dir
     weights = resolve_vgg16_weights("random")
     _, meta = embedding.embed_dataset(dataset, weights, batch_size=8, jit=False)
-    array_path, meta_path = embedding.embedding_paths(dataset, embedding.EmbeddingSpec(
+    array_path, meta_path = embedding.embedding_paths(dataset / embedding.EMBEDDINGS_DIR, embedding.EmbeddingSpec(
         layer=meta["layer"], weights_sha256=weights.sha256, weights_source=weights.source))
     expected = array_path.read_bytes(), meta_path.read_bytes()
 

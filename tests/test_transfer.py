@@ -89,9 +89,11 @@ def test_dense_head_learns_a_separable_fixture_and_nothing_from_shuffled_labels(
     assert abs(roc_auc_score(shuffled[test], predict_head(model, X[test])) - 0.5) < 0.12
 
 
-@pytest.mark.parametrize("layer,dim", [("block3_conv3", 256), ("block4_conv3", 512), ("block5_pool", 512)])
-def test_embedder_cut_layers(layer, dim):
-    embedder = Embedder(resolve_vgg16_weights("random"), layer, image_shape=(32, 48), jit=False)
+@pytest.mark.parametrize("layer,pooling,dim", [("block3_conv3", "gap", 256), ("block4_conv3", "gap", 512),
+                                               ("block5_pool", "gap", 512), ("block3_conv3", "bands", 2 * 4 * 256),
+                                               ("block2_conv2", "bands", 2 * 4 * 128)])
+def test_embedder_cut_layers(layer, pooling, dim):
+    embedder = Embedder(resolve_vgg16_weights("random"), layer, image_shape=(32, 48), jit=False, pooling=pooling)
     x = np.random.default_rng(1).uniform(-100, 0, (3, 32, 48)).astype(np.float32)
     out = embedder.embed_logmel(x, batch_size=2)
     assert out.shape == (3, dim) and np.isfinite(out).all()
@@ -104,7 +106,7 @@ def test_embeddings_are_cached_per_layer_and_weights(demo_build):
     weights = resolve_vgg16_weights("random")
     first, meta = embed_dataset(dataset, weights, "block3_conv3", batch_size=8)
     n_clips = json.loads((dataset / "build.json").read_text())["features"]["shape"][0]
-    assert first.shape == (n_clips, 256) and not meta["from_cache"]
+    assert first.shape == (n_clips, 2 * 4 * 256) and not meta["from_cache"]
     again, meta2 = embed_dataset(dataset, weights, "block3_conv3", batch_size=8)
     assert meta2["from_cache"] and np.array_equal(np.asarray(again), first)
     saved = json.loads((dataset / "embeddings" / f"{meta['key']}.json").read_text())
@@ -122,7 +124,8 @@ def test_embed_train_predict_with_real_imagenet_weights(demo_build, tmp_path):
     metrics = json.loads((dataset / "metrics.json").read_text())
     assert metrics["weights"]["verified"] is True
     assert metrics["weights"]["source"] in ("converted-now", "converted-cache", "keras-cache", "user-path")
-    assert metrics["embedding"]["layer"] == DEFAULT_LAYER == "block2_conv2"
+    assert metrics["embedding"]["layer"] == DEFAULT_LAYER == "block3_conv3"
+    assert metrics["embedding"]["pooling"] == "bands4" and metrics["head_training"]["kind"] == "logistic"
     weak = metrics["against_weak_labels"]
     assert set(weak) == set(MODELS)
     for model in MODELS:

@@ -6,7 +6,9 @@ weights. Loading re-resolves the weights and refuses ones whose checksum differs
 
 Prediction on a recording of any length: 7 s windows (the training clip length) every ``hop_s`` seconds,
 the last one aligned to the end of the file; a file shorter than a clip is centred in silence. The file's
-p(positive) is the mean over its windows.
+p(positive) is the mean over its windows. Embeddings are standardised as in training
+(:mod:`transfer.standardise`): the windows of one recording are its group, so a recording with at least
+``min_clips`` windows is standardised by its own statistics, a shorter one by the training fallback.
 """
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ from weaklabel.features import LogMelParams, log_mel_spectrogram
 
 HEAD_FILE = "head.keras"
 META_FILE = "model.json"
-MODEL_FORMAT_VERSION = 1
+MODEL_FORMAT_VERSION = 2  # 2: pooling, per-group standardisation, train config
 WINDOWS_PER_CHUNK = 64  # windows decoded, featurised and embedded together when scoring a file
 
 
@@ -63,6 +65,12 @@ class ValenceModel:
     def mel(self) -> LogMelParams:
         return LogMelParams(**self.meta["log_mel"])
 
+    @property
+    def standardiser(self):
+        from transfer.standardise import GroupStandardiser
+
+        return GroupStandardiser.from_dict(self.meta.get("standardiser"))
+
     def embedder(self, weights_spec: str | None = None):
         """The frozen VGG16 cut at the model's layer, with weights matching the recorded checksum."""
         if self._embedder is None:
@@ -77,14 +85,24 @@ class ValenceModel:
                                  f"({recorded['source']}), but {spec!r} resolved to {str(weights.sha256)[:12]} "
                                  f"({weights.source}); pass the same weights (--weights)")
             n_frames = self.mel.n_frames(int(round(self.clip_seconds * TARGET_SR)))
-            self._embedder = Embedder(weights, self.meta["layer"], image_shape=(self.mel.n_mels, n_frames))
+            self._embedder = Embedder(weights, self.meta["layer"], image_shape=(self.mel.n_mels, n_frames),
+                                      pooling=self.meta.get("pooling", "gap"), n_bands=int(self.meta.get("n_bands", 4)))
         return self._embedder
 
-    def predict_logmel(self, logmel: np.ndarray, batch_size: int = 16) -> np.ndarray:
-        """p(positive) for log-mel clips ``(n, n_mels, n_frames)`` -> ``(n,)``."""
+    def predict_embeddings(self, embeddings: np.ndarray, groups=None) -> np.ndarray:
+        """p(positive) for raw embeddings ``(n, dim)`` of clips from ``groups`` (n,) -> ``(n,)``.
+
+        ``groups`` names the speaker or recording of each clip (default: all one group), for the model's
+        per-group standardisation.
+        """
         from transfer.head import predict_head
 
-        return predict_head(self.head, self.embedder().embed_logmel(logmel, batch_size=batch_size))
+        groups = np.zeros(len(embeddings), dtype=int) if groups is None else groups
+        return predict_head(self.head, self.standardiser.transform(embeddings, groups))
+
+    def predict_logmel(self, logmel: np.ndarray, groups=None, batch_size: int = 16) -> np.ndarray:
+        """p(positive) for log-mel clips ``(n, n_mels, n_frames)`` from ``groups`` -> ``(n,)``."""
+        return self.predict_embeddings(self.embedder().embed_logmel(logmel, batch_size=batch_size), groups)
 
     def score_file(self, path: str | Path, hop_s: float | None = None, batch_size: int = 16) -> tuple[list, float]:
         """Score one audio file in windows.
@@ -96,7 +114,7 @@ class ValenceModel:
         """
         hop_s = hop_s or self.clip_seconds / 2
         clip_samples = int(round(self.clip_seconds * TARGET_SR))
-        p_windows: list[np.ndarray] = []
+        embedded: list[np.ndarray] = []
         with AudioReader(str(path)) as reader:
             spans = window_spans(reader.duration_s, self.clip_seconds, hop_s)
             # Stream in chunks of windows so memory stays bounded for hour-long recordings.
@@ -108,8 +126,9 @@ class ValenceModel:
                         raise ValueError(f"no audio decoded at {start:.2f}-{end:.2f} s")
                     clips.append(centred_clip(samples, clip_samples))
                 logmel = log_mel_spectrogram(np.stack(clips), self.mel).astype(self.mel.storage_dtype)
-                p_windows.append(self.predict_logmel(logmel, batch_size=batch_size))
-        p = np.concatenate(p_windows)
+                embedded.append(self.embedder().embed_logmel(logmel, batch_size=batch_size))
+        # The recording's windows are one group: standardised together (or by the fallback when few).
+        p = self.predict_embeddings(np.concatenate(embedded))
         return [(s, e, float(q)) for (s, e), q in zip(spans, p)], float(np.mean(p))
 
 

@@ -1,0 +1,376 @@
+"""The weak-supervision benchmark: how good must transcript labels be, and what model do they give?
+
+Input: an acted emotion corpus (any reader of :mod:`weaklabel.corpora`; true valence known, speakers named)
+and sentences with human sentiment (MELD's CSV by default). For each match probability ``p`` and pairing
+seed, every positive or negative clip is paired with a sentence whose human valence matches the clip's with
+probability ``p`` (:mod:`weaklabel.weak_supervision`), and the pairs are written as a manifest corpus. Then
+the real pipeline runs on it:
+
+1. ``build_dataset`` once per pairing (the audio is decoded once; the features do not depend on the text);
+2. per speaker rotation (train, validation and test speakers disjoint) and per recipe, the build re-labelled
+   with the recipe's policy and re-split by the rotation's folds (:func:`weaklabel.relabel.relabel_dataset`:
+   what a fresh build with that policy and folds writes);
+3. ``train_and_evaluate`` with the recipe's :class:`~transfer.training.TrainConfig` (embeddings cached by the
+   features' content, so each backbone/pooling is embedded once for the whole sweep);
+4. the exported model's p(positive) on the **held-out test speakers** scored against their **true**
+   valence (the manifest's ``human_label`` column).
+
+Recipes: the default (the policy and model this product ships), and as references the original project's
+recipe (policy ``mean``, block3_conv3, global average pooling, dense head, hard labels), this project's
+previous defaults, and the true-label ceiling (the default model trained on the clips' true valence, which
+does not depend on ``p``). Each row: the AUC averaged over rotations (and pairing seeds) with a 95 % interval
+from a bootstrap that resamples test speakers within each rotation, the per-rotation AUCs, the weak labels'
+coverage and accuracy against the truth, and a verdict (:func:`transfer.metrics.auc_verdict`), so an inverted
+model is named as such.
+"""
+from __future__ import annotations
+
+import json
+import platform
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from transfer.metrics import auc_verdict, binary_metrics
+from transfer.training import ORIGINAL_RECIPE, PREVIOUS_DEFAULTS, TrainConfig, train_and_evaluate
+from weaklabel.atomic import atomic_path, write_json_atomic
+from weaklabel.sentiment import DEFAULT_NEUTRAL_BAND, DEFAULT_POLICY, ORIGINAL_POLICY
+from weaklabel.tables import markdown_tables
+from weaklabel.weak_supervision import (DEFAULT_MATCH_PROBABILITIES, MELD_LABEL_COLUMN, MELD_TEXT_COLUMN,
+                                        load_sentences, pair_sentences, paired_manifest, rotations_record,
+                                        speaker_rotations, weak_label_quality, write_manifest, write_rotation_folds)
+
+JSON_FILE, MARKDOWN_FILE = "weak_supervision.json", "weak_supervision.md"
+DEFAULT_RECIPE = "default"
+CEILING = "true-label ceiling"
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A labelling policy and a model configuration, trained on weak labels (or, for the ceiling, true ones)."""
+
+    name: str
+    policy: str
+    model: TrainConfig
+    description: str
+
+
+def recipes(policy: str = DEFAULT_POLICY, model: TrainConfig = TrainConfig(), references: bool = True) -> list[Recipe]:
+    """The default recipe, then (with ``references``) the original, the previous defaults and the ceiling."""
+    out = [Recipe(DEFAULT_RECIPE, policy, model, f"policy {policy}; {describe_model(model)}")]
+    if references:
+        out += [Recipe("original recipe", ORIGINAL_POLICY, ORIGINAL_RECIPE,
+                       f"policy {ORIGINAL_POLICY}; {describe_model(ORIGINAL_RECIPE)}"),
+                Recipe("previous defaults", DEFAULT_POLICY, PREVIOUS_DEFAULTS,
+                       f"policy {DEFAULT_POLICY}; {describe_model(PREVIOUS_DEFAULTS)}"),
+                Recipe(CEILING, policy, replace(model, labels="human"),
+                       f"true valence of every training clip; {describe_model(model)}")]
+    return out
+
+
+def describe_model(model: TrainConfig) -> str:
+    pooling = f"bands{model.n_bands}" if model.pooling == "bands" else model.pooling
+    return (f"{model.layer}, {pooling} pooling, standardise {model.standardise}, {model.head.kind} head, "
+            f"weighting {model.weighting}")
+
+
+@dataclass(frozen=True)
+class WeakSupervisionConfig:
+    """What the weak-supervision benchmark runs.
+
+    Parameters
+    ----------
+    roots : corpus folders (read with ``corpus``'s reader and concatenated)
+    sentences : CSV of sentences with human sentiment (``text_column``, ``label_column``)
+    probabilities : match probabilities ``p`` to sweep
+    pairing_seeds : seeds of the pairing (each a separate corpus; figures are averaged over them)
+    n_test, n_validation : speakers per rotation on the test and validation sides
+    n_rotations : rotations (default: every speaker tested once)
+    policy, neutral_band : the default recipe's labelling policy
+    model : the default recipe's model
+    references : also run the original recipe, the previous defaults and the true-label ceiling
+    weights : VGG16 weights spec
+    """
+
+    roots: tuple[str, ...]
+    sentences: str
+    corpus: str = "auto"
+    valence_map: str | None = None
+    text_column: str = MELD_TEXT_COLUMN
+    label_column: str = MELD_LABEL_COLUMN
+    probabilities: tuple[float, ...] = DEFAULT_MATCH_PROBABILITIES
+    pairing_seeds: tuple[int, ...] = (0,)
+    n_test: int = 4
+    n_validation: int = 2
+    n_rotations: int | None = None
+    policy: str = DEFAULT_POLICY
+    neutral_band: float = DEFAULT_NEUTRAL_BAND
+    model: TrainConfig = field(default_factory=TrainConfig)
+    references: bool = True
+    weights: str = "imagenet"
+    workers: int | None = None
+    n_bootstrap: int = 1000
+    seed: int = 0
+
+
+def read_clips(config: WeakSupervisionConfig) -> tuple[pd.DataFrame, dict]:
+    """The corpus's positive and negative clips with speaker and duration, and a summary of what was left out."""
+    from weaklabel.audio import AudioReader
+    from weaklabel.corpora import load_valence_table, read_emotion_corpus
+
+    valence = load_valence_table(config.valence_map) if config.valence_map else None
+    frames = [read_emotion_corpus(config.corpus, root, valence) for root in config.roots]
+    corpus = pd.concat(frames, ignore_index=True)
+    errors = corpus["error"].notna() if "error" in corpus else pd.Series(False, index=corpus.index)
+    usable = corpus[~errors & corpus["valence"].isin(["positive", "negative"]) & corpus["speaker"].notna()].copy()
+    durations, unreadable = [], []
+    for path in usable["path"]:
+        try:
+            with AudioReader(str(path)) as reader:
+                durations.append(reader.duration_s)
+        except Exception as exc:  # noqa: BLE001 - a clip that cannot be read is left out and listed
+            durations.append(np.nan)
+            unreadable.append({"path": str(path), "error": str(exc)})
+    usable["duration_s"] = durations
+    usable = usable[usable["duration_s"] > 0].sort_values("path").reset_index(drop=True)
+    summary = {"files": int(len(corpus)), "clips": int(len(usable)), "errors": int(errors.sum()),
+               "excluded_valence": {str(k): int(v) for k, v in
+                                    corpus.loc[~errors & ~corpus["valence"].isin(["positive", "negative"]),
+                                               "valence"].fillna("unmapped").value_counts().items()},
+               "unreadable": unreadable,
+               "positive": int((usable["valence"] == "positive").sum()),
+               "negative": int((usable["valence"] == "negative").sum()),
+               "speakers": sorted(usable["speaker"].astype(str).unique().tolist())}
+    return usable, summary
+
+
+def _p_name(p: float) -> str:
+    return f"p{p:.2f}"
+
+
+def mean_auc_over_rotations(parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]], n_bootstrap: int = 1000,
+                            seed: int = 0) -> dict:
+    """Average ROC AUC over several evaluations, with a bootstrap over speakers within each evaluation.
+
+    Parameters
+    ----------
+    parts : list of ``(y, p, speaker)``, each three arrays of shape (n_i,): true 0/1, p(positive), speaker id.
+        One per rotation (and pairing seed); each rotation's test speakers are resampled with replacement.
+
+    Returns
+    -------
+    dict: ``roc_auc`` (the mean of the parts' AUCs), ``roc_auc_ci95`` ([2.5, 97.5] percentiles of the
+    bootstrap means), ``per_part`` AUCs, ``n`` clips and ``n_speakers``.
+    """
+    from sklearn.metrics import roc_auc_score
+
+    aucs = [float(roc_auc_score(y, p)) for y, p, _ in parts]
+    rng = np.random.default_rng(seed)
+    indexed = []
+    for y, p, speaker in parts:
+        speakers = np.unique(speaker)
+        indexed.append((y, p, [np.flatnonzero(speaker == s) for s in speakers]))
+    means = []
+    for _ in range(n_bootstrap):
+        values = []
+        for y, p, members in indexed:
+            pick = rng.integers(0, len(members), len(members))
+            rows = np.concatenate([members[i] for i in pick])
+            if y[rows].min() != y[rows].max():
+                values.append(roc_auc_score(y[rows], p[rows]))
+        if values:
+            means.append(np.mean(values))
+    ci = [float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))] if means else None
+    return {"roc_auc": float(np.mean(aucs)), "roc_auc_ci95": ci, "per_part": aucs,
+            "n": int(sum(len(y) for y, _, _ in parts)),
+            "n_speakers": int(len(np.unique(np.concatenate([s for _, _, s in parts]))))}
+
+
+def run_weak_supervision(config: WeakSupervisionConfig, work_dir: str | Path,
+                         log: Callable[[str], None] = lambda message: None) -> dict:
+    """Run the sweep in ``work_dir`` (builds, datasets and the shared embedding cache; re-runs resume).
+
+    Returns the JSON-serialisable record (see the module docstring); :func:`write_weak_supervision` saves it.
+    """
+    from transfer.weights import resolve_vgg16_weights
+    from weaklabel.build import BuildConfig, build_dataset
+    from weaklabel.relabel import relabel_dataset
+
+    started = time.time()
+    work_dir = Path(work_dir)
+    weights = resolve_vgg16_weights(config.weights)
+    clips, corpus_summary = read_clips(config)
+    if clips["valence"].nunique() < 2:
+        raise ValueError("the corpus needs positive and negative clips")
+    sentences = load_sentences(config.sentences, config.text_column, config.label_column)
+    rotations = speaker_rotations(clips["speaker"].astype(str), config.n_test, config.n_validation,
+                                  config.n_rotations)
+    truth = (clips["valence"] == "positive").to_numpy(dtype=int)
+    all_recipes = recipes(config.policy, config.model, config.references)
+    cache = work_dir / "embeddings"
+    runs: list[dict] = []
+    collected: dict[tuple[str, float], list] = {}
+    quality: dict[float, list[dict]] = {}
+    for p in config.probabilities:
+        for pairing_seed in config.pairing_seeds:
+            tag = f"{_p_name(p)}-seed{pairing_seed}"
+            chosen = pair_sentences(truth, sentences["valence"].to_numpy(), p, seed=pairing_seed)
+            manifest = paired_manifest(clips, sentences, chosen)
+            manifest_path = write_manifest(manifest, work_dir / tag)
+            base = work_dir / tag / "build"
+            build_config = BuildConfig(corpus="manifest", root=str(manifest_path.resolve()), policy=config.policy,
+                                       neutral_band=config.neutral_band, seed=config.seed)
+            result = build_dataset(build_config, base, workers=config.workers, overwrite=True)
+            log(f"{tag}: build {'up to date' if result.up_to_date else 'done'} ({result.counts['segments']} clips)")
+            for rotation_index, rotation in enumerate(rotations):
+                folds = write_rotation_folds(manifest, rotation, work_dir / tag / f"folds-rot{rotation_index}.json")
+                for recipe in all_recipes:
+                    if recipe.name == CEILING and (p != config.probabilities[-1] or pairing_seed != config.pairing_seeds[0]):
+                        continue  # the ceiling does not depend on the pairing: run it once
+                    dataset = relabel_dataset(base, work_dir / tag / f"{recipe.policy}-rot{rotation_index}",
+                                              policy=recipe.policy, neutral_band=config.neutral_band,
+                                              folds=str(folds.resolve()))
+                    trained = train_and_evaluate(dataset, weights, replace(recipe.model, seed=config.seed),
+                                                 batch_size=16, n_bootstrap=config.n_bootstrap,
+                                                 embeddings_cache=cache, baselines=False)
+                    test = trained.predictions[(trained.predictions["split"] == "test")
+                                               & trained.predictions["human_label"].notna()]
+                    y = test["human_label"].to_numpy(dtype=int)
+                    scores = test["p_head"].to_numpy(dtype=float)
+                    speakers = test["group_id"].astype(str).to_numpy()
+                    segments = pd.read_parquet(dataset / "segments.parquet")
+                    labels = segments.set_index("segment_id").loc[manifest["segment_id"], "label"]
+                    label_quality = weak_label_quality(manifest, labels.astype("Float64").to_numpy(dtype=float,
+                                                                                                    na_value=np.nan))
+                    metrics = binary_metrics(y, scores, n_bootstrap=config.n_bootstrap, seed=config.seed,
+                                             groups=speakers)
+                    runs.append({"recipe": recipe.name, "p": p, "pairing_seed": pairing_seed,
+                                 "rotation": rotation.name, "test_speakers": list(rotation.test),
+                                 "n_train": trained.metrics["n_train"], "test": _compact(metrics),
+                                 "verdict": auc_verdict(metrics), "weak_labels": label_quality,
+                                 "embedding": trained.metrics["embedding"]["key"],
+                                 "head": trained.metrics["head_training"]["kind"]})
+                    key = (recipe.name, None if recipe.name == CEILING else p)
+                    collected.setdefault(key, []).append((y, scores, speakers))
+                    if recipe.name == DEFAULT_RECIPE:
+                        quality.setdefault(p, []).append(label_quality)
+                    log(f"{tag} {rotation.name} {recipe.name}: test AUC {metrics['roc_auc']:.3f} "
+                        f"(n={len(y)}, trained on {trained.metrics['n_train']})")
+    summary = []
+    for recipe in all_recipes:
+        for p in ([None] if recipe.name == CEILING else config.probabilities):
+            parts = collected.get((recipe.name, p))
+            if not parts:
+                continue
+            pooled = mean_auc_over_rotations(parts, config.n_bootstrap, config.seed)
+            row = {"recipe": recipe.name, "p": p, **pooled, "verdict": auc_verdict(pooled)}
+            if p is not None and p in quality and recipe.name == DEFAULT_RECIPE:
+                row["weak_label_coverage"] = float(np.mean([q["coverage"] for q in quality[p]]))
+                row["weak_label_accuracy"] = float(np.mean([q["accuracy"] for q in quality[p] if q["accuracy"] is not None]))
+            summary.append(row)
+    record = {
+        "kind": "weak_supervision",
+        "config": _plain(asdict(config)),
+        "corpus": corpus_summary, "sentences": {"path": config.sentences, "usable": int(len(sentences)),
+                                                "positive": int(sentences["valence"].sum()),
+                                                "negative": int((sentences["valence"] == 0).sum())},
+        "rotations": rotations_record(rotations),
+        "recipes": [{"name": r.name, "policy": r.policy, "description": r.description,
+                     "model": _plain(r.model.to_dict())} for r in all_recipes],
+        "weights": {"source": weights.source, "sha256": weights.sha256, "verified": weights.verified},
+        "summary": summary, "runs": runs,
+        "elapsed_s": round(time.time() - started, 1),
+        "machine": {"python": platform.python_version(), "platform": platform.platform()},
+    }
+    record["tables"] = weak_supervision_tables(record)
+    return record
+
+
+def _compact(metrics: dict) -> dict:
+    keep = ("roc_auc", "roc_auc_ci95", "balanced_accuracy", "n", "positive_share", "ci_resampling", "n_groups")
+    return {k: metrics.get(k) for k in keep}
+
+
+def _plain(value):
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, (np.floating, np.integer)):
+        return value.item()
+    return value
+
+
+def _fmt(value, digits: int = 3) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def weak_supervision_tables(record: dict) -> list[dict]:
+    """Generic tables (``{"title", "columns", "rows", "note"}``): the curve per recipe, then each run."""
+    probabilities = record["config"]["probabilities"]
+    by_recipe: dict[str, dict] = {}
+    for row in record["summary"]:
+        by_recipe.setdefault(row["recipe"], {})[row["p"]] = row
+    curve_rows = []
+    for name, rows in by_recipe.items():
+        cells = [name]
+        for p in probabilities:
+            row = rows.get(p) or rows.get(None)
+            if row is None:
+                cells.append("")
+                continue
+            lo, hi = row["roc_auc_ci95"] or (None, None)
+            flag = " (inverted)" if row["verdict"] == "inverted" else ""
+            cells.append(f"{_fmt(row['roc_auc'])} [{_fmt(lo)}, {_fmt(hi)}]{flag}")
+        curve_rows.append(cells)
+    default = by_recipe.get(DEFAULT_RECIPE, {})
+    quality_row = ["weak labels: coverage / accuracy vs truth"] + [
+        f"{_fmt(default[p].get('weak_label_coverage'), 2)} / {_fmt(default[p].get('weak_label_accuracy'), 2)}"
+        if p in default else "" for p in probabilities]
+    n_rot = len(record["rotations"])
+    seeds = record["config"]["pairing_seeds"]
+    tables = [{
+        "title": "Weak-supervision curve: ROC AUC on held-out speakers' true valence",
+        "columns": ["recipe"] + [f"p = {p:g}" for p in probabilities],
+        "rows": curve_rows + [quality_row],
+        "note": (f"p: probability that a clip's transcript sentence has the clip's valence (human label). Mean "
+                 f"over {n_rot} speaker rotations x {len(seeds)} pairing seed(s); 95 % interval from a bootstrap "
+                 "over test speakers within each rotation. The true-label ceiling does not depend on p. "
+                 + " ".join(f"{r['name']}: {r['description']}." for r in record["recipes"])),
+    }]
+    tables.append({
+        "title": "Every run",
+        "columns": ["recipe", "p", "seed", "rotation", "trained on", "test AUC [95% CI over speakers]", "verdict",
+                    "weak-label coverage", "weak-label accuracy"],
+        "rows": [[r["recipe"], f"{r['p']:g}", r["pairing_seed"], r["rotation"], r["n_train"],
+                  f"{_fmt(r['test']['roc_auc'])} [{_fmt((r['test']['roc_auc_ci95'] or [None])[0])}, "
+                  f"{_fmt((r['test']['roc_auc_ci95'] or [None, None])[1])}]", r["verdict"],
+                  _fmt(r["weak_labels"]["coverage"], 2), _fmt(r["weak_labels"]["accuracy"], 2)]
+                 for r in record["runs"]],
+        "note": "weak-label figures are over all clips of the pairing (every speaker), against the true valence.",
+    })
+    return tables
+
+
+def weak_supervision_markdown(record: dict) -> str:
+    corpus = record["corpus"]
+    head = (f"# Weak-supervision benchmark\n\n{corpus['clips']} clips ({corpus['positive']} positive, "
+            f"{corpus['negative']} negative) from {len(corpus['speakers'])} speakers; "
+            f"{record['sentences']['usable']} human-labelled sentences from `{Path(record['sentences']['path']).name}`; "
+            f"VGG16 weights {record['weights']['source']} (verified={record['weights']['verified']}).\n\n")
+    return head + markdown_tables(record["tables"])
+
+
+def write_weak_supervision(record: dict, out_dir: str | Path) -> tuple[Path, Path]:
+    """Write ``weak_supervision.json`` and ``weak_supervision.md`` atomically; returns their paths."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    json_path, md_path = out_dir / JSON_FILE, out_dir / MARKDOWN_FILE
+    write_json_atomic(json_path, record)
+    with atomic_path(md_path) as tmp:
+        Path(tmp).write_text(weak_supervision_markdown(record), encoding="utf-8")
+    return json_path, md_path

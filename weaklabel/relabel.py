@@ -1,0 +1,74 @@
+"""Another labelling policy, band or split for a finished build, without touching the audio.
+
+A build stores every scorer's output per segment (:data:`weaklabel.sentiment.SCORE_FIELDS`) and the features
+of abstained segments too, so the labels and the splits can be re-derived from ``segments.parquet`` alone.
+:func:`relabel_dataset` writes a new dataset folder whose ``segments.parquet`` and ``build.json`` are what a
+fresh build with the new configuration writes (the same functions make them), and whose features file is a
+hard link to the source's (a copy where the filesystem cannot link): identical bytes, no decoding.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import pandas as pd
+
+from weaklabel.atomic import atomic_path, write_json_atomic, write_parquet_atomic
+from weaklabel.build import BUILD_FILE, COLUMNS, FEATURES_FILE, SEGMENTS_FILE, BuildConfig, count_build, label_rows
+from weaklabel.features import LogMelParams
+
+
+def config_of(dataset_dir: str | Path) -> BuildConfig:
+    """The :class:`BuildConfig` recorded in a dataset's ``build.json``."""
+    recorded = json.loads((Path(dataset_dir) / BUILD_FILE).read_text(encoding="utf-8"))["config"]
+    fields = {k: recorded[k] for k in ("corpus", "root", "clip_seconds", "seed", "policy", "neutral_band", "folds")}
+    return BuildConfig(**fields, split_fractions=tuple(recorded["split_fractions"]),
+                       mel=LogMelParams(**recorded["mel"]))
+
+
+def _link_or_copy(src: Path, dst: Path) -> None:
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(dst) as tmp:
+        try:
+            os.link(src, tmp)
+        except OSError:
+            shutil.copyfile(src, tmp)
+
+
+def relabel_dataset(src_dir: str | Path, out_dir: str | Path, *, policy: str | None = None,
+                    neutral_band: float | None = None, folds: str | None = None,
+                    split_fractions: tuple[float, float, float] | None = None) -> Path:
+    """Write ``out_dir``: the build in ``src_dir`` with another policy, band, folds file or split.
+
+    Parameters
+    ----------
+    src_dir : a finished build
+    out_dir : the new dataset folder (created; an existing ``build.json`` there is replaced last)
+    policy, neutral_band, folds, split_fractions :
+        What changes (None keeps the source's).
+
+    Returns
+    -------
+    Path of ``out_dir``.
+    """
+    src_dir, out_dir = Path(src_dir), Path(out_dir)
+    source = config_of(src_dir)
+    changes = {k: v for k, v in {"policy": policy, "neutral_band": neutral_band, "folds": folds,
+                                 "split_fractions": split_fractions}.items() if v is not None}
+    config = replace(source, **changes)
+    frame = pd.read_parquet(src_dir / SEGMENTS_FILE)
+    # label_rows expects the reader's extra columns under their "extra:" names, as the merge has them.
+    frame = frame.rename(columns={c: f"extra:{c}" for c in frame.columns if c not in COLUMNS})
+    frame = label_rows(frame, config)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / BUILD_FILE).unlink(missing_ok=True)  # the completion mark goes first
+    _link_or_copy(src_dir / FEATURES_FILE, out_dir / FEATURES_FILE)
+    write_parquet_atomic(out_dir / SEGMENTS_FILE, frame)
+    record = json.loads((src_dir / BUILD_FILE).read_text(encoding="utf-8"))
+    record.update(fingerprint=config.fingerprint(), config=config.to_dict(), counts=count_build(frame))
+    record["relabelled_from"] = {"dataset": str(src_dir.resolve()), "fingerprint": source.fingerprint()}
+    write_json_atomic(out_dir / BUILD_FILE, record)
+    return out_dir
