@@ -97,11 +97,13 @@ def main(argv: list[str] | None = None) -> int:
         if args.root is None:
             if args.corpus not in ("auto", "mosei"):
                 raise CorpusError("--corpus without --root: give the corpus root with --root")
-            from weaklabel.demo import generate_demo_corpus
+            from weaklabel.demo import FOLDS_NAME, generate_demo_corpus
 
             if not args.quiet:
                 print(f"No --root given: building the embedded synthetic demo corpus ({DEMO_CORPUS_DIR})")
             root, corpus = generate_demo_corpus(DEMO_CORPUS_DIR), "mosei"
+            if args.folds is None:  # the demo's own folds: validation/test speakers and sentences unseen in training
+                args.folds = root / FOLDS_NAME
             out_dir = args.out or DEMO_OUT_DIR
         else:
             if args.out is None:

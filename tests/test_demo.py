@@ -233,3 +233,46 @@ def test_command_line_entry_point(tmp_path, capsys):
     assert str(out.absolute()) in printed and "synthetic" in printed
     assert len(list((out / demo.AUDIO_SUBDIR).glob("*.wav"))) == 1
     assert demo.main([str(tmp_path / "bad"), "--recordings", "0"]) == 1
+
+
+def test_default_demo_plan_keeps_held_out_speakers_and_sentences_out_of_training():
+    """The full-size demo's plan (32 recordings of 15 sentences, 8 speakers), without synthesising it."""
+    splits = demo.speaker_splits(32, seed=0)
+    assert sorted(splits.values()) == ["test"] + ["train"] * 6 + ["validation"]
+    pools = demo.sentence_splits(demo.load_sentences(), splits, 15, seed=0)
+    for sentiment, texts in demo.load_sentences().items():
+        by_split = [set(pools[split][sentiment]) for split in demo.SPLITS]
+        assert sum(len(t) for t in by_split) == len(texts) and set().union(*by_split) == set(texts)  # a partition
+        assert all(len(t) >= 5 for t in by_split)  # a recording's worth (15 / 3) each
+    with pytest.raises(ValueError, match="fewer sentences per recording"):
+        demo.sentence_splits(demo.load_sentences(), splits, 150, seed=0)
+
+
+def test_demo_build_splits_are_speaker_and_sentence_disjoint(tmp_path, monkeypatch):
+    """The demo as pipelines.build_dataset builds it (no --root: the corpus's own folds), on a small corpus
+    with all eight speakers and two recordings of spk00, so a split by recording could separate them."""
+    import json
+
+    from pipelines import build_dataset as build_cli
+
+    corpus = demo.generate_demo_corpus(tmp_path / "corpus", n_recordings=9, sentences_per_recording=3, seed=SEED)
+    folds = json.loads((corpus / demo.FOLDS_NAME).read_text(encoding="utf-8"))
+    assert [len(folds["speakers"][k]) for k in ("train", "valid", "test")] == [6, 1, 1]
+    monkeypatch.setattr(demo, "generate_demo_corpus", lambda *a, **k: corpus)
+    out = tmp_path / "build"
+    assert build_cli.main(["--out", str(out), "--workers", "1", "--n-mels", "32", "--quiet"]) == 0
+    segments = pd.read_parquet(out / "segments.parquet")
+    assert len(segments) == 9 * 3 and segments["split"].notna().all()
+    split_of_video = segments.groupby("video_id")["split"].first().to_dict()
+    assert split_of_video == {v: split for key, split in (("train", "train"), ("valid", "validation"),
+                                                           ("test", "test")) for v in folds[key]}
+    speaker = segments["video_id"].str.extract(r"^demo_(spk\d\d)_rec")[0]
+    by_split = {split: (set(speaker[segments["split"] == split]), set(segments.loc[segments["split"] == split, "text"]))
+                for split in ("train", "validation", "test")}
+    assert all(speakers and texts for speakers, texts in by_split.values())
+    train_speakers, train_texts = by_split["train"]
+    for split in ("validation", "test"):
+        speakers, texts = by_split[split]
+        assert not speakers & train_speakers, f"{split} speakers also in training"
+        assert not texts & train_texts, f"{split} sentences also spoken in training"
+    assert not by_split["validation"][1] & by_split["test"][1]

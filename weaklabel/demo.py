@@ -28,11 +28,22 @@ about 9 % and -5 lowers it by about 7 %. Each sentence adds its own random jitte
 settings (standard deviations in :data:`JITTER`), so the classes overlap and no single constant cue
 gives the class away.
 
+Honest splits
+-------------
+The corpus comes with its own folds (``demo_folds.json``, passed to the build as ``--folds``) that keep
+both the **speakers** and the **sentences** of validation and test out of training: each speaker belongs
+to one split (:func:`speaker_splits`: with eight speakers, one for validation, one for test), and the
+sentences of ``sentences.tsv`` are partitioned between the splits, stratified by class
+(:func:`sentence_splits`), so a recording speaks only its own split's sentences. A model can then not
+score well on test by recognising a voice or a sentence it was trained on; it has to hear the prosody.
+
 Layout written (CMU-MOSEI's, as read by :mod:`weaklabel.readers.mosei`)::
 
     out_dir/Raw/Audio/Full/WAV_16000/<video>.wav          16 kHz, mono, 16-bit PCM
     out_dir/Raw/Transcript/Segmented/Combined/<video>.txt  <video>___<i>___<start>___<end>___<text>
-    out_dir/demo_segments.tsv                             the class and prosody of every sentence
+    out_dir/demo_segments.tsv                             the class, prosody and split of every sentence
+    out_dir/demo_folds.json                               train / valid / test video ids (and their
+                                                          speakers and sentences)
     out_dir/demo_corpus.json                              stamp: parameters, eSpeak version, file sizes
 
 Video ids are ``demo_spk<SS>_rec<RR>``: one eSpeak voice (speaker) per recording, recordings assigned
@@ -61,7 +72,12 @@ AUDIO_SUBDIR = Path("Raw/Audio/Full/WAV_16000")
 TRANSCRIPT_SUBDIR = Path("Raw/Transcript/Segmented/Combined")
 STAMP_NAME = "demo_corpus.json"
 SEGMENTS_NAME = "demo_segments.tsv"
-FORMAT_VERSION = 1
+FOLDS_NAME = "demo_folds.json"
+FORMAT_VERSION = 2  # 2: speaker- and sentence-disjoint splits, demo_folds.json
+SPLITS = ("train", "validation", "test")
+#: Split names as written in the folds file (the CMU Multimodal SDK's, read by weaklabel.splits.load_folds).
+FOLD_KEYS = {"train": "train", "validation": "valid", "test": "test"}
+HELD_OUT_SHARE = 0.1  # share of the speakers in each of validation and test (at least one each)
 
 DEFAULT_SENTENCES_PATH = Path(__file__).resolve().parent.parent / "data" / "demo" / "sentences.tsv"
 SENTIMENTS = ("positive", "negative", "neutral")
@@ -402,6 +418,84 @@ def _resample(audio: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
     return soxr.resample(audio, rate_in, rate_out, quality="HQ")
 
 
+def speaker_splits(n_recordings: int, seed: int = 0) -> dict[str, str]:
+    """Assign each speaker the corpus uses to one split.
+
+    Parameters
+    ----------
+    n_recordings : int
+        Recordings in the corpus; speakers ``SPEAKERS[: min(n_recordings, 8)]`` are used.
+    seed : int
+        Chooses which speakers are held out.
+
+    Returns
+    -------
+    dict speaker name -> ``"train"``, ``"validation"`` or ``"test"``. With three or more speakers,
+    validation and test get ``max(1, round(0.1 * n_speakers))`` speakers each and training the rest; with
+    two, one is training and one test; with one, it is training.
+    """
+    names = [s.name for s in SPEAKERS[: min(n_recordings, len(SPEAKERS))]]
+    order = [names[i] for i in np.random.default_rng([seed, 1]).permutation(len(names))]
+    n_held = max(1, int(round(HELD_OUT_SHARE * len(names))))
+    held = {"validation": n_held if len(names) >= 3 else 0, "test": n_held if len(names) >= 2 else 0}
+    out = {}
+    for split in ("test", "validation"):
+        for _ in range(held[split]):
+            out[order.pop()] = split
+    out.update({name: "train" for name in order})
+    return {name: out[name] for name in names}
+
+
+def _per_class_counts(n: int) -> int:
+    """The most sentences of one class that a recording of ``n`` sentences holds (about a third each)."""
+    return n // 3 + (1 if n % 3 else 0)
+
+
+def sentence_splits(pool: dict[str, list[str]], splits: dict[str, str], per_recording: int,
+                    seed: int = 0) -> dict[str, dict[str, list[str]]]:
+    """Partition the sentences between the splits in use, stratified by class.
+
+    Parameters
+    ----------
+    pool : dict class -> sentences, from :func:`load_sentences`
+    splits : dict speaker -> split, from :func:`speaker_splits`
+    per_recording : int
+        Sentences per recording: every split keeps at least as many of each class as one recording takes.
+    seed : int
+
+    Returns
+    -------
+    dict split -> (dict class -> sentences): disjoint, together the whole pool (within a class in a
+    seeded order). A held-out split gets its share of speakers' share of each class (at least a
+    recording's worth); training keeps the rest.
+
+    Raises
+    ------
+    ValueError
+        When a class has too few sentences to give every split in use a recording's worth.
+    """
+    used = [split for split in SPLITS if split in splits.values()]
+    n_speakers = len(splits)
+    need = _per_class_counts(per_recording)
+    out: dict[str, dict[str, list[str]]] = {split: {} for split in used}
+    rng = np.random.default_rng([seed, 2])
+    for sentiment in SENTIMENTS:
+        texts = [pool[sentiment][i] for i in rng.permutation(len(pool[sentiment]))]
+        sizes = {split: max(need, int(round(len(texts) * sum(v == split for v in splits.values()) / n_speakers)))
+                 for split in used if split != "train"}
+        if len(texts) - sum(sizes.values()) < need:
+            raise ValueError(f"{len(texts)} {sentiment} sentences cannot give each of {', '.join(used)} its own "
+                             f"{need} per recording ({per_recording} sentences per recording); use fewer "
+                             "sentences per recording")
+        for split in used:
+            if split == "train":
+                continue
+            out[split][sentiment], texts = texts[: sizes[split]], texts[sizes[split]:]
+        if "train" in out:
+            out["train"][sentiment] = texts
+    return out
+
+
 def _sentence_plan(rng: np.random.Generator, pool: dict[str, list[str]], n: int) -> list[tuple[str, str]]:
     """Draw ``n`` (sentiment, text) pairs, about a third per class, no sentence twice, shuffled."""
     counts = {s: n // 3 for s in SENTIMENTS}
@@ -509,7 +603,7 @@ def _is_demo_corpus(out_dir: Path) -> bool:
     """True when ``out_dir`` holds only what this module writes (so replacing it loses nothing else)."""
     if not (out_dir / STAMP_NAME).is_file():
         return False
-    return {p.name for p in out_dir.iterdir()} <= {"Raw", STAMP_NAME, SEGMENTS_NAME}
+    return {p.name for p in out_dir.iterdir()} <= {"Raw", STAMP_NAME, SEGMENTS_NAME, FOLDS_NAME}
 
 
 def generate_demo_corpus(out_dir: str | Path, n_recordings: int = 32, sentences_per_recording: int = 15,
@@ -519,16 +613,19 @@ def generate_demo_corpus(out_dir: str | Path, n_recordings: int = 32, sentences_
     Parameters
     ----------
     out_dir : path
-        Corpus root; receives ``Raw/...``, ``demo_segments.tsv`` and ``demo_corpus.json``. Built in a
+        Corpus root; receives ``Raw/...``, ``demo_segments.tsv``, ``demo_folds.json`` (the speaker- and
+        sentence-disjoint splits, for the build's ``--folds``) and ``demo_corpus.json``. Built in a
         temporary sibling directory and renamed into place, so it is either complete or absent. An
         existing corpus with the same stamp is returned as is; one made with other parameters is
         replaced; any other non-empty directory is an error.
     n_recordings : int
         Number of recordings (videos); speakers are assigned in turn, ``recording % 8``.
     sentences_per_recording : int
-        Sentences per recording, about a third of each class, none repeated within a recording.
+        Sentences per recording, about a third of each class, none repeated within a recording, all from
+        the sentences of the recording's split (:func:`sentence_splits`).
     seed : int
-        Seed of every random choice (sentences, order, jitter, pauses, noise). Same seed, same bytes.
+        Seed of every random choice (held-out speakers, sentence partition, sentences, order, jitter,
+        pauses, noise). Same seed, same bytes.
     sentences_path : path, optional
         Sentence file (``sentiment<TAB>text``); defaults to :data:`DEFAULT_SENTENCES_PATH`.
 
@@ -544,7 +641,7 @@ def generate_demo_corpus(out_dir: str | Path, n_recordings: int = 32, sentences_
     FileExistsError
         When ``out_dir`` exists, is not empty, and is not a demo corpus.
     ValueError
-        On bad parameters or a bad sentence file.
+        On bad parameters, a bad sentence file, or too few sentences to keep the splits' sentences apart.
 
     Notes
     -----
@@ -559,6 +656,7 @@ def generate_demo_corpus(out_dir: str | Path, n_recordings: int = 32, sentences_
     out_dir = Path(out_dir).absolute()
     sentences_path = Path(sentences_path) if sentences_path is not None else DEFAULT_SENTENCES_PATH
     pool = load_sentences(sentences_path)
+    sentence_splits(pool, speaker_splits(n_recordings, seed), sentences_per_recording, seed)  # fail early
     identity = _expected_identity(n_recordings, sentences_per_recording, seed, sentences_path)
     if _complete_corpus(out_dir, identity):
         return out_dir
@@ -586,15 +684,22 @@ def _build(root: Path, pool: dict[str, list[str]], n_recordings: int, per_record
     (root / AUDIO_SUBDIR).mkdir(parents=True)
     (root / TRANSCRIPT_SUBDIR).mkdir(parents=True)
     children = np.random.SeedSequence(seed).spawn(n_recordings)
+    split_of = speaker_splits(n_recordings, seed)
+    pools = sentence_splits(pool, split_of, per_recording, seed)
     all_rows: list[dict] = []
     files: dict[str, int] = {}
+    videos: dict[str, list[str]] = {split: [] for split in SPLITS}
     with _ENGINE_LOCK:
         for r in range(n_recordings):
             rng = np.random.default_rng(children[r])
             speaker = SPEAKERS[r % len(SPEAKERS)]
             video_id = f"demo_{speaker.name}_rec{r:02d}"
-            plan = _sentence_plan(rng, pool, per_recording)
+            split = split_of[speaker.name]
+            videos[split].append(video_id)
+            plan = _sentence_plan(rng, pools[split], per_recording)
             pcm, rows = _render_recording(video_id, speaker, plan, rng)
+            for row in rows:
+                row["split"] = split
             wav_rel = AUDIO_SUBDIR / f"{video_id}.wav"
             sf.write(root / wav_rel, pcm, SAMPLE_RATE, subtype="PCM_16", format="WAV")
             txt_rel = TRANSCRIPT_SUBDIR / f"{video_id}.txt"
@@ -604,13 +709,22 @@ def _build(root: Path, pool: dict[str, list[str]], n_recordings: int, per_record
             files[wav_rel.as_posix()] = (root / wav_rel).stat().st_size
             files[txt_rel.as_posix()] = (root / txt_rel).stat().st_size
             all_rows += rows
-    columns = ["video", "segment", "start", "end", "speaker", "voice", "sentiment", "pitch", "pitch_range",
-               "rate", "gain_db", "text"]
+    columns = ["video", "segment", "start", "end", "speaker", "voice", "split", "sentiment", "pitch",
+               "pitch_range", "rate", "gain_db", "text"]
     table = ["\t".join(columns)] + [
         "\t".join(f"{row[c]:.3f}" if c in ("start", "end") else str(row[c]) for c in columns) for row in all_rows
     ]
     (root / SEGMENTS_NAME).write_text("\n".join(table) + "\n", encoding="utf-8", newline="\n")
     files[SEGMENTS_NAME] = (root / SEGMENTS_NAME).stat().st_size
+    folds = {
+        "source": "weaklabel.demo: speakers and sentences of validation and test never occur in training",
+        **{FOLD_KEYS[split]: videos[split] for split in SPLITS},
+        "speakers": {FOLD_KEYS[split]: sorted(n for n, s in split_of.items() if s == split) for split in SPLITS},
+        "sentences": {FOLD_KEYS[split]: sorted(t for texts in pools.get(split, {}).values() for t in texts)
+                      for split in SPLITS},
+    }
+    (root / FOLDS_NAME).write_text(json.dumps(folds, indent=1) + "\n", encoding="utf-8", newline="\n")
+    files[FOLDS_NAME] = (root / FOLDS_NAME).stat().st_size
     return files
 
 
