@@ -19,6 +19,7 @@ from pathlib import Path
 
 TEXT_COLUMNS = ("Utterance", "utterance", "text", "Text", "sentence", "transcript")
 LABEL_COLUMNS = ("Sentiment", "sentiment", "label", "Label", "human_label")
+GROUP_COLUMNS = ("Dialogue_ID",)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,6 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--text-column", help=f"text column of --csv (default: the first of {', '.join(TEXT_COLUMNS)})")
     parser.add_argument("--label-column",
                         help=f"label column of --csv (default: the first of {', '.join(LABEL_COLUMNS)})")
+    parser.add_argument("--group-column",
+                        help="column of --csv whose values cluster the texts for the AUC interval (default: "
+                             f"{GROUP_COLUMNS[0]} when present; with --dataset the build's group_id)")
     parser.add_argument("--human-labels", type=Path,
                         help="with --dataset: CMU-MOSEI .csd or CSV/TSV with video id, start, end, sentiment")
     parser.add_argument("--policies", nargs="+", choices=list(POLICIES), default=list(POLICIES))
@@ -55,8 +59,10 @@ def _column(frame, given: str | None, candidates: tuple[str, ...], what: str, pa
                      f"name it with --{what}-column")
 
 
-def load_texts_and_labels(args) -> tuple[list, "object", str, Path]:
-    """(texts, human sentiment Series, source description, default output folder) from the arguments."""
+def load_texts_and_labels(args) -> tuple[list, "object", str, Path, "object"]:
+    """(texts, human sentiment Series, source description, default output folder, groups) from the
+    arguments; ``groups`` clusters the texts for the AUC interval (array (n,): MELD's ``Dialogue_ID`` or
+    ``--group-column`` for a CSV, ``group_id`` for a build; None when absent or when a text has none)."""
     import pandas as pd
 
     if args.csv is not None:
@@ -64,8 +70,12 @@ def load_texts_and_labels(args) -> tuple[list, "object", str, Path]:
         frame = pd.read_csv(args.csv, sep=sep, dtype=str, keep_default_na=False, na_values=[""])
         text = _column(frame, args.text_column, TEXT_COLUMNS, "text", args.csv)
         label = _column(frame, args.label_column, LABEL_COLUMNS, "label", args.csv)
+        given = getattr(args, "group_column", None)
+        group = _column(frame, given, GROUP_COLUMNS, "group", args.csv) if given else \
+            next((c for c in GROUP_COLUMNS if c in frame.columns), None)
+        groups = frame[group].to_numpy() if group and frame[group].notna().all() else None
         return (frame[text].tolist(), frame[label], f"{args.csv} ({text} / {label})",
-                Path("reports") / f"label_quality-{args.csv.stem}")
+                Path("reports") / f"label_quality-{args.csv.stem}", groups)
     from pipelines._common import check_dataset
     from weaklabel.human_labels import join_human_labels, read_human_labels
 
@@ -79,7 +89,9 @@ def load_texts_and_labels(args) -> tuple[list, "object", str, Path]:
         human, source = segments["human_label"], f"{args.dataset} (human_label column)"
     else:
         raise ValueError(f"{args.dataset} has no human_label column: give the labels with --human-labels")
-    return segments["text"].tolist(), human, source, args.dataset
+    groups = segments["group_id"].to_numpy() if "group_id" in segments and segments["group_id"].notna().all() \
+        else None
+    return segments["text"].tolist(), human, source, args.dataset, groups
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -91,10 +103,10 @@ def main(argv: list[str] | None = None) -> int:
 
     bar = LazyBar("scoring", "text", args.quiet)
     try:
-        texts, human, source, default_out = load_texts_and_labels(args)
+        texts, human, source, default_out, groups = load_texts_and_labels(args)
         bar.start(len(texts))
         report = label_quality_report(texts, human, source, args.policies, args.bands, seed=args.seed,
-                                      progress=bar.update)
+                                      progress=bar.update, groups=groups)
     except (OSError, ValueError, KeyError) as exc:
         return fail(str(exc))
     finally:

@@ -71,6 +71,22 @@ def test_cli_on_a_csv_writes_tables(tmp_path, capsys):
     assert "Weak labels against human sentiment" in capsys.readouterr().out
 
 
+def test_auc_interval_resamples_dialogues_when_the_csv_names_them(tmp_path):
+    lines = ["I love this, it is wonderful", "This is terrible and I hate it", "What a great day",
+             "Awful, just awful", "Such a lovely surprise", "I am so sad and angry"]
+    csv = tmp_path / "meld.csv"
+    pd.DataFrame({"Utterance": lines * 2, "Sentiment": ["positive", "negative"] * 6,
+                  "Dialogue_ID": [0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5]}).to_csv(csv, index=False)
+    assert cli.main(["--csv", str(csv), "--out", str(tmp_path / "out"), "--quiet", "--bands", "0.2"]) == 0
+    record = json.loads((tmp_path / "out" / "label_quality.json").read_text())
+    assert {(r["ci_resampling"], r["n_groups"]) for r in record["rows"]} == {("groups", 6)}
+    assert "resamples whole groups (6 of them)" in record["tables"][0]["note"]
+    assert cli.main(["--csv", str(csv), "--out", str(tmp_path / "out2"), "--quiet", "--bands", "0.2",
+                     "--group-column", "Sentiment"]) == 0  # any column may be named
+    record = json.loads((tmp_path / "out2" / "label_quality.json").read_text())
+    assert {r["n_groups"] for r in record["rows"]} == {2}
+
+
 def test_cli_errors_are_one_line(tmp_path, capsys):
     csv = tmp_path / "x.csv"
     csv.write_text("words,mood\nhello,positive\n")

@@ -7,7 +7,9 @@ several neutral bands:
 * **coverage** -- the share of human-positive or human-negative texts that receive a label;
 * **accuracy** and **balanced accuracy** of those labels (human neutral texts excluded);
 * **ROC AUC** of the policy's raw score against human positive/negative (band-independent), with a
-  bootstrap 95 % interval: how well the score *ranks* texts, whatever the threshold;
+  bootstrap 95 % interval: how well the score *ranks* texts, whatever the threshold; with ``groups``
+  (MELD's dialogues, a build's videos) the interval resamples whole groups, since lines of one dialogue
+  are not independent;
 * per-class **precision and recall** (recall counts abstentions as misses, so it folds in coverage);
 * the labelled positive / negative counts (their balance against the humans'), and how many
   **human-neutral** texts receive a label anyway.
@@ -69,7 +71,7 @@ def human_valence(sentiment: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
 
 def policy_quality(score: np.ndarray, label: np.ndarray, valence: np.ndarray, neutral: np.ndarray,
-                   n_bootstrap: int = 1000, seed: int = 0) -> dict:
+                   n_bootstrap: int = 1000, seed: int = 0, groups=None) -> dict:
     """Quality of one policy's scores and labels against human valence.
 
     Parameters
@@ -77,6 +79,9 @@ def policy_quality(score: np.ndarray, label: np.ndarray, valence: np.ndarray, ne
     score, label : ndarray (n,) from :func:`apply_policy`
     valence : ndarray (n,): human 1.0 / 0.0, NaN for neutral or missing
     neutral : ndarray (n,) bool: human-neutral texts
+    groups : array-like (n,), optional
+        The cluster of each text (e.g. MELD's ``Dialogue_ID``): the AUC interval resamples whole groups
+        (:func:`transfer.metrics.binary_metrics`), recorded as ``ci_resampling`` and ``n_groups``.
 
     Returns
     -------
@@ -105,8 +110,10 @@ def policy_quality(score: np.ndarray, label: np.ndarray, valence: np.ndarray, ne
         out[f"precision_{name}"] = float((yc[predicted] == k).mean()) if predicted.any() else None
         out[f"recall_{name}"] = float((lab[y == k] == k).mean()) if (y == k).any() else None  # abstain = miss
     if n_polar and 0 < y.sum() < n_polar:
-        metrics = binary_metrics(y, (score[polar] + 1.0) / 2.0, n_bootstrap=n_bootstrap, seed=seed)
+        metrics = binary_metrics(y, (score[polar] + 1.0) / 2.0, n_bootstrap=n_bootstrap, seed=seed,
+                                 groups=None if groups is None else np.asarray(groups, dtype=object)[polar])
         out["roc_auc"], out["roc_auc_ci95"] = metrics["roc_auc"], metrics["roc_auc_ci95"]
+        out["ci_resampling"], out["n_groups"] = metrics["ci_resampling"], metrics["n_groups"]
     else:
         out["roc_auc"], out["roc_auc_ci95"] = None, None
     return out
@@ -114,15 +121,17 @@ def policy_quality(score: np.ndarray, label: np.ndarray, valence: np.ndarray, ne
 
 def policy_table(scores: Sequence[SentimentScores | None], sentiment: pd.Series,
                  policies: Sequence[str] = tuple(POLICIES), bands: Sequence[float] = DEFAULT_BANDS,
-                 n_bootstrap: int = 1000, seed: int = 0) -> list[dict]:
-    """One row per (policy, band): :func:`policy_quality` plus ``policy`` and ``neutral_band``."""
+                 n_bootstrap: int = 1000, seed: int = 0, groups=None) -> list[dict]:
+    """One row per (policy, band): :func:`policy_quality` (``groups``: the interval's clusters, (n,)) plus
+    ``policy`` and ``neutral_band``."""
     valence, neutral = human_valence(sentiment)
     rows = []
     for policy in policies:
         for band in bands:
             score, label = apply_policy(scores, policy, band)
             rows.append({"policy": policy, "neutral_band": float(band),
-                         **policy_quality(score, label, valence, neutral, n_bootstrap=n_bootstrap, seed=seed)})
+                         **policy_quality(score, label, valence, neutral, n_bootstrap=n_bootstrap, seed=seed,
+                                          groups=groups)})
     return rows
 
 
@@ -187,6 +196,8 @@ def quality_tables(rows: list[dict], lf_rows: list[dict], title_suffix: str = ""
             f"{first['n_human_neutral']} neutral. Coverage, accuracy and precision are over the human "
             "positive/negative texts; recall counts abstentions as misses; ROC AUC ranks the raw score "
             "(independent of the band); labelled counts include human-neutral texts.")
+    if first.get("ci_resampling") == "groups":
+        note += f" The ROC AUC interval resamples whole groups ({first['n_groups']} of them), not texts."
     lf_table = {"title": "Scorers as labelling functions" + title_suffix,
                 "columns": ["function", "band", "coverage", "overlaps", "conflicts", "empirical accuracy"],
                 "rows": [[r["function"], _fmt(r["neutral_band"], 2), _fmt(r["coverage"]), _fmt(r["overlaps"]),
@@ -199,8 +210,11 @@ def quality_tables(rows: list[dict], lf_rows: list[dict], title_suffix: str = ""
 def label_quality_report(texts: Sequence[str], sentiment: pd.Series, source: str,
                          policies: Sequence[str] = tuple(POLICIES), bands: Sequence[float] = DEFAULT_BANDS,
                          n_bootstrap: int = 1000, seed: int = 0,
-                         progress: Callable[[int], None] | None = None) -> dict:
+                         progress: Callable[[int], None] | None = None, groups=None) -> dict:
     """Score ``texts`` and compare every policy and band with the human ``sentiment`` (same length).
+
+    ``groups`` (same length, optional, no missing values): the cluster of each text, e.g. MELD's dialogue,
+    for a cluster-bootstrap AUC interval.
 
     Returns
     -------
@@ -215,7 +229,9 @@ def label_quality_report(texts: Sequence[str], sentiment: pd.Series, source: str
         label_from_scores(SentimentScores(0.0, 0.0), policy, 0.0)  # unknown names fail before the slow part
     scores = scores_from_frame(score_texts(texts, progress=progress))
     sentiment = pd.Series(sentiment).reset_index(drop=True)
-    rows = policy_table(scores, sentiment, policies, bands, n_bootstrap=n_bootstrap, seed=seed)
+    if groups is not None and len(groups) != len(texts):
+        raise ValueError(f"{len(texts)} texts but {len(groups)} groups")
+    rows = policy_table(scores, sentiment, policies, bands, n_bootstrap=n_bootstrap, seed=seed, groups=groups)
     lf_rows = labeling_function_summary(scores, sentiment)
     tables = quality_tables(rows, lf_rows)
     if CALIBRATED_MODEL.fitted_on.split(":")[0] in source and "calibrated" in policies:
