@@ -7,7 +7,9 @@ Emotions map to valence (positive: happy, calm, surprised, pleasant surprise; ne
 disgust, boredom; neutral excluded); --valence-map JSON overrides the table. zero-shot: the model scores
 every clip with its own clip length, log-mel settings, layer and weights (speaker-disjoint by construction).
 probe: heads trained on the corpus's own labels with leave-one-speaker-out cross-validation (or --folds N,
-grouped by speaker). Writes OUT/benchmark.json (structured results and generic tables) and OUT/benchmark.md.
+grouped by speaker). AUC intervals resample whole speakers (a cluster bootstrap) when the corpus names them;
+a result whose interval lies wholly below 0.5 is flagged as an inverted ranking, with its per-speaker AUCs.
+Writes OUT/benchmark.json (structured results and generic tables) and OUT/benchmark.md.
 """
 from __future__ import annotations
 
@@ -44,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="probe folds, grouped by speaker (default: leave-one-speaker-out)")
     parser.add_argument("--probe-heads", nargs="+", choices=PROBE_HEADS, default=list(PROBE_HEADS),
                         help="probe heads to train (default: %(default)s)")
-    parser.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples per AUC interval")
+    parser.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples per AUC interval (of speakers when the corpus names them)")
     parser.add_argument("--out", type=Path, help="output folder (default: reports/benchmark-<corpus>)")
     parser.add_argument("--seed", type=int, default=0, help="probe, head and bootstrap seed (default: %(default)s)")
     parser.add_argument("--quiet", action="store_true", help="no progress output")
