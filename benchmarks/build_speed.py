@@ -180,6 +180,60 @@ def measure_build_speed(corpus_root: Path, scratch: Path, rounds: int, warmup_ro
     }
 
 
+def measure_logmel_variants(n_frames: int = 4096, block: int = 512, rounds: int = 5, seed: int = 0) -> dict:
+    """The build's exact log-mel transform against a cheaper variant, per frame, on the same frames.
+
+    *exact*: what ``weaklabel.features`` does (librosa's arithmetic: float64 window and FFT, complex64
+    spectrum, dense float32 mel projection through BLAS). *variant*: float32 window and FFT, power as
+    ``re² + im²``, and the mel projection as a sparse product over the filters' non-zero weights (about 1,000
+    of the 65,664 at the defaults). Reported: microseconds per frame (best of ``rounds``, one BLAS thread)
+    and the share of float16 values that differ from the exact ones: the variant would need a features
+    version bump and a documented tolerance, and would no longer match ``log_mel_spectrogram`` (prediction).
+    """
+    import numpy as np
+    import scipy.fft
+    import scipy.sparse
+    from threadpoolctl import threadpool_limits
+
+    from weaklabel.features import LogMelParams, hann_window, mel_filter_bank, power_to_db
+
+    params = LogMelParams()
+    rng = np.random.default_rng(seed)
+    t = np.arange(n_frames * params.hop_length + params.n_fft) / params.sample_rate
+    signal = (0.2 * np.sin(2 * np.pi * 180 * t * (1 + 0.1 * np.sin(3 * t))) * (1 + np.sin(7 * t))
+              + 0.01 * rng.standard_normal(len(t))).astype(np.float32)
+    frames32 = np.lib.stride_tricks.sliding_window_view(signal, params.n_fft)[::params.hop_length][:n_frames]
+    window, basis = hann_window(params), mel_filter_bank(params)
+    window32, sparse_basis = window.astype(np.float32), scipy.sparse.csr_matrix(basis)
+
+    def exact(frames):
+        spectrum = scipy.fft.rfft(window * frames, axis=-1).astype(np.complex64)
+        return power_to_db(basis @ (np.abs(spectrum) ** 2.0).T, params)
+
+    def variant(frames):
+        spectrum = scipy.fft.rfft(window32 * frames, axis=-1)
+        power = spectrum.real ** 2 + spectrum.imag ** 2
+        return power_to_db(np.asarray(sparse_basis @ power.T, dtype=np.float32), params)
+
+    timings: dict[str, list[float]] = {"exact": [], "variant": []}
+    outputs = {}
+    with threadpool_limits(limits=1):
+        for _ in range(rounds):
+            for name, fn in (("exact", exact), ("variant", variant)):
+                started = time.perf_counter()
+                outputs[name] = np.concatenate([fn(frames32[i:i + block]) for i in range(0, n_frames, block)],
+                                               axis=1)
+                timings[name].append((time.perf_counter() - started) / n_frames * 1e6)
+    exact16, variant16 = outputs["exact"].astype(np.float16), outputs["variant"].astype(np.float16)
+    return {"frames": n_frames, "block": block, "rounds": rounds,
+            "us_per_frame": {k: min(v) for k, v in timings.items()},
+            "speedup": min(timings["exact"]) / min(timings["variant"]),
+            "float16_values_differing_share": float(np.mean(exact16 != variant16)),
+            "max_abs_difference_db": float(np.max(np.abs(outputs["exact"] - outputs["variant"]))),
+            "mel_weights_nonzero": int(np.count_nonzero(basis)), "mel_weights": int(basis.size),
+            "load1": load1()}
+
+
 def profile_build(corpus_root: Path, scratch: Path, top: int = 20) -> dict:
     """cProfile of one in-process build (workers=1) of ``corpus_root``: time by component and top functions."""
     out_dir = scratch / "build-profile-out"

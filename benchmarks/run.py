@@ -176,12 +176,13 @@ def run(args: argparse.Namespace, argv: list[str]) -> dict:
     subsets = scratch / "subsets"
 
     def build_section():
-        from benchmarks.build_speed import measure_build_speed, profile_build
+        from benchmarks.build_speed import measure_build_speed, measure_logmel_variants, profile_build
 
         root = corpus_subset(corpus, args.build_recordings, subsets)
         warm = corpus_subset(corpus, 1, subsets)
         out = measure_build_speed(root, scratch, args.build_rounds, warm, log=_log)
         out["profile"] = profile_build(corpus_subset(corpus, args.profile_recordings, subsets), scratch)
+        out["logmel_variants"] = measure_logmel_variants(rounds=args.build_rounds + 2)
         return out
 
     def memory_section():

@@ -135,7 +135,11 @@ class BuildConfig:
 
 @dataclass
 class BuildResult:
-    """What a build did: the output paths, the counts written to ``build.json``, and timing."""
+    """What a build did: the output paths, the counts written to ``build.json``, and timing.
+
+    ``recordings_processed`` counts the audio files (the units of work) processed in this run: one per
+    recording in most corpora.
+    """
 
     out_dir: Path
     counts: dict
