@@ -83,3 +83,18 @@ def test_the_build_path_does_not_import_librosa():
             "print(sorted(m for m in sys.modules if m.startswith(('librosa.filters', 'librosa.core', 'scipy.signal'))))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_threads_do_not_share_the_buffers():
+    # A Dask worker with several threads runs build tasks side by side in one process.
+    from concurrent.futures import ThreadPoolExecutor
+
+    rng = np.random.default_rng(11)
+    inputs = [([(0.3 * rng.standard_normal(int(rng.integers(8000, 60000)))).astype(np.float32) for _ in range(6)],
+               [int(p) for p in rng.integers(0, 40000, 6)]) for _ in range(4)]
+    with threadpool_limits(limits=1):
+        expected = [log_mel_placed(spans, pads, 112000).tobytes() for spans, pads in inputs]
+        with ThreadPoolExecutor(4) as pool:
+            for _ in range(5):
+                got = list(pool.map(lambda a: log_mel_placed(a[0], a[1], 112000).tobytes(), inputs))
+                assert got == expected

@@ -15,6 +15,7 @@ and ``librosa.core.spectrum`` (SciPy's signal module, numba) costs every build w
 """
 from __future__ import annotations
 
+import threading
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from typing import Sequence
@@ -216,15 +217,23 @@ def log_mel_placed(spans: Sequence[np.ndarray], pad_left: Sequence[int], n_sampl
     return out
 
 
-@lru_cache(maxsize=4)
+_WORKSPACES = threading.local()
+
+
 def _workspace(params: LogMelParams, capacity: int) -> dict[str, np.ndarray]:
-    """Buffers for ``capacity`` frames, reused by every block of :func:`log_mel_placed` in this process (about
-    10 MB at the defaults): fresh large temporaries for each block cost a page fault per 4 KiB touched."""
-    n_bins = 1 + params.n_fft // 2
-    return {"frames": np.empty((capacity, params.n_fft), np.float64),
-            "spectrum": np.empty((capacity, n_bins), np.complex64),
-            "power": np.zeros((capacity, n_bins), np.float32),  # rows past a block: finite, never read
-            "mel": np.empty((params.n_mels, capacity), np.float32)}
+    """Buffers for ``capacity`` frames, reused by every block of :func:`log_mel_placed` in this thread (about
+    10 MB at the defaults): fresh large temporaries for each block cost a page fault per 4 KiB touched.
+    Per thread, so that tasks running in threads (a Dask worker with several) never share them."""
+    cache = _WORKSPACES.__dict__.setdefault("buffers", {})
+    key = (params, capacity)
+    if key not in cache:
+        n_bins = 1 + params.n_fft // 2
+        cache.clear()  # one configuration at a time is what a build uses
+        cache[key] = {"frames": np.empty((capacity, params.n_fft), np.float64),
+                      "spectrum": np.empty((capacity, n_bins), np.complex64),
+                      "power": np.zeros((capacity, n_bins), np.float32),  # rows past a block: finite, never read
+                      "mel": np.empty((params.n_mels, capacity), np.float32)}
+    return cache[key]
 
 
 def _transform_block(block, n_block_frames: int, min_columns: int, window: np.ndarray, basis: np.ndarray,
