@@ -222,17 +222,15 @@ def tone_model(tmp_path_factory):
     logmel, errors = clip_logmel_for_files(paths, 1.0, params)
     assert not any(errors)
     weights = resolve_vgg16_weights("random")
-    # Global average pooling (256 values) where the embedder offers a choice: 24 clips train a head on it.
-    import inspect
-    gap = {"pooling": "gap"} if "pooling" in inspect.signature(Embedder).parameters else {}
-    embedder = Embedder(weights, "block3_conv3", image_shape=logmel.shape[1:], **gap)
+    # Global average pooling (256 values): 24 clips train a head on it.
+    embedder = Embedder(weights, "block3_conv3", image_shape=logmel.shape[1:], pooling="gap")
     X = embedder.embed_logmel(logmel)
     y = np.array(labels)
     head, info = train_dense_head(X, y, X, y, HeadConfig(hidden_units=16, max_epochs=30, patience=10), seed=0)
     meta = {"backbone": "vgg16", "clip_seconds": 1.0, "sample_rate": SR, "log_mel": params.to_dict(),
             "image_version": 1, "layer": "block3_conv3", "weights": weights_record(weights),
             # the embedder's own pooling, so the saved model embeds as the head was trained
-            "pooling": getattr(embedder.spec, "pooling", "gap"), "n_bands": getattr(embedder.spec, "n_bands", 4),
+            "pooling": embedder.spec.pooling, "n_bands": embedder.spec.n_bands,
             "head_training": info, "trained_on": {"dataset": "synthetic tones of speakers 3-5"}}
     return save_valence_model(base / "model", head, meta)
 

@@ -548,12 +548,7 @@ def run_benchmark(config: BenchmarkConfig, log: Callable[[str], None] | None = N
     clip_records = clips[["path", "speaker", "gender", "intensity", "emotion", "valence", "y"]].copy()
 
     if mode in ("zero-shot", "both"):
-        if hasattr(model, "predict_embeddings"):  # models that standardise embeddings per speaker/recording
-            p = model.predict_embeddings(X, _standardisation_groups(clips))
-        else:
-            from transfer.head import predict_head
-
-            p = predict_head(model.head, X)
+        p = model.predict_embeddings(X, _standardisation_groups(clips))  # the model's per-speaker standardisation
         clip_records["p_zero_shot"] = p
         trained_on = model.meta.get("trained_on", {})
         record["zero_shot"] = {
