@@ -245,7 +245,7 @@ def measure_folded_conv1(weights, layer: str, batch_size: int, pairs: int, log=p
     from benchmarks.embed_speed import synthetic_logmel
     from transfer.embedding import Embedder, logmel_to_vgg_input
 
-    embedder = Embedder(weights, layer, image_shape=(128, 438), jit=True)
+    embedder = Embedder(weights, layer, image_shape=(128, 438), jit=True, pooling="gap")  # the GAP graph: compared whole
     model = folded_model(embedder)
     forward = tf.function(lambda x: model(x, training=False), jit_compile=True)
     logmel = synthetic_logmel(batch_size, seed=2)

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_ROW = "+ label-model confidence as weights (the new default)"
 
 
 def configurations():
@@ -41,15 +42,12 @@ def configurations():
         ("+ logistic head (C = 1e-3)", "cumulative", "calibrated", replace(PREVIOUS_DEFAULTS, head=logistic), None),
         ("+ frequency-band pooling over audio frames", "cumulative", "calibrated",
          replace(PREVIOUS_DEFAULTS, head=logistic, pooling="bands"), None),
-        ("+ cut at block3_conv3", "cumulative", "calibrated",
-         replace(PREVIOUS_DEFAULTS, head=logistic, pooling="bands", layer="block3_conv3"), None),
-        ("+ per-speaker standardisation", "cumulative", "calibrated",
-         replace(default, weighting="none"), None),
-        ("+ label-model confidence as weights (the new default)", "cumulative", "calibrated", default, None),
+        ("+ per-speaker standardisation", "cumulative", "calibrated", replace(default, weighting="none"), None),
+        (DEFAULT_ROW, "cumulative", "calibrated", default, None),
         ("default, dense head instead", "swap", "calibrated", replace(default, head=dense), None),
         ("default, global average pooling instead", "swap", "calibrated", replace(default, pooling="gap"), None),
         ("default, 8 frequency bands", "swap", "calibrated", replace(default, n_bands=8), None),
-        ("default, cut at block2_conv2", "swap", "calibrated", replace(default, layer="block2_conv2"), None),
+        ("default, cut at block3_conv3 (2x the cost)", "swap", "calibrated", replace(default, layer="block3_conv3"), None),
         ("default, cut at block4_conv3 (3x the cost)", "swap", "calibrated", replace(default, layer="block4_conv3"), None),
         ("default, logistic C = 1e-2", "swap", "calibrated", replace(default, head=HeadConfig(C=1e-2)), None),
         ("default, logistic C = 1e-4", "swap", "calibrated", replace(default, head=HeadConfig(C=1e-4)), None),
@@ -184,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
                         "elapsed_s": round(time.time() - started, 1)})
         print(f"{name:70s} {pooled['roc_auc']:.3f} [{pooled['roc_auc_ci95'][0]:.3f}, {pooled['roc_auc_ci95'][1]:.3f}]",
               flush=True)
-    reference = "+ label-model confidence as weights (the new default)"
+    reference = DEFAULT_ROW
     for row in results:
         if reference in parts_by_row and row["lever"] != reference:
             row["vs_default"] = paired_difference(parts_by_row[row["lever"]], parts_by_row[reference], args.bootstrap)

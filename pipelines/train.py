@@ -117,6 +117,8 @@ def metrics_table(metrics: dict) -> str:
                 m = splits[split]
                 if m.get("roc_auc") is None:
                     cells.append(f"{split} n={m.get('n', 0)} n/a")
+                elif m.get("roc_auc_ci95") is None:  # one speaker/recording: no interval over groups
+                    cells.append(f"{split} {m['roc_auc']:.3f} [no interval: {m.get('n_groups', 1)} group] n={m['n']}")
                 else:
                     lo, hi = m["roc_auc_ci95"]
                     cells.append(f"{split} {m['roc_auc']:.3f} [{lo:.3f}, {hi:.3f}] n={m['n']}")

@@ -15,7 +15,26 @@ from reporting.inputs import load_inputs
 
 from .conftest import tone_bursts
 
-HEADINGS = ("The build", "The weak labels", "The audio", "The model", "Benchmarks", "Label quality", "Provenance")
+HEADINGS = ("The build", "The weak labels", "The audio", "The model", "Benchmarks", "Weak-supervision benchmark",
+            "Label quality", "Provenance")
+
+
+def weak_supervision_record() -> dict:
+    """A small record in the shape pipelines.weak_supervision writes, with an inverted row."""
+    from transfer.weak_supervision import weak_supervision_tables
+
+    summary = [{"recipe": "default", "p": 0.5, "roc_auc": 0.41, "roc_auc_ci95": [0.35, 0.47], "verdict": "inverted"},
+               {"recipe": "default", "p": 1.0, "roc_auc": 0.81, "roc_auc_ci95": [0.75, 0.86], "verdict": "above chance",
+                "weak_label_coverage": 0.4, "weak_label_accuracy": 0.7},
+               {"recipe": "true-label ceiling", "p": None, "roc_auc": 0.88, "roc_auc_ci95": [0.84, 0.91],
+                "verdict": "above chance"}]
+    record = {"kind": "weak_supervision", "config": {"probabilities": [0.5, 1.0], "pairing_seeds": [0]},
+              "summary": summary, "runs": [], "rotations": [{"name": "r0"}, {"name": "r1"}],
+              "recipes": [{"name": "default", "description": "the default"},
+                          {"name": "true-label ceiling", "description": "true labels"}],
+              "corpus": {"clips": 40, "speakers": ["a", "b", "c", "d"], "positive": 20, "negative": 20}}
+    record["tables"] = weak_supervision_tables(record)
+    return record
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 SCRIPT_SENTENCE = "<script>alert('x')</script> Wonderful, perfect, amazing, the best day ever!"
 FAST = ["--n-mels", "32", "--workers", "1", "--quiet"]
@@ -96,9 +115,11 @@ def test_report_with_model_benchmark_and_label_quality(dataset, tmp_path):
     quality.write_text(json.dumps({"tables": [{"title": "Weak labels against human sentiment",
                                                "columns": ["policy", "coverage"], "rows": [["mean", "0.640"]],
                                                "note": ""}]}), encoding="utf-8")
+    weak = tmp_path / "weak_supervision.json"
+    weak.write_text(json.dumps(weak_supervision_record()), encoding="utf-8")
     out = tmp_path / "report.html"
     assert report_cli.main(["--dataset", str(dataset), "--out", str(out), "--label-quality", str(quality),
-                            "--quiet"]) == 0
+                            "--weak-supervision", str(weak), "--quiet"]) == 0
     html = out.read_text(encoding="utf-8")
     for title in HEADINGS:
         assert heading_present(html, title), title
@@ -106,6 +127,9 @@ def test_report_with_model_benchmark_and_label_quality(dataset, tmp_path):
     assert "Zero-shot on RAVDESS" in html and "speaker-disjoint by construction" in html
     assert "0.612 [0.551, 0.668]" in html and "dense head &lt;b&gt;bold&lt;/b&gt;" in html
     assert "Weak labels against human sentiment" in html
+    # The weak-supervision curve is drawn, its table shown, and the inverted row named as such.
+    assert "weak-supervision curve" in html and "0.810 [0.750, 0.860]" in html
+    assert "Ranking inverted" in html and "0.410 [0.350, 0.470] (inverted)" in html
     # ROC curves against the weak and the human labels (the manifest has a human_label column).
     assert "against the human labels" in html.lower() or "Against the human labels" in html
     assert "ROC curves" in html

@@ -103,7 +103,7 @@ class BenchmarkConfig:
     batch_size: int = 16
     n_folds: int | None = None
     probe_heads: tuple[str, ...] = ("logistic_regression", "dense")
-    head_config: HeadConfig = field(default_factory=HeadConfig)
+    head_config: HeadConfig = field(default_factory=lambda: HeadConfig(kind="dense"))
     n_bootstrap: int = 1000
     seed: int = 0
 
@@ -430,7 +430,8 @@ def _embedding_setup(config: BenchmarkConfig, mode: str):
                              "needs the model's own embedding (drop --layer, or use --mode probe)")
         embedder = model.embedder(config.weights)  # verifies the weights against the model's checksum
         if layer != model_layer:
-            embedder = Embedder(embedder.weights, layer, image_shape=embedder.image_shape)
+            embedder = Embedder(embedder.weights, layer, image_shape=embedder.image_shape,
+                                pooling=embedder.spec.pooling, n_bands=embedder.spec.n_bands)
         return model, embedder, clip_seconds, params
     clip_seconds = float(config.clip_seconds or DEFAULT_CLIP_SECONDS)
     if clip_seconds <= 0:
@@ -535,7 +536,8 @@ def run_benchmark(config: BenchmarkConfig, log: Callable[[str], None] | None = N
         "corpus_files": summary["files"],
         "valence_map": {"source": config.valence_map or "default", "table": valence},
         "features": {"clip_seconds": clip_seconds, "log_mel": params.to_dict(), "backbone": "vgg16",
-                     "layer": embedder.spec.layer, "pooling": "global average", "image_version": IMAGE_VERSION,
+                     "layer": embedder.spec.layer, "pooling": embedder.spec.pooling_name,
+                     "pooling_description": embedder.spec.describe(), "image_version": IMAGE_VERSION,
                      "dim": int(embedder.dim)},
         "weights": weights_record(embedder.weights),
         "config": {"mode": mode, "n_folds": config.n_folds, "probe_heads": list(config.probe_heads),
