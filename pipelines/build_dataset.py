@@ -23,7 +23,7 @@ from weaklabel.errors import CorpusError, OutputConflictError
 from weaklabel.features import LogMelParams
 from weaklabel.readers import CORPUS_KINDS
 from weaklabel.sentiment import DEFAULT_NEUTRAL_BAND, DEFAULT_POLICY, POLICIES
-from weaklabel.splits import DEFAULT_FRACTIONS
+from weaklabel.splits import DEFAULT_FRACTIONS, DEFAULT_SPEAKER_MODE, SPEAKER_MODES, SplitError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEMO_CORPUS_DIR = REPO_ROOT / "data" / "demo" / "generated"
@@ -64,6 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
     clip.add_argument("--clip-seconds", type=float, default=DEFAULT_CLIP_SECONDS,
                       help="fixed clip length in seconds; longer segments are cropped, shorter padded, "
                            "at a random offset drawn from --seed (default: %(default)s)")
+    clip.add_argument("--min-speech-seconds", type=float, default=S.DEFAULT_MIN_SPEECH_SECONDS, metavar="S",
+                      help="a segment with less decoded audio than this in its span fails as too_little_speech "
+                           "(default: %(default)s)")
     clip.add_argument("--seed", type=int, default=0, help="seed for crop/pad offsets and splits (default: 0)")
     clip.add_argument("--n-mels", type=int, default=mel.n_mels, help="mel bands (default: %(default)s)")
     clip.add_argument("--n-fft", type=int, default=mel.n_fft, help="FFT size in samples at 16 kHz (default: %(default)s)")
@@ -78,6 +81,14 @@ def build_parser() -> argparse.ArgumentParser:
                      help="|score| below this abstains (default: %(default)s)")
     lab.add_argument("--split", type=_fractions, default=DEFAULT_FRACTIONS, metavar="TRAIN,VAL,TEST",
                      help="group-disjoint split fractions (default: 0.8,0.1,0.1)")
+    lab.add_argument("--speakers", choices=SPEAKER_MODES, default=DEFAULT_SPEAKER_MODE,
+                     help="how speaker labels (a manifest's speaker column, subtitle voice tags, diarised JSON) "
+                          "are read for the splits: global (one name is one person in every recording), local "
+                          "(labels name voices within their recording only), auto (diarization labels such as "
+                          "SPEAKER_00 or spk1 are local, names are global) (default: %(default)s)")
+    lab.add_argument("--allow-empty-splits", action="store_true",
+                     help="write the build even when the groups leave a split without kept segments (by default "
+                          "the build says so and stops)")
     run = parser.add_argument_group("running")
     add_engine_arguments(run, "worker processes, one recording at a time each; with --scheduler dask and no "
                               "--dask-address, the size of the LocalCluster (default: CPU count)")
@@ -113,7 +124,9 @@ def main(argv: list[str] | None = None) -> int:
         config = BuildConfig(corpus=corpus, root=str(Path(root).resolve()), clip_seconds=args.clip_seconds,
                              seed=args.seed, policy=args.policy, neutral_band=args.neutral_band,
                              split_fractions=tuple(args.split),
-                             folds=str(args.folds.resolve()) if args.folds else None, mel=mel)
+                             folds=str(args.folds.resolve()) if args.folds else None, mel=mel,
+                             speakers=args.speakers, min_speech_seconds=args.min_speech_seconds,
+                             allow_empty_splits=args.allow_empty_splits)
         bars: list = []
 
         def on_start(n_recordings: int, n_segments: int) -> None:
@@ -131,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             for bar in bars:
                 bar.close()
-    except (CorpusError, OutputConflictError) as exc:
+    except (CorpusError, OutputConflictError, SplitError) as exc:
         return report_error(str(exc), exc, show_traceback=args.debug)
     except (ValueError, OSError) as exc:  # a bad option value or an unreadable path, or a bug: keep the traceback
         return report_error(str(exc), exc, show_traceback=args.debug, log_step="build")
@@ -157,6 +170,8 @@ HINTS = {
     S.AUDIO_UNREADABLE: "the audio cannot be decoded: convert it to WAV (ffmpeg -i IN -ac 1 -ar 16000 OUT.wav)",
     S.OUTSIDE_AUDIO: "segments start after the end of the audio: are the times in seconds (not milliseconds), "
                      "and is it the right recording?",
+    S.TOO_LITTLE_SPEECH: "the span holds less audio than --min-speech-seconds: a cue cut by the end of the file, or "
+                         "times in the wrong unit",
     S.DUPLICATE_SEGMENT: "segment ids repeat: give each row its own segment_id, or leave the column out",
 }
 

@@ -83,6 +83,12 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         bar.close()
     metrics = result.metrics
+    empty = empty_sides(metrics)
+    if "test" in empty:  # no test clips: whatever the table shows is not a result
+        print(metrics_table(metrics))
+        return fail(f"the dataset's {' and '.join(empty)} split(s) hold no labelled clips, so there is nothing to "
+                    "report: rebuild with more recordings or speakers (the build names the groups); no metrics "
+                    "or model written")
     model_dir = save_valence_model(args.model_out or dataset / "model", result.head,
                                    model_metadata(dataset, metrics, result.standardiser))
     write_json_atomic(dataset / METRICS_FILE, metrics)
@@ -101,6 +107,17 @@ def train_config_from_args(args: argparse.Namespace):
                        weighting=args.weighting, labels=args.train_labels, head=head, seed=args.seed)
 
 
+def empty_sides(metrics: dict) -> list[str]:
+    """The evaluation splits (validation, test) with no labelled clip for any model, in either label block."""
+    empty = []
+    for split in ("validation", "test"):
+        cells = [splits.get(split, {}) for key in ("against_weak_labels", "against_human_labels")
+                 for splits in (metrics.get(key) or {}).values()]
+        if cells and all(not c.get("n") for c in cells):
+            empty.append(split)
+    return empty
+
+
 def metrics_table(metrics: dict) -> str:
     """A plain-text table of ROC AUC [95% CI] per model and split."""
     lines = [f"VGG16 {metrics['embedding']['layer']}, {metrics['embedding']['pooling']} pooling "
@@ -115,7 +132,9 @@ def metrics_table(metrics: dict) -> str:
             cells = []
             for split in ("validation", "test"):
                 m = splits[split]
-                if m.get("roc_auc") is None:
+                if not m.get("n"):
+                    cells.append(f"{split} NO CLIPS (not a result)")
+                elif m.get("roc_auc") is None:
                     cells.append(f"{split} n={m.get('n', 0)} n/a")
                 elif m.get("roc_auc_ci95") is None:  # one speaker/recording: no interval over groups
                     cells.append(f"{split} {m['roc_auc']:.3f} [no interval: {m.get('n_groups', 1)} group] n={m['n']}")

@@ -136,7 +136,7 @@ def test_bad_inputs_fail_only_their_segments(tmp_path):
     data = (wavs / "truncated.wav").read_bytes()
     (wavs / "truncated.wav").write_bytes(data[: 44 + 2 * 16000 * 3])  # 3 of the 6 s the header declares
     out = tmp_path / "out"
-    build_dataset(config_for(root), out, workers=2)
+    build_dataset(config_for(root, allow_empty_splits=True), out, workers=2)  # two groups keep segments
     df = pd.read_parquet(out / "segments.parquet").set_index("segment_id")
     status = df["status"].to_dict()
     assert status["good_0"] == "ok" and status["good_1"] == "ok"
@@ -213,7 +213,7 @@ def test_each_clip_is_cut_from_its_own_file_and_its_digest_guards_its_part(tmp_p
                   "end": [r[3] for r in rows], "text": "I love this wonderful day!",
                   "segment_id": [f"{r[0][:-4]}_{r[1]}" for r in rows]}).to_csv(root / "m.csv", index=False)
     mel = LogMelParams(n_mels=64, n_fft=1024, win_length=1024, hop_length=256)
-    config = BuildConfig(corpus="manifest", root=str(root / "m.csv"), mel=mel)
+    config = BuildConfig(corpus="manifest", root=str(root / "m.csv"), mel=mel, allow_empty_splits=True)
     out = tmp_path / "out"
     parts = prepare_output_dir(out, config, overwrite=False)
     files = group_by_audio_file(read_corpus("manifest", root / "m.csv"))

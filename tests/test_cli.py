@@ -130,6 +130,10 @@ def test_m4a_with_yt_dlp_captions_builds(tmp_path, capsys):
     (tmp_path / "talk.en.srt").write_text("1\n00:00:00,200 --> 00:00:01,400\nI absolutely love this!\n\n"
                                           "2\n00:00:01,500 --> 00:00:02,800\nThis is awful &amp; terrible.\n")
     rc, out, err = _main(capsys, "--root", tmp_path, "--out", tmp_path / "o")
+    # One recording cannot fill three sides: the build says so and stops, naming the way on.
+    assert rc != 0 and "validation and test split(s) would be empty" in err and "--allow-empty-splits" in err
+    assert not (tmp_path / "o/build.json").exists()
+    rc, out, err = _main(capsys, "--root", tmp_path, "--out", tmp_path / "o", "--allow-empty-splits")
     assert rc == 0, err
     df = pd.read_parquet(tmp_path / "o/segments.parquet")
     assert list(df["status"]) == ["ok", "ok"] and list(df["label"]) == [1, 0]
@@ -149,7 +153,7 @@ def test_a_file_name_that_is_not_utf8_fails_only_its_recording(tmp_path, capsys)
     sf.write(os.path.join(os.fsencode(tmp_path), b"caf\xe9.wav"), np.zeros(32000, np.float32), 16000)
     with open(os.path.join(os.fsencode(tmp_path), b"caf\xe9.srt"), "w") as handle:
         handle.write(srt)
-    rc, out, err = _main(capsys, "--root", tmp_path, "--out", tmp_path / "o")
+    rc, out, err = _main(capsys, "--root", tmp_path, "--out", tmp_path / "o", "--allow-empty-splits")
     assert rc == 0, err
     df = pd.read_parquet(tmp_path / "o/segments.parquet").set_index("segment_id")
     assert df.loc["good_0", "status"] == "ok"

@@ -55,13 +55,15 @@ from weaklabel.engine import make_executor, resolve_scheduler
 from weaklabel.errors import OutputConflictError
 from weaklabel.features import LogMelParams, log_mel_placed
 from weaklabel.readers import read_corpus
-from weaklabel.segments import ABSTAINED, AUDIO_MISSING, AUDIO_UNREADABLE, DUPLICATE_SEGMENT, \
-    FAILURE_STATUSES, OK, OUTSIDE_AUDIO, Segment
+from weaklabel.segments import ABSTAINED, AUDIO_MISSING, AUDIO_UNREADABLE, DEFAULT_MIN_SPEECH_SECONDS, \
+    DUPLICATE_SEGMENT, FAILURE_STATUSES, OK, OUTSIDE_AUDIO, TOO_LITTLE_SPEECH, Segment
 from weaklabel.sentiment import DEFAULT_NEUTRAL_BAND, DEFAULT_POLICY, SCORE_FIELDS, apply_policy, \
     score_sentiment, scores_from_frame, validate_policy
-from weaklabel.splits import DEFAULT_FRACTIONS, assign_group_splits, load_folds, splits_from_folds
+from weaklabel.splits import DEFAULT_FRACTIONS, DEFAULT_SPEAKER_MODE, SPLITS, SPEAKER_MODES, SplitError, \
+    assign_group_splits, load_folds, split_groups, splits_from_folds_by_group
 
-FORMAT_VERSION = 2  # 2: per-text VADER shares and negation-aware TextBlob stored for the label model
+FORMAT_VERSION = 3  # 2: per-text VADER shares and negation-aware TextBlob stored for the label model;
+# 3: split groups join shared speakers, audio files and recordings; too_little_speech status
 SEGMENTS_FILE = "segments.parquet"
 BUILD_FILE = "build.json"
 FEATURES_FILE = "features/logmel.npy"
@@ -108,6 +110,11 @@ class BuildConfig:
     split_fractions: tuple[float, float, float] = DEFAULT_FRACTIONS
     folds: str | None = None
     mel: LogMelParams = field(default_factory=LogMelParams)
+    speakers: str = DEFAULT_SPEAKER_MODE
+    min_speech_seconds: float = DEFAULT_MIN_SPEECH_SECONDS
+    #: Write a build even when a split would get no kept segment (not part of the fingerprint: it changes
+    #: whether a build is written, never what it holds).
+    allow_empty_splits: bool = False
 
     def __post_init__(self):
         if not self.clip_seconds > 0:
@@ -115,12 +122,17 @@ class BuildConfig:
         if self.mel.sample_rate != TARGET_SR:
             raise ValueError(f"features are computed at {TARGET_SR} Hz; got mel sample_rate {self.mel.sample_rate}")
         validate_policy(self.policy, self.neutral_band)
+        if self.speakers not in SPEAKER_MODES:
+            raise ValueError(f"unknown speaker mode {self.speakers!r}; choose one of {', '.join(SPEAKER_MODES)}")
+        if not self.min_speech_seconds >= 0:
+            raise ValueError(f"minimum speech must be >= 0 s, got {self.min_speech_seconds}")
 
     def to_dict(self) -> dict:
         data = asdict(self)
         data["split_fractions"] = list(self.split_fractions)
         data["folds_sha256"] = _file_sha256(self.folds) if self.folds else None
         data["format_version"] = FORMAT_VERSION
+        del data["allow_empty_splits"]
         return data
 
     def fingerprint(self) -> str:
@@ -130,7 +142,7 @@ class BuildConfig:
     def parts_fingerprint(self) -> str:
         """Hash of what the per-recording parts depend on (not the policy or the splits)."""
         data = self.to_dict()
-        keep = ("corpus", "root", "clip_seconds", "seed", "mel", "format_version")
+        keep = ("corpus", "root", "clip_seconds", "seed", "mel", "min_speech_seconds", "format_version")
         return _hash_json({k: data[k] for k in keep})
 
 
@@ -357,6 +369,11 @@ def _cut_span(reader: AudioReader, seg: Segment, row: dict, config: BuildConfig)
     if samples.size == 0:
         _fail(row, OUTSIDE_AUDIO, f"no audio could be decoded from {plan.source_start_s:.3f} s "
                                   "(the file is shorter than its header says)")
+        return None
+    if samples.size < int(round(config.min_speech_seconds * TARGET_SR)):
+        _fail(row, TOO_LITTLE_SPEECH, f"only {samples.size / TARGET_SR:.3f} s of audio in the span "
+                                      f"{seg.start_s:g}-{seg.end_s:g} s (the recording is {reader.duration_s:.3f} s "
+                                      f"long); the minimum is {config.min_speech_seconds:g} s (--min-speech-seconds)")
         return None
     if plan.cut_at_end:
         _add_note(row, f"segment end {seg.end_s:g} s is past the recording end {reader.duration_s:.3f} s; cut there")
@@ -591,6 +608,7 @@ def build_dataset(config: BuildConfig, out_dir: str | Path, workers: int | None 
     if config.folds:
         load_folds(config.folds)  # fail early, before any audio work, on a bad folds file
     mark_duplicates(segments)
+    precheck_splits(segments, config)  # folds that put a voice on two sides stop before any audio work
     units = group_by_audio_file(segments)
     parts_dir = prepare_output_dir(out_dir, config, overwrite, force)
     if parts_dir is None:
@@ -619,6 +637,18 @@ def build_dataset(config: BuildConfig, out_dir: str | Path, workers: int | None 
     counts = finalize(out_dir, parts_dir, list(units), config, scores)
     shutil.rmtree(parts_dir)
     return BuildResult(out_dir, counts, time.perf_counter() - started, recordings_processed=len(todo))
+
+
+def precheck_splits(segments: list[Segment], config: BuildConfig) -> None:
+    """Fail early, from the transcripts alone, on folds that put one split group on two sides (:func:`assign_splits`
+    checks the splits again, with the final statuses, and stops when a side would be empty)."""
+    if not config.folds:
+        return
+    groups = split_groups([s.recording_id for s in segments], [s.group_id for s in segments],
+                          [s.extra.get("speaker") for s in segments], [s.audio_path for s in segments],
+                          config.speakers)
+    splits_from_folds_by_group(load_folds(config.folds), [s.recording_id for s in segments],
+                               [s.group_id for s in segments], groups)
 
 
 def finalize(out_dir: Path, parts_dir: Path, units: list[str], config: BuildConfig,
@@ -728,19 +758,48 @@ def label_rows(frame: pd.DataFrame, config: BuildConfig) -> pd.DataFrame:
 
 
 def assign_splits(frame: pd.DataFrame, config: BuildConfig) -> list[str | None]:
-    """Split per group: from ``config.folds`` (by video id, else group id) or seeded group assignment."""
+    """Split per split group (:func:`weaklabel.splits.split_groups`, written back to ``group_id``): from
+    ``config.folds`` (by video id, else group id; a group listed on two sides is an error) or by seeded group
+    assignment. Raises :class:`~weaklabel.splits.SplitError` when a side would be left without kept segments,
+    unless ``config.allow_empty_splits``."""
+    speakers = frame["extra:speaker"] if "extra:speaker" in frame.columns else [None] * len(frame)
+    audio = frame["audio_path"] if "audio_path" in frame.columns else [None] * len(frame)
+    original = frame["group_id"].tolist()
+    groups = split_groups(frame["video_id"].tolist(), original, list(speakers), list(audio), config.speakers)
+    frame["group_id"] = groups
     if config.folds:
         folds = load_folds(config.folds)
-        by_video = splits_from_folds(folds, frame["video_id"].tolist())
-        by_group = splits_from_folds(folds, frame["group_id"].tolist())
-        return [by_video[v] or by_group[g] for v, g in zip(frame["video_id"], frame["group_id"])]
-    sizes = Counter()
-    for group, status in zip(frame["group_id"], frame["status"]):
-        sizes[group] += status == OK
-    for group in frame["group_id"]:
-        sizes.setdefault(group, 0)
-    mapping = assign_group_splits(sizes, config.split_fractions, config.seed)
-    return [mapping[g] for g in frame["group_id"]]
+        splits = splits_from_folds_by_group(folds, frame["video_id"].tolist(), original, groups)
+        wanted = [s for s in SPLITS if folds.get(s)]
+    else:
+        sizes = Counter()
+        for group, status in zip(groups, frame["status"]):
+            sizes[group] += status == OK
+        for group in groups:
+            sizes.setdefault(group, 0)
+        mapping = assign_group_splits(sizes, config.split_fractions, config.seed)
+        splits = [mapping[g] for g in groups]
+        wanted = [s for s, f in zip(SPLITS, config.split_fractions) if f > 0]
+    check_sides(splits, groups, frame["status"].tolist(), wanted, config)
+    return splits
+
+
+def check_sides(splits: list, groups: list, statuses: list, wanted: list[str], config: BuildConfig) -> None:
+    """Raise :class:`~weaklabel.splits.SplitError` when a wanted side gets no kept segment while others do."""
+    kept = Counter(s for s, status in zip(splits, statuses) if status == OK)
+    if not any(kept[s] for s in SPLITS) or config.allow_empty_splits:
+        return  # nothing kept, or folds that list none of the corpus: the summary reports it as such
+    empty = [s for s in wanted if not kept.get(s)]
+    if not empty:
+        return
+    n_groups = len({g for g, status in zip(groups, statuses) if status == OK})
+    how = ("the folds file lists no kept segment's video there" if config.folds else
+           f"the corpus has {n_groups} group(s) with kept segments for {len(wanted)} side(s)")
+    raise SplitError(
+        f"the {' and '.join(empty)} split(s) would be empty: {how}. Groups are recordings joined by shared "
+        "speakers, audio files and group ids, so that no voice is on two sides. Add recordings or speakers; if "
+        "the speaker labels are per recording (diarization), build with --speakers local; or, knowingly, "
+        "--allow-empty-splits (metrics on an empty side are not a result)")
 
 
 def count_build(frame: pd.DataFrame) -> dict:

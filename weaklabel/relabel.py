@@ -25,7 +25,8 @@ def config_of(dataset_dir: str | Path) -> BuildConfig:
     """The :class:`BuildConfig` recorded in a dataset's ``build.json``."""
     recorded = json.loads((Path(dataset_dir) / BUILD_FILE).read_text(encoding="utf-8"))["config"]
     fields = {k: recorded[k] for k in ("corpus", "root", "clip_seconds", "seed", "policy", "neutral_band", "folds")}
-    return BuildConfig(**fields, split_fractions=tuple(recorded["split_fractions"]),
+    optional = {k: recorded[k] for k in ("speakers", "min_speech_seconds") if k in recorded}
+    return BuildConfig(**fields, **optional, split_fractions=tuple(recorded["split_fractions"]),
                        mel=LogMelParams(**recorded["mel"]))
 
 

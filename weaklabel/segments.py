@@ -22,6 +22,11 @@ AUDIO_MISSING = "audio_missing"  # the recording's audio file does not exist
 AUDIO_UNREADABLE = "audio_unreadable"  # the file exists but cannot be decoded (corrupt, unsupported)
 OUTSIDE_AUDIO = "outside_audio"  # the segment lies wholly after the end of the decodable audio
 DUPLICATE_SEGMENT = "duplicate_segment_id"  # a second segment with an id already used
+TOO_LITTLE_SPEECH = "too_little_speech"  # less audio in the segment's span than the minimum (not a real clip)
+
+#: Default minimum of decoded audio in a segment's span, seconds (``--min-speech-seconds``): a shorter
+#: segment (a cue cut by the file's end, a 10 ms span) fails as :data:`TOO_LITTLE_SPEECH`.
+DEFAULT_MIN_SPEECH_SECONDS = 0.3
 
 FAILURE_STATUSES = (
     BAD_TRANSCRIPT_LINE,
@@ -32,6 +37,7 @@ FAILURE_STATUSES = (
     AUDIO_UNREADABLE,
     OUTSIDE_AUDIO,
     DUPLICATE_SEGMENT,
+    TOO_LITTLE_SPEECH,
 )
 ALL_STATUSES = (OK, ABSTAINED) + FAILURE_STATUSES
 

@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
+import re
 from pathlib import Path
 from typing import Mapping
+
+import pandas as pd
 
 SPLITS = ("train", "validation", "test")
 DEFAULT_FRACTIONS = (0.8, 0.1, 0.1)
@@ -94,3 +98,130 @@ def splits_from_folds(folds: Mapping[str, list[str]], ids: list[str]) -> dict[st
     """Look each id up in explicit folds; ids the folds do not list map to None (unassigned)."""
     lookup = {vid: split for split, vids in folds.items() for vid in vids}
     return {i: lookup.get(i) for i in ids}
+
+
+# --------------------------------------------------------------------------------------------------------
+# Split groups: what must stay on one side
+# --------------------------------------------------------------------------------------------------------
+
+#: How speaker labels are read: ``global`` (one name is one person in every recording), ``local`` (a label
+#: names a voice within its recording only, as diarization writes them), ``auto`` (labels that look like
+#: diarization output, :data:`LOCAL_SPEAKER_PATTERN`, are local; names are global).
+SPEAKER_MODES = ("auto", "global", "local")
+DEFAULT_SPEAKER_MODE = "auto"
+#: Speaker labels that diarization tools write per recording: ``SPEAKER_00`` (pyannote, whisperX), ``spk1``,
+#: ``Speaker 2``. Bare numbers are not among them: corpora number their speakers globally (LibriSpeech, RAVDESS).
+LOCAL_SPEAKER_PATTERN = re.compile(r"^(?:speaker|spkr|spk)[ _-]?\d+$", re.IGNORECASE)
+
+
+class SplitError(ValueError):
+    """The splits cannot be made without putting a voice on two sides, or leave a side empty."""
+
+
+def _blank(value) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA or \
+        (isinstance(value, str) and not value.strip())
+
+
+def speaker_names(value) -> list[str]:
+    """The speakers a ``speaker`` cell names (a cue with several voices lists them joined by ``", "``)."""
+    if _blank(value):
+        return []
+    return [name.strip() for name in str(value).split(", ") if name.strip()]
+
+
+def is_local_speaker(name: str, mode: str = DEFAULT_SPEAKER_MODE) -> bool:
+    """Whether speaker label ``name`` names a voice within its recording only (see :data:`SPEAKER_MODES`)."""
+    if mode not in SPEAKER_MODES:
+        raise ValueError(f"unknown speaker mode {mode!r}; choose one of {', '.join(SPEAKER_MODES)}")
+    return mode == "local" or (mode == "auto" and LOCAL_SPEAKER_PATTERN.match(name) is not None)
+
+
+def split_groups(video_ids, group_ids, speakers, audio_paths, mode: str = DEFAULT_SPEAKER_MODE) -> list[str]:
+    """The unit each row must share a side with: connected components over everything rows have in common.
+
+    Rows are joined when they share a recording (video id), an audio file (so two rows over the same
+    stretch of audio are always together), a group id, or a speaker: a global speaker by name across
+    recordings, a local one (diarization labels such as ``SPEAKER_00``) only within its recording. A recording
+    with two named speakers therefore joins them, and each of them joins their other recordings.
+
+    A group id that only repeats the row's speaker (a manifest without a ``group`` column groups by speaker)
+    is read as that speaker, local or global. Each component is named by the smallest of its rows' group ids
+    (a local-speaker group by its recording), so a corpus where nothing joins keeps its group ids, and
+    applying this to its own output gives the same names.
+
+    Returns
+    -------
+    list of str, one component name per row.
+    """
+    parent: dict[str, str] = {}
+
+    def find(key: str) -> str:
+        root = key
+        while parent.setdefault(root, root) != root:
+            root = parent[root]
+        while parent[key] != root:
+            parent[key], key = root, parent[key]
+        return root
+
+    def union(a: str, b: str) -> None:
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+
+    names: list[str] = []
+    for i, (video, group, speaker, audio) in enumerate(zip(video_ids, group_ids, speakers, audio_paths)):
+        row = f"row\x00{i}"
+        find(row)
+        video = "" if _blank(video) else str(video)
+        group = "" if _blank(group) else str(group)
+        people = speaker_names(speaker)
+        local_group = group in people and is_local_speaker(group, mode)
+        name = video if local_group and video else group
+        names.append(name)
+        union(row, f"group\x00{name}")
+        if video:
+            union(row, f"video\x00{video}")
+        if not _blank(audio):
+            union(row, f"audio\x00{audio}")
+        for person in people:
+            union(row, f"speaker\x00{video}\x00{person}" if is_local_speaker(person, mode) else f"speaker\x00\x00{person}")
+    component_name: dict[str, str] = {}
+    for i, name in enumerate(names):
+        root = find(f"row\x00{i}")
+        if root not in component_name or name < component_name[root]:
+            component_name[root] = name
+    return [component_name[find(f"row\x00{i}")] for i in range(len(names))]
+
+
+def splits_from_folds_by_group(folds: Mapping[str, list[str]], video_ids, group_ids, components) -> list[str | None]:
+    """Each row's split from explicit folds, the whole of a split group (:func:`split_groups`) on one side.
+
+    A group goes where the folds list its videos (or its original group ids); a group that the folds list on
+    no side stays unassigned (None).
+
+    Raises
+    ------
+    SplitError
+        The folds list videos of one group on two sides, naming each such group and where its videos are.
+    """
+    lookup = {vid: split for split, vids in folds.items() for vid in vids}
+    sides: dict[str, dict[str, set[str]]] = {}
+    for video, group, component in zip(video_ids, group_ids, components):
+        for key in (video, group):
+            if not _blank(key) and str(key) in lookup:
+                sides.setdefault(component, {}).setdefault(lookup[str(key)], set()).add(str(key))
+    conflicts = {c: s for c, s in sides.items() if len(s) > 1}
+    if conflicts:
+        shown = []
+        for component in sorted(conflicts)[:10]:
+            where = "; ".join(f"{split}: {', '.join(sorted(ids)[:5])}" for split, ids in sorted(conflicts[component].items()))
+            shown.append(f"  group {component!r} ({where})")
+        more = f"\n  ... and {len(conflicts) - 10} more" if len(conflicts) > 10 else ""
+        raise SplitError(f"the folds file puts one speaker or stretch of audio on two sides: {len(conflicts)} "
+                         "group(s) of recordings that share a speaker, an audio file or a group have videos "
+                         "listed in different splits:\n" + "\n".join(shown) + more +
+                         "\nmove each group's videos to one side in the folds file (or, if the speaker labels "
+                         "are per recording, build with --speakers local)")
+    side = {c: next(iter(s)) for c, s in sides.items()}
+    return [side.get(c) for c in components]
