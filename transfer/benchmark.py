@@ -10,8 +10,9 @@ listed, never scored):
   interval overall and per speaker, gender and intensity.
 * **probe**: the same frozen embedding, and a head trained on the corpus's own valence labels with grouped
   cross-validation over speakers (leave-one-speaker-out by default; ``GroupKFold`` with ``n_folds``): no
-  speaker is ever on both sides. Heads: logistic regression (standardised, balanced classes) and the dense
-  head of :mod:`transfer.head` (early-stopped on one held-out training speaker). Pooled out-of-fold ROC AUC
+  speaker is ever on both sides. Heads: the product's default (embeddings standardised per speaker, the
+  class-balanced logistic head of :mod:`transfer.head`) and the dense head (early-stopped on one held-out
+  training speaker). Pooled out-of-fold ROC AUC
   with its interval, and the AUC of every fold.
 
 Each file is decoded, averaged to mono, resampled to 16 kHz and centred in a fixed clip (silence around a
@@ -201,24 +202,35 @@ def _check_training_classes(y_train: np.ndarray, k: int) -> None:
                          "use fewer folds (--folds) or a corpus with both classes per speaker group")
 
 
-def logistic_probe_predictions(X: np.ndarray, y: np.ndarray, folds: np.ndarray, seed: int = 0) -> np.ndarray:
-    """Out-of-fold p(positive) of a standardised, class-balanced logistic regression.
+def logistic_probe_predictions(X: np.ndarray, y: np.ndarray, folds: np.ndarray, seed: int = 0,
+                               speakers=None) -> np.ndarray:
+    """Out-of-fold p(positive) of the product's default head on the corpus's own labels.
+
+    Embeddings standardised per speaker (:class:`transfer.standardise.GroupStandardiser`: a held-out speaker
+    by its own clips, which needs no labels) and the class-balanced logistic head of :mod:`transfer.head`
+    with its default regularisation, as ``pipelines.train`` trains it.
 
     Parameters
     ----------
     X : ndarray (n, dim) embeddings; y : ndarray (n,) of 0/1; folds : ndarray (n,) from :func:`speaker_folds`.
+    speakers : array (n,), optional: each clip's speaker (default: one group, i.e. global standardisation).
 
     Returns
     -------
     ndarray (n,), float64 in [0, 1]: each clip scored by a model trained on the other folds only.
     """
-    from transfer.baselines import fit_predict_baseline
+    from transfer.head import predict_head, train_logistic_head
+    from transfer.standardise import GroupStandardiser
 
+    groups = np.zeros(len(y), dtype=int) if speakers is None else np.asarray(speakers).astype(str)
     p = np.full(len(y), np.nan)
     for k in np.unique(folds):
         test = folds == k
         _check_training_classes(y[~test], int(k))
-        p[test] = fit_predict_baseline("logistic_regression", X[~test], y[~test], {"test": X[test]}, seed=seed)["test"]
+        standardiser = GroupStandardiser().fit(X[~test], groups[~test])
+        Z = standardiser.transform(X, groups)
+        head, _ = train_logistic_head(Z[~test], y[~test], seed=seed)
+        p[test] = predict_head(head, Z[test])
     return p
 
 
@@ -572,7 +584,7 @@ def run_benchmark(config: BenchmarkConfig, log: Callable[[str], None] | None = N
         for head in config.probe_heads:
             log(f"probe: {head}, {len(fold_info)} speaker-disjoint folds")
             if head == "logistic_regression":
-                p = logistic_probe_predictions(X, y, folds, seed=config.seed)
+                p = logistic_probe_predictions(X, y, folds, seed=config.seed, speakers=clips["speaker"].to_numpy())
             else:
                 p = dense_probe_predictions(X, y, folds, clips["speaker"], config=config.head_config,
                                             seed=config.seed)
