@@ -2,9 +2,10 @@
 
     python -m pipelines.predict --model build/demo/model talk.wav interview.mp3 [--hop 3.5] [--out scores.csv]
 
-CSV columns: file, kind (window | file), start_s, end_s, p_positive, error. A file that cannot be scored
-(missing, a directory, not decodable, or shorter than one analysis window) gets one row with its error,
-saying which; the others are still scored, and the exit status is 1.
+CSV columns: file, kind (window | file), start_s, end_s, p_positive, error, note. A file that cannot be scored
+(missing, a directory, not decodable, or shorter than --min-speech-seconds, 0.3 s by default: the least audio
+a build keeps as a clip) gets one row with its error, saying which; the others are still scored, and the exit
+status is 1. A file shorter than the model's clip is scored padded with silence, and its note says so.
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from pathlib import Path
 
 from pipelines._common import add_debug_argument, report_error, set_verbose
 
-COLUMNS = ("file", "kind", "start_s", "end_s", "p_positive", "error")
+COLUMNS = ("file", "kind", "start_s", "end_s", "p_positive", "error", "note")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,6 +26,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("files", nargs="+", type=Path, help="audio files (WAV, FLAC, OGG, MP3, ...)")
     parser.add_argument("--hop", type=float, default=None,
                         help="seconds between window starts (default: half the clip length)")
+    parser.add_argument("--min-speech-seconds", type=float, default=None, metavar="S",
+                        help="refuse files with less audio than this, as the build refuses such segments "
+                             "(default: 0.3, or one analysis window if longer)")
     parser.add_argument("--weights", default=None,
                         help="VGG16 weights to use (default: those the model records; must match its checksum)")
     parser.add_argument("--out", type=Path, help="write the CSV here instead of standard output")
@@ -58,9 +62,17 @@ def input_problem(path: Path, min_seconds: float) -> str | None:
     if duration <= 0:
         return f"{path} holds no audio (0 s)"
     if duration < min_seconds:
-        return (f"{path} is too short to score: {duration:.3f} s of audio; at least {min_seconds:.3f} s "
-                "(one analysis window) is needed")
+        return (f"{path} is too short to score: {duration:.3f} s of audio; at least {min_seconds:.3f} s is needed "
+                "(the least audio a build keeps as a clip, --min-speech-seconds; at least one analysis window)")
     return None
+
+
+def padding_note(path: Path, duration_s: float, clip_seconds: float) -> str:
+    """A note for a file shorter than the model's clip (scored centred in silence), else ``""``."""
+    if duration_s >= clip_seconds:
+        return ""
+    return (f"{path} is {duration_s:.3f} s long, shorter than the model's {clip_seconds:g} s clip: scored as one "
+            f"window padded with {clip_seconds - duration_s:.3f} s of silence")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -79,7 +91,10 @@ def main(argv: list[str] | None = None) -> int:
         return report_error(str(exc), exc, show_traceback=args.debug)
     except (ValueError, OSError) as exc:
         return report_error(str(exc), exc, show_traceback=args.debug, log_step="predict")
-    min_seconds = model.mel.n_fft / TARGET_SR
+    from weaklabel.segments import DEFAULT_MIN_SPEECH_SECONDS
+
+    wanted = DEFAULT_MIN_SPEECH_SECONDS if args.min_speech_seconds is None else args.min_speech_seconds
+    min_seconds = max(model.mel.n_fft / TARGET_SR, wanted)
     rows = []
     for path in args.files:
         problem = input_problem(path, min_seconds)
@@ -90,13 +105,16 @@ def main(argv: list[str] | None = None) -> int:
                 problem = str(exc)
         if problem is not None:
             rows.append({"file": str(path), "kind": "file", "start_s": "", "end_s": "", "p_positive": "",
-                         "error": problem})
+                         "error": problem, "note": ""})
             print(f"error: {problem}", file=sys.stderr)
             continue
+        note = padding_note(path, windows[-1][1] - windows[0][0], model.clip_seconds)
+        if note:
+            print(f"note: {note}", file=sys.stderr)
         rows.extend({"file": str(path), "kind": "window", "start_s": f"{s:.3f}", "end_s": f"{e:.3f}",
-                     "p_positive": f"{p:.6f}", "error": ""} for s, e, p in windows)
+                     "p_positive": f"{p:.6f}", "error": "", "note": note} for s, e, p in windows)
         rows.append({"file": str(path), "kind": "file", "start_s": f"{windows[0][0]:.3f}",
-                     "end_s": f"{windows[-1][1]:.3f}", "p_positive": f"{p_file:.6f}", "error": ""})
+                     "end_s": f"{windows[-1][1]:.3f}", "p_positive": f"{p_file:.6f}", "error": "", "note": note})
     if args.out:
         with atomic_path(args.out) as tmp:
             with open(tmp, "w", newline="", encoding="utf-8") as handle:

@@ -239,3 +239,19 @@ def test_metrics_on_an_empty_side_are_marked_and_found():
     assert "test NO CLIPS (not a result)" in metrics_table(metrics)
     metrics["against_weak_labels"]["head"]["test"] = {"n": 4, "roc_auc": 0.6, "roc_auc_ci95": [0.4, 0.8]}
     assert empty_sides(metrics) == []
+
+
+def test_predict_refuses_less_than_the_minimum_of_speech_and_notes_padding(tmp_path):
+    import numpy as np
+
+    from pipelines.predict import input_problem, padding_note
+
+    window = 1024 / 16000
+    sf.write(tmp_path / "blip.wav", np.zeros(1600, np.float32), 16000)  # 0.1 s: longer than one window
+    assert input_problem(tmp_path / "blip.wav", window) is None  # what predict accepted before
+    problem = input_problem(tmp_path / "blip.wav", max(window, 0.3))
+    assert "too short to score: 0.100 s" in problem and "0.300 s" in problem and "--min-speech-seconds" in problem
+    sf.write(tmp_path / "short.wav", np.zeros(8000, np.float32), 16000)
+    assert input_problem(tmp_path / "short.wav", 0.3) is None
+    assert "padded with 6.500 s of silence" in padding_note(tmp_path / "short.wav", 0.5, 7.0)
+    assert padding_note(tmp_path / "long.wav", 9.0, 7.0) == ""
