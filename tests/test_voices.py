@@ -255,3 +255,49 @@ def test_predict_refuses_less_than_the_minimum_of_speech_and_notes_padding(tmp_p
     assert input_problem(tmp_path / "short.wav", 0.3) is None
     assert "padded with 6.500 s of silence" in padding_note(tmp_path / "short.wav", 0.5, 7.0)
     assert padding_note(tmp_path / "long.wav", 9.0, 7.0) == ""
+
+
+# -------------------------------------------------------------------------------- right durations
+def write_vbr_mp3_without_length_header(path: Path, seconds: float, sr: int = 44100) -> None:
+    """A VBR MP3 as ``ffmpeg -write_xing 0`` writes it: quiet first seconds (small frames), then loud noise
+    (large frames), and no Xing/Info header, so the first frame's bitrate understates the length."""
+    import av
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    t = np.arange(int(seconds * sr)) / sr
+    x = np.where(t < 3, 0.001 * np.sin(2 * np.pi * 220 * t), 0.5 * rng.standard_normal(t.size)).astype(np.float32)
+    with av.open(str(path), "w", format="mp3", options={"write_xing": "0"}) as out:
+        stream = out.add_stream("libmp3lame", rate=sr)
+        stream.layout = "mono"
+        stream.codec_context.qscale = 2
+        for i in range(0, x.size, 1152):
+            frame = av.AudioFrame.from_ndarray(x[None, i:i + 1152], format="flt", layout="mono")
+            frame.sample_rate, frame.pts = sr, i
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+
+
+def test_vbr_mp3_without_length_header_is_measured_by_decoding(tmp_path):
+    from weaklabel.audio import AudioReader, mp3_has_length_header
+
+    root = tmp_path / "c"
+    root.mkdir()
+    write_vbr_mp3_without_length_header(root / "stream.mp3", 20.0)
+    assert sf.info(str(root / "stream.mp3")).duration < 17  # libsndfile's guess from the first frame
+    assert not mp3_has_length_header(str(root / "stream.mp3"))
+    with AudioReader(str(root / "stream.mp3")) as reader:
+        assert reader.duration_s == pytest.approx(20.0, abs=0.1) and "measured by decoding" in reader.length_note
+        assert reader.read_span(18.0, 19.0).size == 16000  # audio past the guessed end is read
+    rows = [{"audio_path": "stream.mp3", "start": s, "end": s + 1.5, "text": POSITIVE if s % 2 else NEGATIVE}
+            for s in range(1, 19, 2)]
+    rows.append({"audio_path": "stream.mp3", "start": 25.0, "end": 26.0, "text": POSITIVE})
+    pd.DataFrame(rows).to_csv(root / "m.csv", index=False)
+    df = build(root / "m.csv", tmp_path / "out", allow_empty_splits=True)
+    assert (df["status"] == OK).sum() == 9  # every cue inside the 20 s is kept, also those after 14 s
+    outside = df[df["status"] != OK]
+    assert outside["status"].tolist() == ["outside_audio"]
+    assert "20.0" in outside["detail"].iloc[0] and "measured by decoding" in outside["detail"].iloc[0]
+    assert_failures_say_why(df)

@@ -110,10 +110,31 @@ class AudioReader:
             except ContainerError as ff_exc:
                 raise AudioDecodeError(f"cannot open audio {path}: libsndfile: {exc}; FFmpeg: {ff_exc}. If it is "
                                        "audio, convert it to WAV (ffmpeg -i IN -ac 1 -ar 16000 OUT.wav)") from exc
+        #: How the length was found when the header could not be trusted ("" otherwise); messages quote it.
+        self.length_note = ""
+        if getattr(self._file, "format", None) == "MP3" and not mp3_has_length_header(path):
+            self._measure_mp3(path)
         self.native_sr = int(self._file.samplerate)
         self.channels = int(self._file.channels)
         self.native_frames = int(self._file.frames)
         self.duration_s = self.native_frames / self.native_sr if self.native_sr else 0.0
+
+    def _measure_mp3(self, path: str) -> None:
+        """An MP3 without a Xing/Info/VBRI header: libsndfile guesses its length from the first frame's
+        bitrate (wrong for VBR, and it stops reading there), so decode it with FFmpeg to the end, once, and
+        read from that decoder."""
+        from weaklabel.containers import ContainerError, open_container
+
+        declared = self._file.frames / self._file.samplerate if self._file.samplerate else 0.0
+        try:
+            container = open_container(path)
+            container.frames = container.measure_frames()
+        except ContainerError:
+            return  # keep libsndfile's reading
+        self._file.close()
+        self._file = container
+        self.length_note = (f"length measured by decoding, {container.frames / container.samplerate:.3f} s: the "
+                            f"MP3 has no length header and its first frame implied {declared:.3f} s")
 
     def __enter__(self) -> "AudioReader":
         return self
@@ -148,6 +169,27 @@ class AudioReader:
         else:
             mono = mono[:wanted]
         return np.ascontiguousarray(mono, dtype=np.float32)
+
+
+def mp3_has_length_header(path: str) -> bool:
+    """Whether an MP3 declares its length: a Xing/Info (LAME, FFmpeg) or VBRI (Fraunhofer) header in its first
+    frame. Without one, a reader can only estimate the length from the first frame's bitrate."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(10)
+            offset = 0
+            if len(head) == 10 and head[:3] == b"ID3":  # skip an ID3v2 tag (syncsafe size)
+                size = (head[6] & 0x7F) << 21 | (head[7] & 0x7F) << 14 | (head[8] & 0x7F) << 7 | (head[9] & 0x7F)
+                offset = 10 + size + (10 if head[5] & 0x10 else 0)
+            handle.seek(offset)
+            data = handle.read(8192)
+    except OSError:
+        return True  # cannot tell: trust the decoder
+    sync = next((i for i in range(len(data) - 1) if data[i] == 0xFF and data[i + 1] & 0xE0 == 0xE0), None)
+    if sync is None:
+        return True
+    first = data[sync:sync + 200]
+    return any(tag in first for tag in (b"Xing", b"Info", b"VBRI"))
 
 
 def fit_length(samples: np.ndarray, n: int) -> np.ndarray:

@@ -359,7 +359,8 @@ def _cut_span(reader: AudioReader, seg: Segment, row: dict, config: BuildConfig)
                      segment_rng(config.seed, seg.segment_id))
     if plan is None:
         _fail(row, OUTSIDE_AUDIO, f"segment starts at {seg.start_s:g} s; the recording is "
-                                  f"{reader.duration_s:.3f} s long")
+                                  f"{reader.duration_s:.3f} s long" + (f" ({reader.length_note})"
+                                                                         if reader.length_note else ""))
         return None
     try:
         samples = reader.read_span(plan.source_start_s, plan.source_end_s)

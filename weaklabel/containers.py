@@ -141,6 +141,19 @@ class ContainerAudio:
             out = out.astype(dtype)
         return out if always_2d or self.channels > 1 else out[:, 0]
 
+    def measure_frames(self) -> int:
+        """The stream's true length in frames, found by decoding it to the end (for streams whose declared
+        duration is only an estimate, such as an MP3 without a length header)."""
+        self._container.seek(0, stream=self._stream, backward=True, any_frame=False)
+        end = 0
+        for frame in self._container.decode(self._stream):
+            if frame.pts is None:
+                end += frame.samples
+                continue
+            first = int(round((float(frame.pts * frame.time_base) - self._origin_s) * self.samplerate))
+            end = max(end, first + frame.samples)
+        return end
+
     def close(self) -> None:
         self._container.close()
 
