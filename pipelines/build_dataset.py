@@ -209,7 +209,15 @@ def nothing_kept_text(result, top: int = 3) -> str:
 def summary_text(result) -> str:
     """The end-of-run summary: kept / abstained / failed, positive share, splits, throughput."""
     c = result.counts
-    lines = [f"{'Up to date' if result.up_to_date else 'Built'}: {result.out_dir}"]
+    state = ("Up to date" if result.up_to_date else
+             "Relabelled from the stored scores (no audio decoded)" if getattr(result, "relabelled", False) else "Built")
+    lines = [f"{state}: {result.out_dir}"]
+    changes = getattr(result, "changes", None) or {}
+    for kind in ("changed", "new", "removed"):
+        names = changes.get(kind) or []
+        if names:
+            shown = ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
+            lines.append(f"  {kind} since the last build: {len(names)} audio file(s): {shown}")
     share = f"{c['positive_share']:.1%}" if c["positive_share"] is not None else "n/a"
     lines.append(f"  {c['segments']} segments from {c['recordings']} recordings: {c['ok']} kept "
                  f"({c['by_label']['positive']} positive, {c['by_label']['negative']} negative; positive share "
@@ -219,7 +227,7 @@ def summary_text(result) -> str:
         lines.append("  failed: " + ", ".join(f"{k} {v}" for k, v in failures.items()))
     lines.append("  splits: " + ", ".join(f"{k} {v['ok']} kept / {v['groups']} groups"
                                           for k, v in c["by_split"].items()))
-    if not result.up_to_date and result.elapsed_s > 0:
+    if not result.up_to_date and not getattr(result, "relabelled", False) and result.elapsed_s > 0:
         lines.append(f"  {c['segments'] / result.elapsed_s:.1f} segments/s ({result.elapsed_s:.1f} s, "
                      f"{result.recordings_processed} recordings processed)")
     return "\n".join(lines)

@@ -159,6 +159,11 @@ class BuildResult:
     elapsed_s: float
     up_to_date: bool = False
     recordings_processed: int = 0
+    #: What a re-run of a finished build found changed: ``changed``, ``new`` and ``removed`` audio files (as
+    #: stored in ``segments.parquet``'s ``audio_path``); empty for a first build.
+    changes: dict = field(default_factory=dict)
+    #: True when the labels and splits were re-derived from the stored scores without decoding any audio.
+    relabelled: bool = False
 
 
 def _hash_json(data) -> str:
@@ -418,6 +423,40 @@ def unit_digest(segments: list[Segment]) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=repr).encode("utf-8")).hexdigest()
 
 
+def segments_digest(segments: list[Segment]) -> str:
+    """Hash of a work unit's segments as read from the transcript (what an edited transcript changes)."""
+    data = [asdict(seg) for seg in segments]
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=repr).encode("utf-8")).hexdigest()
+
+
+def _audio_stat(audio_path: str | None) -> list | None:
+    try:
+        stat = os.stat(audio_path) if audio_path else None
+    except OSError:
+        return None
+    return [stat.st_size, stat.st_mtime_ns] if stat else None
+
+
+def _sha256_file(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def audio_identity(audio_path: str | None) -> dict:
+    """An audio file's size, modification time and content hash (None for each when there is no file)."""
+    stat = _audio_stat(audio_path)
+    if stat is None:
+        return {"size": None, "mtime_ns": None, "sha256": None}
+    try:
+        sha = _sha256_file(audio_path)
+    except OSError:
+        sha = None
+    return {"size": stat[0], "mtime_ns": stat[1], "sha256": sha}
+
+
 def read_part_meta(path: Path) -> dict | None:
     """A part's rows and record (``unit``, ``digest``, ``rows``, ``n_features``, ``row_bytes``), with
     ``features_bytes`` (the bytes before the rows) added; None when the file is absent or not a whole part."""
@@ -465,7 +504,8 @@ def _build_part(segments: list[Segment], config: BuildConfig, parts_dir: str,
     with _blas_controller().limit(limits=1), atomic_path(part_path(parts, unit)) as tmp, open(tmp, "wb") as handle:
         rows, n_features = process_audio_file(segments, config, partial(_append_features, handle))
         record = json.dumps({"unit": unit, "digest": digest, "rows": rows, "n_features": n_features,
-                             "row_bytes": _feature_row_bytes(config)}).encode("utf-8")
+                             "row_bytes": _feature_row_bytes(config),
+                             "audio": audio_identity(segments[0].audio_path)}).encode("utf-8")
         handle.write(record)
         handle.write(_TRAILER.pack(len(record), PART_MAGIC))
     return unit, len(segments)
@@ -611,13 +651,34 @@ def build_dataset(config: BuildConfig, out_dir: str | Path, workers: int | None 
     mark_duplicates(segments)
     precheck_splits(segments, config)  # folds that put a voice on two sides stop before any audio work
     units = group_by_audio_file(segments)
+    digests = {unit: unit_digest(segs) for unit, segs in units.items()}
+    seg_digests = {unit: segments_digest(segs) for unit, segs in units.items()}
+    changes: dict = {}
+    previous = None if force else reusable_build(out_dir, config)
+    if previous is not None and (previous["fingerprint"] == config.fingerprint() or overwrite):
+        changes = corpus_changes(previous, units, seg_digests, config)
+        if not any(changes.values()):
+            if previous["fingerprint"] == config.fingerprint() and prepare_output_dir(out_dir, config, overwrite) is None:
+                return BuildResult(out_dir, previous["counts"], time.perf_counter() - started, up_to_date=True)
+            # Only the policy, band, splits or speakers differ: re-label from the stored scores, no audio.
+            from weaklabel.relabel import relabel_dataset
+
+            relabel_dataset(out_dir, out_dir, policy=config.policy, neutral_band=config.neutral_band,
+                            folds=config.folds, split_fractions=config.split_fractions, speakers=config.speakers,
+                            allow_empty_splits=config.allow_empty_splits)
+            counts = json.loads((out_dir / BUILD_FILE).read_text(encoding="utf-8"))["counts"]
+            return BuildResult(out_dir, counts, time.perf_counter() - started, relabelled=True)
+        # Some recordings changed: the unchanged ones become parts again, cut from the finished outputs.
+        parts_dir = out_dir / f"{PARTS_PREFIX}{config.parts_fingerprint()[:16]}"
+        parts_dir.mkdir(exist_ok=True)
+        reuse_finished_parts(out_dir, previous, parts_dir, units, digests, changes)
+        (out_dir / BUILD_FILE).unlink()  # the completion mark goes before any output is replaced
     parts_dir = prepare_output_dir(out_dir, config, overwrite, force)
     if parts_dir is None:
         counts = json.loads((out_dir / BUILD_FILE).read_text(encoding="utf-8"))["counts"]
         return BuildResult(out_dir, counts, time.perf_counter() - started, up_to_date=True)
     if on_start:
         on_start(len(units), len(segments))
-    digests = {unit: unit_digest(segs) for unit, segs in units.items()}
     todo = [unit for unit in units if not part_done(parts_dir, unit, digests[unit])]
     if progress:
         progress(len(units) - len(todo), len(segments) - sum(len(units[u]) for u in todo))
@@ -635,9 +696,126 @@ def build_dataset(config: BuildConfig, out_dir: str | Path, workers: int | None 
     else:
         batch_scores = [score_texts(batch) for batch in batches]
     scores = dict(zip(texts, (s for batch in batch_scores for s in batch)))
-    counts = finalize(out_dir, parts_dir, list(units), config, scores)
+    counts = finalize(out_dir, parts_dir, list(units), config, scores, seg_digests)
     shutil.rmtree(parts_dir)
-    return BuildResult(out_dir, counts, time.perf_counter() - started, recordings_processed=len(todo))
+    return BuildResult(out_dir, counts, time.perf_counter() - started, recordings_processed=len(todo),
+                       changes=shown_changes(changes, config))
+
+
+def reusable_build(out_dir: Path, config: BuildConfig) -> dict | None:
+    """The ``build.json`` record of a finished build in ``out_dir`` whose parts ``config`` could reuse (same
+    corpus, clips, features and format; the policy or splits may differ), or None."""
+    try:
+        record = json.loads((out_dir / BUILD_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not all((out_dir / name).exists() for name in (SEGMENTS_FILE, FEATURES_FILE)) or "units" not in record:
+        return None
+    from weaklabel.relabel import config_of
+
+    try:
+        same_parts = config_of(out_dir).parts_fingerprint() == config.parts_fingerprint()
+    except (KeyError, TypeError, ValueError):
+        return None
+    return record if same_parts and record.get("format_version") == FORMAT_VERSION else None
+
+
+def _shown(unit: str, config: BuildConfig) -> str:
+    root = Path(config.root)
+    return _relative_audio_path(unit, root if root.is_dir() else root.parent) or unit
+
+
+def corpus_changes(previous: dict, units: dict[str, list[Segment]], seg_digests: dict[str, str],
+                   config: BuildConfig) -> dict:
+    """Which audio files changed since the finished build ``previous`` (its ``build.json``): ``changed`` (the
+    transcript's segments of that file, or the file's content), ``new``, ``removed``. An audio file whose
+    size and modification time are as recorded is not read; one whose are not is hashed, and counts as
+    changed only when its content differs. Files are named as ``segments.parquet`` names them."""
+    old = {r["unit"]: r for r in previous["units"]}
+    changed, new = [], []
+    for unit, segs in units.items():
+        record = old.get(unit)
+        if record is None:
+            new.append(unit)
+            continue
+        if record.get("segments") != seg_digests[unit]:
+            changed.append(unit)
+            continue
+        stat = _audio_stat(segs[0].audio_path)
+        if stat == [record.get("size"), record.get("mtime_ns")] or (stat is None and record.get("size") is None):
+            continue
+        sha = audio_identity(segs[0].audio_path)["sha256"] if stat is not None else None
+        if sha is None or sha != record.get("sha256"):
+            changed.append(unit)
+        else:
+            record["size"], record["mtime_ns"] = stat  # touched, same content: reused as it is
+    removed = [u for u in old if u not in units]
+    order_changed = not (changed or new or removed) and [r["unit"] for r in previous["units"]] != list(units)
+    return {"changed": changed, "new": new, "removed": removed, **({"reordered": True} if order_changed else {})}
+
+
+def shown_changes(changes: dict, config: BuildConfig) -> dict:
+    """:func:`corpus_changes` with each work unit named as ``segments.parquet``'s ``audio_path`` names it."""
+    return {k: [_shown(u, config) for u in v] if isinstance(v, list) else v for k, v in changes.items()}
+
+
+def reuse_finished_parts(out_dir: Path, previous: dict, parts_dir: Path, units: dict[str, list[Segment]],
+                         digests: dict[str, str], changes: dict) -> int:
+    """Write the part of every unchanged work unit from the finished outputs (its rows as they were before
+    labelling, its features' bytes), so that only the changed ones are processed again. Returns parts written."""
+    changed = set(changes.get("changed", [])) | set(changes.get("new", []))
+    frame = pd.read_parquet(out_dir / SEGMENTS_FILE)
+    offset_rows = offset_features = 0
+    spans = {}
+    for record in previous["units"]:
+        spans[record["unit"]] = (offset_rows, record["rows"], offset_features, record["features"])
+        offset_rows += record["rows"]
+        offset_features += record["features"]
+    if offset_rows != len(frame):
+        return 0  # not the outputs the record describes: everything is processed again
+    features = np.load(out_dir / FEATURES_FILE, mmap_mode="r")
+    row_bytes = int(np.prod(features.shape[1:])) * features.dtype.itemsize
+    records = {r["unit"]: r for r in previous["units"]}
+    written = 0
+    for unit, segs in units.items():
+        if unit not in spans or part_done(parts_dir, unit, digests[unit]):
+            continue
+        if unit in changed:
+            continue
+        first, n, first_feature, n_features = spans[unit]
+        old_rows = frame.iloc[first:first + n]
+        if old_rows["segment_id"].tolist() != [seg.segment_id for seg in segs]:
+            continue
+        rows = []
+        for seg, old in zip(segs, old_rows.to_dict("records")):
+            row = _base_row(seg, _plain(old["audio_path"]))
+            status = _plain(old["status"])
+            row["status"] = status if status in FAILURE_STATUSES else None
+            row["detail"] = _plain(old["detail"])
+            for col in ("clip_source_start_s", "clip_source_end_s", "clip_pad_left_s"):
+                row[col] = _plain(old[col])
+            k = _plain(old["feature_row"])
+            row["part_feature_row"] = None if k is None else int(k) - first_feature
+            rows.append(row)
+        with atomic_path(part_path(parts_dir, unit)) as tmp, open(tmp, "wb") as handle:
+            if n_features:
+                handle.write(np.ascontiguousarray(features[first_feature:first_feature + n_features]).data)
+            audio = {k: records[unit].get(k) for k in ("size", "mtime_ns", "sha256")}
+            record = json.dumps({"unit": unit, "digest": digests[unit], "rows": rows, "n_features": n_features,
+                                 "row_bytes": row_bytes, "audio": audio}).encode("utf-8")
+            handle.write(record)
+            handle.write(_TRAILER.pack(len(record), PART_MAGIC))
+        written += 1
+    return written
+
+
+def _plain(value):
+    """A parquet cell as the part's JSON holds it: None for missing, Python numbers and strings."""
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+        return None
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
 
 
 def precheck_splits(segments: list[Segment], config: BuildConfig) -> None:
@@ -653,7 +831,7 @@ def precheck_splits(segments: list[Segment], config: BuildConfig) -> None:
 
 
 def finalize(out_dir: Path, parts_dir: Path, units: list[str], config: BuildConfig,
-             scores: dict[str, tuple[float, ...]]) -> dict:
+             scores: dict[str, tuple[float, ...]], segment_digests: dict[str, str] | None = None) -> dict:
     """Merge finished parts, in ``units`` order, into ``segments.parquet``, ``features/logmel.npy``, ``build.json``.
 
     ``scores`` maps each text to its :data:`~weaklabel.sentiment.SCORE_FIELDS` (:func:`score_texts`); rows
@@ -661,6 +839,11 @@ def finalize(out_dir: Path, parts_dir: Path, units: list[str], config: BuildConf
     """
     metas = [read_part_meta(part_path(parts_dir, unit)) for unit in units]
     n_features = sum(m["n_features"] for m in metas)
+    # What each work unit was made from, in output order (its rows and feature rows are contiguous): a re-run
+    # compares the corpus with this to re-process only what changed (:func:`corpus_changes`).
+    unit_records = [{"unit": unit, "segments": (segment_digests or {}).get(unit), "rows": len(m["rows"]),
+                     "features": m["n_features"], **(m.get("audio") or audio_identity(None))}
+                    for unit, m in zip(units, metas)]
     n_frames = config.mel.n_frames(int(round(config.clip_seconds * TARGET_SR)))
     row_bytes = _feature_row_bytes(config)
     rows: list[dict] = []
@@ -700,6 +883,7 @@ def finalize(out_dir: Path, parts_dir: Path, units: list[str], config: BuildConf
                      "log_mel": config.mel.to_dict(), "clip_seconds": config.clip_seconds,
                      "sample_rate": TARGET_SR},
         "columns": COLUMNS,
+        "units": unit_records,
         "versions": library_versions(),
     })
     return counts

@@ -41,15 +41,18 @@ def _link_or_copy(src: Path, dst: Path) -> None:
 
 def relabel_dataset(src_dir: str | Path, out_dir: str | Path, *, policy: str | None = None,
                     neutral_band: float | None = None, folds: str | None = None,
-                    split_fractions: tuple[float, float, float] | None = None) -> Path:
+                    split_fractions: tuple[float, float, float] | None = None, speakers: str | None = None,
+                    allow_empty_splits: bool = False) -> Path:
     """Write ``out_dir``: the build in ``src_dir`` with another policy, band, folds file or split.
 
     Parameters
     ----------
     src_dir : a finished build
     out_dir : the new dataset folder (created; an existing ``build.json`` there is replaced last)
-    policy, neutral_band, folds, split_fractions :
-        What changes (None keeps the source's).
+    policy, neutral_band, folds, split_fractions, speakers :
+        What changes (None keeps the source's). ``out_dir`` may be ``src_dir``: the build is re-labelled in
+        place (what ``build_dataset`` does for ``--policy X --overwrite`` on a finished build).
+    allow_empty_splits : write it even when a split gets no kept segment
 
     Returns
     -------
@@ -58,18 +61,21 @@ def relabel_dataset(src_dir: str | Path, out_dir: str | Path, *, policy: str | N
     src_dir, out_dir = Path(src_dir), Path(out_dir)
     source = config_of(src_dir)
     changes = {k: v for k, v in {"policy": policy, "neutral_band": neutral_band, "folds": folds,
-                                 "split_fractions": split_fractions}.items() if v is not None}
-    config = replace(source, **changes)
+                                 "split_fractions": split_fractions, "speakers": speakers}.items() if v is not None}
+    config = replace(source, **changes, allow_empty_splits=allow_empty_splits)
+    in_place = out_dir.resolve() == src_dir.resolve()
+    record = json.loads((src_dir / BUILD_FILE).read_text(encoding="utf-8"))
     frame = pd.read_parquet(src_dir / SEGMENTS_FILE)
     # label_rows expects the reader's extra columns under their "extra:" names, as the merge has them.
     frame = frame.rename(columns={c: f"extra:{c}" for c in frame.columns if c not in COLUMNS})
     frame = label_rows(frame, config)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / BUILD_FILE).unlink(missing_ok=True)  # the completion mark goes first
-    _link_or_copy(src_dir / FEATURES_FILE, out_dir / FEATURES_FILE)
+    if not in_place:
+        _link_or_copy(src_dir / FEATURES_FILE, out_dir / FEATURES_FILE)
     write_parquet_atomic(out_dir / SEGMENTS_FILE, frame)
-    record = json.loads((src_dir / BUILD_FILE).read_text(encoding="utf-8"))
     record.update(fingerprint=config.fingerprint(), config=config.to_dict(), counts=count_build(frame))
-    record["relabelled_from"] = {"dataset": str(src_dir.resolve()), "fingerprint": source.fingerprint()}
+    if not in_place:
+        record["relabelled_from"] = {"dataset": str(src_dir.resolve()), "fingerprint": source.fingerprint()}
     write_json_atomic(out_dir / BUILD_FILE, record)
     return out_dir
