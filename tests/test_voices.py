@@ -301,3 +301,66 @@ def test_vbr_mp3_without_length_header_is_measured_by_decoding(tmp_path):
     assert outside["status"].tolist() == ["outside_audio"]
     assert "20.0" in outside["detail"].iloc[0] and "measured by decoding" in outside["detail"].iloc[0]
     assert_failures_say_why(df)
+
+
+def test_train_refuses_to_report_an_empty_test_side(tmp_path, monkeypatch, capsys):
+    from types import SimpleNamespace
+
+    import transfer.training
+    from pipelines import train
+
+    rows = [{"audio_path": f"r{r}.wav", "start": 0.0, "end": 1.5, "text": POSITIVE if r else NEGATIVE}
+            for r in range(2)]
+    root = manifest_corpus(tmp_path / "c", rows, {"r0.wav": 3.0, "r1.wav": 3.0})
+    out = tmp_path / "ds"
+    build(root, out, allow_empty_splits=True)  # knowingly: two groups, no test side
+    empty = {"n": 0, "note": "no labelled clips in test"}
+    metrics = {"embedding": {"layer": "x", "pooling": "mean"}, "weights": {"source": "random", "verified": False},
+               "head_training": {"kind": "logistic"}, "n_train": 1,
+               "against_weak_labels": {"head": {"validation": {"n": 1, "roc_auc": None}, "test": empty}}}
+    monkeypatch.setattr(transfer.training, "train_and_evaluate",
+                        lambda *a, **k: SimpleNamespace(metrics=metrics, head=None, standardiser=None))
+    rc = train.main(["--dataset", str(out), "--weights", "random", "--quiet"])
+    captured = capsys.readouterr()
+    assert rc != 0 and "test NO CLIPS (not a result)" in captured.out
+    assert "hold no labelled clips" in captured.err
+    assert not (out / "metrics.json").exists() and not (out / "model").exists()
+
+
+# -------------------------------------------------------------------------------- the fault battery
+def test_fault_battery_keeps_every_good_segment_says_why_for_each_failure_and_no_voice_crosses(tmp_path):
+    root = tmp_path / "c"
+    root.mkdir()
+    rows, expected = [], {}
+
+    def add(sid, audio, start, end, text, status=OK, **extra):
+        rows.append({"segment_id": sid, "audio_path": audio, "start": start, "end": end, "text": text, **extra})
+        expected[sid] = status
+
+    for r in range(8):  # diarised calls: SPEAKER_00 / SPEAKER_01 in every one
+        write_wav(root / f"call{r}.wav", 6.0)
+        add(f"call{r}_a", f"call{r}.wav", 0.5, 2.5, POSITIVE, speaker="SPEAKER_00", video_id=f"call{r}")
+        add(f"call{r}_b", f"call{r}.wav", 3.0, 5.0, NEGATIVE, speaker="SPEAKER_01", video_id=f"call{r}")
+    for r in range(3):  # a named host in three episodes
+        write_wav(root / f"ep{r}.wav", 4.0)
+        add(f"ep{r}_host", f"ep{r}.wav", 0.5, 2.0, POSITIVE, speaker="Host", video_id=f"ep{r}")
+        add(f"ep{r}_guest", f"ep{r}.wav", 2.2, 3.8, NEGATIVE, speaker=f"Guest {r}", video_id=f"ep{r}")
+    add("call3_second_annotator", "call3.wav", 1.0, 3.0, POSITIVE, video_id="call3_review")  # same stretch
+    add("blip", "call0.wav", 5.5, 5.51, NEGATIVE, TOO_LITTLE_SPEECH, speaker="SPEAKER_00", video_id="call0")
+    add("sliver", "call1.wav", 5.9, 7.0, NEGATIVE, TOO_LITTLE_SPEECH, speaker="SPEAKER_01", video_id="call1")
+    add("late", "call2.wav", 9.0, 10.0, NEGATIVE, "outside_audio", speaker="SPEAKER_00", video_id="call2")
+    add("ghost", "missing.wav", 0.0, 1.0, POSITIVE, "audio_missing")
+    add("backwards", "call4.wav", 3.0, 2.0, POSITIVE, "bad_timestamps", video_id="call4")
+    write_vbr_mp3_without_length_header(root / "stream.mp3", 20.0)
+    add("stream_early", "stream.mp3", 1.0, 2.5, POSITIVE)
+    add("stream_late", "stream.mp3", 17.0, 18.5, NEGATIVE)  # past libsndfile's guess of the length
+    pd.DataFrame(rows).to_csv(root / "m.csv", index=False)
+
+    df = build(root / "m.csv", tmp_path / "out").set_index("segment_id")
+    assert df["status"].to_dict() == expected  # no good segment lost, each failure its own status
+    assert_failures_say_why(df.reset_index())
+    assert df.loc[["ep0_host", "ep1_host", "ep2_host", "ep0_guest"], "group_id"].nunique() == 1
+    assert df.loc["call3_second_annotator", "group_id"] == df.loc["call3_a", "group_id"]
+    assert df.loc[[f"call{r}_a" for r in range(8)], "group_id"].nunique() == 8
+    assert set(df.loc[df["status"] == OK, "split"]) == {"train", "validation", "test"}
+    assert_no_voice_on_two_sides(df.reset_index())
