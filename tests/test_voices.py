@@ -364,3 +364,26 @@ def test_fault_battery_keeps_every_good_segment_says_why_for_each_failure_and_no
     assert df.loc[[f"call{r}_a" for r in range(8)], "group_id"].nunique() == 8
     assert set(df.loc[df["status"] == OK, "split"]) == {"train", "validation", "test"}
     assert_no_voice_on_two_sides(df.reset_index())
+
+
+def test_header_less_mp3_reads_in_order_continue_one_decoder_with_the_same_samples(tmp_path):
+    import numpy as np
+
+    from weaklabel.containers import open_container
+
+    write_vbr_mp3_without_length_header(tmp_path / "s.mp3", 12.0)
+    spans = [(0, 44100), (50000, 80000), (100000, 150000), (90000, 95000), (400000, 480000), (500000, 600000)]
+    reader = open_container(str(tmp_path / "s.mp3"))
+    decoders = []
+    for a, b in spans:
+        reader.seek(a)
+        got = reader.read(b - a)
+        decoders.append(reader._stream_state[0])
+        alone = open_container(str(tmp_path / "s.mp3"))
+        alone.seek(a)
+        assert np.array_equal(got, alone.read(b - a)), (a, b)
+        alone.close()
+    # Decoded from the start twice: first, and for the one span that starts before what was decoded.
+    assert decoders[0] is decoders[1] is decoders[2] and decoders[3] is decoders[4] is decoders[5]
+    assert decoders[2] is not decoders[3]
+    reader.close()

@@ -102,6 +102,10 @@ class ContainerAudio:
         # A bare elementary stream (ADTS .aac, .ac3...) has no index: FFmpeg's seek there lands on a guessed
         # byte offset with guessed timestamps, so such files are decoded from the start instead.
         self._raw = bool(set(self._container.format.name.split(",")) & _RAW_STREAM_FORMATS)
+        # A raw stream is decoded from its start; reads in increasing order (the build's, segment by segment)
+        # continue the same decoder instead of starting over: (decoded frames iterator, first frame not used
+        # up as (first sample, data) or None, first sample the iterator has not given yet).
+        self._stream_state: tuple | None = None
 
     def seek(self, frame: int) -> int:
         """Set the frame the next :meth:`read` starts at; returns it."""
@@ -115,17 +119,11 @@ class ContainerAudio:
         pieces: list[np.ndarray] = []
         filled = start  # the next frame wanted
         if frames:
-            target_s = self._origin_s + start / self.samplerate
-            seek_s = 0.0 if self._raw else max(self._origin_s, target_s - _PREROLL_S)
-            self._container.seek(int(seek_s / self._time_base), stream=self._stream, backward=True, any_frame=False)
-            for frame in self._container.decode(self._stream):
-                if frame.pts is None:
-                    continue
-                first = int(round((float(frame.pts * frame.time_base) - self._origin_s) * self.samplerate))
-                data = _to_float(frame)
+            for first, data in self._decoded_from(start):
                 if first + len(data) <= filled:
                     continue
                 if first >= end:
+                    self._keep(first, data)
                     break
                 if first > filled:  # a gap in the stream: silence, so later samples keep their time
                     pieces.append(np.zeros((first - filled, self.channels), np.float32))
@@ -134,6 +132,7 @@ class ContainerAudio:
                 pieces.append(data[filled - first:hi - first])
                 filled = hi
                 if filled >= end:
+                    self._keep(first, data)
                     break
         self._position = filled
         out = np.concatenate(pieces) if pieces else np.zeros((0, self.channels), np.float32)
@@ -141,9 +140,52 @@ class ContainerAudio:
             out = out.astype(dtype)
         return out if always_2d or self.channels > 1 else out[:, 0]
 
+    def _frames(self, decoder):
+        for frame in decoder:
+            if frame.pts is None:
+                continue
+            first = int(round((float(frame.pts * frame.time_base) - self._origin_s) * self.samplerate))
+            data = _to_float(frame)
+            if self._raw:
+                iterator, _, _ = self._stream_state
+                self._stream_state = (iterator, None, first + len(data))
+            yield first, data
+
+    def _decoded_from(self, start: int):
+        """Decoded frames as (first sample, float32 data) from one that holds or follows frame ``start``."""
+        if not self._raw:
+            target_s = self._origin_s + start / self.samplerate
+            seek_s = max(self._origin_s, target_s - _PREROLL_S)
+            self._container.seek(int(seek_s / self._time_base), stream=self._stream, backward=True, any_frame=False)
+            yield from self._frames(self._container.decode(self._stream))
+            return
+        state = self._stream_state
+        if state is not None:
+            iterator, kept, given = state
+            resume_at = kept[0] if kept is not None else given
+            if start >= resume_at:  # later than anything the decoder gave: go on from there
+                if kept is not None:
+                    self._stream_state = (iterator, None, given)
+                    yield kept
+                for item in iterator:  # not "yield from": closing this generator must not close the decoder
+                    yield item
+                return
+        self._container.seek(0, stream=self._stream, backward=True, any_frame=False)
+        iterator = self._frames(self._container.decode(self._stream))
+        self._stream_state = (iterator, None, 0)
+        for item in iterator:
+            yield item
+
+    def _keep(self, first: int, data: np.ndarray) -> None:
+        """A raw stream's frame that the next read may still need: it starts there."""
+        if self._raw and self._stream_state is not None:
+            iterator, _, given = self._stream_state
+            self._stream_state = (iterator, (first, data), given)
+
     def measure_frames(self) -> int:
         """The stream's true length in frames, found by decoding it to the end (for streams whose declared
         duration is only an estimate, such as an MP3 without a length header)."""
+        self._stream_state = None  # the decoder is used up here
         self._container.seek(0, stream=self._stream, backward=True, any_frame=False)
         end = 0
         for frame in self._container.decode(self._stream):
