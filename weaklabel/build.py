@@ -73,7 +73,7 @@ PARTS_PREFIX = ".parts-"
 COLUMNS = {
     "segment_id": "unique segment id (MOSEI: <video>_<segment>)",
     "video_id": "source recording id",
-    "group_id": "unit kept on one side of a split (video or speaker)",
+    "group_id": "split group kept on one side: recordings joined by shared speakers, audio files and groups",
     "split": "train / validation / test (null: not listed in --folds)",
     "status": "ok, abstained, or a failure code (see weaklabel.segments)",
     "detail": "failure reason or notes (e.g. negative start clamped, cut at end)",
@@ -715,7 +715,7 @@ def reusable_build(out_dir: Path, config: BuildConfig) -> dict | None:
 
     try:
         same_parts = config_of(out_dir).parts_fingerprint() == config.parts_fingerprint()
-    except (KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError, OSError):  # e.g. its folds file is gone: not reusable
         return None
     return record if same_parts and record.get("format_version") == FORMAT_VERSION else None
 
