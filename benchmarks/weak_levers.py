@@ -10,8 +10,8 @@ on the held-out speakers' true valence. Rows are cumulative from this project's 
 default, then one-at-a-time swaps away from the new default, then two label-noise methods that are not part of
 the product (confident learning with ``cleanlab``; label spreading over a k-NN graph), measured here so the
 decision is on record. Each row: mean AUC over rotations and seeds with a 95 % interval from a bootstrap over
-test speakers within each rotation, and the paired difference to the new default (same rotations, seeds and
-resamples).
+pairing seeds and, within each, test speakers, and the paired difference to the new default (same rotations,
+seeds and resamples).
 """
 from __future__ import annotations
 
@@ -112,18 +112,22 @@ def _noisy_fit(dataset: Path, config, weights, cache: Path, method: str, seed: i
                          "p_head": predict_head(head, Z[test["feature_row"].to_numpy(dtype=np.int64)])})
 
 
-def paired_difference(a_parts, b_parts, n_bootstrap: int = 1000, seed: int = 0) -> dict:
-    """Mean AUC difference (a - b) over matched parts, with a bootstrap over speakers shared by both."""
-    from sklearn.metrics import roc_auc_score
+def paired_difference(a_parts, b_parts, pairings, n_bootstrap: int = 1000, seed: int = 0) -> dict:
+    """Mean AUC difference (a - b) over matched parts, with a bootstrap over pairings, then speakers, shared by both."""
+    from transfer.weak_supervision import rank_auc as roc_auc_score
 
     rng = np.random.default_rng(seed)
     diffs = [roc_auc_score(ya, pa) - roc_auc_score(yb, pb) for (ya, pa, _), (yb, pb, _) in zip(a_parts, b_parts)]
     boots = []
     members = [[np.flatnonzero(s == u) for u in np.unique(s)] for _, _, s in a_parts]
+    order = list(dict.fromkeys(pairings))
     for _ in range(n_bootstrap):
         values = []
-        for (ya, pa, _), (yb, pb, _), groups in zip(a_parts, b_parts, members):
-            rows = np.concatenate([groups[i] for i in rng.integers(0, len(groups), len(groups))])
+        drawn = [order[i] for i in rng.integers(0, len(order), len(order))]
+        chosen = [i for k in drawn for i, label in enumerate(pairings) if label == k]
+        for i in chosen:
+            (ya, pa, _), (yb, pb, _), groups = a_parts[i], b_parts[i], members[i]
+            rows = np.concatenate([groups[j] for j in rng.integers(0, len(groups), len(groups))])
             if ya[rows].min() != ya[rows].max():
                 values.append(roc_auc_score(ya[rows], pa[rows]) - roc_auc_score(yb[rows], pb[rows]))
         boots.append(np.mean(values))
@@ -155,12 +159,12 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 2
     cache = args.work / "embeddings"
-    results, parts_by_row = [], {}
+    results, parts_by_row, pairing_of_part = [], {}, []
     for name, group, policy, config, noise in configurations():
         if args.only and not any(name.startswith(o) for o in args.only):
             continue
         started = time.time()
-        parts = []
+        parts, pairing_of_part = [], []
         for pairing in pairings:
             for folds in sorted(pairing.glob("folds-rot*.json")):
                 rotation = folds.stem.split("-")[-1]
@@ -175,8 +179,9 @@ def main(argv: list[str] | None = None) -> int:
                 test = test[test["human_label"].notna()]
                 parts.append((test["human_label"].to_numpy(dtype=int), test["p_head"].to_numpy(dtype=float),
                               test["group_id"].astype(str).to_numpy()))
+                pairing_of_part.append(pairing.name)
         parts_by_row[name] = parts
-        pooled = mean_auc_over_rotations(parts, args.bootstrap)
+        pooled = mean_auc_over_rotations(parts, args.bootstrap, pairings=pairing_of_part)
         results.append({"lever": name, "group": group, "policy": policy, "noise": noise,
                         "config": json.loads(json.dumps(config.to_dict())), **pooled,
                         "elapsed_s": round(time.time() - started, 1)})
@@ -185,7 +190,8 @@ def main(argv: list[str] | None = None) -> int:
     reference = DEFAULT_ROW
     for row in results:
         if reference in parts_by_row and row["lever"] != reference:
-            row["vs_default"] = paired_difference(parts_by_row[row["lever"]], parts_by_row[reference], args.bootstrap)
+            row["vs_default"] = paired_difference(parts_by_row[row["lever"]], parts_by_row[reference], pairing_of_part,
+                                                  args.bootstrap)
     fmt = lambda v: f"{v:.3f}"  # noqa: E731
     table = {
         "title": f"Levers on the weak-supervision benchmark at p = {args.p:g}: ROC AUC on held-out speakers' true valence",
@@ -195,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
                   (f"{r['vs_default']['mean']:+.3f} [{r['vs_default']['ci95'][0]:+.3f}, {r['vs_default']['ci95'][1]:+.3f}]"
                    if "vs_default" in r else "—")] for r in results],
         "note": (f"{len(pairings)} pairing seed(s) x speaker rotations from {args.work}; intervals: bootstrap over "
-                 "test speakers within each rotation (paired for the differences)."),
+                 "pairing seeds and, within each, test speakers of every rotation (paired for the differences)."),
     }
     record = {"kind": "weak_supervision_levers", "p": args.p, "work": str(args.work), "rows": results,
               "tables": [table]}

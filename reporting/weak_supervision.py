@@ -81,7 +81,8 @@ def weak_supervision_section(records: list[dict]) -> Section:
             continue
         corpus = record["corpus"]
         caption = (f"{corpus['clips']} clips from {len(corpus['speakers'])} speakers, "
-                   f"{len(record['rotations'])} rotations; shaded: 95 % interval over test speakers.")
+                   f"{len(record['rotations'])} rotations x {len(record['config']['pairing_seeds'])} pairing seeds; shaded: 95 % interval "
+                   "(bootstrap over pairing seeds and test speakers).")
         parts.append(figure(weak_supervision_curve(record), "weak-supervision curve", esc(caption)))
         inverted = [r for r in record["summary"] if r.get("verdict") == "inverted"]
         for row in inverted:

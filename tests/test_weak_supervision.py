@@ -237,3 +237,39 @@ def test_weak_supervision_benchmark_runs_the_pipeline(acted_corpus, tmp_path):
 
     html = weak_supervision_section([{**record, "path": str(json_path)}]).body
     assert "<img" in html and "p = 0.5" in html
+
+
+def test_rank_auc_equals_scikit_learn_with_ties_and_mean_over_rotations():
+    from sklearn.metrics import roc_auc_score
+
+    from transfer.weak_supervision import mean_auc_over_rotations, rank_auc
+
+    rng = np.random.default_rng(0)
+    parts = []
+    for _ in range(3):
+        y = rng.integers(0, 2, 120)
+        p = np.round(rng.random(120) * 0.5 + 0.3 * y, 1)  # ties, and a signal
+        assert rank_auc(y, p) == pytest.approx(roc_auc_score(y, p), abs=1e-12)
+        parts.append((y, p, rng.choice(["a", "b", "c", "d"], 120)))
+    pooled = mean_auc_over_rotations(parts, n_bootstrap=200)
+    assert pooled["roc_auc"] == pytest.approx(np.mean([roc_auc_score(y, p) for y, p, _ in parts]))
+    lo, hi = pooled["roc_auc_ci95"]
+    assert lo < pooled["roc_auc"] < hi and pooled["n_speakers"] == 4 and pooled["n"] == 360
+
+
+def test_interval_over_pairings_is_wider_when_pairings_disagree():
+    from transfer.weak_supervision import mean_auc_over_rotations
+
+    rng = np.random.default_rng(1)
+    parts, pairings = [], []
+    for pairing, strength in enumerate([0.0, 0.0, 1.2, 1.2]):  # two pairings learned nothing, two a lot
+        for _ in range(2):
+            y = rng.integers(0, 2, 200)
+            parts.append((y, rng.normal(size=200) + strength * y, rng.choice(list("abcd"), 200)))
+            pairings.append(pairing)
+    fixed = mean_auc_over_rotations(parts, n_bootstrap=300)
+    resampled = mean_auc_over_rotations(parts, n_bootstrap=300, pairings=pairings)
+    assert resampled["ci_resampling"] == "pairings and speakers" and fixed["ci_resampling"] == "speakers"
+    width = lambda r: r["roc_auc_ci95"][1] - r["roc_auc_ci95"][0]  # noqa: E731
+    assert width(resampled) > 2 * width(fixed)
+    assert set(resampled["per_pairing"]) == {"0", "1", "2", "3"}

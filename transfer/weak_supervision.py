@@ -19,7 +19,8 @@ Recipes: the default (the policy and model this product ships), and as reference
 recipe (policy ``mean``, block3_conv3, global average pooling, dense head, hard labels), this project's
 previous defaults, and the true-label ceiling (the default model trained on the clips' true valence, which
 does not depend on ``p``). Each row: the AUC averaged over rotations (and pairing seeds) with a 95 % interval
-from a bootstrap that resamples test speakers within each rotation, the per-rotation AUCs, the weak labels'
+from a bootstrap that resamples the pairing seeds (the label noise drawn) and, within each, the test speakers
+of every rotation, the per-rotation AUCs, the weak labels'
 coverage and accuracy against the truth, and a verdict (:func:`transfer.metrics.auc_verdict`), so an inverted
 model is named as such.
 """
@@ -152,40 +153,62 @@ def _p_name(p: float) -> str:
     return f"p{p:.2f}"
 
 
+def rank_auc(y: np.ndarray, p: np.ndarray) -> float:
+    """ROC AUC by the Mann-Whitney rank sum (ties share their mean rank), as scikit-learn computes it.
+
+    y : (n,) of 0/1 with both classes; p : (n,) scores. Fast enough for thousands of bootstrap resamples.
+    """
+    from scipy.stats import rankdata
+
+    y = np.asarray(y).astype(bool)
+    n_pos = int(y.sum())
+    n_neg = len(y) - n_pos
+    ranks = rankdata(p)
+    return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
+
+
 def mean_auc_over_rotations(parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]], n_bootstrap: int = 1000,
-                            seed: int = 0) -> dict:
-    """Average ROC AUC over several evaluations, with a bootstrap over speakers within each evaluation.
+                            seed: int = 0, pairings: list | None = None) -> dict:
+    """Average ROC AUC over several evaluations, with a bootstrap over pairings and over speakers.
 
     Parameters
     ----------
     parts : list of ``(y, p, speaker)``, each three arrays of shape (n_i,): true 0/1, p(positive), speaker id.
-        One per rotation (and pairing seed); each rotation's test speakers are resampled with replacement.
+        One per rotation and pairing seed.
+    pairings : list, optional, one label per part: which pairing (seed) the part's weak labels came from.
+        Each bootstrap resample draws pairings with replacement (their labels are one draw of the label
+        noise; the training it causes varies with it), then, within every part of a drawn pairing, its test
+        speakers with replacement. Without ``pairings`` every part is its own pairing kept fixed, and only
+        the speakers are resampled.
 
     Returns
     -------
     dict: ``roc_auc`` (the mean of the parts' AUCs), ``roc_auc_ci95`` ([2.5, 97.5] percentiles of the
-    bootstrap means), ``per_part`` AUCs, ``n`` clips and ``n_speakers``.
+    bootstrap means), ``per_part`` AUCs, ``per_pairing`` mean AUCs, ``ci_resampling``, ``n`` clips and
+    ``n_speakers``.
     """
-    from sklearn.metrics import roc_auc_score
-
-    aucs = [float(roc_auc_score(y, p)) for y, p, _ in parts]
+    aucs = [rank_auc(y, p) for y, p, _ in parts]
+    labels = list(range(len(parts))) if pairings is None else list(pairings)
+    order = list(dict.fromkeys(labels))
+    by_pairing = {k: [i for i, label in enumerate(labels) if label == k] for k in order}
     rng = np.random.default_rng(seed)
-    indexed = []
-    for y, p, speaker in parts:
-        speakers = np.unique(speaker)
-        indexed.append((y, p, [np.flatnonzero(speaker == s) for s in speakers]))
+    members = [[np.flatnonzero(speaker == s) for s in np.unique(speaker)] for _, _, speaker in parts]
     means = []
     for _ in range(n_bootstrap):
+        drawn = order if pairings is None else [order[i] for i in rng.integers(0, len(order), len(order))]
         values = []
-        for y, p, members in indexed:
-            pick = rng.integers(0, len(members), len(members))
-            rows = np.concatenate([members[i] for i in pick])
-            if y[rows].min() != y[rows].max():
-                values.append(roc_auc_score(y[rows], p[rows]))
+        for k in drawn:
+            for i in by_pairing[k]:
+                y, p, _ = parts[i]
+                rows = np.concatenate([members[i][j] for j in rng.integers(0, len(members[i]), len(members[i]))])
+                if y[rows].min() != y[rows].max():
+                    values.append(rank_auc(y[rows], p[rows]))
         if values:
             means.append(np.mean(values))
     ci = [float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))] if means else None
     return {"roc_auc": float(np.mean(aucs)), "roc_auc_ci95": ci, "per_part": aucs,
+            "per_pairing": {str(k): float(np.mean([aucs[i] for i in by_pairing[k]])) for k in order},
+            "ci_resampling": "speakers" if pairings is None else "pairings and speakers",
             "n": int(sum(len(y) for y, _, _ in parts)),
             "n_speakers": int(len(np.unique(np.concatenate([s for _, _, s in parts]))))}
 
@@ -255,7 +278,7 @@ def run_weak_supervision(config: WeakSupervisionConfig, work_dir: str | Path,
                                  "embedding": trained.metrics["embedding"]["key"],
                                  "head": trained.metrics["head_training"]["kind"]})
                     key = (recipe.name, None if recipe.name == CEILING else p)
-                    collected.setdefault(key, []).append((y, scores, speakers))
+                    collected.setdefault(key, []).append((y, scores, speakers, pairing_seed))
                     if recipe.name == DEFAULT_RECIPE:
                         quality.setdefault(p, []).append(label_quality)
                     log(f"{tag} {rotation.name} {recipe.name}: test AUC {metrics['roc_auc']:.3f} "
@@ -266,7 +289,8 @@ def run_weak_supervision(config: WeakSupervisionConfig, work_dir: str | Path,
             parts = collected.get((recipe.name, p))
             if not parts:
                 continue
-            pooled = mean_auc_over_rotations(parts, config.n_bootstrap, config.seed)
+            pooled = mean_auc_over_rotations([part[:3] for part in parts], config.n_bootstrap, config.seed,
+                                             pairings=[part[3] for part in parts])
             row = {"recipe": recipe.name, "p": p, **pooled, "verdict": auc_verdict(pooled)}
             if p is not None and p in quality and recipe.name == DEFAULT_RECIPE:
                 row["weak_label_coverage"] = float(np.mean([q["coverage"] for q in quality[p]]))
@@ -339,7 +363,8 @@ def weak_supervision_tables(record: dict) -> list[dict]:
         "rows": curve_rows + [quality_row],
         "note": (f"p: probability that a clip's transcript sentence has the clip's valence (human label). Mean "
                  f"over {n_rot} speaker rotations x {len(seeds)} pairing seed(s); 95 % interval from a bootstrap "
-                 "over test speakers within each rotation. The true-label ceiling does not depend on p. "
+                 "that resamples the pairing seeds (the label noise drawn) and, within each, the test speakers "
+                 "of every rotation. The true-label ceiling does not depend on p (one pairing). "
                  + " ".join(f"{r['name']}: {r['description']}." for r in record["recipes"])),
     }]
     tables.append({
