@@ -270,7 +270,7 @@ def _build(root: Path, out_dir: Path, workers: int) -> int:
 
     if out_dir.exists():
         shutil.rmtree(out_dir)
-    result = build_dataset(BuildConfig(corpus="mosei", root=str(root)), out_dir, workers=workers)
+    result = build_dataset(BuildConfig(corpus="mosei", root=str(root), allow_empty_splits=True), out_dir, workers=workers)
     return result.counts["segments"]
 
 
@@ -298,7 +298,7 @@ def _child(argv=None) -> int:
         from weaklabel.build import BuildConfig, build_dataset
 
         imported = time.perf_counter()
-        result = build_dataset(BuildConfig(corpus="mosei", root=str(args.root.absolute())), args.out,
+        result = build_dataset(BuildConfig(corpus="mosei", root=str(args.root.absolute()), allow_empty_splits=True), args.out,
                                workers=args.workers)
         segments = result.counts["segments"]
     done = time.perf_counter()

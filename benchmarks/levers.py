@@ -151,10 +151,10 @@ def measure_merge(scratch: Path, n_parts: int, clips_per_part: int, rounds: int,
 def _build_child(root: str, warm_root: str, out: str, workers: int) -> int:
     from weaklabel.build import BuildConfig, build_dataset
 
-    build_dataset(BuildConfig(corpus="mosei", root=warm_root), out + "-warm", workers=1)
+    build_dataset(BuildConfig(corpus="mosei", root=warm_root, allow_empty_splits=True), out + "-warm", workers=1)
     shutil.rmtree(out + "-warm", ignore_errors=True)
     t = time.perf_counter()
-    result = build_dataset(BuildConfig(corpus="mosei", root=root), out, workers=workers)
+    result = build_dataset(BuildConfig(corpus="mosei", root=root, allow_empty_splits=True), out, workers=workers)
     wall = time.perf_counter() - t
     shutil.rmtree(out, ignore_errors=True)
     print(json.dumps({"segments": result.counts["segments"], "wall_s": wall}))

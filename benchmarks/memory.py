@@ -326,7 +326,7 @@ def _child(args) -> int:
         if state["total"] is not None and state["done"] >= state["total"]:
             state["before_finalize"] = peak_rss_kib()
 
-    result = build_dataset(BuildConfig(corpus=args.corpus, root=args.root), args.out, workers=args.workers,
+    result = build_dataset(BuildConfig(corpus=args.corpus, root=args.root, allow_empty_splits=True), args.out, workers=args.workers,
                            progress=progress, on_start=on_start)
     features = Path(args.out) / "features" / "logmel.npy"
     print(json.dumps({
