@@ -407,11 +407,12 @@ def part_path(parts_dir: Path, unit: str) -> Path:
     return parts_dir / f"{hashlib.sha256(unit.encode('utf-8')).hexdigest()[:24]}{PART_SUFFIX}"
 
 
-def unit_digest(segments: list[Segment]) -> str:
+def unit_digest(segments: list[Segment], seg_digest: str | None = None) -> str:
     """Hash of what one work unit's part is computed from: its segments and its audio file's size and time.
 
     A part made from an earlier version of the transcript or the audio does not match, so a resumed build
-    never mixes it with new work. Every segment of a unit names the same file: its own.
+    never mixes it with new work. Every segment of a unit names the same file: its own. ``seg_digest`` is
+    :func:`segments_digest` of ``segments`` when already computed.
     """
     audio_path = segments[0].audio_path
     try:
@@ -419,8 +420,8 @@ def unit_digest(segments: list[Segment]) -> str:
     except OSError:
         stat = None
     audio = [audio_path, stat.st_size, stat.st_mtime_ns] if stat else [audio_path, None, None]
-    data = {"segments": [asdict(seg) for seg in segments], "audio": audio}
-    return hashlib.sha256(json.dumps(data, sort_keys=True, default=repr).encode("utf-8")).hexdigest()
+    data = {"segments": seg_digest or segments_digest(segments), "audio": audio}
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode("utf-8")).hexdigest()
 
 
 def segments_digest(segments: list[Segment]) -> str:
@@ -651,8 +652,8 @@ def build_dataset(config: BuildConfig, out_dir: str | Path, workers: int | None 
     mark_duplicates(segments)
     precheck_splits(segments, config)  # folds that put a voice on two sides stop before any audio work
     units = group_by_audio_file(segments)
-    digests = {unit: unit_digest(segs) for unit, segs in units.items()}
     seg_digests = {unit: segments_digest(segs) for unit, segs in units.items()}
+    digests = {unit: unit_digest(segs, seg_digests[unit]) for unit, segs in units.items()}
     changes: dict = {}
     previous = None if force else reusable_build(out_dir, config)
     if previous is not None and (previous["fingerprint"] == config.fingerprint() or overwrite):
