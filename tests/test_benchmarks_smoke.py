@@ -95,7 +95,7 @@ def test_benchmarks_run_end_to_end_at_toy_scale(tmp_path):
     rows = {(r["layer"], r["n_mels"], r["hop_length"]): r for r in quality["rows"]}
     assert set(rows) == {("block3_conv3", 128, 256), ("block2_conv2", 128, 256)}
     assert rows[(DEFAULT_LAYER, 128, 256)]["is_default"]
-    assert "auc_difference_vs_default" in rows[("block2_conv2", 128, 256)]
+    assert "auc_difference_vs_default" in rows[("block3_conv3", 128, 256)]
     assert "random weights" in quality["note"]
 
     levers = sections["levers"]
