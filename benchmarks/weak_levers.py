@@ -114,22 +114,13 @@ def _noisy_fit(dataset: Path, config, weights, cache: Path, method: str, seed: i
 
 def paired_difference(a_parts, b_parts, pairings, n_bootstrap: int = 1000, seed: int = 0) -> dict:
     """Mean AUC difference (a - b) over matched parts, with a bootstrap over pairings, then speakers, shared by both."""
-    from transfer.weak_supervision import rank_auc as roc_auc_score
+    from transfer.weak_supervision import rank_auc, speaker_resamples
 
-    rng = np.random.default_rng(seed)
-    diffs = [roc_auc_score(ya, pa) - roc_auc_score(yb, pb) for (ya, pa, _), (yb, pb, _) in zip(a_parts, b_parts)]
+    diffs = [rank_auc(ya, pa) - rank_auc(yb, pb) for (ya, pa, _), (yb, pb, _) in zip(a_parts, b_parts)]
     boots = []
-    members = [[np.flatnonzero(s == u) for u in np.unique(s)] for _, _, s in a_parts]
-    order = list(dict.fromkeys(pairings))
-    for _ in range(n_bootstrap):
-        values = []
-        drawn = [order[i] for i in rng.integers(0, len(order), len(order))]
-        chosen = [i for k in drawn for i, label in enumerate(pairings) if label == k]
-        for i in chosen:
-            (ya, pa, _), (yb, pb, _), groups = a_parts[i], b_parts[i], members[i]
-            rows = np.concatenate([groups[j] for j in rng.integers(0, len(groups), len(groups))])
-            if ya[rows].min() != ya[rows].max():
-                values.append(roc_auc_score(ya[rows], pa[rows]) - roc_auc_score(yb[rows], pb[rows]))
+    for resample in speaker_resamples([s for _, _, s in a_parts], pairings, n_bootstrap, seed):
+        values = [rank_auc(a_parts[i][0][rows], a_parts[i][1][rows]) - rank_auc(b_parts[i][0][rows], b_parts[i][1][rows])
+                  for i, rows in resample if a_parts[i][0][rows].min() != a_parts[i][0][rows].max()]
         boots.append(np.mean(values))
     return {"mean": float(np.mean(diffs)), "ci95": [float(np.percentile(boots, 2.5)), float(np.percentile(boots, 97.5))]}
 

@@ -29,7 +29,6 @@ contiguous chunks, in this process or on Dask workers (:func:`embed_dataset`), w
 """
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +37,7 @@ from typing import Callable
 import numpy as np
 
 from weaklabel.atomic import atomic_path, remove_temp_files, write_json_atomic
+from weaklabel.digests import file_sha256
 
 IMAGE_VERSION = 1
 IMAGE_DB_RANGE = 80.0
@@ -236,11 +236,12 @@ class Embedder:
         for start in range(0, n, batch_size):
             chunk = np.asarray(logmel[start:start + batch_size])
             images = logmel_to_vgg_input(chunk)
-            mask = speech_frames(chunk)
+            mask = speech_frames(chunk) if self.spec.pooling == "bands" else None
             if len(images) < batch_size:
                 extra = batch_size - len(images)
                 images = np.concatenate([images, np.zeros((extra, *images.shape[1:]), np.float32)])
-                mask = np.concatenate([mask, np.ones((extra, mask.shape[1]), bool)])
+                if mask is not None:
+                    mask = np.concatenate([mask, np.ones((extra, mask.shape[1]), bool)])
             out[start:start + len(chunk)] = self.embed_images(images, mask)[:len(chunk)]
             if progress:
                 progress(len(chunk))
@@ -251,15 +252,6 @@ def embedding_paths(cache_dir: str | Path, spec: EmbeddingSpec) -> tuple[Path, P
     """The cached array and its record for ``spec`` in ``cache_dir`` (a dataset's ``embeddings/`` folder)."""
     base = Path(cache_dir) / spec.key
     return base.with_suffix(".npy"), base.with_suffix(".json")
-
-
-def file_sha256(path: str | Path, chunk_bytes: int = 1 << 24) -> str:
-    """SHA-256 of a file's bytes, read in chunks (bounded memory)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(chunk_bytes):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def load_cached_embeddings(cache_dir: str | Path, spec: EmbeddingSpec, features_sha256: str) -> np.ndarray | None:

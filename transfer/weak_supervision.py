@@ -26,7 +26,6 @@ model is named as such.
 """
 from __future__ import annotations
 
-import json
 import platform
 import time
 from dataclasses import asdict, dataclass, field, replace
@@ -167,6 +166,30 @@ def rank_auc(y: np.ndarray, p: np.ndarray) -> float:
     return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
 
 
+def speaker_resamples(speakers: list[np.ndarray], pairings: list | None, n_bootstrap: int, seed: int = 0):
+    """Bootstrap resamples of several evaluations: pairings with replacement, then speakers within each part.
+
+    Parameters
+    ----------
+    speakers : one array (n_i,) of speaker ids per part (a rotation under one pairing)
+    pairings : one label per part, or None (every part its own pairing, kept fixed: only speakers resampled)
+
+    Yields
+    ------
+    ``n_bootstrap`` lists of ``(part index, rows)``: the parts of the drawn pairings, each with row indices
+    of whole speakers drawn with replacement.
+    """
+    labels = list(range(len(speakers))) if pairings is None else list(pairings)
+    order = list(dict.fromkeys(labels))
+    by_pairing = {k: [i for i, label in enumerate(labels) if label == k] for k in order}
+    members = [[np.flatnonzero(part == s) for s in np.unique(part)] for part in speakers]
+    rng = np.random.default_rng(seed)
+    for _ in range(n_bootstrap):
+        drawn = order if pairings is None else [order[i] for i in rng.integers(0, len(order), len(order))]
+        yield [(i, np.concatenate([members[i][j] for j in rng.integers(0, len(members[i]), len(members[i]))]))
+               for k in drawn for i in by_pairing[k]]
+
+
 def mean_auc_over_rotations(parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]], n_bootstrap: int = 1000,
                             seed: int = 0, pairings: list | None = None) -> dict:
     """Average ROC AUC over several evaluations, with a bootstrap over pairings and over speakers.
@@ -178,8 +201,8 @@ def mean_auc_over_rotations(parts: list[tuple[np.ndarray, np.ndarray, np.ndarray
     pairings : list, optional, one label per part: which pairing (seed) the part's weak labels came from.
         Each bootstrap resample draws pairings with replacement (their labels are one draw of the label
         noise; the training it causes varies with it), then, within every part of a drawn pairing, its test
-        speakers with replacement. Without ``pairings`` every part is its own pairing kept fixed, and only
-        the speakers are resampled.
+        speakers with replacement (:func:`speaker_resamples`). Without ``pairings`` every part is its own
+        pairing kept fixed, and only the speakers are resampled.
 
     Returns
     -------
@@ -188,26 +211,17 @@ def mean_auc_over_rotations(parts: list[tuple[np.ndarray, np.ndarray, np.ndarray
     ``n_speakers``.
     """
     aucs = [rank_auc(y, p) for y, p, _ in parts]
-    labels = list(range(len(parts))) if pairings is None else list(pairings)
-    order = list(dict.fromkeys(labels))
-    by_pairing = {k: [i for i, label in enumerate(labels) if label == k] for k in order}
-    rng = np.random.default_rng(seed)
-    members = [[np.flatnonzero(speaker == s) for s in np.unique(speaker)] for _, _, speaker in parts]
     means = []
-    for _ in range(n_bootstrap):
-        drawn = order if pairings is None else [order[i] for i in rng.integers(0, len(order), len(order))]
-        values = []
-        for k in drawn:
-            for i in by_pairing[k]:
-                y, p, _ = parts[i]
-                rows = np.concatenate([members[i][j] for j in rng.integers(0, len(members[i]), len(members[i]))])
-                if y[rows].min() != y[rows].max():
-                    values.append(rank_auc(y[rows], p[rows]))
+    for resample in speaker_resamples([s for _, _, s in parts], pairings, n_bootstrap, seed):
+        values = [rank_auc(parts[i][0][rows], parts[i][1][rows]) for i, rows in resample
+                  if parts[i][0][rows].min() != parts[i][0][rows].max()]
         if values:
             means.append(np.mean(values))
     ci = [float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))] if means else None
-    return {"roc_auc": float(np.mean(aucs)), "roc_auc_ci95": ci, "per_part": aucs,
-            "per_pairing": {str(k): float(np.mean([aucs[i] for i in by_pairing[k]])) for k in order},
+    labels = list(range(len(parts))) if pairings is None else list(pairings)
+    per_pairing = {str(k): float(np.mean([a for a, label in zip(aucs, labels) if label == k]))
+                   for k in dict.fromkeys(labels)}
+    return {"roc_auc": float(np.mean(aucs)), "roc_auc_ci95": ci, "per_part": aucs, "per_pairing": per_pairing,
             "ci_resampling": "speakers" if pairings is None else "pairings and speakers",
             "n": int(sum(len(y) for y, _, _ in parts)),
             "n_speakers": int(len(np.unique(np.concatenate([s for _, _, s in parts]))))}
@@ -251,12 +265,19 @@ def run_weak_supervision(config: WeakSupervisionConfig, work_dir: str | Path,
             log(f"{tag}: build {'up to date' if result.up_to_date else 'done'} ({result.counts['segments']} clips)")
             for rotation_index, rotation in enumerate(rotations):
                 folds = write_rotation_folds(manifest, rotation, work_dir / tag / f"folds-rot{rotation_index}.json")
+                labelled: dict[str, tuple[Path, dict]] = {}  # per policy: the re-labelled dataset, its label quality
                 for recipe in all_recipes:
                     if recipe.name == CEILING and (p != config.probabilities[-1] or pairing_seed != config.pairing_seeds[0]):
                         continue  # the ceiling does not depend on the pairing: run it once
-                    dataset = relabel_dataset(base, work_dir / tag / f"{recipe.policy}-rot{rotation_index}",
-                                              policy=recipe.policy, neutral_band=config.neutral_band,
-                                              folds=str(folds.resolve()))
+                    if recipe.policy not in labelled:
+                        dataset = relabel_dataset(base, work_dir / tag / f"{recipe.policy}-rot{rotation_index}",
+                                                  policy=recipe.policy, neutral_band=config.neutral_band,
+                                                  folds=str(folds.resolve()))
+                        segments = pd.read_parquet(dataset / "segments.parquet")
+                        labels = segments.set_index("segment_id").loc[manifest["segment_id"], "label"]
+                        labelled[recipe.policy] = dataset, weak_label_quality(
+                            manifest, labels.astype("Float64").to_numpy(dtype=float, na_value=np.nan))
+                    dataset, label_quality = labelled[recipe.policy]
                     trained = train_and_evaluate(dataset, weights, replace(recipe.model, seed=config.seed),
                                                  batch_size=16, n_bootstrap=config.n_bootstrap,
                                                  embeddings_cache=cache, baselines=False)
@@ -265,10 +286,6 @@ def run_weak_supervision(config: WeakSupervisionConfig, work_dir: str | Path,
                     y = test["human_label"].to_numpy(dtype=int)
                     scores = test["p_head"].to_numpy(dtype=float)
                     speakers = test["group_id"].astype(str).to_numpy()
-                    segments = pd.read_parquet(dataset / "segments.parquet")
-                    labels = segments.set_index("segment_id").loc[manifest["segment_id"], "label"]
-                    label_quality = weak_label_quality(manifest, labels.astype("Float64").to_numpy(dtype=float,
-                                                                                                    na_value=np.nan))
                     metrics = binary_metrics(y, scores, n_bootstrap=config.n_bootstrap, seed=config.seed,
                                              groups=speakers)
                     runs.append({"recipe": recipe.name, "p": p, "pairing_seed": pairing_seed,
@@ -298,13 +315,13 @@ def run_weak_supervision(config: WeakSupervisionConfig, work_dir: str | Path,
             summary.append(row)
     record = {
         "kind": "weak_supervision",
-        "config": _plain(asdict(config)),
+        "config": asdict(config),
         "corpus": corpus_summary, "sentences": {"path": config.sentences, "usable": int(len(sentences)),
                                                 "positive": int(sentences["valence"].sum()),
                                                 "negative": int((sentences["valence"] == 0).sum())},
         "rotations": rotations_record(rotations),
         "recipes": [{"name": r.name, "policy": r.policy, "description": r.description,
-                     "model": _plain(r.model.to_dict())} for r in all_recipes],
+                     "model": r.model.to_dict()} for r in all_recipes],
         "weights": {"source": weights.source, "sha256": weights.sha256, "verified": weights.verified},
         "summary": summary, "runs": runs,
         "elapsed_s": round(time.time() - started, 1),
@@ -317,16 +334,6 @@ def run_weak_supervision(config: WeakSupervisionConfig, work_dir: str | Path,
 def _compact(metrics: dict) -> dict:
     keep = ("roc_auc", "roc_auc_ci95", "balanced_accuracy", "n", "positive_share", "ci_resampling", "n_groups")
     return {k: metrics.get(k) for k in keep}
-
-
-def _plain(value):
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, (np.floating, np.integer)):
-        return value.item()
-    return value
 
 
 def _fmt(value, digits: int = 3) -> str:

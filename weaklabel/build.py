@@ -49,6 +49,7 @@ from threadpoolctl import ThreadpoolController
 
 from weaklabel import __version__
 from weaklabel.atomic import atomic_path, remove_temp_files, write_json_atomic, write_parquet_atomic
+from weaklabel.digests import file_sha256
 from weaklabel.audio import DEFAULT_CLIP_SECONDS, TARGET_SR, AudioDecodeError, AudioReader, plan_clip, \
     segment_rng
 from weaklabel.engine import make_executor, resolve_scheduler
@@ -130,7 +131,7 @@ class BuildConfig:
     def to_dict(self) -> dict:
         data = asdict(self)
         data["split_fractions"] = list(self.split_fractions)
-        data["folds_sha256"] = _file_sha256(self.folds) if self.folds else None
+        data["folds_sha256"] = file_sha256(self.folds) if self.folds else None
         data["format_version"] = FORMAT_VERSION
         del data["allow_empty_splits"]
         return data
@@ -167,11 +168,8 @@ class BuildResult:
 
 
 def _hash_json(data) -> str:
-    return hashlib.sha256(json.dumps(data, sort_keys=True).encode("utf-8")).hexdigest()
-
-
-def _file_sha256(path: str) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    """SHA-256 of ``data`` as canonical JSON (sorted keys; anything JSON cannot hold by its ``repr``)."""
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=repr).encode("utf-8")).hexdigest()
 
 
 def library_versions() -> dict[str, str]:
@@ -420,14 +418,12 @@ def unit_digest(segments: list[Segment], seg_digest: str | None = None) -> str:
     except OSError:
         stat = None
     audio = [audio_path, stat.st_size, stat.st_mtime_ns] if stat else [audio_path, None, None]
-    data = {"segments": seg_digest or segments_digest(segments), "audio": audio}
-    return hashlib.sha256(json.dumps(data, sort_keys=True).encode("utf-8")).hexdigest()
+    return _hash_json({"segments": seg_digest or segments_digest(segments), "audio": audio})
 
 
 def segments_digest(segments: list[Segment]) -> str:
     """Hash of a work unit's segments as read from the transcript (what an edited transcript changes)."""
-    data = [asdict(seg) for seg in segments]
-    return hashlib.sha256(json.dumps(data, sort_keys=True, default=repr).encode("utf-8")).hexdigest()
+    return _hash_json([asdict(seg) for seg in segments])
 
 
 def _audio_stat(audio_path: str | None) -> list | None:
@@ -438,21 +434,13 @@ def _audio_stat(audio_path: str | None) -> list | None:
     return [stat.st_size, stat.st_mtime_ns] if stat else None
 
 
-def _sha256_file(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def audio_identity(audio_path: str | None) -> dict:
     """An audio file's size, modification time and content hash (None for each when there is no file)."""
     stat = _audio_stat(audio_path)
     if stat is None:
         return {"size": None, "mtime_ns": None, "sha256": None}
     try:
-        sha = _sha256_file(audio_path)
+        sha = file_sha256(audio_path)
     except OSError:
         sha = None
     return {"size": stat[0], "mtime_ns": stat[1], "sha256": sha}

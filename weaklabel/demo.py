@@ -56,7 +56,6 @@ from __future__ import annotations
 
 import argparse
 import ctypes
-import hashlib
 import json
 import os
 import shutil
@@ -67,6 +66,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
+
+from weaklabel.digests import file_sha256
 
 AUDIO_SUBDIR = Path("Raw/Audio/Full/WAV_16000")
 TRANSCRIPT_SUBDIR = Path("Raw/Transcript/Segmented/Combined")
@@ -566,10 +567,6 @@ def _render_recording(video_id: str, speaker: Speaker, plan: list[tuple[str, str
     return pcm, rows
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def _expected_identity(n_recordings: int, sentences_per_recording: int, seed: int, sentences_path: Path) -> dict:
     return {
         "generator": "weaklabel.demo",
@@ -577,7 +574,7 @@ def _expected_identity(n_recordings: int, sentences_per_recording: int, seed: in
         "parameters": {"n_recordings": n_recordings, "sentences_per_recording": sentences_per_recording,
                        "seed": seed},
         "espeak_version": espeak_version(),
-        "sentences_sha256": _sha256(sentences_path),
+        "sentences_sha256": file_sha256(sentences_path),
     }
 
 

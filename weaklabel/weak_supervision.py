@@ -14,7 +14,6 @@ per rotation. :mod:`transfer.weak_supervision` runs the pipeline over them.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -217,7 +216,3 @@ def weak_label_quality(manifest: pd.DataFrame, labels: np.ndarray) -> dict:
 def rotations_record(rotations: Sequence[Rotation]) -> list[dict]:
     return [{"name": r.name, "train": list(r.train), "validation": list(r.validation), "test": list(r.test)}
             for r in rotations]
-
-
-def folds_json(rotation: Rotation) -> str:
-    return json.dumps(rotations_record([rotation])[0], sort_keys=True)
