@@ -88,8 +88,6 @@ def machine_info() -> dict:
 
 def _blas_runtime() -> list[dict]:
     try:
-        from benchmarks.embed_speed import blas_info
-
         return blas_info()
     except Exception:
         return []
@@ -188,3 +186,13 @@ def median(values) -> float | None:
 def spread(values) -> list[float] | None:
     values = [v for v in values if v is not None]
     return [min(values), max(values)] if values else None
+
+
+def blas_info() -> list[dict]:
+    """NumPy's BLAS as threadpoolctl sees it: library, kernel architecture chosen at run time, threads."""
+    try:
+        import threadpoolctl
+    except ImportError:
+        return []
+    return [{"library": i.get("internal_api"), "architecture": i.get("architecture"), "threads": i.get("num_threads"),
+             "version": i.get("version")} for i in threadpoolctl.threadpool_info() if i.get("user_api") == "blas"]

@@ -33,13 +33,13 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     from transfer.embedding import Embedder
-    from transfer.metrics import binary_metrics
+    from foundation.metrics import binary_metrics
     from transfer.probe import grouped_probe_predictions
     from dataclasses import replace
 
     from transfer.training import ORIGINAL_RECIPE, train_and_evaluate
     from transfer.weights import resolve_vgg16_weights
-    from weaklabel.corpora import read_ravdess
+    from weaklabel.readers.acted import read_ravdess
     from weaklabel.features import LogMelParams, clip_logmel_for_files
 
     weights = resolve_vgg16_weights("imagenet")

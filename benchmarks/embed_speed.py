@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 
-from benchmarks.common import load1, median, spread
+from benchmarks.common import blas_info, load1, median, spread
 
 TARGET_EFFICIENCY = 0.85
 MATMUL_N = 2048
@@ -97,16 +97,6 @@ def tf_matmul_gflops(n: int = MATMUL_N, repeats: int = 5, _cache: dict = {}) -> 
         fn(a, b).numpy()
         best = min(best, time.perf_counter() - t)
     return 2 * n ** 3 / best / 1e9
-
-
-def blas_info() -> list[dict]:
-    """NumPy's BLAS as threadpoolctl sees it: library, kernel architecture chosen at run time, threads."""
-    try:
-        import threadpoolctl
-    except ImportError:
-        return []
-    return [{"library": i.get("internal_api"), "architecture": i.get("architecture"), "threads": i.get("num_threads"),
-             "version": i.get("version")} for i in threadpoolctl.threadpool_info() if i.get("user_api") == "blas"]
 
 
 _MATMUL_CHILD = """

@@ -26,11 +26,11 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=Path, default=Path("reports/label_model"))
     args = parser.parse_args(argv)
 
-    from weaklabel.atomic import write_json_atomic
+    from foundation.atomic import write_json_atomic
     from weaklabel.label_model import fit_label_model, out_of_fold_probability
     from weaklabel.label_quality import DEFAULT_BANDS, human_valence, policy_quality, quality_tables, score_texts
     from weaklabel.sentiment import ORIGINAL_POLICY, apply_policy, scores_from_frame
-    from weaklabel.tables import markdown_table
+    from foundation.tables import markdown_table
 
     meld = pd.read_csv(args.meld)
     scores = score_texts(meld["Utterance"])

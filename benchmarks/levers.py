@@ -163,7 +163,8 @@ def _build_child(root: str, warm_root: str, out: str, workers: int) -> int:
 
 def measure_build_env(root: Path, warm_root: Path, scratch: Path, rounds: int, workers: int = 2,
                       log=print) -> dict:
-    from benchmarks.embed_speed import blas_info, cpu_has_avx512
+    from benchmarks.common import blas_info
+    from benchmarks.embed_speed import cpu_has_avx512
 
     variants = {"default": {}, "OPENBLAS_NUM_THREADS=1": {"OPENBLAS_NUM_THREADS": "1"}}
     if cpu_has_avx512() and any(b["library"] == "openblas" and b["architecture"] == "Haswell" for b in blas_info()):

@@ -22,7 +22,7 @@ DEFAULT_RESOLUTION = (128, 256)
 
 def _paired_auc_difference(y, p_a, p_b, n_bootstrap: int = 1000, seed: int = 0) -> dict:
     """AUC(b) - AUC(a) on the same resamples: point value and 95 % percentile interval."""
-    from transfer.metrics import roc_auc_from_counts
+    from foundation.metrics import roc_auc_from_counts
 
     n = len(y)
     rng = np.random.default_rng(seed)
@@ -57,9 +57,9 @@ def speed_quality(ravdess_root: Path, weights, layers, resolutions, default_laye
     import tensorflow as tf
 
     from transfer.embedding import DEFAULT_JIT, Embedder
-    from transfer.metrics import binary_metrics
+    from foundation.metrics import binary_metrics
     from transfer.probe import grouped_probe_predictions
-    from weaklabel.corpora import read_ravdess
+    from weaklabel.readers.acted import read_ravdess
     from weaklabel.features import LogMelParams, clip_logmel_for_files
 
     tf.get_logger().setLevel("ERROR")  # one Embedder per setting: tf.function's retracing warnings are expected

@@ -139,9 +139,9 @@ def main(argv: list[str] | None = None) -> int:
     from transfer.training import train_and_evaluate
     from transfer.weak_supervision import mean_auc_over_rotations
     from transfer.weights import resolve_vgg16_weights
-    from weaklabel.atomic import atomic_path, write_json_atomic
+    from foundation.atomic import atomic_path, write_json_atomic
     from weaklabel.relabel import relabel_dataset
-    from weaklabel.tables import markdown_tables
+    from foundation.tables import markdown_tables
 
     weights = resolve_vgg16_weights("imagenet")
     pairings = sorted(args.work.glob(f"p{args.p:.2f}-seed*"))

@@ -15,10 +15,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from pipelines._common import add_debug_argument, report_error
+from pipelines._common import add_debug_argument, add_engine_arguments, report_error
 from weaklabel import segments as S
 from weaklabel.audio import DEFAULT_CLIP_SECONDS
-from weaklabel.engine import add_engine_arguments
 from weaklabel.errors import CorpusError, OutputConflictError
 from weaklabel.features import LogMelParams
 from weaklabel.readers import CORPUS_KINDS

@@ -11,8 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from pipelines._common import LazyBar, add_dataset_argument, add_weights_arguments, check_dataset, fail
-from weaklabel.engine import add_engine_arguments
+from pipelines._common import LazyBar, add_dataset_argument, add_engine_arguments, add_weights_arguments, check_dataset, fail
 
 
 def build_parser() -> argparse.ArgumentParser:

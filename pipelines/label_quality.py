@@ -97,9 +97,9 @@ def load_texts_and_labels(args) -> tuple[list, "object", str, Path, "object"]:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from pipelines._common import LazyBar, fail
-    from weaklabel.atomic import atomic_path, write_json_atomic
+    from foundation.atomic import atomic_path, write_json_atomic
     from weaklabel.label_quality import label_quality_report
-    from weaklabel.tables import markdown_tables
+    from foundation.tables import markdown_tables
 
     bar = LazyBar("scoring", "text", args.quiet)
     try:

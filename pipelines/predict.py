@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         set_verbose()
     from transfer.model import ModelError, load_valence_model
     from transfer.weights import WeightsError
-    from weaklabel.atomic import atomic_path
+    from foundation.atomic import atomic_path
     from weaklabel.audio import TARGET_SR, AudioDecodeError
 
     try:

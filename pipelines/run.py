@@ -119,7 +119,7 @@ def train_is_current(dataset: Path, train_args: argparse.Namespace) -> str | Non
     features the dataset holds now; and the training configuration and human-label source are the ones
     asked for.
     """
-    from weaklabel.digests import file_sha256
+    from foundation.digests import file_sha256
     from transfer.training import METRICS_FILE
     from transfer.weights import resolve_vgg16_weights
 

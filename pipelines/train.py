@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     from transfer.model import save_valence_model
     from transfer.training import METRICS_FILE, model_metadata, train_and_evaluate
     from transfer.weights import WeightsError, resolve_vgg16_weights
-    from weaklabel.atomic import write_json_atomic
+    from foundation.atomic import write_json_atomic
 
     bar = LazyBar("embedding", "clip", args.quiet)
     log = (lambda m: None) if args.quiet else (lambda m: print(m, flush=True))

@@ -22,7 +22,7 @@ from pipelines._common import fail
 
 def build_parser() -> argparse.ArgumentParser:
     from transfer.weak_supervision import WeakSupervisionConfig
-    from weaklabel.corpora import EMOTION_CORPUS_KINDS
+    from weaklabel.readers.acted import EMOTION_CORPUS_KINDS
     from weaklabel.sentiment import POLICIES
 
     defaults = WeakSupervisionConfig(roots=(), sentences="")
@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     except (WeightsError, FileNotFoundError, ValueError) as exc:
         return fail(str(exc))
     json_path, md_path = write_weak_supervision(record, args.out)
-    from weaklabel.tables import markdown_tables
+    from foundation.tables import markdown_tables
 
     print(markdown_tables(record["tables"][:1]))
     print(f"Results: {json_path}\n         {md_path}")

@@ -41,7 +41,7 @@ def write_report(dataset: str | Path, out: str | Path | None = None, *, benchmar
     FileNotFoundError
         When ``dataset`` is not a built dataset.
     """
-    from weaklabel.atomic import atomic_path
+    from foundation.atomic import atomic_path
 
     inputs = load_inputs(dataset, benchmarks=benchmarks, label_quality=label_quality,
                          weak_supervision=weak_supervision)

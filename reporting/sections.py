@@ -18,7 +18,7 @@ import pandas as pd
 from reporting import figures
 from reporting.html import Section, esc, figure, fmt, not_run, note, table
 from reporting.inputs import BENCHMARK_FILE, BENCHMARKS_DIR, LABEL_QUALITY_FILE, ReportInputs, TablesFile
-from transfer.metrics import INVERTED_TEXT
+from foundation.metrics import INVERTED_TEXT
 
 OK, ABSTAINED = "ok", "abstained"
 SPLIT_ORDER = ("train", "validation", "test", "unassigned")
@@ -29,7 +29,7 @@ SPECTROGRAMS_PER_CLASS = 3
 COMMANDS: dict[str, str | None] = {
     "embed": "python -m pipelines.embed --dataset {dataset}",
     "train": "python -m pipelines.train --dataset {dataset}",
-    "benchmark": ("python -m pipelines.benchmark --corpus ravdess --root RAVDESS_DIR --model {dataset}/model "
+    "benchmark": ("python -m pipelines.evaluate_acted --corpus ravdess --root RAVDESS_DIR --model {dataset}/model "
                   "--out {dataset}/benchmarks/ravdess"),
     "label_quality": "python -m pipelines.label_quality --dataset {dataset}",
 }

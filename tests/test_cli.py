@@ -104,7 +104,7 @@ def test_unanswered_dask_address_fails_with_its_timeout(tmp_path, capsys, monkey
     import numpy as np
     import soundfile as sf
 
-    from weaklabel.engine import CONNECT_TIMEOUT_ENV
+    from foundation.executor import CONNECT_TIMEOUT_ENV
 
     monkeypatch.setenv(CONNECT_TIMEOUT_ENV, "30")  # restored afterwards; --dask-timeout overrides it
     monkeypatch.setenv("WEAKLABEL_LOG_DIR", str(tmp_path / "logs"))

@@ -5,7 +5,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from weaklabel.corpora import (CORPUS_COLUMNS, DEFAULT_VALENCE, EMOTION_CORPUS_KINDS, canonical_emotion,
+from weaklabel.readers.acted import (CORPUS_COLUMNS, DEFAULT_VALENCE, EMOTION_CORPUS_KINDS, canonical_emotion,
                                corpus_summary, default_valence, detect_corpus_kind, load_valence_table,
                                read_emotion_corpus, read_ravdess, valence_table_markdown)
 from weaklabel.errors import CorpusError

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
+from pipelines import demo_corpus
 from weaklabel import demo
 
 N_RECORDINGS = 3
@@ -228,11 +229,11 @@ def test_pitch_follows_the_recorded_prosody_and_positive_is_higher_on_average(co
 
 def test_command_line_entry_point(tmp_path, capsys):
     out = tmp_path / "cli"
-    assert demo.main([str(out), "--seed", "3", "--recordings", "1", "--sentences", "3"]) == 0
+    assert demo_corpus.main([str(out), "--seed", "3", "--recordings", "1", "--sentences", "3"]) == 0
     printed = capsys.readouterr().out
     assert str(out.absolute()) in printed and "synthetic" in printed
     assert len(list((out / demo.AUDIO_SUBDIR).glob("*.wav"))) == 1
-    assert demo.main([str(tmp_path / "bad"), "--recordings", "0"]) == 1
+    assert demo_corpus.main([str(tmp_path / "bad"), "--recordings", "0"]) == 1
 
 
 def test_default_demo_plan_keeps_held_out_speakers_and_sentences_out_of_training():

@@ -7,7 +7,7 @@ distributed = pytest.importorskip("distributed")
 from pipelines import build_dataset as build_cli  # noqa: E402
 from pipelines import embed as embed_cli  # noqa: E402
 from weaklabel.build import BuildConfig, _build_part, build_dataset, group_by_audio_file  # noqa: E402
-from weaklabel.engine import make_executor, resolve_scheduler  # noqa: E402
+from foundation.executor import make_executor, resolve_scheduler  # noqa: E402
 from weaklabel.features import LogMelParams  # noqa: E402
 from weaklabel.readers import read_corpus  # noqa: E402
 

@@ -1,4 +1,4 @@
-"""transfer.metrics (AUC, bootstrap interval, ROC) and transfer.baselines (mel summaries, classical models)."""
+"""foundation.metrics (AUC, bootstrap interval, ROC) and transfer.baselines (mel summaries, classical models)."""
 from __future__ import annotations
 
 import json
@@ -8,7 +8,7 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from transfer.baselines import BASELINES, fit_predict_baseline, mel_summary_features
-from transfer.metrics import INVERTED_TEXT, auc_verdict, binary_metrics, roc_auc_from_counts
+from foundation.metrics import INVERTED_TEXT, auc_verdict, binary_metrics, roc_auc_from_counts
 
 
 def noisy_scores(n: int, seed: int = 0, separation: float = 1.0, decimals: int | None = None):

@@ -100,7 +100,7 @@ def acted_corpus(tmp_path_factory):
 
 
 def _manifest_for(acted_corpus, tmp_path, p=1.0):
-    from weaklabel.corpora import read_ravdess
+    from weaklabel.readers.acted import read_ravdess
 
     root, meld = acted_corpus
     clips = read_ravdess(root)

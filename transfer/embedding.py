@@ -36,8 +36,8 @@ from typing import Callable
 
 import numpy as np
 
-from weaklabel.atomic import atomic_path, remove_temp_files, write_json_atomic
-from weaklabel.digests import file_sha256
+from foundation.atomic import atomic_path, remove_temp_files, write_json_atomic
+from foundation.digests import file_sha256
 
 IMAGE_VERSION = 1
 IMAGE_DB_RANGE = 80.0
@@ -318,7 +318,7 @@ def embed_dataset(dataset_dir: str | Path, weights, layer: str = DEFAULT_LAYER, 
     """Embed every clip of a built dataset (cached by the features' content).
 
     The clips are embedded in contiguous chunks (:func:`embed_chunk`) by an engine from
-    :func:`weaklabel.engine.make_executor`: locally, one after another in this process (which uses every
+    :func:`foundation.executor.make_executor`: locally, one after another in this process (which uses every
     core); with ``scheduler="dask"``, in parallel on Dask workers, each loading the network once. The
     chunks are assembled in order on this side and written atomically, so the files are the same bytes
     either way.
@@ -362,7 +362,7 @@ def embed_dataset(dataset_dir: str | Path, weights, layer: str = DEFAULT_LAYER, 
         The cache record: spec, weights identity, shape, features checksum, build fingerprint, whether it
         came from the cache.
     """
-    from weaklabel.engine import make_executor, resolve_scheduler
+    from foundation.executor import make_executor, resolve_scheduler
 
     scheduler = resolve_scheduler(scheduler, dask_address)
     dataset_dir = Path(dataset_dir)

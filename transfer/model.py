@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from weaklabel.atomic import write_json_atomic
+from foundation.atomic import write_json_atomic
 from weaklabel.audio import TARGET_SR, AudioReader, centred_clip
 from weaklabel.features import LogMelParams, log_mel_spectrogram
 

@@ -29,7 +29,7 @@ from transfer.baselines import BASELINES, fit_predict_baseline, mel_summary_feat
 from transfer.embedding import DEFAULT_LAYER, DEFAULT_N_BANDS, DEFAULT_POOLING, EmbeddingSpec, POOLINGS, \
     embed_dataset, weights_record
 from transfer.head import HeadConfig, predict_head, train_head
-from transfer.metrics import binary_metrics
+from foundation.metrics import binary_metrics
 from transfer.standardise import DEFAULT_STANDARDISATION, GroupStandardiser
 from weaklabel.human_labels import join_human_labels, read_human_labels, sentiment_to_valence
 

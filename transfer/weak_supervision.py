@@ -1,6 +1,6 @@
 """The weak-supervision benchmark: how good must transcript labels be, and what model do they give?
 
-Input: an acted emotion corpus (any reader of :mod:`weaklabel.corpora`; true valence known, speakers named)
+Input: an acted emotion corpus (any reader of :mod:`weaklabel.readers.acted`; true valence known, speakers named)
 and sentences with human sentiment (MELD's CSV by default). For each match probability ``p`` and pairing
 seed, every positive or negative clip is paired with a sentence whose human valence matches the clip's with
 probability ``p`` (:mod:`weaklabel.weak_supervision`), and the pairs are written as a manifest corpus. Then
@@ -21,7 +21,7 @@ previous defaults, and the true-label ceiling (the default model trained on the 
 does not depend on ``p``). Each row: the AUC averaged over rotations (and pairing seeds) with a 95 % interval
 from a bootstrap that resamples the pairing seeds (the label noise drawn) and, within each, the test speakers
 of every rotation, the per-rotation AUCs, the weak labels'
-coverage and accuracy against the truth, and a verdict (:func:`transfer.metrics.auc_verdict`), so an inverted
+coverage and accuracy against the truth, and a verdict (:func:`foundation.metrics.auc_verdict`), so an inverted
 model is named as such.
 """
 from __future__ import annotations
@@ -35,11 +35,11 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from transfer.metrics import auc_verdict, binary_metrics
+from foundation.metrics import auc_verdict, binary_metrics
 from transfer.training import ORIGINAL_RECIPE, PREVIOUS_DEFAULTS, TrainConfig, train_and_evaluate
-from weaklabel.atomic import atomic_path, write_json_atomic
+from foundation.atomic import atomic_path, write_json_atomic
 from weaklabel.sentiment import DEFAULT_NEUTRAL_BAND, DEFAULT_POLICY, ORIGINAL_POLICY
-from weaklabel.tables import markdown_tables
+from foundation.tables import markdown_tables
 from weaklabel.weak_supervision import (DEFAULT_MATCH_PROBABILITIES, MELD_LABEL_COLUMN, MELD_TEXT_COLUMN,
                                         load_sentences, pair_sentences, paired_manifest, rotations_record,
                                         speaker_rotations, weak_label_quality, write_manifest, write_rotation_folds)
@@ -120,7 +120,7 @@ class WeakSupervisionConfig:
 def read_clips(config: WeakSupervisionConfig) -> tuple[pd.DataFrame, dict]:
     """The corpus's positive and negative clips with speaker and duration, and a summary of what was left out."""
     from weaklabel.audio import AudioReader
-    from weaklabel.corpora import load_valence_table, read_emotion_corpus
+    from weaklabel.readers.acted import load_valence_table, read_emotion_corpus
 
     valence = load_valence_table(config.valence_map) if config.valence_map else None
     frames = [read_emotion_corpus(config.corpus, root, valence) for root in config.roots]

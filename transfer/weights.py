@@ -22,20 +22,18 @@ this module (and ``python -m transfer.weights``, which never builds a model) sta
 
 Command line::
 
-    python -m transfer.weights [--weights SPEC] [--cache-dir DIR]
+    python -m pipelines.weights [--weights SPEC] [--cache-dir DIR]
 
 prints where the weights came from, the file and whether verification passed; the exit status
 is 0 only when it did.
 """
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import hashlib
 import importlib.util
 import os
 import re
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -378,7 +376,7 @@ def write_weights_file(arrays: Sequence[np.ndarray], path: str | Path) -> Path:
     """
     import h5py
 
-    from weaklabel.atomic import atomic_path
+    from foundation.atomic import atomic_path
 
     problem = _shape_problem(arrays)
     if problem:
@@ -676,43 +674,6 @@ def build_vgg16(weights: WeightsInfo, input_shape: tuple = (None, None, 3)):
     return model
 
 
-# ----------------------------------------------------------------------------------------------
-# Command line
-# ----------------------------------------------------------------------------------------------
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Resolve the weights, print their provenance, and return 0 only when they verified.
-
-    Parameters
-    ----------
-    argv : sequence of str, optional
-        Arguments without the program name; default ``sys.argv[1:]``.
-
-    Returns
-    -------
-    int
-        0 when verified, 1 otherwise (including a :class:`WeightsError`, printed on one line).
-    """
-    parser = argparse.ArgumentParser(prog="python -m transfer.weights",
-                                     description="Locate and verify the ImageNet VGG16 (notop) weights offline.")
-    parser.add_argument("--weights", default="imagenet", metavar="SPEC",
-                        help="'imagenet' (default), 'random', or a path to a .h5/.weights.h5 file")
-    parser.add_argument("--cache-dir", default=None, metavar="DIR",
-                        help=f"folder for the converted weights (default ${ENV_CACHE} or ~/.cache/weaklabel)")
-    args = parser.parse_args(argv)
-    try:
-        info = resolve_vgg16_weights(args.weights, cache_dir=args.cache_dir)
-    except WeightsError as exc:
-        print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
-        return 1
-    print(f"weights:  {info.spec}")
-    print(f"source:   {info.source}")
-    print(f"path:     {info.path if info.path else '-'}")
-    print(f"sha256:   {info.sha256 if info.sha256 else '-'}")
-    print(f"verified: {'yes' if info.verified else 'NO'}")
-    print(f"detail:   {info.detail}")
-    return 0 if info.verified else 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+if __name__ == "__main__":  # the former command name; the command lives in pipelines.weights
+    from pipelines.weights import main
+    raise SystemExit(main())

@@ -24,7 +24,7 @@ left, is redone or removed, never read. ``build.json`` is the completion mark of
 
 Every random choice is drawn from ``(seed, segment_id)``, so results do not depend on worker count, order or
 scheduler: the files can run in this process, in local processes, or on a Dask cluster
-(:mod:`weaklabel.engine`), with the same bytes out.
+(:mod:`foundation.executor`), with the same bytes out.
 """
 from __future__ import annotations
 
@@ -48,11 +48,11 @@ import pandas as pd
 from threadpoolctl import ThreadpoolController
 
 from weaklabel import __version__
-from weaklabel.atomic import atomic_path, remove_temp_files, write_json_atomic, write_parquet_atomic
-from weaklabel.digests import file_sha256
+from foundation.atomic import atomic_path, remove_temp_files, write_json_atomic, write_parquet_atomic
+from foundation.digests import file_sha256
 from weaklabel.audio import DEFAULT_CLIP_SECONDS, TARGET_SR, AudioDecodeError, AudioReader, plan_clip, \
     segment_rng
-from weaklabel.engine import make_executor, resolve_scheduler
+from foundation.executor import make_executor, resolve_scheduler
 from weaklabel.errors import OutputConflictError
 from weaklabel.features import LogMelParams, log_mel_placed
 from weaklabel.readers import read_corpus
@@ -619,7 +619,7 @@ def build_dataset(config: BuildConfig, out_dir: str | Path, workers: int | None 
     on_start : callable(n_files, n_segments), optional
         Called once the corpus is read, before any audio is decoded.
     scheduler : {"local", "dask"} or None
-        Where the audio files are processed (:func:`weaklabel.engine.make_executor`); None: ``"dask"`` when
+        Where the audio files are processed (:func:`foundation.executor.make_executor`); None: ``"dask"`` when
         ``dask_address`` is given. A runtime option: it changes neither the output nor ``build.json``.
     dask_address : str, optional
         Scheduler address of a running Dask cluster to join. Its workers must share this filesystem.

@@ -50,16 +50,14 @@ Video ids are ``demo_spk<SS>_rec<RR>``: one eSpeak voice (speaker) per recording
 to the eight speakers in turn. Generation is deterministic: the same parameters, sentence file and
 eSpeak build give byte-identical files.
 
-Command line: ``python -m weaklabel.demo OUT_DIR [--seed N] [--recordings N] [--sentences N]``.
+Command line: ``python -m pipelines.demo_corpus OUT_DIR [--seed N] [--recordings N] [--sentences N]``.
 """
 from __future__ import annotations
 
-import argparse
 import ctypes
 import json
 import os
 import shutil
-import sys
 import tempfile
 import threading
 from dataclasses import asdict, dataclass
@@ -67,7 +65,7 @@ from pathlib import Path
 
 import numpy as np
 
-from weaklabel.digests import file_sha256
+from foundation.digests import file_sha256
 
 AUDIO_SUBDIR = Path("Raw/Audio/Full/WAV_16000")
 TRANSCRIPT_SUBDIR = Path("Raw/Transcript/Segmented/Combined")
@@ -748,30 +746,6 @@ def _move_into_place(build: Path, out_dir: Path, identity: dict) -> None:
             shutil.rmtree(old, ignore_errors=True)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Command-line entry point: ``python -m weaklabel.demo OUT_DIR [--seed N]``."""
-    parser = argparse.ArgumentParser(
-        prog="python -m weaklabel.demo",
-        description="Write a CMU-MOSEI-shaped demo corpus of synthetic (eSpeak NG) speech whose prosody "
-                    "follows the text sentiment of each sentence.",
-    )
-    parser.add_argument("out_dir", type=Path, help="corpus root to create (Raw/ is written inside it)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    parser.add_argument("--recordings", type=int, default=32, help="number of recordings (default 32)")
-    parser.add_argument("--sentences", type=int, default=15, help="sentences per recording (default 15)")
-    args = parser.parse_args(argv)
-    try:
-        path = generate_demo_corpus(args.out_dir, n_recordings=args.recordings,
-                                    sentences_per_recording=args.sentences, seed=args.seed)
-    except (RuntimeError, FileExistsError, ValueError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    stamp = json.loads((path / STAMP_NAME).read_text(encoding="utf-8"))
-    n_wav = sum(1 for rel in stamp["files"] if rel.endswith(".wav"))
-    print(f"wrote demo corpus (synthetic eSpeak NG {stamp['espeak_version']} speech, {n_wav} recordings, "
-          f"seed {args.seed}) to {path}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+if __name__ == "__main__":  # the former command name; the command lives in pipelines.demo_corpus
+    from pipelines.demo_corpus import main
+    raise SystemExit(main())

@@ -81,13 +81,13 @@ def policy_quality(score: np.ndarray, label: np.ndarray, valence: np.ndarray, ne
     neutral : ndarray (n,) bool: human-neutral texts
     groups : array-like (n,), optional
         The cluster of each text (e.g. MELD's ``Dialogue_ID``): the AUC interval resamples whole groups
-        (:func:`transfer.metrics.binary_metrics`), recorded as ``ci_resampling`` and ``n_groups``.
+        (:func:`foundation.metrics.binary_metrics`), recorded as ``ci_resampling`` and ``n_groups``.
 
     Returns
     -------
     dict of JSON-serialisable numbers (see the module docstring); ``None`` where undefined.
     """
-    from transfer.metrics import binary_metrics
+    from foundation.metrics import binary_metrics
 
     polar = ~np.isnan(valence) & ~np.isnan(score)
     y = valence[polar].astype(int)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from weaklabel.atomic import atomic_path, write_json_atomic, write_parquet_atomic
+from foundation.atomic import atomic_path, write_json_atomic, write_parquet_atomic
 from weaklabel.build import BUILD_FILE, COLUMNS, FEATURES_FILE, SEGMENTS_FILE, BuildConfig, count_build, label_rows
 from weaklabel.features import LogMelParams
 

@@ -2,7 +2,7 @@
 
 The weak-supervision benchmark asks the question every weak-labelling team has: *how good must my transcript
 labels be, and what model do I get for them?* It needs audio whose true valence is known (an acted emotion
-corpus, :mod:`weaklabel.corpora`) and transcripts whose sentiment relates to it in a controlled way. Each clip
+corpus, :mod:`weaklabel.readers.acted`) and transcripts whose sentiment relates to it in a controlled way. Each clip
 is paired with a real sentence (MELD's human-labelled TV dialogue by default) whose **human** valence matches
 the clip's true valence with probability ``p`` (seeded). The pipeline then labels the pairs from the text
 alone, exactly as it labels a user's transcripts, so the weak labels carry the text labeller's real errors on
@@ -21,7 +21,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from weaklabel.atomic import write_json_atomic, atomic_path
+from foundation.atomic import write_json_atomic, atomic_path
 from weaklabel.human_labels import sentiment_to_valence
 from weaklabel.sentiment import normalize_text
 

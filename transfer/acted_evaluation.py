@@ -1,7 +1,7 @@
 """Benchmark a voice valence embedding / model on an acted or natural emotion corpus.
 
 Two measurements, on the clips whose emotion maps to positive or negative valence
-(:mod:`weaklabel.corpora`; neutral and unmapped emotions, bad names and undecodable files are counted and
+(:mod:`weaklabel.readers.acted`; neutral and unmapped emotions, bad names and undecodable files are counted and
 listed, never scored):
 
 * **zero-shot**: a saved model (``pipelines.train``) scores every clip with exactly its own input pipeline:
@@ -20,9 +20,9 @@ shorter file, the middle of a longer one), as :func:`weaklabel.features.clip_log
 embedded in chunks so memory stays bounded for corpora of thousands of files.
 
 Every 95 % interval that pools several speakers is a **cluster bootstrap over speakers** (whole speakers
-resampled, :func:`transfer.metrics.binary_metrics` with ``groups``): clips of one speaker are not
+resampled, :func:`foundation.metrics.binary_metrics` with ``groups``): clips of one speaker are not
 independent. A corpus without speaker names falls back to resampling clips, and says so
-(``ci_resampling``). Every AUC carries a ``verdict`` (:func:`transfer.metrics.auc_verdict`); an interval
+(``ci_resampling``). Every AUC carries a ``verdict`` (:func:`foundation.metrics.auc_verdict`); an interval
 wholly below 0.5 is **inverted** -- the model ranks this corpus's negative clips above its positive ones --
 and the record, the tables (a ``warning`` next to the figure) and the Markdown say so with the per-speaker
 AUCs, rather than printing it like any other figure.
@@ -43,10 +43,10 @@ import numpy as np
 import pandas as pd
 
 from transfer.head import HeadConfig
-from transfer.metrics import INVERTED_TEXT, auc_verdict, binary_metrics
-from weaklabel.atomic import atomic_path, write_json_atomic
+from foundation.metrics import INVERTED_TEXT, auc_verdict, binary_metrics
+from foundation.atomic import atomic_path, write_json_atomic
 from weaklabel.features import LogMelParams
-from weaklabel.tables import markdown_tables
+from foundation.tables import markdown_tables
 
 BENCHMARK_MODES = ("zero-shot", "probe", "both")
 PROBE_HEADS = ("logistic_regression", "dense")
@@ -64,11 +64,11 @@ class BenchmarkConfig:
     Parameters
     ----------
     corpus : str
-        A kind of :data:`weaklabel.corpora.EMOTION_CORPUS_KINDS` (``auto`` detects it).
+        A kind of :data:`weaklabel.readers.acted.EMOTION_CORPUS_KINDS` (``auto`` detects it).
     root : str
         The corpus folder.
     valence_map : str, optional
-        JSON ``{emotion: valence}`` over the default table (:func:`weaklabel.corpora.load_valence_table`).
+        JSON ``{emotion: valence}`` over the default table (:func:`weaklabel.readers.acted.load_valence_table`).
     mode : str, optional
         ``zero-shot``, ``probe`` or ``both``; default ``both`` with a model, ``probe`` without.
     model : str, optional
@@ -327,10 +327,10 @@ def breakdown_metrics(y: np.ndarray, p: np.ndarray, keys, n_bootstrap: int = 100
 
     Returns
     -------
-    list of dict, sorted by group: ``group`` plus the :func:`transfer.metrics.binary_metrics` values
+    list of dict, sorted by group: ``group`` plus the :func:`foundation.metrics.binary_metrics` values
     (``n``, ``n_positive``, ``positive_share``, ``roc_auc`` (None for a single-class group),
     ``roc_auc_ci95``, ``ci_resampling``, ...) without the ROC curve, and ``verdict``
-    (:func:`transfer.metrics.auc_verdict`).
+    (:func:`foundation.metrics.auc_verdict`).
     """
     keys = pd.Series(keys, dtype=object)
     out = []
@@ -500,7 +500,7 @@ def run_benchmark(config: BenchmarkConfig, log: Callable[[str], None] | None = N
         than two.
     """
     from transfer.embedding import IMAGE_VERSION, weights_record
-    from weaklabel.corpora import DEFAULT_VALENCE, corpus_summary, load_valence_table, read_emotion_corpus
+    from weaklabel.readers.acted import DEFAULT_VALENCE, corpus_summary, load_valence_table, read_emotion_corpus
 
     log = log or (lambda message: None)
     mode = config.resolved_mode()

@@ -18,7 +18,6 @@ Dask is imported only when it is asked for.
 """
 from __future__ import annotations
 
-import argparse
 import logging
 import os
 from concurrent.futures import ProcessPoolExecutor
@@ -167,39 +166,3 @@ def make_executor(scheduler: str | None = None, address: str | None = None,
         for key in set(os.environ) - set(environ):
             del os.environ[key]
         os.environ.update(environ)
-
-
-def add_engine_arguments(parser: argparse.ArgumentParser, workers_help: str) -> None:
-    """Add ``--workers``, ``--scheduler``, ``--dask-address`` and ``--dask-timeout`` to a parser or group.
-
-    Shared by the build and embed commands, which resolve them with :func:`resolve_scheduler`.
-    """
-    parser.add_argument("--workers", type=int, default=None, help=workers_help)
-    parser.add_argument("--scheduler", choices=SCHEDULERS, default=None,
-                        help="local: processes on this machine, no cluster (default); dask: Dask's distributed "
-                             "scheduler, a LocalCluster of --workers processes unless --dask-address is given. "
-                             "Workers must see the same filesystem as this process")
-    parser.add_argument("--dask-address", metavar="tcp://HOST:PORT", default=None,
-                        help="join a running Dask cluster at this scheduler address (implies --scheduler dask)")
-    parser.add_argument("--dask-timeout", metavar="SECONDS", type=_positive_seconds, action=_SetConnectTimeout,
-                        default=None, help="how long to wait for the scheduler at --dask-address before failing "
-                                           f"(default: ${CONNECT_TIMEOUT_ENV} or {DEFAULT_CONNECT_TIMEOUT_S:g})")
-
-
-def _positive_seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}")
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
-    return value
-
-
-class _SetConnectTimeout(argparse.Action):
-    """``--dask-timeout``: stored, and put in ``$WEAKLABEL_DASK_TIMEOUT`` for :func:`make_executor` (which the
-    build and embedding call without it)."""
-
-    def __call__(self, parser, namespace, values, option_string=None):
-        setattr(namespace, self.dest, values)
-        os.environ[CONNECT_TIMEOUT_ENV] = repr(values)

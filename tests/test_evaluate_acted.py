@@ -1,4 +1,4 @@
-"""python -m pipelines.benchmark: probe and zero-shot on tiny generated corpora of every reader kind.
+"""python -m pipelines.evaluate_acted: probe and zero-shot on tiny generated corpora of every reader kind.
 
 The audio is synthetic: a tone whose pitch is higher for positive than for negative clips (each speaker with
 its own base pitch), so an embedding of it separates the classes. VGG16 runs with explicitly random weights
@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from pipelines.benchmark import main
-from transfer.benchmark import dense_probe_predictions, describe_folds, speaker_folds
+from pipelines.evaluate_acted import main
+from transfer.acted_evaluation import dense_probe_predictions, describe_folds, speaker_folds
 from transfer.head import HeadConfig
 
 from .conftest import SHARED_DATA, requires_shared
@@ -284,7 +284,7 @@ def test_an_inverted_zero_shot_result_is_flagged_with_its_speakers(tmp_path, ton
     ranks its negative clips first, and every output says so instead of printing the AUC as a result."""
     from reporting.inputs import read_tables_file
     from reporting.sections import _tables_html
-    from transfer.metrics import INVERTED_TEXT
+    from foundation.metrics import INVERTED_TEXT
 
     root = tmp_path / "flipped"
     for s in range(5):

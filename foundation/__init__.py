@@ -1,0 +1,7 @@
+"""foundation: the bottom layer, with no knowledge of speech or models.
+
+Atomic writes (:mod:`foundation.atomic`), the executor that runs tasks in process, in local processes or on
+Dask (:mod:`foundation.executor`), content digests (:mod:`foundation.digests`), binary-classification metrics
+with bootstrap intervals (:mod:`foundation.metrics`) and generic result tables (:mod:`foundation.tables`).
+``weaklabel`` and ``transfer`` both build on it; it imports neither.
+"""
