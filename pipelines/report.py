@@ -1,11 +1,11 @@
-"""Write a self-contained HTML report of a built dataset (and of the model, benchmarks and label quality).
+"""Write a self-contained HTML report of a built dataset (and of the model, acted-corpus evaluations and label quality).
 
     python -m pipelines.report                                  # build/demo -> reports/demo/index.html
-    python -m pipelines.report --dataset build/mosei [--out mosei.html] [--benchmark FILE] [--label-quality FILE]
+    python -m pipelines.report --dataset build/mosei [--out mosei.html] [--evaluation FILE] [--label-quality FILE]
                                [--weak-supervision FILE]
 
 The page embeds its plots (PNG), needs no server, script or network, and opens offline in any browser.
-Pieces not produced yet (no model, no benchmark) appear as "not run yet" boxes with the command to run.
+Pieces not produced yet (no model, no evaluation) appear as "not run yet" boxes with the command to run.
 """
 from __future__ import annotations
 
@@ -21,9 +21,11 @@ def add_report_arguments(parser: argparse.ArgumentParser, out_option: str = "--o
     group = parser.add_argument_group("report")
     group.add_argument(out_option, dest="report_out", type=Path, metavar="PATH",
                        help="HTML file to write (default: reports/<dataset folder name>/index.html)")
-    group.add_argument("--benchmark", action="append", type=Path, default=[], metavar="FILE",
-                       help="a benchmark JSON file with a top-level 'tables' list to include (repeatable; "
-                            "default: every benchmark.json under DATASET/benchmarks/)")
+    group.add_argument("--evaluation", "--benchmark", dest="evaluation", action="append", type=Path, default=[],
+                       metavar="FILE",
+                       help="an acted_evaluation.json (python -m pipelines.evaluate_acted) to include (repeatable; "
+                            "default: every acted_evaluation.json under DATASET/evaluations/; --benchmark is its "
+                            "former name)")
     group.add_argument("--label-quality", action="append", type=Path, default=[], metavar="FILE",
                        help="a label-quality JSON file with a top-level 'tables' list to include (repeatable; "
                             "default: DATASET/label_quality.json when present)")
@@ -45,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     from reporting import write_report
 
     try:
-        path = write_report(args.dataset, args.report_out, benchmarks=args.benchmark,
+        path = write_report(args.dataset, args.report_out, acted_evaluations=args.evaluation,
                             label_quality=args.label_quality, weak_supervision=args.weak_supervision)
     except (FileNotFoundError, ValueError, OSError) as exc:
         return fail(str(exc))

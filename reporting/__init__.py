@@ -1,4 +1,4 @@
-"""Self-contained HTML reports of a build: counts, weak labels, audio, model, benchmarks, provenance.
+"""Self-contained HTML reports of a build: counts, weak labels, audio, model, acted-corpus evaluations, provenance.
 
 * :mod:`reporting.inputs` reads everything a report shows from a dataset folder (the only module with I/O
   besides :func:`write_report`'s final write);

@@ -17,8 +17,10 @@ METRICS_FILE = "metrics.json"  # transfer.training.METRICS_FILE (not imported: t
 MODEL_DIR = "model"
 MODEL_META_FILE = "model.json"
 EMBEDDINGS_DIR = "embeddings"
-BENCHMARKS_DIR = "benchmarks"
-BENCHMARK_FILE = "benchmark.json"
+EVALUATIONS_DIR = "evaluations"  # where pipelines.evaluate_acted --out DATASET/evaluations/CORPUS writes
+EVALUATION_FILE = "acted_evaluation.json"  # transfer.acted_evaluation.JSON_FILE
+#: Where the acted-corpus evaluation wrote before it had that name; still read.
+LEGACY_EVALUATION = ("benchmarks", "benchmark.json")
 LABEL_QUALITY_FILE = "label_quality.json"
 
 
@@ -45,7 +47,7 @@ class ReportInputs:
     metrics_error: str | None = None
     model_meta: dict | None = None
     embeddings: list[dict] = field(default_factory=list)
-    benchmarks: list[TablesFile] = field(default_factory=list)
+    acted_evaluations: list[TablesFile] = field(default_factory=list)
     label_quality: list[TablesFile] = field(default_factory=list)
     weak_supervision: list[dict] = field(default_factory=list)
 
@@ -89,10 +91,14 @@ def read_tables_file(path: str | Path) -> TablesFile:
     return TablesFile(path, tables=tables, title=title)
 
 
-def discover_benchmarks(dataset: Path) -> list[Path]:
-    """Every ``benchmark.json`` under ``DATASET/benchmarks/``, sorted."""
-    root = dataset / BENCHMARKS_DIR
-    return sorted(root.rglob(BENCHMARK_FILE)) if root.is_dir() else []
+def discover_acted_evaluations(dataset: Path) -> list[Path]:
+    """Every ``acted_evaluation.json`` under ``DATASET/evaluations/`` (and the former ``benchmark.json`` under
+    ``DATASET/benchmarks/``), sorted."""
+    found = []
+    for folder, name in ((EVALUATIONS_DIR, EVALUATION_FILE), LEGACY_EVALUATION):
+        root = dataset / folder
+        found += sorted(root.rglob(name)) if root.is_dir() else []
+    return found
 
 
 def discover_label_quality(dataset: Path) -> list[Path]:
@@ -100,7 +106,7 @@ def discover_label_quality(dataset: Path) -> list[Path]:
     return [path] if path.is_file() else []
 
 
-def load_inputs(dataset: str | Path, benchmarks: list[str | Path] | None = None,
+def load_inputs(dataset: str | Path, acted_evaluations: list[str | Path] | None = None,
                 label_quality: list[str | Path] | None = None,
                 weak_supervision: list[str | Path] | None = None) -> ReportInputs:
     """Read a build and whatever later steps left beside it.
@@ -109,8 +115,8 @@ def load_inputs(dataset: str | Path, benchmarks: list[str | Path] | None = None,
     ----------
     dataset : path
         A folder written by ``pipelines.build_dataset``.
-    benchmarks, label_quality : list of paths, optional
-        Tables files to show; default: discovered in the dataset folder (``benchmarks/**/benchmark.json``,
+    acted_evaluations, label_quality : list of paths, optional
+        Tables files to show; default: discovered in the dataset folder (``evaluations/**/acted_evaluation.json``,
         ``label_quality.json``). Given files are shown in addition to the discovered ones.
     weak_supervision : list of paths, optional
         ``weak_supervision.json`` files (``pipelines.weak_supervision``) to draw.
@@ -149,7 +155,8 @@ def load_inputs(dataset: str | Path, benchmarks: list[str | Path] | None = None,
                 out.append(Path(p))
         return out
 
-    inputs.benchmarks = [read_tables_file(p) for p in unique([*discover_benchmarks(dataset), *(benchmarks or [])])]
+    inputs.acted_evaluations = [read_tables_file(p) for p in
+                                unique([*discover_acted_evaluations(dataset), *(acted_evaluations or [])])]
     inputs.label_quality = [read_tables_file(p) for p in
                             unique([*discover_label_quality(dataset), *(label_quality or [])])]
     from reporting.weak_supervision import read_weak_supervision

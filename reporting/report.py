@@ -26,7 +26,8 @@ def render_report(inputs: ReportInputs) -> str:
     return page(f"{inputs.name} — weak-label report", header(inputs), all_sections(inputs), footer)
 
 
-def write_report(dataset: str | Path, out: str | Path | None = None, *, benchmarks: list[str | Path] | None = None,
+def write_report(dataset: str | Path, out: str | Path | None = None, *,
+                 acted_evaluations: list[str | Path] | None = None,
                  label_quality: list[str | Path] | None = None,
                  weak_supervision: list[str | Path] | None = None) -> Path:
     """Render the report of ``dataset`` and write it atomically to ``out`` (default :func:`default_report_path`).
@@ -43,7 +44,7 @@ def write_report(dataset: str | Path, out: str | Path | None = None, *, benchmar
     """
     from foundation.atomic import atomic_path
 
-    inputs = load_inputs(dataset, benchmarks=benchmarks, label_quality=label_quality,
+    inputs = load_inputs(dataset, acted_evaluations=acted_evaluations, label_quality=label_quality,
                          weak_supervision=weak_supervision)
     text = render_report(inputs)
     target = Path(out) if out is not None else default_report_path(dataset)

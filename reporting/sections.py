@@ -2,7 +2,7 @@
 
 Order and content: the build (counts, failures, durations, splits), the weak labels (balance, the two
 scorers and the policy's band, agreement and conflict, example sentences), the audio (log-mel examples),
-the model (ROC curves and metrics), benchmarks and label quality (generic tables written by other tools),
+the model (ROC curves and metrics), acted-corpus evaluations and label quality (generic tables written by other tools),
 provenance (configuration, weights and embeddings identity, library versions). A missing piece is shown
 as a "not run yet" box with the command that makes it.
 """
@@ -17,7 +17,7 @@ import pandas as pd
 
 from reporting import figures
 from reporting.html import Section, esc, figure, fmt, not_run, note, table
-from reporting.inputs import BENCHMARK_FILE, BENCHMARKS_DIR, LABEL_QUALITY_FILE, ReportInputs, TablesFile
+from reporting.inputs import EVALUATION_FILE, EVALUATIONS_DIR, LABEL_QUALITY_FILE, ReportInputs, TablesFile
 from foundation.metrics import INVERTED_TEXT
 
 OK, ABSTAINED = "ok", "abstained"
@@ -29,8 +29,8 @@ SPECTROGRAMS_PER_CLASS = 3
 COMMANDS: dict[str, str | None] = {
     "embed": "python -m pipelines.embed --dataset {dataset}",
     "train": "python -m pipelines.train --dataset {dataset}",
-    "benchmark": ("python -m pipelines.evaluate_acted --corpus ravdess --root RAVDESS_DIR --model {dataset}/model "
-                  "--out {dataset}/benchmarks/ravdess"),
+    "acted_evaluation": ("python -m pipelines.evaluate_acted --corpus ravdess --root RAVDESS_DIR "
+                         "--model {dataset}/model --out {dataset}/evaluations/ravdess"),
     "label_quality": "python -m pipelines.label_quality --dataset {dataset}",
 }
 
@@ -549,7 +549,7 @@ def model_section(inputs: ReportInputs) -> Section:
     return Section("model", "The model", "\n".join(parts))
 
 
-# ------------------------------------------------------------------------------------ benchmarks, quality
+# ---------------------------------------------------------------------------- acted evaluation, quality
 
 def inverted_rows(t: dict) -> list[str]:
     """Labels of a generic table's rows whose ROC AUC interval lies wholly below 0.5.
@@ -605,21 +605,21 @@ def _tables_html(files: list[TablesFile]) -> str:
     return "\n".join(parts)
 
 
-def benchmarks_section(inputs: ReportInputs) -> Section:
-    parts = [_intro("Measurements made by the benchmark tools (accuracy on acted corpora, speed ratios), "
-                    f"read from <code>{esc(BENCHMARKS_DIR)}/**/{esc(BENCHMARK_FILE)}</code> in the dataset "
-                    "folder and from <code>--benchmark FILE</code>.")]
-    if inputs.benchmarks:
-        parts.append(_tables_html(inputs.benchmarks))
+def acted_evaluation_section(inputs: ReportInputs) -> Section:
+    parts = [_intro("The model and its embeddings against acted emotion corpora (python -m "
+                    f"pipelines.evaluate_acted), read from <code>{esc(EVALUATIONS_DIR)}/**/{esc(EVALUATION_FILE)}"
+                    "</code> in the dataset folder and from <code>--evaluation FILE</code>.")]
+    if inputs.acted_evaluations:
+        parts.append(_tables_html(inputs.acted_evaluations))
     else:
-        command = _command("benchmark", inputs) or ""
-        parts.append(not_run("Benchmarks", command,
-                             f"No <code>{esc(BENCHMARK_FILE)}</code> under <code>{esc(inputs.display_path)}/"
-                             f"{esc(BENCHMARKS_DIR)}/</code> and none given with <code>--benchmark</code>. "
-                             "The benchmark scores the trained model zero-shot on an acted emotion corpus "
+        command = _command("acted_evaluation", inputs) or ""
+        parts.append(not_run("Acted-corpus evaluation", command,
+                             f"No <code>{esc(EVALUATION_FILE)}</code> under <code>{esc(inputs.display_path)}/"
+                             f"{esc(EVALUATIONS_DIR)}/</code> and none given with <code>--evaluation</code>. "
+                             "The evaluation scores the trained model zero-shot on an acted emotion corpus "
                              "(RAVDESS, CREMA-D, …) and probes the embeddings speaker-disjointly; written to "
-                             "that folder, the report finds it.", box_id="not-run-benchmarks"))
-    return Section("benchmarks", "Benchmarks", "\n".join(parts))
+                             "that folder, the report finds it.", box_id="not-run-acted-evaluation"))
+    return Section("acted-evaluation", "Acted-corpus evaluation", "\n".join(parts))
 
 
 def label_quality_section(inputs: ReportInputs) -> Section:
@@ -699,7 +699,7 @@ def weak_supervision_section(inputs: ReportInputs) -> Section:
     return render(inputs.weak_supervision)
 
 
-SECTIONS = (build_section, labels_section, audio_section, model_section, benchmarks_section,
+SECTIONS = (build_section, labels_section, audio_section, model_section, acted_evaluation_section,
             weak_supervision_section, label_quality_section, provenance_section)
 
 

@@ -120,25 +120,25 @@ def test_probe_on_each_reader_kind(tmp_path, kind, capsys):
     root = make_corpus(tmp_path / "corpus", kind, speakers=range(n_speakers))
     out = tmp_path / "out"
     assert main(["--corpus", "auto", "--root", str(root), "--out", str(out), *FAST]) == 0
-    record = json.loads((out / "benchmark.json").read_text())
+    record = json.loads((out / "acted_evaluation.json").read_text())
     assert record["corpus"] == kind and record["mode"] == "probe"
     check_probe_record(record, n_clips=4 * n_speakers, n_speakers=n_speakers)
     ex = record["excluded"]
     assert (ex["neutral"], ex["name_errors"], ex["decode_errors"], ex["unmapped"]) == (1, 1, 1, 0)
     assert ex["decode_error_files"][0]["path"].endswith(BROKEN[kind])
     assert ex["name_error_files"][0]["path"].endswith("recording 1.wav")
-    md = (out / "benchmark.md").read_text()
+    md = (out / "acted_evaluation.md").read_text()
     assert f"{4 * n_speakers} clips, {n_speakers} speakers" in md
     assert f"| logistic_regression | {4 * n_speakers} |" in md
     printed = capsys.readouterr().out
-    assert "### Probe: ROC AUC per fold" in printed and str(out / "benchmark.json") in printed
+    assert "### Probe: ROC AUC per fold" in printed and str(out / "acted_evaluation.json") in printed
 
 
 def test_probe_on_meld(tmp_path):
     root = make_meld(tmp_path / "meld")
     out = tmp_path / "out"
     assert main(["--corpus", "meld", "--root", str(root), "--out", str(out), *FAST]) == 0
-    record = json.loads((out / "benchmark.json").read_text())
+    record = json.loads((out / "acted_evaluation.json").read_text())
     check_probe_record(record, n_clips=12, n_speakers=3)
     ex = record["excluded"]
     # name errors: the clip with a bad name and the table row without a clip
@@ -241,7 +241,7 @@ def test_zero_shot_and_probe_with_a_model(tmp_path, tone_model):
     (root / "VideoDemographics.csv").write_text("ActorID,Age,Sex\n1001,30,Male\n1002,40,Female\n1003,25,Female\n")
     assert main(["--root", str(root), "--model", str(tone_model), "--out", str(out), "--bootstrap", "100",
                  "--quiet", "--probe-heads", "logistic_regression"]) == 0
-    record = json.loads((out / "benchmark.json").read_text())
+    record = json.loads((out / "acted_evaluation.json").read_text())
     assert record["mode"] == "both" and record["features"]["clip_seconds"] == 1.0
     assert record["weights"]["source"] == "random" and record["features"]["layer"] == "block3_conv3"
     zs = record["zero_shot"]
@@ -260,7 +260,7 @@ def test_zero_shot_and_probe_with_a_model(tmp_path, tone_model):
     assert "Zero-shot: the trained model on this corpus" in titles
     assert "Zero-shot by speaker, gender and intensity" in titles
     assert all("p_zero_shot" in c and "fold" in c for c in record["clips"])
-    md = (out / "benchmark.md").read_text()
+    md = (out / "acted_evaluation.md").read_text()
     assert "speaker-disjoint by construction" in md
     # Zero-shot needs no speakers: a class-per-folder corpus is scored, without a per-speaker breakdown.
     folders = tmp_path / "folders"
@@ -269,7 +269,7 @@ def test_zero_shot_and_probe_with_a_model(tmp_path, tone_model):
         write_tone(folders / "Sadness" / f"s{i}.wav", pitch(i, "negative"), seed=60 + i)
     assert main(["--root", str(folders), "--model", str(tone_model), "--mode", "zero-shot", "--out",
                  str(tmp_path / "out_folders"), "--bootstrap", "100", "--quiet"]) == 0
-    record = json.loads((tmp_path / "out_folders" / "benchmark.json").read_text())
+    record = json.loads((tmp_path / "out_folders" / "acted_evaluation.json").read_text())
     assert record["corpus"] == "folders" and record["n_speakers"] is None and record["probe"] is None
     assert record["zero_shot"]["overall"]["n"] == 6 and "by_speaker" not in record["zero_shot"]
     assert record["zero_shot"]["overall"]["ci_resampling"] == "examples"  # no speakers to resample
@@ -294,7 +294,7 @@ def test_an_inverted_zero_shot_result_is_flagged_with_its_speakers(tmp_path, ton
     out = tmp_path / "out"
     assert main(["--root", str(root), "--model", str(tone_model), "--mode", "zero-shot", "--out", str(out),
                  "--bootstrap", "200", "--quiet"]) == 0
-    record = json.loads((out / "benchmark.json").read_text())
+    record = json.loads((out / "acted_evaluation.json").read_text())
     zs = record["zero_shot"]
     assert zs["overall"]["roc_auc"] < 0.2 and zs["overall"]["roc_auc_ci95"][1] < 0.5, \
         (zs["overall"], [(g["group"], g["roc_auc"]) for g in zs["by_speaker"]])
@@ -308,10 +308,10 @@ def test_an_inverted_zero_shot_result_is_flagged_with_its_speakers(tmp_path, ton
     # the per-speaker breakdown comes right after the inverted figure
     assert titles[k + 1] == "Zero-shot per speaker (the overall ranking is inverted)"
     assert [row[1] for row in tables[k + 1]["rows"]] == [f"actor0{s}" for s in range(1, 6)]
-    md = (out / "benchmark.md").read_text()
+    md = (out / "acted_evaluation.md").read_text()
     assert md.count("> **Warning.** Zero-shot ROC AUC") == 1 and "1 result table(s) below show an inverted" in md
     assert md.index("> **Warning.** Zero-shot ROC AUC") < md.index("### Zero-shot: the trained model")
-    html = _tables_html([read_tables_file(out / "benchmark.json")])
+    html = _tables_html([read_tables_file(out / "acted_evaluation.json")])
     assert 'class="note warn"><strong>Warning.</strong> Zero-shot ROC AUC' in html and "actor02" in html
 
 
@@ -324,7 +324,7 @@ def test_report_flags_an_inverted_interval_in_tables_written_before_verdicts(tmp
            "rows": [["build/demo/model", 336, 144, 0.429, 0.424, "[0.362, 0.486]", 0.473]], "note": ""}
     fine = {**old, "rows": [["other/model", 336, 144, 0.429, 0.61, "[0.55, 0.67]", 0.58]]}
     assert inverted_rows(old) == ["build/demo/model"] and inverted_rows(fine) == []
-    path = tmp_path / "benchmark.json"
+    path = tmp_path / "acted_evaluation.json"
     path.write_text(json.dumps({"tables": [old, fine]}))
     html = _tables_html([read_tables_file(path)])
     assert html.count('class="note warn"') == 1 and "build/demo/model: ROC AUC interval wholly below 0.5" in html
@@ -344,7 +344,7 @@ def test_real_ravdess_probe_with_imagenet_weights(tmp_path):
     out = tmp_path / "out"
     assert main(["--corpus", "ravdess", "--root", str(subset), "--out", str(out), "--bootstrap", "200", "--quiet",
                  "--probe-heads", "logistic_regression"]) == 0
-    record = json.loads((out / "benchmark.json").read_text())
+    record = json.loads((out / "acted_evaluation.json").read_text())
     assert record["weights"]["verified"] is True and record["features"]["clip_seconds"] == 7.0
     assert record["n_clips"] == 24 and record["n_speakers"] == 2 and record["excluded"]["neutral"] == 2
     assert record["excluded"]["decode_errors"] == 0

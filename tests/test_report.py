@@ -15,7 +15,7 @@ from reporting.inputs import load_inputs
 
 from .conftest import tone_bursts
 
-HEADINGS = ("The build", "The weak labels", "The audio", "The model", "Benchmarks", "Weak-supervision benchmark",
+HEADINGS = ("The build", "The weak labels", "The audio", "The model", "Acted-corpus evaluation", "Weak-supervision benchmark",
             "Label quality", "Provenance")
 
 
@@ -165,7 +165,7 @@ def test_unknown_policy_and_broken_tables_are_shown_not_raised(dataset, tmp_path
     broken.write_text("{not json", encoding="utf-8")
     no_tables = tmp_path / "no_tables.json"
     no_tables.write_text(json.dumps({"rows": []}), encoding="utf-8")
-    html = render_report(load_inputs(copy, benchmarks=[broken, no_tables]))
+    html = render_report(load_inputs(copy, acted_evaluations=[broken, no_tables]))
     assert "policy score histogram" in html and "some_future_policy" in html
     assert "Could not be shown" in html and 'no top-level &quot;tables&quot; list' in html
 

@@ -1,4 +1,4 @@
-"""Benchmark a voice valence embedding / model on an acted or natural emotion corpus.
+"""Evaluate a voice valence embedding / model on an acted or natural emotion corpus.
 
 Two measurements, on the clips whose emotion maps to positive or negative valence
 (:mod:`weaklabel.readers.acted`; neutral and unmapped emotions, bad names and undecodable files are counted and
@@ -27,9 +27,9 @@ wholly below 0.5 is **inverted** -- the model ranks this corpus's negative clips
 and the record, the tables (a ``warning`` next to the figure) and the Markdown say so with the per-speaker
 AUCs, rather than printing it like any other figure.
 
-The result is one JSON-serialisable record (:func:`run_benchmark`) with generic ``tables``
+The result is one JSON-serialisable record (:func:`evaluate_acted_corpus`) with generic ``tables``
 (``{"title", "columns", "rows", "note"}``) next to the structured values, rendered to Markdown by
-:func:`benchmark_markdown` and written atomically by :func:`write_benchmark`.
+:func:`evaluation_markdown` and written atomically by :func:`write_evaluation`.
 """
 from __future__ import annotations
 
@@ -48,18 +48,18 @@ from foundation.atomic import atomic_path, write_json_atomic
 from weaklabel.features import LogMelParams
 from foundation.tables import markdown_tables
 
-BENCHMARK_MODES = ("zero-shot", "probe", "both")
+EVALUATION_MODES = ("zero-shot", "probe", "both")
 PROBE_HEADS = ("logistic_regression", "dense")
 DEFAULT_CLIP_SECONDS = 7.0  # the default clip length of pipelines.build_dataset
 BREAKDOWNS = ("speaker", "gender", "intensity")
 EMBED_CHUNK_FILES = 256  # files decoded and embedded together
 MAX_LISTED_FILES = 50  # excluded files listed in the Markdown table (the JSON lists all)
-JSON_FILE, MARKDOWN_FILE = "benchmark.json", "benchmark.md"
+JSON_FILE, MARKDOWN_FILE = "acted_evaluation.json", "acted_evaluation.md"
 
 
 @dataclass(frozen=True)
-class BenchmarkConfig:
-    """What to benchmark and how.
+class ActedEvaluationConfig:
+    """What to evaluate and how.
 
     Parameters
     ----------
@@ -110,8 +110,8 @@ class BenchmarkConfig:
 
     def resolved_mode(self) -> str:
         mode = self.mode or ("both" if self.model else "probe")
-        if mode not in BENCHMARK_MODES:
-            raise ValueError(f"unknown mode {mode!r}; choose one of {', '.join(BENCHMARK_MODES)}")
+        if mode not in EVALUATION_MODES:
+            raise ValueError(f"unknown mode {mode!r}; choose one of {', '.join(EVALUATION_MODES)}")
         if mode in ("zero-shot", "both") and not self.model:
             raise ValueError(f"mode {mode} scores a trained model: pass --model DIR (from python -m pipelines.train)")
         unknown = [h for h in self.probe_heads if h not in PROBE_HEADS]
@@ -421,7 +421,7 @@ def embed_files(paths: list[str], embedder, clip_seconds: float, params: LogMelP
 # The whole run
 # ---------------------------------------------------------------------------------------------------------
 
-def _embedding_setup(config: BenchmarkConfig, mode: str):
+def _embedding_setup(config: ActedEvaluationConfig, mode: str):
     """(model or None, embedder, clip_seconds, LogMelParams) for the configuration."""
     from transfer.embedding import DEFAULT_LAYER, Embedder
     from transfer.model import load_valence_model
@@ -470,14 +470,14 @@ def _versions() -> dict:
     return versions
 
 
-def run_benchmark(config: BenchmarkConfig, log: Callable[[str], None] | None = None,
+def evaluate_acted_corpus(config: ActedEvaluationConfig, log: Callable[[str], None] | None = None,
                   on_start: Callable[[int], None] | None = None,
                   progress: Callable[[int], None] | None = None) -> dict:
     """Read the corpus, embed its clips, run the zero-shot and/or probe evaluations.
 
     Parameters
     ----------
-    config : BenchmarkConfig
+    config : ActedEvaluationConfig
     log : callable, optional
         Receives one-line progress messages.
     on_start, progress : callable, optional
@@ -612,7 +612,7 @@ def run_benchmark(config: BenchmarkConfig, log: Callable[[str], None] | None = N
                     "the pooled AUC ranks clips across folds, the fold AUCs within one",
         }
     record["clips"] = [{k: _plain(v) for k, v in row.items()} for row in clip_records.to_dict("records")]
-    record["tables"] = benchmark_tables(record)
+    record["tables"] = evaluation_tables(record)
     return record
 
 
@@ -687,7 +687,7 @@ def _na_note(rows: list, why: str, note: str = "") -> str:
 METRIC_COLUMNS = ["n", "positive", "positive share", "ROC AUC", "95% CI", "verdict", "balanced accuracy"]
 
 
-def benchmark_tables(record: dict) -> list[dict]:
+def evaluation_tables(record: dict) -> list[dict]:
     """The record's results as generic tables: ``[{"title", "columns", "rows", "note"}]`` (cells: str or number)."""
     ex = record["excluded"]
     tables = [{
@@ -761,18 +761,18 @@ def benchmark_tables(record: dict) -> list[dict]:
     if listed:
         tables.append({"title": "Files not scored because of an error",
                        "columns": ["file", "kind", "reason"], "rows": listed[:MAX_LISTED_FILES],
-                       "note": (f"{len(listed)} files" + (f"; the first {MAX_LISTED_FILES} shown, benchmark.json "
+                       "note": (f"{len(listed)} files" + (f"; the first {MAX_LISTED_FILES} shown, acted_evaluation.json "
                                                           "lists all" if len(listed) > MAX_LISTED_FILES else "")
                                 + f". Also excluded: {ex['neutral']} neutral and {ex['unmapped']} unmapped clips.")})
     return tables
 
 
-def benchmark_markdown(record: dict) -> str:
+def evaluation_markdown(record: dict) -> str:
     """The whole report: a header line (clips, speakers, class balance), a warning for every inverted result,
     and every table (an inverted table with its warning right above it)."""
     balance = record["class_balance"]
     speakers = "unknown speakers" if record["n_speakers"] is None else f"{record['n_speakers']} speakers"
-    header = (f"# Valence benchmark: {record['corpus']}\n\n{record['n_clips']} clips, {speakers}; class balance "
+    header = (f"# Acted-corpus evaluation: {record['corpus']}\n\n{record['n_clips']} clips, {speakers}; class balance "
               f"{balance['positive']} positive / {balance['negative']} negative (positive share "
               f"{balance['positive_share']:.2f}); mode {record['mode']}.\n\n")
     n_warnings = sum(1 for t in record["tables"] if t.get("warning"))
@@ -784,17 +784,17 @@ def benchmark_markdown(record: dict) -> str:
     return header + "\n".join(body)
 
 
-def write_benchmark(record: dict, out_dir: str | Path) -> tuple[Path, Path]:
-    """Write ``benchmark.json`` and ``benchmark.md`` into ``out_dir`` atomically; return their paths."""
+def write_evaluation(record: dict, out_dir: str | Path) -> tuple[Path, Path]:
+    """Write ``acted_evaluation.json`` and ``acted_evaluation.md`` into ``out_dir`` atomically; return their paths."""
     out_dir = Path(out_dir)
     json_path, md_path = out_dir / JSON_FILE, out_dir / MARKDOWN_FILE
     write_json_atomic(json_path, record)
     with atomic_path(md_path) as tmp:
-        tmp.write_text(benchmark_markdown(record), encoding="utf-8")
+        tmp.write_text(evaluation_markdown(record), encoding="utf-8")
     return json_path, md_path
 
 
-__all__ = ["BENCHMARK_MODES", "PROBE_HEADS", "BenchmarkConfig", "benchmark_markdown", "benchmark_tables",
+__all__ = ["EVALUATION_MODES", "PROBE_HEADS", "ActedEvaluationConfig", "evaluation_markdown", "evaluation_tables",
            "breakdown_metrics", "dense_probe_predictions", "describe_folds", "embed_files", "evaluate_scores",
-           "inversion_warning", "logistic_probe_predictions", "run_benchmark", "select_clips", "speaker_folds",
-           "speaker_groups", "write_benchmark"]
+           "inversion_warning", "logistic_probe_predictions", "evaluate_acted_corpus", "select_clips", "speaker_folds",
+           "speaker_groups", "write_evaluation"]
