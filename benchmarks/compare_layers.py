@@ -22,18 +22,21 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
+LAYERS = ("block2_conv2", "block3_conv3", "block4_conv3", "block5_conv3", "block5_pool")
+
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--demo", type=Path, default=Path("build/demo"))
     parser.add_argument("--ravdess", type=Path, default=Path("../shared/data/ravdess_actors_01-06"))
-    parser.add_argument("--layers", nargs="+", default=["block3_conv3", "block4_conv3", "block5_conv3", "block5_pool"])
+    parser.add_argument("--layers", nargs="+", default=list(LAYERS))
     parser.add_argument("--out", type=Path, default=Path("reports/layer_comparison"))
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
 
     from transfer.embedding import Embedder
     from foundation.metrics import binary_metrics
+    from weaklabel.dataset import Dataset
     from transfer.probe import grouped_probe_predictions
     from dataclasses import replace
 
@@ -45,7 +48,7 @@ def main(argv=None) -> int:
     weights = resolve_vgg16_weights("imagenet")
     corpus = read_ravdess(args.ravdess)
     corpus = corpus[corpus["valence"].isin(["positive", "negative"])].reset_index(drop=True)
-    build = json.loads((args.demo / "build.json").read_text())
+    build = Dataset(args.demo).record
     params = LogMelParams(**build["features"]["log_mel"])
     ravdess_logmel, errors = clip_logmel_for_files(corpus["path"].tolist(), build["config"]["clip_seconds"], params)
     ok = np.array([e is None for e in errors])
@@ -75,7 +78,11 @@ def main(argv=None) -> int:
               "weights": metrics["weights"], "ravdess": {"root": str(args.ravdess), "clips": int(ok.sum()),
                                                          "speakers": int(len(np.unique(groups))),
                                                          "positive_share": float(y.mean())},
-              "demo": str(args.demo), "results": results}
+              "demo": str(args.demo), "results": results,
+              # what the figures depend on besides the layer: the recipe and the demo build's labels
+              "recipe": {k: v for k, v in replace(ORIGINAL_RECIPE, seed=args.seed).to_dict().items() if k != "layer"},
+              "demo_labels": {"policy": build["config"]["policy"], "neutral_band": build["config"]["neutral_band"],
+                              "build_fingerprint": build["fingerprint"]}}
     args.out.with_suffix(".json").write_text(json.dumps(record, indent=2) + "\n")
     args.out.with_suffix(".md").write_text(markdown(record))
     print(markdown(record))

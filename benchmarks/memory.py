@@ -314,6 +314,7 @@ def measure_library_baseline() -> dict:
 
 def _child(args) -> int:
     from weaklabel.build import BuildConfig, build_dataset
+    from weaklabel.dataset import Dataset
 
     after_imports = peak_rss_kib()
     state = {"done": 0, "total": None, "before_finalize": None}
@@ -328,7 +329,7 @@ def _child(args) -> int:
 
     result = build_dataset(BuildConfig(corpus=args.corpus, root=args.root, allow_empty_splits=True), args.out, workers=args.workers,
                            progress=progress, on_start=on_start)
-    features = Path(args.out) / "features" / "logmel.npy"
+    features = Dataset(args.out).features_path
     print(json.dumps({
         "segments": result.counts["segments"], "recordings": result.counts["recordings"],
         "maxrss_after_imports_kib": after_imports,

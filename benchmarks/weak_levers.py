@@ -70,8 +70,9 @@ def _noisy_fit(dataset: Path, config, weights, cache: Path, method: str, seed: i
     from transfer.embedding import embed_dataset
     from transfer.head import predict_head, train_logistic_head
     from transfer.standardise import GroupStandardiser
+    from weaklabel.dataset import Dataset
 
-    segments = pd.read_parquet(dataset / "segments.parquet")
+    segments = Dataset(dataset).segments
     X, _ = embed_dataset(dataset, weights, config.layer, pooling=config.pooling, n_bands=config.n_bands,
                          cache_dir=cache)
     clipped = segments[segments["feature_row"].notna()]
@@ -140,6 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     from transfer.weak_supervision import mean_auc_over_rotations
     from transfer.weights import resolve_vgg16_weights
     from foundation.atomic import atomic_path, write_json_atomic
+    from weaklabel.dataset import EMBEDDINGS_DIR
     from weaklabel.relabel import relabel_dataset
     from foundation.tables import markdown_tables
 
@@ -149,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: no p{args.p:.2f}-seed* builds in {args.work}; run pipelines.weak_supervision first",
               file=sys.stderr)
         return 2
-    cache = args.work / "embeddings"
+    cache = args.work / EMBEDDINGS_DIR  # one cache shared by every re-labelled dataset
     results, parts_by_row, pairing_of_part = [], {}, []
     for name, group, policy, config, noise in configurations():
         if args.only and not any(name.startswith(o) for o in args.only):

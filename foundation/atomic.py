@@ -69,6 +69,24 @@ def write_json_atomic(target: str | Path, data) -> None:
         tmp.write_text(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
+def write_text_atomic(target: str | Path, text: str) -> None:
+    """Write ``text`` as UTF-8, atomically."""
+    with atomic_path(target) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def write_record_atomic(out_dir: str | Path, record: dict, json_name: str, markdown: str,
+                        markdown_name: str) -> tuple[Path, Path]:
+    """Write a result ``record`` as JSON and its Markdown rendering into ``out_dir`` (created), each atomically;
+    return the two paths."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    json_path, md_path = out_dir / json_name, out_dir / markdown_name
+    write_json_atomic(json_path, record)
+    write_text_atomic(md_path, markdown)
+    return json_path, md_path
+
+
 def write_parquet_atomic(target: str | Path, frame) -> None:
     """Write a pandas DataFrame to Parquet (no index), atomically."""
     with atomic_path(target) as tmp:

@@ -1,4 +1,5 @@
-"""Content digests of files: the one home for hashing a file's bytes.
+"""Content digests: the one home for hashing a file's bytes (:func:`file_sha256`) and a JSON value
+(:func:`json_sha256`).
 
 :func:`file_sha256` reads in blocks (memory bounded whatever the file's size) and remembers, for this
 process, the digest of a file it has hashed while the file's size and modification time are unchanged, so
@@ -8,6 +9,7 @@ features file once.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from pathlib import Path
 
@@ -27,3 +29,8 @@ def file_sha256(path: str | os.PathLike) -> str:
                 digest.update(block)
         _KNOWN[key] = digest.hexdigest()
     return _KNOWN[key]
+
+
+def json_sha256(data) -> str:
+    """SHA-256 (hex) of ``data`` as canonical JSON (sorted keys; anything JSON cannot hold by its ``repr``)."""
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=repr).encode("utf-8")).hexdigest()

@@ -23,8 +23,11 @@ import os
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures import as_completed as _pool_as_completed
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import partial
 from typing import Any, Callable, Iterable, Iterator, Sequence
+
+from foundation.config import option
 
 SCHEDULERS = ("local", "dask")
 #: Seconds to wait for the Dask scheduler at ``--dask-address`` before giving up (Dask's own default is 30).
@@ -57,6 +60,66 @@ def resolve_scheduler(scheduler: str | None, address: str | None) -> str:
     if address and scheduler != "dask":
         raise ValueError(f"--dask-address joins a Dask cluster; it cannot be combined with --scheduler {scheduler}")
     return scheduler
+
+
+def positive_seconds(text: str) -> float:
+    """A positive number of seconds from text; ValueError saying what was expected."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"expected seconds, got {text!r}") from None
+    if not value > 0:
+        raise ValueError(f"expected a positive number of seconds, got {text!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class ExecutorConfig:
+    """Where a step's independent tasks run: runtime options, which change no output and are never recorded
+    in one (:func:`make_executor`)."""
+
+    workers: int | None = option(
+        None, metavar="N", default_text="CPU count",
+        help="processes: the build's local workers (one audio file at a time each, about 200 MB each), or, with "
+             "--scheduler dask and no --dask-address, the LocalCluster's workers (each embedding worker loads "
+             "VGG16 once); the local scheduler embeds in this process, on every core")
+    scheduler: str | None = option(
+        None, choices=SCHEDULERS, default_text="local, or dask with --dask-address",
+        help="local: processes on this machine, no cluster; dask: Dask's distributed scheduler, a LocalCluster "
+             "of --workers processes unless --dask-address is given. Workers must see the same filesystem as "
+             "this process")
+    dask_address: str | None = option(
+        None, metavar="tcp://HOST:PORT",
+        help="join a running Dask cluster at this scheduler address (implies --scheduler dask)")
+    dask_timeout: float | None = option(
+        None, metavar="SECONDS", parse=positive_seconds,
+        default_text=f"${CONNECT_TIMEOUT_ENV} or {DEFAULT_CONNECT_TIMEOUT_S:g}",
+        help="how long to wait for the scheduler at --dask-address before failing")
+
+    def __post_init__(self):
+        resolve_scheduler(self.scheduler, self.dask_address)  # a bad combination fails here
+        if self.dask_timeout is not None:
+            positive_seconds(str(self.dask_timeout))
+
+    def engine_options(self) -> dict:
+        """``workers``, ``scheduler`` and ``dask_address``, as the build and the embedding take them."""
+        return {"workers": self.workers, "scheduler": self.scheduler, "dask_address": self.dask_address}
+
+    @contextmanager
+    def connect_timeout(self) -> Iterator[None]:
+        """Within this block, :func:`connect_timeout_s` is :attr:`dask_timeout` (when set)."""
+        if self.dask_timeout is None:
+            yield
+            return
+        previous = os.environ.get(CONNECT_TIMEOUT_ENV)
+        os.environ[CONNECT_TIMEOUT_ENV] = repr(self.dask_timeout)
+        try:
+            yield
+        finally:
+            if previous is None:
+                os.environ.pop(CONNECT_TIMEOUT_ENV, None)
+            else:
+                os.environ[CONNECT_TIMEOUT_ENV] = previous
 
 
 class _Deferred:

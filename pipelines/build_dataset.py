@@ -11,142 +11,103 @@ scheduler instead of local processes, with the same output; the workers must sha
 """
 from __future__ import annotations
 
-import argparse
 import sys
+from dataclasses import replace
 from pathlib import Path
 
-from pipelines._common import add_debug_argument, add_engine_arguments, report_error
+from foundation.config import CommandLine, make_config
+from foundation.executor import ExecutorConfig
+from pipelines._common import add_debug_argument, report_error
 from weaklabel import segments as S
-from weaklabel.audio import DEFAULT_CLIP_SECONDS
+from weaklabel.config import BuildConfig
+from weaklabel.dataset import SEGMENTS_FILE
 from weaklabel.errors import CorpusError, OutputConflictError
-from weaklabel.features import LogMelParams
-from weaklabel.readers import CORPUS_KINDS
-from weaklabel.sentiment import DEFAULT_NEUTRAL_BAND, DEFAULT_POLICY, POLICIES
-from weaklabel.splits import DEFAULT_FRACTIONS, DEFAULT_SPEAKER_MODE, SPEAKER_MODES, SplitError
+from weaklabel.splits import SplitError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEMO_CORPUS_DIR = REPO_ROOT / "data" / "demo" / "generated"
 DEMO_OUT_DIR = REPO_ROOT / "build" / "demo"
 
 
-def _fractions(text: str) -> tuple[float, float, float]:
-    try:
-        values = tuple(float(x) for x in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected three comma-separated numbers, got {text!r}")
-    if len(values) != 3 or any(v < 0 for v in values) or abs(sum(values) - 1) > 1e-6:
-        raise argparse.ArgumentTypeError(f"expected three non-negative fractions summing to 1, got {text!r}")
-    return values
-
-
-def build_parser() -> argparse.ArgumentParser:
-    mel = LogMelParams()
-    parser = argparse.ArgumentParser(prog="python -m pipelines.build_dataset", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    src = parser.add_argument_group("corpus")
-    src.add_argument("--corpus", choices=CORPUS_KINDS, default="auto",
-                     help="corpus layout: mosei (Raw/Audio/Full/WAV_16000 + Raw/Transcript/Segmented/Combined), "
-                          "manifest (CSV/TSV/Parquet/JSONL with audio_path,start,end,text[,speaker,group]), "
-                          "subtitles (audio beside .srt/.vtt/Whisper .json); auto guesses (default)")
-    src.add_argument("--root", type=Path,
-                     help="corpus root (MOSEI folder holding Raw/, a manifest file, or a folder of recordings); "
-                          "omit to build the embedded synthetic demo corpus")
-    src.add_argument("--folds", type=Path,
-                     help="JSON of explicit splits by video id, e.g. the CMU Multimodal SDK's standard MOSEI folds "
-                          "({'train': [...], 'valid': [...], 'test': [...]}); replaces --split")
-    out = parser.add_argument_group("output")
+def command_line() -> CommandLine:
+    """The build's options: :class:`BuildConfig`, the output folder, :class:`ExecutorConfig`, progress."""
+    cli = CommandLine("python -m pipelines.build_dataset", __doc__,
+                      groups=("corpus", "output", "clips and features", "weak labels and splits", "running"))
+    cli.add("build", BuildConfig)
+    out = cli.group("output")
     out.add_argument("--out", type=Path, help=f"output directory (default for the demo: {DEMO_OUT_DIR})")
     out.add_argument("--overwrite", action="store_true",
                      help="replace an output built with a different configuration (never done silently)")
     out.add_argument("--force", action="store_true", help="rebuild even if an identical build is complete")
-    clip = parser.add_argument_group("clips and features")
-    clip.add_argument("--clip-seconds", type=float, default=DEFAULT_CLIP_SECONDS,
-                      help="fixed clip length in seconds; longer segments are cropped, shorter padded, "
-                           "at a random offset drawn from --seed (default: %(default)s)")
-    clip.add_argument("--min-speech-seconds", type=float, default=S.DEFAULT_MIN_SPEECH_SECONDS, metavar="S",
-                      help="a segment with less decoded audio than this in its span fails as too_little_speech "
-                           "(default: %(default)s)")
-    clip.add_argument("--seed", type=int, default=0, help="seed for crop/pad offsets and splits (default: 0)")
-    clip.add_argument("--n-mels", type=int, default=mel.n_mels, help="mel bands (default: %(default)s)")
-    clip.add_argument("--n-fft", type=int, default=mel.n_fft, help="FFT size in samples at 16 kHz (default: %(default)s)")
-    clip.add_argument("--hop-length", type=int, default=mel.hop_length,
-                      help="hop in samples at 16 kHz (default: %(default)s = 16 ms)")
-    lab = parser.add_argument_group("weak labels and splits")
-    lab.add_argument("--policy", choices=sorted(POLICIES), default=DEFAULT_POLICY,
-                     help="how TextBlob polarity and VADER compound become a label: mean of the two (the original "
-                          "method), vader, textblob, or agree (both clear the band with the same sign) "
-                          "(default: %(default)s)")
-    lab.add_argument("--neutral-band", type=float, default=DEFAULT_NEUTRAL_BAND,
-                     help="|score| below this abstains (default: %(default)s)")
-    lab.add_argument("--split", type=_fractions, default=DEFAULT_FRACTIONS, metavar="TRAIN,VAL,TEST",
-                     help="group-disjoint split fractions (default: 0.8,0.1,0.1)")
-    lab.add_argument("--speakers", choices=SPEAKER_MODES, default=DEFAULT_SPEAKER_MODE,
-                     help="how speaker labels (a manifest's speaker column, subtitle voice tags, diarised JSON) "
-                          "are read for the splits: global (one name is one person in every recording), local "
-                          "(labels name voices within their recording only), auto (diarization labels such as "
-                          "SPEAKER_00 or spk1 are local, names are global) (default: %(default)s)")
-    lab.add_argument("--allow-empty-splits", action="store_true",
-                     help="write the build even when the groups leave a split without kept segments (by default "
-                          "the build says so and stops)")
-    run = parser.add_argument_group("running")
-    add_engine_arguments(run, "worker processes, one recording at a time each; with --scheduler dask and no "
-                              "--dask-address, the size of the LocalCluster (default: CPU count)")
-    run.add_argument("--quiet", action="store_true", help="no progress bars")
-    add_debug_argument(run)
-    return parser
+    cli.add("executor", ExecutorConfig, group="running")
+    cli.group("running").add_argument("--quiet", action="store_true", help="no progress bars")
+    add_debug_argument(cli.group("running"))
+    return cli
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    # Heavy imports after parsing, so --help is instant.
+def build_config(values: dict, out: Path | None) -> tuple[BuildConfig, Path, bool]:
+    """The build's configuration, output folder and whether it is the demo, from the options given
+    (``{path: value}``). Without a root: the embedded demo corpus (and its folds, unless others are given) into
+    :data:`DEMO_OUT_DIR` (unless ``out``). Raises CorpusError for a root without ``out``."""
+    values = dict(values)
+    demo = values.get(("root",)) is None
+    if demo:
+        if values.get(("corpus",), "auto") not in ("auto", "mosei"):
+            raise CorpusError("--corpus without --root: give the corpus root with --root")
+        from weaklabel.demo import FOLDS_NAME
+
+        values[("root",)], values[("corpus",)] = DEMO_CORPUS_DIR, "mosei"
+        if values.get(("folds",)) is None:  # the demo's own folds: validation/test speakers and sentences unseen
+            values[("folds",)] = DEMO_CORPUS_DIR / FOLDS_NAME
+        out = out or DEMO_OUT_DIR
+    elif out is None:
+        raise CorpusError("--out is required with --root")
+    values[("root",)] = str(Path(values[("root",)]).resolve())
+    if values.get(("folds",)) is not None:
+        values[("folds",)] = str(Path(values[("folds",)]).resolve())
+    return make_config(BuildConfig, values), Path(out), demo
+
+
+def run_build(config: BuildConfig, out_dir: Path, executor: ExecutorConfig = ExecutorConfig(), *, demo: bool = False,
+              overwrite: bool = False, force: bool = False, quiet: bool = False, debug: bool = False) -> int:
+    """Build (the demo corpus first, when ``demo``) with progress bars, print the summary; the exit status."""
     from tqdm import tqdm
 
-    from weaklabel.build import BuildConfig, build_dataset
+    from weaklabel.build import build_dataset
 
     try:
-        if args.root is None:
-            if args.corpus not in ("auto", "mosei"):
-                raise CorpusError("--corpus without --root: give the corpus root with --root")
-            from weaklabel.demo import FOLDS_NAME, generate_demo_corpus
+        if demo:
+            from weaklabel.demo import generate_demo_corpus
 
-            if not args.quiet:
+            if not quiet:
                 print(f"No --root given: building the embedded synthetic demo corpus ({DEMO_CORPUS_DIR})")
-            root, corpus = generate_demo_corpus(DEMO_CORPUS_DIR), "mosei"
-            if args.folds is None:  # the demo's own folds: validation/test speakers and sentences unseen in training
-                args.folds = root / FOLDS_NAME
-            out_dir = args.out or DEMO_OUT_DIR
-        else:
-            if args.out is None:
-                raise CorpusError("--out is required with --root")
-            root, corpus, out_dir = args.root, args.corpus, args.out
-        mel = LogMelParams(n_mels=args.n_mels, n_fft=args.n_fft, win_length=args.n_fft, hop_length=args.hop_length)
-        config = BuildConfig(corpus=corpus, root=str(Path(root).resolve()), clip_seconds=args.clip_seconds,
-                             seed=args.seed, policy=args.policy, neutral_band=args.neutral_band,
-                             split_fractions=tuple(args.split),
-                             folds=str(args.folds.resolve()) if args.folds else None, mel=mel,
-                             speakers=args.speakers, min_speech_seconds=args.min_speech_seconds,
-                             allow_empty_splits=args.allow_empty_splits)
+            root = Path(generate_demo_corpus(DEMO_CORPUS_DIR)).resolve()
+            if str(root) != config.root:  # the corpus is where the generator says (its folds with it)
+                folds = config.folds
+                if folds and Path(folds).is_relative_to(config.root):
+                    folds = str(root / Path(folds).relative_to(config.root))
+                config = replace(config, root=str(root), folds=folds)
         bars: list = []
 
         def on_start(n_recordings: int, n_segments: int) -> None:
-            bars.append(tqdm(total=n_recordings, desc="recordings", unit="rec", disable=args.quiet, position=0))
-            bars.append(tqdm(total=n_segments, desc="segments", unit="seg", disable=args.quiet, position=1))
+            bars.append(tqdm(total=n_recordings, desc="recordings", unit="rec", disable=quiet, position=0))
+            bars.append(tqdm(total=n_segments, desc="segments", unit="seg", disable=quiet, position=1))
 
         def progress(recordings: int, segments: int) -> None:
             bars[0].update(recordings)
             bars[1].update(segments)
 
         try:
-            result = build_dataset(config, out_dir, workers=args.workers, overwrite=args.overwrite,
-                                   force=args.force, progress=progress, on_start=on_start,
-                                   scheduler=args.scheduler, dask_address=args.dask_address)
+            with executor.connect_timeout():
+                result = build_dataset(config, out_dir, overwrite=overwrite, force=force, progress=progress,
+                                       on_start=on_start, **executor.engine_options())
         finally:
             for bar in bars:
                 bar.close()
     except (CorpusError, OutputConflictError, SplitError) as exc:
-        return report_error(str(exc), exc, show_traceback=args.debug)
+        return report_error(str(exc), exc, show_traceback=debug)
     except (ValueError, OSError) as exc:  # a bad option value or an unreadable path, or a bug: keep the traceback
-        return report_error(str(exc), exc, show_traceback=args.debug, log_step="build")
+        return report_error(str(exc), exc, show_traceback=debug, log_step="build")
     except KeyboardInterrupt:
         print("interrupted: finished recordings are kept; re-run the same command to resume", file=sys.stderr)
         return 130
@@ -155,6 +116,19 @@ def main(argv: list[str] | None = None) -> int:
         print(nothing_kept_text(result), file=sys.stderr)
         return 1 if result.counts["abstained"] == 0 else 0  # abstained clips keep their features
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args, values = command_line().parse(argv)
+    try:
+        config, out_dir, demo = build_config(values["build"], args.out)
+        executor = make_config(ExecutorConfig, values["executor"])
+    except CorpusError as exc:
+        return report_error(str(exc), exc, show_traceback=args.debug)
+    except ValueError as exc:  # a bad option value
+        return report_error(str(exc), exc, show_traceback=args.debug, log_step="build")
+    return run_build(config, out_dir, executor, demo=demo, overwrite=args.overwrite, force=args.force,
+                     quiet=args.quiet, debug=args.debug)
 
 
 #: Per failure status: what to check.
@@ -186,9 +160,9 @@ def nothing_kept_text(result, top: int = 3) -> str:
                 f"and {c['failed']} failed; their features are kept, so a narrower --neutral-band or another "
                 "--policy relabels them without decoding the audio again")
     lines = [f"error: the build kept no segment ({c['failed']} failed, {c['abstained']} abstained); "
-             f"the most frequent reasons, from {Path(result.out_dir) / 'segments.parquet'}:"]
+             f"the most frequent reasons, from {Path(result.out_dir) / SEGMENTS_FILE}:"]
     try:
-        frame = pd.read_parquet(Path(result.out_dir) / "segments.parquet", columns=["status", "detail"])
+        frame = pd.read_parquet(Path(result.out_dir) / SEGMENTS_FILE, columns=["status", "detail"])
     except (OSError, ValueError):
         frame = None
     failures = sorted(((v, k) for k, v in c["by_status"].items() if k in S.FAILURE_STATUSES), reverse=True)

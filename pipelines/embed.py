@@ -8,46 +8,50 @@ On Dask the workers must see the dataset and the weights file at the same paths 
 """
 from __future__ import annotations
 
-import argparse
 import sys
+from pathlib import Path
 
-from pipelines._common import LazyBar, add_dataset_argument, add_engine_arguments, add_weights_arguments, check_dataset, fail
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m pipelines.embed", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_dataset_argument(parser)
-    add_weights_arguments(parser)
-    add_engine_arguments(parser, "with --scheduler dask and no --dask-address: the LocalCluster's worker "
-                                 "processes, each loading VGG16 once (default: CPU count); the local "
-                                 "scheduler embeds in this process, on every core")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    return parser
+from foundation.config import CommandLine
+from foundation.executor import ExecutorConfig
+from pipelines._common import LazyBar, add_dataset_argument, fail, run_command
+from transfer.embedding import EmbedConfig
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    from transfer.embedding import embed_dataset
-    from transfer.weights import WeightsError, resolve_vgg16_weights
+def command_line() -> CommandLine:
+    cli = CommandLine("python -m pipelines.embed", __doc__)
+    add_dataset_argument(cli.parser)
+    cli.add("embed", EmbedConfig)
+    cli.add("executor", ExecutorConfig, group="running")
+    cli.group("running").add_argument("--quiet", action="store_true", help="no progress bar")
+    return cli
 
-    bar = LazyBar("embedding", "clip", args.quiet)
+
+def run_embed(dataset: Path, config: EmbedConfig, executor: ExecutorConfig = ExecutorConfig(), *,
+              quiet: bool = False) -> int:
+    """Embed with a progress bar (:func:`transfer.embedding.embed`), say where the embeddings are; the exit status."""
+    from transfer.embedding import embed
+    from transfer.weights import WeightsError
+    from weaklabel.dataset import Dataset, embedding_files
+
+    bar = LazyBar("embedding", "clip", quiet)
     try:
-        dataset = check_dataset(args.dataset)
-        weights = resolve_vgg16_weights(args.weights)
-        embeddings, meta = embed_dataset(
-            dataset, weights, args.layer, batch_size=args.batch_size, on_start=bar.start, progress=bar.update,
-            pooling=args.pooling, n_bands=args.bands,
-            scheduler=args.scheduler, dask_address=args.dask_address, workers=args.workers)
+        dataset = Dataset(dataset)
+        _, meta = embed(dataset, config, executor, on_start=bar.start, progress=bar.update)
     except (WeightsError, OSError, ValueError) as exc:
         return fail(str(exc))
     finally:
         bar.close()
+    weights = meta["weights"]
     print(f"Embeddings {meta['shape']} ({'cached' if meta['from_cache'] else 'computed'}): "
-          f"{dataset / 'embeddings' / meta['key']}.npy")
-    print(f"  VGG16 weights: {weights.source} {weights.path or ''} sha256 {str(weights.sha256)[:12]} "
-          f"verified={weights.verified}")
+          f"{embedding_files(dataset.embeddings_dir, meta['key'])[0]}")
+    print(f"  VGG16 weights: {weights['source']} {weights['path'] or ''} sha256 {str(weights['sha256'])[:12]} "
+          f"verified={weights['verified']}")
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_command(command_line(), argv,
+                       lambda args, embed, executor: run_embed(args.dataset, embed, executor, quiet=args.quiet))
 
 
 if __name__ == "__main__":

@@ -3,155 +3,156 @@
     python -m pipelines.run                                   # the demo: build/demo, reports/demo/index.html
     python -m pipelines.run --root /data/CMU-MOSEI --out build/mosei --human-labels CMU_MOSEI_Labels.csd
     python -m pipelines.run --root calls/manifest.csv --out build/calls --report calls.html
+    python -m pipelines.run --config run.toml --seed 3        # options from a file; the command line overrides it
+    python -m pipelines.run --config run.toml --print-config  # the resolved configuration (a file --config reads)
 
-Takes every option of the steps (pipelines.build_dataset, pipelines.embed, pipelines.train,
-pipelines.report); each step gets the options it knows. The dataset is the build's --out (the demo's
-build/demo without --root, rebuilt when the defaults change); the report goes to
-reports/<dataset name>/index.html unless --report says otherwise. A finished build is reported up to
-date, cached embeddings are reused, and training is skipped when the dataset's model and metrics.json
-were made from this very build, embedding and training settings (--force redoes the build and the
-training). The report is always rewritten.
+Takes every option of the steps (pipelines.build_dataset, pipelines.embed, pipelines.train, pipelines.report),
+each once: --seed seeds the build and the training; the embedding's --weights, --layer, --pooling, --bands and
+--batch-size are the training's too; --report places the report. The dataset is --out (the demo's build/demo
+without --root, rebuilt when the defaults change); the report goes to reports/<dataset name>/index.html unless
+--report says otherwise. A finished build is reported up to date, cached embeddings are reused, and training is
+skipped when the dataset's model and metrics.json were made from this very build, embedding and training
+settings (--force redoes the build and the training). The report is always rewritten, and the resolved
+configuration of every step is recorded in DATASET/run.json.
+
+--config FILE reads a TOML file: "out" at the top, then one table per step whose keys are the names of the
+step's configuration fields (README, "One file for the whole run"):
+
+    out = "build/calls"
+    [build]                     # weaklabel.config.BuildConfig; [build.mel] or n_mels = 64 for the log-mel
+    root = "calls/manifest.csv"
+    clip_seconds = 5.0
+    policy = "vader"
+    [embed]                     # transfer.embedding.EmbedConfig: weights, layer, pooling, n_bands, batch_size
+    weights = "imagenet"
+    [train]                     # transfer.training.TrainConfig and TrainOptions (the embedding's are [embed]'s)
+    head = {kind = "dense", max_epochs = 50}
+    human_labels = "labels.csv"
+    [report]                    # reporting.ReportConfig: out, evaluation, label_quality, weak_supervision
+    [executor]                  # foundation.executor.ExecutorConfig: workers, scheduler, dask_address, ...
 """
 from __future__ import annotations
 
-import argparse
-import json
 import sys
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+from foundation.config import CommandLine, ConfigError, config_mapping, make_config, table_values, to_toml
+from foundation.executor import ExecutorConfig
 from pipelines import build_dataset, embed, report, train
-from pipelines._common import fail, report_error, set_verbose
+from pipelines._common import fail, printer, report_error, set_verbose
+from reporting.report import ReportConfig
+from transfer.embedding import EmbedConfig
+from transfer.training import TrainConfig, TrainOptions
+from weaklabel.config import BuildConfig
+from weaklabel.errors import CorpusError
 
-#: Options the steps have that ``run`` sets itself (the dataset is the build's --out; the report's --out
-#: is ``--report`` here).
-NOT_FORWARDED = {"-h", "--help", "--dataset"}
-#: Per step: run's option -> the step's name for it, and the step's options that run's same-named option
-#: does not mean (run's --out is the build's output folder, not the report file).
-RENAMED = {"report": {"--report": "--out"}}
-NOT_FOR = {"report": {"--out"}}
+#: The fields of the training's configuration that are the embedding's ([embed] sets them for both).
+FROM_EMBEDDING = {"train": ("layer", "pooling", "n_bands"), "train_options": ("weights", "batch_size")}
+#: The config file's tables: table -> {values name: config class}.
+TABLES = {"build": {"build": BuildConfig}, "embed": {"embed": EmbedConfig},
+          "train": {"train": TrainConfig, "train_options": TrainOptions}, "report": {"report": ReportConfig},
+          "executor": {"executor": ExecutorConfig}}
 
 
-def _step_parsers() -> dict[str, argparse.ArgumentParser]:
-    return {"build": build_dataset.build_parser(), "embed": embed.build_parser(), "train": train.build_parser(),
-            "report": report.build_parser()}
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """The steps' options, each once, in the steps' own groups, plus run's own."""
-    parser = argparse.ArgumentParser(prog="python -m pipelines.run", description=__doc__, allow_abbrev=False,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    own = parser.add_argument_group("run")
-    own.add_argument("--seed", type=int, default=0,
-                     help="seed of clip offsets and splits (build) and of training and bootstrap (train) "
-                          "(default: %(default)s)")
+def command_line() -> CommandLine:
+    """run's own options, then every step's, each once."""
+    cli = CommandLine("python -m pipelines.run", __doc__, allow_abbrev=False, groups=("run",))
+    own = cli.group("run")
+    own.add_argument("--config", type=Path, metavar="FILE",
+                     help="a TOML file of the steps' options (tables [build], [embed], [train], [report], "
+                          "[executor]; see above); the options given here override it")
+    own.add_argument("--print-config", action="store_true",
+                     help="print the resolved configuration of every step as TOML and exit without running")
+    own.add_argument("--out", type=Path, help="the dataset folder, the build's output (default: build/demo for the "
+                                              "demo; required with --root)")
+    own.add_argument("--overwrite", action="store_true",
+                     help="replace a build made with a different configuration (the demo's folder always is)")
     own.add_argument("--force", action="store_true",
-                     help="rebuild even if an identical build is complete, and retrain even if the model is "
-                          "current (embeddings stay cached: they are keyed by the features' content, the "
-                          "weights, the layer and the pooling)")
+                     help="rebuild even if an identical build is complete, and retrain even if the model is current "
+                          "(embeddings stay cached: they are keyed by the features' content, the weights, the "
+                          "layer and the pooling)")
     own.add_argument("--quiet", action="store_true", help="no progress output")
     own.add_argument("--debug", action="store_true",
                      help="print the full traceback of a step's unexpected error (otherwise written to a log file "
                           "that the error line names)")
     own.add_argument("--verbose", action="store_true", help="show TensorFlow's own start-up log")
-    report.add_report_arguments(parser, out_option="--report")
-    for step, step_parser in _step_parsers().items():
-        _copy_options(parser, step_parser, f"{step} ({step_parser.prog})")
-    return parser
+    cli.add("build", BuildConfig, notes={"seed": "also the training and bootstrap seed"})
+    cli.add("embed", EmbedConfig)
+    cli.add("train", TrainConfig, exclude=FROM_EMBEDDING["train"] + ("seed",))
+    cli.add("train_options", TrainOptions, exclude=FROM_EMBEDDING["train_options"])
+    cli.add("report", ReportConfig, flags={"out": "--report"})
+    cli.add("executor", ExecutorConfig, group="running")
+    return cli
 
 
-def _copy_options(target: argparse.ArgumentParser, source: argparse.ArgumentParser, fallback_title: str) -> None:
-    """Add ``source``'s optional arguments to ``target`` (in groups of the same title), skipping those in
-    :data:`NOT_FORWARDED` and those ``target`` already has. The actions are shared, as argparse's
-    ``parents=`` shares them, so types, choices, defaults and help stay the step's own."""
-    groups = {g.title: g for g in target._action_groups}
-    for group in source._action_groups:
-        for action in group._group_actions:
-            names = set(action.option_strings)
-            if not names or names & NOT_FORWARDED or names & set(target._option_string_actions):
-                continue
-            title = fallback_title if group.title in ("options", "optional arguments") else group.title
-            if title not in groups:
-                groups[title] = target.add_argument_group(title)
-            groups[title]._add_action(action)
+@dataclass(frozen=True)
+class RunPlan:
+    """Every step's resolved configuration."""
+
+    dataset: Path
+    demo: bool
+    build: BuildConfig
+    embed: EmbedConfig
+    train: TrainConfig
+    train_options: TrainOptions
+    report: ReportConfig
+    executor: ExecutorConfig
+
+    def record(self) -> dict:
+        """The configuration as ``--config`` reads it (``run.json``, ``--print-config``)."""
+        return {"out": str(self.dataset), "build": config_mapping(self.build), "embed": config_mapping(self.embed),
+                "train": {**config_mapping(self.train, exclude=FROM_EMBEDDING["train"]),
+                          **config_mapping(self.train_options, exclude=FROM_EMBEDDING["train_options"])},
+                "report": config_mapping(self.report), "executor": config_mapping(self.executor)}
 
 
-def route_arguments(argv: list[str], parser: argparse.ArgumentParser) -> dict[str, list[str]]:
-    """Split ``argv`` (already accepted by ``parser``) into each step's arguments.
+def read_config_file(path: Path) -> tuple[dict[str, dict], Path | None]:
+    """The values a run configuration file sets, per config (``{name: {path: value}}``), and its ``out``.
 
-    Every option goes to every step whose parser knows it (``--seed`` and ``--quiet`` to several), under
-    the step's own name (``--report`` becomes the report's ``--out``).
-    """
-    steps = _step_parsers()
-    known = {step: set(p._option_string_actions) for step, p in steps.items()}
-    routed: dict[str, list[str]] = {step: [] for step in steps}
-    i = 0
-    while i < len(argv):
-        token = argv[i]
-        option, inline = (token.split("=", 1) + [None])[:2] if token.startswith("--") else (token, None)
-        action = parser._option_string_actions.get(option)
-        if action is None:
-            raise ValueError(f"unexpected argument {token!r}")
-        i += 1
-        if inline is not None:
-            values = [inline]
-        elif isinstance(action.nargs, int) or action.nargs is None:
-            n_values = 1 if action.nargs is None else action.nargs
-            values, i = argv[i:i + n_values], i + n_values
-        else:  # "?", "*", "+": the values up to the next option
-            end = i
-            while end < len(argv) and not (argv[end].startswith("-") and len(argv[end]) > 1):
-                end += 1
-            values, i = argv[i:end], end
-        for step in steps:
-            if option in NOT_FOR.get(step, ()):
-                continue
-            name = RENAMED.get(step, {}).get(option, option)
-            if name in known[step] and name not in NOT_FORWARDED:
-                routed[step] += [name, *values]
-    return routed
-
-
-def train_is_current(dataset: Path, train_args: argparse.Namespace) -> str | None:
-    """Why the dataset's model is current for these training options, or None when it must be trained.
-
-    Current means: ``metrics.json`` and the model folder exist; both record this build's fingerprint;
-    ``metrics.json`` records the embedding key these weights, layer and pooling give, computed from the
-    features the dataset holds now; and the training configuration and human-label source are the ones
-    asked for.
-    """
-    from foundation.digests import file_sha256
-    from transfer.training import METRICS_FILE
-    from transfer.weights import resolve_vgg16_weights
-
-    model_dir = Path(train_args.model_out) if train_args.model_out else dataset / "model"
+    Raises ConfigError naming unknown tables or keys, OSError for an unreadable file."""
     try:
-        metrics = json.loads((dataset / METRICS_FILE).read_text(encoding="utf-8"))
-        model_meta = json.loads((model_dir / "model.json").read_text(encoding="utf-8"))
-        build = json.loads((dataset / "build.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if not (model_dir / "head.keras").is_file():
-        return None
-    fingerprint = build.get("fingerprint")
-    if metrics.get("build_fingerprint") != fingerprint or \
-            (model_meta.get("trained_on") or {}).get("build_fingerprint") != fingerprint:
-        return None
-    config = train.train_config_from_args(train_args)
-    if metrics.get("train_config") != json.loads(json.dumps(config.to_dict())):
-        return None
-    weights = resolve_vgg16_weights(train_args.weights)
-    key = config.embedding_spec(weights).key
-    embedding = metrics.get("embedding") or {}
-    if embedding.get("key") != key or model_meta.get("embedding_key") != key:
-        return None
-    if embedding.get("features_sha256") != file_sha256(dataset / build["features"]["file"]):
-        return None
-    source = metrics.get("human_labels_source")
-    if train_args.human_labels is not None and source != str(train_args.human_labels):
-        return None
-    if train_args.human_labels is None and source not in (None, "human_label column"):
-        return None
-    return f"model and metrics.json match build {str(fingerprint)[:12]} and embedding {key}"
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+
+    try:
+        with open(path, "rb") as handle:
+            data = tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    unknown = [key for key in data if key not in TABLES and key != "out"]
+    unknown += [key for key in TABLES if key in data and not isinstance(data[key], dict)]
+    if unknown:
+        raise ConfigError(f"{path}: unknown key{'s' if len(unknown) > 1 else ''} {', '.join(unknown)} (the file holds "
+                          f"'out' and the tables {', '.join(f'[{t}]' for t in TABLES)})")
+    values: dict[str, dict] = {}
+    for table, classes in TABLES.items():
+        values.update(table_values(classes, data.get(table, {}), f"{path} [{table}]", exclude=FROM_EMBEDDING))
+    out = data.get("out")
+    if out is not None and not isinstance(out, str):
+        raise ConfigError(f"{path}: out: expected a string (a folder), got {out!r}")
+    return values, Path(out) if out is not None else None
+
+
+def resolve(args, given: dict[str, dict]) -> RunPlan:
+    """Every step's configuration: the defaults, overridden by ``--config``'s file, overridden by ``given`` (the
+    command line's values). Raises ConfigError, CorpusError or ValueError."""
+    values, out = read_config_file(args.config) if args.config else ({name: {} for name in given}, None)
+    values = {name: {**values.get(name, {}), **given[name]} for name in given}
+    if ("seed",) in given["build"]:  # --seed seeds the build and the training
+        values["train"][("seed",)] = given["build"][("seed",)]
+    build, dataset, demo = build_dataset.build_config(values["build"], args.out or out)
+    embedding = make_config(EmbedConfig, values["embed"])
+    shared = {"train": {name: getattr(embedding, name) for name in FROM_EMBEDDING["train"]},
+              "train_options": {name: getattr(embedding, name) for name in FROM_EMBEDDING["train_options"]}}
+    report_config = make_config(ReportConfig, values["report"])
+    if report_config.out is None:
+        report_config = replace(report_config, out=str(_default_report(dataset, demo)))
+    return RunPlan(dataset=dataset, demo=demo, build=build, embed=embedding,
+                   train=make_config(TrainConfig, values["train"], **shared["train"]),
+                   train_options=make_config(TrainOptions, values["train_options"], **shared["train_options"]),
+                   report=report_config, executor=make_config(ExecutorConfig, values["executor"]))
 
 
 def _default_report(dataset: Path, demo: bool) -> Path:
@@ -161,20 +162,22 @@ def _default_report(dataset: Path, demo: bool) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    routed = route_arguments(argv, parser)
-    demo = args.root is None
-    dataset = Path(args.out) if args.out is not None else (build_dataset.DEMO_OUT_DIR if demo else None)
-    say = (lambda m: None) if args.quiet else (lambda m: print(m, flush=True))
+    args, given = command_line().parse(argv)
     if args.verbose:
         set_verbose()
+    try:
+        plan = resolve(args, given)
+    except (ConfigError, CorpusError, ValueError, OSError) as exc:
+        return fail(" ".join(str(exc).split()))
+    if args.print_config:
+        print(to_toml(plan.record()), end="")
+        return 0
+    say = printer(args.quiet)
 
-    def step(number: int, name: str, function, step_argv: list[str]) -> int:
+    def step(number: int, name: str, function, *arguments, **options) -> int:
         say(f"[{number}/4] {name}")
         try:
-            return function(step_argv)
+            return function(*arguments, **options)
         except KeyboardInterrupt:
             print(f"interrupted during {name}: re-run the same command to resume", file=sys.stderr)
             return 130
@@ -182,45 +185,37 @@ def main(argv: list[str] | None = None) -> int:
             return report_error(f"{name} failed: {type(exc).__name__}: {exc}", exc,
                                 show_traceback=args.debug, log_step=name)
 
-    build_argv = routed["build"]
-    if demo and args.out is None and "--overwrite" not in build_argv:
-        # The demo's output folder is this tool's own: when the defaults change, rebuild it rather than
-        # refuse (a user's --out is never replaced without --overwrite).
-        build_argv = build_argv + ["--overwrite"]
-    rc = step(1, "build", build_dataset.main, build_argv)
-    if rc != 0:
+    # The demo's folder is this tool's own: when the defaults change, it is rebuilt rather than refused (a
+    # folder the user names is never replaced without --overwrite).
+    overwrite = args.overwrite or (plan.demo and plan.dataset == build_dataset.DEMO_OUT_DIR)
+    rc = step(1, "build", build_dataset.run_build, plan.build, plan.dataset, plan.executor, demo=plan.demo,
+              overwrite=overwrite, force=args.force, quiet=args.quiet, debug=args.debug)
+    rc = rc or step(2, "embed", embed.run_embed, plan.dataset, plan.embed, plan.executor, quiet=args.quiet)
+    if rc:
         return rc
-    if dataset is None:  # unreachable: the build refuses --root without --out
-        return fail("--out is required with --root")
-    data_arg = ["--dataset", str(dataset)]
-    rc = step(2, "embed", embed.main, data_arg + routed["embed"])
-    if rc != 0:
-        return rc
-    train_argv = data_arg + routed["train"]
     current = None
     if not args.force:
+        from transfer import training
+
         try:
-            current = train_is_current(dataset, train.build_parser().parse_args(train_argv))
+            current = training.model_is_current(plan.dataset, plan.train, plan.embed.weights,
+                                                plan.train_options.human_labels, plan.train_options.model_out)
         except Exception as exc:  # e.g. weights that do not resolve: the train step reports it properly
-            current = None
             say(f"  (could not check the existing model: {exc})")
     if current:
         say(f"[3/4] train: up to date, skipped ({current}; --force retrains)")
     else:
-        rc = step(3, "train", train.main, train_argv)
-        if rc != 0:
-            return rc
-    report_argv = data_arg + routed["report"]
-    out = args.report_out or _default_report(dataset, demo)
-    if args.report_out is None:
-        report_argv += ["--out", str(out)]
-    rc = step(4, "report", report.main, report_argv + (["--quiet"] if "--quiet" not in report_argv else []))
-    if rc != 0:
+        rc = step(3, "train", train.run_train, plan.dataset, plan.train, plan.train_options, quiet=args.quiet)
+    rc = rc or step(4, "report", report.run_report, plan.dataset, plan.report, quiet=True)
+    if rc:
         return rc
+    from foundation.atomic import write_json_atomic
     from reporting.inputs import display_path
+    from weaklabel.dataset import RUN_FILE
 
-    print(f"Report: {display_path(Path(out))}\n  open {Path(out).resolve().as_uri()} in a browser "
-          "(self-contained, works offline)")
+    write_json_atomic(plan.dataset / RUN_FILE, plan.record())
+    out = Path(plan.report.out)
+    print(f"Report: {display_path(out)}\n  open {out.resolve().as_uri()} in a browser (self-contained, works offline)")
     return 0
 
 

@@ -10,6 +10,6 @@
 The page needs no server, no script and no network: images are embedded as base64 PNG. The same inputs
 give the same bytes (no timestamps; PNG metadata fixed).
 """
-from reporting.report import default_report_path, render_report, write_report
+from reporting.report import ReportConfig, build_report, default_report_path, render_report, write_report
 
-__all__ = ["default_report_path", "render_report", "write_report"]
+__all__ = ["ReportConfig", "build_report", "default_report_path", "render_report", "write_report"]

@@ -16,10 +16,12 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from weaklabel.sentiment import POLICIES, Trapezoid
+
 __all__ = [
-    "COLOURS", "DRAWN_POLICIES", "MAX_SCATTER_POINTS", "band_description", "duration_histogram", "label_balance",
-    "png_bytes", "roc_curves",
-    "scatter_subsample", "score_histogram", "sentiment_scatter", "spectrogram_grid", "split_sizes",
+    "COLOURS", "MAX_SCATTER_POINTS", "PLANE_LIMIT", "abstain_region", "duration_histogram", "label_balance",
+    "png_bytes", "roc_curves", "scatter_subsample", "score_histogram", "sentiment_scatter", "spectrogram_grid",
+    "split_sizes",
 ]
 
 #: Outcome colours (colour-blind safe: blue / orange / grey / brown).
@@ -27,6 +29,8 @@ COLOURS = {"positive": "#2b6cb0", "negative": "#dd6b20", "abstained": "#a0aec0",
 BAND_COLOUR = "#718096"
 #: The scatter plot shows at most this many points (a seeded subsample of larger builds).
 MAX_SCATTER_POINTS = 5000
+#: The scatter plot's axes run from -PLANE_LIMIT to PLANE_LIMIT (scores lie in [-1, 1]).
+PLANE_LIMIT = 1.05
 DPI = 100
 
 STYLE = {
@@ -174,41 +178,31 @@ def scatter_subsample(n: int, limit: int = MAX_SCATTER_POINTS, seed: int = 0) ->
     return np.sort(np.random.default_rng(seed).choice(n, size=limit, replace=False))
 
 
-#: Policies whose abstention region :func:`sentiment_scatter` can draw in TextBlob/VADER space.
-DRAWN_POLICIES = ("mean", "vader", "textblob", "agree")
+def abstain_region(policy: str, band: float) -> tuple[Trapezoid, ...] | None:
+    """Where ``policy`` abstains on TextBlob (x) / VADER (y) axes (its :class:`weaklabel.sentiment.LabelingPolicy`
+    says); None for a policy that is not a region of these axes, or that this code does not know."""
+    known = POLICIES.get(policy)
+    return None if known is None else known.abstain_region(band)
 
 
-def band_description(policy: str, band: float) -> str:
-    """One sentence saying where ``policy`` abstains (the shaded region of :func:`sentiment_scatter`)."""
-    return {
-        "mean": f"abstains where |(TextBlob + VADER) / 2| < {band:g}: the diagonal strip",
-        "vader": f"abstains where |VADER| < {band:g}: the horizontal strip",
-        "textblob": f"abstains where |TextBlob| < {band:g}: the vertical strip",
-        "agree": f"labels only where both scores clear ±{band:g} with the same sign: the cross and the two "
-                 "conflict quadrants abstain",
-    }.get(policy, f"abstains where |score| < {band:g}: the shaded band")
+def _to_edge(values: np.ndarray) -> np.ndarray:
+    """Infinite bounds at the edge of the plot."""
+    return np.where(np.isinf(values), np.copysign(PLANE_LIMIT, values), values)
 
 
-def _band_regions(ax, policy: str, band: float) -> None:
-    """Shade the abstention region of ``policy`` on TextBlob (x) / VADER (y) axes."""
+def _shade(ax, region: Sequence[Trapezoid]) -> None:
+    """Shade a region: strips across the whole plot as spans, any other shape between its two lines."""
     style = dict(color=BAND_COLOUR, alpha=0.16, linewidth=0, zorder=0)
-    if policy == "mean":
-        # |(x + y) / 2| < band: the strip between the lines x + y = -2 band and x + y = 2 band.
-        x = np.array([-1.05, 1.05])
-        ax.fill_between(x, -2 * band - x, 2 * band - x, **style)
-    elif policy == "vader":
-        ax.axhspan(-band, band, **style)
-    elif policy == "textblob":
-        ax.axvspan(-band, band, **style)
-    elif policy == "agree":
-        # The cross |TextBlob| < band or |VADER| < band (drawn without overlaps), and the conflict quadrants.
-        ax.axhspan(-band, band, **style)
-        ax.fill_between([-band, band], band, 1.05, **style)
-        ax.fill_between([-band, band], -1.05, -band, **style)
-        ax.fill_between([-1.05, -band], band, 1.05, **style)
-        ax.fill_between([band, 1.05], -1.05, -band, **style)
-    else:
-        raise ValueError(f"no band drawing for policy {policy!r}")
+    for shape in region:
+        flat = shape.lower[1] == 0 and shape.upper[1] == 0
+        if flat and math.isinf(shape.x_min) and math.isinf(shape.x_max):
+            ax.axhspan(shape.lower[0], shape.upper[0], **style)
+        elif flat and math.isinf(shape.lower[0]) and math.isinf(shape.upper[0]):
+            ax.axvspan(shape.x_min, shape.x_max, **style)
+        else:
+            x = _to_edge(np.array([shape.x_min, shape.x_max]))
+            ax.fill_between(x, _to_edge(shape.lower[0] + shape.lower[1] * x),
+                            _to_edge(shape.upper[0] + shape.upper[1] * x), **style)
 
 
 def sentiment_scatter(textblob: np.ndarray, vader: np.ndarray, outcome: np.ndarray, policy: str,
@@ -222,8 +216,8 @@ def sentiment_scatter(textblob: np.ndarray, vader: np.ndarray, outcome: np.ndarr
     outcome : ndarray of shape (n,) of str
         ``positive``, ``negative`` or ``abstained`` per point.
     policy : str
-        The build's labelling policy; its abstention region is shaded for :data:`DRAWN_POLICIES` (other
-        policies are not functions of these two scores alone: show :func:`score_histogram` beside).
+        The build's labelling policy; its :func:`abstain_region` is shaded (a policy that is not a function of
+        these two scores alone has none: show :func:`score_histogram` beside).
     neutral_band : float
         Half-width of the abstention band.
     n_total : int, optional
@@ -232,8 +226,9 @@ def sentiment_scatter(textblob: np.ndarray, vader: np.ndarray, outcome: np.ndarr
     with matplotlib.rc_context(STYLE):
         fig = _figure(5.6, 5.2)
         ax = fig.add_subplot()
-        if policy in DRAWN_POLICIES:
-            _band_regions(ax, policy, neutral_band)
+        region = abstain_region(policy, neutral_band)
+        if region is not None:
+            _shade(ax, region)
         ax.axhline(0, color="#cbd5e0", linewidth=0.6, zorder=0)
         ax.axvline(0, color="#cbd5e0", linewidth=0.6, zorder=0)
         outcome = np.asarray(outcome)
@@ -242,8 +237,8 @@ def sentiment_scatter(textblob: np.ndarray, vader: np.ndarray, outcome: np.ndarr
             if m.any():
                 ax.scatter(np.asarray(textblob)[m], np.asarray(vader)[m], s=9, alpha=0.55, color=COLOURS[name],
                            label=f"{name} ({int(m.sum()):,})", linewidths=0, rasterized=True)
-        ax.set_xlim(-1.05, 1.05)
-        ax.set_ylim(-1.05, 1.05)
+        ax.set_xlim(-PLANE_LIMIT, PLANE_LIMIT)
+        ax.set_ylim(-PLANE_LIMIT, PLANE_LIMIT)
         ax.set_aspect("equal")
         ax.set_xlabel("TextBlob polarity")
         ax.set_ylabel("VADER compound")
@@ -251,7 +246,7 @@ def sentiment_scatter(textblob: np.ndarray, vader: np.ndarray, outcome: np.ndarr
         if shown == 0:
             ax.text(0.5, 0.5, "no scored segments", ha="center", va="center", transform=ax.transAxes)
         title = f"policy {policy!r}, band {neutral_band:g}" + (
-            "" if policy in DRAWN_POLICIES else ": not a region of these axes")
+            "" if region is not None else ": not a region of these axes")
         if n_total is not None and n_total > shown:
             title += f" — {shown:,} of {n_total:,} shown"
         ax.set_title(title)

@@ -13,15 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-METRICS_FILE = "metrics.json"  # transfer.training.METRICS_FILE (not imported: that module pulls in Keras)
-MODEL_DIR = "model"
-MODEL_META_FILE = "model.json"
-EMBEDDINGS_DIR = "embeddings"
-EVALUATIONS_DIR = "evaluations"  # where pipelines.evaluate_acted --out DATASET/evaluations/CORPUS writes
-EVALUATION_FILE = "acted_evaluation.json"  # transfer.acted_evaluation.JSON_FILE
-#: Where the acted-corpus evaluation wrote before it had that name; still read.
-LEGACY_EVALUATION = ("benchmarks", "benchmark.json")
-LABEL_QUALITY_FILE = "label_quality.json"
+from weaklabel.dataset import MODEL_META_FILE, Dataset
 
 
 @dataclass
@@ -53,8 +45,7 @@ class ReportInputs:
 
     def logmel_rows(self, rows: list[int]) -> np.ndarray:
         """Log-mel clips (n, n_mels, n_frames) float32 for the given ``feature_row`` values."""
-        path = self.dataset / self.build["features"]["file"]
-        features = np.load(path, mmap_mode="r")
+        features = Dataset(self.dataset).features
         return np.asarray(features[np.asarray(rows, dtype=np.int64)], dtype=np.float32)
 
 
@@ -91,21 +82,6 @@ def read_tables_file(path: str | Path) -> TablesFile:
     return TablesFile(path, tables=tables, title=title)
 
 
-def discover_acted_evaluations(dataset: Path) -> list[Path]:
-    """Every ``acted_evaluation.json`` under ``DATASET/evaluations/`` (and the former ``benchmark.json`` under
-    ``DATASET/benchmarks/``), sorted."""
-    found = []
-    for folder, name in ((EVALUATIONS_DIR, EVALUATION_FILE), LEGACY_EVALUATION):
-        root = dataset / folder
-        found += sorted(root.rglob(name)) if root.is_dir() else []
-    return found
-
-
-def discover_label_quality(dataset: Path) -> list[Path]:
-    path = dataset / LABEL_QUALITY_FILE
-    return [path] if path.is_file() else []
-
-
 def load_inputs(dataset: str | Path, acted_evaluations: list[str | Path] | None = None,
                 label_quality: list[str | Path] | None = None,
                 weak_supervision: list[str | Path] | None = None) -> ReportInputs:
@@ -126,19 +102,16 @@ def load_inputs(dataset: str | Path, acted_evaluations: list[str | Path] | None 
     FileNotFoundError
         When ``dataset`` is not a build.
     """
-    dataset = Path(dataset)
-    build_path, segments_path = dataset / "build.json", dataset / "segments.parquet"
-    if not build_path.is_file() or not segments_path.is_file():
-        raise FileNotFoundError(f"{dataset} is not a built dataset (no build.json/segments.parquet); "
-                                "run python -m pipelines.build_dataset first")
-    build = json.loads(build_path.read_text(encoding="utf-8"))
+    data = Dataset(dataset)
+    dataset = data.path
     inputs = ReportInputs(dataset=dataset, name=dataset.resolve().name, display_path=display_path(dataset),
-                          build=build, segments=pd.read_parquet(segments_path))
-    if (dataset / METRICS_FILE).is_file():
-        inputs.metrics, inputs.metrics_error = _read_json(dataset / METRICS_FILE)
-    if (dataset / MODEL_DIR / MODEL_META_FILE).is_file():
-        inputs.model_meta, _ = _read_json(dataset / MODEL_DIR / MODEL_META_FILE)
-    for path in sorted((dataset / EMBEDDINGS_DIR).glob("*.json")) if (dataset / EMBEDDINGS_DIR).is_dir() else []:
+                          build=data.record, segments=data.segments)
+    if data.metrics_path.is_file():  # read here, not with Dataset.metrics: a broken file is shown, not raised
+        inputs.metrics, inputs.metrics_error = _read_json(data.metrics_path)
+    if (data.model_dir / MODEL_META_FILE).is_file():
+        inputs.model_meta, _ = _read_json(data.model_dir / MODEL_META_FILE)
+    embeddings_dir = data.embeddings_dir
+    for path in sorted(embeddings_dir.glob("*.json")) if embeddings_dir.is_dir() else []:
         record, error = _read_json(path)
         if isinstance(record, dict):
             inputs.embeddings.append({**record, "file": path.name,
@@ -156,9 +129,10 @@ def load_inputs(dataset: str | Path, acted_evaluations: list[str | Path] | None 
         return out
 
     inputs.acted_evaluations = [read_tables_file(p) for p in
-                                unique([*discover_acted_evaluations(dataset), *(acted_evaluations or [])])]
+                                unique([*data.acted_evaluations(), *(acted_evaluations or [])])]
     inputs.label_quality = [read_tables_file(p) for p in
-                            unique([*discover_label_quality(dataset), *(label_quality or [])])]
+                            unique([*([data.label_quality_path] if data.label_quality_path.is_file() else []),
+                                   *(label_quality or [])])]
     from reporting.weak_supervision import read_weak_supervision
 
     inputs.weak_supervision = [read_weak_supervision(p) for p in unique(weak_supervision or [])]

@@ -17,11 +17,16 @@ import pandas as pd
 
 from reporting import figures
 from reporting.html import Section, esc, figure, fmt, not_run, note, table
-from reporting.inputs import EVALUATION_FILE, EVALUATIONS_DIR, LABEL_QUALITY_FILE, ReportInputs, TablesFile
+from reporting.inputs import ReportInputs, TablesFile
+from weaklabel.dataset import EVALUATION_JSON_FILE as EVALUATION_FILE, EVALUATIONS_DIR, LABEL_QUALITY_FILE, \
+    METRICS_FILE, MODEL_DIR, MODEL_META_FILE
 from foundation.metrics import INVERTED_TEXT
+from transfer.metrics_schema import AGAINST_HUMAN, AGAINST_WEAK, EVAL_SPLITS, HEAD, MODEL_TITLES, TARGETS
+from weaklabel.segments import ABSTAINED, OK
+from weaklabel.sentiment import POLICIES, band_signs
+from weaklabel.splits import SPLITS, TEST, UNASSIGNED, VALIDATION
 
-OK, ABSTAINED = "ok", "abstained"
-SPLIT_ORDER = ("train", "validation", "test", "unassigned")
+SPLIT_ORDER = (*SPLITS, UNASSIGNED)
 EXAMPLES_PER_END = 5
 SPECTROGRAMS_PER_CLASS = 3
 
@@ -45,19 +50,8 @@ FAILURE_EXPLANATIONS = {
     "duplicate_segment_id": "a second segment with an id already used",
 }
 
-MODEL_NAMES = {
-    "head": "dense head (VGG16)",
-    "embedding_logistic_regression": "logistic regression (VGG16)",
-    "mel_logistic_regression": "logistic regression (mel)",
-    "mel_random_forest": "random forest (mel)",
-    "mel_knn": "k-NN (mel)",
-    "mel_mlp": "MLP (mel)",
-    "weak_label_score": "weak-label score (text)",
-}
 MODEL_COLOURS = ["#1a202c", "#2b6cb0", "#38a169", "#d69e2e", "#dd6b20", "#805ad5", "#e53e3e", "#319795",
                  "#b83280", "#718096"]
-TARGETS = (("against_weak_labels", "weak labels"), ("against_human_labels", "human labels"))
-EVAL_SPLITS = ("validation", "test")
 
 
 # ----------------------------------------------------------------------------------------------- helpers
@@ -81,7 +75,7 @@ def _split_order(values: Sequence[str]) -> list[str]:
 
 
 def _splits(segments: pd.DataFrame) -> pd.Series:
-    return segments["split"].astype("object").where(segments["split"].notna(), "unassigned").astype(str)
+    return segments["split"].astype("object").where(segments["split"].notna(), UNASSIGNED).astype(str)
 
 
 def outcomes(segments: pd.DataFrame) -> np.ndarray:
@@ -119,8 +113,8 @@ def _auc_text(m: dict | None, digits: int = 3) -> str:
 
 
 def _model_order(names: Sequence[str]) -> list[str]:
-    preferred = [n for n in MODEL_NAMES if n in names]
-    return preferred + sorted(n for n in names if n not in MODEL_NAMES)
+    preferred = [n for n in MODEL_TITLES if n in names]
+    return preferred + sorted(n for n in names if n not in MODEL_TITLES)
 
 
 # ------------------------------------------------------------------------------------------------ header
@@ -131,24 +125,24 @@ def is_synthetic_demo(inputs: ReportInputs) -> bool:
 
 
 def head_test_metrics(inputs: ReportInputs) -> dict | None:
-    weak = (inputs.metrics or {}).get("against_weak_labels") or {}
-    return (weak.get("head") or {}).get("test")
+    weak = (inputs.metrics or {}).get(AGAINST_WEAK) or {}
+    return (weak.get(HEAD) or {}).get(TEST)
 
 
 def header(inputs: ReportInputs) -> str:
     """The page header: dataset name, one-paragraph summary, key numbers as cards."""
     counts, config = inputs.build.get("counts", {}), inputs.build.get("config", {})
     by_label = counts.get("by_label", {})
-    ok = counts.get("ok", 0)
+    ok = counts.get(OK, 0)
     share = counts.get("positive_share")
     lead = (f"{counts.get('recordings', 0):,} recordings → {counts.get('segments', 0):,} transcript segments: "
             f"{ok:,} kept as weak labels ({by_label.get('positive', 0):,} positive, "
-            f"{by_label.get('negative', 0):,} negative), {counts.get('abstained', 0):,} abstained, "
+            f"{by_label.get('negative', 0):,} negative), {counts.get(ABSTAINED, 0):,} abstained, "
             f"{counts.get('failed', 0):,} failed. Policy <code>{esc(config.get('policy'))}</code>, neutral band "
             f"{_g(config.get('neutral_band'))}, {_g(config.get('clip_seconds'))} s clips.")
     head = head_test_metrics(inputs)
     if head and head.get("roc_auc") is not None:
-        lead += (f" The dense head scores ROC AUC {esc(_auc_text(head))} on the test split against the weak "
+        lead += (f" The {esc(_head_name(inputs.metrics))} scores ROC AUC {esc(_auc_text(head))} on the test split against the weak "
                  f"labels (n={head.get('n')}).")
     elif inputs.metrics is None:
         lead += " No model trained yet."
@@ -157,7 +151,7 @@ def header(inputs: ReportInputs) -> str:
         ("segments", f"{counts.get('segments', 0):,}"),
         ("kept (weak labels)", f"{ok:,}"),
         ("positive share", f"{share:.0%}" if share is not None else "—"),
-        ("abstained", f"{counts.get('abstained', 0):,}"),
+        ("abstained", f"{counts.get(ABSTAINED, 0):,}"),
         ("failed", f"{counts.get('failed', 0):,}"),
         ("head test AUC", f"{head['roc_auc']:.3f}" if head and head.get("roc_auc") is not None else "—"),
     ]
@@ -248,17 +242,9 @@ def build_section(inputs: ReportInputs) -> Section:
 
 # ------------------------------------------------------------------------------------------------ labels
 
-def _sign(values: np.ndarray, band: float) -> np.ndarray:
-    """-1 / 0 / 1: below -band, inside the band, above +band (the scorer's own opinion)."""
-    out = np.zeros(len(values), dtype=int)
-    out[(values >= band) & (values > 0)] = 1
-    out[(values <= -band) & (values < 0)] = -1
-    return out
-
-
 def agreement_counts(textblob: np.ndarray, vader: np.ndarray, band: float) -> dict[str, int]:
     """How often the two scorers agree, with each scorer's sign read against the neutral band."""
-    tb, vd = _sign(textblob, band), _sign(vader, band)
+    tb, vd = band_signs(textblob, band), band_signs(vader, band)
     return {
         "both positive": int(((tb == 1) & (vd == 1)).sum()),
         "both negative": int(((tb == -1) & (vd == -1)).sum()),
@@ -320,9 +306,9 @@ def labels_section(inputs: ReportInputs) -> Section:
     scatter = figures.sentiment_scatter(tb[keep], vd[keep], frame_out[keep], policy, band, n_total=len(frame))
     sub = (f" A seeded subsample of {len(keep):,} of the {len(frame):,} segments is drawn."
            if len(keep) < len(frame) else "")
-    if policy in figures.DRAWN_POLICIES:
+    if figures.abstain_region(policy, band) is not None:
         caption = (f"TextBlob polarity against VADER compound, one point per scored segment, coloured by the "
-                   f"label it got. The shaded region is where the policy {figures.band_description(policy, band)}."
+                   f"label it got. The shaded region is where the policy {POLICIES[policy].abstains_where(band)}."
                    f"{sub} <strong>Look for</strong> points far from the diagonal: there the scorers disagree, "
                    "and the label rests on one of them.")
         parts.append(figure(scatter, "TextBlob against VADER scatter", caption, width_px=540))
@@ -344,7 +330,7 @@ def labels_section(inputs: ReportInputs) -> Section:
     agreement = agreement_counts(tb, vd, band)
     n = max(len(frame), 1)
     matrix = []
-    tbs, vds = _sign(tb, band), _sign(vd, band)
+    tbs, vds = band_signs(tb, band), band_signs(vd, band)
     for v_sign, v_name in ((1, "VADER positive"), (0, "VADER neutral"), (-1, "VADER negative")):
         matrix.append([v_name] + [int(((vds == v_sign) & (tbs == t_sign)).sum()) for t_sign in (-1, 0, 1)])
     parts.append('<div class="grid2">' + table(["", "segments", "share"],
@@ -453,11 +439,11 @@ def _weights_line(weights: dict | None) -> str:
 def roc_panels(metrics: dict) -> list[tuple[str, list[dict]]]:
     """ROC panels (target × split) for :func:`reporting.figures.roc_curves`, from ``metrics.json``."""
     every = set()
-    for key, _ in TARGETS:
+    for key in TARGETS:
         every |= set((metrics.get(key) or {}).keys())
     colours = {name: MODEL_COLOURS[k % len(MODEL_COLOURS)] for k, name in enumerate(_model_order(sorted(every)))}
     panels = []
-    for key, target in TARGETS:
+    for key, target in TARGETS.items():
         block = metrics.get(key)
         if not block:
             continue
@@ -469,8 +455,8 @@ def roc_panels(metrics: dict) -> list[tuple[str, list[dict]]]:
                 roc = m.get("roc")
                 if not roc or m.get("roc_auc") is None:
                     continue
-                curves.append({"label": f"{MODEL_NAMES.get(name, name)}: {_auc_text(m)}", "fpr": roc["fpr"],
-                               "tpr": roc["tpr"], "emphasis": name == "head", "colour": colours[name]})
+                curves.append({"label": f"{MODEL_TITLES.get(name, name)}: {_auc_text(m)}", "fpr": roc["fpr"],
+                               "tpr": roc["tpr"], "emphasis": name == HEAD, "colour": colours[name]})
             panels.append((f"{split}, against {target} (n={n if n is not None else 0})", curves))
     return panels
 
@@ -479,19 +465,25 @@ def _metrics_table(block: dict, target: str) -> str:
     rows = []
     for name in _model_order(list(block)):
         splits = block[name] or {}
-        val, test = splits.get("validation") or {}, splits.get("test") or {}
-        rows.append([MODEL_NAMES.get(name, name), _auc_text(val), val.get("n", 0), _auc_text(test), test.get("n", 0),
+        val, test = splits.get(VALIDATION) or {}, splits.get(TEST) or {}
+        rows.append([MODEL_TITLES.get(name, name), _auc_text(val), val.get("n", 0), _auc_text(test), test.get("n", 0),
                      test.get("accuracy"), test.get("balanced_accuracy"), test.get("f1")])
     return table(["model", "validation ROC AUC [95% CI]", "n", "test ROC AUC [95% CI]", "n", "test accuracy",
                   "test balanced accuracy", "test F1"], rows, num_columns=(1, 3),
                  caption=f"Against the {target}")
 
 
+def _head_name(metrics: dict | None) -> str:
+    """What the trained head is, in words ("logistic head", "dense head"), from ``metrics.json``."""
+    kind = ((metrics or {}).get("train_config") or {}).get("head", {}).get("kind")
+    return f"{kind} head" if kind else "valence head"
+
+
 def model_section(inputs: ReportInputs) -> Section:
     metrics = inputs.metrics
-    parts = [_intro("A dense head on frozen VGG16 embeddings of the spectrograms, next to classical baselines, "
-                    "trained on the train split's weak labels and scored on validation and test. ROC AUC comes "
-                    "from predicted probabilities; the interval is a 95% bootstrap.")]
+    parts = [_intro(f"A {esc(_head_name(metrics))} on frozen VGG16 embeddings of the spectrograms, next to "
+                    "classical baselines, trained on the train split's weak labels and scored on validation and "
+                    "test. ROC AUC comes from predicted probabilities; the interval is a 95% bootstrap.")]
     if metrics is None:
         if inputs.metrics_error:
             parts.append(note(f"metrics.json could not be read: {esc(inputs.metrics_error)}", "warn"))
@@ -531,13 +523,13 @@ def model_section(inputs: ReportInputs) -> Section:
         parts.append(figure(figures.roc_curves(panels), "ROC curves",
                             "ROC curves per model on validation (left) and test (right), with ROC AUC and its "
                             f"95% bootstrap interval in the legend{human}. The dotted diagonal is chance; the "
-                            "thick black line is the dense head. <strong>Look for</strong> the head above the "
+                            f"thick black line is the {esc(_head_name(metrics))}. <strong>Look for</strong> the head above the "
                             "mel baselines by more than the intervals' width — overlapping intervals on small "
                             "splits mean the difference is not established.", width_px=960))
-    for key, target in TARGETS:
+    for key, target in TARGETS.items():
         if metrics.get(key):
             parts.append(_metrics_table(metrics[key], target))
-    if not metrics.get("against_human_labels"):
+    if not metrics.get(AGAINST_HUMAN):
         parts.append(note(f"No human labels: {esc(metrics.get('human_labels_note', 'none given'))}. Scores "
                           "against the weak labels measure agreement with the text scorers, not with people; "
                           "a manifest's <code>human_label</code> column or <code>--human-labels</code> at "
@@ -684,8 +676,8 @@ def provenance_section(inputs: ReportInputs) -> Section:
     if inputs.metrics is not None:
         w = inputs.metrics.get("weights") or {}
         parts.append(table(["output", "weights source", "weights sha256 (over the 26 arrays)", "verified"],
-                           [["metrics.json", w.get("source"), w.get("sha256"), w.get("verified")]]
-                           + ([["model/model.json", (inputs.model_meta.get("weights") or {}).get("source"),
+                           [[METRICS_FILE, w.get("source"), w.get("sha256"), w.get("verified")]]
+                           + ([[f"{MODEL_DIR}/{MODEL_META_FILE}", (inputs.model_meta.get("weights") or {}).get("source"),
                                 (inputs.model_meta.get("weights") or {}).get("sha256"),
                                 (inputs.model_meta.get("weights") or {}).get("verified")]]
                               if inputs.model_meta else [])))

@@ -19,6 +19,15 @@ def requires_shared(path: Path):
                                                         "(../shared/data is only beside the project in development/CI)")
 
 
+def modules_after(code: str) -> list[str]:
+    """Every module name in ``sys.modules`` after ``code`` runs in a fresh interpreter, sorted."""
+    import subprocess
+    import sys
+
+    code += "\nimport sys; print('\\n'.join(sorted(sys.modules)))"
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+
+
 def tone_bursts(duration_s: float, spans: list[tuple[float, float]], sr: int = 16000, freq: float = 440.0,
                 noise: float = 0.001, seed: int = 0) -> np.ndarray:
     """Quiet noise with a loud tone inside each (start, end) span; float32 mono, shape (duration_s*sr,)."""

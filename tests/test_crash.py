@@ -11,6 +11,7 @@ import pytest
 
 from pipelines import build_dataset as build_cli
 from weaklabel import build as build_module
+from weaklabel.dataset import Dataset, embedding_files
 from weaklabel.build import BuildConfig, _build_part, build_dataset, group_by_audio_file, part_path, \
     prepare_output_dir
 from weaklabel.errors import OutputConflictError
@@ -162,8 +163,7 @@ def test_half_written_embedding_cache_is_recomputed(small_mosei, tmp_path, monke
     dataset = build_dataset(config_for(small_mosei), tmp_path / "out", workers=1).out_dir
     weights = resolve_vgg16_weights("random")
     _, meta = embedding.embed_dataset(dataset, weights, batch_size=8, jit=False)
-    array_path, meta_path = embedding.embedding_paths(dataset / embedding.EMBEDDINGS_DIR, embedding.EmbeddingSpec(
-        layer=meta["layer"], weights_sha256=weights.sha256, weights_source=weights.source))
+    array_path, meta_path = embedding_files(Dataset(dataset).embeddings_dir, meta["key"])
     expected = array_path.read_bytes(), meta_path.read_bytes()
 
     np.save(array_path, np.zeros((3, 256), np.float32))  # an array its record does not describe

@@ -12,6 +12,7 @@ import soundfile as sf
 from pipelines import build_dataset, report as report_cli, train as train_cli
 from reporting import figures, render_report, write_report
 from reporting.inputs import load_inputs
+from weaklabel.sentiment import POLICIES
 
 from .conftest import tone_bursts
 
@@ -180,7 +181,7 @@ def test_figures_are_deterministic_png_and_subsampling_is_seeded():
     rng = np.random.default_rng(0)
     tb, vd = rng.uniform(-1, 1, 300), rng.uniform(-1, 1, 300)
     outcome = np.where(tb + vd > 0.4, "positive", np.where(tb + vd < -0.4, "negative", "abstained"))
-    for policy in figures.DRAWN_POLICIES:
+    for policy in POLICIES:  # drawn regions and the calibrated policy's "not a region"
         png = figures.sentiment_scatter(tb, vd, outcome, policy, 0.2)
         assert png.startswith(PNG_MAGIC) and png == figures.sentiment_scatter(tb, vd, outcome, policy, 0.2)
     assert b"Software" not in figures.score_histogram(tb, outcome, "x", 0.2)

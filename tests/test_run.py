@@ -1,11 +1,20 @@
-"""pipelines.run: build -> embed -> train -> report in one command, resuming finished steps."""
+"""pipelines.run: build -> embed -> train -> report in one command, resuming finished steps; --config files."""
 import json
 
 import pytest
 
+from foundation.config import to_toml
 from pipelines import build_dataset, embed, report, run, train
+from transfer import training
+from transfer.head import HeadConfig
+from transfer.training import TrainConfig
 
 from .conftest import REPO_ROOT
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
 
 TINY = ["--n-mels", "32", "--workers", "1", "--weights", "random", "--max-epochs", "3", "--patience", "2",
         "--bootstrap", "50"]
@@ -16,6 +25,8 @@ def test_run_builds_trains_reports_then_resumes(small_mosei, tmp_path, capsys):
     argv = ["--root", str(small_mosei), "--out", str(out), "--report", str(html), *TINY]
     assert run.main(argv) == 0
     first = capsys.readouterr().out
+    assert [line for line in first.splitlines() if line.startswith("[")] == \
+        ["[1/4] build", "[2/4] embed", "[3/4] train", "[4/4] report"]
     assert html.is_file() and "<h2>4. The model</h2>" in html.read_text(encoding="utf-8")
     assert 'id="not-run-model"' not in html.read_text(encoding="utf-8")
     assert "Report: " in first and html.resolve().as_uri() in first
@@ -23,6 +34,11 @@ def test_run_builds_trains_reports_then_resumes(small_mosei, tmp_path, capsys):
     assert metrics["weights"]["source"] == "random" and metrics["head_training"]["config"]["max_epochs"] == 3
     assert (out / "model" / "model.json").is_file()
     model_mtime = (out / "model" / "head.keras").stat().st_mtime_ns
+    # The resolved configuration of every step is recorded with the outputs.
+    recorded = json.loads((out / "run.json").read_text())
+    assert recorded["build"]["mel"]["n_mels"] == 32 and recorded["embed"]["weights"] == "random"
+    assert recorded["train"]["head"]["max_epochs"] == 3 and recorded["train"]["n_bootstrap"] == 50
+    assert recorded["report"]["out"] == str(html) and recorded["out"] == str(out)
 
     html.unlink()
     assert run.main(argv) == 0
@@ -34,55 +50,109 @@ def test_run_builds_trains_reports_then_resumes(small_mosei, tmp_path, capsys):
     assert html.is_file()  # the report is always rewritten
 
     # Other training settings make the model stale; --force would retrain regardless.
-    args = train.build_parser().parse_args(["--dataset", str(out), *TINY[4:], "--max-epochs", "4"])
-    assert run.train_is_current(out, args) is None
-    args = train.build_parser().parse_args(["--dataset", str(out), *TINY[4:]])
-    assert "match build" in run.train_is_current(out, args)
+    tiny = TrainConfig(head=HeadConfig(max_epochs=3, patience=2))
+    assert training.model_is_current(out, TrainConfig(head=HeadConfig(max_epochs=4, patience=2)), "random") is None
+    assert "match build" in training.model_is_current(out, tiny, "random")
+    assert training.model_is_current(out, tiny, "random", human_labels="labels.csv") is None
 
 
-def test_arguments_go_to_the_steps_that_know_them():
-    parser = run.build_parser()
-    argv = ["--root", "m.csv", "--out", "build/x", "--seed", "3", "--weights=random", "--max-epochs", "5",
-            "--report", "r.html", "--benchmark", "b.json", "--quiet", "--force", "--layer", "block5_pool"]
-    parser.parse_args(argv)
-    routed = run.route_arguments(argv, parser)
-    assert routed["build"] == ["--root", "m.csv", "--out", "build/x", "--seed", "3", "--quiet", "--force"]
-    assert routed["embed"] == ["--weights", "random", "--quiet", "--layer", "block5_pool"]
-    assert routed["train"] == ["--seed", "3", "--weights", "random", "--max-epochs", "5", "--quiet",
-                               "--layer", "block5_pool"]
-    assert routed["report"] == ["--out", "r.html", "--benchmark", "b.json", "--quiet"]
+def _printed_config(capsys, argv):
+    assert run.main([*argv, "--print-config"]) == 0
+    return tomllib.loads(capsys.readouterr().out)
+
+
+def test_each_option_reaches_the_steps_that_use_it(capsys):
+    config = _printed_config(capsys, [
+        "--root", "m.csv", "--out", "build/x", "--seed", "3", "--weights=random", "--max-epochs", "5",
+        "--report", "r.html", "--benchmark", "b.json", "--quiet", "--force", "--layer", "block5_pool"])
+    assert config["out"] == "build/x" and config["build"]["root"].endswith("m.csv")
+    assert config["build"]["seed"] == 3 and config["train"]["seed"] == 3  # --seed seeds both
+    assert config["embed"]["weights"] == "random" and config["embed"]["layer"] == "block5_pool"
+    assert config["train"]["head"]["max_epochs"] == 5
+    assert config["report"] == {"out": "r.html", "evaluation": ["b.json"], "label_quality": [],
+                                "weak_supervision": []}
     with pytest.raises(SystemExit):
-        parser.parse_args(["--dataset", "x"])  # the dataset is the build's --out
+        run.command_line().parser.parse_args(["--dataset", "x"])  # the dataset is the build's --out
+
+
+def test_a_config_file_sets_the_steps_and_the_command_line_overrides_it(tmp_path, capsys):
+    toml = tmp_path / "run.toml"
+    toml.write_text('out = "build/from-file"\n'
+                    '[build]\nroot = "calls.csv"\nclip_seconds = 5\npolicy = "vader"\nn_mels = 64\n'
+                    '[embed]\nweights = "random"\nlayer = "block3_conv3"\n'
+                    '[train]\nhead = {kind = "dense", max_epochs = 7}\nseed = 4\nhuman_labels = "labels.csv"\n'
+                    '[build.mel]\nhop_length = 128\n'
+                    '[report]\nevaluation = ["a.json", "b.json"]\n'
+                    '[executor]\nworkers = 1\n')
+    config = _printed_config(capsys, ["--config", str(toml), "--policy", "mean", "--patience", "2"])
+    build = config["build"]
+    assert build["clip_seconds"] == 5.0 and build["policy"] == "mean"  # the command line wins
+    assert build["mel"] == {"n_fft": 1024, "hop_length": 128, "n_mels": 64} and build["seed"] == 0
+    assert config["out"] == "build/from-file" and config["executor"] == {"workers": 1}
+    assert config["embed"]["layer"] == "block3_conv3"
+    assert config["train"]["head"]["kind"] == "dense" and config["train"]["head"]["max_epochs"] == 7
+    assert config["train"]["head"]["patience"] == 2 and config["train"]["seed"] == 4
+    assert config["train"]["human_labels"] == "labels.csv"
+    assert config["report"]["evaluation"] == ["a.json", "b.json"]
+    # What --print-config prints is a configuration file that gives the same configuration.
+    again = tmp_path / "again.toml"
+    again.write_text(to_toml(config))
+    assert _printed_config(capsys, ["--config", str(again)]) == config
+    # the training's embedding is [embed]'s: the plan uses it
+    args, given = run.command_line().parse(["--config", str(toml)])
+    plan = run.resolve(args, given)
+    assert plan.train.layer == "block3_conv3" and plan.train_options.weights == "random"
+
+
+@pytest.mark.parametrize("text, named", [
+    ("[build]\nclip_secnds = 5\n", "clip_secnds"),
+    ("[train]\nhead = {kind = \"dense\", epochs = 3}\n", "head.epochs"),
+    ("[train]\nlayer = \"block3_conv3\"\n", "layer"),  # the embedding's: set in [embed]
+    ("[buld]\nroot = \"x\"\n", "buld"),
+    ("[build]\nclip_seconds = \"long\"\n", "clip_seconds"),
+    ("[build]\npolicy = \"loud\"\n", "policy"),
+])
+def test_a_config_file_mistake_is_a_one_line_error_naming_it(tmp_path, capsys, text, named):
+    toml = tmp_path / "run.toml"
+    toml.write_text(text)
+    assert run.main(["--config", str(toml), "--print-config"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.strip().count("\n") == 0 and named in err
 
 
 def test_no_arguments_runs_the_demo(monkeypatch, tmp_path, capsys):
     calls = {}
 
     def fake(name):
-        def main(argv):
-            calls[name] = argv
+        def step(*args, **kwargs):
+            calls[name] = (args, kwargs)
             return 0
-        return main
+        return step
 
-    for module, name in ((build_dataset, "build"), (embed, "embed"), (train, "train"), (report, "report")):
-        monkeypatch.setattr(module, "main", fake(name))
-    monkeypatch.setattr(run, "train_is_current", lambda dataset, args: None)
+    monkeypatch.setattr(build_dataset, "DEMO_OUT_DIR", tmp_path / "demo")
+    (tmp_path / "demo").mkdir()
+    for module, name in ((build_dataset, "run_build"), (embed, "run_embed"), (train, "run_train"),
+                         (report, "run_report")):
+        monkeypatch.setattr(module, name, fake(name))
+    monkeypatch.setattr(training, "model_is_current", lambda *args, **kwargs: None)
     assert run.main([]) == 0
-    demo = str(build_dataset.DEMO_OUT_DIR)
-    assert calls["build"] == ["--overwrite"]  # the demo folder is the tool's own: rebuilt when defaults change
-    assert calls["embed"] == ["--dataset", demo] and calls["train"] == ["--dataset", demo]
-    assert calls["report"][:2] == ["--dataset", demo]
-    assert str(REPO_ROOT / "reports" / "demo" / "index.html") in calls["report"]
+    demo = tmp_path / "demo"
+    (config, out, _), options = calls["run_build"]
+    assert out == demo and options["demo"] and options["overwrite"]  # the tool's own folder: rebuilt as needed
+    assert config.root == str(build_dataset.DEMO_CORPUS_DIR.resolve()) and config.corpus == "mosei"
+    assert calls["run_embed"][0][0] == demo and calls["run_train"][0][0] == demo
+    assert calls["run_report"][0][1].out == str(REPO_ROOT / "reports" / "demo" / "index.html")
     assert "reports/demo/index.html" in capsys.readouterr().out
+    assert json.loads((demo / "run.json").read_text())["build"]["corpus"] == "mosei"
 
 
 def test_a_failing_step_stops_the_run_with_one_line(monkeypatch, small_mosei, tmp_path, capsys):
-    def broken(argv):
+    def broken(*args, **kwargs):
         raise RuntimeError("the disk is full")
 
-    monkeypatch.setattr(build_dataset, "main", lambda argv: 0)
-    monkeypatch.setattr(embed, "main", broken)
-    monkeypatch.setattr(train, "main", lambda argv: pytest.fail("train must not run after a failed step"))
+    monkeypatch.setattr(build_dataset, "run_build", lambda *a, **k: 0)
+    monkeypatch.setattr(embed, "run_embed", broken)
+    monkeypatch.setattr(train, "run_train", lambda *a, **k: pytest.fail("train must not run after a failed step"))
     assert run.main(["--root", str(small_mosei), "--out", str(tmp_path / "ds")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: embed failed: RuntimeError: the disk is full") and err.strip().count("\n") == 0
@@ -92,16 +162,18 @@ def test_build_errors_are_passed_on(tmp_path, capsys):
     assert run.main(["--corpus", "mosei", "--root", str(tmp_path / "missing"), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and err.strip().count("\n") == 0 and "Traceback" not in err
+    assert run.main(["--root", str(tmp_path)]) == 2  # a corpus of one's own needs a dataset folder
+    assert capsys.readouterr().err == "error: --out is required with --root\n"
 
 
 def test_unexpected_step_error_keeps_its_traceback_in_a_named_log_or_prints_it_with_debug(
         monkeypatch, small_mosei, tmp_path, capsys):
-    def broken(argv):
+    def broken(*args, **kwargs):
         raise KeyError("deep inside the embedding")
 
     monkeypatch.setenv("WEAKLABEL_LOG_DIR", str(tmp_path / "logs"))
-    monkeypatch.setattr(build_dataset, "main", lambda argv: 0)
-    monkeypatch.setattr(embed, "main", broken)
+    monkeypatch.setattr(build_dataset, "run_build", lambda *a, **k: 0)
+    monkeypatch.setattr(embed, "run_embed", broken)
     argv = ["--root", str(small_mosei), "--out", str(tmp_path / "ds"), "--quiet"]
     assert run.main(argv) == 2
     err = capsys.readouterr().err

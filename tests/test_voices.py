@@ -176,7 +176,7 @@ def test_relabel_keeps_the_groups_and_splits(tmp_path):
                          "speaker": spk})
     root = manifest_corpus(tmp_path / "c", rows, durations)
     df = build(root, tmp_path / "out")
-    again = pd.read_parquet(relabel_dataset(tmp_path / "out", tmp_path / "re", policy="vader") / "segments.parquet")
+    again = relabel_dataset(tmp_path / "out", tmp_path / "re", policy="vader").segments
     assert again["group_id"].tolist() == df["group_id"].tolist() and again["split"].tolist() == df["split"].tolist()
 
 

@@ -1,6 +1,40 @@
 """transfer: everything that learns.
 
 Frozen ImageNet VGG16 features over log-mel spectrograms, and the classifiers trained on them.
-Importing this package is cheap: TensorFlow/Keras are imported only inside the functions that
-build or run a model, so tools that merely resolve or check weights start fast.
+Importing this package is cheap: each name below is imported on first use, and TensorFlow/Keras only inside
+the functions that build or run a model, so tools that merely resolve or check weights start fast.
+
+The Python API (none of these parses arguments or prints)::
+
+    import transfer
+    embeddings, meta = transfer.embed(dataset, transfer.EmbedConfig(weights="imagenet"))
+    result = transfer.train(dataset, transfer.TrainConfig(), transfer.TrainOptions())    # saves model + metrics
+    scores = transfer.predict(result.model_dir, ["talk.wav"])                              # a DataFrame
+    record = transfer.evaluate_acted(transfer.ActedEvaluationConfig(root="RAVDESS/", model=str(result.model_dir)))
+
+* :func:`embed` (:mod:`transfer.embedding`): the frozen VGG16 embeddings of a dataset's clips, cached;
+* :func:`train` (:mod:`transfer.training`): the head and the baselines, scored, saved into the dataset
+  (``model/``, ``metrics.json``); :func:`model_is_current` says whether that is already done;
+* :func:`predict` (:mod:`transfer.model`): a saved model's scores for audio files, per window and per file;
+* :func:`evaluate_acted` (:mod:`transfer.acted_evaluation`): a model or probes on an acted emotion corpus.
 """
+from foundation.exports import lazy_exports
+
+_EXPORTS = {
+    "EmbedConfig": "transfer.embedding",
+    "embed": "transfer.embedding",
+    "HeadConfig": "transfer.head",
+    "TrainConfig": "transfer.training",
+    "TrainOptions": "transfer.training",
+    "TrainResult": "transfer.training",
+    "train": "transfer.training",
+    "model_is_current": "transfer.training",
+    "PredictConfig": "transfer.model",
+    "load_valence_model": "transfer.model",
+    "predict": "transfer.model",
+    "ActedEvaluationConfig": "transfer.acted_evaluation",
+    "evaluate_acted": "transfer.acted_evaluation",
+}
+
+__all__ = sorted(_EXPORTS)
+__getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -35,26 +35,30 @@ from __future__ import annotations
 
 import os
 import platform
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 import pandas as pd
 
+from foundation.config import option
+from transfer.embedding import DEFAULT_LAYER, batch_size_option, layer_option, weights_option
 from transfer.head import HeadConfig
+from transfer.standardise import DEFAULT_STANDARDISATION
+from weaklabel.readers.acted import EMOTION_CORPUS_KINDS
 from foundation.metrics import INVERTED_TEXT, auc_verdict, binary_metrics
-from foundation.atomic import atomic_path, write_json_atomic
+from foundation.atomic import write_record_atomic
+from weaklabel.audio import DEFAULT_CLIP_SECONDS
+from weaklabel.dataset import EVALUATION_JSON_FILE, EVALUATION_MARKDOWN_FILE
 from weaklabel.features import LogMelParams
 from foundation.tables import markdown_tables
 
 EVALUATION_MODES = ("zero-shot", "probe", "both")
 PROBE_HEADS = ("logistic_regression", "dense")
-DEFAULT_CLIP_SECONDS = 7.0  # the default clip length of pipelines.build_dataset
 BREAKDOWNS = ("speaker", "gender", "intensity")
 EMBED_CHUNK_FILES = 256  # files decoded and embedded together
 MAX_LISTED_FILES = 50  # excluded files listed in the Markdown table (the JSON lists all)
-JSON_FILE, MARKDOWN_FILE = "acted_evaluation.json", "acted_evaluation.md"
 
 
 @dataclass(frozen=True)
@@ -93,20 +97,28 @@ class ActedEvaluationConfig:
         Seeds the probes, the dense head and the bootstrap.
     """
 
-    corpus: str = "auto"
-    root: str = "."
-    valence_map: str | None = None
-    mode: str | None = None
-    model: str | None = None
-    weights: str | None = None
-    layer: str | None = None
-    clip_seconds: float | None = None
-    batch_size: int = 16
-    n_folds: int | None = None
-    probe_heads: tuple[str, ...] = ("logistic_regression", "dense")
-    head_config: HeadConfig = field(default_factory=lambda: HeadConfig(kind="dense"))
-    n_bootstrap: int = 1000
-    seed: int = 0
+    corpus: str = option("auto", choices=EMOTION_CORPUS_KINDS,
+                         help="corpus file-name convention (auto: detected from the names)")
+    root: str = option(".", required=True, help="the corpus folder (searched recursively)")
+    valence_map: str | None = option(None, metavar="VALENCE_MAP",
+                                     help="JSON object {emotion: positive|negative|neutral|null} over the default table")
+    mode: str | None = option(None, choices=EVALUATION_MODES, default_text="both with --model, probe without",
+                              help="zero-shot (a trained model scores every clip), probe (heads trained on the "
+                                   "corpus's own labels, speaker-disjoint) or both")
+    model: str | None = option(None, metavar="MODEL", help="a model folder written by pipelines.train (for zero-shot)")
+    weights: str | None = weights_option(None, default_text="the model's, else imagenet")
+    layer: str | None = layer_option(None, default_text=f"the model's, else {DEFAULT_LAYER}")
+    clip_seconds: float | None = option(None, default_text=f"the model's, else {DEFAULT_CLIP_SECONDS:g}",
+                                        help="clip length for probe-only runs")
+    batch_size: int = batch_size_option()
+    n_folds: int | None = option(None, flag="--folds", default_text="leave-one-speaker-out",
+                                 help="probe folds, grouped by speaker")
+    probe_heads: tuple[str, ...] = option(PROBE_HEADS, choices=PROBE_HEADS, help="probe heads to train")
+    head_config: HeadConfig = option(default_factory=lambda: HeadConfig(kind="dense"), cli=False,
+                                     help="hyper-parameters of the dense probe head")
+    n_bootstrap: int = option(1000, flag="--bootstrap",
+                              help="bootstrap resamples per AUC interval (of speakers when the corpus names them)")
+    seed: int = option(0, help="probe, head and bootstrap seed")
 
     def resolved_mode(self) -> str:
         mode = self.mode or ("both" if self.model else "probe")
@@ -426,7 +438,6 @@ def _embedding_setup(config: ActedEvaluationConfig, mode: str):
     from transfer.embedding import DEFAULT_LAYER, Embedder
     from transfer.model import load_valence_model
     from transfer.weights import resolve_vgg16_weights
-    from weaklabel.audio import TARGET_SR
 
     model = None
     if config.model:
@@ -450,7 +461,7 @@ def _embedding_setup(config: ActedEvaluationConfig, mode: str):
         raise ValueError(f"--clip-seconds must be positive, got {clip_seconds}")
     params = LogMelParams()
     weights = resolve_vgg16_weights(config.weights or "imagenet")
-    n_frames = params.n_frames(int(round(clip_seconds * TARGET_SR)))
+    n_frames = params.frames_for_seconds(clip_seconds)
     return None, Embedder(weights, config.layer or DEFAULT_LAYER, image_shape=(params.n_mels, n_frames)), \
         clip_seconds, params
 
@@ -554,7 +565,9 @@ def evaluate_acted_corpus(config: ActedEvaluationConfig, log: Callable[[str], No
         "weights": weights_record(embedder.weights),
         "config": {"mode": mode, "n_folds": config.n_folds, "probe_heads": list(config.probe_heads),
                    "dense_head": config.head_config.to_dict(), "n_bootstrap": config.n_bootstrap,
-                   "seed": config.seed, "batch_size": config.batch_size},
+                   "seed": config.seed, "batch_size": config.batch_size,
+                   # what logistic_probe_predictions trains: the product's default head and standardisation
+                   "logistic_head": HeadConfig().to_dict(), "standardise": DEFAULT_STANDARDISATION},
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
         "versions": _versions(),
         "zero_shot": None, "probe": None,
@@ -567,6 +580,7 @@ def evaluate_acted_corpus(config: ActedEvaluationConfig, log: Callable[[str], No
         trained_on = model.meta.get("trained_on", {})
         record["zero_shot"] = {
             "model": str(config.model), "trained_on": trained_on, "speaker_disjoint": True,
+            "train_config": model.meta.get("train_config"),
             "note": (f"speaker-disjoint by construction: the model was trained on "
                      f"{trained_on.get('dataset', 'another corpus')} and never heard these speakers"),
             **evaluate_scores(clips, p, config.n_bootstrap, config.seed),
@@ -786,15 +800,27 @@ def evaluation_markdown(record: dict) -> str:
 
 def write_evaluation(record: dict, out_dir: str | Path) -> tuple[Path, Path]:
     """Write ``acted_evaluation.json`` and ``acted_evaluation.md`` into ``out_dir`` atomically; return their paths."""
-    out_dir = Path(out_dir)
-    json_path, md_path = out_dir / JSON_FILE, out_dir / MARKDOWN_FILE
-    write_json_atomic(json_path, record)
-    with atomic_path(md_path) as tmp:
-        tmp.write_text(evaluation_markdown(record), encoding="utf-8")
-    return json_path, md_path
+    return write_record_atomic(out_dir, record, EVALUATION_JSON_FILE, evaluation_markdown(record),
+                               EVALUATION_MARKDOWN_FILE)
 
 
-__all__ = ["EVALUATION_MODES", "PROBE_HEADS", "ActedEvaluationConfig", "evaluation_markdown", "evaluation_tables",
+def evaluate_acted(config: ActedEvaluationConfig, out_dir: str | Path | None = None, *,
+                   log: Callable[[str], None] | None = None, on_start: Callable[[int], None] | None = None,
+                   progress: Callable[[int], None] | None = None) -> dict:
+    """:func:`evaluate_acted_corpus`, and, with ``out_dir``, :func:`write_evaluation` of its record there.
+
+    Returns
+    -------
+    dict, the record (:func:`evaluate_acted_corpus`).
+    """
+    record = evaluate_acted_corpus(config, log=log, on_start=on_start, progress=progress)
+    if out_dir is not None:
+        write_evaluation(record, out_dir)
+    return record
+
+
+__all__ = ["EVALUATION_MODES", "PROBE_HEADS", "ActedEvaluationConfig", "evaluate_acted", "evaluation_markdown",
+           "evaluation_tables",
            "breakdown_metrics", "dense_probe_predictions", "describe_folds", "embed_files", "evaluate_scores",
            "inversion_warning", "logistic_probe_predictions", "evaluate_acted_corpus", "select_clips", "speaker_folds",
            "speaker_groups", "write_evaluation"]

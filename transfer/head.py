@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from foundation.config import option
 
 HEADS = ("logistic", "dense")
 DEFAULT_HEAD = "logistic"
@@ -27,15 +28,17 @@ class HeadConfig:
     """Which head and its hyper-parameters (``C`` for ``logistic``; the rest for ``dense``: learning rate per
     Adam step, sizes in units)."""
 
-    kind: str = DEFAULT_HEAD
-    C: float = DEFAULT_LOGISTIC_C
-    hidden_units: int = 256
-    dropout: float = 0.3
-    learning_rate: float = 1e-3
-    l2: float = 1e-4
-    batch_size: int = 32
-    max_epochs: int = 200
-    patience: int = 20
+    kind: str = option(DEFAULT_HEAD, choices=HEADS, flag="--head", group="model",
+                       help="'logistic' (L2 logistic regression) or 'dense' (the original project's head)")
+    C: float = option(DEFAULT_LOGISTIC_C, group="model",
+                      help="inverse L2 strength of the logistic head on standardised inputs")
+    hidden_units: int = option(256, group="dense head", help="units of the dense head's hidden layer")
+    dropout: float = option(0.3, group="dense head", help="dropout after the hidden layer")
+    learning_rate: float = option(1e-3, group="dense head", help="Adam's learning rate")
+    l2: float = option(1e-4, cli=False, help="L2 penalty on the dense head's hidden weights")
+    batch_size: int = option(32, cli=False, help="clips per step of the dense head")
+    max_epochs: int = option(200, group="dense head", help="most epochs of the dense head")
+    patience: int = option(20, group="dense head", help="early stopping on validation ROC AUC: epochs without gain")
 
     def __post_init__(self):
         if self.kind not in HEADS:

@@ -20,11 +20,13 @@ from pathlib import Path
 import numpy as np
 
 from foundation.atomic import write_json_atomic
-from weaklabel.audio import TARGET_SR, AudioReader, centred_clip
+from foundation.config import option
+from transfer.embedding import weights_option
+from weaklabel.audio import AudioReader, centred_clip, seconds_to_samples
+from weaklabel.dataset import MODEL_HEAD_FILE as HEAD_FILE, MODEL_META_FILE as META_FILE
 from weaklabel.features import LogMelParams, log_mel_spectrogram
+from weaklabel.segments import DEFAULT_MIN_SPEECH_SECONDS
 
-HEAD_FILE = "head.keras"
-META_FILE = "model.json"
 MODEL_FORMAT_VERSION = 2  # 2: pooling, per-group standardisation, train config
 WINDOWS_PER_CHUNK = 64  # windows decoded, featurised and embedded together when scoring a file
 
@@ -84,7 +86,7 @@ class ValenceModel:
                 raise ModelError(f"the model was trained on VGG16 weights {recorded['sha256'][:12]} "
                                  f"({recorded['source']}), but {spec!r} resolved to {str(weights.sha256)[:12]} "
                                  f"({weights.source}); pass the same weights (--weights)")
-            n_frames = self.mel.n_frames(int(round(self.clip_seconds * TARGET_SR)))
+            n_frames = self.mel.frames_for_seconds(self.clip_seconds)
             self._embedder = Embedder(weights, self.meta["layer"], image_shape=(self.mel.n_mels, n_frames),
                                       pooling=self.meta.get("pooling", "gap"), n_bands=int(self.meta.get("n_bands", 4)))
         return self._embedder
@@ -113,7 +115,7 @@ class ValenceModel:
         p_file : float, the mean of the window probabilities
         """
         hop_s = hop_s or self.clip_seconds / 2
-        clip_samples = int(round(self.clip_seconds * TARGET_SR))
+        clip_samples = seconds_to_samples(self.clip_seconds)
         embedded: list[np.ndarray] = []
         with AudioReader(str(path)) as reader:
             spans = window_spans(reader.duration_s, self.clip_seconds, hop_s)
@@ -161,3 +163,115 @@ def load_valence_model(model_dir: str | Path) -> ValenceModel:
                          "train one with python -m pipelines.train)")
     meta = json.loads(meta_path.read_text(encoding="utf-8"))
     return ValenceModel(model_dir, meta, keras.models.load_model(head_path))
+
+
+# ------------------------------------------------------------------------------------------- predicting
+#: Columns of :func:`predict`'s table: one ``window`` row per scored window and one ``file`` row per file (the
+#: mean over its windows, or the reason it could not be scored).
+PREDICTION_COLUMNS = ("file", "kind", "start_s", "end_s", "p_positive", "error", "note")
+
+
+@dataclass(frozen=True)
+class PredictConfig:
+    """How :func:`predict` scores audio files."""
+
+    hop_s: float | None = option(None, flag="--hop", metavar="SECONDS", default_text="half the clip length",
+                                 help="seconds between window starts")
+    min_speech_seconds: float | None = option(
+        None, metavar="S", default_text=f"{DEFAULT_MIN_SPEECH_SECONDS:g}, or one analysis window if longer",
+        help="refuse files with less audio than this, as the build refuses such segments")
+    weights: str | None = weights_option(None, default_text="those the model records; must match its checksum")
+
+
+def input_problem(path: Path, min_seconds: float) -> str | None:
+    """Why ``path`` cannot be scored, in words, or None when it can be opened and is long enough.
+
+    Parameters
+    ----------
+    path : Path
+    min_seconds : float
+        The shortest recording that can be scored: one analysis (FFT) window.
+    """
+    from weaklabel.audio import AudioDecodeError
+
+    path = Path(path)
+    if path.is_dir():
+        return f"{path} is a directory: pass the audio files in it (e.g. {path}/*.wav)"
+    if not path.exists():
+        return f"no such file: {path}" + (" (a broken symbolic link)" if path.is_symlink() else "")
+    if not path.is_file():
+        return f"{path} is not a regular file"
+    try:
+        with AudioReader(str(path)) as reader:
+            duration = reader.duration_s
+    except AudioDecodeError as exc:
+        return str(exc)
+    if duration <= 0:
+        return f"{path} holds no audio (0 s)"
+    if duration < min_seconds:
+        return (f"{path} is too short to score: {duration:.3f} s of audio; at least {min_seconds:.3f} s is needed "
+                "(the least audio a build keeps as a clip, --min-speech-seconds; at least one analysis window)")
+    return None
+
+
+def padding_note(path: Path, duration_s: float, clip_seconds: float) -> str:
+    """A note for a file shorter than the model's clip (scored centred in silence), else ``""``."""
+    if duration_s >= clip_seconds:
+        return ""
+    return (f"{path} is {duration_s:.3f} s long, shorter than the model's {clip_seconds:g} s clip: scored as one "
+            f"window padded with {clip_seconds - duration_s:.3f} s of silence")
+
+
+def predict(model, paths, config: PredictConfig = PredictConfig(), *, on_file=None):
+    """Score audio files of any length, format and sample rate with a trained valence model.
+
+    Parameters
+    ----------
+    model : path or ValenceModel
+        A model folder written by ``pipelines.train`` (:func:`transfer.train`), or the model loaded.
+    paths : iterable of paths
+    config : PredictConfig
+    on_file : callable(dict), optional
+        Called with each file's ``file`` row as soon as the file is done (its ``error`` or ``note`` to show).
+
+    Returns
+    -------
+    pandas.DataFrame with :data:`PREDICTION_COLUMNS`: per file, its windows (``start_s``, ``end_s`` seconds,
+    ``p_positive``), then one ``file`` row (the mean p_positive, or NaN with the ``error`` that stopped it);
+    ``note`` says when a file shorter than the clip was padded with silence.
+
+    Raises
+    ------
+    ModelError, transfer.weights.WeightsError
+        A folder that is not a model, or weights that do not match it. A file that cannot be scored is a row
+        with its error, not an exception.
+    """
+    import pandas as pd
+
+    from weaklabel.audio import TARGET_SR, AudioDecodeError
+
+    model = model if isinstance(model, ValenceModel) else load_valence_model(model)
+    model.embedder(config.weights)
+    wanted = DEFAULT_MIN_SPEECH_SECONDS if config.min_speech_seconds is None else config.min_speech_seconds
+    min_seconds = max(model.mel.n_fft / TARGET_SR, wanted)
+    rows = []
+    for path in paths:
+        problem = input_problem(path, min_seconds)
+        if problem is None:
+            try:
+                windows, p_file = model.score_file(path, hop_s=config.hop_s)
+            except (AudioDecodeError, ValueError, OSError) as exc:
+                problem = str(exc)
+        if problem is not None:
+            file_row = {"file": str(path), "kind": "file", "start_s": np.nan, "end_s": np.nan,
+                        "p_positive": np.nan, "error": problem, "note": ""}
+        else:
+            note = padding_note(path, windows[-1][1] - windows[0][0], model.clip_seconds)
+            rows.extend({"file": str(path), "kind": "window", "start_s": s, "end_s": e, "p_positive": p,
+                         "error": "", "note": note} for s, e, p in windows)
+            file_row = {"file": str(path), "kind": "file", "start_s": windows[0][0], "end_s": windows[-1][1],
+                        "p_positive": p_file, "error": "", "note": note}
+        rows.append(file_row)
+        if on_file is not None:
+            on_file(file_row)
+    return pd.DataFrame(rows, columns=list(PREDICTION_COLUMNS))

@@ -14,11 +14,13 @@ Models: the exported head (:mod:`transfer.head`) on VGG16 embeddings standardise
 
 :class:`TrainConfig` holds everything the model depends on besides the dataset; :data:`ORIGINAL_RECIPE` and
 :data:`PREVIOUS_DEFAULTS` name the reference configurations the weak-supervision benchmark compares against.
+:func:`train` is the training step (``transfer.train``): it trains with :class:`TrainOptions` (weights, human
+labels, bootstrap) and saves the model and ``metrics.json`` into the dataset; :func:`model_is_current` says
+whether that is already done.
 """
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Callable
 
@@ -26,15 +28,19 @@ import numpy as np
 import pandas as pd
 
 from transfer.baselines import BASELINES, fit_predict_baseline, mel_summary_features
-from transfer.embedding import DEFAULT_LAYER, DEFAULT_N_BANDS, DEFAULT_POOLING, EmbeddingSpec, POOLINGS, \
-    embed_dataset, weights_record
+from foundation.config import option
+from transfer.embedding import EmbeddingSpec, POOLINGS, bands_option, batch_size_option, embed_dataset, \
+    layer_option, pooling_option, weights_option, weights_record
 from transfer.head import HeadConfig, predict_head, train_head
+from transfer.metrics_schema import AGAINST_HUMAN, AGAINST_WEAK, EMBEDDING_BASELINE, EVAL_SPLITS, HEAD, MEL_PREFIX, \
+    WEAK_LABEL_SCORE
 from foundation.metrics import binary_metrics
-from transfer.standardise import DEFAULT_STANDARDISATION, GroupStandardiser
+from transfer.standardise import DEFAULT_STANDARDISATION, STANDARDISATIONS, GroupStandardiser
+from weaklabel.dataset import Dataset
 from weaklabel.human_labels import join_human_labels, read_human_labels, sentiment_to_valence
+from weaklabel.segments import OK
+from weaklabel.splits import TEST, TRAIN, VALIDATION
 
-EVAL_SPLITS = ("validation", "test")
-METRICS_FILE = "metrics.json"
 WEIGHTINGS = ("confidence", "none")
 LABEL_SOURCES = ("weak", "human")
 
@@ -53,14 +59,20 @@ class TrainConfig:
     seed : int, for the head and the bootstrap
     """
 
-    layer: str = DEFAULT_LAYER
-    pooling: str = DEFAULT_POOLING
-    n_bands: int = DEFAULT_N_BANDS
-    standardise: str = DEFAULT_STANDARDISATION
-    weighting: str = "confidence"
-    labels: str = "weak"
-    head: HeadConfig = field(default_factory=HeadConfig)
-    seed: int = 0
+    layer: str = layer_option()
+    pooling: str = pooling_option()
+    n_bands: int = bands_option()
+    standardise: str = option(
+        DEFAULT_STANDARDISATION, choices=STANDARDISATIONS, group="model",
+        help="'group': standardise embeddings per speaker/recording (the build's group_id; at prediction time "
+             "per file); 'none'")
+    weighting: str = option("confidence", choices=WEIGHTINGS, group="model",
+                            help="'confidence': weight each clip by the labelling policy's |score|; 'none'")
+    labels: str = option("weak", choices=LABEL_SOURCES, flag="--train-labels", group="model",
+                         help="'weak' (the build's labels) or 'human' (the dataset's human labels: a ceiling to "
+                              "compare with, not weak supervision)")
+    head: HeadConfig = option(default_factory=HeadConfig, help="the head trained on the embeddings")
+    seed: int = option(0, group="model", help="training and bootstrap seed")
 
     def __post_init__(self):
         if self.pooling not in POOLINGS:
@@ -120,11 +132,10 @@ def train_and_evaluate(dataset_dir: str | Path, weights, config: TrainConfig = T
     TrainResult: the head, the standardiser, the metrics (``metrics.json``) and every model's p(positive) for
     the validation and test clips.
     """
-    dataset_dir = Path(dataset_dir)
+    dataset = Dataset(dataset_dir)
     seed = config.seed
-    build = json.loads((dataset_dir / "build.json").read_text(encoding="utf-8"))
-    segments = pd.read_parquet(dataset_dir / "segments.parquet")
-    embeddings, emb_meta = embed_dataset(dataset_dir, weights, config.layer, batch_size=batch_size,
+    segments = dataset.segments
+    embeddings, emb_meta = embed_dataset(dataset, weights, config.layer, batch_size=batch_size,
                                          progress=embed_progress, on_start=embed_start, pooling=config.pooling,
                                          n_bands=config.n_bands, cache_dir=embeddings_cache)
     log(f"embeddings: {emb_meta['shape']} ({'cache' if emb_meta['from_cache'] else 'computed'})")
@@ -139,8 +150,8 @@ def train_and_evaluate(dataset_dir: str | Path, weights, config: TrainConfig = T
         targets = clipped.assign(label=human_all.astype("Float64"))
         targets = targets[targets["label"].notna()]
     else:
-        targets = clipped[clipped["status"] == "ok"]
-    train = targets[targets["split"] == "train"]
+        targets = clipped[clipped["status"] == OK]
+    train = targets[targets["split"] == TRAIN]
     if train["label"].nunique() < 2:
         raise ValueError(f"the train split has {len(train)} labelled clips with "
                          f"{train['label'].nunique()} class(es); a classifier needs both")
@@ -156,25 +167,25 @@ def train_and_evaluate(dataset_dir: str | Path, weights, config: TrainConfig = T
     weight = None
     if config.weighting == "confidence" and config.labels == "weak":
         weight = np.abs(train["score"].to_numpy(dtype=float))
-    val = targets[targets["split"] == "validation"]
+    val = targets[targets["split"] == VALIDATION]
     head, head_info = train_head(Z[rows(train)], y_train, weight, Z[rows(val)], val["label"].to_numpy(dtype=int),
                                  config.head, seed=seed)
     log(f"head: {head_info['kind']}" + (f", {head_info['epochs_run']} epochs, best {head_info['best_epoch']} "
                                         f"({head_info['monitor']})" if head_info["kind"] == "dense" else ""))
 
     # p(positive) of every model for every clip in validation/test (labelled or not).
-    predictions: dict[str, np.ndarray] = {"head": predict_head(head, Z[rows(scored)])}
+    predictions: dict[str, np.ndarray] = {HEAD: predict_head(head, Z[rows(scored)])}
     if baselines:
-        logmel = np.load(dataset_dir / build["features"]["file"], mmap_mode="r")
+        logmel = dataset.features
         needed = np.unique(np.concatenate([rows(train), rows(scored)]))
         summary = dict(zip(needed.tolist(), mel_summary_features(logmel[needed])))
         mel_train = np.stack([summary[r] for r in rows(train)])
         mel_scored = np.stack([summary[r] for r in rows(scored)]) if len(scored) else np.zeros((0, mel_train.shape[1]))
         for name in BASELINES:
-            predictions[f"mel_{name}"] = fit_predict_baseline(name, mel_train, y_train, {"scored": mel_scored},
+            predictions[MEL_PREFIX + name] = fit_predict_baseline(name, mel_train, y_train, {"scored": mel_scored},
                                                               seed=seed)["scored"]
-            log(f"baseline mel_{name} trained")
-        predictions["embedding_logistic_regression"] = fit_predict_baseline(
+            log(f"baseline {MEL_PREFIX}{name} trained")
+        predictions[EMBEDDING_BASELINE] = fit_predict_baseline(
             "logistic_regression", embeddings[rows(train)], y_train, {"scored": embeddings[rows(scored)]},
             seed=seed)["scored"]
 
@@ -194,10 +205,10 @@ def train_and_evaluate(dataset_dir: str | Path, weights, config: TrainConfig = T
                                                   n_bootstrap=n_bootstrap, seed=seed, groups=groups[mask])
         return out
 
-    weak_targets = scored["label"].where(scored["status"] == "ok").astype("Float64")
+    weak_targets = scored["label"].where(scored["status"] == OK).astype("Float64")
     metrics = {
-        "dataset": str(dataset_dir), "build_fingerprint": build["fingerprint"],
-        "policy": build["config"]["policy"], "neutral_band": build["config"]["neutral_band"],
+        "dataset": str(Path(dataset_dir)), "build_fingerprint": dataset.fingerprint,
+        "policy": dataset.record["config"]["policy"], "neutral_band": dataset.record["config"]["neutral_band"],
         "train_config": config.to_dict(),
         "embedding": {k: emb_meta[k] for k in ("key", "backbone", "layer", "pooling", "image_version", "dim",
                                                "features_sha256")},
@@ -206,15 +217,15 @@ def train_and_evaluate(dataset_dir: str | Path, weights, config: TrainConfig = T
         "n_train": int(len(train)), "train_positive_share": float(y_train.mean()),
         "head_training": head_info,
         "standardisation": {"mode": standardiser.mode, "min_clips": standardiser.min_clips, "by": "group_id"},
-        "against_weak_labels": evaluate(weak_targets),
+        AGAINST_WEAK: evaluate(weak_targets),
     }
     human = human_all.loc[scored.index] if human_all is not None else None
     if human is None:
-        metrics["against_human_labels"] = None
+        metrics[AGAINST_HUMAN] = None
         metrics["human_labels_note"] = "the dataset carries no human labels (manifest column human_label or --human-labels)"
     else:
         weak_score = ((scored["score"].astype("Float64").fillna(0.0).to_numpy(dtype=float) + 1.0) / 2.0)
-        metrics["against_human_labels"] = evaluate(human.astype("Float64"), {"weak_label_score": weak_score})
+        metrics[AGAINST_HUMAN] = evaluate(human.astype("Float64"), {WEAK_LABEL_SCORE: weak_score})
         metrics["human_labels_source"] = human_source
     frame = scored[["segment_id", "split", "group_id"]].reset_index(drop=True).assign(
         weak_label=weak_targets.to_numpy(), human_label=None if human is None else human.astype("Float64").to_numpy())
@@ -238,11 +249,12 @@ class TrainResult:
     standardiser: GroupStandardiser
     metrics: dict
     predictions: pd.DataFrame
+    model_dir: Path | None = None  # where :func:`train` saved the model
 
 
 def model_metadata(dataset_dir: str | Path, metrics: dict, standardiser: GroupStandardiser) -> dict:
     """What a saved model needs to rebuild its input from raw audio, and which embeddings it came from."""
-    build = json.loads((Path(dataset_dir) / "build.json").read_text(encoding="utf-8"))
+    build = Dataset(dataset_dir).record
     return {
         "clip_seconds": build["config"]["clip_seconds"], "sample_rate": build["features"]["sample_rate"],
         "log_mel": build["features"]["log_mel"], "image_version": metrics["embedding"]["image_version"],
@@ -250,11 +262,135 @@ def model_metadata(dataset_dir: str | Path, metrics: dict, standardiser: GroupSt
         "pooling": metrics["train_config"]["pooling"], "n_bands": metrics["train_config"]["n_bands"],
         "train_config": metrics["train_config"], "embedding_key": metrics["embedding"]["key"],
         "features_sha256": metrics["embedding"]["features_sha256"],
-        "weights": metrics["weights"], "trained_on": {"dataset": str(dataset_dir),
+        "weights": metrics["weights"], "trained_on": {"dataset": str(Path(dataset_dir)),
                                                       "build_fingerprint": build["fingerprint"],
                                                       "policy": build["config"]["policy"],
                                                       "neutral_band": build["config"]["neutral_band"]},
         "head_training": metrics["head_training"], "standardiser": standardiser.to_dict(),
-        "validation_auc_weak": metrics["against_weak_labels"]["head"]["validation"].get("roc_auc"),
-        "test_auc_weak": metrics["against_weak_labels"]["head"]["test"].get("roc_auc"),
+        "validation_auc_weak": metrics[AGAINST_WEAK][HEAD][VALIDATION].get("roc_auc"),
+        "test_auc_weak": metrics[AGAINST_WEAK][HEAD][TEST].get("roc_auc"),
     }
+
+
+# ------------------------------------------------------------------------------------ the training step
+@dataclass(frozen=True)
+class TrainOptions:
+    """How :func:`train` runs and scores, besides the model (:class:`TrainConfig`): the VGG16 weights, the
+    batch size, the human labels scored against, the bootstrap and where the model goes."""
+
+    weights: str = weights_option()
+    batch_size: int = batch_size_option()
+    human_labels: str | None = option(
+        None, metavar="FILE", help="human sentiment labels to score against: CMU-MOSEI .csd, or CSV/TSV with video "
+                                   "id, start, end, sentiment (joined by video id and times)",
+        default_text="the dataset's human_label column, if any")
+    n_bootstrap: int = option(1000, flag="--bootstrap", help="bootstrap resamples for the AUC intervals")
+    model_out: str | None = option(None, metavar="DIR", default_text="DATASET/model",
+                                   help="where to save the model")
+
+
+class EmptySplitError(ValueError):
+    """Training left a side with no labelled clip to score, so there is no result to save; ``metrics`` holds
+    what was computed (each such side marked)."""
+
+    def __init__(self, message: str, metrics: dict):
+        super().__init__(message)
+        self.metrics = metrics
+
+
+def empty_sides(metrics: dict) -> list[str]:
+    """The evaluation splits (validation, test) with no labelled clip for any model, in either label block."""
+    empty = []
+    for split in EVAL_SPLITS:
+        cells = [splits.get(split, {}) for key in (AGAINST_WEAK, AGAINST_HUMAN)
+                 for splits in (metrics.get(key) or {}).values()]
+        if cells and all(not c.get("n") for c in cells):
+            empty.append(split)
+    return empty
+
+
+def train(dataset, config: TrainConfig = TrainConfig(), options: TrainOptions = TrainOptions(), *,
+          log: Callable[[str], None] | None = None, embed_start: Callable[[int], None] | None = None,
+          embed_progress: Callable[[int], None] | None = None) -> TrainResult:
+    """Train and score the model on a dataset, and save it with ``metrics.json`` into the dataset.
+
+    Parameters
+    ----------
+    dataset : Dataset or path
+    config : TrainConfig
+    options : TrainOptions
+    log, embed_start, embed_progress :
+        Progress messages and the embedding's progress (:func:`train_and_evaluate`).
+
+    Returns
+    -------
+    TrainResult, with :attr:`~TrainResult.model_dir` where the model was saved.
+
+    Raises
+    ------
+    EmptySplitError
+        When the test side holds no labelled clip: nothing is written.
+    """
+    from foundation.atomic import write_json_atomic
+    from transfer.model import save_valence_model
+    from transfer.weights import resolve_vgg16_weights
+
+    dataset = Dataset(dataset)
+    weights = resolve_vgg16_weights(options.weights)
+    result = train_and_evaluate(dataset.path, weights, config, human_labels_path=options.human_labels,
+                                batch_size=options.batch_size, n_bootstrap=options.n_bootstrap,
+                                log=log or (lambda message: None), embed_start=embed_start,
+                                embed_progress=embed_progress)
+    empty = empty_sides(result.metrics)
+    if TEST in empty:
+        raise EmptySplitError(f"the dataset's {' and '.join(empty)} split(s) hold no labelled clips, so there is "
+                              "nothing to report: rebuild with more recordings or speakers (the build names the "
+                              "groups); no metrics or model written", result.metrics)
+    result.model_dir = save_valence_model(options.model_out or dataset.model_dir, result.head,
+                                          model_metadata(dataset.path, result.metrics, result.standardiser))
+    write_json_atomic(dataset.metrics_path, result.metrics)
+    return result
+
+
+def model_is_current(dataset, config: TrainConfig, weights, human_labels: str | Path | None = None,
+                     model_dir: str | Path | None = None) -> str | None:
+    """Why the dataset's model is current for this training, or None when it must be trained.
+
+    Current means: ``metrics.json`` and the model folder (``model_dir``, default ``DATASET/model``) exist;
+    both record this build's fingerprint; ``metrics.json`` records the embedding key these weights (a spec or
+    resolved :class:`~transfer.weights.WeightsInfo`), layer and pooling give, computed from the features the
+    dataset holds now; and the training configuration and human-label source are the ones asked for.
+    """
+    import json
+
+    from transfer.weights import resolve_vgg16_weights
+    from weaklabel.dataset import MODEL_HEAD_FILE, MODEL_META_FILE
+
+    dataset = Dataset(dataset)
+    model_dir = Path(model_dir) if model_dir else dataset.model_dir
+    try:
+        metrics = json.loads(dataset.metrics_path.read_text(encoding="utf-8"))
+        model_meta = json.loads((model_dir / MODEL_META_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not (model_dir / MODEL_HEAD_FILE).is_file():
+        return None
+    fingerprint = dataset.fingerprint
+    if metrics.get("build_fingerprint") != fingerprint or \
+            (model_meta.get("trained_on") or {}).get("build_fingerprint") != fingerprint:
+        return None
+    if metrics.get("train_config") != json.loads(json.dumps(config.to_dict())):
+        return None
+    weights = resolve_vgg16_weights(weights) if isinstance(weights, str) else weights
+    key = config.embedding_spec(weights).key
+    embedding = metrics.get("embedding") or {}
+    if embedding.get("key") != key or model_meta.get("embedding_key") != key:
+        return None
+    if embedding.get("features_sha256") != dataset.features_sha256:
+        return None
+    source = metrics.get("human_labels_source")
+    if human_labels is not None and source != str(human_labels):
+        return None
+    if human_labels is None and source not in (None, "human_label column"):
+        return None
+    return f"model and metrics.json match build {str(fingerprint)[:12]} and embedding {key}"

@@ -28,17 +28,22 @@ from __future__ import annotations
 
 import platform
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 import pandas as pd
 
+from foundation.config import option
 from foundation.metrics import auc_verdict, binary_metrics
+from transfer.embedding import weights_option
 from transfer.training import ORIGINAL_RECIPE, PREVIOUS_DEFAULTS, TrainConfig, train_and_evaluate
-from foundation.atomic import atomic_path, write_json_atomic
-from weaklabel.sentiment import DEFAULT_NEUTRAL_BAND, DEFAULT_POLICY, ORIGINAL_POLICY
+from foundation.atomic import write_record_atomic
+from weaklabel.dataset import EMBEDDINGS_DIR
+from weaklabel.readers.acted import EMOTION_CORPUS_KINDS
+from weaklabel.sentiment import DEFAULT_NEUTRAL_BAND, DEFAULT_POLICY, ORIGINAL_POLICY, POLICIES
+from weaklabel.splits import TEST
 from foundation.tables import markdown_tables
 from weaklabel.weak_supervision import (DEFAULT_MATCH_PROBABILITIES, MELD_LABEL_COLUMN, MELD_TEXT_COLUMN,
                                         load_sentences, pair_sentences, paired_manifest, rotations_record,
@@ -96,25 +101,32 @@ class WeakSupervisionConfig:
     weights : VGG16 weights spec
     """
 
-    roots: tuple[str, ...]
-    sentences: str
-    corpus: str = "auto"
-    valence_map: str | None = None
-    text_column: str = MELD_TEXT_COLUMN
-    label_column: str = MELD_LABEL_COLUMN
-    probabilities: tuple[float, ...] = DEFAULT_MATCH_PROBABILITIES
-    pairing_seeds: tuple[int, ...] = (0,)
-    n_test: int = 4
-    n_validation: int = 2
-    n_rotations: int | None = None
-    policy: str = DEFAULT_POLICY
-    neutral_band: float = DEFAULT_NEUTRAL_BAND
-    model: TrainConfig = field(default_factory=TrainConfig)
-    references: bool = True
-    weights: str = "imagenet"
-    workers: int | None = None
-    n_bootstrap: int = 1000
-    seed: int = 0
+    roots: tuple[str, ...] = option(
+        flag="--root", repeat=True, metavar="ROOT",
+        help="an acted emotion corpus folder (repeat to combine folders of one corpus)")
+    sentences: str = option(metavar="SENTENCES",
+                            help="CSV of sentences with human sentiment (MELD's *_sent_emo.csv layout by default)")
+    corpus: str = option("auto", choices=EMOTION_CORPUS_KINDS, help="file-name convention (auto: detected)")
+    valence_map: str | None = option(None, metavar="VALENCE_MAP",
+                                     help="JSON {emotion: positive|negative|neutral|null}")
+    text_column: str = option(MELD_TEXT_COLUMN, help="text column of --sentences")
+    label_column: str = option(MELD_LABEL_COLUMN, help="sentiment column of --sentences")
+    probabilities: tuple[float, ...] = option(DEFAULT_MATCH_PROBABILITIES, flag="--p", metavar="P",
+                                              help="match probabilities to sweep")
+    pairing_seeds: tuple[int, ...] = option((0,), help="pairing seeds; figures average over them")
+    n_test: int = option(4, flag="--test-speakers", help="speakers held out for test per rotation")
+    n_validation: int = option(2, flag="--validation-speakers", help="speakers for validation per rotation")
+    n_rotations: int | None = option(None, flag="--rotations", default_text="every speaker tested once",
+                                     help="rotations")
+    policy: str = option(DEFAULT_POLICY, choices=tuple(POLICIES), help="the default recipe's labelling policy")
+    neutral_band: float = option(DEFAULT_NEUTRAL_BAND, help="the default recipe's neutral band")
+    model: TrainConfig = option(default_factory=TrainConfig, cli=False, help="the default recipe's model")
+    references: bool = option(True, help="run the reference rows too: the original recipe, the previous defaults "
+                                         "and the true-label ceiling (--no-references skips them)")
+    weights: str = weights_option()
+    workers: int | None = option(None, metavar="N", default_text="CPU count", help="build processes")
+    n_bootstrap: int = option(1000, flag="--bootstrap", help="bootstrap resamples of every AUC interval")
+    seed: int = option(0, help="seed of the builds, the training and the bootstrap")
 
 
 def read_clips(config: WeakSupervisionConfig) -> tuple[pd.DataFrame, dict]:
@@ -248,7 +260,7 @@ def run_weak_supervision(config: WeakSupervisionConfig, work_dir: str | Path,
                                   config.n_rotations)
     truth = (clips["valence"] == "positive").to_numpy(dtype=int)
     all_recipes = recipes(config.policy, config.model, config.references)
-    cache = work_dir / "embeddings"
+    cache = work_dir / EMBEDDINGS_DIR  # one cache shared by every re-labelled dataset
     runs: list[dict] = []
     collected: dict[tuple[str, float], list] = {}
     quality: dict[float, list[dict]] = {}
@@ -273,7 +285,7 @@ def run_weak_supervision(config: WeakSupervisionConfig, work_dir: str | Path,
                         dataset = relabel_dataset(base, work_dir / tag / f"{recipe.policy}-rot{rotation_index}",
                                                   policy=recipe.policy, neutral_band=config.neutral_band,
                                                   folds=str(folds.resolve()))
-                        segments = pd.read_parquet(dataset / "segments.parquet")
+                        segments = dataset.segments
                         labels = segments.set_index("segment_id").loc[manifest["segment_id"], "label"]
                         labelled[recipe.policy] = dataset, weak_label_quality(
                             manifest, labels.astype("Float64").to_numpy(dtype=float, na_value=np.nan))
@@ -281,7 +293,7 @@ def run_weak_supervision(config: WeakSupervisionConfig, work_dir: str | Path,
                     trained = train_and_evaluate(dataset, weights, replace(recipe.model, seed=config.seed),
                                                  batch_size=16, n_bootstrap=config.n_bootstrap,
                                                  embeddings_cache=cache, baselines=False)
-                    test = trained.predictions[(trained.predictions["split"] == "test")
+                    test = trained.predictions[(trained.predictions["split"] == TEST)
                                                & trained.predictions["human_label"].notna()]
                     y = test["human_label"].to_numpy(dtype=int)
                     scores = test["p_head"].to_numpy(dtype=float)
@@ -399,10 +411,4 @@ def weak_supervision_markdown(record: dict) -> str:
 
 def write_weak_supervision(record: dict, out_dir: str | Path) -> tuple[Path, Path]:
     """Write ``weak_supervision.json`` and ``weak_supervision.md`` atomically; returns their paths."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    json_path, md_path = out_dir / JSON_FILE, out_dir / MARKDOWN_FILE
-    write_json_atomic(json_path, record)
-    with atomic_path(md_path) as tmp:
-        Path(tmp).write_text(weak_supervision_markdown(record), encoding="utf-8")
-    return json_path, md_path
+    return write_record_atomic(out_dir, record, JSON_FILE, weak_supervision_markdown(record), MARKDOWN_FILE)

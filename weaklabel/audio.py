@@ -14,8 +14,15 @@ import numpy as np
 import soundfile as sf
 import soxr
 
+#: Every clip and feature is computed at this rate, Hz.
 TARGET_SR = 16000
+#: The fixed clip length, seconds: longer segments are cropped, shorter ones padded.
 DEFAULT_CLIP_SECONDS = 7.0
+
+
+def seconds_to_samples(seconds: float, sr: int = TARGET_SR) -> int:
+    """A duration in seconds as a whole number of samples at ``sr`` Hz (rounded to the nearest)."""
+    return int(round(seconds * sr))
 
 
 class AudioDecodeError(Exception):
@@ -57,7 +64,7 @@ class ClipPlan:
 
     @property
     def source_samples(self) -> int:
-        return int(round((self.source_end_s - self.source_start_s) * TARGET_SR))
+        return seconds_to_samples(self.source_end_s - self.source_start_s)
 
 
 def plan_clip(start_s: float, end_s: float, duration_s: float, clip_seconds: float,
@@ -72,14 +79,14 @@ def plan_clip(start_s: float, end_s: float, duration_s: float, clip_seconds: flo
     ClipPlan or None
         None when the segment lies wholly outside the recording (``start_s >= duration_s``).
     """
-    clip_samples = int(round(clip_seconds * sr))
+    clip_samples = seconds_to_samples(clip_seconds, sr)
     if clip_samples <= 0:
         raise ValueError(f"clip length must be positive, got {clip_seconds} s")
     if start_s >= duration_s:
         return None
     cut_at_end = end_s > duration_s
     end_s = min(end_s, duration_s)
-    segment_samples = int(round((end_s - start_s) * sr))
+    segment_samples = seconds_to_samples(end_s - start_s, sr)
     if segment_samples <= 0:
         return None
     if segment_samples > clip_samples:

@@ -37,7 +37,7 @@ import struct
 import threading
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from functools import lru_cache, partial
 from importlib import metadata
 from pathlib import Path
@@ -47,129 +47,56 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import ThreadpoolController
 
-from weaklabel import __version__
 from foundation.atomic import atomic_path, remove_temp_files, write_json_atomic, write_parquet_atomic
-from foundation.digests import file_sha256
-from weaklabel.audio import DEFAULT_CLIP_SECONDS, TARGET_SR, AudioDecodeError, AudioReader, plan_clip, \
-    segment_rng
+from foundation.digests import file_sha256, json_sha256
 from foundation.executor import make_executor, resolve_scheduler
+from weaklabel import __version__
+from weaklabel.audio import TARGET_SR, AudioDecodeError, AudioReader, plan_clip, seconds_to_samples, segment_rng
+from weaklabel.config import FORMAT_VERSION, BuildConfig
+from weaklabel.dataset import BUILD_FILE, COLUMNS, FEATURES_DIR, FEATURES_FILE, PARTS_PREFIX, SEGMENTS_FILE, \
+    Dataset
 from weaklabel.errors import OutputConflictError
-from weaklabel.features import LogMelParams, log_mel_placed
+from weaklabel.features import log_mel_placed
+from weaklabel.labelling import count_build, label_rows
 from weaklabel.readers import read_corpus
-from weaklabel.segments import ABSTAINED, AUDIO_MISSING, AUDIO_UNREADABLE, DEFAULT_MIN_SPEECH_SECONDS, \
-    DUPLICATE_SEGMENT, FAILURE_STATUSES, OK, OUTSIDE_AUDIO, TOO_LITTLE_SPEECH, Segment
-from weaklabel.sentiment import DEFAULT_NEUTRAL_BAND, DEFAULT_POLICY, SCORE_FIELDS, apply_policy, \
-    score_sentiment, scores_from_frame, validate_policy
-from weaklabel.splits import DEFAULT_FRACTIONS, DEFAULT_SPEAKER_MODE, SPLITS, SPEAKER_MODES, SplitError, \
-    assign_group_splits, load_folds, split_groups, splits_from_folds_by_group
+from weaklabel.relabel import relabel_dataset
+from weaklabel.segments import AUDIO_MISSING, AUDIO_UNREADABLE, DUPLICATE_SEGMENT, FAILURE_STATUSES, OUTSIDE_AUDIO, \
+    TOO_LITTLE_SPEECH, Segment
+from weaklabel.sentiment import SCORE_FIELDS, score_sentiment
+from weaklabel.splits import load_folds, split_groups, splits_from_folds_by_group
 
-FORMAT_VERSION = 3  # 2: per-text VADER shares and negation-aware TextBlob stored for the label model;
-# 3: split groups join shared speakers, audio files and recordings; too_little_speech status
-SEGMENTS_FILE = "segments.parquet"
-BUILD_FILE = "build.json"
-FEATURES_FILE = "features/logmel.npy"
-PARTS_PREFIX = ".parts-"
-
-#: Columns of ``segments.parquet``, in order (reader-specific extras such as ``speaker`` follow).
-COLUMNS = {
-    "segment_id": "unique segment id (MOSEI: <video>_<segment>)",
-    "video_id": "source recording id",
-    "group_id": "split group kept on one side: recordings joined by shared speakers, audio files and groups",
-    "split": "train / validation / test (null: not listed in --folds)",
-    "status": "ok, abstained, or a failure code (see weaklabel.segments)",
-    "detail": "failure reason or notes (e.g. negative start clamped, cut at end)",
-    "label": "weak label: 1 positive, 0 negative, null abstained/failed",
-    "score": "the policy's combined sentiment score in [-1, 1]",
-    "textblob": "TextBlob polarity of the normalised text, [-1, 1]",
-    "vader": "VADER compound score of the normalised text, [-1, 1]",
-    "vader_pos": "VADER's share of positive lexicon weight in the text, [0, 1]",
-    "vader_neg": "VADER's share of negative lexicon weight in the text, [0, 1]",
-    "textblob_negation": "TextBlob polarity after spelling out n't negations, [-1, 1]",
-    "text": "transcript text as read",
-    "start": "segment start, seconds (negative published starts clamped to 0)",
-    "end": "segment end, seconds, as published",
-    "duration_s": "end - start, seconds, before cropping or padding",
-    "start_clamped": "true when a negative start was clamped to 0",
-    "clip_source_start_s": "start of the recording span placed in the clip, seconds",
-    "clip_source_end_s": "end of that span, seconds",
-    "clip_pad_left_s": "silence before the audio in the clip, seconds",
-    "feature_row": "row in features/logmel.npy, null when the segment has no clip",
-    "audio_path": "audio file, relative to the corpus root when inside it",
-}
+__all__ = ["BuildConfig", "BuildResult", "build_dataset"]
 
 
-@dataclass(frozen=True)
-class BuildConfig:
-    """Everything that determines a build's output (runtime options such as worker count are not here)."""
+class BuildResult(Dataset):
+    """The dataset a build wrote (a :class:`~weaklabel.dataset.Dataset`), and what this run of the build did.
 
-    corpus: str
-    root: str
-    clip_seconds: float = DEFAULT_CLIP_SECONDS
-    seed: int = 0
-    policy: str = DEFAULT_POLICY
-    neutral_band: float = DEFAULT_NEUTRAL_BAND
-    split_fractions: tuple[float, float, float] = DEFAULT_FRACTIONS
-    folds: str | None = None
-    mel: LogMelParams = field(default_factory=LogMelParams)
-    speakers: str = DEFAULT_SPEAKER_MODE
-    min_speech_seconds: float = DEFAULT_MIN_SPEECH_SECONDS
-    #: Write a build even when a split would get no kept segment (not part of the fingerprint: it changes
-    #: whether a build is written, never what it holds).
-    allow_empty_splits: bool = False
-
-    def __post_init__(self):
-        if not self.clip_seconds > 0:
-            raise ValueError(f"clip length must be positive, got {self.clip_seconds} s")
-        if self.mel.sample_rate != TARGET_SR:
-            raise ValueError(f"features are computed at {TARGET_SR} Hz; got mel sample_rate {self.mel.sample_rate}")
-        validate_policy(self.policy, self.neutral_band)
-        if self.speakers not in SPEAKER_MODES:
-            raise ValueError(f"unknown speaker mode {self.speakers!r}; choose one of {', '.join(SPEAKER_MODES)}")
-        if not self.min_speech_seconds >= 0:
-            raise ValueError(f"minimum speech must be >= 0 s, got {self.min_speech_seconds}")
-
-    def to_dict(self) -> dict:
-        data = asdict(self)
-        data["split_fractions"] = list(self.split_fractions)
-        data["folds_sha256"] = file_sha256(self.folds) if self.folds else None
-        data["format_version"] = FORMAT_VERSION
-        del data["allow_empty_splits"]
-        return data
-
-    def fingerprint(self) -> str:
-        """Hash of the whole configuration: a build directory holds exactly one."""
-        return _hash_json(self.to_dict())
-
-    def parts_fingerprint(self) -> str:
-        """Hash of what the per-recording parts depend on (not the policy or the splits)."""
-        data = self.to_dict()
-        keep = ("corpus", "root", "clip_seconds", "seed", "mel", "min_speech_seconds", "format_version")
-        return _hash_json({k: data[k] for k in keep})
-
-
-@dataclass
-class BuildResult:
-    """What a build did: the output paths, the counts written to ``build.json``, and timing.
-
-    ``recordings_processed`` counts the audio files (the units of work) processed in this run: one per
-    recording in most corpora.
+    Attributes
+    ----------
+    elapsed_s : float
+        Wall time of this run, seconds.
+    up_to_date : bool
+        The build was already complete: nothing was done.
+    recordings_processed : int
+        Audio files (the units of work) processed in this run: one per recording in most corpora.
+    changes : dict
+        What a re-run of a finished build found changed: ``changed``, ``new`` and ``removed`` audio files (as
+        stored in ``segments.parquet``'s ``audio_path``); empty for a first build.
+    relabelled : bool
+        The labels and splits were re-derived from the stored scores without decoding any audio.
     """
 
-    out_dir: Path
-    counts: dict
-    elapsed_s: float
-    up_to_date: bool = False
-    recordings_processed: int = 0
-    #: What a re-run of a finished build found changed: ``changed``, ``new`` and ``removed`` audio files (as
-    #: stored in ``segments.parquet``'s ``audio_path``); empty for a first build.
-    changes: dict = field(default_factory=dict)
-    #: True when the labels and splits were re-derived from the stored scores without decoding any audio.
-    relabelled: bool = False
+    def __init__(self, out_dir: str | Path, elapsed_s: float, up_to_date: bool = False,
+                 recordings_processed: int = 0, changes: dict | None = None, relabelled: bool = False):
+        super().__init__(out_dir)
+        self.record  # read now: the result says what this build wrote, even if the folder changes later
+        self.elapsed_s, self.up_to_date, self.relabelled = elapsed_s, up_to_date, relabelled
+        self.recordings_processed, self.changes = recordings_processed, changes or {}
 
-
-def _hash_json(data) -> str:
-    """SHA-256 of ``data`` as canonical JSON (sorted keys; anything JSON cannot hold by its ``repr``)."""
-    return hashlib.sha256(json.dumps(data, sort_keys=True, default=repr).encode("utf-8")).hexdigest()
+    @property
+    def out_dir(self) -> Path:
+        """The dataset's folder (the same as :attr:`path`)."""
+        return self.path
 
 
 def library_versions() -> dict[str, str]:
@@ -312,7 +239,7 @@ def process_audio_file(segments: list[Segment], config: BuildConfig,
         for i in live:
             _fail(rows[i], AUDIO_UNREADABLE, str(exc))
         return rows, 0
-    clip_samples = int(round(config.clip_seconds * TARGET_SR))
+    clip_samples = seconds_to_samples(config.clip_seconds)
     shape = (config.mel.n_mels, config.mel.n_frames(clip_samples))
     n_features = 0
     spans: list[np.ndarray] = []
@@ -374,7 +301,7 @@ def _cut_span(reader: AudioReader, seg: Segment, row: dict, config: BuildConfig)
         _fail(row, OUTSIDE_AUDIO, f"no audio could be decoded from {plan.source_start_s:.3f} s "
                                   "(the file is shorter than its header says)")
         return None
-    if samples.size < int(round(config.min_speech_seconds * TARGET_SR)):
+    if samples.size < seconds_to_samples(config.min_speech_seconds):
         _fail(row, TOO_LITTLE_SPEECH, f"only {samples.size / TARGET_SR:.3f} s of audio in the span "
                                       f"{seg.start_s:g}-{seg.end_s:g} s (the recording is {reader.duration_s:.3f} s "
                                       f"long); the minimum is {config.min_speech_seconds:g} s (--min-speech-seconds)")
@@ -418,12 +345,12 @@ def unit_digest(segments: list[Segment], seg_digest: str | None = None) -> str:
     except OSError:
         stat = None
     audio = [audio_path, stat.st_size, stat.st_mtime_ns] if stat else [audio_path, None, None]
-    return _hash_json({"segments": seg_digest or segments_digest(segments), "audio": audio})
+    return json_sha256({"segments": seg_digest or segments_digest(segments), "audio": audio})
 
 
 def segments_digest(segments: list[Segment]) -> str:
     """Hash of a work unit's segments as read from the transcript (what an edited transcript changes)."""
-    return _hash_json([asdict(seg) for seg in segments])
+    return json_sha256([asdict(seg) for seg in segments])
 
 
 def _audio_stat(audio_path: str | None) -> list | None:
@@ -514,7 +441,7 @@ def _append_features(handle, chunk: np.ndarray) -> None:
 
 def _feature_row_bytes(config: BuildConfig) -> int:
     """Bytes of one clip's features: ``n_mels * n_frames`` values of the storage dtype."""
-    n_frames = config.mel.n_frames(int(round(config.clip_seconds * TARGET_SR)))
+    n_frames = config.mel.frames_for_seconds(config.clip_seconds)
     return config.mel.n_mels * n_frames * np.dtype(config.mel.storage_dtype).itemsize
 
 
@@ -563,7 +490,7 @@ def prepare_output_dir(out_dir: Path, config: BuildConfig, overwrite: bool, forc
     """
     parts_dir = out_dir / f"{PARTS_PREFIX}{config.parts_fingerprint()[:16]}"
     build_file = out_dir / BUILD_FILE
-    ours = [out_dir / SEGMENTS_FILE, out_dir / BUILD_FILE, out_dir / "features"]
+    ours = [out_dir / SEGMENTS_FILE, out_dir / BUILD_FILE, out_dir / FEATURES_DIR]
     same_build = False
     if build_file.is_file():
         try:
@@ -590,7 +517,7 @@ def prepare_output_dir(out_dir: Path, config: BuildConfig, overwrite: bool, forc
     if overwrite:
         for path in stale + [p for p in ours if p.exists()]:
             shutil.rmtree(path) if path.is_dir() else path.unlink()
-    for folder in (out_dir, out_dir / "features", parts_dir):
+    for folder in (out_dir, out_dir / FEATURES_DIR, parts_dir):
         remove_temp_files(folder)
     parts_dir.mkdir(parents=True, exist_ok=True)
     return parts_dir
@@ -648,15 +575,12 @@ def build_dataset(config: BuildConfig, out_dir: str | Path, workers: int | None 
         changes = corpus_changes(previous, units, seg_digests, config)
         if not any(changes.values()):
             if previous["fingerprint"] == config.fingerprint() and prepare_output_dir(out_dir, config, overwrite) is None:
-                return BuildResult(out_dir, previous["counts"], time.perf_counter() - started, up_to_date=True)
+                return BuildResult(out_dir, time.perf_counter() - started, up_to_date=True)
             # Only the policy, band, splits or speakers differ: re-label from the stored scores, no audio.
-            from weaklabel.relabel import relabel_dataset
-
             relabel_dataset(out_dir, out_dir, policy=config.policy, neutral_band=config.neutral_band,
                             folds=config.folds, split_fractions=config.split_fractions, speakers=config.speakers,
                             allow_empty_splits=config.allow_empty_splits)
-            counts = json.loads((out_dir / BUILD_FILE).read_text(encoding="utf-8"))["counts"]
-            return BuildResult(out_dir, counts, time.perf_counter() - started, relabelled=True)
+            return BuildResult(out_dir, time.perf_counter() - started, relabelled=True)
         # Some recordings changed: the unchanged ones become parts again, cut from the finished outputs.
         parts_dir = out_dir / f"{PARTS_PREFIX}{config.parts_fingerprint()[:16]}"
         parts_dir.mkdir(exist_ok=True)
@@ -664,8 +588,7 @@ def build_dataset(config: BuildConfig, out_dir: str | Path, workers: int | None 
         (out_dir / BUILD_FILE).unlink()  # the completion mark goes before any output is replaced
     parts_dir = prepare_output_dir(out_dir, config, overwrite, force)
     if parts_dir is None:
-        counts = json.loads((out_dir / BUILD_FILE).read_text(encoding="utf-8"))["counts"]
-        return BuildResult(out_dir, counts, time.perf_counter() - started, up_to_date=True)
+        return BuildResult(out_dir, time.perf_counter() - started, up_to_date=True)
     if on_start:
         on_start(len(units), len(segments))
     todo = [unit for unit in units if not part_done(parts_dir, unit, digests[unit])]
@@ -685,9 +608,9 @@ def build_dataset(config: BuildConfig, out_dir: str | Path, workers: int | None 
     else:
         batch_scores = [score_texts(batch) for batch in batches]
     scores = dict(zip(texts, (s for batch in batch_scores for s in batch)))
-    counts = finalize(out_dir, parts_dir, list(units), config, scores, seg_digests)
+    finalize(out_dir, parts_dir, list(units), config, scores, seg_digests)
     shutil.rmtree(parts_dir)
-    return BuildResult(out_dir, counts, time.perf_counter() - started, recordings_processed=len(todo),
+    return BuildResult(out_dir, time.perf_counter() - started, recordings_processed=len(todo),
                        changes=shown_changes(changes, config))
 
 
@@ -700,10 +623,8 @@ def reusable_build(out_dir: Path, config: BuildConfig) -> dict | None:
         return None
     if not all((out_dir / name).exists() for name in (SEGMENTS_FILE, FEATURES_FILE)) or "units" not in record:
         return None
-    from weaklabel.relabel import config_of
-
     try:
-        same_parts = config_of(out_dir).parts_fingerprint() == config.parts_fingerprint()
+        same_parts = BuildConfig.from_record(record["config"]).parts_fingerprint() == config.parts_fingerprint()
     except (KeyError, TypeError, ValueError, OSError):  # e.g. its folds file is gone: not reusable
         return None
     return record if same_parts and record.get("format_version") == FORMAT_VERSION else None
@@ -833,7 +754,7 @@ def finalize(out_dir: Path, parts_dir: Path, units: list[str], config: BuildConf
     unit_records = [{"unit": unit, "segments": (segment_digests or {}).get(unit), "rows": len(m["rows"]),
                      "features": m["n_features"], **(m.get("audio") or audio_identity(None))}
                     for unit, m in zip(units, metas)]
-    n_frames = config.mel.n_frames(int(round(config.clip_seconds * TARGET_SR)))
+    n_frames = config.mel.frames_for_seconds(config.clip_seconds)
     row_bytes = _feature_row_bytes(config)
     rows: list[dict] = []
     dtype = np.dtype(config.mel.storage_dtype)
@@ -901,103 +822,3 @@ def _copy_bytes(src, dst, count: int) -> None:
     dst.seek(0, os.SEEK_END)
 
 
-def label_rows(frame: pd.DataFrame, config: BuildConfig) -> pd.DataFrame:
-    """Apply the labelling policy and the splits to merged rows; return the output table."""
-    score, label = apply_policy(scores_from_frame(frame), config.policy, config.neutral_band)
-    scores, labels, statuses = [], [], []
-    for value, lab, status in zip(score, label, frame["status"]):
-        if np.isnan(value):  # no text was scored: keep the reader's status
-            scores.append(None)
-            labels.append(None)
-            statuses.append(status)
-            continue
-        failed = status in FAILURE_STATUSES
-        scores.append(float(value))
-        labels.append(None if failed or np.isnan(lab) else int(lab))
-        statuses.append(status if failed else (ABSTAINED if np.isnan(lab) else OK))
-    frame["score"] = pd.array(scores, dtype="Float64")
-    frame["label"] = pd.array(labels, dtype="Int8")
-    frame["status"] = statuses
-    frame["split"] = assign_splits(frame, config)
-    for col in (*SCORE_FIELDS, "start", "end", "duration_s", "clip_source_start_s", "clip_source_end_s",
-                "clip_pad_left_s"):
-        frame[col] = pd.array(frame[col].astype(object).where(frame[col].notna(), None), dtype="Float64")
-    frame["feature_row"] = pd.array(frame["feature_row"].astype(object).where(frame["feature_row"].notna(), None),
-                                    dtype="Int64")
-    frame["start_clamped"] = frame["start_clamped"].astype(bool)
-    extras = sorted(c for c in frame.columns if c.startswith("extra:"))
-    frame = frame.rename(columns={c: c[len("extra:"):] for c in extras})
-    extra_names = [c[len("extra:"):] for c in extras if c[len("extra:"):] not in COLUMNS]
-    return frame[list(COLUMNS) + extra_names]
-
-
-def assign_splits(frame: pd.DataFrame, config: BuildConfig) -> list[str | None]:
-    """Split per split group (:func:`weaklabel.splits.split_groups`, written back to ``group_id``): from
-    ``config.folds`` (by video id, else group id; a group listed on two sides is an error) or by seeded group
-    assignment. Raises :class:`~weaklabel.splits.SplitError` when a side would be left without kept segments,
-    unless ``config.allow_empty_splits``."""
-    speakers = frame["extra:speaker"] if "extra:speaker" in frame.columns else [None] * len(frame)
-    audio = frame["audio_path"] if "audio_path" in frame.columns else [None] * len(frame)
-    original = frame["group_id"].tolist()
-    groups = split_groups(frame["video_id"].tolist(), original, list(speakers), list(audio), config.speakers)
-    frame["group_id"] = groups
-    if config.folds:
-        folds = load_folds(config.folds)
-        splits = splits_from_folds_by_group(folds, frame["video_id"].tolist(), original, groups)
-        wanted = [s for s in SPLITS if folds.get(s)]
-    else:
-        sizes = Counter()
-        for group, status in zip(groups, frame["status"]):
-            sizes[group] += status == OK
-        for group in groups:
-            sizes.setdefault(group, 0)
-        mapping = assign_group_splits(sizes, config.split_fractions, config.seed)
-        splits = [mapping[g] for g in groups]
-        wanted = [s for s, f in zip(SPLITS, config.split_fractions) if f > 0]
-    check_sides(splits, groups, frame["status"].tolist(), wanted, config)
-    return splits
-
-
-def check_sides(splits: list, groups: list, statuses: list, wanted: list[str], config: BuildConfig) -> None:
-    """Raise :class:`~weaklabel.splits.SplitError` when a wanted side gets no kept segment while others do."""
-    kept = Counter(s for s, status in zip(splits, statuses) if status == OK)
-    if not any(kept[s] for s in SPLITS) or config.allow_empty_splits:
-        return  # nothing kept, or folds that list none of the corpus: the summary reports it as such
-    empty = [s for s in wanted if not kept.get(s)]
-    if not empty:
-        return
-    n_groups = len({g for g, status in zip(groups, statuses) if status == OK})
-    how = ("the folds file lists no kept segment's video there" if config.folds else
-           f"the corpus has {n_groups} group(s) with kept segments for {len(wanted)} side(s)")
-    raise SplitError(
-        f"the {' and '.join(empty)} split(s) would be empty: {how}. Groups are recordings joined by shared "
-        "speakers, audio files and group ids, so that no voice is on two sides. Add recordings or speakers; if "
-        "the speaker labels are per recording (diarization), build with --speakers local; or, knowingly, "
-        "--allow-empty-splits (metrics on an empty side are not a result)")
-
-
-def count_build(frame: pd.DataFrame) -> dict:
-    """Counts by status, label and split (label counts over ``ok`` rows only)."""
-    ok = frame[frame["status"] == OK]
-    labelled = {"positive": int((ok["label"] == 1).sum()), "negative": int((ok["label"] == 0).sum())}
-    by_split = {}
-    for split, part in frame.groupby(frame["split"].fillna("unassigned"), sort=True):
-        part_ok = part[part["status"] == OK]
-        by_split[str(split)] = {"segments": int(len(part)), "ok": int(len(part_ok)),
-                                "positive": int((part_ok["label"] == 1).sum()),
-                                "negative": int((part_ok["label"] == 0).sum()),
-                                "groups": int(part["group_id"].nunique())}
-    failed = frame["status"].isin(FAILURE_STATUSES)
-    return {
-        "segments": int(len(frame)),
-        "recordings": int(frame["video_id"].nunique()),
-        "groups": int(frame["group_id"].nunique()),
-        "ok": int(len(ok)),
-        "abstained": int((frame["status"] == ABSTAINED).sum()),
-        "failed": int(failed.sum()),
-        "by_status": {str(k): int(v) for k, v in sorted(frame["status"].value_counts().items())},
-        "by_label": labelled,
-        "positive_share": round(labelled["positive"] / len(ok), 6) if len(ok) else None,
-        "by_split": by_split,
-        "start_clamped": int(frame["start_clamped"].sum()),
-    }

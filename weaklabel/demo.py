@@ -66,6 +66,7 @@ from pathlib import Path
 import numpy as np
 
 from foundation.digests import file_sha256
+from weaklabel.splits import FOLD_FILE_KEYS as FOLD_KEYS, SPLITS, TEST, TRAIN, VALIDATION
 
 AUDIO_SUBDIR = Path("Raw/Audio/Full/WAV_16000")
 TRANSCRIPT_SUBDIR = Path("Raw/Transcript/Segmented/Combined")
@@ -73,9 +74,6 @@ STAMP_NAME = "demo_corpus.json"
 SEGMENTS_NAME = "demo_segments.tsv"
 FOLDS_NAME = "demo_folds.json"
 FORMAT_VERSION = 2  # 2: speaker- and sentence-disjoint splits, demo_folds.json
-SPLITS = ("train", "validation", "test")
-#: Split names as written in the folds file (the CMU Multimodal SDK's, read by weaklabel.splits.load_folds).
-FOLD_KEYS = {"train": "train", "validation": "valid", "test": "test"}
 HELD_OUT_SHARE = 0.1  # share of the speakers in each of validation and test (at least one each)
 
 DEFAULT_SENTENCES_PATH = Path(__file__).resolve().parent.parent / "data" / "demo" / "sentences.tsv"
@@ -436,12 +434,12 @@ def speaker_splits(n_recordings: int, seed: int = 0) -> dict[str, str]:
     names = [s.name for s in SPEAKERS[: min(n_recordings, len(SPEAKERS))]]
     order = [names[i] for i in np.random.default_rng([seed, 1]).permutation(len(names))]
     n_held = max(1, int(round(HELD_OUT_SHARE * len(names))))
-    held = {"validation": n_held if len(names) >= 3 else 0, "test": n_held if len(names) >= 2 else 0}
+    held = {VALIDATION: n_held if len(names) >= 3 else 0, TEST: n_held if len(names) >= 2 else 0}
     out = {}
-    for split in ("test", "validation"):
+    for split in (TEST, VALIDATION):
         for _ in range(held[split]):
             out[order.pop()] = split
-    out.update({name: "train" for name in order})
+    out.update({name: TRAIN for name in order})
     return {name: out[name] for name in names}
 
 
@@ -481,17 +479,17 @@ def sentence_splits(pool: dict[str, list[str]], splits: dict[str, str], per_reco
     for sentiment in SENTIMENTS:
         texts = [pool[sentiment][i] for i in rng.permutation(len(pool[sentiment]))]
         sizes = {split: max(need, int(round(len(texts) * sum(v == split for v in splits.values()) / n_speakers)))
-                 for split in used if split != "train"}
+                 for split in used if split != TRAIN}
         if len(texts) - sum(sizes.values()) < need:
             raise ValueError(f"{len(texts)} {sentiment} sentences cannot give each of {', '.join(used)} its own "
                              f"{need} per recording ({per_recording} sentences per recording); use fewer "
                              "sentences per recording")
         for split in used:
-            if split == "train":
+            if split == TRAIN:
                 continue
             out[split][sentiment], texts = texts[: sizes[split]], texts[sizes[split]:]
-        if "train" in out:
-            out["train"][sentiment] = texts
+        if TRAIN in out:
+            out[TRAIN][sentiment] = texts
     return out
 
 

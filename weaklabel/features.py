@@ -23,21 +23,25 @@ from typing import Sequence
 import numpy as np
 import scipy.fft
 
+from foundation.config import option
+from weaklabel.audio import DEFAULT_CLIP_SECONDS, seconds_to_samples
+
 
 @dataclass(frozen=True)
 class LogMelParams:
     """Parameters of :func:`log_mel_spectrogram` (sample rate in Hz, lengths in samples, fmin/fmax in Hz)."""
 
-    sample_rate: int = 16000
-    n_fft: int = 1024
-    hop_length: int = 256
-    win_length: int = 1024
-    n_mels: int = 128
-    fmin: float = 20.0
-    fmax: float = 8000.0
-    power: float = 2.0
-    amin: float = 1e-10
-    storage_dtype: str = "float16"
+    sample_rate: int = option(16000, cli=False, help="sample rate of the audio, Hz")
+    n_fft: int = option(1024, group="clips and features", help="FFT size in samples at 16 kHz")
+    hop_length: int = option(256, group="clips and features", help="hop in samples at 16 kHz (256 = 16 ms)")
+    win_length: int = option(1024, cli=False, follows="n_fft",
+                             help="analysis window in samples; set to n_fft wherever n_fft is set")
+    n_mels: int = option(128, group="clips and features", help="mel bands")
+    fmin: float = option(20.0, cli=False, help="lowest mel band edge, Hz")
+    fmax: float = option(8000.0, cli=False, help="highest mel band edge, Hz")
+    power: float = option(2.0, cli=False, help="exponent of the magnitude spectrogram (2: power)")
+    amin: float = option(1e-10, cli=False, help="floor of the power before dB (-100 dB: silence)")
+    storage_dtype: str = option("float16", cli=False, help="dtype of the stored features")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -45,6 +49,10 @@ class LogMelParams:
     def n_frames(self, n_samples: int) -> int:
         """Number of frames for a clip of ``n_samples`` (centred STFT)."""
         return 1 + n_samples // self.hop_length
+
+    def frames_for_seconds(self, seconds: float) -> int:
+        """Number of frames of a clip ``seconds`` long at :attr:`sample_rate` (centred STFT)."""
+        return self.n_frames(seconds_to_samples(seconds, self.sample_rate))
 
 
 def log_mel_spectrogram(clips: np.ndarray, params: LogMelParams = LogMelParams()) -> np.ndarray:
@@ -268,7 +276,7 @@ def _transform_block(block, n_block_frames: int, min_columns: int, window: np.nd
 FILES_PER_CHUNK = 256  # files decoded and featurised together by clip_logmel_for_files
 
 
-def clip_logmel_for_files(paths: list[str], clip_seconds: float = 7.0,
+def clip_logmel_for_files(paths: list[str], clip_seconds: float = DEFAULT_CLIP_SECONDS,
                           params: LogMelParams = LogMelParams()) -> tuple[np.ndarray, list[str | None]]:
     """Log-mel of short files (e.g. acted-corpus utterances), each centred in a fixed-length clip.
 
@@ -281,7 +289,7 @@ def clip_logmel_for_files(paths: list[str], clip_seconds: float = 7.0,
     """
     from weaklabel.audio import AudioDecodeError, AudioReader, centred_clip
 
-    clip_samples = int(round(clip_seconds * params.sample_rate))
+    clip_samples = seconds_to_samples(clip_seconds, params.sample_rate)
     n_frames = params.n_frames(clip_samples)
     logmel = np.zeros((len(paths), params.n_mels, n_frames), dtype=params.storage_dtype)
     errors: list[str | None] = []

@@ -15,20 +15,25 @@ several neutral bands:
   **human-neutral** texts receive a label anyway.
 
 :func:`labeling_function_summary` adds Snorkel's view of the two scorers as labelling functions
-(coverage, overlap, conflict, empirical accuracy). Everything here is pure: texts and labels in, tables out.
+(coverage, overlap, conflict, empirical accuracy). Everything here is pure, texts and labels in, tables out,
+except the label-quality step at the end: :func:`label_quality` (the ``weaklabel.label_quality`` of the API)
+also reads them from a CSV file or a built dataset, and :func:`write_label_quality` writes the report.
 """
 from __future__ import annotations
 
-from dataclasses import asdict
+import sys
+import types
+from dataclasses import asdict, dataclass
 from typing import Callable, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
 
+from foundation.config import option
 from weaklabel.human_labels import sentiment_to_valence
 from weaklabel.sentiment import (CALIBRATED_MODEL, DEFAULT_NEUTRAL_BAND, DEFAULT_POLICY, NEGATIVE, ORIGINAL_POLICY,
-                                 POLICIES, POSITIVE, SCORE_FIELDS, SentimentScores, apply_policy, label_from_scores,
-                                 score_sentiment, scores_from_frame)
+                                 POLICIES, POSITIVE, SCORE_FIELDS, SentimentScores, score_sentiment, scores_from_frame,
+                                 validate_policy)
 
 DEFAULT_BANDS = (0.0, 0.1, 0.2, 0.3, 0.4)
 
@@ -76,7 +81,7 @@ def policy_quality(score: np.ndarray, label: np.ndarray, valence: np.ndarray, ne
 
     Parameters
     ----------
-    score, label : ndarray (n,) from :func:`apply_policy`
+    score, label : ndarray (n,) from :meth:`weaklabel.sentiment.LabelingPolicy.apply`
     valence : ndarray (n,): human 1.0 / 0.0, NaN for neutral or missing
     neutral : ndarray (n,) bool: human-neutral texts
     groups : array-like (n,), optional
@@ -128,7 +133,7 @@ def policy_table(scores: Sequence[SentimentScores | None], sentiment: pd.Series,
     rows = []
     for policy in policies:
         for band in bands:
-            score, label = apply_policy(scores, policy, band)
+            score, label = POLICIES[policy].apply(scores, band)
             rows.append({"policy": policy, "neutral_band": float(band),
                          **policy_quality(score, label, valence, neutral, n_bootstrap=n_bootstrap, seed=seed,
                                           groups=groups)})
@@ -147,7 +152,7 @@ def labeling_function_summary(scores: Sequence[SentimentScores | None], sentimen
     labels differently), ``empirical_accuracy`` on human positive/negative texts it labels, and ``n``.
     """
     valence, _ = human_valence(sentiment)
-    votes = {name: apply_policy(scores, name, neutral_band)[1] for name in functions}
+    votes = {name: POLICIES[name].apply(scores, neutral_band)[1] for name in functions}
     n = len(scores)
     rows = []
     for name, lab in votes.items():
@@ -226,7 +231,7 @@ def label_quality_report(texts: Sequence[str], sentiment: pd.Series, source: str
     if len(texts) != len(sentiment):
         raise ValueError(f"{len(texts)} texts but {len(sentiment)} human labels")
     for policy in policies:
-        label_from_scores(SentimentScores(0.0, 0.0), policy, 0.0)  # unknown names fail before the slow part
+        validate_policy(policy, 0.0)  # unknown names fail before the slow part
     scores = scores_from_frame(score_texts(texts, progress=progress))
     sentiment = pd.Series(sentiment).reset_index(drop=True)
     if groups is not None and len(groups) != len(texts):
@@ -242,3 +247,154 @@ def label_quality_report(texts: Sequence[str], sentiment: pd.Series, source: str
             "label_model": {"weights": CALIBRATED_MODEL.weights, "intercept": CALIBRATED_MODEL.intercept,
                             "fitted_on": CALIBRATED_MODEL.fitted_on},
             "rows": rows, "labeling_functions": lf_rows, "tables": tables}
+
+
+# ------------------------------------------------------------------------------------ the label-quality step
+TEXT_COLUMNS = ("Utterance", "utterance", "text", "Text", "sentence", "transcript")
+LABEL_COLUMNS = ("Sentiment", "sentiment", "label", "Label", "human_label")
+GROUP_COLUMNS = ("Dialogue_ID",)
+
+
+@dataclass(frozen=True)
+class LabelQualityConfig:
+    """How :func:`label_quality` reads the human labels and what it scores."""
+
+    text_column: str | None = option(None, default_text=f"the first of {', '.join(TEXT_COLUMNS)}",
+                                     help="text column of --csv")
+    label_column: str | None = option(None, default_text=f"the first of {', '.join(LABEL_COLUMNS)}",
+                                      help="label column of --csv")
+    group_column: str | None = option(
+        None, default_text=f"{GROUP_COLUMNS[0]} when present; with --dataset the build's group_id",
+        help="column of --csv whose values cluster the texts for the AUC interval")
+    human_labels: str | None = option(None, metavar="FILE", default_text="the dataset's human_label column",
+                                      help="with --dataset: CMU-MOSEI .csd or CSV/TSV with video id, start, end, "
+                                           "sentiment")
+    policies: tuple[str, ...] = option(tuple(POLICIES), choices=tuple(POLICIES), help="labelling policies to score")
+    bands: tuple[float, ...] = option(DEFAULT_BANDS, help="neutral bands")
+    seed: int = option(0, help="bootstrap seed")
+
+
+def _column(frame: pd.DataFrame, given: str | None, candidates: tuple[str, ...], what: str, path) -> str:
+    if given:
+        if given not in frame.columns:
+            raise ValueError(f"{path} has no column {given!r}; columns: {', '.join(map(str, frame.columns))}")
+        return given
+    for name in candidates:
+        if name in frame.columns:
+            return name
+    raise ValueError(f"{path}: no {what} column found (looked for {', '.join(candidates)}); "
+                     f"name it with --{what}-column")
+
+
+def read_labelled_texts(source, config: LabelQualityConfig = LabelQualityConfig()):
+    """Texts and their human sentiment from a CSV/TSV file or a built dataset.
+
+    Parameters
+    ----------
+    source : path or weaklabel.dataset.Dataset
+        A CSV/TSV file with a text and a label column (``config.text_column`` / ``label_column``, else the first
+        of :data:`TEXT_COLUMNS` / :data:`LABEL_COLUMNS`), or a dataset: its segments' texts with the human labels
+        of ``config.human_labels`` joined by video id and times, else its ``human_label`` column.
+
+    Returns
+    -------
+    texts : list of str
+    sentiment : pandas.Series, the human labels (words or numbers)
+    description : str, where they came from
+    groups : ndarray or None, the cluster of each text for the AUC interval (MELD's ``Dialogue_ID`` or
+        ``config.group_column`` for a file, ``group_id`` for a dataset; None when absent or incomplete)
+    """
+    from pathlib import Path
+
+    from weaklabel.dataset import Dataset
+
+    if not isinstance(source, Dataset) and not Path(source).is_dir():
+        path = Path(source)
+        sep = "\t" if path.suffix.lower() in (".tsv", ".tab") else ","
+        frame = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, na_values=[""])
+        text = _column(frame, config.text_column, TEXT_COLUMNS, "text", path)
+        label = _column(frame, config.label_column, LABEL_COLUMNS, "label", path)
+        group = _column(frame, config.group_column, GROUP_COLUMNS, "group", path) if config.group_column else \
+            next((c for c in GROUP_COLUMNS if c in frame.columns), None)
+        groups = frame[group].to_numpy() if group and frame[group].notna().all() else None
+        return frame[text].tolist(), frame[label], f"{path} ({text} / {label})", groups
+    from weaklabel.human_labels import join_human_labels, read_human_labels
+
+    dataset = Dataset(source)
+    segments = dataset.segments
+    segments = segments[segments["text"].notna()].reset_index(drop=True)
+    if config.human_labels is not None:
+        human = join_human_labels(segments, read_human_labels(config.human_labels))
+        description = f"{dataset.path} joined with {config.human_labels}"
+    elif "human_label" in segments.columns:
+        human, description = segments["human_label"], f"{dataset.path} (human_label column)"
+    else:
+        raise ValueError(f"{dataset.path} has no human_label column: give the labels with --human-labels")
+    groups = segments["group_id"].to_numpy() if "group_id" in segments and segments["group_id"].notna().all() \
+        else None
+    return segments["text"].tolist(), human, description, groups
+
+
+def label_quality(data, labels=None, config: LabelQualityConfig = LabelQualityConfig(), *, groups=None,
+                  source: str | None = None, on_start: Callable[[int], None] | None = None,
+                  progress: Callable[[int], None] | None = None) -> dict:
+    """Score every policy and band of ``config`` against human sentiment (:func:`label_quality_report`).
+
+    Parameters
+    ----------
+    data : sequence of str, path or weaklabel.dataset.Dataset
+        Texts (with ``labels``), or where to read texts and labels: a CSV/TSV file or a built dataset
+        (:func:`read_labelled_texts`).
+    labels : sequence, optional
+        The human sentiment of each text (words or numbers), with texts.
+    config : LabelQualityConfig
+    groups : sequence, optional
+        With texts: the cluster of each text, for a cluster-bootstrap AUC interval.
+    source : str, optional
+        With texts: how the report names them.
+    on_start, progress : callable, optional
+        ``on_start(n_texts)`` before scoring, ``progress(n)`` as texts are scored.
+
+    Returns
+    -------
+    dict, the report (:func:`label_quality_report`); :func:`write_label_quality` writes it.
+    """
+    if labels is None:
+        if isinstance(data, (list, tuple, pd.Series)):
+            raise ValueError("texts need their human labels: label_quality(texts, labels)")
+        texts, labels, source, groups = read_labelled_texts(data, config)
+    else:
+        texts, source = list(data), source or f"{len(data)} texts"
+    if on_start is not None:
+        on_start(len(texts))
+    return label_quality_report(texts, pd.Series(labels), source, config.policies, config.bands, seed=config.seed,
+                                progress=progress, groups=groups)
+
+
+def label_quality_markdown(report: dict) -> str:
+    """The report's tables as Markdown, under a title naming its source."""
+    from foundation.tables import markdown_tables
+
+    return (f"# Weak labels against human sentiment\n\nSource: {report['source']}; {report['n_texts']} texts.\n\n"
+            + markdown_tables(report["tables"]))
+
+
+def write_label_quality(report: dict, out_dir) -> tuple:
+    """Write ``label_quality.json`` and ``label_quality.md`` into ``out_dir`` atomically; return their paths."""
+    from foundation.atomic import write_record_atomic
+    from weaklabel.dataset import LABEL_QUALITY_FILE, LABEL_QUALITY_MARKDOWN_FILE
+
+    return write_record_atomic(out_dir, report, LABEL_QUALITY_FILE, label_quality_markdown(report),
+                               LABEL_QUALITY_MARKDOWN_FILE)
+
+
+class _CallableModule(types.ModuleType):
+    """Importing this module makes it the attribute ``weaklabel.label_quality``, which would hide the function of
+    that name exported by :mod:`weaklabel`: calling the module calls :func:`label_quality`, so
+    ``weaklabel.label_quality(...)`` works whichever of the two the name holds."""
+
+    def __call__(self, *args, **kwargs):
+        return label_quality(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

@@ -17,17 +17,8 @@ from pathlib import Path
 import pandas as pd
 
 from foundation.atomic import atomic_path, write_json_atomic, write_parquet_atomic
-from weaklabel.build import BUILD_FILE, COLUMNS, FEATURES_FILE, SEGMENTS_FILE, BuildConfig, count_build, label_rows
-from weaklabel.features import LogMelParams
-
-
-def config_of(dataset_dir: str | Path) -> BuildConfig:
-    """The :class:`BuildConfig` recorded in a dataset's ``build.json``."""
-    recorded = json.loads((Path(dataset_dir) / BUILD_FILE).read_text(encoding="utf-8"))["config"]
-    fields = {k: recorded[k] for k in ("corpus", "root", "clip_seconds", "seed", "policy", "neutral_band", "folds")}
-    optional = {k: recorded[k] for k in ("speakers", "min_speech_seconds") if k in recorded}
-    return BuildConfig(**fields, **optional, split_fractions=tuple(recorded["split_fractions"]),
-                       mel=LogMelParams(**recorded["mel"]))
+from weaklabel.dataset import BUILD_FILE, COLUMNS, FEATURES_FILE, SEGMENTS_FILE, Dataset
+from weaklabel.labelling import count_build, label_rows
 
 
 def _link_or_copy(src: Path, dst: Path) -> None:
@@ -42,7 +33,7 @@ def _link_or_copy(src: Path, dst: Path) -> None:
 def relabel_dataset(src_dir: str | Path, out_dir: str | Path, *, policy: str | None = None,
                     neutral_band: float | None = None, folds: str | None = None,
                     split_fractions: tuple[float, float, float] | None = None, speakers: str | None = None,
-                    allow_empty_splits: bool = False) -> Path:
+                    allow_empty_splits: bool = False) -> Dataset:
     """Write ``out_dir``: the build in ``src_dir`` with another policy, band, folds file or split.
 
     Parameters
@@ -56,10 +47,11 @@ def relabel_dataset(src_dir: str | Path, out_dir: str | Path, *, policy: str | N
 
     Returns
     -------
-    Path of ``out_dir``.
+    Dataset
+        The re-labelled dataset in ``out_dir``.
     """
     src_dir, out_dir = Path(src_dir), Path(out_dir)
-    source = config_of(src_dir)
+    source = Dataset(src_dir).config
     changes = {k: v for k, v in {"policy": policy, "neutral_band": neutral_band, "folds": folds,
                                  "split_fractions": split_fractions, "speakers": speakers}.items() if v is not None}
     config = replace(source, **changes, allow_empty_splits=allow_empty_splits)
@@ -78,4 +70,4 @@ def relabel_dataset(src_dir: str | Path, out_dir: str | Path, *, policy: str | N
     if not in_place:
         record["relabelled_from"] = {"dataset": str(src_dir.resolve()), "fingerprint": source.fingerprint()}
     write_json_atomic(out_dir / BUILD_FILE, record)
-    return out_dir
+    return Dataset(out_dir)

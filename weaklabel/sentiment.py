@@ -5,9 +5,10 @@ positive and negative shares and a negation-aware TextBlob polarity (:class:`Sen
 maps them to one score and a label: 1 (positive), 0 (negative) or None (abstain). ``neutral_band`` is the
 half-width of the abstention zone: a score whose absolute value is below it abstains.
 
-Policies (:data:`POLICIES`): ``calibrated`` (the default, a logistic label model over the scorers fitted on
-human labels, see :func:`policy_calibrated`), ``mean`` (the original method: mean of TextBlob and VADER),
-``vader``, ``textblob`` and ``agree``. ``python -m pipelines.label_quality`` measures them against people.
+Each policy is one :class:`LabelingPolicy` in :data:`POLICIES` (the default :data:`DEFAULT_POLICY` first), which
+knows its description, its scoring, and where it abstains: as a sentence and, when that is a region of the
+(TextBlob, VADER) plane, as shapes the report draws. ``python -m pipelines.label_quality`` measures them
+against people.
 
 Text is normalised before scoring: typographic quotes and apostrophes become ASCII (VADER's negation
 list is ``"don't"``, so ``"don’t"`` would otherwise read as a positive "love"), Unicode is NFKC-folded and
@@ -138,27 +139,124 @@ def _sign_label(score: float, neutral_band: float) -> int | None:
     return None
 
 
-def policy_mean(s: SentimentScores, neutral_band: float) -> tuple[float, int | None]:
-    """The original method: the mean of TextBlob polarity and VADER compound, thresholded at +/- ``neutral_band``."""
-    score = (s.textblob + s.vader) / 2.0
-    return score, _sign_label(score, neutral_band)
+def band_signs(values, neutral_band: float) -> np.ndarray:
+    """The band rule of :func:`_sign_label` over an array: 1 positive, -1 negative, 0 inside the band or NaN."""
+    values = np.asarray(values, dtype=np.float64)
+    out = np.zeros(values.shape, dtype=int)
+    out[(values >= neutral_band) & (values > 0)] = 1
+    out[(values <= -neutral_band) & (values < 0)] = -1
+    return out
 
 
-def policy_vader(s: SentimentScores, neutral_band: float) -> tuple[float, int | None]:
-    """VADER compound alone."""
-    return s.vader, _sign_label(s.vader, neutral_band)
+def _check_band(neutral_band: float) -> None:
+    if not (0.0 <= neutral_band <= 1.0) or math.isnan(neutral_band):
+        raise ValueError(f"neutral band must lie in [0, 1], got {neutral_band}")
 
 
-def policy_textblob(s: SentimentScores, neutral_band: float) -> tuple[float, int | None]:
-    """TextBlob polarity alone."""
-    return s.textblob, _sign_label(s.textblob, neutral_band)
+@dataclass(frozen=True)
+class Trapezoid:
+    """An open region of the (TextBlob polarity x, VADER compound y) plane: ``x_min < x < x_max`` and
+    ``lower(x) < y < upper(x)``, each line given as ``(intercept, slope)``: ``y = intercept + slope * x``.
+
+    Infinite bounds reach the edge of the plane: the defaults bound nothing. A strip, a rectangle, a quadrant
+    and the diagonal strip of ``mean`` are all trapezoids.
+    """
+
+    x_min: float = -math.inf
+    x_max: float = math.inf
+    lower: tuple[float, float] = (-math.inf, 0.0)
+    upper: tuple[float, float] = (math.inf, 0.0)
+
+    def scaled(self, factor: float) -> "Trapezoid":
+        """The shape with every finite position (not the slopes) multiplied by ``factor``."""
+        def scale(v: float) -> float:
+            return v * factor if math.isfinite(v) else v
+
+        return Trapezoid(scale(self.x_min), scale(self.x_max), (scale(self.lower[0]), self.lower[1]),
+                         (scale(self.upper[0]), self.upper[1]))
+
+    def contains(self, x, y) -> np.ndarray:
+        """Which points ``(x[i], y[i])`` lie inside (boundaries excluded)."""
+        x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+        return ((self.x_min < x) & (x < self.x_max) & (self.lower[0] + self.lower[1] * x < y)
+                & (y < self.upper[0] + self.upper[1] * x))
 
 
-def policy_agree(s: SentimentScores, neutral_band: float) -> tuple[float, int | None]:
-    """Both scorers must clear the band and agree in sign; the score is their mean."""
-    score = (s.textblob + s.vader) / 2.0
-    tb, vd = _sign_label(s.textblob, neutral_band), _sign_label(s.vader, neutral_band)
-    return score, tb if tb is not None and tb == vd else None
+@dataclass(frozen=True)
+class LabelingPolicy:
+    """A labelling policy, as a Snorkel labelling function: one text's scores in, a score and a label out.
+
+    Attributes
+    ----------
+    name : str
+        As given to ``--policy`` and recorded in ``build.json``.
+    description : str
+        One line saying what it does.
+    score : callable SentimentScores -> float
+        The combined score in [-1, 1]; the label is its sign, abstaining within the neutral band of zero.
+    region_text : str
+        One sentence, with ``{band:g}`` for the neutral band, saying where the policy abstains.
+    region : tuple of Trapezoid, or None
+        Where it abstains on the (TextBlob polarity, VADER compound) plane at band 1 (positions scale with the
+        band: :meth:`abstain_region`); None when the policy is not a function of those two scores alone.
+    votes : tuple of str
+        :class:`SentimentScores` fields that must each clear the band with the same sign, the label then being
+        that sign (``agree``); empty: the score's sign is the label.
+    """
+
+    name: str
+    description: str
+    score: Callable[[SentimentScores], float]
+    region_text: str
+    region: tuple[Trapezoid, ...] | None = None
+    votes: tuple[str, ...] = ()
+
+    def __call__(self, s: SentimentScores, neutral_band: float) -> tuple[float, int | None]:
+        """The policy's score and label (1 positive, 0 negative, None abstain) of one text."""
+        score = self.score(s)
+        if not self.votes:
+            return score, _sign_label(score, neutral_band)
+        signs = {_sign_label(getattr(s, name), neutral_band) for name in self.votes}
+        return score, signs.pop() if len(signs) == 1 else None
+
+    def apply(self, scores: Sequence[SentimentScores | None], neutral_band: float) -> tuple[np.ndarray, np.ndarray]:
+        """Scores and labels of many texts.
+
+        Returns
+        -------
+        score : ndarray (n,) float64, NaN where the text had no scores
+        label : ndarray (n,) float64: 1.0 positive, 0.0 negative, NaN abstained or unscored
+        """
+        _check_band(neutral_band)
+        score = np.full(len(scores), np.nan)
+        label = np.full(len(scores), np.nan)
+        for i, s in enumerate(scores):
+            if s is None:
+                continue
+            score[i], lab = self(s, neutral_band)
+            if lab is not None:
+                label[i] = lab
+        return score, label
+
+    def abstain_region(self, neutral_band: float) -> tuple[Trapezoid, ...] | None:
+        """Where the policy abstains on the (TextBlob, VADER) plane at ``neutral_band``; None: not a region there."""
+        return None if self.region is None else tuple(shape.scaled(neutral_band) for shape in self.region)
+
+    def abstains_where(self, neutral_band: float) -> str:
+        """One sentence saying where the policy abstains (the shaded region of the report's scatter plot)."""
+        return self.region_text.format(band=neutral_band)
+
+
+def _mean_score(s: SentimentScores) -> float:
+    return (s.textblob + s.vader) / 2.0
+
+
+def _vader_score(s: SentimentScores) -> float:
+    return s.vader
+
+
+def _textblob_score(s: SentimentScores) -> float:
+    return s.textblob
 
 
 @dataclass(frozen=True)
@@ -186,25 +284,48 @@ CALIBRATED_MODEL = LabelModel(
 )
 
 
-def policy_calibrated(s: SentimentScores, neutral_band: float) -> tuple[float, int | None]:
-    """A label model weighting TextBlob (negation-aware) and VADER's compound, positive and negative shares.
+def _calibrated_score(s: SentimentScores) -> float:
+    """``2 p - 1`` for the label model's probability ``p`` of human-positive sentiment.
 
-    The score is ``2 p - 1`` for the model's probability ``p`` of human-positive sentiment, so it lies in
-    [-1, 1] and the band means what it means for the other policies (0.2: abstain while 0.4 < p < 0.6).
-    Fitted with equal class weights, it removes the lexicons' lean to positive without importing a
-    corpus's class prior; VADER's negative share weighs about twice its positive share.
+    So it lies in [-1, 1] and the band means what it means for the other policies (0.2: abstain while
+    0.4 < p < 0.6). Fitted with equal class weights, the model removes the lexicons' lean to positive without
+    importing a corpus's class prior; VADER's negative share weighs about twice its positive share.
     """
-    score = 2.0 * CALIBRATED_MODEL.probability(s) - 1.0
-    return score, _sign_label(score, neutral_band)
+    return 2.0 * CALIBRATED_MODEL.probability(s) - 1.0
 
 
-POLICIES: dict[str, Callable[[SentimentScores, float], tuple[float, int | None]]] = {
-    "calibrated": policy_calibrated,
-    "mean": policy_mean,
-    "vader": policy_vader,
-    "textblob": policy_textblob,
-    "agree": policy_agree,
-}
+_STRIP = (-1.0, 1.0)  # at band 1: the open interval (-band, band)
+
+#: The labelling policies by name, the default first (the order of ``--policy`` choices and of tables).
+POLICIES: dict[str, LabelingPolicy] = {policy.name: policy for policy in (
+    LabelingPolicy(
+        "calibrated", "a label model over TextBlob (negation-aware) and VADER's compound, positive and negative "
+        "shares, fitted on human labels; the score is 2 p - 1", _calibrated_score,
+        "abstains where |2 p − 1| < {band:g}, p the label model's probability of positive: not a region of the "
+        "TextBlob/VADER plane"),
+    LabelingPolicy(
+        "mean", "the original method: the mean of TextBlob polarity and VADER compound", _mean_score,
+        "abstains where |(TextBlob + VADER) / 2| < {band:g}: the diagonal strip",
+        region=(Trapezoid(lower=(-2.0, -1.0), upper=(2.0, -1.0)),)),
+    LabelingPolicy(
+        "vader", "VADER compound alone", _vader_score,
+        "abstains where |VADER| < {band:g}: the horizontal strip",
+        region=(Trapezoid(lower=(_STRIP[0], 0.0), upper=(_STRIP[1], 0.0)),)),
+    LabelingPolicy(
+        "textblob", "TextBlob polarity alone", _textblob_score,
+        "abstains where |TextBlob| < {band:g}: the vertical strip",
+        region=(Trapezoid(*_STRIP),)),
+    LabelingPolicy(
+        "agree", "both scorers must clear the band with the same sign; the score is their mean", _mean_score,
+        "labels only where both scores clear ±{band:g} with the same sign: the cross and the two conflict "
+        "quadrants abstain",
+        region=(Trapezoid(lower=(_STRIP[0], 0.0), upper=(_STRIP[1], 0.0)),  # |VADER| < band
+                Trapezoid(*_STRIP, lower=(_STRIP[1], 0.0)),  # |TextBlob| < band, above and below the strip
+                Trapezoid(*_STRIP, upper=(_STRIP[0], 0.0)),
+                Trapezoid(x_max=_STRIP[0], lower=(_STRIP[1], 0.0)),  # the conflicts: TextBlob -, VADER +
+                Trapezoid(x_min=_STRIP[1], upper=(_STRIP[0], 0.0))),  # and TextBlob +, VADER -
+        votes=("textblob", "vader")),
+)}
 ORIGINAL_POLICY = "mean"
 DEFAULT_POLICY = "calibrated"
 DEFAULT_NEUTRAL_BAND = 0.2
@@ -214,8 +335,7 @@ def validate_policy(policy: str, neutral_band: float) -> None:
     """Raise ValueError for an unknown policy name or a band outside [0, 1]."""
     if policy not in POLICIES:
         raise ValueError(f"unknown labelling policy {policy!r}; choose one of {', '.join(POLICIES)}")
-    if not (0.0 <= neutral_band <= 1.0) or math.isnan(neutral_band):
-        raise ValueError(f"neutral band must lie in [0, 1], got {neutral_band}")
+    _check_band(neutral_band)
 
 
 def label_from_scores(scores: SentimentScores, policy: str = DEFAULT_POLICY,
@@ -244,19 +364,6 @@ def scores_from_frame(frame) -> list[SentimentScores | None]:
 
 def apply_policy(scores: Sequence[SentimentScores | None], policy: str,
                  neutral_band: float) -> tuple[np.ndarray, np.ndarray]:
-    """Scores and labels of one policy.
-
-    Returns
-    -------
-    score : ndarray (n,) float64, NaN where the text had no scores
-    label : ndarray (n,) float64: 1.0 positive, 0.0 negative, NaN abstained or unscored
-    """
-    score = np.full(len(scores), np.nan)
-    label = np.full(len(scores), np.nan)
-    for i, s in enumerate(scores):
-        if s is None:
-            continue
-        score[i], lab = label_from_scores(s, policy, neutral_band)
-        if lab is not None:
-            label[i] = lab
-    return score, label
+    """Scores and labels of the named policy: :meth:`LabelingPolicy.apply`."""
+    validate_policy(policy, neutral_band)
+    return POLICIES[policy].apply(scores, neutral_band)

@@ -15,8 +15,12 @@ from typing import Mapping
 
 import pandas as pd
 
-SPLITS = ("train", "validation", "test")
+TRAIN, VALIDATION, TEST = SPLITS = ("train", "validation", "test")
+#: What counts and reports call the segments no split holds (``split`` is None: failed, or not in the folds).
+UNASSIGNED = "unassigned"
 DEFAULT_FRACTIONS = (0.8, 0.1, 0.1)
+#: Split name -> its key in a folds file as this project writes one (the CMU Multimodal SDK's names).
+FOLD_FILE_KEYS = {TRAIN: "train", VALIDATION: "valid", TEST: "test"}
 # Names the CMU Multimodal SDK and other tools use for each split in a folds file.
 _FOLD_ALIASES = {"train": "train", "training": "train", "valid": "validation", "validation": "validation",
                  "val": "validation", "dev": "validation", "test": "test", "testing": "test"}

@@ -24,6 +24,7 @@ import pandas as pd
 from foundation.atomic import write_json_atomic, atomic_path
 from weaklabel.human_labels import sentiment_to_valence
 from weaklabel.sentiment import normalize_text
+from weaklabel.splits import FOLD_FILE_KEYS, SPLITS
 
 #: MELD's column names (``*_sent_emo.csv``), the default sentence source.
 MELD_TEXT_COLUMN, MELD_LABEL_COLUMN, MELD_GROUP_COLUMN = "Utterance", "Sentiment", "Dialogue_ID"
@@ -109,7 +110,7 @@ class Rotation:
     test: tuple[str, ...]
 
     def split_of(self, speaker: str) -> str | None:
-        for split in ("train", "validation", "test"):
+        for split in SPLITS:  # the fields are named after the splits
             if speaker in getattr(self, split):
                 return split
         return None
@@ -181,11 +182,11 @@ def write_manifest(manifest: pd.DataFrame, out_dir: str | Path) -> Path:
 
 def write_rotation_folds(manifest: pd.DataFrame, rotation: Rotation, path: str | Path) -> Path:
     """A folds file (``train``/``valid``/``test`` lists of video ids) that puts each speaker on its rotation's side."""
-    folds: dict[str, list[str]] = {"train": [], "valid": [], "test": []}
+    folds: dict[str, list[str]] = {FOLD_FILE_KEYS[split]: [] for split in SPLITS}
     for video, speaker in zip(manifest["video_id"], manifest["speaker"]):
         split = rotation.split_of(speaker)
         if split:
-            folds["valid" if split == "validation" else split].append(str(video))
+            folds[FOLD_FILE_KEYS[split]].append(str(video))
     write_json_atomic(Path(path), folds)
     return Path(path)
 

@@ -1,0 +1,489 @@
+"""A step's options, declared once as a frozen dataclass, and the command line and config files made from it.
+
+Each field of a config dataclass carries its user-facing description (:func:`option`): the help text and,
+where the default is not right, the flag, aliases, metavar, choices, a parse function and an argparse group.
+From the class alone:
+
+* :class:`CommandLine` generates an argparse option per field (nested dataclass fields flattened: ``--n-mels``
+  sets ``BuildConfig.mel.n_mels``; booleans as flags; tuples as several values, or one token with ``parse``)
+  and reads back, as ``{path: value}``, the options given;
+* the help text ends with the field's default, read from the field when the parser is built, so it cannot
+  go stale; ``default_text`` describes a default that depends on something else (``None``: "the model's");
+* :func:`table_values` reads a mapping (a TOML table), nested (``head = {kind = "dense"}``) or flattened
+  (``kind = "dense"``), checks types and choices, and names every unknown key;
+* :func:`make_config` builds the dataclass from such values, keeping the default of every field not given;
+* :func:`config_mapping` and :func:`to_toml` turn configs back into plain data and TOML text.
+
+A field without :func:`option` metadata, or declared with ``cli=False``, is not a user option: it is set
+neither on the command line nor in a config file.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import math
+import typing
+from dataclasses import MISSING, dataclass, field
+from types import UnionType
+from typing import Any, Callable, Iterator, Mapping
+
+META_KEY = "weaklabel.option"
+
+
+class ConfigError(ValueError):
+    """A config file or table that does not fit its config class (unknown key, wrong type or choice)."""
+
+
+def option(default: Any = MISSING, *, help: str, default_factory: Any = MISSING, flag: str | None = None,
+           aliases: tuple[str, ...] = (), metavar: str | None = None, choices=None,
+           parse: Callable[[str], Any] | None = None, default_text: str | None = None, group: str | None = None,
+           cli: bool = True, repeat: bool = False, required: bool | None = None, cli_default: Any = MISSING,
+           follows: str | None = None):
+    """A dataclass field with its command-line and config-file description.
+
+    Parameters
+    ----------
+    default, default_factory :
+        As for :func:`dataclasses.field`.
+    help : str
+        What the option means; the generated help appends ``(default: ...)`` from the field.
+    flag : str, optional
+        The option's name (default ``--`` + the field name with ``-`` for ``_``; ``--no-NAME`` for a boolean
+        whose default is True).
+    aliases : tuple of str
+        Further names of the same option (former names kept working).
+    metavar, choices :
+        As for :meth:`argparse.ArgumentParser.add_argument`.
+    parse : callable(str) -> value, optional
+        Turns one command-line token (or a config-file string) into the value, raising ValueError with a
+        message; a tuple field with ``parse`` takes one token (``--split 0.8,0.1,0.1``).
+    default_text : str, optional
+        Describes the default in the help instead of the field's value (for a default of None that means
+        "decided later", or one that depends on another setting).
+    group : str, optional
+        Title of the argparse group the option is listed under.
+    cli : bool
+        False: documented, but not a user option (neither command line nor config file).
+    repeat : bool
+        A tuple field given one value per repeated flag (``--root A --root B``) instead of several values after
+        one flag.
+    required : bool, optional
+        Whether the command line must give it; default: when the field has no default and no ``cli_default``.
+    cli_default :
+        For a field without a default: the value :func:`make_config` gives it when neither the command line
+        nor a config file does (``BuildConfig.corpus``: ``auto``).
+    follows : str, optional
+        Name of a sibling field whose value this one takes when that one is given and this one is not
+        (``LogMelParams.win_length`` follows ``n_fft``).
+    """
+    meta = {"help": help, "flag": flag, "aliases": tuple(aliases), "metavar": metavar, "choices": choices,
+            "parse": parse, "default_text": default_text, "group": group, "cli": cli, "repeat": repeat,
+            "required": required, "cli_default": cli_default, "follows": follows}
+    return field(default=default, default_factory=default_factory, metadata={META_KEY: meta})
+
+
+# -------------------------------------------------------------------------------------------------- fields
+@dataclass(frozen=True)
+class Option:
+    """One user option of a config class: a leaf field, reached through ``path`` from the class."""
+
+    path: tuple[str, ...]
+    field: dataclasses.Field
+    type: Any
+    default: Any  # MISSING when there is none
+    meta: dict
+
+    @property
+    def name(self) -> str:
+        return self.path[-1]
+
+    @property
+    def flag(self) -> str:
+        if self.meta["flag"]:
+            return self.meta["flag"]
+        name = self.name.replace("_", "-")
+        return f"--no-{name}" if self.is_bool and self.default is True else f"--{name}"
+
+    @property
+    def is_bool(self) -> bool:
+        return _base_type(self.type) is bool
+
+    @property
+    def required(self) -> bool:
+        """Whether the command line must give it."""
+        if self.meta["required"] is not None:
+            return self.meta["required"]
+        return self.default is MISSING and self.meta["cli_default"] is MISSING
+
+    def shown_default(self) -> str | None:
+        """The default as the help shows it (None: not shown)."""
+        if self.meta["default_text"] is not None:
+            return self.meta["default_text"]
+        if self.required:
+            return None
+        value = self.meta["cli_default"] if self.default is MISSING else self.default
+        if value is MISSING or value is None or self.is_bool or value == ():
+            return None
+        if isinstance(value, (tuple, list)):
+            return ("," if self.meta["parse"] else " ").join(map(str, value))
+        return str(value)
+
+
+def field_options(field_: dataclasses.Field) -> dict | None:
+    """The :func:`option` description of a dataclass field, or None when it has none."""
+    return field_.metadata.get(META_KEY)
+
+
+def _field_default(field_: dataclasses.Field) -> Any:
+    if field_.default is not MISSING:
+        return field_.default
+    if field_.default_factory is not MISSING:
+        return field_.default_factory()
+    return MISSING
+
+
+def _base_type(tp: Any) -> Any:
+    """``T`` for ``T | None``; else ``tp``."""
+    if typing.get_origin(tp) in (typing.Union, UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        return args[0] if len(args) == 1 else tp
+    return tp
+
+
+def _element_type(tp: Any) -> tuple[Any, int | None] | None:
+    """For ``tuple[T, ...]``: (T, None); for ``tuple[T, T, T]``: (T, 3); else None."""
+    tp = _base_type(tp)
+    if typing.get_origin(tp) not in (tuple, list):
+        return None
+    args = typing.get_args(tp)
+    if len(args) == 2 and args[1] is Ellipsis:
+        return args[0], None
+    return (args[0] if args else str), len(args) or None
+
+
+def options(cls: type, *, cli_only: bool = True) -> list[Option]:
+    """The user options of config class ``cls``, nested dataclass fields flattened, in declaration order."""
+    return list(_walk(cls, (), MISSING, cli_only))
+
+
+def _walk(cls: type, prefix: tuple[str, ...], base: Any, cli_only: bool) -> Iterator[Option]:
+    hints = typing.get_type_hints(cls)
+    for field_ in dataclasses.fields(cls):
+        meta = field_options(field_)
+        if meta is None or (cli_only and not meta["cli"]):
+            continue
+        tp = hints[field_.name]
+        default = getattr(base, field_.name) if base is not MISSING else _field_default(field_)
+        if dataclasses.is_dataclass(_base_type(tp)):
+            yield from _walk(_base_type(tp), prefix + (field_.name,), default, cli_only)
+        else:
+            yield Option(prefix + (field_.name,), field_, tp, default, meta)
+
+
+# ---------------------------------------------------------------------------------------------- values
+def _wrap_parse(parse: Callable[[str], Any], what: str) -> Callable[[str], Any]:
+    def parse_token(text: str):
+        try:
+            return parse(text)
+        except (ValueError, TypeError) as exc:
+            raise argparse.ArgumentTypeError(str(exc) or f"invalid {what}: {text!r}")
+    parse_token.__name__ = what
+    return parse_token
+
+
+def _scalar_parser(tp: Any) -> Callable[[str], Any]:
+    return {int: int, float: float}.get(tp, str)
+
+
+def coerce(opt: Option, value: Any, where: str) -> Any:
+    """``value`` from a config file as ``opt``'s type (ints accepted as floats, lists as tuples, strings
+    through ``parse``); ConfigError naming ``where`` and the key when it does not fit."""
+    key = f"{where} {'.'.join(opt.path)}".strip()
+    parse = opt.meta["parse"]
+    element = _element_type(opt.type)
+    try:
+        if isinstance(value, str) and parse is not None:
+            value = parse(value)
+        elif element is not None:
+            items = value if isinstance(value, (list, tuple)) else [value]
+            value = tuple(_scalar(element[0], v) for v in items)
+            if element[1] is not None and len(value) != element[1]:
+                raise ValueError(f"expected {element[1]} values, got {len(value)}")
+        else:
+            value = _scalar(_base_type(opt.type), value)
+    except (ValueError, TypeError, argparse.ArgumentTypeError) as exc:
+        raise ConfigError(f"{key}: {exc}") from None
+    _check_choices(opt, value, key)
+    return value
+
+
+def _scalar(tp: Any, value: Any) -> Any:
+    names = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
+    ok = {bool: isinstance(value, bool), int: isinstance(value, int) and not isinstance(value, bool),
+          float: isinstance(value, (int, float)) and not isinstance(value, bool), str: isinstance(value, str)}
+    if tp in ok and not ok[tp]:
+        raise ValueError(f"expected {names[tp]}, got {value!r}")
+    return float(value) if tp is float else value
+
+
+def _check_choices(opt: Option, value: Any, key: str) -> None:
+    choices = opt.meta["choices"]
+    if choices is None:
+        return
+    for item in value if isinstance(value, tuple) else (value,):
+        if item not in choices:
+            raise ConfigError(f"{key}: {item!r} is not one of {', '.join(map(str, choices))}")
+
+
+def table_values(tables: Mapping[str, type], mapping: Mapping[str, Any], where: str = "",
+                 exclude: Mapping[str, tuple[str, ...]] | None = None) -> dict[str, dict]:
+    """Read a mapping (a TOML table) whose keys are fields of one or more config classes.
+
+    Keys are field names; a nested dataclass field is a sub-table (``head = {kind = "dense"}``) or its own
+    fields' names, flattened (``kind = "dense"``).
+
+    Parameters
+    ----------
+    tables : {name: config class}
+        The classes whose options the mapping may set (their field names must not clash).
+    mapping : mapping
+    where : str
+        How error messages name the mapping (``[train]``).
+    exclude : {name: field paths}, optional
+        Options of a class that this mapping may not set (set elsewhere), as dotted paths.
+
+    Returns
+    -------
+    {name: {path: value}}, for :func:`make_config`.
+
+    Raises
+    ------
+    ConfigError
+        Naming every unknown key, or the first value of the wrong type or choice.
+    """
+    exclude = exclude or {}
+    known: dict[tuple[str, ...], tuple[str, Option]] = {}
+    for name, cls in tables.items():
+        for opt in options(cls):
+            if ".".join(opt.path) not in exclude.get(name, ()):
+                known[opt.path] = (name, opt)
+    by_leaf: dict[str, list[tuple[str, ...]]] = {}
+    for path in known:
+        by_leaf.setdefault(path[-1], []).append(path)
+    out: dict[str, dict] = {name: {} for name in tables}
+    unknown: list[str] = []
+
+    def visit(prefix: tuple[str, ...], items: Mapping[str, Any]) -> None:
+        for key, value in items.items():
+            path = prefix + (key,)
+            if path in known:
+                name, opt = known[path]
+                out[name][path] = coerce(opt, value, where)
+            elif isinstance(value, Mapping) and any(p[:len(path)] == path for p in known):
+                visit(path, value)
+            elif not prefix and len(by_leaf.get(key, ())) == 1:
+                name, opt = known[by_leaf[key][0]]
+                out[name][opt.path] = coerce(opt, value, where)
+            else:
+                unknown.append(".".join(path))
+
+    visit((), mapping)
+    if unknown:
+        names = sorted(".".join(p) for p in known)
+        raise ConfigError(f"unknown key{'s' if len(unknown) > 1 else ''} in {where or 'the file'}: "
+                          f"{', '.join(unknown)} (known: {', '.join(names)})")
+    return out
+
+
+def make_config(cls: type, values: Mapping[tuple[str, ...], Any] | None = None, **fields_: Any):
+    """An instance of ``cls`` with the given values (``{path: value}``, as :meth:`CommandLine.parse` and
+    :func:`table_values` return them) and top-level ``fields_``; every other field keeps its default.
+
+    A nested dataclass field is built from its default with the given values replaced; a field declared
+    with ``follows`` takes its sibling's value when only that one is given; a field without a default takes
+    its ``cli_default`` when not given.
+    """
+    values = dict(values or {})
+    values.update({(k,): v for k, v in fields_.items()})
+    return _build(cls, values, MISSING)
+
+
+def _build(cls: type, values: dict, base: Any):
+    hints = typing.get_type_hints(cls)
+    kwargs: dict[str, Any] = {}
+    for field_ in dataclasses.fields(cls):
+        if (field_.name,) in values:
+            kwargs[field_.name] = values[(field_.name,)]
+            continue
+        nested = {p[1:]: v for p, v in values.items() if p[0] == field_.name and len(p) > 1}
+        if nested:
+            inner = getattr(base, field_.name) if base is not MISSING else _field_default(field_)
+            kwargs[field_.name] = _build(_base_type(hints[field_.name]), nested, inner)
+    for field_ in dataclasses.fields(cls):
+        meta = field_options(field_) or {}
+        if meta.get("follows") in kwargs and field_.name not in kwargs:
+            kwargs[field_.name] = kwargs[meta["follows"]]
+        elif base is MISSING and field_.name not in kwargs and meta.get("cli_default", MISSING) is not MISSING:
+            kwargs[field_.name] = meta["cli_default"]
+    return dataclasses.replace(base, **kwargs) if base is not MISSING else cls(**kwargs)
+
+
+def config_mapping(config: Any, exclude: tuple[str, ...] = ()) -> dict:
+    """The user options of a config instance as plain data, nested like the class (tuples as lists);
+    ``exclude``: dotted paths left out."""
+    out: dict = {}
+    for opt in options(type(config)):
+        if ".".join(opt.path) in exclude:
+            continue
+        value = config
+        for name in opt.path:
+            value = getattr(value, name)
+        target = out
+        for name in opt.path[:-1]:
+            target = target.setdefault(name, {})
+        target[opt.name] = list(value) if isinstance(value, tuple) else value
+    return out
+
+
+def to_toml(data: Mapping[str, Any]) -> str:
+    """TOML text of plain data: top-level values first, then one ``[table]`` per mapping (sub-mappings as
+    ``[table.sub]``). None values are left out (TOML has no null: a key left out keeps its default)."""
+    lines: list[str] = []
+
+    def emit(prefix: str, table: Mapping[str, Any]) -> None:
+        scalars = {k: v for k, v in table.items() if not isinstance(v, Mapping) and v is not None}
+        if prefix and (scalars or not any(isinstance(v, Mapping) for v in table.values())):
+            lines.extend(["", f"[{prefix}]"] if lines else [f"[{prefix}]"])
+        lines.extend(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in scalars.items())
+        for key, value in table.items():
+            if isinstance(value, Mapping):
+                emit(f"{prefix}.{_toml_key(key)}" if prefix else _toml_key(key), value)
+
+    emit("", data)
+    return "\n".join(lines) + "\n"
+
+
+def _toml_key(key: str) -> str:
+    return key if key.replace("_", "").replace("-", "").isalnum() and key.isascii() else json.dumps(key)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return ("nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")) if not math.isfinite(value) \
+            else repr(value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value if v is not None) + "]"
+    return json.dumps(str(value), ensure_ascii=False)
+
+
+# ------------------------------------------------------------------------------------------ command line
+class CommandLine:
+    """An argparse parser whose options are generated from config classes.
+
+    Parameters
+    ----------
+    prog, description : str
+        As for :class:`argparse.ArgumentParser` (the description is shown as written).
+    groups : list of str
+        Titles of option groups to create first, in this order (others follow as options name them).
+
+    Examples
+    --------
+    >>> cli = CommandLine("python -m pipelines.embed", __doc__)                 # doctest: +SKIP
+    >>> cli.add("embed", EmbedConfig)                                          # doctest: +SKIP
+    >>> args, values = cli.parse(argv)                                         # doctest: +SKIP
+    >>> config = make_config(EmbedConfig, values["embed"])                     # doctest: +SKIP
+    """
+
+    def __init__(self, prog: str, description: str | None = None, groups: tuple[str, ...] = (),
+                 allow_abbrev: bool = True):
+        self.parser = argparse.ArgumentParser(prog=prog, description=description, allow_abbrev=allow_abbrev,
+                                              formatter_class=argparse.RawDescriptionHelpFormatter)
+        self.groups = {title: self.parser.add_argument_group(title) for title in groups}
+        self.tables: dict[str, list[tuple[str, Option]]] = {}
+        self.classes: dict[str, type] = {}
+
+    def group(self, title: str | None):
+        """The argument group called ``title`` (created on first use), or the parser itself for None."""
+        if title is None:
+            return self.parser
+        if title not in self.groups:
+            self.groups[title] = self.parser.add_argument_group(title)
+        return self.groups[title]
+
+    def add(self, name: str, cls: type, *, exclude: tuple[str, ...] = (), flags: Mapping[str, str] | None = None,
+            notes: Mapping[str, str] | None = None, group: str | None = None) -> None:
+        """Add an option for every user option of ``cls``; :meth:`parse` returns their values under ``name``.
+
+        ``exclude``: dotted paths not offered; ``flags``: dotted path -> another flag; ``notes``: dotted path ->
+        a sentence added to the help; ``group``: the group of options that name none.
+        """
+        flags, notes = flags or {}, notes or {}
+        self.tables[name], self.classes[name] = [], cls
+        for opt in options(cls):
+            dotted = ".".join(opt.path)
+            if dotted in exclude:
+                continue
+            dest = f"{name}:{dotted}"
+            flag = flags.get(dotted, opt.flag)
+            self.group(opt.meta["group"] or group).add_argument(
+                flag, *opt.meta["aliases"], dest=dest, default=argparse.SUPPRESS,
+                help=_help(opt, notes.get(dotted)), **_argparse_kwargs(opt, flag))
+            self.tables[name].append((dest, opt))
+
+    def parse(self, argv: list[str] | None = None) -> tuple[argparse.Namespace, dict[str, dict]]:
+        """Parse ``argv``: the namespace (for the options added to :attr:`parser` directly) and, per name given
+        to :meth:`add`, ``{path: value}`` of the options the command line gave (absent ones keep defaults)."""
+        args = self.parser.parse_args(argv)
+        return args, self.values(args)
+
+    def configs(self, values: dict[str, dict]) -> dict[str, Any]:
+        """Per name given to :meth:`add`, its config built from ``values`` (:func:`make_config`); ValueError when
+        a config rejects them."""
+        return {name: make_config(cls, values[name]) for name, cls in self.classes.items()}
+
+    def values(self, args: argparse.Namespace) -> dict[str, dict]:
+        out: dict[str, dict] = {}
+        for name, entries in self.tables.items():
+            out[name] = {}
+            for dest, opt in entries:
+                if hasattr(args, dest):
+                    value = getattr(args, dest)
+                    out[name][opt.path] = tuple(value) if isinstance(value, list) else value
+        return out
+
+
+def _help(opt: Option, note: str | None) -> str:
+    text = opt.meta["help"] + (f"; {note}" if note else "")
+    shown = opt.shown_default()
+    if shown is not None:
+        text += f" (default: {shown})"
+    return text.replace("%", "%%")
+
+
+def _argparse_kwargs(opt: Option, flag: str) -> dict:
+    meta = opt.meta
+    if opt.is_bool:
+        return {"action": "store_false" if opt.default is True else "store_true"}
+    kwargs: dict[str, Any] = {"required": True} if opt.required else {}
+    element = _element_type(opt.type)
+    if meta["parse"] is not None:
+        kwargs["type"] = _wrap_parse(meta["parse"], opt.name)
+    elif element is not None:
+        kwargs["type"] = _scalar_parser(element[0])
+        if meta["repeat"]:
+            kwargs["action"] = "append"
+        else:
+            kwargs["nargs"] = element[1] or "+"
+    else:
+        kwargs["type"] = _scalar_parser(_base_type(opt.type))
+    if meta["choices"] is not None:
+        kwargs["choices"] = list(meta["choices"])
+    if meta["metavar"] or meta["choices"] is None:
+        kwargs["metavar"] = meta["metavar"] or flag.lstrip("-").replace("-", "_").upper()
+    return kwargs

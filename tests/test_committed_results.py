@@ -1,0 +1,358 @@
+"""Committed results in reports/ record the configuration the code now defaults to (issue 13).
+
+Each committed result is read for the configuration it records and compared with the defaults in the code;
+a difference fails with the file and the command that regenerates it (``python -m benchmarks.refresh``). A
+check is a list of :class:`Expect` (a dotted path into the record, the value the code gives now), so every
+check is also run on a copy made fresh (it must pass) and on that copy with one value changed (it must fail,
+naming the value). Nothing here needs ../shared/data: only the committed files are read.
+"""
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass, replace
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, Callable
+
+import pytest
+
+from benchmarks import refresh
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+MISSING = "<not recorded>"
+
+
+@dataclass(frozen=True)
+class Expect:
+    """``project(record[path])`` must equal ``expected``; ``fresh(expected)`` is what a fresh record holds there
+    (default: ``expected`` itself, for a path recorded as is)."""
+
+    path: str
+    expected: Any
+    project: Callable[[Any], Any] | None = None
+    fresh: Callable[[Any], Any] | None = None
+
+
+def _get(record: Any, path: str) -> Any:
+    for key in path.split("."):
+        if not isinstance(record, dict) or key not in record:
+            return MISSING
+        record = record[key]
+    return record
+
+
+def _set(record: dict, path: str, value: Any) -> None:
+    *parents, last = path.split(".")
+    for key in parents:
+        if not isinstance(record.get(key), dict):
+            record[key] = {}
+        record = record[key]
+    record[last] = value
+
+
+def _plain(value: Any) -> Any:
+    """As JSON gives it back (tuples as lists)."""
+    return json.loads(json.dumps(value))
+
+
+def problems(record: dict, expectations: list[Expect]) -> list[str]:
+    """One line per recorded value that differs from the code's."""
+    out = []
+    for e in expectations:
+        value = _get(record, e.path)
+        if value is not MISSING and e.project is not None:
+            value = e.project(value)
+        if value is MISSING:
+            out.append(f"{e.path}: not recorded (the code now gives {e.expected!r})")
+        elif _plain(value) != _plain(e.expected):
+            out.append(f"{e.path}: recorded {value!r}, the code now gives {e.expected!r}")
+    return out
+
+
+def freshened(record: dict, expectations: list[Expect]) -> dict:
+    """A copy of ``record`` holding what the code gives now at every checked path."""
+    out = copy.deepcopy(record)
+    for e in expectations:
+        _set(out, e.path, _plain(e.fresh(e.expected) if e.fresh else e.expected))
+    return out
+
+
+# ------------------------------------------------------------------------------------- the code's defaults
+
+def _train() -> dict:
+    from transfer.training import TrainConfig
+
+    return _plain(TrainConfig().to_dict())
+
+
+def _pooling_name(train: dict) -> str:
+    from transfer.embedding import EmbeddingSpec
+
+    return EmbeddingSpec(layer=train["layer"], pooling=train["pooling"], n_bands=train["n_bands"]).pooling_name
+
+
+def _weights() -> list[Expect]:
+    from transfer.weights import IMAGENET_NOTOP_SHA256
+
+    return [Expect("weights.sha256", IMAGENET_NOTOP_SHA256), Expect("weights.verified", True)]
+
+
+def _calibrated() -> dict:
+    from weaklabel import sentiment
+
+    model = getattr(sentiment, "CALIBRATED_MODEL", None) or getattr(sentiment.POLICIES["calibrated"], "model")
+    return {"weights": dict(model.weights), "intercept": model.intercept}
+
+
+def _policy_names() -> list[str]:
+    from weaklabel.sentiment import POLICIES
+
+    return sorted(p if isinstance(p, str) else p.name for p in POLICIES)
+
+
+def _labels(prefix: str) -> list[Expect]:
+    from weaklabel.sentiment import DEFAULT_NEUTRAL_BAND, DEFAULT_POLICY
+
+    return [Expect(f"{prefix}policy", DEFAULT_POLICY), Expect(f"{prefix}neutral_band", DEFAULT_NEUTRAL_BAND)]
+
+
+def acted_evaluation() -> list[Expect]:
+    from transfer.acted_evaluation import ActedEvaluationConfig
+    from transfer.embedding import IMAGE_VERSION
+    from weaklabel.audio import DEFAULT_CLIP_SECONDS
+    from weaklabel.features import LogMelParams
+
+    train, defaults = _train(), ActedEvaluationConfig()
+    return [Expect("features.layer", train["layer"]), Expect("features.pooling", _pooling_name(train)),
+            Expect("features.clip_seconds", DEFAULT_CLIP_SECONDS), Expect("features.image_version", IMAGE_VERSION),
+            Expect("features.log_mel", LogMelParams().to_dict()), *_weights(),
+            Expect("config.probe_heads", list(defaults.probe_heads)),
+            Expect("config.dense_head", defaults.head_config.to_dict()),
+            Expect("config.logistic_head", train["head"]), Expect("config.standardise", train["standardise"]),
+            Expect("config.n_bootstrap", defaults.n_bootstrap), Expect("config.seed", defaults.seed),
+            *_labels("zero_shot.trained_on."), Expect("zero_shot.train_config", train)]
+
+
+def label_quality() -> list[Expect]:
+    from weaklabel.label_quality import DEFAULT_BANDS
+    from weaklabel.sentiment import DEFAULT_NEUTRAL_BAND, DEFAULT_POLICY, ORIGINAL_POLICY
+
+    calibrated = _calibrated()
+    return [Expect("default_policy", DEFAULT_POLICY), Expect("default_neutral_band", DEFAULT_NEUTRAL_BAND),
+            Expect("original_policy", ORIGINAL_POLICY),
+            Expect("rows", _policy_names(), project=lambda rows: sorted({r["policy"] for r in rows}),
+                   fresh=lambda names: [{"policy": n, "neutral_band": b} for n in names for b in DEFAULT_BANDS]),
+            Expect("rows", list(DEFAULT_BANDS), project=lambda rows: sorted({r["neutral_band"] for r in rows}),
+                   fresh=lambda bands: [{"policy": n, "neutral_band": b} for n in _policy_names() for b in bands]),
+            Expect("label_model.weights", calibrated["weights"]),
+            Expect("label_model.intercept", calibrated["intercept"])]
+
+
+def label_model() -> list[Expect]:
+    from weaklabel.label_quality import DEFAULT_BANDS
+    from weaklabel.sentiment import DEFAULT_NEUTRAL_BAND
+
+    calibrated = _calibrated()
+    return [Expect("model.weights", calibrated["weights"]), Expect("model.intercept", calibrated["intercept"]),
+            Expect("chosen_band", DEFAULT_NEUTRAL_BAND),
+            Expect("rows", list(DEFAULT_BANDS), project=lambda rows: sorted({r["neutral_band"] for r in rows}),
+                   fresh=lambda bands: [{"neutral_band": b} for b in bands])]
+
+
+def weak_supervision() -> list[Expect]:
+    from transfer.weak_supervision import DEFAULT_MATCH_PROBABILITIES, recipes
+
+    recorded = [{"name": r.name, "policy": r.policy, "description": r.description, "model": r.model.to_dict()}
+                for r in recipes()]
+    keys = ("name", "policy", "description", "model")
+    return [*_labels("config."), Expect("config.model", _train()),
+            Expect("config.probabilities", list(DEFAULT_MATCH_PROBABILITIES)),
+            Expect("recipes", recorded, project=lambda rs: [{k: r.get(k) for k in keys} for r in rs]), *_weights()]
+
+
+def weak_levers() -> list[Expect]:
+    from benchmarks.weak_levers import configurations
+
+    rows = [{"lever": name, "policy": policy, "noise": noise, "config": config.to_dict()}
+            for name, _group, policy, config, noise in configurations()]
+    keys = ("lever", "policy", "noise", "config")
+    return [Expect("rows", rows, project=lambda rs: [{k: r.get(k) for k in keys} for r in rs])]
+
+
+def layer_comparison() -> list[Expect]:
+    from benchmarks.compare_layers import LAYERS
+    from transfer.training import ORIGINAL_RECIPE
+
+    recipe = {k: v for k, v in ORIGINAL_RECIPE.to_dict().items() if k != "layer"}
+    return [Expect("results", list(LAYERS), project=lambda rs: [r["layer"] for r in rs],
+                   fresh=lambda layers: [{"layer": layer} for layer in layers]),
+            Expect("recipe", recipe), *_labels("demo_labels."), *_weights()]
+
+
+def speed() -> list[Expect]:
+    from transfer.embedding import DEFAULT_JIT, DEFAULT_LAYER
+    from weaklabel.features import LogMelParams
+
+    mel = LogMelParams()
+    return [Expect("sections.embedding.default.layer", DEFAULT_LAYER),
+            Expect("sections.embedding.default.jit", DEFAULT_JIT),
+            Expect("sections.quality.default", {"layer": DEFAULT_LAYER, "n_mels": mel.n_mels,
+                                                "hop_length": mel.hop_length}), *_weights()]
+
+
+def demo_report() -> list[Expect]:
+    from weaklabel.audio import DEFAULT_CLIP_SECONDS
+    from weaklabel.features import LogMelParams
+
+    return [*_labels("build."), Expect("build.clip_seconds", DEFAULT_CLIP_SECONDS),
+            Expect("build.mel", LogMelParams().to_dict()), Expect("train", _train())]
+
+
+def read_json(path: Path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def read_report(path: Path) -> dict:
+    from reporting.report import read_configuration
+
+    return read_configuration(path.read_text(encoding="utf-8")) or {}
+
+
+#: Every committed result: (file, how to read its configuration, the checks).
+COMMITTED = [
+    ("reports/acted-ravdess/acted_evaluation.json", read_json, acted_evaluation),
+    ("reports/label_quality-meld_dev_sent_emo/label_quality.json", read_json, label_quality),
+    ("reports/label_model.json", read_json, label_model),
+    ("reports/weak_supervision/weak_supervision.json", read_json, weak_supervision),
+    ("reports/weak_supervision_levers/levers.json", read_json, weak_levers),
+    ("reports/layer_comparison.json", read_json, layer_comparison),
+    ("reports/benchmarks.json", read_json, speed),
+    ("reports/demo/index.html", read_report, demo_report),
+]
+
+
+def stale_message(path: str, found: list[str]) -> str:
+    producer = refresh.producer_of(path)
+    command = refresh.refresh_command(producer.name) if producer else "python -m benchmarks.refresh"
+    return (f"{path} is stale: it records another configuration than the code's defaults; regenerate it with "
+            f"`{command}`:\n  " + "\n  ".join(found))
+
+
+# ----------------------------------------------------------------------------------------------- the tests
+
+@pytest.mark.parametrize("path, read, expectations", COMMITTED, ids=[c[0] for c in COMMITTED])
+def test_committed_result_records_the_current_defaults(path, read, expectations):
+    found = problems(read(REPO_ROOT / path), expectations())
+    assert not found, stale_message(path, found)
+
+
+@pytest.mark.parametrize("path, read, expectations", COMMITTED, ids=[c[0] for c in COMMITTED])
+def test_every_check_can_fail(path, read, expectations):
+    """A copy made fresh passes; the same copy with any one checked value changed fails, naming it."""
+    checks = expectations()
+    fresh = freshened(read(REPO_ROOT / path), checks)
+    assert problems(fresh, checks) == []
+    for e in checks:
+        stale = copy.deepcopy(fresh)
+        _set(stale, e.path, {"stale": True} if e.project is None else [])
+        found = problems(stale, checks)
+        assert any(line.startswith(f"{e.path}:") for line in found), (path, e.path, found)
+
+
+def test_a_stale_acted_evaluation_names_the_file_and_the_command():
+    path = "reports/acted-ravdess/acted_evaluation.json"
+    checks = acted_evaluation()
+    record = freshened(read_json(REPO_ROOT / path), checks)
+    record["features"]["layer"] = "block3_conv3"
+    found = problems(record, checks)
+    assert found == [f"features.layer: recorded 'block3_conv3', the code now gives {_train()['layer']!r}"]
+    message = stale_message(path, found)
+    assert path in message and "python -m benchmarks.refresh --only acted-ravdess" in message
+
+
+def test_a_label_model_with_other_weights_is_stale():
+    checks = label_model()
+    record = freshened(read_json(REPO_ROOT / "reports/label_model.json"), checks)
+    record["model"]["weights"]["vader_neg"] += 0.1
+    assert [line.split(":")[0] for line in problems(record, checks)] == ["model.weights"]
+
+
+def test_the_acted_evaluation_markdown_is_rendered_from_its_json():
+    from transfer.acted_evaluation import evaluation_markdown
+
+    folder = REPO_ROOT / "reports/acted-ravdess"
+    assert (folder / "acted_evaluation.md").read_text(encoding="utf-8") == \
+        evaluation_markdown(read_json(folder / "acted_evaluation.json")), \
+        stale_message("reports/acted-ravdess/acted_evaluation.md", ["the Markdown differs from its JSON's rendering"])
+
+
+def test_the_report_configuration_reads_back():
+    """What render_report writes in its footer is what read_configuration returns, and it is checkable."""
+    from reporting.html import esc
+    from reporting.report import CONFIGURATION_ID, read_configuration, report_configuration
+    from transfer.training import TrainConfig
+    from weaklabel.audio import DEFAULT_CLIP_SECONDS
+    from weaklabel.features import LogMelParams
+    from weaklabel.sentiment import DEFAULT_NEUTRAL_BAND, DEFAULT_POLICY
+
+    build = {"config": {"policy": DEFAULT_POLICY, "neutral_band": DEFAULT_NEUTRAL_BAND,
+                        "clip_seconds": DEFAULT_CLIP_SECONDS, "mel": LogMelParams().to_dict(), "seed": 0}}
+    inputs = SimpleNamespace(build=build, metrics={"train_config": _train()}, model_meta=None)
+    config = report_configuration(inputs)
+    html = f'<footer><pre id="{CONFIGURATION_ID}">{esc(json.dumps(config, sort_keys=True))}</pre></footer>'
+    assert read_configuration(html) == _plain(config)
+    assert problems(read_configuration(html), demo_report()) == []
+    stale = copy.deepcopy(config)
+    stale["train"] = _plain(replace(TrainConfig(), pooling="gap").to_dict())
+    assert [line.split(":")[0] for line in problems(stale, demo_report())] == ["train"]
+    assert read_configuration("<html>a report from before the configuration was recorded</html>") is None
+
+
+def test_every_committed_file_is_refreshed_and_checked():
+    """Each file under reports/ is written by a registry entry, and each result file has a check here."""
+    committed = sorted(str(p.relative_to(REPO_ROOT)) for p in (REPO_ROOT / "reports").rglob("*") if p.is_file())
+    assert committed, "no committed results found"
+    unowned = [p for p in committed if refresh.producer_of(p) is None]
+    assert not unowned, f"files in reports/ that no entry of benchmarks.refresh.REGISTRY regenerates: {unowned}"
+    checked = {refresh.producer_of(path).name for path, _, _ in COMMITTED}
+    assert {r.name for r in refresh.REGISTRY if r.committed} == checked
+
+
+def test_registry_order_is_a_dependency_order():
+    refresh.check_order()
+    names = [r.name for r in refresh.REGISTRY]
+    assert names.index("label-quality") < names.index("acted-ravdess") < names.index("demo-report")
+    assert names.index("demo-model") < names.index("acted-ravdess")
+    assert set(refresh.needs(refresh.by_name("demo-report"))) >= {"label-quality", "acted-ravdess", "weak-supervision"}
+    bad = (refresh.Result("b", ("x",), ("m",), inputs=("y",)), refresh.Result("a", ("y",), ("m",)))
+    with pytest.raises(ValueError, match="b needs a"):
+        refresh.check_order(bad)
+
+
+def test_refresh_skips_missing_data_and_stops_at_a_failure(tmp_path):
+    """Without real data the data entries are skipped and the rest runs; a failed entry blocks what needs it."""
+    calls = []
+
+    def runner(argv, cwd):
+        calls.append(argv[2])
+        return 1 if argv[2] == "pipelines.run" and "--evaluation" not in argv else 0
+
+    quick = refresh.select(None, include_long=False)
+    assert [r.name for r in quick] == ["label-quality", "demo-model", "acted-ravdess", "demo-report"]
+    for result in quick:  # the committed inputs of the demo report are there
+        for path in result.inputs:
+            if path.startswith("reports/"):
+                (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+                (tmp_path / path).write_text("{}")
+    status = refresh.run(quick, "no-such-data", runner=runner, root=tmp_path, log=lambda *a, **k: None)
+    assert status["label-quality"].startswith("skipped: real data missing (no-such-data/meld_dev_sent_emo.csv")
+    assert status["acted-ravdess"].startswith("skipped: real data missing")
+    assert status["demo-model"] == "failed (exit 1)"
+    assert status["demo-report"] == "ok" and calls == ["pipelines.run", "pipelines.run"]
+
+    (tmp_path / "data" / "ravdess_actors_01-06").mkdir(parents=True)
+    status = refresh.run([refresh.by_name("acted-ravdess")], "data", runner=runner, root=tmp_path,
+                         log=lambda *a, **k: None)
+    assert status == {"acted-ravdess": "not run: missing build/demo/model (--only demo-model)"}
+    assert refresh.main(["--only", "no-such-entry"]) == 2

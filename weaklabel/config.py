@@ -1,0 +1,118 @@
+"""The build's configuration: everything that determines a build's output, and the format version.
+
+:class:`BuildConfig` is recorded in ``build.json`` (:meth:`BuildConfig.to_dict`) and read back from it
+(:meth:`BuildConfig.from_record`); its fingerprint is the identity of a build folder.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from foundation.config import option
+from foundation.digests import file_sha256, json_sha256
+from weaklabel.audio import DEFAULT_CLIP_SECONDS, TARGET_SR
+from weaklabel.features import LogMelParams
+from weaklabel.readers import CORPUS_KINDS
+from weaklabel.segments import DEFAULT_MIN_SPEECH_SECONDS
+from weaklabel.sentiment import DEFAULT_NEUTRAL_BAND, DEFAULT_POLICY, POLICIES, validate_policy
+from weaklabel.splits import DEFAULT_FRACTIONS, DEFAULT_SPEAKER_MODE, SPEAKER_MODES
+
+FORMAT_VERSION = 3  # 2: per-text VADER shares and negation-aware TextBlob stored for the label model;
+# 3: split groups join shared speakers, audio files and recordings; too_little_speech status
+
+
+def parse_fractions(text: str) -> tuple[float, float, float]:
+    """``"0.8,0.1,0.1"`` -> train/validation/test fractions; ValueError unless three non-negative numbers
+    summing to 1."""
+    try:
+        values = tuple(float(x) for x in text.split(","))
+    except ValueError:
+        raise ValueError(f"expected three comma-separated numbers, got {text!r}") from None
+    if len(values) != 3 or any(v < 0 for v in values) or abs(sum(values) - 1) > 1e-6:
+        raise ValueError(f"expected three non-negative fractions summing to 1, got {text!r}")
+    return values
+
+
+@dataclass(frozen=True)
+class BuildConfig:
+    """Everything that determines a build's output (runtime options such as worker count are not here)."""
+
+    corpus: str = option(
+        cli_default="auto", choices=CORPUS_KINDS, group="corpus",
+        help="corpus layout: mosei (Raw/Audio/Full/WAV_16000 + Raw/Transcript/Segmented/Combined), manifest "
+             "(CSV/TSV/Parquet/JSONL with audio_path,start,end,text[,speaker,group]), subtitles (audio beside "
+             ".srt/.vtt/Whisper .json); auto guesses")
+    root: str = option(
+        required=False, group="corpus",
+        help="corpus root (MOSEI folder holding Raw/, a manifest file, or a folder of recordings); omit to build "
+             "the embedded synthetic demo corpus")
+    clip_seconds: float = option(
+        DEFAULT_CLIP_SECONDS, group="clips and features",
+        help="fixed clip length in seconds; longer segments are cropped, shorter padded, at a random offset "
+             "drawn from --seed")
+    seed: int = option(0, group="clips and features", help="seed for crop/pad offsets and splits")
+    policy: str = option(
+        DEFAULT_POLICY, choices=tuple(POLICIES), group="weak labels and splits",
+        help="how the text's sentiment scores become a label: "
+             + "; ".join(f"{name}: {policy.description}" for name, policy in POLICIES.items()))
+    neutral_band: float = option(DEFAULT_NEUTRAL_BAND, group="weak labels and splits",
+                                 help="|score| below this abstains")
+    split_fractions: tuple[float, float, float] = option(
+        DEFAULT_FRACTIONS, flag="--split", metavar="TRAIN,VAL,TEST", parse=parse_fractions,
+        group="weak labels and splits", help="group-disjoint split fractions")
+    folds: str | None = option(
+        None, metavar="FOLDS", group="corpus",
+        help="JSON of explicit splits by video id, e.g. the CMU Multimodal SDK's standard MOSEI folds "
+             "({'train': [...], 'valid': [...], 'test': [...]}); replaces --split")
+    mel: LogMelParams = option(default_factory=LogMelParams, help="log-mel parameters of the clips' features")
+    speakers: str = option(
+        DEFAULT_SPEAKER_MODE, choices=SPEAKER_MODES, group="weak labels and splits",
+        help="how speaker labels (a manifest's speaker column, subtitle voice tags, diarised JSON) are read for "
+             "the splits: global (one name is one person in every recording), local (labels name voices within "
+             "their recording only), auto (diarization labels such as SPEAKER_00 or spk1 are local, names are "
+             "global)")
+    min_speech_seconds: float = option(
+        DEFAULT_MIN_SPEECH_SECONDS, metavar="S", group="clips and features",
+        help="a segment with less decoded audio than this in its span fails as too_little_speech")
+    #: Write a build even when a split would get no kept segment (not part of the fingerprint: it changes
+    #: whether a build is written, never what it holds).
+    allow_empty_splits: bool = option(
+        False, group="weak labels and splits",
+        help="write the build even when the groups leave a split without kept segments (by default the build "
+             "says so and stops)")
+
+    def __post_init__(self):
+        if not self.clip_seconds > 0:
+            raise ValueError(f"clip length must be positive, got {self.clip_seconds} s")
+        if self.mel.sample_rate != TARGET_SR:
+            raise ValueError(f"features are computed at {TARGET_SR} Hz; got mel sample_rate {self.mel.sample_rate}")
+        validate_policy(self.policy, self.neutral_band)
+        if self.speakers not in SPEAKER_MODES:
+            raise ValueError(f"unknown speaker mode {self.speakers!r}; choose one of {', '.join(SPEAKER_MODES)}")
+        if not self.min_speech_seconds >= 0:
+            raise ValueError(f"minimum speech must be >= 0 s, got {self.min_speech_seconds}")
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["split_fractions"] = list(self.split_fractions)
+        data["folds_sha256"] = file_sha256(self.folds) if self.folds else None
+        data["format_version"] = FORMAT_VERSION
+        del data["allow_empty_splits"]
+        return data
+
+    @classmethod
+    def from_record(cls, recorded: dict) -> "BuildConfig":
+        """The configuration a ``build.json`` records under ``"config"`` (the inverse of :meth:`to_dict`)."""
+        fields = {k: recorded[k] for k in ("corpus", "root", "clip_seconds", "seed", "policy", "neutral_band", "folds")}
+        optional = {k: recorded[k] for k in ("speakers", "min_speech_seconds") if k in recorded}
+        return cls(**fields, **optional, split_fractions=tuple(recorded["split_fractions"]),
+                   mel=LogMelParams(**recorded["mel"]))
+
+    def fingerprint(self) -> str:
+        """Hash of the whole configuration: a build directory holds exactly one."""
+        return json_sha256(self.to_dict())
+
+    def parts_fingerprint(self) -> str:
+        """Hash of what the per-recording parts depend on (not the policy or the splits)."""
+        data = self.to_dict()
+        keep = ("corpus", "root", "clip_seconds", "seed", "mel", "min_speech_seconds", "format_version")
+        return json_sha256({k: data[k] for k in keep})

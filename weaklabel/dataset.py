@@ -1,0 +1,250 @@
+"""A built dataset's folder: the one owner of its layout.
+
+A build writes, into its output folder::
+
+    segments.parquet        one row per transcript segment (:data:`COLUMNS`), ok, abstained or failed
+    features/logmel.npy     float16 (n_rows_with_features, n_mels, n_frames), row i = feature_row i
+    build.json              counts, the configuration, library versions; written last (the completion mark)
+
+and the later steps add::
+
+    embeddings/<key>.npy    cached VGG16 embeddings (float32, (n_rows_with_features, dim)) and <key>.json
+    model/                  the trained valence model (head.keras, model.json)
+    metrics.json            the trained model's metrics
+    label_quality.json      weak labels against human labels (pipelines.label_quality --dataset)
+    evaluations/<corpus>/   acted-corpus evaluations: acted_evaluation.json/.md (pipelines.evaluate_acted --out)
+    run.json                the resolved configuration of every step of the last pipelines.run
+
+Every file name above is defined here and nowhere else; :class:`Dataset` reads them. It is readable without
+this package too (pandas, pyarrow, DuckDB, ``numpy.load(..., mmap_mode="r")``).
+"""
+from __future__ import annotations
+
+import json
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from weaklabel.config import BuildConfig
+
+SEGMENTS_FILE = "segments.parquet"
+BUILD_FILE = "build.json"
+FEATURES_DIR = "features"
+FEATURES_FILE = f"{FEATURES_DIR}/logmel.npy"
+EMBEDDINGS_DIR = "embeddings"
+MODEL_DIR = "model"
+#: A model folder (``DATASET/model`` or wherever ``pipelines.train --model-out`` puts it) holds these two.
+MODEL_HEAD_FILE = "head.keras"
+MODEL_META_FILE = "model.json"
+METRICS_FILE = "metrics.json"
+RUN_FILE = "run.json"
+LABEL_QUALITY_FILE = "label_quality.json"
+LABEL_QUALITY_MARKDOWN_FILE = "label_quality.md"
+EVALUATIONS_DIR = "evaluations"
+#: What ``pipelines.evaluate_acted`` writes into its output folder (``DATASET/evaluations/<corpus>`` or any).
+EVALUATION_JSON_FILE = "acted_evaluation.json"
+EVALUATION_MARKDOWN_FILE = "acted_evaluation.md"
+#: Where the acted-corpus evaluation wrote before it had that name (folder, file); still read by the report.
+LEGACY_EVALUATION = ("benchmarks", "benchmark.json")
+#: Prefix of the hidden folder of per-audio-file parts of a build in progress.
+PARTS_PREFIX = ".parts-"
+
+#: Columns of ``segments.parquet``, in order (reader-specific extras such as ``speaker`` follow).
+COLUMNS = {
+    "segment_id": "unique segment id (MOSEI: <video>_<segment>)",
+    "video_id": "source recording id",
+    "group_id": "split group kept on one side: recordings joined by shared speakers, audio files and groups",
+    "split": "train / validation / test (null: not listed in --folds)",
+    "status": "ok, abstained, or a failure code (see weaklabel.segments)",
+    "detail": "failure reason or notes (e.g. negative start clamped, cut at end)",
+    "label": "weak label: 1 positive, 0 negative, null abstained/failed",
+    "score": "the policy's combined sentiment score in [-1, 1]",
+    "textblob": "TextBlob polarity of the normalised text, [-1, 1]",
+    "vader": "VADER compound score of the normalised text, [-1, 1]",
+    "vader_pos": "VADER's share of positive lexicon weight in the text, [0, 1]",
+    "vader_neg": "VADER's share of negative lexicon weight in the text, [0, 1]",
+    "textblob_negation": "TextBlob polarity after spelling out n't negations, [-1, 1]",
+    "text": "transcript text as read",
+    "start": "segment start, seconds (negative published starts clamped to 0)",
+    "end": "segment end, seconds, as published",
+    "duration_s": "end - start, seconds, before cropping or padding",
+    "start_clamped": "true when a negative start was clamped to 0",
+    "clip_source_start_s": "start of the recording span placed in the clip, seconds",
+    "clip_source_end_s": "end of that span, seconds",
+    "clip_pad_left_s": "silence before the audio in the clip, seconds",
+    "feature_row": "row in features/logmel.npy, null when the segment has no clip",
+    "audio_path": "audio file, relative to the corpus root when inside it",
+}
+
+
+class Dataset:
+    """A finished build in ``path``: its configuration, tables, arrays and what later steps wrote beside them.
+
+    Parameters
+    ----------
+    path : path or Dataset
+        A folder written by :func:`weaklabel.build_dataset` (``python -m pipelines.build_dataset``).
+
+    Raises
+    ------
+    FileNotFoundError
+        When ``path`` holds no finished build (no ``build.json`` or ``segments.parquet``).
+
+    Examples
+    --------
+    >>> ds = Dataset("build/demo")                                   # doctest: +SKIP
+    >>> ds.config.clip_seconds, ds.counts["ok"], ds.features.shape    # doctest: +SKIP
+    (7.0, 300, (480, 128, 438))
+    """
+
+    def __init__(self, path: str | Path | "Dataset"):
+        self.path = Path(path)
+        if not self.is_dataset(self.path):
+            raise FileNotFoundError(f"{self.path} is not a built dataset (no {BUILD_FILE}/{SEGMENTS_FILE}); run "
+                                    "python -m pipelines.build_dataset first")
+
+    def __repr__(self) -> str:
+        return f"Dataset({str(self.path)!r})"
+
+    def __fspath__(self) -> str:
+        """A dataset can be given wherever its folder's path is expected."""
+        return str(self.path)
+
+    @staticmethod
+    def is_dataset(path: str | Path) -> bool:
+        """True when ``path`` holds a finished build."""
+        return (Path(path) / BUILD_FILE).is_file() and (Path(path) / SEGMENTS_FILE).is_file()
+
+    # ------------------------------------------------------------------------------------- the build
+    @property
+    def build_path(self) -> Path:
+        return self.path / BUILD_FILE
+
+    @property
+    def segments_path(self) -> Path:
+        return self.path / SEGMENTS_FILE
+
+    @cached_property
+    def record(self) -> dict:
+        """``build.json`` as a dict: ``fingerprint``, ``config``, ``counts``, ``features``, ``versions``, ..."""
+        return json.loads(self.build_path.read_text(encoding="utf-8"))
+
+    @property
+    def config(self) -> BuildConfig:
+        """The :class:`~weaklabel.config.BuildConfig` the build was made with."""
+        return BuildConfig.from_record(self.record["config"])
+
+    @property
+    def fingerprint(self) -> str:
+        return self.record["fingerprint"]
+
+    @property
+    def counts(self) -> dict:
+        """Counts by status, label and split (see :func:`weaklabel.labelling.count_build`)."""
+        return self.record["counts"]
+
+    @property
+    def segments(self) -> pd.DataFrame:
+        """``segments.parquet``: one row per transcript segment (:data:`COLUMNS`, then reader extras)."""
+        return pd.read_parquet(self.segments_path)
+
+    @property
+    def features_path(self) -> Path:
+        return self.path / self.record["features"]["file"]
+
+    @property
+    def features(self) -> np.ndarray:
+        """The log-mel clips, memory-mapped: shape ``(n_rows_with_features, n_mels, n_frames)``, float16 dB."""
+        return np.load(self.features_path, mmap_mode="r")
+
+    @property
+    def features_sha256(self) -> str:
+        """SHA-256 of the features file (what embeddings and models are keyed by)."""
+        from foundation.digests import file_sha256
+
+        return file_sha256(self.features_path)
+
+    # ------------------------------------------------------------------------- what later steps add
+    @property
+    def embeddings_dir(self) -> Path:
+        return self.path / EMBEDDINGS_DIR
+
+    def embeddings(self, key: str) -> np.ndarray | None:
+        """The cached embeddings for an embedding key (``transfer.embedding.EmbeddingSpec.key``),
+        memory-mapped ``(n_rows_with_features, dim)`` float32, if they were computed from the features this
+        dataset holds now; else None."""
+        return load_cached_embeddings(self.embeddings_dir, key, self.features_sha256)
+
+    @property
+    def model_dir(self) -> Path:
+        """Where ``pipelines.train`` saves the model by default."""
+        return self.path / MODEL_DIR
+
+    @property
+    def metrics_path(self) -> Path:
+        return self.path / METRICS_FILE
+
+    @property
+    def run_path(self) -> Path:
+        """Where ``pipelines.run`` records the resolved configuration of its steps."""
+        return self.path / RUN_FILE
+
+    @property
+    def metrics(self) -> dict | None:
+        """``metrics.json`` of the trained model, or None before training."""
+        return _read_json(self.metrics_path)
+
+    @property
+    def label_quality_path(self) -> Path:
+        return self.path / LABEL_QUALITY_FILE
+
+    @property
+    def evaluations_dir(self) -> Path:
+        return self.path / EVALUATIONS_DIR
+
+    def acted_evaluations(self) -> list[Path]:
+        """Every ``acted_evaluation.json`` under ``evaluations/`` (then the former ``benchmarks/**/benchmark.json``),
+        sorted."""
+        found = []
+        for folder, name in ((EVALUATIONS_DIR, EVALUATION_JSON_FILE), LEGACY_EVALUATION):
+            root = self.path / folder
+            found += sorted(root.rglob(name)) if root.is_dir() else []
+        return found
+
+    @property
+    def model_meta(self) -> dict | None:
+        """The default model folder's ``model.json``, or None before training."""
+        return _read_json(self.model_dir / MODEL_META_FILE)
+
+
+def embedding_files(cache_dir: str | Path, key: str) -> tuple[Path, Path]:
+    """The cached embeddings array and its record for an embedding key in ``cache_dir`` (a dataset's
+    ``embeddings/`` folder, or a cache shared by datasets with identical features)."""
+    base = Path(cache_dir) / key
+    return base.with_suffix(".npy"), base.with_suffix(".json")
+
+
+def load_cached_embeddings(cache_dir: str | Path, key: str, features_sha256: str) -> np.ndarray | None:
+    """The cached embeddings for ``key`` if they were computed from features with this content; else None.
+
+    The record (``.json``) is written after the array and removed before a new array is written, so a
+    record that names these features and the array's shape vouches for the array beside it.
+    """
+    array_path, meta_path = embedding_files(cache_dir, key)
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        array = np.load(array_path, mmap_mode="r")
+    except (OSError, ValueError):
+        return None
+    if meta.get("features_sha256") != features_sha256 or list(array.shape) != meta.get("shape"):
+        return None
+    return array
+
+
+def _read_json(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
