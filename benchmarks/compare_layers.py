@@ -32,6 +32,9 @@ def main(argv=None) -> int:
     parser.add_argument("--layers", nargs="+", default=list(LAYERS))
     parser.add_argument("--out", type=Path, default=Path("reports/layer_comparison"))
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--cache", type=Path, default=Path("build/layer_comparison/embeddings"),
+                        help="where the compared layers' demo embeddings are cached (not the demo's own folder, "
+                             "whose report lists what its embeddings/ holds)")
     args = parser.parse_args(argv)
 
     from transfer.embedding import Embedder
@@ -59,7 +62,7 @@ def main(argv=None) -> int:
         started = time.perf_counter()
         # The comparison as it was made: global average pooling and the dense head, only the layer varies.
         metrics = train_and_evaluate(args.demo, weights, replace(ORIGINAL_RECIPE, layer=layer, seed=args.seed),
-                                           n_bootstrap=1000).metrics
+                                     n_bootstrap=1000, embeddings_cache=args.cache).metrics
         demo_s = time.perf_counter() - started
         started = time.perf_counter()
         embedder = Embedder(weights, layer, image_shape=ravdess_logmel.shape[1:], pooling="gap")

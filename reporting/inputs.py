@@ -39,6 +39,9 @@ class ReportInputs:
     metrics_error: str | None = None
     model_meta: dict | None = None
     embeddings: list[dict] = field(default_factory=list)
+    #: SHA-256 of the dataset's features file (what a cached embedding must have been computed from); None when
+    #: there are no cached embeddings to check.
+    features_sha256: str | None = None
     acted_evaluations: list[TablesFile] = field(default_factory=list)
     label_quality: list[TablesFile] = field(default_factory=list)
     weak_supervision: list[dict] = field(default_factory=list)
@@ -111,6 +114,8 @@ def load_inputs(dataset: str | Path, acted_evaluations: list[str | Path] | None 
     if (data.model_dir / MODEL_META_FILE).is_file():
         inputs.model_meta, _ = _read_json(data.model_dir / MODEL_META_FILE)
     embeddings_dir = data.embeddings_dir
+    if embeddings_dir.is_dir() and any(embeddings_dir.glob("*.json")):
+        inputs.features_sha256 = data.features_sha256
     for path in sorted(embeddings_dir.glob("*.json")) if embeddings_dir.is_dir() else []:
         record, error = _read_json(path)
         if isinstance(record, dict):

@@ -661,15 +661,17 @@ def provenance_section(inputs: ReportInputs) -> Section:
                 table_rows.append([e["file"], "—", "—", "—", "—", "—", f"unreadable: {e['error']}"])
                 continue
             w = e.get("weights") or {}
-            current = e.get("build_fingerprint") == build.get("fingerprint")
+            current = e.get("features_sha256") == inputs.features_sha256
             table_rows.append([e.get("key") or e.get("file"), e.get("layer"),
                                "×".join(str(s) for s in e.get("shape", [])), w.get("source"),
                                str(w.get("sha256") or "")[:12] + "…", w.get("verified"),
                                "yes" if current and e.get("array_present") else
-                               ("array missing" if current else "no: another build")])
+                               ("array missing" if current else "no: other features")])
         parts.append(table(["embeddings (cache key)", "layer", "shape", "weights source", "weights sha256",
-                            "verified", "from this build"], table_rows,
-                           caption="embeddings/: cached VGG16 embeddings"))
+                            "verified", "of these features"], table_rows,
+                           caption="embeddings/: cached VGG16 embeddings (valid only for the features they were "
+                                   "computed from: the same features give the same embeddings, whichever build "
+                                   "wrote them)"))
     else:
         parts.append(not_run("Embeddings", _command("embed", inputs) or "",
                              "No cached embeddings in the dataset folder.", box_id="not-run-embeddings"))
