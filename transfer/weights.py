@@ -674,6 +674,7 @@ def build_vgg16(weights: WeightsInfo, input_shape: tuple = (None, None, 3)):
     return model
 
 
-if __name__ == "__main__":  # the former command name; the command lives in pipelines.weights
-    from pipelines.weights import main
-    raise SystemExit(main())
+if __name__ == "__main__":  # the command's former name: it runs ``python -m pipelines.weights``
+    import runpy
+
+    runpy.run_module("pipelines.weights", run_name="__main__", alter_sys=True)

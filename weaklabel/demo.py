@@ -744,6 +744,7 @@ def _move_into_place(build: Path, out_dir: Path, identity: dict) -> None:
             shutil.rmtree(old, ignore_errors=True)
 
 
-if __name__ == "__main__":  # the former command name; the command lives in pipelines.demo_corpus
-    from pipelines.demo_corpus import main
-    raise SystemExit(main())
+if __name__ == "__main__":  # the command's former name: it runs ``python -m pipelines.demo_corpus``
+    import runpy
+
+    runpy.run_module("pipelines.demo_corpus", run_name="__main__", alter_sys=True)
