@@ -30,7 +30,10 @@ DEFAULT_ROW = "+ label-model confidence as weights (the new default)"
 
 
 def configurations():
-    """(name, group, policy, TrainConfig, noise handling) rows, in table order."""
+    """(name, group, policy, TrainConfig, noise handling, mel bands or None) rows, in table order.
+
+    A row with mel bands rebuilds each pairing's features at that resolution first (the same clips, offsets and
+    texts; only the log-mel differs), then re-labels and trains as the others do."""
     from transfer.head import HeadConfig
     from transfer.training import PREVIOUS_DEFAULTS, TrainConfig
 
@@ -52,10 +55,25 @@ def configurations():
         ("default, logistic C = 1e-2", "swap", "calibrated", replace(default, head=HeadConfig(C=1e-2)), None),
         ("default, logistic C = 1e-4", "swap", "calibrated", replace(default, head=HeadConfig(C=1e-4)), None),
         ("default model, original `mean` policy", "swap", "mean", default, None),
+        ("default, 64 mel bands (features rebuilt; half the embedding cost)", "swap", "calibrated", default, None, 64),
+        ("default, 64 mel bands, cut at block3_conv3 (the default's cost)", "swap", "calibrated",
+         replace(default, layer="block3_conv3"), None, 64),
         ("default + confident learning (cleanlab: prune flagged labels)", "noise", "calibrated", default, "cleanlab"),
         ("default + label spreading (k-NN graph, abstained clips included)", "noise", "calibrated", default, "spreading"),
     ]
-    return rows
+    return [row if len(row) == 6 else (*row, None) for row in rows]
+
+
+def base_build(pairing: Path, n_mels: int | None) -> Path:
+    """The pairing's build, or (``n_mels``) the same build with its features at that many mel bands."""
+    if n_mels is None:
+        return pairing / "build"
+    from weaklabel import Dataset, build_dataset
+
+    source = Dataset(pairing / "build").config
+    out = pairing / f"build-mels{n_mels}"
+    build_dataset(replace(source, mel=replace(source.mel, n_mels=n_mels)), out, overwrite=True)
+    return out
 
 
 def _noisy_fit(dataset: Path, config, weights, cache: Path, method: str, seed: int = 0):
@@ -153,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     cache = args.work / EMBEDDINGS_DIR  # one cache shared by every re-labelled dataset
     results, parts_by_row, pairing_of_part = [], {}, []
-    for name, group, policy, config, noise in configurations():
+    for name, group, policy, config, noise, n_mels in configurations():
         if args.only and not any(name.startswith(o) for o in args.only):
             continue
         started = time.time()
@@ -161,8 +179,9 @@ def main(argv: list[str] | None = None) -> int:
         for pairing in pairings:
             for folds in sorted(pairing.glob("folds-rot*.json")):
                 rotation = folds.stem.split("-")[-1]
-                dataset = relabel_dataset(pairing / "build", pairing / f"{policy}-{rotation}", policy=policy,
-                                          folds=str(folds.resolve()))
+                suffix = f"-mels{n_mels}" if n_mels else ""
+                dataset = relabel_dataset(base_build(pairing, n_mels), pairing / f"{policy}-{rotation}{suffix}",
+                                          policy=policy, folds=str(folds.resolve()))
                 if noise:
                     test = _noisy_fit(dataset, config, weights, cache, noise)
                 else:
@@ -175,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
                 pairing_of_part.append(pairing.name)
         parts_by_row[name] = parts
         pooled = mean_auc_over_rotations(parts, args.bootstrap, pairings=pairing_of_part)
-        results.append({"lever": name, "group": group, "policy": policy, "noise": noise,
+        results.append({"lever": name, "group": group, "policy": policy, "noise": noise, "n_mels": n_mels,
                         "config": json.loads(json.dumps(config.to_dict())), **pooled,
                         "elapsed_s": round(time.time() - started, 1)})
         print(f"{name:70s} {pooled['roc_auc']:.3f} [{pooled['roc_auc_ci95'][0]:.3f}, {pooled['roc_auc_ci95'][1]:.3f}]",

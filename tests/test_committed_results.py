@@ -174,9 +174,9 @@ def weak_supervision() -> list[Expect]:
 def weak_levers() -> list[Expect]:
     from benchmarks.weak_levers import configurations
 
-    rows = [{"lever": name, "policy": policy, "noise": noise, "config": config.to_dict()}
-            for name, _group, policy, config, noise in configurations()]
-    keys = ("lever", "policy", "noise", "config")
+    rows = [{"lever": name, "policy": policy, "noise": noise, "config": config.to_dict(), "n_mels": n_mels}
+            for name, _group, policy, config, noise, n_mels in configurations()]
+    keys = ("lever", "policy", "noise", "config", "n_mels")
     return [Expect("rows", rows, project=lambda rs: [{k: r.get(k) for k in keys} for r in rs])]
 
 

@@ -121,8 +121,8 @@ class WeakSupervisionConfig:
     policy: str = option(DEFAULT_POLICY, choices=tuple(POLICIES), help="the default recipe's labelling policy")
     neutral_band: float = option(DEFAULT_NEUTRAL_BAND, help="the default recipe's neutral band")
     model: TrainConfig = option(default_factory=TrainConfig, cli=False, help="the default recipe's model")
-    references: bool = option(True, help="run the reference rows too: the original recipe, the previous defaults "
-                                         "and the true-label ceiling (--no-references skips them)")
+    references: bool = option(True, help="whether the reference rows run too (the original recipe, the previous "
+                                         "defaults and the true-label ceiling); --no-references skips them")
     weights: str = weights_option()
     workers: int | None = option(None, metavar="N", default_text="CPU count", help="build processes")
     n_bootstrap: int = option(1000, flag="--bootstrap", help="bootstrap resamples of every AUC interval")
