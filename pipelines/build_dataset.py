@@ -112,7 +112,7 @@ def run_build(config: BuildConfig, out_dir: Path, executor: ExecutorConfig = Exe
         print("interrupted: finished recordings are kept; re-run the same command to resume", file=sys.stderr)
         return 130
     print(summary_text(result))
-    if result.counts["ok"] == 0:
+    if result.counts[S.OK] == 0:
         print(nothing_kept_text(result), file=sys.stderr)
         return 1 if result.counts["abstained"] == 0 else 0  # abstained clips keep their features
     return 0
@@ -195,7 +195,7 @@ def summary_text(result) -> str:
     lines.append(f"  {c['segments']} segments from {c['recordings']} recordings: {c['ok']} kept "
                  f"({c['by_label']['positive']} positive, {c['by_label']['negative']} negative; positive share "
                  f"{share}), {c['abstained']} abstained, {c['failed']} failed")
-    failures = {k: v for k, v in c["by_status"].items() if k not in ("ok", "abstained")}
+    failures = {k: v for k, v in c["by_status"].items() if k not in (S.OK, S.ABSTAINED)}
     if failures:
         lines.append("  failed: " + ", ".join(f"{k} {v}" for k, v in failures.items()))
     lines.append("  splits: " + ", ".join(f"{k} {v['ok']} kept / {v['groups']} groups"
