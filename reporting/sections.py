@@ -18,6 +18,7 @@ import pandas as pd
 from reporting import figures
 from reporting.html import Section, esc, figure, fmt, not_run, note, table
 from reporting.inputs import ReportInputs, TablesFile
+from weaklabel.audio import DEFAULT_CLIP_SECONDS
 from weaklabel.dataset import EVALUATION_JSON_FILE as EVALUATION_FILE, EVALUATIONS_DIR, LABEL_QUALITY_FILE, \
     METRICS_FILE, MODEL_DIR, MODEL_META_FILE
 from foundation.metrics import INVERTED_TEXT
@@ -167,7 +168,8 @@ def header(inputs: ReportInputs) -> str:
 def build_section(inputs: ReportInputs) -> Section:
     segments, counts = inputs.segments, inputs.build.get("counts", {})
     config = inputs.build.get("config", {})
-    clip_seconds = float(config.get("clip_seconds") or inputs.build.get("features", {}).get("clip_seconds", 7.0))
+    clip_seconds = float(config.get("clip_seconds")
+                         or inputs.build.get("features", {}).get("clip_seconds", DEFAULT_CLIP_SECONDS))
     parts = [_intro(f"How the transcripts and recordings in <code>{esc(inputs.display_path)}</code> became "
                     "segments and fixed-length clips. Every transcript segment has a row, whether it was kept, "
                     "abstained on, or failed.")]
@@ -389,7 +391,8 @@ def audio_section(inputs: ReportInputs) -> Section:
     log_mel = features.get("log_mel", {})
     sample_rate = float(log_mel.get("sample_rate", features.get("sample_rate", 16000)))
     seconds_per_frame = float(log_mel.get("hop_length", 256)) / sample_rate
-    clip_seconds = float(features.get("clip_seconds", inputs.build.get("config", {}).get("clip_seconds", 7.0)))
+    clip_seconds = float(features.get("clip_seconds",
+                                      inputs.build.get("config", {}).get("clip_seconds", DEFAULT_CLIP_SECONDS)))
     parts = [_intro(f"What the model hears: log-mel spectrograms of {clip_seconds:g} s clips ("
                     f"{fmt(log_mel.get('n_mels'))} mel bands, {seconds_per_frame * 1000:.0f} ms hop), in dB. "
                     "Short segments are padded with silence stored at −100 dB (black), long ones cropped.")]

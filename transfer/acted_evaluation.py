@@ -82,7 +82,7 @@ class ActedEvaluationConfig:
     layer : str, optional
         Cut layer; default the model's layer, else :data:`transfer.embedding.DEFAULT_LAYER`.
     clip_seconds : float, optional
-        Clip length in seconds; default the model's, else 7.0.
+        Clip length in seconds; default the model's, else :data:`weaklabel.audio.DEFAULT_CLIP_SECONDS`.
     batch_size : int
         Clips per VGG16 batch.
     n_folds : int, optional
