@@ -158,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     from transfer.training import train_and_evaluate
     from transfer.weak_supervision import mean_auc_over_rotations
     from transfer.weights import resolve_vgg16_weights
-    from foundation.atomic import atomic_path, write_json_atomic
+    from foundation.atomic import write_record_atomic
     from weaklabel.dataset import EMBEDDINGS_DIR
     from weaklabel.relabel import relabel_dataset
     from foundation.tables import markdown_tables
@@ -177,10 +177,11 @@ def main(argv: list[str] | None = None) -> int:
         started = time.time()
         parts, pairing_of_part = [], []
         for pairing in pairings:
+            base = base_build(pairing, n_mels)  # once per pairing: every rotation re-labels the same build
             for folds in sorted(pairing.glob("folds-rot*.json")):
                 rotation = folds.stem.split("-")[-1]
                 suffix = f"-mels{n_mels}" if n_mels else ""
-                dataset = relabel_dataset(base_build(pairing, n_mels), pairing / f"{policy}-{rotation}{suffix}",
+                dataset = relabel_dataset(base, pairing / f"{policy}-{rotation}{suffix}",
                                           policy=policy, folds=str(folds.resolve()))
                 if noise:
                     test = _noisy_fit(dataset, config, weights, cache, noise)
@@ -217,10 +218,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     record = {"kind": "weak_supervision_levers", "p": args.p, "work": str(args.work), "rows": results,
               "tables": [table]}
-    args.out.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(args.out / "levers.json", record)
-    with atomic_path(args.out / "levers.md") as tmp:
-        Path(tmp).write_text("# Weak-supervision levers\n\n" + markdown_tables([table]), encoding="utf-8")
+    write_record_atomic(args.out, record, "levers.json", "# Weak-supervision levers\n\n" + markdown_tables([table]),
+                        "levers.md")
     print(markdown_tables([table]))
     return 0
 

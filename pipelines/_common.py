@@ -139,14 +139,6 @@ def run_command(cli, argv: list[str] | None, step) -> int:
     return step(args, **configs)
 
 
-def check_dataset(path: Path) -> Path:
-    """``path`` when it holds a finished build whose ``build.json`` parses; else FileNotFoundError/ValueError."""
-    from weaklabel.dataset import Dataset
-
-    Dataset(path).record
-    return path
-
-
 def fail(message: str) -> int:
     print(f"error: {message}", file=sys.stderr)
     return 2

@@ -84,14 +84,13 @@ def write_report(dataset: str | Path, out: str | Path | None = None, *,
     FileNotFoundError
         When ``dataset`` is not a built dataset.
     """
-    from foundation.atomic import atomic_path
+    from foundation.atomic import write_text_atomic
 
     inputs = load_inputs(dataset, acted_evaluations=acted_evaluations, label_quality=label_quality,
                          weak_supervision=weak_supervision)
     text = render_report(inputs)
     target = Path(out) if out is not None else default_report_path(dataset)
-    with atomic_path(target) as tmp:
-        tmp.write_text(text, encoding="utf-8")
+    write_text_atomic(target, text)
     return target
 
 

@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from foundation.digests import file_sha256
 from weaklabel.config import BuildConfig
 
 SEGMENTS_FILE = "segments.parquet"
@@ -162,8 +163,6 @@ class Dataset:
     @property
     def features_sha256(self) -> str:
         """SHA-256 of the features file (what embeddings and models are keyed by)."""
-        from foundation.digests import file_sha256
-
         return file_sha256(self.features_path)
 
     # ------------------------------------------------------------------------- what later steps add
