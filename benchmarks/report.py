@@ -187,15 +187,14 @@ def _build_section(b: dict) -> list[str]:
     v = b.get("logmel_variants")
     if v:
         lines += [
-            f"**Log-mel, exact against a cheaper variant** ({v['frames']} frames of synthetic voiced audio, blocks of "
-            f"{v['block']}, best of {v['rounds']}, one BLAS thread): the build's exact transform (librosa's arithmetic: "
-            "float64 window and FFT, dense float32 mel projection) costs "
-            f"{_f(v['us_per_frame']['exact'])} µs per frame; float32 FFT with a sparse mel projection over the "
-            f"filters' {v['mel_weights_nonzero']} non-zero weights (of {v['mel_weights']}) costs "
-            f"{_f(v['us_per_frame']['variant'])} µs ({_f(v['speedup'])}× faster) but changes "
-            f"{100 * v['float16_values_differing_share']:.3f} % of the float16 features (at most "
-            f"{_f(v['max_abs_difference_db'], 5)} dB). Not adopted: it would need a features version bump and would "
-            "no longer match `log_mel_spectrogram`, which prediction uses.",
+            f"**Log-mel transform, version 2 against version 1** ({v['clips']} clips of 7 s of synthetic voiced audio, "
+            f"{v['frames']} frames, best of {v['rounds']}, one BLAS thread): version 1, librosa's arithmetic (float64 "
+            "window and FFT, dense float32 mel projection), which the build used until 2026-11-24, costs "
+            f"{_f(v['us_per_frame']['version 1'])} µs per frame; version 2, the build's and prediction's transform now "
+            f"(float32 FFT, sparse mel projection over the filters' {v['mel_weights_nonzero']} non-zero weights of "
+            f"{v['mel_weights']}), costs {_f(v['us_per_frame']['version 2'])} µs ({_f(v['speedup'])}× faster); "
+            f"{100 * v['float16_values_differing_share']:.3f} % of the float16 features differ, by at most "
+            f"{_f(v['max_abs_difference_db'], 5)} dB.",
             "",
         ]
     p = b.get("profile")

@@ -5,13 +5,15 @@
     python -m benchmarks.weak_levers            # reports/weak_supervision_levers.{json,md}
 
 Reuses the datasets that run made at one match probability (default p = 0.75; every pairing seed and speaker
-rotation it made) and the shared embedding cache, and trains one model per lever configuration on each, scored
-on the held-out speakers' true valence. Rows are cumulative from this project's previous defaults to the new
-default, then one-at-a-time swaps away from the new default, then two label-noise methods that are not part of
-the product (confident learning with ``cleanlab``; label spreading over a k-NN graph), measured here so the
-decision is on record. Each row: mean AUC over rotations and seeds with a 95 % interval from a bootstrap over
-pairing seeds and, within each, test speakers, and the paired difference to the new default (same rotations,
-seeds and resamples).
+rotation it made) and the shared embedding cache, and trains one model per lever configuration on each, scored on
+the held-out speakers' true valence. Rows are cumulative from this project's previous defaults to the new default,
+then one-at-a-time swaps away from the new default, then two label-noise methods that are not part of the product
+(confident learning with ``cleanlab``; label spreading over a k-NN graph), measured here so the decision is on
+record, then two diagnostic rows (not part of the product) that train the same model on the clips the weak labels
+cover but with their true valence, as is and flipped at random to the weak labels' error rate, to separate what the
+labels' coverage and their noise each cost. Each row: mean AUC over rotations and seeds with a 95 % interval from a
+bootstrap over pairing seeds and, within each, test speakers, and the paired difference to the new default (same
+rotations, seeds and resamples).
 """
 from __future__ import annotations
 
@@ -60,6 +62,10 @@ def configurations():
          replace(default, layer="block3_conv3"), None, 64),
         ("default + confident learning (cleanlab: prune flagged labels)", "noise", "calibrated", default, "cleanlab"),
         ("default + label spreading (k-NN graph, abstained clips included)", "noise", "calibrated", default, "spreading"),
+        ("true labels on the clips the weak labels cover (coverage only, no noise)", "diagnostic", "calibrated",
+         default, "oracle-covered"),
+        ("true labels on the covered clips, flipped at random to the weak labels' error rate (noise only)",
+         "diagnostic", "calibrated", default, "oracle-noise-matched"),
     ]
     return [row if len(row) == 6 else (*row, None) for row in rows]
 
@@ -76,14 +82,30 @@ def base_build(pairing: Path, n_mels: int | None) -> Path:
     return out
 
 
+def flip_at_rate(y: np.ndarray, rate: float, seed: int = 0) -> np.ndarray:
+    """A copy of the 0/1 labels ``y`` with exactly ``round(rate * len(y))`` of them, chosen uniformly at random
+    without replacement (``np.random.default_rng(seed)``), flipped."""
+    y = np.asarray(y).astype(int)
+    flipped = y.copy()
+    chosen = np.random.default_rng(seed).choice(len(y), size=int(round(rate * len(y))), replace=False)
+    flipped[chosen] = 1 - flipped[chosen]
+    return flipped
+
+
 def _noisy_fit(dataset: Path, config, weights, cache: Path, method: str, seed: int = 0):
-    """Train the default model after a label-noise method; return the test predictions frame.
+    """Train the default model after a label-noise method, or on a diagnostic's labels; return the test
+    predictions frame.
 
     ``cleanlab``: out-of-fold probabilities (folds by speaker) from the same logistic model, then
     ``cleanlab.filter.find_label_issues`` and training without the flagged clips. ``spreading``:
     scikit-learn's ``LabelSpreading`` (k = 10, alpha = 0.5) over the standardised training-speaker
     embeddings (reduced to 32 principal components, cosine), labelled and abstained clips together; each clip
     then trains with the spread label, weighted by its margin.
+
+    Diagnostics, on the clips the default trains on (training speakers, status ``ok``), unweighted:
+    ``oracle-covered`` trains with their true valence (``human_label``); ``oracle-noise-matched`` with their
+    true valence flipped (``flip_at_rate``, seeded by ``seed``) at the weak labels' error rate on those clips,
+    the fraction whose ``label`` differs from their true valence.
     """
     from transfer.embedding import embed_dataset
     from transfer.head import predict_head, train_logistic_head
@@ -101,7 +123,13 @@ def _noisy_fit(dataset: Path, config, weights, cache: Path, method: str, seed: i
                                                         train["group_id"].to_numpy())
     Z = np.zeros((len(X), X.shape[1]), np.float32)
     Z[rows] = std.transform(X[rows], clipped["group_id"].to_numpy())
-    if method == "cleanlab":
+    if method in ("oracle-covered", "oracle-noise-matched"):
+        r = train["feature_row"].to_numpy(dtype=np.int64)
+        y = train["human_label"].map({"positive": 1, "negative": 0}).to_numpy(dtype=int)
+        if method == "oracle-noise-matched":
+            y = flip_at_rate(y, float(np.mean(train["label"].to_numpy(dtype=int) != y)), seed)
+        head, _ = train_logistic_head(Z[r], y, np.ones(len(y)), config.head, seed)
+    elif method == "cleanlab":
         from cleanlab.filter import find_label_issues
         from sklearn.linear_model import LogisticRegression
         from sklearn.model_selection import GroupKFold, cross_val_predict
@@ -216,7 +244,10 @@ def main(argv: list[str] | None = None) -> int:
         "note": (f"{len(pairings)} pairing seed(s) x speaker rotations from {args.work}; intervals: bootstrap over "
                  "pairing seeds and, within each, test speakers of every rotation (paired for the differences)."),
     }
+    from weaklabel.dataset import Dataset
+
     record = {"kind": "weak_supervision_levers", "p": args.p, "work": str(args.work), "rows": results,
+              "log_mel": Dataset(base_build(pairings[0], None)).config.mel.to_dict(),  # the rows' builds but 64-mel ones
               "tables": [table]}
     write_record_atomic(args.out, record, "levers.json", "# Weak-supervision levers\n\n" + markdown_tables([table]),
                         "levers.md")

@@ -66,7 +66,7 @@ def test_benchmarks_run_end_to_end_at_toy_scale(tmp_path):
     for name in ("reference", "build_workers2"):  # fresh processes: fixed costs measured apart
         assert build["summary"][name]["fixed_wall_s_median"] > 0 and build["summary"][name]["imports_s_median"] > 0
     assert build["fixed_cost_segments"] == 3 and build["per_segment_ratios"]["workers2_vs_reference"]["median"]
-    assert build["logmel_variants"]["us_per_frame"]["exact"] > 0
+    assert build["logmel_variants"]["us_per_frame"]["version 1"] > 0 and build["logmel_variants"]["max_abs_difference_db"] < 0.01
     components = [c["component"] for c in build["profile"]["components"]]
     assert any(c.startswith("log-mel") for c in components) and any(c.startswith("finalize") for c in components)
 

@@ -93,6 +93,25 @@ def test_rerun_is_up_to_date_and_conflicting_config_is_refused(small_mosei, tmp_
     assert replaced.counts["abstained"] == 6
 
 
+def test_a_build_of_the_previous_log_mel_transform_is_named_and_never_resumed(small_mosei, tmp_path):
+    # A build.json written before transform version 2 records no version: it is version 1 (librosa's arithmetic).
+    from weaklabel import Dataset
+
+    out = tmp_path / "out"
+    build_dataset(config_for(small_mosei), out, workers=1)
+    record = json.loads((out / "build.json").read_text())
+    del record["config"]["mel"]["transform_version"]
+    record["fingerprint"] = "made-by-version-1"
+    (out / "build.json").write_text(json.dumps(record))
+    assert Dataset(out).config.mel.transform_version == 1
+    before = read_outputs(out)
+    with pytest.raises(OutputConflictError, match="log-mel transform version 1, this code computes version 2"):
+        build_dataset(config_for(small_mosei), out, workers=1)
+    assert read_outputs(out) == before
+    rebuilt = build_dataset(config_for(small_mosei), out, workers=1, overwrite=True)
+    assert rebuilt.config.mel.transform_version == 2 and not rebuilt.up_to_date
+
+
 def test_resume_after_interruption_does_only_missing_work(small_mosei, tmp_path):
     config = config_for(small_mosei)
     build_dataset(config, tmp_path / "clean", workers=1)

@@ -162,22 +162,26 @@ def label_model() -> list[Expect]:
 
 def weak_supervision() -> list[Expect]:
     from transfer.weak_supervision import DEFAULT_MATCH_PROBABILITIES, recipes
+    from weaklabel.features import LogMelParams
 
     recorded = [{"name": r.name, "policy": r.policy, "description": r.description, "model": r.model.to_dict()}
                 for r in recipes()]
     keys = ("name", "policy", "description", "model")
     return [*_labels("config."), Expect("config.model", _train()),
             Expect("config.probabilities", list(DEFAULT_MATCH_PROBABILITIES)),
-            Expect("recipes", recorded, project=lambda rs: [{k: r.get(k) for k in keys} for r in rs]), *_weights()]
+            Expect("recipes", recorded, project=lambda rs: [{k: r.get(k) for k in keys} for r in rs]), *_weights(),
+            Expect("log_mel", LogMelParams().to_dict())]
 
 
 def weak_levers() -> list[Expect]:
     from benchmarks.weak_levers import configurations
+    from weaklabel.features import LogMelParams
 
     rows = [{"lever": name, "policy": policy, "noise": noise, "config": config.to_dict(), "n_mels": n_mels}
             for name, _group, policy, config, noise, n_mels in configurations()]
     keys = ("lever", "policy", "noise", "config", "n_mels")
-    return [Expect("rows", rows, project=lambda rs: [{k: r.get(k) for k in keys} for r in rs])]
+    return [Expect("rows", rows, project=lambda rs: [{k: r.get(k) for k in keys} for r in rs]),
+            Expect("log_mel", LogMelParams().to_dict())]
 
 
 def layer_comparison() -> list[Expect]:

@@ -118,10 +118,8 @@ def test_a_part_from_an_edited_transcript_is_redone(small_mosei, tmp_path):
     assert read_outputs(out) == read_outputs(build_dataset(config, tmp_path / "fresh", workers=1).out_dir)
 
 
-def test_finalize_killed_before_build_json_is_not_complete(small_mosei, tmp_path, monkeypatch):
-    config = config_for(small_mosei)
-    build_dataset(config, tmp_path / "clean", workers=1)
-    out = tmp_path / "out"
+def _build_killed_before_build_json(config, out, monkeypatch):
+    """Build into ``out``, killed as it is about to write build.json (every other output written)."""
     write_json = build_module.write_json_atomic
 
     def killed_at_build_json(target, data):
@@ -133,6 +131,13 @@ def test_finalize_killed_before_build_json_is_not_complete(small_mosei, tmp_path
     with pytest.raises(KeyboardInterrupt):
         build_dataset(config, out, workers=1)
     monkeypatch.undo()
+
+
+def test_finalize_killed_before_build_json_is_not_complete(small_mosei, tmp_path, monkeypatch):
+    config = config_for(small_mosei)
+    build_dataset(config, tmp_path / "clean", workers=1)
+    out = tmp_path / "out"
+    _build_killed_before_build_json(config, out, monkeypatch)
     assert (out / "segments.parquet").is_file() and not (out / "build.json").exists()
     result = build_dataset(config, out, workers=1)
     assert not result.up_to_date and result.recordings_processed == 0  # the parts were kept
@@ -178,3 +183,64 @@ def test_half_written_embedding_cache_is_recomputed(small_mosei, tmp_path, monke
     again, meta = embedding.embed_dataset(dataset, weights, batch_size=8, jit=False)
     assert not meta["from_cache"] and (array_path.read_bytes(), meta_path.read_bytes()) == expected
     assert not stray.exists()
+
+
+def _corpus_with_failures(root):
+    """Four recordings; in two of them a segment fails after its audio is opened (it starts past the end, or
+    holds too little audio), so the staged rows have gaps that the merge must close."""
+    recordings = {f"vid{v}": (12.0, [
+        f"vid{v}___0___0.5___3.0___I absolutely love this wonderful film, it is great!",
+        f"vid{v}___1___{'30.0___31.0' if v in (0, 2) else '4.0___11.5'}___This was a terrible, awful experience.",
+        f"vid{v}___2___{'11.9___11.95' if v == 2 else '8.0___10.0'}___The meeting is on Tuesday.",
+    ]) for v in range(4)}
+    return write_mosei(root, recordings)
+
+
+def test_staged_features_with_gaps_equal_parts_that_hold_their_own(tmp_path):
+    # The build's parts stage their features into one file whose gaps (failed segments) the merge closes;
+    # parts made the other way (each holding its features, as reused ones do) must give the same bytes.
+    root = _corpus_with_failures(tmp_path / "corpus")
+    config = config_for(root)
+    staged = build_dataset(config, tmp_path / "staged", workers=2)
+    assert staged.counts["failed"] == 3 and staged.counts["segments"] == 12
+    out = tmp_path / "inline"
+    parts = prepare_output_dir(out, config, overwrite=False)
+    for segments in group_by_audio_file(read_corpus("mosei", str(root))).values():
+        _build_part(segments, config, str(parts))  # no staging: the part holds its features
+    resumed = build_dataset(config, out, workers=1)
+    assert resumed.recordings_processed == 0
+    assert read_outputs(out) == read_outputs(tmp_path / "staged")
+    features = np.load(out / "features/logmel.npy")
+    assert features.shape[0] == 9 and not (features == 0).all(axis=(1, 2)).any()  # no gap left as zeros
+
+
+def test_a_merge_killed_midway_is_never_read_back(small_mosei, tmp_path, monkeypatch):
+    config = config_for(small_mosei)
+    clean = build_dataset(config, tmp_path / "clean", workers=1)
+    out = tmp_path / "out"
+    move = build_module._move_bytes
+
+    def killed_after_one_move(fd, source, destination, count):
+        move(fd, source, destination, count)
+        raise KeyboardInterrupt("killed")
+
+    monkeypatch.setattr(build_module, "_move_bytes", killed_after_one_move)
+    with pytest.raises(KeyboardInterrupt):
+        build_dataset(config, out, workers=1)
+    monkeypatch.undo()
+    staging = list(out.glob(".parts-*/*.staging"))
+    assert len(staging) == 1 and staging[0].read_bytes().startswith(b"MERGING")
+    result = build_dataset(config, out, workers=1)
+    assert result.recordings_processed == len(clean.record["units"])  # the staged rows were not trusted
+    assert read_outputs(out) == read_outputs(tmp_path / "clean") and not temp_files(out)
+
+
+def test_a_merged_staging_file_missing_a_part_is_rebuilt(small_mosei, tmp_path, monkeypatch):
+    config = config_for(small_mosei)
+    build_dataset(config, tmp_path / "clean", workers=1)
+    out = tmp_path / "out"
+    _build_killed_before_build_json(config, out, monkeypatch)
+    next(out.glob(".parts-*/*.part")).unlink()  # the merged file's rows can no longer all be vouched for
+    result = build_dataset(config, out, workers=1)
+    assert result.recordings_processed == len(result.record["units"])
+    assert read_outputs(out) == read_outputs(tmp_path / "clean")

@@ -335,6 +335,7 @@ def run_weak_supervision(config: WeakSupervisionConfig, work_dir: str | Path,
         "recipes": [{"name": r.name, "policy": r.policy, "description": r.description,
                      "model": r.model.to_dict()} for r in all_recipes],
         "weights": {"source": weights.source, "sha256": weights.sha256, "verified": weights.verified},
+        "log_mel": build_config.mel.to_dict(),  # every pairing's build: the features the models saw
         "summary": summary, "runs": runs,
         "elapsed_s": round(time.time() - started, 1),
         "machine": {"python": platform.python_version(), "platform": platform.platform()},

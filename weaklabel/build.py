@@ -2,11 +2,15 @@
 
 The unit of work is the audio file (:func:`group_by_audio_file`): each segment is cut from its own
 ``audio_path``, and that file's digest guards its part; video id, speaker and group only decide the splits.
-Each file becomes a *part* in a hidden folder of the output directory: one file holding its features and
-its rows, streamed chunk by chunk (:data:`CLIPS_PER_CHUNK` clips at a time, so a worker's memory does not
-grow with the length of a recording or its number of segments), fsynced once and renamed into place. When
-every part exists, :func:`finalize` merges them in corpus order, applies the labelling policy and the
-splits, and writes the outputs, each atomically, ``build.json`` last:
+Each file's features are streamed chunk by chunk (:data:`CLIPS_PER_CHUNK` clips at a time, so a worker's
+memory does not grow with the length of a recording or its number of segments) straight into their rows of
+one *staging* file, which already has the layout of ``features/logmel.npy`` (:class:`FeatureSlots`: each file
+owns as many rows as it has segments to cut); then the file's *part*, its rows, goes into a hidden folder of
+the output directory, fsynced and renamed into place after its features. When every part exists,
+:func:`finalize` closes the gaps that failed segments left in the staging file (none in a build where every
+clip was cut), writes its header and renames it into place: the features are written once, never copied.
+It then applies the labelling policy and the splits and writes the other outputs, each atomically,
+``build.json`` last:
 
 ``segments.parquet``
     One row per transcript segment (ok, abstained or failed with its reason); see :data:`COLUMNS`.
@@ -32,12 +36,13 @@ import hashlib
 import json
 import os
 import platform
+import secrets
 import shutil
 import struct
 import threading
 import time
 from collections import Counter
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, replace
 from functools import lru_cache, partial
 from importlib import metadata
 from pathlib import Path
@@ -322,9 +327,95 @@ def _cut_span(reader: AudioReader, seg: Segment, row: dict, config: BuildConfig)
 #
 # The trailer (_TRAILER: JSON length, magic) sits at the end so that the features can be streamed before the
 # rows are known. The file is written under a temporary name, fsynced once and renamed: it is whole or absent.
+# A part whose features went to the staging file (the build's own parts) holds none: its record says where
+# they are ("staged": the staging file's name and the unit's first row), and it is renamed into place only
+# after they were fsynced there. Parts cut from a previous build's outputs (reuse_finished_parts) hold theirs.
 PART_SUFFIX = ".part"
 PART_MAGIC = b"WLPART01"
 _TRAILER = struct.Struct("<Q8s")
+
+
+STAGING_SUFFIX = ".staging"
+
+
+@dataclass(frozen=True)
+class FeatureSlots:
+    """Where each work unit's features are staged: one file laid out as ``features/logmel.npy`` will be.
+
+    ``header_bytes`` reserved for the ``.npy`` header (that of ``capacity`` rows), then ``capacity`` rows of
+    ``row_bytes``; unit ``u`` owns rows ``first[u]`` to ``first[u] + slots[u] - 1``, one per segment that may
+    give a clip (every segment not failed before its audio is read), in corpus order. A unit whose every
+    segment gives a clip fills its rows exactly; failed segments leave gaps that :func:`finalize` closes.
+    The file's name holds the digest of the layout (``name_prefix``), so a corpus with other units or counts
+    never reuses it, and a token drawn when the file is created (:func:`prepare_staging` sets ``path``), so a
+    part staged into an earlier file of the same layout (one lost to an interrupted merge) never counts.
+    """
+
+    name_prefix: str
+    header_bytes: int
+    row_bytes: int
+    first: dict[str, int]
+    slots: dict[str, int]
+    capacity: int
+    path: Path | None = None
+    merged: bool = False  # the file already holds the final features (:func:`_features_from_staging`)
+
+    def offset(self, row: int) -> int:
+        """Byte offset of staging row ``row``."""
+        return self.header_bytes + row * self.row_bytes
+
+
+def _npy_header(n_rows: int, config: BuildConfig) -> bytes:
+    """The ``.npy`` (version 1.0) header of ``n_rows`` feature rows, as ``numpy.save`` writes it."""
+    import io
+
+    n_frames = config.mel.frames_for_seconds(config.clip_seconds)
+    buffer = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buffer, {"descr": np.lib.format.dtype_to_descr(np.dtype(config.mel.storage_dtype)),
+                                                  "fortran_order": False,
+                                                  "shape": (n_rows, config.mel.n_mels, n_frames)})
+    return buffer.getvalue()
+
+
+def feature_slots(units: dict[str, list[Segment]], config: BuildConfig) -> FeatureSlots:
+    """The staging layout of ``units`` (in their order); nothing is written, ``path`` is not set."""
+    slots = {unit: sum(not seg.failed for seg in segs) for unit, segs in units.items()}
+    first, row = {}, 0
+    for unit, n in slots.items():
+        first[unit], row = row, row + n
+    header = _npy_header(row, config)
+    row_bytes = _feature_row_bytes(config)
+    digest = json_sha256({"slots": list(slots.items()), "row_bytes": row_bytes, "header": len(header)})
+    return FeatureSlots(f"features-{digest[:16]}-", len(header), row_bytes, first, slots, row)
+
+
+def prepare_staging(slots: FeatureSlots, parts_dir: Path) -> FeatureSlots:
+    """``slots`` with the path of its staging file in ``parts_dir``: the existing one of this layout, or a new
+    one (sparse, at its final size, under a fresh token). Staging files of other layouts are removed: the
+    parts staged in them no longer count as done (:func:`part_done`) and are redone."""
+    existing = sorted(parts_dir.glob(f"{slots.name_prefix}*{STAGING_SUFFIX}"))
+    state = _staging_state(existing[0]) if existing else None
+    for other in parts_dir.glob(f"*{STAGING_SUFFIX}"):
+        if other not in existing[:1] or state == MERGING:  # a merge killed midway: its rows are not the parts'
+            other.unlink(missing_ok=True)
+    if existing and state != MERGING:
+        return replace(slots, path=existing[0], merged=state == MERGED)
+    path = parts_dir / f"{slots.name_prefix}{secrets.token_hex(8)}{STAGING_SUFFIX}"
+    with atomic_path(path) as tmp, open(tmp, "r+b") as handle:
+        handle.truncate(slots.offset(slots.capacity))
+    return replace(slots, path=path, merged=False)
+
+
+#: States of a staging file, in its first bytes (the room of the ``.npy`` header): zeros while parts are built
+#: into it; MERGING while :func:`_features_from_staging` moves rows; the ``.npy`` magic once it holds the
+#: final features.
+BUILDING, MERGING, MERGED = b"\0" * 6, b"MERGING", b"\x93NUMPY"
+
+
+def _staging_state(path: Path) -> bytes:
+    with open(path, "rb") as handle:
+        start = handle.read(len(MERGING))
+    return MERGING if start == MERGING else MERGED if start.startswith(MERGED) else BUILDING
 
 
 def part_path(parts_dir: Path, unit: str) -> Path:
@@ -394,10 +485,13 @@ def read_part_meta(path: Path) -> dict | None:
 
 
 def _build_part(segments: list[Segment], config: BuildConfig, parts_dir: str,
-                digest: str | None = None) -> tuple[str, int]:
+                digest: str | None = None, staging: tuple[str, int, int] | None = None) -> tuple[str, int]:
     """Task entry point: process one audio file and write its part. Returns (work unit, segments).
 
-    ``digest`` is :func:`unit_digest` as the client computed it (computed here when omitted).
+    ``digest`` is :func:`unit_digest` as the client computed it (computed here when omitted). ``staging``,
+    ``(staging file name, the unit's first row, its byte offset)`` (:class:`FeatureSlots`), sends the features
+    into the staging file, fsynced before the part (its rows) is renamed into place; without it the part
+    holds its features.
 
     Raises
     ------
@@ -415,16 +509,35 @@ def _build_part(segments: list[Segment], config: BuildConfig, parts_dir: str,
                                 "finished or discarded, or this worker does not share the client's filesystem")
     unit = work_unit_key(segments[0])
     digest = digest if digest is not None else unit_digest(segments)
-    # One BLAS thread: the mel projection's rounding depends on the thread count, and the features must not.
-    # Files run in parallel anyway.
+    # One BLAS thread: files run in parallel (the log-mel itself uses no BLAS, so its bits do not depend on it).
     with _blas_controller().limit(limits=1), atomic_path(part_path(parts, unit)) as tmp, open(tmp, "wb") as handle:
-        rows, n_features = process_audio_file(segments, config, partial(_append_features, handle))
-        record = json.dumps({"unit": unit, "digest": digest, "rows": rows, "n_features": n_features,
-                             "row_bytes": _feature_row_bytes(config),
+        meta = {"unit": unit, "digest": digest}
+        if staging is None:
+            rows, n_features = process_audio_file(segments, config, partial(_append_features, handle))
+        else:
+            name, first_row, offset = staging
+            with open(parts / name, "r+b") as staged:
+                rows, n_features = process_audio_file(segments, config, _StagedWriter(staged.fileno(), offset))
+                os.fsync(staged.fileno())  # the features are durable before the part that says so exists
+            meta["staged"] = {"file": name, "first_row": first_row}
+        record = json.dumps({**meta, "rows": rows, "n_features": n_features, "row_bytes": _feature_row_bytes(config),
                              "audio": audio_identity(segments[0].audio_path)}).encode("utf-8")
         handle.write(record)
         handle.write(_TRAILER.pack(len(record), PART_MAGIC))
     return unit, len(segments)
+
+
+class _StagedWriter:
+    """``write_features`` for :func:`process_audio_file`: each chunk's bytes at the next rows of the staging file."""
+
+    def __init__(self, fd: int, offset: int):
+        self.fd, self.offset = fd, offset
+
+    def __call__(self, chunk: np.ndarray) -> None:
+        data = memoryview(np.ascontiguousarray(chunk)).cast("B")
+        while data:
+            written = os.pwrite(self.fd, data, self.offset)
+            data, self.offset = data[written:], self.offset + written
 
 
 @lru_cache(maxsize=1)
@@ -445,17 +558,25 @@ def _feature_row_bytes(config: BuildConfig) -> int:
     return config.mel.n_mels * n_frames * np.dtype(config.mel.storage_dtype).itemsize
 
 
-def part_done(parts_dir: Path, unit: str, digest: str) -> bool:
+def part_done(parts_dir: Path, unit: str, digest: str, slots: FeatureSlots | None = None) -> bool:
     """Whether a complete, current part of ``unit`` exists: made from ``digest``, features and rows agreeing.
 
     A part that does not parse (a half-written temporary is never renamed into place, but a damaged file
-    might be), one whose features are not ``n_features`` rows, or one made from other inputs is not done
-    and will be redone.
+    might be), one whose features are not ``n_features`` rows, one made from other inputs, or one whose
+    features were staged anywhere but at this unit's rows of the current staging file (``slots``) is not
+    done and will be redone.
     """
     meta = read_part_meta(part_path(parts_dir, unit))
-    return (meta is not None and meta.get("unit") == unit and meta.get("digest") == digest
-            and isinstance(meta.get("n_features"), int) and isinstance(meta.get("row_bytes"), int)
-            and meta["features_bytes"] == meta["n_features"] * meta["row_bytes"])
+    if not (meta is not None and meta.get("unit") == unit and meta.get("digest") == digest
+            and isinstance(meta.get("n_features"), int) and isinstance(meta.get("row_bytes"), int)):
+        return False
+    staged = meta.get("staged")
+    if staged is None:
+        return meta["features_bytes"] == meta["n_features"] * meta["row_bytes"]
+    return (slots is not None and slots.path is not None and meta["features_bytes"] == 0
+            and staged.get("file") == slots.path.name and slots.path.is_file()
+            and staged.get("first_row") == slots.first.get(unit)
+            and meta["row_bytes"] == slots.row_bytes and meta["n_features"] <= slots.slots[unit])
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -503,7 +624,12 @@ def prepare_output_dir(out_dir: Path, config: BuildConfig, overwrite: bool, forc
                 shutil.rmtree(parts_dir)
             return None
         if not same_build and not overwrite:
-            changed = sorted(k for k, v in config.to_dict().items() if previous.get("config", {}).get(k) != v)
+            recorded = previous.get("config", {})
+            changed = sorted(k for k, v in config.to_dict().items() if recorded.get(k) != v)
+            old_version = (recorded.get("mel") or {}).get("transform_version", 1)
+            if "mel" in changed and old_version != config.mel.transform_version:
+                changed[changed.index("mel")] = (f"mel: log-mel transform version {old_version}, this code computes "
+                                                 f"version {config.mel.transform_version}")
             raise OutputConflictError(
                 f"{out_dir} holds a build made with a different configuration (differs in: "
                 f"{', '.join(changed) or 'format'}); pass --overwrite to replace it or choose another --out")
@@ -591,14 +717,20 @@ def build_dataset(config: BuildConfig, out_dir: str | Path, workers: int | None 
         return BuildResult(out_dir, time.perf_counter() - started, up_to_date=True)
     if on_start:
         on_start(len(units), len(segments))
-    todo = [unit for unit in units if not part_done(parts_dir, unit, digests[unit])]
+    slots = prepare_staging(feature_slots(units, config), parts_dir)
+    todo = [unit for unit in units if not part_done(parts_dir, unit, digests[unit], slots)]
+    if todo and slots.merged:  # merged, then a part went missing: its rows cannot be written into it again
+        slots.path.unlink()
+        slots = prepare_staging(slots, parts_dir)
+        todo = [unit for unit in units if not part_done(parts_dir, unit, digests[unit], slots)]
     if progress:
         progress(len(units) - len(todo), len(segments) - sum(len(units[u]) for u in todo))
     texts = sorted({seg.text for seg in segments if _has_text(seg)})
     batches = [texts[i:i + TEXTS_PER_TASK] for i in range(0, len(texts), TEXTS_PER_TASK)]
     if todo:
         workers = max(1, min(workers or os.cpu_count() or 1, len(todo)))
-        tasks = [(units[unit], config, str(parts_dir.resolve()), digests[unit]) for unit in todo]
+        tasks = [(units[unit], config, str(parts_dir.resolve()), digests[unit],
+                  (slots.path.name, slots.first[unit], slots.offset(slots.first[unit]))) for unit in todo]
         with make_executor(scheduler, dask_address, workers) as engine:
             scoring = [engine.submit(score_texts, batch) for batch in batches]  # first: they start first
             for _, (_, n) in engine.map_unordered(_build_part, tasks):
@@ -608,7 +740,7 @@ def build_dataset(config: BuildConfig, out_dir: str | Path, workers: int | None 
     else:
         batch_scores = [score_texts(batch) for batch in batches]
     scores = dict(zip(texts, (s for batch in batch_scores for s in batch)))
-    finalize(out_dir, parts_dir, list(units), config, scores, seg_digests)
+    finalize(out_dir, parts_dir, list(units), config, scores, seg_digests, slots)
     shutil.rmtree(parts_dir)
     return BuildResult(out_dir, time.perf_counter() - started, recordings_processed=len(todo),
                        changes=shown_changes(changes, config))
@@ -741,11 +873,14 @@ def precheck_splits(segments: list[Segment], config: BuildConfig) -> None:
 
 
 def finalize(out_dir: Path, parts_dir: Path, units: list[str], config: BuildConfig,
-             scores: dict[str, tuple[float, ...]], segment_digests: dict[str, str] | None = None) -> dict:
+             scores: dict[str, tuple[float, ...]], segment_digests: dict[str, str] | None,
+             slots: FeatureSlots) -> dict:
     """Merge finished parts, in ``units`` order, into ``segments.parquet``, ``features/logmel.npy``, ``build.json``.
 
     ``scores`` maps each text to its :data:`~weaklabel.sentiment.SCORE_FIELDS` (:func:`score_texts`); rows
-    whose text is not there (none, or blank) keep None.
+    whose text is not there (none, or blank) keep None. ``slots`` is the staging file the parts were built
+    into (:func:`prepare_staging`): it becomes the features file once its gaps are closed and its header
+    written (:func:`_features_from_staging`).
     """
     metas = [read_part_meta(part_path(parts_dir, unit)) for unit in units]
     n_features = sum(m["n_features"] for m in metas)
@@ -756,28 +891,20 @@ def finalize(out_dir: Path, parts_dir: Path, units: list[str], config: BuildConf
                     for unit, m in zip(units, metas)]
     n_frames = config.mel.frames_for_seconds(config.clip_seconds)
     row_bytes = _feature_row_bytes(config)
+    for unit, meta in zip(units, metas):
+        if meta["row_bytes"] != row_bytes:
+            raise ValueError(f"part of {unit} holds {meta['row_bytes']}-byte feature rows, expected {row_bytes}")
+    _features_from_staging(out_dir / FEATURES_FILE, parts_dir, units, metas, slots, _npy_header(n_features, config))
     rows: list[dict] = []
-    dtype = np.dtype(config.mel.storage_dtype)
-    shape = (n_features, config.mel.n_mels, n_frames)
-    with atomic_path(out_dir / FEATURES_FILE) as tmp, open(tmp, "wb") as handle:
-        # Stream: an .npy header, then each part's feature bytes in corpus order, copied by the kernel. No
-        # memory map and no array in this process, so resident memory does not grow with the corpus.
-        np.lib.format.write_array_header_1_0(handle, {"descr": np.lib.format.dtype_to_descr(dtype),
-                                                      "fortran_order": False, "shape": shape})
-        handle.flush()
-        next_row = 0
-        for unit, meta in zip(units, metas):
-            if meta["row_bytes"] != row_bytes:
-                raise ValueError(f"part of {unit} holds {meta['row_bytes']}-byte feature rows, expected {row_bytes}")
-            with open(part_path(parts_dir, unit), "rb") as part:
-                _copy_bytes(part, handle, meta["features_bytes"])
-            for row in meta["rows"]:
-                k = row.pop("part_feature_row")
-                row["feature_row"] = None if k is None else next_row + k
-                if row["text"] in scores:
-                    row.update(zip(SCORE_FIELDS, scores[row["text"]]))
-                rows.append(row)
-            next_row += meta["n_features"]
+    next_row = 0
+    for meta in metas:
+        for row in meta["rows"]:
+            k = row.pop("part_feature_row")
+            row["feature_row"] = None if k is None else next_row + k
+            if row["text"] in scores:
+                row.update(zip(SCORE_FIELDS, scores[row["text"]]))
+            rows.append(row)
+        next_row += meta["n_features"]
     del metas
     frame = label_rows(pd.DataFrame(rows), config)
     write_parquet_atomic(out_dir / SEGMENTS_FILE, frame)
@@ -799,26 +926,85 @@ def finalize(out_dir: Path, parts_dir: Path, units: list[str], config: BuildConf
     return counts
 
 
-def _copy_bytes(src, dst, count: int) -> None:
-    """Copy the first ``count`` bytes of open file ``src`` to the current end of open file ``dst``."""
-    offset = 0
+def _features_from_staging(target: Path, parts_dir: Path, units: list[str], metas: list[dict], slots: FeatureSlots,
+                           header: bytes) -> None:
+    """Make the staging file the features file ``target``.
+
+    Unless it is already merged: marked MERGING (fsynced), every unit's rows moved up to follow the previous
+    unit's (only where failed segments left gaps), the features of parts that hold their own copied in, the
+    ``.npy`` ``header`` written over the mark and the file cut to its size, fsynced. Then ``target`` becomes a
+    second name of it (a hard link; a copy where the filesystem has none), atomically. A merge interrupted
+    midway leaves the MERGING mark, and the next run builds the staged units again
+    (:func:`prepare_staging`); one interrupted after it reuses the merged file.
+    """
+    if not slots.merged:
+        with open(slots.path, "r+b") as handle:
+            fd = handle.fileno()
+            _pwrite_all(fd, MERGING, 0)
+            os.fsync(fd)
+            row = 0
+            for unit, meta in zip(units, metas):
+                n_bytes = meta["n_features"] * slots.row_bytes
+                destination = len(header) + row * slots.row_bytes
+                if meta.get("staged"):
+                    _move_bytes(fd, slots.offset(slots.first[unit]), destination, n_bytes)
+                elif n_bytes:
+                    with open(part_path(parts_dir, unit), "rb") as part:
+                        _copy_bytes(part.fileno(), 0, fd, destination, n_bytes)
+                row += meta["n_features"]
+            handle.truncate(len(header) + row * slots.row_bytes)
+            os.fsync(fd)  # the rows are in place before the header says the file is merged
+            _pwrite_all(fd, header, 0)
+            os.fsync(fd)
+    with atomic_path(target) as tmp:
+        tmp.unlink()
+        try:
+            os.link(slots.path, tmp)
+        except OSError:  # no hard links here: a copy
+            with open(slots.path, "rb") as source, open(tmp, "wb") as copy:
+                _copy_bytes(source.fileno(), 0, copy.fileno(), 0, os.fstat(source.fileno()).st_size)
+
+
+#: Bytes moved at a time when :func:`_move_bytes` closes a gap in the staging file.
+MOVE_BLOCK_BYTES = 8 << 20
+
+
+def _move_bytes(fd: int, source: int, destination: int, count: int) -> None:
+    """Move ``count`` bytes of open file ``fd`` from offset ``source`` down to ``destination`` (<= source),
+    block by block from the start: a block is read before any write can reach it."""
+    if destination > source:
+        raise ValueError("features only ever move towards the start of the staging file")
+    done = 0
+    while done < count and destination != source:
+        block = os.pread(fd, min(MOVE_BLOCK_BYTES, count - done), source + done)
+        if not block:
+            raise EOFError(f"staging file ended {count - done} bytes early")
+        _pwrite_all(fd, block, destination + done)
+        done += len(block)
+
+
+def _pwrite_all(fd: int, data: bytes, offset: int) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.pwrite(fd, view, offset)
+        view, offset = view[written:], offset + written
+
+
+def _copy_bytes(source_fd: int, source_offset: int, destination_fd: int, destination_offset: int,
+                count: int) -> None:
+    """Copy ``count`` bytes between open files, at the given offsets (by the kernel where it can)."""
+    done = 0
     try:
-        while offset < count:
-            copied = os.copy_file_range(src.fileno(), dst.fileno(), count - offset, offset)
+        while done < count:
+            copied = os.copy_file_range(source_fd, destination_fd, count - done, source_offset + done,
+                                        destination_offset + done)
             if copied == 0:
-                raise EOFError(f"{src.name} ended after {offset} of {count} bytes")
-            offset += copied
-    except (AttributeError, OSError) as exc:  # no copy_file_range here (platform, filesystem): plain copy
-        if isinstance(exc, EOFError):
-            raise
-        src.seek(offset)
-        dst.seek(0, os.SEEK_END)
-        while offset < count:
-            block = src.read(min(8 << 20, count - offset))
+                raise EOFError(f"source ended after {done} of {count} bytes")
+            done += copied
+    except (AttributeError, OSError):  # no copy_file_range here (platform, filesystem): plain copy
+        while done < count:
+            block = os.pread(source_fd, min(MOVE_BLOCK_BYTES, count - done), source_offset + done)
             if not block:
-                raise EOFError(f"{src.name} ended after {offset} of {count} bytes")
-            dst.write(block)
-            offset += len(block)
-    dst.seek(0, os.SEEK_END)
-
-
+                raise EOFError(f"source ended after {done} of {count} bytes")
+            _pwrite_all(destination_fd, block, destination_offset + done)
+            done += len(block)

@@ -104,8 +104,9 @@ class BuildConfig:
         """The configuration a ``build.json`` records under ``"config"`` (the inverse of :meth:`to_dict`)."""
         fields = {k: recorded[k] for k in ("corpus", "root", "clip_seconds", "seed", "policy", "neutral_band", "folds")}
         optional = {k: recorded[k] for k in ("speakers", "min_speech_seconds") if k in recorded}
-        return cls(**fields, **optional, split_fractions=tuple(recorded["split_fractions"]),
-                   mel=LogMelParams(**recorded["mel"]))
+        # A record without a transform version was made by version 1 (librosa's arithmetic).
+        mel = LogMelParams(**{"transform_version": 1, **recorded["mel"]})
+        return cls(**fields, **optional, split_fractions=tuple(recorded["split_fractions"]), mel=mel)
 
     def fingerprint(self) -> str:
         """Hash of the whole configuration: a build directory holds exactly one."""
