@@ -13,7 +13,7 @@ transform gives an all-zero frame. The transform (:data:`TRANSFORM_VERSION` 2) i
 in float32 with a sparse mel projection: a float32 windowed FFT, ``|X|**2`` in float32 and the mel filters
 applied over their non-zero bins only, frame by frame, so a frame's values never depend on how many frames
 are transformed together nor on the BLAS library or its thread count. It is within a few thousandths of a dB
-of librosa's float64 arithmetic (tested) and 2.4x faster. It does not import librosa (SciPy's signal module
+of librosa's float64 arithmetic (tested) and 2.1x faster per frame. It does not import librosa (SciPy's signal module
 and numba cost every build worker a few seconds).
 """
 from __future__ import annotations
