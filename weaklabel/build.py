@@ -33,6 +33,7 @@ scheduler: the files can run in this process, in local processes, or on a Dask c
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import platform
@@ -367,8 +368,6 @@ class FeatureSlots:
 
 def _npy_header(n_rows: int, config: BuildConfig) -> bytes:
     """The ``.npy`` (version 1.0) header of ``n_rows`` feature rows, as ``numpy.save`` writes it."""
-    import io
-
     n_frames = config.mel.frames_for_seconds(config.clip_seconds)
     buffer = io.BytesIO()
     np.lib.format.write_array_header_1_0(buffer, {"descr": np.lib.format.dtype_to_descr(np.dtype(config.mel.storage_dtype)),
@@ -535,9 +534,8 @@ class _StagedWriter:
 
     def __call__(self, chunk: np.ndarray) -> None:
         data = memoryview(np.ascontiguousarray(chunk)).cast("B")
-        while data:
-            written = os.pwrite(self.fd, data, self.offset)
-            data, self.offset = data[written:], self.offset + written
+        _pwrite_all(self.fd, data, self.offset)
+        self.offset += len(data)
 
 
 @lru_cache(maxsize=1)
@@ -974,8 +972,10 @@ def _move_bytes(fd: int, source: int, destination: int, count: int) -> None:
     block by block from the start: a block is read before any write can reach it."""
     if destination > source:
         raise ValueError("features only ever move towards the start of the staging file")
+    if destination == source:
+        return
     done = 0
-    while done < count and destination != source:
+    while done < count:
         block = os.pread(fd, min(MOVE_BLOCK_BYTES, count - done), source + done)
         if not block:
             raise EOFError(f"staging file ended {count - done} bytes early")
@@ -983,7 +983,8 @@ def _move_bytes(fd: int, source: int, destination: int, count: int) -> None:
         done += len(block)
 
 
-def _pwrite_all(fd: int, data: bytes, offset: int) -> None:
+def _pwrite_all(fd: int, data, offset: int) -> None:
+    """Write all of ``data`` (bytes or a byte memoryview) at ``offset`` of open file ``fd``."""
     view = memoryview(data)
     while view:
         written = os.pwrite(fd, view, offset)
