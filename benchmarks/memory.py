@@ -287,9 +287,9 @@ def _baseline_child() -> int:
 
     from weaklabel.build import BuildConfig  # noqa: F401  (the build's own imports)
     from weaklabel.features import log_mel_placed
-    from weaklabel.sentiment import score_sentiment
+    from weaklabel.scorers.lexicon import score_textblob, score_vader
 
-    score_sentiment("What a wonderful, happy day.")
+    score_textblob(["What a wonderful, happy day."]), score_vader(["What a wonderful, happy day."])
     log_mel_placed([np.ones(16000, np.float32)], [0], 112000)
     status = _status_fields(os.getpid())
     print(json.dumps({"vmrss_kib": status.get("VmRSS"), "rss_anon_kib": status.get("RssAnon"),

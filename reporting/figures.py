@@ -16,7 +16,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from weaklabel.sentiment import POLICIES, Trapezoid
+from weaklabel.policies import POLICIES, Trapezoid
 
 __all__ = [
     "COLOURS", "MAX_SCATTER_POINTS", "PLANE_LIMIT", "abstain_region", "duration_histogram", "label_balance",
@@ -179,7 +179,7 @@ def scatter_subsample(n: int, limit: int = MAX_SCATTER_POINTS, seed: int = 0) ->
 
 
 def abstain_region(policy: str, band: float) -> tuple[Trapezoid, ...] | None:
-    """Where ``policy`` abstains on TextBlob (x) / VADER (y) axes (its :class:`weaklabel.sentiment.LabelingPolicy`
+    """Where ``policy`` abstains on TextBlob (x) / VADER (y) axes (its :class:`weaklabel.policies.LabelingPolicy`
     says); None for a policy that is not a region of these axes, or that this code does not know."""
     known = POLICIES.get(policy)
     return None if known is None else known.abstain_region(band)

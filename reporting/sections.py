@@ -24,7 +24,7 @@ from weaklabel.dataset import EVALUATION_JSON_FILE as EVALUATION_FILE, EVALUATIO
 from foundation.metrics import INVERTED_TEXT
 from transfer.metrics_schema import AGAINST_HUMAN, AGAINST_WEAK, EVAL_SPLITS, HEAD, MODEL_TITLES, TARGETS
 from weaklabel.segments import ABSTAINED, OK
-from weaklabel.sentiment import POLICIES, band_signs
+from weaklabel.policies import POLICIES, band_signs
 from weaklabel.splits import SPLITS, TEST, UNASSIGNED, VALIDATION
 
 SPLIT_ORDER = (*SPLITS, UNASSIGNED)

@@ -13,6 +13,23 @@ REAL_MOSEI = SHARED_DATA / "real_speech_mosei_layout"
 MOSEI_FOLDS = SHARED_DATA / "cmu_mosei_standard_folds.json"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _private_sentence_cache(tmp_path_factory):
+    """No test reads or writes the user's sentence cache: one of the session's own (shared by its tests and the
+    commands they start, which inherit the variable)."""
+    import os
+
+    from weaklabel.scoring import SENTENCE_CACHE_ENV
+
+    previous = os.environ.get(SENTENCE_CACHE_ENV)
+    os.environ[SENTENCE_CACHE_ENV] = str(tmp_path_factory.mktemp("sentence-cache") / "sentence_scores.sqlite3")
+    yield
+    if previous is None:
+        os.environ.pop(SENTENCE_CACHE_ENV, None)
+    else:
+        os.environ[SENTENCE_CACHE_ENV] = previous
+
+
 def requires_shared(path: Path):
     """Skip (with the reason) when a piece of ../shared/data is absent, as on a user's fresh clone."""
     return pytest.mark.skipif(not path.exists(), reason=f"real data not available: {path} is absent "

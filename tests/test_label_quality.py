@@ -5,8 +5,10 @@ import pandas as pd
 import pytest
 
 from pipelines import label_quality as cli
-from weaklabel.label_quality import human_valence, labeling_function_summary, policy_quality, score_texts
-from weaklabel.sentiment import CALIBRATED_MODEL, SentimentScores, apply_policy, scores_from_frame
+from weaklabel.label_quality import human_valence, labeling_function_summary, policy_quality
+from weaklabel.policies import POLICIES
+from weaklabel.scorers import SCORERS
+from weaklabel.scoring import score_texts
 
 from .conftest import SHARED_DATA, requires_shared
 
@@ -37,18 +39,16 @@ def test_policy_quality_counts_by_hand():
 
 
 def test_scores_roundtrip_and_band_abstains():
-    frame = score_texts(["I love it", "", "I hate it", None])
-    assert frame.shape == (4, 5) and frame.iloc[1].isna().all() and frame.iloc[3].isna().all()
-    scores = scores_from_frame(frame)
-    assert scores[1] is None and isinstance(scores[0], SentimentScores)
-    _, labels = apply_policy(scores, "mean", 0.2)
+    frame = score_texts(["I love it", "", "I hate it", None], ["textblob", "vader"])
+    assert list(frame.columns) == ["textblob", "textblob_negation", "vader", "vader_pos", "vader_neg", "score_notes"]
+    assert frame.iloc[1, :5].isna().all() and frame.iloc[3, :5].isna().all()
+    labels = POLICIES["mean"].apply(frame, 0.2).label
     assert labels[0] == 1 and labels[2] == 0 and np.isnan(labels[1])
-    _, wide = apply_policy(scores, "mean", 1.0)
-    assert np.isnan(wide).all()
+    assert np.isnan(POLICIES["mean"].apply(frame, 1.0).label).all()
 
 
 def test_labeling_function_summary_overlap_and_conflict():
-    scores = [SentimentScores(0.5, 0.5), SentimentScores(0.5, -0.5), SentimentScores(0.0, 0.5), None]
+    scores = pd.DataFrame({"textblob": [0.5, 0.5, 0.0, np.nan], "vader": [0.5, -0.5, 0.5, np.nan]})
     rows = {r["function"]: r for r in labeling_function_summary(scores, pd.Series([1, 1, -1, 1]), 0.2)}
     assert rows["textblob"]["coverage"] == 0.5 and rows["vader"]["coverage"] == 0.75
     assert rows["textblob"]["overlaps"] == 0.5 and rows["textblob"]["conflicts"] == 0.25
@@ -65,9 +65,12 @@ def test_cli_on_a_csv_writes_tables(tmp_path, capsys):
     record = json.loads((tmp_path / "out" / "label_quality.json").read_text())
     rows = {r["policy"]: r for r in record["rows"]}
     assert rows["mean"]["accuracy"] == 1.0 and rows["mean"]["coverage"] == 1.0
-    assert rows["calibrated"]["roc_auc"] == 1.0
-    assert record["tables"][0]["columns"][0] == "policy" and len(record["tables"][0]["rows"]) == 5
-    assert "| calibrated (default) | 0.20 |" in (tmp_path / "out" / "label_quality.md").read_text()
+    assert rows["lexicon"]["roc_auc"] == 1.0
+    from weaklabel.policies import POLICIES
+
+    scored = [name for name in POLICIES if name not in record["not_scored"]]
+    assert record["tables"][0]["columns"][0] == "policy" and len(record["tables"][0]["rows"]) == len(scored)
+    assert "| e5 (default) | 0.20 |" in (tmp_path / "out" / "label_quality.md").read_text() or "e5" not in scored
     assert "Weak labels against human sentiment" in capsys.readouterr().out
 
 
@@ -111,24 +114,25 @@ def test_cli_on_a_built_dataset_with_human_labels(tmp_path, small_mosei):
 
 
 @requires_shared(MELD)
-def test_meld_calibrated_default_beats_the_original_and_refits_to_the_shipped_weights():
-    from weaklabel.label_model import fit_label_model, out_of_fold_probability
+def test_meld_the_default_teacher_meets_its_bar_beside_the_original_and_the_lexicon_model():
+    """The teacher issue's bar on MELD dev (never trained on): the default policy at its band ranks positive above
+    negative lines at ROC AUC >= 0.75 and is right on >= 80 % of the >= 35 % of lines it labels."""
+    from weaklabel.label_quality import label_quality_report
+    from weaklabel.policies import DEFAULT_POLICY, ORIGINAL_POLICY, default_band
 
     meld = pd.read_csv(MELD)
-    frame = score_texts(meld["Utterance"])
-    valence, neutral = human_valence(meld["Sentiment"])
-    refit = fit_label_model(frame, valence, fitted_on="test")
-    assert refit.weights == pytest.approx(CALIBRATED_MODEL.weights, abs=2e-3)
-    assert refit.intercept == pytest.approx(CALIBRATED_MODEL.intercept, abs=2e-3)
-    # out of fold (grouped by dialogue), the calibrated labels beat the original mean at the default band
-    p = out_of_fold_probability(frame, valence, meld["Dialogue_ID"].to_numpy())
-    oof = 2 * p - 1
-    calibrated = policy_quality(oof, np.where(oof >= 0.2, 1.0, np.where(oof <= -0.2, 0.0, np.nan)), valence, neutral,
-                                n_bootstrap=0)
-    score, label = apply_policy(scores_from_frame(frame), "mean", 0.2)
-    original = policy_quality(score, label, valence, neutral, n_bootstrap=0)
-    assert calibrated["balanced_accuracy"] > original["balanced_accuracy"] + 0.03
-    assert calibrated["human_neutral_labelled"] < original["human_neutral_labelled"]
-    # and it no longer labels more texts positive than negative among humans' negative-heavy lines
+    policies = [DEFAULT_POLICY, "lexicon", ORIGINAL_POLICY]
+    missing = [SCORERS[s].unavailable() for s in POLICIES[DEFAULT_POLICY].scorers if SCORERS[s].unavailable()]
+    if missing:
+        pytest.skip(f"the default policy's scorers cannot run here: {missing}")
+    report = label_quality_report(meld["Utterance"].tolist(), meld["Sentiment"], "MELD dev", policies,
+                                  bands=(0.2, default_band(DEFAULT_POLICY)), n_bootstrap=0,
+                                  groups=meld["Dialogue_ID"].to_numpy())
+    rows = {(r["policy"], r["neutral_band"]): r for r in report["rows"]}
+    default = rows[(DEFAULT_POLICY, default_band(DEFAULT_POLICY))]
+    assert default["roc_auc"] >= 0.75 and default["accuracy"] >= 0.80 and default["coverage"] >= 0.35
+    original, lexicon = rows[(ORIGINAL_POLICY, 0.2)], rows[("lexicon", 0.2)]
+    assert default["roc_auc"] > lexicon["roc_auc"] + 0.1 and default["roc_auc"] > original["roc_auc"] + 0.1
+    # the original leans positive on humans' negative-heavy lines; the default does not
     assert original["labelled_positive"] > 2 * original["labelled_negative"]
-    assert calibrated["labelled_positive"] < 1.7 * calibrated["labelled_negative"]
+    assert default["labelled_positive"] < default["labelled_negative"]

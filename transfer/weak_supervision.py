@@ -42,7 +42,7 @@ from transfer.training import ORIGINAL_RECIPE, PREVIOUS_DEFAULTS, TrainConfig, t
 from foundation.atomic import write_record_atomic
 from weaklabel.dataset import EMBEDDINGS_DIR
 from weaklabel.readers.acted import EMOTION_CORPUS_KINDS
-from weaklabel.sentiment import DEFAULT_NEUTRAL_BAND, DEFAULT_POLICY, ORIGINAL_POLICY, POLICIES
+from weaklabel.policies import DEFAULT_POLICY, FALLBACK_POLICY, ORIGINAL_POLICY, POLICIES, default_band
 from weaklabel.splits import TEST
 from foundation.tables import markdown_tables
 from weaklabel.weak_supervision import (DEFAULT_MATCH_PROBABILITIES, MELD_LABEL_COLUMN, MELD_TEXT_COLUMN,
@@ -51,6 +51,7 @@ from weaklabel.weak_supervision import (DEFAULT_MATCH_PROBABILITIES, MELD_LABEL_
 
 JSON_FILE, MARKDOWN_FILE = "weak_supervision.json", "weak_supervision.md"
 DEFAULT_RECIPE = "default"
+LEXICON_TEACHER = "default model, lexicon teacher"
 CEILING = "true-label ceiling"
 
 
@@ -62,16 +63,29 @@ class Recipe:
     policy: str
     model: TrainConfig
     description: str
+    neutral_band: float | None = None  # None: the policy's own
+
+    @property
+    def band(self) -> float:
+        return default_band(self.policy) if self.neutral_band is None else self.neutral_band
 
 
-def recipes(policy: str = DEFAULT_POLICY, model: TrainConfig = TrainConfig(), references: bool = True) -> list[Recipe]:
-    """The default recipe, then (with ``references``) the original, the previous defaults and the ceiling."""
-    out = [Recipe(DEFAULT_RECIPE, policy, model, f"policy {policy}; {describe_model(model)}")]
+def recipes(policy: str = DEFAULT_POLICY, model: TrainConfig = TrainConfig(), references: bool = True,
+            neutral_band: float | None = None) -> list[Recipe]:
+    """The default recipe, then (with ``references``) the same model taught by the lexicon label model (the
+    teacher before E5), the original recipe, the previous defaults and the ceiling."""
+    band = default_band(policy) if neutral_band is None else neutral_band
+    out = [Recipe(DEFAULT_RECIPE, policy, model, f"policy {policy} (band {band:g}); {describe_model(model)}",
+                  neutral_band)]
     if references:
-        out += [Recipe("original recipe", ORIGINAL_POLICY, ORIGINAL_RECIPE,
-                       f"policy {ORIGINAL_POLICY}; {describe_model(ORIGINAL_RECIPE)}"),
-                Recipe("previous defaults", DEFAULT_POLICY, PREVIOUS_DEFAULTS,
-                       f"policy {DEFAULT_POLICY}; {describe_model(PREVIOUS_DEFAULTS)}"),
+        lexicon_band = default_band(FALLBACK_POLICY)
+        out += [Recipe(LEXICON_TEACHER, FALLBACK_POLICY, model,
+                       f"policy {FALLBACK_POLICY} (band {lexicon_band:g}); {describe_model(model)}"),
+                Recipe("original recipe", ORIGINAL_POLICY, ORIGINAL_RECIPE,
+                       f"policy {ORIGINAL_POLICY} (band {default_band(ORIGINAL_POLICY):g}); "
+                       f"{describe_model(ORIGINAL_RECIPE)}"),
+                Recipe("previous defaults", FALLBACK_POLICY, PREVIOUS_DEFAULTS,
+                       f"policy {FALLBACK_POLICY} (band {lexicon_band:g}); {describe_model(PREVIOUS_DEFAULTS)}"),
                 Recipe(CEILING, policy, replace(model, labels="human"),
                        f"true valence of every training clip; {describe_model(model)}")]
     return out
@@ -119,7 +133,8 @@ class WeakSupervisionConfig:
     n_rotations: int | None = option(None, flag="--rotations", default_text="every speaker tested once",
                                      help="rotations")
     policy: str = option(DEFAULT_POLICY, choices=tuple(POLICIES), help="the default recipe's labelling policy")
-    neutral_band: float = option(DEFAULT_NEUTRAL_BAND, help="the default recipe's neutral band")
+    neutral_band: float | None = option(None, default_text="the policy's own",
+                                        help="the default recipe's neutral band")
     model: TrainConfig = option(default_factory=TrainConfig, cli=False, help="the default recipe's model")
     references: bool = option(True, help="whether the reference rows run too (the original recipe, the previous "
                                          "defaults and the true-label ceiling); --no-references skips them")
@@ -259,7 +274,7 @@ def run_weak_supervision(config: WeakSupervisionConfig, work_dir: str | Path,
     rotations = speaker_rotations(clips["speaker"].astype(str), config.n_test, config.n_validation,
                                   config.n_rotations)
     truth = (clips["valence"] == "positive").to_numpy(dtype=int)
-    all_recipes = recipes(config.policy, config.model, config.references)
+    all_recipes = recipes(config.policy, config.model, config.references, config.neutral_band)
     cache = work_dir / EMBEDDINGS_DIR  # one cache shared by every re-labelled dataset
     runs: list[dict] = []
     collected: dict[tuple[str, float], list] = {}
@@ -272,24 +287,25 @@ def run_weak_supervision(config: WeakSupervisionConfig, work_dir: str | Path,
             manifest_path = write_manifest(manifest, work_dir / tag)
             base = work_dir / tag / "build"
             build_config = BuildConfig(corpus="manifest", root=str(manifest_path.resolve()), policy=config.policy,
-                                       neutral_band=config.neutral_band, seed=config.seed)
+                                       neutral_band=all_recipes[0].band, seed=config.seed)
             result = build_dataset(build_config, base, workers=config.workers, overwrite=True)
             log(f"{tag}: build {'up to date' if result.up_to_date else 'done'} ({result.counts['segments']} clips)")
             for rotation_index, rotation in enumerate(rotations):
                 folds = write_rotation_folds(manifest, rotation, work_dir / tag / f"folds-rot{rotation_index}.json")
-                labelled: dict[str, tuple[Path, dict]] = {}  # per policy: the re-labelled dataset, its label quality
+                labelled: dict[tuple, tuple[Path, dict]] = {}  # per (policy, band): the dataset, its label quality
                 for recipe in all_recipes:
                     if recipe.name == CEILING and (p != config.probabilities[-1] or pairing_seed != config.pairing_seeds[0]):
                         continue  # the ceiling does not depend on the pairing: run it once
-                    if recipe.policy not in labelled:
-                        dataset = relabel_dataset(base, work_dir / tag / f"{recipe.policy}-rot{rotation_index}",
-                                                  policy=recipe.policy, neutral_band=config.neutral_band,
-                                                  folds=str(folds.resolve()))
+                    teacher = (recipe.policy, recipe.band)
+                    if teacher not in labelled:
+                        dataset = relabel_dataset(
+                            base, work_dir / tag / f"{recipe.policy}-band{recipe.band:g}-rot{rotation_index}",
+                            policy=recipe.policy, neutral_band=recipe.band, folds=str(folds.resolve()))
                         segments = dataset.segments
                         labels = segments.set_index("segment_id").loc[manifest["segment_id"], "label"]
-                        labelled[recipe.policy] = dataset, weak_label_quality(
+                        labelled[teacher] = dataset, weak_label_quality(
                             manifest, labels.astype("Float64").to_numpy(dtype=float, na_value=np.nan))
-                    dataset, label_quality = labelled[recipe.policy]
+                    dataset, label_quality = labelled[teacher]
                     trained = train_and_evaluate(dataset, weights, replace(recipe.model, seed=config.seed),
                                                  batch_size=16, n_bootstrap=config.n_bootstrap,
                                                  embeddings_cache=cache, baselines=False)
@@ -308,8 +324,8 @@ def run_weak_supervision(config: WeakSupervisionConfig, work_dir: str | Path,
                                  "head": trained.metrics["head_training"]["kind"]})
                     key = (recipe.name, None if recipe.name == CEILING else p)
                     collected.setdefault(key, []).append((y, scores, speakers, pairing_seed))
-                    if recipe.name == DEFAULT_RECIPE:
-                        quality.setdefault(p, []).append(label_quality)
+                    if recipe.name != CEILING:
+                        quality.setdefault((recipe.name, p), []).append(label_quality)
                     log(f"{tag} {rotation.name} {recipe.name}: test AUC {metrics['roc_auc']:.3f} "
                         f"(n={len(y)}, trained on {trained.metrics['n_train']})")
     summary = []
@@ -321,9 +337,10 @@ def run_weak_supervision(config: WeakSupervisionConfig, work_dir: str | Path,
             pooled = mean_auc_over_rotations([part[:3] for part in parts], config.n_bootstrap, config.seed,
                                              pairings=[part[3] for part in parts])
             row = {"recipe": recipe.name, "p": p, **pooled, "verdict": auc_verdict(pooled)}
-            if p is not None and p in quality and recipe.name == DEFAULT_RECIPE:
-                row["weak_label_coverage"] = float(np.mean([q["coverage"] for q in quality[p]]))
-                row["weak_label_accuracy"] = float(np.mean([q["accuracy"] for q in quality[p] if q["accuracy"] is not None]))
+            if (recipe.name, p) in quality:
+                q = quality[(recipe.name, p)]
+                row["weak_label_coverage"] = float(np.mean([x["coverage"] for x in q]))
+                row["weak_label_accuracy"] = float(np.mean([x["accuracy"] for x in q if x["accuracy"] is not None]))
             summary.append(row)
     record = {
         "kind": "weak_supervision",

@@ -59,16 +59,17 @@ from foundation.executor import make_executor, resolve_scheduler
 from weaklabel import __version__
 from weaklabel.audio import TARGET_SR, AudioDecodeError, AudioReader, plan_clip, seconds_to_samples, segment_rng
 from weaklabel.config import FORMAT_VERSION, BuildConfig
-from weaklabel.dataset import BUILD_FILE, COLUMNS, FEATURES_DIR, FEATURES_FILE, PARTS_PREFIX, SEGMENTS_FILE, \
-    Dataset
+from weaklabel.dataset import BUILD_FILE, FEATURES_DIR, FEATURES_FILE, PARTS_PREFIX, SEGMENTS_FILE, \
+    Dataset, segment_columns
 from weaklabel.errors import OutputConflictError
 from weaklabel.features import log_mel_placed
-from weaklabel.labelling import count_build, label_rows
+from weaklabel.labelling import count_build, detail_items, join_detail, label_rows
 from weaklabel.readers import read_corpus
 from weaklabel.relabel import relabel_dataset
 from weaklabel.segments import AUDIO_MISSING, AUDIO_UNREADABLE, DUPLICATE_SEGMENT, FAILURE_STATUSES, OUTSIDE_AUDIO, \
     TOO_LITTLE_SPEECH, Segment
-from weaklabel.sentiment import SCORE_FIELDS, score_sentiment
+from weaklabel.scorers import SCORERS
+from weaklabel.scoring import NOTES_COLUMN, ScoringRun
 from weaklabel.splits import load_folds, split_groups, splits_from_folds_by_group
 
 __all__ = ["BuildConfig", "BuildResult", "build_dataset"]
@@ -157,7 +158,7 @@ def _relative_audio_path(audio_path: str | None, root_dir: Path) -> str | None:
 def _base_row(seg: Segment, audio_path: str | None) -> dict:
     row = {
         "segment_id": seg.segment_id, "video_id": seg.recording_id, "group_id": seg.group_id,
-        "status": seg.status, "detail": seg.detail, **dict.fromkeys(SCORE_FIELDS), "text": seg.text,
+        "status": seg.status, "detail": seg.detail, "text": seg.text,
         "start": seg.start_s, "end": seg.end_s,
         "duration_s": (seg.end_s - seg.start_s) if seg.start_s is not None and seg.end_s is not None else None,
         "start_clamped": seg.start_clamped, "clip_source_start_s": None, "clip_source_end_s": None,
@@ -165,23 +166,6 @@ def _base_row(seg: Segment, audio_path: str | None) -> dict:
     }
     row.update({f"extra:{k}": v for k, v in seg.extra.items()})
     return row
-
-
-#: Distinct sentences scored per task (a few seconds of TextBlob and VADER).
-TEXTS_PER_TASK = 2000
-
-
-def score_texts(texts: list[str]) -> list[tuple[float, ...]]:
-    """Task entry point: each text's :data:`~weaklabel.sentiment.SCORE_FIELDS`, in that order.
-
-    The build scores each distinct sentence of the corpus once, in these tasks, so only the workers that run
-    one load TextBlob and VADER (about a second and 100 MB each), not every worker.
-    """
-    scores = []
-    for text in texts:
-        result = score_sentiment(text)
-        scores.append(tuple(getattr(result, name) for name in SCORE_FIELDS))
-    return scores
 
 
 def _has_text(seg: Segment) -> bool:
@@ -207,8 +191,8 @@ def process_audio_file(segments: list[Segment], config: BuildConfig,
                        write_features: Callable[[np.ndarray], None]) -> tuple[list[dict], int]:
     """Cut and featurise every segment of one audio file, streaming the features in chunks.
 
-    Sentiment is not scored here (:func:`score_texts`): the rows' score fields stay None until
-    :func:`finalize`.
+    Sentiment is not scored here: each distinct sentence of the corpus is scored once, beside the audio work
+    (:class:`weaklabel.scoring.ScoringRun`), and the scores join the rows in :func:`finalize`.
 
     Parameters
     ----------
@@ -703,7 +687,7 @@ def build_dataset(config: BuildConfig, out_dir: str | Path, workers: int | None 
             # Only the policy, band, splits or speakers differ: re-label from the stored scores, no audio.
             relabel_dataset(out_dir, out_dir, policy=config.policy, neutral_band=config.neutral_band,
                             folds=config.folds, split_fractions=config.split_fractions, speakers=config.speakers,
-                            allow_empty_splits=config.allow_empty_splits)
+                            label_model=config.label_model, allow_empty_splits=config.allow_empty_splits)
             return BuildResult(out_dir, time.perf_counter() - started, relabelled=True)
         # Some recordings changed: the unchanged ones become parts again, cut from the finished outputs.
         parts_dir = out_dir / f"{PARTS_PREFIX}{config.parts_fingerprint()[:16]}"
@@ -724,20 +708,21 @@ def build_dataset(config: BuildConfig, out_dir: str | Path, workers: int | None 
     if progress:
         progress(len(units) - len(todo), len(segments) - sum(len(units[u]) for u in todo))
     texts = sorted({seg.text for seg in segments if _has_text(seg)})
-    batches = [texts[i:i + TEXTS_PER_TASK] for i in range(0, len(texts), TEXTS_PER_TASK)]
+    scorers = config.scorers()
     if todo:
         workers = max(1, min(workers or os.cpu_count() or 1, len(todo)))
         tasks = [(units[unit], config, str(parts_dir.resolve()), digests[unit],
                   (slots.path.name, slots.first[unit], slots.offset(slots.first[unit]))) for unit in todo]
         with make_executor(scheduler, dask_address, workers) as engine:
-            scoring = [engine.submit(score_texts, batch) for batch in batches]  # first: they start first
+            # Submitted first, so the sentences are scored while (and where) the audio files are processed.
+            scoring = ScoringRun(texts, scorers, engine=engine, threads=1 if workers > 1 or scheduler == "dask" else None)
             for _, (_, n) in engine.map_unordered(_build_part, tasks):
                 if progress:
                     progress(1, n)
-            batch_scores = [future.result() for future in scoring]
+            table = scoring.table()
     else:
-        batch_scores = [score_texts(batch) for batch in batches]
-    scores = dict(zip(texts, (s for batch in batch_scores for s in batch)))
+        table = ScoringRun(texts, scorers).table()
+    scores = dict(zip(texts, table.to_dict("records")))
     finalize(out_dir, parts_dir, list(units), config, scores, seg_digests, slots)
     shutil.rmtree(parts_dir)
     return BuildResult(out_dir, time.perf_counter() - started, recordings_processed=len(todo),
@@ -875,8 +860,9 @@ def finalize(out_dir: Path, parts_dir: Path, units: list[str], config: BuildConf
              slots: FeatureSlots) -> dict:
     """Merge finished parts, in ``units`` order, into ``segments.parquet``, ``features/logmel.npy``, ``build.json``.
 
-    ``scores`` maps each text to its :data:`~weaklabel.sentiment.SCORE_FIELDS` (:func:`score_texts`); rows
-    whose text is not there (none, or blank) keep None. ``slots`` is the staging file the parts were built
+    ``scores`` maps each text to its row of the scoring table (:class:`weaklabel.scoring.ScoringRun`: every
+    column of ``config.scorers()`` and the scorers' notes); rows whose text is not there (none, or blank) get
+    missing values, and each scorer's note joins the row's ``detail`` as ``"<scorer>: <note>"``. ``slots`` is the staging file the parts were built
     into (:func:`prepare_staging`): it becomes the features file once its gaps are closed and its header
     written (:func:`_features_from_staging`).
     """
@@ -895,12 +881,15 @@ def finalize(out_dir: Path, parts_dir: Path, units: list[str], config: BuildConf
     _features_from_staging(out_dir / FEATURES_FILE, parts_dir, units, metas, slots, _npy_header(n_features, config))
     rows: list[dict] = []
     next_row = 0
+    unscored = {column: None for name in config.scorers() for column in SCORERS[name].column_names}
     for meta in metas:
         for row in meta["rows"]:
             k = row.pop("part_feature_row")
             row["feature_row"] = None if k is None else next_row + k
-            if row["text"] in scores:
-                row.update(zip(SCORE_FIELDS, scores[row["text"]]))
+            scored = scores.get(row["text"])
+            row.update(unscored if scored is None else {c: scored[c] for c in unscored})
+            if scored is not None and scored[NOTES_COLUMN]:
+                row["detail"] = join_detail([*detail_items(row["detail"]), *scored[NOTES_COLUMN]])
             rows.append(row)
         next_row += meta["n_features"]
     del metas
@@ -917,7 +906,9 @@ def finalize(out_dir: Path, parts_dir: Path, units: list[str], config: BuildConf
                      "key": "segments.parquet column feature_row (row index); null for failed segments",
                      "log_mel": config.mel.to_dict(), "clip_seconds": config.clip_seconds,
                      "sample_rate": TARGET_SR},
-        "columns": COLUMNS,
+        "columns": segment_columns(config.scorers()),
+        "scorers": {name: SCORERS[name].record() for name in config.scorers()},
+        **({"policy_fallback": config.policy_fallback} if config.policy_fallback else {}),
         "units": unit_records,
         "versions": library_versions(),
     })

@@ -13,11 +13,14 @@ from weaklabel.audio import DEFAULT_CLIP_SECONDS, TARGET_SR
 from weaklabel.features import LogMelParams
 from weaklabel.readers import CORPUS_KINDS
 from weaklabel.segments import DEFAULT_MIN_SPEECH_SECONDS
-from weaklabel.sentiment import DEFAULT_NEUTRAL_BAND, DEFAULT_POLICY, POLICIES, validate_policy
+from weaklabel.policies import (AUTO_POLICY, DEFAULT_POLICY, FALLBACK_POLICY, POLICIES, default_band, get_policy,
+                                resolve_policy, validate_policy)
+from weaklabel.scorers import SCORERS
 from weaklabel.splits import DEFAULT_FRACTIONS, DEFAULT_SPEAKER_MODE, SPEAKER_MODES
 
-FORMAT_VERSION = 3  # 2: per-text VADER shares and negation-aware TextBlob stored for the label model;
-# 3: split groups join shared speakers, audio files and recordings; too_little_speech status
+FORMAT_VERSION = 4  # 2: per-text VADER shares and negation-aware TextBlob stored for the label model;
+# 3: split groups join shared speakers, audio files and recordings; too_little_speech status;
+# 4: one column per scorer of the registry (language, lexicons, E5), scorer versions in the fingerprint
 
 
 def parse_fractions(text: str) -> tuple[float, float, float]:
@@ -51,11 +54,18 @@ class BuildConfig:
              "drawn from --seed")
     seed: int = option(0, group="clips and features", help="seed for crop/pad offsets and splits")
     policy: str = option(
-        DEFAULT_POLICY, choices=tuple(POLICIES), group="weak labels and splits",
-        help="how the text's sentiment scores become a label: "
+        AUTO_POLICY, choices=(AUTO_POLICY, *POLICIES), group="weak labels and splits",
+        help=f"how the text's sentiment scores become a label: {AUTO_POLICY}: {DEFAULT_POLICY} where its scorers run "
+             f"on this machine, else {FALLBACK_POLICY} (said in the summary and build.json); "
              + "; ".join(f"{name}: {policy.description}" for name, policy in POLICIES.items()))
-    neutral_band: float = option(DEFAULT_NEUTRAL_BAND, group="weak labels and splits",
-                                 help="|score| below this abstains")
+    label_model: str | None = option(
+        None, metavar="FILE", group="weak labels and splits",
+        help="a label-model JSON file (python -m pipelines.label_model --csv YOUR_LABELLED.csv) for the calibrated "
+             "policy, instead of the shipped one; recorded, with its SHA-256, in build.json and the fingerprint")
+    neutral_band: float | None = option(
+        None, group="weak labels and splits",
+        default_text="the policy's own: " + ", ".join(f"{name} {p.default_band:g}" for name, p in POLICIES.items()),
+        help="|score| below this abstains")
     split_fractions: tuple[float, float, float] = option(
         DEFAULT_FRACTIONS, flag="--split", metavar="TRAIN,VAL,TEST", parse=parse_fractions,
         group="weak labels and splits", help="group-disjoint split fractions")
@@ -80,30 +90,56 @@ class BuildConfig:
         help="write the build even when the groups leave a split without kept segments (by default the build "
              "says so and stops)")
 
+    policy_fallback: str | None = option(
+        None, cli=False, help="why policy auto resolved to the fallback policy on this machine (None: it did not)")
+
     def __post_init__(self):
+        if self.policy == AUTO_POLICY:
+            resolved, why = ("calibrated", None) if self.label_model else resolve_policy(self.policy)
+            object.__setattr__(self, "policy", resolved)
+            object.__setattr__(self, "policy_fallback", why)
+        if self.neutral_band is None:
+            object.__setattr__(self, "neutral_band", default_band(self.policy))
         if not self.clip_seconds > 0:
             raise ValueError(f"clip length must be positive, got {self.clip_seconds} s")
         if self.mel.sample_rate != TARGET_SR:
             raise ValueError(f"features are computed at {TARGET_SR} Hz; got mel sample_rate {self.mel.sample_rate}")
         validate_policy(self.policy, self.neutral_band)
+        self.labelling_policy()  # a label-model file that does not read, or one given to another policy, fails here
         if self.speakers not in SPEAKER_MODES:
             raise ValueError(f"unknown speaker mode {self.speakers!r}; choose one of {', '.join(SPEAKER_MODES)}")
         if not self.min_speech_seconds >= 0:
             raise ValueError(f"minimum speech must be >= 0 s, got {self.min_speech_seconds}")
 
+    def labelling_policy(self):
+        """The :class:`~weaklabel.policies.LabelingPolicy` this build labels with (its label model included)."""
+        return get_policy(self.policy, self.label_model)
+
+    def scorers(self) -> tuple[str, ...]:
+        """The scorers the build runs: every cheap one, and the costly ones its policy reads (registry order)."""
+        policy = self.labelling_policy()
+        return tuple(name for name, scorer in SCORERS.items() if not scorer.cached or name in policy.scorers)
+
     def to_dict(self) -> dict:
         data = asdict(self)
         data["split_fractions"] = list(self.split_fractions)
         data["folds_sha256"] = file_sha256(self.folds) if self.folds else None
+        policy = self.labelling_policy()
+        data["label_model_sha256"] = policy.label_model.sha256 if self.label_model else None
+        data["policy_model"] = policy.label_model.identity() if policy.label_model else None
+        data["scorers"] = {name: SCORERS[name].version for name in self.scorers()}
         data["format_version"] = FORMAT_VERSION
         del data["allow_empty_splits"]
+        if data["policy_fallback"] is None:
+            del data["policy_fallback"]
         return data
 
     @classmethod
     def from_record(cls, recorded: dict) -> "BuildConfig":
         """The configuration a ``build.json`` records under ``"config"`` (the inverse of :meth:`to_dict`)."""
         fields = {k: recorded[k] for k in ("corpus", "root", "clip_seconds", "seed", "policy", "neutral_band", "folds")}
-        optional = {k: recorded[k] for k in ("speakers", "min_speech_seconds") if k in recorded}
+        optional = {k: recorded[k] for k in ("speakers", "min_speech_seconds", "label_model", "policy_fallback")
+                    if k in recorded}
         # A record without a transform version was made by version 1 (librosa's arithmetic).
         mel = LogMelParams(**{"transform_version": 1, **recorded["mel"]})
         return cls(**fields, **optional, split_fractions=tuple(recorded["split_fractions"]), mel=mel)

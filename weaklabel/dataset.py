@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 from functools import cached_property
 from pathlib import Path
+from typing import Iterable
 
 import numpy as np
 import pandas as pd
@@ -52,21 +53,19 @@ LEGACY_EVALUATION = ("benchmarks", "benchmark.json")
 #: Prefix of the hidden folder of per-audio-file parts of a build in progress.
 PARTS_PREFIX = ".parts-"
 
-#: Columns of ``segments.parquet``, in order (reader-specific extras such as ``speaker`` follow).
-COLUMNS = {
+#: Columns of ``segments.parquet`` before the scorers' columns, in order.
+_LEADING_COLUMNS = {
     "segment_id": "unique segment id (MOSEI: <video>_<segment>)",
     "video_id": "source recording id",
     "group_id": "split group kept on one side: recordings joined by shared speakers, audio files and groups",
     "split": "train / validation / test (null: not listed in --folds)",
     "status": "ok, abstained, or a failure code (see weaklabel.segments)",
-    "detail": "failure reason or notes (e.g. negative start clamped, cut at end)",
+    "detail": "failure reason or notes (e.g. negative start clamped, cut at end, text not in English)",
     "label": "weak label: 1 positive, 0 negative, null abstained/failed",
     "score": "the policy's combined sentiment score in [-1, 1]",
-    "textblob": "TextBlob polarity of the normalised text, [-1, 1]",
-    "vader": "VADER compound score of the normalised text, [-1, 1]",
-    "vader_pos": "VADER's share of positive lexicon weight in the text, [0, 1]",
-    "vader_neg": "VADER's share of negative lexicon weight in the text, [0, 1]",
-    "textblob_negation": "TextBlob polarity after spelling out n't negations, [-1, 1]",
+}
+#: ... and after them.
+_TRAILING_COLUMNS = {
     "text": "transcript text as read",
     "start": "segment start, seconds (negative published starts clamped to 0)",
     "end": "segment end, seconds, as published",
@@ -78,6 +77,23 @@ COLUMNS = {
     "feature_row": "row in features/logmel.npy, null when the segment has no clip",
     "audio_path": "audio file, relative to the corpus root when inside it",
 }
+
+
+def segment_columns(scorers: Iterable[str] | None = None) -> dict[str, str]:
+    """The columns of ``segments.parquet`` with their descriptions, in order: the segment's identity, status and
+    label, one column per output of each scorer the build ran (:data:`weaklabel.scorers.SCORERS`, registry
+    order; default every scorer), then the text, times and clip span. Reader extras (``speaker``,
+    ``human_label``) follow in the file."""
+    from weaklabel.scorers import SCORERS
+
+    wanted = set(SCORERS) if scorers is None else set(scorers)
+    scored = {column.name: column.description for name, scorer in SCORERS.items() if name in wanted
+              for column in scorer.columns}
+    return {**_LEADING_COLUMNS, **scored, **_TRAILING_COLUMNS}
+
+
+#: Every column ``segments.parquet`` may hold (each scorer's included), with its description.
+COLUMNS = segment_columns()
 
 
 class Dataset:

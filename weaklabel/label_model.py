@@ -1,63 +1,317 @@
-"""Fit the ``calibrated`` policy's label model: logistic weights of the scorers against human valence.
+"""Label models: a logistic regression over scorer columns, fitted on human-labelled sentences, kept as a file.
 
-The model is deliberately small (four inputs, class-balanced, L2 ``C=1``): it corrects how the lexicons
-weigh positive against negative words and how far to trust each scorer, not a corpus's vocabulary.
-:func:`out_of_fold_probability` gives honest figures on the data it is fitted to (grouped folds, e.g. by
-dialogue, so no conversation is on both sides).
+A label model is an artefact, never constants in source: a JSON file holding its features (scorer columns), its
+classes, weights and intercepts, the recipe it was fitted with, the scorer versions it saw, the data it was fitted
+on (file names, SHA-256, counts, licences) and its out-of-fold figures. The product ships two in
+``weaklabel/label_models/`` (made by ``python -m benchmarks.text_teacher`` from permissively licensed sentences);
+``python -m pipelines.label_model --csv FILE`` fits one on a user's own labelled sentences, and
+``--label-model FILE`` gives it to the build's ``calibrated`` policy.
+
+The recipe is deliberately small (a handful of inputs, class-balanced, L2 ``C=1``): it corrects how the scorers
+weigh positive against negative evidence and how far to trust each, not a corpus's vocabulary. Its score is
+``p(positive) - p(negative)`` in [-1, 1], so the neutral band means what it means for every policy.
+
+* With human-neutral sentences in the data, the model has three classes (negative, neutral, positive), as the
+  E5 head has: weak evidence, typical of neutral lines, then scores near 0 and abstains, where a two-class
+  model fitted on polar sentences alone is overconfident on every plain line of dialogue
+  (``reports/text_teacher.md``).
+* Without them it has two classes and no intercept (score ``2 p - 1``): every scorer column is 0 where its
+  scorer finds no evidence (no lexicon word), so a sentence without evidence scores 0 and abstains, where an
+  intercept would give every such line (a Finnish transcript, "Okay.", "What?") the label it leans to.
 """
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Mapping, Sequence
+
 import numpy as np
-import pandas as pd
 
-from weaklabel.sentiment import CALIBRATED_MODEL, LabelModel
+from foundation.config import option
+from foundation.digests import file_sha256
+from weaklabel.scorers.base import BINARY_CLASSES, THREE_CLASSES, rowdot, softmax_valence
 
-FEATURES = tuple(CALIBRATED_MODEL.weights)
+LABEL_MODEL_FORMAT = "weaklabel-label-model/2"
+#: Where the shipped label models live (package data).
+SHIPPED_DIR = Path(__file__).with_name("label_models")
+DEFAULT_C = 1.0
+RECIPE = {"estimator": "multinomial logistic regression (scikit-learn lbfgs)", "class_weight": "balanced",
+          "penalty": "l2", "intercept": "with a neutral class: fitted; with two classes: none"}
 
 
-def _design(scores: pd.DataFrame, valence: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    X = scores[list(FEATURES)].to_numpy(dtype=np.float64)
+@dataclass(frozen=True)
+class LabelModel:
+    """A fitted label model: ``logit[c] = intercepts[c] + sum_i weights[c][i] * column[features[i]]`` per class
+    ``c`` of ``classes``; the score is ``p(positive) - p(negative)`` under their softmax.
+
+    Attributes
+    ----------
+    name : str
+    features : tuple of str
+        Scorer columns (``segments.parquet`` names) it reads, in weight order.
+    classes : tuple of str
+        :data:`~weaklabel.scorers.base.BINARY_CLASSES` or :data:`~weaklabel.scorers.base.THREE_CLASSES`.
+    weights : tuple of tuple of float, one row per class
+    intercepts : tuple of float, one per class
+    recipe : dict
+        How it was fitted (estimator, C, class weights).
+    scorer_versions : dict
+        The version of every scorer whose columns it reads, when it was fitted.
+    fitted_on : list of dict
+        The data it was fitted on: one record per file (name, SHA-256, rows used, class counts, licence).
+    out_of_fold : dict
+        Figures on that data from models that never saw the rows they score (grouped folds).
+    path, sha256 : str or None
+        The file it was read from and that file's SHA-256 (None for a model not yet saved).
+    """
+
+    name: str
+    features: tuple[str, ...]
+    classes: tuple[str, ...]
+    weights: tuple[tuple[float, ...], ...]
+    intercepts: tuple[float, ...]
+    recipe: dict = field(default_factory=dict)
+    scorer_versions: dict = field(default_factory=dict)
+    fitted_on: list = field(default_factory=list)
+    out_of_fold: dict = field(default_factory=dict)
+    path: str | None = None
+    sha256: str | None = None
+
+    def __post_init__(self):
+        if tuple(self.classes) not in (BINARY_CLASSES, THREE_CLASSES):
+            raise ValueError(f"label model {self.name}: classes {self.classes} are not {BINARY_CLASSES} or "
+                             f"{THREE_CLASSES}")
+        if not self.features or len(self.weights) != len(self.classes) or len(self.intercepts) != len(self.classes) \
+                or any(len(row) != len(self.features) for row in self.weights):
+            raise ValueError(f"label model {self.name}: weights and intercepts must be one row per class and one "
+                             "weight per feature")
+        if not np.isfinite(np.asarray(self.weights, dtype=float)).all() or \
+                not np.isfinite(np.asarray(self.intercepts, dtype=float)).all():
+            raise ValueError(f"label model {self.name}: weights must be finite numbers")
+
+    def design(self, columns: Mapping[str, np.ndarray]) -> np.ndarray:
+        """The model's inputs: ``(n, len(features))`` float64, NaN where a column is missing."""
+        missing = [name for name in self.features if name not in columns]
+        if missing:
+            raise KeyError(f"label model {self.name} reads {', '.join(missing)}, which the scores do not hold")
+        return np.column_stack([np.asarray(np.asarray(columns[name], dtype=object), dtype=np.float64)
+                                for name in self.features])
+
+    def score(self, columns: Mapping[str, np.ndarray]) -> np.ndarray:
+        """``p(positive) - p(negative)`` per text, ``(n,)`` float64 in [-1, 1]; NaN where an input is missing."""
+        X = self.design(columns)
+        logits = np.column_stack([rowdot(X, row) + b for row, b in zip(self.weights, self.intercepts)])
+        return softmax_valence(logits, self.classes)
+
+    def record(self) -> dict:
+        """The JSON object the model file holds (without its own path and digest)."""
+        return {"format": LABEL_MODEL_FORMAT, "name": self.name, "features": list(self.features),
+                "classes": list(self.classes), "weights": [[float(w) for w in row] for row in self.weights],
+                "intercepts": [float(b) for b in self.intercepts], "recipe": self.recipe,
+                "scorer_versions": self.scorer_versions, "fitted_on": self.fitted_on, "out_of_fold": self.out_of_fold}
+
+    def identity(self) -> dict:
+        """What a build records (and fingerprints) of the model it labelled with."""
+        return {"name": self.name, "file": Path(self.path).name if self.path else None, "sha256": self.sha256,
+                "features": list(self.features), "classes": list(self.classes)}
+
+
+def load_label_model(path: str | Path) -> LabelModel:
+    """Read a label-model JSON file; ValueError (naming the file) when it is not one."""
+    path = Path(path)
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ValueError(f"cannot read the label model {path}: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise ValueError(f"{path} is not a label-model file (not JSON: {exc})") from None
+    if not isinstance(record, dict) or record.get("format") != LABEL_MODEL_FORMAT:
+        raise ValueError(f"{path} is not a label-model file (format {LABEL_MODEL_FORMAT!r} expected); make one with "
+                         "python -m pipelines.label_model --csv FILE")
+    try:
+        return LabelModel(name=str(record["name"]), features=tuple(record["features"]),
+                          classes=tuple(record["classes"]),
+                          weights=tuple(tuple(float(w) for w in row) for row in record["weights"]),
+                          intercepts=tuple(float(b) for b in record["intercepts"]),
+                          recipe=record.get("recipe", {}), scorer_versions=record.get("scorer_versions", {}),
+                          fitted_on=record.get("fitted_on", []), out_of_fold=record.get("out_of_fold", {}),
+                          path=str(path), sha256=file_sha256(path))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"{path}: malformed label model ({exc})") from None
+
+
+def shipped_label_model(name: str) -> LabelModel:
+    """A label model shipped with the package (``weaklabel/label_models/<name>.json``)."""
+    return load_label_model(SHIPPED_DIR / f"{name}.json")
+
+
+def save_label_model(model: LabelModel, path: str | Path) -> LabelModel:
+    """Write ``model`` as JSON atomically; return it with its path and digest."""
+    from foundation.atomic import write_json_atomic
+
+    write_json_atomic(path, model.record())
+    return replace(model, path=str(path), sha256=file_sha256(path))
+
+
+# ------------------------------------------------------------------------------------------------- fitting
+def target_classes(valence, neutral=None) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Class indices for fitting: per row 0 negative, 1 neutral, 2 positive (three classes when any row is
+    human-neutral) or 0 negative, 1 positive; -1 for rows without a usable label. Returns (indices, classes)."""
     valence = np.asarray(valence, dtype=np.float64)
-    usable = ~np.isnan(valence) & ~np.isnan(X).any(axis=1)
-    return X, valence, usable
+    neutral = np.zeros(len(valence), bool) if neutral is None else np.asarray(neutral, dtype=bool)
+    three = bool(neutral.any())
+    out = np.full(len(valence), -1)
+    out[valence == 0] = 0
+    out[valence == 1] = 2 if three else 1
+    if three:
+        out[neutral & np.isnan(valence)] = 1
+    return out, THREE_CLASSES if three else BINARY_CLASSES
 
 
-def _fit(X: np.ndarray, y: np.ndarray, C: float):
+def _fit(X: np.ndarray, y: np.ndarray, classes: tuple[str, ...], C: float):
     from sklearn.linear_model import LogisticRegression
 
-    return LogisticRegression(C=C, class_weight="balanced", max_iter=1000).fit(X, y.astype(int))
+    return LogisticRegression(C=C, class_weight="balanced", fit_intercept=len(classes) == 3,
+                              max_iter=2000).fit(X, y)
 
 
-def fit_label_model(scores: pd.DataFrame, valence: np.ndarray, fitted_on: str, C: float = 1.0) -> LabelModel:
-    """Fit on the rows with human positive (1) or negative (0) valence.
+def _rows(model, classes: tuple[str, ...]) -> tuple[tuple, tuple]:
+    """The fitted estimator's weights and intercepts, one row per class (a binary fit's single row is the
+    positive class's logit, the negative class's being 0)."""
+    coef = np.asarray(model.coef_, dtype=np.float64)
+    intercept = np.asarray(model.intercept_, dtype=np.float64) if model.fit_intercept else np.zeros(len(coef))
+    if len(classes) == 2:
+        coef = np.vstack([np.zeros_like(coef[0]), coef[0]])
+        intercept = np.array([0.0, intercept[0]])
+    return (tuple(tuple(round(float(w), 6) for w in row) for row in coef),
+            tuple(round(float(b), 6) for b in intercept))
+
+
+def _design(columns: Mapping[str, np.ndarray], features: Sequence[str]) -> np.ndarray:
+    missing = [name for name in features if name not in columns]
+    if missing:
+        raise KeyError(f"the scores do not hold {', '.join(missing)}")
+    return np.column_stack([np.asarray(np.asarray(columns[name], dtype=object), dtype=np.float64)
+                            for name in features])
+
+
+def fit_label_model(columns: Mapping[str, np.ndarray], valence, features: Sequence[str], name: str,
+                    neutral=None, C: float = DEFAULT_C, **record) -> LabelModel:
+    """Fit on the rows with human positive (1) or negative (0) valence, and human-neutral rows (``neutral``).
 
     Parameters
     ----------
-    scores : DataFrame with the :data:`FEATURES` columns (from :func:`weaklabel.label_quality.score_texts`)
-    valence : array (n,): 1.0, 0.0, or NaN (neutral/missing rows are ignored)
+    columns : DataFrame or mapping with the ``features`` columns (:func:`weaklabel.scoring.score_texts`)
+    valence : array (n,): 1.0, 0.0, or NaN (neutral or missing)
+    features : scorer columns to fit on
+    neutral : array (n,) of bool, optional: the human-neutral rows (three classes when any)
+    record : further fields of :class:`LabelModel` (``scorer_versions``, ``fitted_on``, ``out_of_fold``)
     """
-    X, y, usable = _design(scores, valence)
-    model = _fit(X[usable], y[usable], C)
-    weights = {name: round(float(w), 4) for name, w in zip(FEATURES, model.coef_[0])}
-    return LabelModel(weights=weights, intercept=round(float(model.intercept_[0]), 4), fitted_on=fitted_on)
+    X = _design(columns, features)
+    y, classes = target_classes(valence, neutral)
+    usable = (y >= 0) & ~np.isnan(X).any(axis=1)
+    if len(np.unique(y[usable])) < len(classes):
+        raise ValueError("a label model needs human-positive and human-negative sentences to fit")
+    weights, intercepts = _rows(_fit(X[usable], y[usable], classes, C), classes)
+    return LabelModel(name=name, features=tuple(features), classes=classes, weights=weights, intercepts=intercepts,
+                      recipe={**RECIPE, "C": C}, **record)
 
 
-def out_of_fold_probability(scores: pd.DataFrame, valence: np.ndarray, groups: np.ndarray, n_folds: int = 5,
-                            C: float = 1.0) -> np.ndarray:
-    """p(positive) for every row (neutral rows included) from a model that never saw the row's group.
+def out_of_fold_score(columns: Mapping[str, np.ndarray], valence, groups, features: Sequence[str], neutral=None,
+                      n_folds: int = 5, C: float = DEFAULT_C) -> np.ndarray:
+    """The label model's score for every row (neutral rows included) from a model that never saw the row's group.
+
+    Parameters
+    ----------
+    groups : array (n,) or None
+        The cluster of each row (a dialogue, a source file); None: every row is its own group.
 
     Returns
     -------
-    ndarray (n,) float64 in [0, 1]; NaN for rows without scores.
+    ndarray (n,) float64 in [-1, 1]; NaN for rows without scores.
     """
     from sklearn.model_selection import GroupKFold
 
-    X, y, usable = _design(scores, valence)
+    X = _design(columns, features)
+    y, classes = target_classes(valence, neutral)
+    usable = (y >= 0) & ~np.isnan(X).any(axis=1)
     scored = ~np.isnan(X).any(axis=1)
-    p = np.full(len(X), np.nan)
-    groups = np.asarray(groups)
+    groups = np.arange(len(X)) if groups is None else np.asarray(groups)
+    out = np.full(len(X), np.nan)
+    n_folds = min(n_folds, len(np.unique(groups)))
+    if n_folds < 2:
+        raise ValueError("out-of-fold figures need at least two groups of sentences")
     for train, test in GroupKFold(n_splits=n_folds).split(X, groups=groups):
         train = train[usable[train]]
         test = test[scored[test]]
-        p[test] = _fit(X[train], y[train], C).predict_proba(X[test])[:, 1]
-    return p
+        if len(np.unique(y[train])) < len(classes):
+            continue
+        weights, intercepts = _rows(_fit(X[train], y[train], classes, C), classes)
+        fold = LabelModel("fold", tuple(features), classes, weights, intercepts)
+        out[test] = fold.score({name: X[test, i] for i, name in enumerate(features)})
+    return out
+
+
+# ------------------------------------------------------------------------------- fitting on a user's file
+@dataclass(frozen=True)
+class LabelModelConfig:
+    """How ``python -m pipelines.label_model`` fits a label model on a CSV/TSV of human-labelled sentences."""
+
+    features: tuple[str, ...] = option(
+        (), metavar="COLUMN", default_text="the shipped calibrated model's features",
+        help="scorer columns the model reads (e.g. e5 vader vader_pos vader_neg textblob_negation)")
+    name: str | None = option(None, default_text="the file's stem", help="the model's name, as reports show it")
+    C: float = option(DEFAULT_C, flag="--C", help="inverse L2 strength of the logistic regression")
+    n_folds: int = option(5, flag="--folds", help="grouped folds of the out-of-fold figures")
+    text_column: str | None = option(None, default_text="Utterance, text, sentence, ... (the first present)",
+                                     help="text column")
+    label_column: str | None = option(None, default_text="Sentiment, sentiment, label, ... (the first present)",
+                                      help="human label column: positive/negative/neutral words or signed numbers")
+    group_column: str | None = option(None, default_text="Dialogue_ID when present, else none",
+                                      help="column whose values group the sentences (a dialogue, a speaker): no "
+                                           "group is on both sides of a fold")
+
+
+def fit_label_model_file(path: str | Path, config: LabelModelConfig = LabelModelConfig(),
+                         progress=None) -> tuple[LabelModel, dict]:
+    """Fit a label model on a file of human-labelled sentences, with out-of-fold figures on it.
+
+    Returns
+    -------
+    model : LabelModel (not saved: :func:`save_label_model`)
+    report : dict, the label-quality report (:func:`weaklabel.label_quality.label_quality_report`) of the
+        model scored out of fold beside the original ``mean`` and the shipped policies, on the same sentences.
+    """
+    from weaklabel.label_quality import (LabelQualityConfig, human_valence, label_quality_report,
+                                         read_labelled_texts)
+    from weaklabel.policies import ORIGINAL_POLICY, POLICIES
+    from weaklabel.scorers import SCORERS, scorers_of_columns
+    from weaklabel.scoring import score_texts
+
+    path = Path(path)
+    features = config.features or shipped_label_model("calibrated").features
+    scorers = scorers_of_columns(features)
+    texts, sentiment, source, groups = read_labelled_texts(path, LabelQualityConfig(
+        text_column=config.text_column, label_column=config.label_column, group_column=config.group_column))
+    columns = score_texts(texts, scorers, progress=progress)
+    valence, neutral = human_valence(sentiment)
+    score = out_of_fold_score(columns, valence, groups, features, neutral, n_folds=config.n_folds, C=config.C)
+    polar = ~np.isnan(valence) & ~np.isnan(score)
+    from foundation.metrics import binary_metrics
+
+    oof = binary_metrics(valence[polar].astype(int), (score[polar] + 1) / 2, n_bootstrap=1000, seed=0,
+                         groups=None if groups is None else np.asarray(groups, dtype=object)[polar])
+    fitted_on = [{"file": path.name, "sha256": file_sha256(path), "rows": int(polar.sum() + neutral.sum()),
+                  "positive": int((valence == 1).sum()), "negative": int((valence == 0).sum()),
+                  "neutral": int(neutral.sum()), "source": source}]
+    model = fit_label_model(columns, valence, features, config.name or path.stem, neutral=neutral, C=config.C,
+                            scorer_versions={name: SCORERS[name].version for name in scorers},
+                            fitted_on=fitted_on,
+                            out_of_fold={"roc_auc": oof["roc_auc"], "roc_auc_ci95": oof["roc_auc_ci95"],
+                                         "folds": config.n_folds, "grouped_by": config.group_column or
+                                         ("Dialogue_ID" if groups is not None else "sentence")})
+    policies = [name for name in (ORIGINAL_POLICY, "lexicon", "calibrated") if name in POLICIES]
+    report = label_quality_report(texts, sentiment, source, policies, groups=groups, label_model=model,
+                                  source_sha256=fitted_on[0]["sha256"])
+    return model, report

@@ -1,7 +1,7 @@
 """How close the weak labels come to human judgement: the labeling-function summary of a weak labeller.
 
 Given texts with human sentiment (MELD's positive / negative / neutral, CMU-MOSEI's -3..+3, or any
-table with a text and a label column), every labelling policy of :mod:`weaklabel.sentiment` is scored at
+table with a text and a label column), every labelling policy of :mod:`weaklabel.policies` is scored at
 several neutral bands:
 
 * **coverage** -- the share of human-positive or human-negative texts that receive a label;
@@ -14,8 +14,10 @@ several neutral bands:
 * the labelled positive / negative counts (their balance against the humans'), and how many
   **human-neutral** texts receive a label anyway.
 
-:func:`labeling_function_summary` adds Snorkel's view of the two scorers as labelling functions
-(coverage, overlap, conflict, empirical accuracy). Everything here is pure, texts and labels in, tables out,
+:func:`labeling_function_summary` adds Snorkel's view of every sentiment scorer of the registry
+(:mod:`weaklabel.scorers`) as a labelling function (coverage, overlap, conflict, empirical accuracy). A label
+model evaluated on the very sentences it was fitted on (its record names their file's SHA-256) is scored out of
+fold instead: refitted with its recipe on grouped folds, so no figure is in-sample. Everything here is pure, texts and labels in, tables out,
 except the label-quality step at the end: :func:`label_quality` (the ``weaklabel.label_quality`` of the API)
 also reads them from a CSV file or a built dataset, and :func:`write_label_quality` writes the report.
 """
@@ -23,7 +25,8 @@ from __future__ import annotations
 
 import sys
 import types
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 import numpy as np
@@ -31,33 +34,20 @@ import pandas as pd
 
 from foundation.config import option
 from weaklabel.human_labels import sentiment_to_valence
-from weaklabel.sentiment import (CALIBRATED_MODEL, DEFAULT_NEUTRAL_BAND, DEFAULT_POLICY, NEGATIVE, ORIGINAL_POLICY,
-                                 POLICIES, POSITIVE, SCORE_FIELDS, SentimentScores, score_sentiment, scores_from_frame,
-                                 validate_policy)
+from weaklabel.label_model import LabelModel, out_of_fold_score
+from weaklabel.policies import (DEFAULT_POLICY, default_band, FALLBACK_POLICY, NEGATIVE, ORIGINAL_POLICY,
+                                POLICIES, POSITIVE, LabelingPolicy, get_policy, label_model_policy,
+                                scorers_needed, validate_policy)
+from weaklabel.scorers import SCORERS
+from weaklabel.policies import band_signs
+from weaklabel.scoring import ScoringRun
 
 DEFAULT_BANDS = (0.0, 0.1, 0.2, 0.3, 0.4)
 
-#: Policies whose sign comes from one scorer, used as Snorkel-style labelling functions.
-LABELING_FUNCTIONS = ("textblob", "vader")
 
-
-def score_texts(texts: Iterable[str], progress: Callable[[int], None] | None = None) -> pd.DataFrame:
-    """Score each text with every scorer.
-
-    Returns
-    -------
-    DataFrame of shape (n, len(SCORE_FIELDS)), float64, columns :data:`weaklabel.sentiment.SCORE_FIELDS`.
-    Empty or missing texts get NaN.
-    """
-    rows = []
-    for text in texts:
-        if isinstance(text, str) and text.strip():
-            rows.append(asdict(score_sentiment(text)))
-        else:
-            rows.append({name: np.nan for name in SCORE_FIELDS})
-        if progress:
-            progress(1)
-    return pd.DataFrame(rows, columns=list(SCORE_FIELDS), dtype=np.float64)
+def labeling_functions(columns) -> tuple[str, ...]:
+    """The sentiment scorers whose score column ``columns`` holds: each votes as a labelling function."""
+    return tuple(name for name, scorer in SCORERS.items() if scorer.score_column and scorer.score_column in columns)
 
 
 def human_valence(sentiment: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -124,26 +114,37 @@ def policy_quality(score: np.ndarray, label: np.ndarray, valence: np.ndarray, ne
     return out
 
 
-def policy_table(scores: Sequence[SentimentScores | None], sentiment: pd.Series,
-                 policies: Sequence[str] = tuple(POLICIES), bands: Sequence[float] = DEFAULT_BANDS,
-                 n_bootstrap: int = 1000, seed: int = 0, groups=None) -> list[dict]:
+def policy_table(columns: pd.DataFrame, sentiment: pd.Series, policies: Sequence[LabelingPolicy | str] = tuple(POLICIES),
+                 bands: Sequence[float] = DEFAULT_BANDS, n_bootstrap: int = 1000, seed: int = 0, groups=None,
+                 scores: dict | None = None) -> list[dict]:
     """One row per (policy, band): :func:`policy_quality` (``groups``: the interval's clusters, (n,)) plus
-    ``policy`` and ``neutral_band``."""
+    ``policy`` and ``neutral_band``.
+
+    ``columns`` holds the scorer columns (:func:`weaklabel.scoring.score_texts`); ``scores`` may give a policy's
+    score instead of its own (``{name: ndarray (n,)}``: a label model's out-of-fold score), labelled by the band."""
     valence, neutral = human_valence(sentiment)
     rows = []
     for policy in policies:
+        policy = POLICIES[policy] if isinstance(policy, str) else policy
         for band in bands:
-            score, label = POLICIES[policy].apply(scores, band)
-            rows.append({"policy": policy, "neutral_band": float(band),
+            if scores and policy.name in scores:
+                score = scores[policy.name]
+                label = np.where(band_signs(score, band) > 0, 1.0, np.where(band_signs(score, band) < 0, 0.0, np.nan))
+                label[np.isnan(score)] = np.nan
+            else:
+                result = policy.apply(columns, band)
+                score, label = result.score, result.label
+            rows.append({"policy": policy.name, "neutral_band": float(band),
                          **policy_quality(score, label, valence, neutral, n_bootstrap=n_bootstrap, seed=seed,
                                           groups=groups)})
     return rows
 
 
-def labeling_function_summary(scores: Sequence[SentimentScores | None], sentiment: pd.Series,
-                              neutral_band: float = DEFAULT_NEUTRAL_BAND,
-                              functions: Sequence[str] = LABELING_FUNCTIONS) -> list[dict]:
-    """Snorkel's labelling-function summary of the scorers, each voting by its own sign at ``neutral_band``.
+def labeling_function_summary(columns: pd.DataFrame, sentiment: pd.Series, neutral_band: float | None = None,
+                              functions: Sequence[str] | None = None) -> list[dict]:
+    """Snorkel's labelling-function summary of the scorers, each voting by the sign of its score column at
+    ``neutral_band`` (default: the band of the policy that is that scorer alone, e.g. ``vader`` 0.2, ``e5``
+    0.4; ``functions``: scorer names, default every sentiment scorer ``columns`` holds).
 
     Returns
     -------
@@ -152,8 +153,13 @@ def labeling_function_summary(scores: Sequence[SentimentScores | None], sentimen
     labels differently), ``empirical_accuracy`` on human positive/negative texts it labels, and ``n``.
     """
     valence, _ = human_valence(sentiment)
-    votes = {name: POLICIES[name].apply(scores, neutral_band)[1] for name in functions}
-    n = len(scores)
+    functions = labeling_functions(columns) if functions is None else functions
+    votes = {}
+    bands = {name: default_band(name) if neutral_band is None else neutral_band for name in functions}
+    for name in functions:
+        sign = band_signs(np.asarray(columns[SCORERS[name].score_column], dtype=np.float64), bands[name])
+        votes[name] = np.where(sign > 0, 1.0, np.where(sign < 0, 0.0, np.nan))
+    n = len(columns)
     rows = []
     for name, lab in votes.items():
         others = [v for other, v in votes.items() if other != name]
@@ -165,7 +171,7 @@ def labeling_function_summary(scores: Sequence[SentimentScores | None], sentimen
             overlap |= both
             conflict |= both & (other != lab)
         judged = labelled & ~np.isnan(valence)
-        rows.append({"function": name, "neutral_band": float(neutral_band), "n": n,
+        rows.append({"function": name, "neutral_band": float(bands[name]), "n": n,
                      "coverage": float(labelled.mean()) if n else None,
                      "overlaps": float(overlap.mean()) if n else None,
                      "conflicts": float(conflict.mean()) if n else None,
@@ -215,37 +221,82 @@ def quality_tables(rows: list[dict], lf_rows: list[dict], title_suffix: str = ""
 def label_quality_report(texts: Sequence[str], sentiment: pd.Series, source: str,
                          policies: Sequence[str] = tuple(POLICIES), bands: Sequence[float] = DEFAULT_BANDS,
                          n_bootstrap: int = 1000, seed: int = 0,
-                         progress: Callable[[int], None] | None = None, groups=None) -> dict:
+                         progress: Callable[[int], None] | None = None, groups=None,
+                         label_model: str | None = None, source_sha256: str | None = None,
+                         on_start: Callable[[int], None] | None = None) -> dict:
     """Score ``texts`` and compare every policy and band with the human ``sentiment`` (same length).
 
-    ``groups`` (same length, optional, no missing values): the cluster of each text, e.g. MELD's dialogue,
-    for a cluster-bootstrap AUC interval.
+    Parameters
+    ----------
+    groups : sequence, optional
+        Same length, no missing values: the cluster of each text, e.g. MELD's dialogue, for a cluster-bootstrap
+        AUC interval and the folds of an out-of-fold label model.
+    label_model : path or LabelModel, optional
+        A label-model file (:mod:`weaklabel.label_model`) or model: scored too, as ``calibrated (<name>)``.
+    source_sha256 : str, optional
+        The SHA-256 of the file the texts come from: a label model fitted on that file is scored out of fold.
+    on_start, progress : callable(n), optional
+        ``on_start(n)`` with the (scorer, distinct text) pairs to score (cached ones excluded), then
+        ``progress(k)`` as they are scored.
 
     Returns
     -------
     dict, JSON-serialisable: ``source``, ``n_texts``, ``default_policy``, ``original_policy``, ``rows``
     (:func:`policy_table`), ``labeling_functions`` (:func:`labeling_function_summary` at the default band),
-    ``tables`` (generic tables for Markdown/HTML), ``label_model`` (the calibrated policy's weights and
-    where they were fitted: figures of that policy on the same data are in-sample).
+    ``tables`` (generic tables for Markdown/HTML), ``scorers`` (their versions), ``label_models`` (each label
+    model's identity and training data, and whether it was scored out of fold), ``not_scored`` (policies whose
+    scorers cannot run here, and why).
     """
     if len(texts) != len(sentiment):
         raise ValueError(f"{len(texts)} texts but {len(sentiment)} human labels")
     for policy in policies:
         validate_policy(policy, 0.0)  # unknown names fail before the slow part
-    scores = scores_from_frame(score_texts(texts, progress=progress))
+    chosen = [POLICIES[name] for name in policies]
+    if isinstance(label_model, LabelModel):
+        chosen.append(label_model_policy(f"calibrated ({label_model.name})", label_model))
+    elif label_model is not None:
+        chosen.append(replace(get_policy("calibrated", label_model), name=f"calibrated ({Path(label_model).name})"))
+    not_scored = {}
+    for policy in list(chosen):
+        reasons = [SCORERS[name].unavailable() for name in policy.scorers]
+        if any(reasons):
+            not_scored[policy.name] = "; ".join(r for r in reasons if r)
+            chosen.remove(policy)
+    if not chosen:
+        raise ValueError("no policy can be scored here: " + "; ".join(f"{k}: {v}" for k, v in not_scored.items()))
     sentiment = pd.Series(sentiment).reset_index(drop=True)
     if groups is not None and len(groups) != len(texts):
         raise ValueError(f"{len(texts)} texts but {len(groups)} groups")
-    rows = policy_table(scores, sentiment, policies, bands, n_bootstrap=n_bootstrap, seed=seed, groups=groups)
-    lf_rows = labeling_function_summary(scores, sentiment)
+    scoring = ScoringRun(texts, scorers_needed(chosen))
+    if on_start is not None:
+        on_start(scoring.n_to_score)
+    columns = scoring.table(progress)
+    valence, neutral = human_valence(sentiment)
+    oof_scores, models = {}, {}
+    for policy in chosen:
+        model = policy.label_model
+        if model is None:
+            continue
+        in_sample = source_sha256 is not None and any(d.get("sha256") == source_sha256 for d in model.fitted_on)
+        if in_sample:
+            oof_scores[policy.name] = out_of_fold_score(columns, valence, groups, model.features,
+                                                        neutral if len(model.classes) == 3 else None,
+                                                        C=model.recipe.get("C", 1.0))
+        models[policy.name] = {**model.identity(), "fitted_on": model.fitted_on, "scored_out_of_fold": in_sample}
+    rows = policy_table(columns, sentiment, chosen, bands, n_bootstrap=n_bootstrap, seed=seed, groups=groups,
+                        scores=oof_scores)
+    lf_rows = labeling_function_summary(columns, sentiment)
     tables = quality_tables(rows, lf_rows)
-    if CALIBRATED_MODEL.fitted_on.split(":")[0] in source and "calibrated" in policies:
-        tables[0]["note"] += (" The calibrated policy's weights were fitted on this file, so its figures here are "
-                              "in-sample; python -m benchmarks.label_model scores it out of fold.")
+    if oof_scores:
+        tables[0]["note"] += (f" {', '.join(oof_scores)}: fitted on this file, so scored out of fold (refitted with "
+                              "its recipe on 5 grouped folds): no figure here is in-sample.")
+    if not_scored:
+        tables[0]["note"] += " Not scored here: " + "; ".join(f"{k} ({v})" for k, v in not_scored.items()) + "."
     return {"source": source, "n_texts": len(texts), "default_policy": DEFAULT_POLICY,
-            "default_neutral_band": DEFAULT_NEUTRAL_BAND, "original_policy": ORIGINAL_POLICY,
-            "label_model": {"weights": CALIBRATED_MODEL.weights, "intercept": CALIBRATED_MODEL.intercept,
-                            "fitted_on": CALIBRATED_MODEL.fitted_on},
+            "default_neutral_band": default_band(DEFAULT_POLICY), "original_policy": ORIGINAL_POLICY,
+            "fallback_policy": FALLBACK_POLICY,
+            "scorers": {name: SCORERS[name].record() for name in scorers_needed(chosen)},
+            "label_models": models, "not_scored": not_scored,
             "rows": rows, "labeling_functions": lf_rows, "tables": tables}
 
 
@@ -270,6 +321,10 @@ class LabelQualityConfig:
                                       help="with --dataset: CMU-MOSEI .csd or CSV/TSV with video id, start, end, "
                                            "sentiment")
     policies: tuple[str, ...] = option(tuple(POLICIES), choices=tuple(POLICIES), help="labelling policies to score")
+    label_model: str | None = option(
+        None, metavar="FILE",
+        help="also score this label-model file (python -m pipelines.label_model) as 'calibrated (FILE)'; scored out "
+             "of fold when it was fitted on the --csv file itself")
     bands: tuple[float, ...] = option(DEFAULT_BANDS, help="neutral bands")
     seed: int = option(0, help="bootstrap seed")
 
@@ -304,8 +359,6 @@ def read_labelled_texts(source, config: LabelQualityConfig = LabelQualityConfig(
     groups : ndarray or None, the cluster of each text for the AUC interval (MELD's ``Dialogue_ID`` or
         ``config.group_column`` for a file, ``group_id`` for a dataset; None when absent or incomplete)
     """
-    from pathlib import Path
-
     from weaklabel.dataset import Dataset
 
     if not isinstance(source, Dataset) and not Path(source).is_dir():
@@ -353,22 +406,26 @@ def label_quality(data, labels=None, config: LabelQualityConfig = LabelQualityCo
     source : str, optional
         With texts: how the report names them.
     on_start, progress : callable, optional
-        ``on_start(n_texts)`` before scoring, ``progress(n)`` as texts are scored.
+        ``on_start(n)`` before scoring, ``progress(k)`` as (scorer, text) pairs are scored.
 
     Returns
     -------
     dict, the report (:func:`label_quality_report`); :func:`write_label_quality` writes it.
     """
+    source_sha256 = None
     if labels is None:
         if isinstance(data, (list, tuple, pd.Series)):
             raise ValueError("texts need their human labels: label_quality(texts, labels)")
         texts, labels, source, groups = read_labelled_texts(data, config)
+        if Path(data).is_file():
+            from foundation.digests import file_sha256
+
+            source_sha256 = file_sha256(data)
     else:
         texts, source = list(data), source or f"{len(data)} texts"
-    if on_start is not None:
-        on_start(len(texts))
     return label_quality_report(texts, pd.Series(labels), source, config.policies, config.bands, seed=config.seed,
-                                progress=progress, groups=groups)
+                                progress=progress, groups=groups, label_model=config.label_model,
+                                source_sha256=source_sha256, on_start=on_start)
 
 
 def label_quality_markdown(report: dict) -> str:

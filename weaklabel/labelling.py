@@ -12,18 +12,51 @@ import numpy as np
 import pandas as pd
 
 from weaklabel.config import BuildConfig
-from weaklabel.dataset import COLUMNS
+from weaklabel.dataset import COLUMNS, segment_columns
+from weaklabel.scorers import SCORERS
+from weaklabel.scoring import scorer_note
 from weaklabel.segments import ABSTAINED, FAILURE_STATUSES, OK
-from weaklabel.sentiment import SCORE_FIELDS, apply_policy, scores_from_frame
 from weaklabel.splits import SPLITS, UNASSIGNED, SplitError, assign_group_splits, load_folds, split_groups, \
     splits_from_folds_by_group
 
 
+#: A note on a segment's ``detail`` written by labelling starts with this (re-labelling replaces it).
+LANGUAGE_NOTE = "language: "
+
+
+def detail_items(detail) -> list[str]:
+    """A ``detail`` cell as its "; "-separated notes (none for a missing cell)."""
+    return [item for item in str(detail).split("; ") if item] if isinstance(detail, str) and detail else []
+
+
+def join_detail(items) -> str | None:
+    """Notes joined into a ``detail`` cell (None when there are none)."""
+    items = [item for item in items if item]
+    return "; ".join(items) if items else None
+
+
+def without_scorer_notes(detail, scorers) -> str | None:
+    """``detail`` without the notes of the named scorers and without the language note (labelling's own)."""
+    prefixes = tuple(scorer_note(name, "") for name in scorers) + (LANGUAGE_NOTE,)
+    return join_detail(item for item in detail_items(detail) if not item.startswith(prefixes))
+
+
 def label_rows(frame: pd.DataFrame, config: BuildConfig) -> pd.DataFrame:
-    """Apply the labelling policy and the splits to merged rows; return the output table."""
-    score, label = apply_policy(scores_from_frame(frame), config.policy, config.neutral_band)
-    scores, labels, statuses = [], [], []
-    for value, lab, status in zip(score, label, frame["status"]):
+    """Apply the labelling policy and the splits to merged rows (holding the columns of ``config.scorers()``);
+    return the output table.
+
+    A policy that reads English only abstains on text the language scorer finds confidently not English, with
+    a note in ``detail`` (replaced, not repeated, when a dataset is re-labelled)."""
+    policy = config.labelling_policy()
+    result = policy.apply(frame, config.neutral_band)
+    scores, labels, statuses, details = [], [], [], []
+    for i, (value, lab, status) in enumerate(zip(result.score, result.label, frame["status"])):
+        detail = without_scorer_notes(frame["detail"].iat[i], ())
+        if result.not_read[i] and status not in FAILURE_STATUSES:
+            detail = join_detail([*detail_items(detail), f"{LANGUAGE_NOTE}{frame['language'].iat[i]} (p = "
+                                  f"{float(frame['language_p'].iat[i]):.2f}), not English: the {policy.name} policy "
+                                  "reads English only and abstains"])
+        details.append(detail)
         if np.isnan(value):  # no text was scored: keep the reader's status
             scores.append(None)
             labels.append(None)
@@ -36,17 +69,23 @@ def label_rows(frame: pd.DataFrame, config: BuildConfig) -> pd.DataFrame:
     frame["score"] = pd.array(scores, dtype="Float64")
     frame["label"] = pd.array(labels, dtype="Int8")
     frame["status"] = statuses
+    frame["detail"] = details
     frame["split"] = assign_splits(frame, config)
-    for col in (*SCORE_FIELDS, "start", "end", "duration_s", "clip_source_start_s", "clip_source_end_s",
+    columns = segment_columns(config.scorers())
+    float_columns = [c.name for name in config.scorers() for c in SCORERS[name].columns if c.kind == "float"]
+    text_columns = [c.name for name in config.scorers() for c in SCORERS[name].columns if c.kind == "text"]
+    for col in (*float_columns, "start", "end", "duration_s", "clip_source_start_s", "clip_source_end_s",
                 "clip_pad_left_s"):
         frame[col] = pd.array(frame[col].astype(object).where(frame[col].notna(), None), dtype="Float64")
+    for col in text_columns:
+        frame[col] = pd.array(frame[col].astype(object).where(frame[col].notna(), None), dtype="string")
     frame["feature_row"] = pd.array(frame["feature_row"].astype(object).where(frame["feature_row"].notna(), None),
                                     dtype="Int64")
     frame["start_clamped"] = frame["start_clamped"].astype(bool)
     extras = sorted(c for c in frame.columns if c.startswith("extra:"))
     frame = frame.rename(columns={c: c[len("extra:"):] for c in extras})
     extra_names = [c[len("extra:"):] for c in extras if c[len("extra:"):] not in COLUMNS]
-    return frame[list(COLUMNS) + extra_names]
+    return frame[list(columns) + extra_names]
 
 
 def assign_splits(frame: pd.DataFrame, config: BuildConfig) -> list[str | None]:
@@ -118,4 +157,16 @@ def count_build(frame: pd.DataFrame) -> dict:
         "positive_share": round(labelled["positive"] / len(ok), 6) if len(ok) else None,
         "by_split": by_split,
         "start_clamped": int(frame["start_clamped"].sum()),
+        "languages": language_counts(frame),
     }
+
+
+def language_counts(frame: pd.DataFrame) -> dict:
+    """Segments with text per language the language scorer guessed (most frequent first, ties by code), and
+    how many abstained because their policy does not read their language."""
+    if "language" not in frame.columns:
+        return {}
+    codes = frame["language"].dropna().astype(str)
+    counted = sorted(Counter(codes).items(), key=lambda item: (-item[1], item[0]))
+    not_read = frame["detail"].map(lambda d: any(i.startswith(LANGUAGE_NOTE) for i in detail_items(d)))
+    return {"by_language": dict(counted), "abstained_not_read": int(not_read.sum())}

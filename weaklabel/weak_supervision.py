@@ -23,7 +23,7 @@ import pandas as pd
 
 from foundation.atomic import write_json_atomic, atomic_path
 from weaklabel.human_labels import sentiment_to_valence
-from weaklabel.sentiment import normalize_text
+from weaklabel.text import normalize_text
 from weaklabel.splits import FOLD_FILE_KEYS, SPLITS
 
 #: MELD's column names (``*_sent_emo.csv``), the default sentence source.
