@@ -86,11 +86,14 @@ DEMO_MODEL = f"build/demo/{MODEL_DIR}"
 DEMO_METRICS = f"build/demo/{METRICS_FILE}"
 
 REGISTRY: tuple[Result, ...] = (
-    Result("label-model", ("reports/label_model.json", "reports/label_model.md"),
-           ("benchmarks.label_model", "--meld", MELD, "--out", "reports/label_model"),
-           long=True, minutes=3,
-           what="fits the calibrated policy on MELD dev, scored out of fold (weights go to weaklabel/sentiment.py "
-                "by hand)"),
+    Result("text-teacher", ("reports/text_teacher.json", "reports/text_teacher.md", "weaklabel/scorers/e5_valence.json",
+                            "weaklabel/label_models/calibrated.json", "weaklabel/label_models/lexicon.json",
+                            "build/text_teacher"),
+           ("benchmarks.text_teacher", "--data", DATA_PLACEHOLDER, "--out", "reports/text_teacher",
+            "--work", "build/text_teacher"),
+           long=True, minutes=15,
+           what="fits the E5 valence head and the label models on permissive sentences (XED, VADER's ground truth) "
+                "and scores every policy on MELD dev, EmoBank and XED's Finnish lines"),
     Result("label-quality", (f"{LABEL_QUALITY}/{LABEL_QUALITY_FILE}", f"{LABEL_QUALITY}/{LABEL_QUALITY_MARKDOWN_FILE}"),
            ("pipelines.label_quality", "--csv", MELD, "--out", LABEL_QUALITY, "--quiet"),
            minutes=1, what="every policy and neutral band against MELD dev's human sentiment"),

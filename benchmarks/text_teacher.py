@@ -286,6 +286,7 @@ def main(argv=None) -> int:
         write_json_atomic(HEAD_FILE, head)
         for name, model in label_models.items():
             save_label_model(model, SHIPPED_DIR / f"{name}.json")
+    record["shipped"] = shipped_files()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     write_json_atomic(args.out.with_suffix(".json"), record)
     text = "# The text teacher: fitted on permissive sentences, measured where it was not fitted\n\n" + \
@@ -293,6 +294,16 @@ def main(argv=None) -> int:
     args.out.with_suffix(".md").write_text(text, encoding="utf-8")
     print(text)
     return 0
+
+
+def shipped_files() -> dict[str, str]:
+    """The SHA-256 of each shipped file this benchmark writes, by its path in the repository."""
+    from foundation.digests import file_sha256
+    from weaklabel.label_model import SHIPPED_DIR
+    from weaklabel.scorers.e5 import HEAD_FILE
+
+    paths = [HEAD_FILE, SHIPPED_DIR / "calibrated.json", SHIPPED_DIR / "lexicon.json"]
+    return {str(path.relative_to(REPO_ROOT)): file_sha256(path) for path in paths}
 
 
 def _fmt(v, digits=3):

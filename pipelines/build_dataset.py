@@ -22,6 +22,7 @@ from weaklabel import segments as S
 from weaklabel.config import BuildConfig
 from weaklabel.dataset import SEGMENTS_FILE
 from weaklabel.errors import CorpusError, OutputConflictError
+from weaklabel.scorers import ScorerUnavailable
 from weaklabel.splits import SplitError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -104,7 +105,7 @@ def run_build(config: BuildConfig, out_dir: Path, executor: ExecutorConfig = Exe
         finally:
             for bar in bars:
                 bar.close()
-    except (CorpusError, OutputConflictError, SplitError) as exc:
+    except (CorpusError, OutputConflictError, SplitError, ScorerUnavailable) as exc:
         return report_error(str(exc), exc, show_traceback=debug)
     except (ValueError, OSError) as exc:  # a bad option value or an unreadable path, or a bug: keep the traceback
         return report_error(str(exc), exc, show_traceback=debug, log_step="build")
@@ -195,6 +196,19 @@ def summary_text(result) -> str:
     lines.append(f"  {c['segments']} segments from {c['recordings']} recordings: {c['ok']} kept "
                  f"({c['by_label']['positive']} positive, {c['by_label']['negative']} negative; positive share "
                  f"{share}), {c['abstained']} abstained, {c['failed']} failed")
+    config = result.record.get("config", {})
+    lines.append(f"  labelled by policy {config.get('policy')} (band {config.get('neutral_band'):g}) from the "
+                 f"scorers {', '.join(result.record.get('scorers', {}))}")
+    if result.record.get("policy_fallback"):
+        lines.append(f"  note: {result.record['policy_fallback']}")
+    languages = c.get("languages") or {}
+    by_language = languages.get("by_language") or {}
+    if set(by_language) - {"en"}:
+        total = sum(by_language.values())
+        shown = ", ".join(f"{code} {n / total:.0%}" for code, n in list(by_language.items())[:5])
+        lines.append(f"  languages guessed: {shown}" + (
+            f"; {languages['abstained_not_read']} abstained: not English, and the policy reads English only"
+            if languages.get("abstained_not_read") else ""))
     failures = {k: v for k, v in c["by_status"].items() if k not in (S.OK, S.ABSTAINED)}
     if failures:
         lines.append("  failed: " + ", ".join(f"{k} {v}" for k, v in failures.items()))

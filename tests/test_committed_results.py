@@ -98,23 +98,30 @@ def _weights() -> list[Expect]:
     return [Expect("weights.sha256", IMAGENET_NOTOP_SHA256), Expect("weights.verified", True)]
 
 
-def _calibrated() -> dict:
-    from weaklabel import sentiment
+def _shipped_teacher() -> dict:
+    """The SHA-256 of each file of the text teacher's shipped weights (the E5 head, the label models)."""
+    from benchmarks.text_teacher import shipped_files
 
-    model = getattr(sentiment, "CALIBRATED_MODEL", None) or getattr(sentiment.POLICIES["calibrated"], "model")
-    return {"weights": dict(model.weights), "intercept": model.intercept}
+    return shipped_files()
 
 
 def _policy_names() -> list[str]:
-    from weaklabel.sentiment import POLICIES
+    from weaklabel.policies import POLICIES
 
-    return sorted(p if isinstance(p, str) else p.name for p in POLICIES)
+    return sorted(POLICIES)
 
 
 def _labels(prefix: str) -> list[Expect]:
-    from weaklabel.sentiment import DEFAULT_NEUTRAL_BAND, DEFAULT_POLICY
+    from weaklabel.policies import DEFAULT_POLICY, default_band
 
-    return [Expect(f"{prefix}policy", DEFAULT_POLICY), Expect(f"{prefix}neutral_band", DEFAULT_NEUTRAL_BAND)]
+    return [Expect(f"{prefix}policy", DEFAULT_POLICY), Expect(f"{prefix}neutral_band", default_band(DEFAULT_POLICY))]
+
+
+def _scorer_versions(prefix: str, names=None) -> list[Expect]:
+    from weaklabel.scorers import SCORERS
+
+    return [Expect(f"{prefix}{name}.version", scorer.version) for name, scorer in SCORERS.items()
+            if names is None or name in names]
 
 
 def acted_evaluation() -> list[Expect]:
@@ -136,27 +143,24 @@ def acted_evaluation() -> list[Expect]:
 
 def label_quality() -> list[Expect]:
     from weaklabel.label_quality import DEFAULT_BANDS
-    from weaklabel.sentiment import DEFAULT_NEUTRAL_BAND, DEFAULT_POLICY, ORIGINAL_POLICY
+    from weaklabel.policies import DEFAULT_POLICY, ORIGINAL_POLICY, POLICIES, default_band
 
-    calibrated = _calibrated()
-    return [Expect("default_policy", DEFAULT_POLICY), Expect("default_neutral_band", DEFAULT_NEUTRAL_BAND),
+    return [Expect("default_policy", DEFAULT_POLICY), Expect("default_neutral_band", default_band(DEFAULT_POLICY)),
             Expect("original_policy", ORIGINAL_POLICY),
             Expect("rows", _policy_names(), project=lambda rows: sorted({r["policy"] for r in rows}),
                    fresh=lambda names: [{"policy": n, "neutral_band": b} for n in names for b in DEFAULT_BANDS]),
             Expect("rows", list(DEFAULT_BANDS), project=lambda rows: sorted({r["neutral_band"] for r in rows}),
                    fresh=lambda bands: [{"policy": n, "neutral_band": b} for n in _policy_names() for b in bands]),
-            Expect("label_model.weights", calibrated["weights"]),
-            Expect("label_model.intercept", calibrated["intercept"])]
+            *_scorer_versions("scorers."),
+            *(Expect(f"label_models.{name}.sha256", POLICIES[name].label_model.sha256)
+              for name in ("calibrated", "lexicon"))]
 
 
-def label_model() -> list[Expect]:
-    from weaklabel.label_quality import DEFAULT_BANDS
-    from weaklabel.sentiment import DEFAULT_NEUTRAL_BAND
+def text_teacher() -> list[Expect]:
+    from benchmarks.text_teacher import BANDS, POOL
 
-    calibrated = _calibrated()
-    return [Expect("model.weights", calibrated["weights"]), Expect("model.intercept", calibrated["intercept"]),
-            Expect("chosen_band", DEFAULT_NEUTRAL_BAND),
-            Expect("rows", list(DEFAULT_BANDS), project=lambda rows: sorted({r["neutral_band"] for r in rows}),
+    return [Expect("shipped", _shipped_teacher()), Expect("training_sets", list(POOL)),
+            Expect("evaluations.meld_dev", list(BANDS), project=lambda rows: sorted({r["neutral_band"] for r in rows}),
                    fresh=lambda bands: [{"neutral_band": b} for b in bands])]
 
 
@@ -227,7 +231,7 @@ def read_report(path: Path) -> dict:
 COMMITTED = [
     ("reports/acted-ravdess/acted_evaluation.json", read_json, acted_evaluation),
     ("reports/label_quality-meld_dev_sent_emo/label_quality.json", read_json, label_quality),
-    ("reports/label_model.json", read_json, label_model),
+    ("reports/text_teacher.json", read_json, text_teacher),
     ("reports/weak_supervision/weak_supervision.json", read_json, weak_supervision),
     ("reports/weak_supervision_levers/levers.json", read_json, weak_levers),
     ("reports/layer_comparison.json", read_json, layer_comparison),
@@ -275,11 +279,11 @@ def test_a_stale_acted_evaluation_names_the_file_and_the_command():
     assert path in message and "python -m benchmarks.refresh --only acted-ravdess" in message
 
 
-def test_a_label_model_with_other_weights_is_stale():
-    checks = label_model()
-    record = freshened(read_json(REPO_ROOT / "reports/label_model.json"), checks)
-    record["model"]["weights"]["vader_neg"] += 0.1
-    assert [line.split(":")[0] for line in problems(record, checks)] == ["model.weights"]
+def test_a_text_teacher_report_of_other_shipped_weights_is_stale():
+    checks = text_teacher()
+    record = freshened(read_json(REPO_ROOT / "reports/text_teacher.json"), checks)
+    record["shipped"]["weaklabel/label_models/lexicon.json"] = "0" * 64
+    assert [line.split(":")[0] for line in problems(record, checks)] == ["shipped"]
 
 
 def test_the_acted_evaluation_markdown_is_rendered_from_its_json():
@@ -298,9 +302,9 @@ def test_the_report_configuration_reads_back():
     from transfer.training import TrainConfig
     from weaklabel.audio import DEFAULT_CLIP_SECONDS
     from weaklabel.features import LogMelParams
-    from weaklabel.sentiment import DEFAULT_NEUTRAL_BAND, DEFAULT_POLICY
+    from weaklabel.policies import DEFAULT_POLICY, default_band
 
-    build = {"config": {"policy": DEFAULT_POLICY, "neutral_band": DEFAULT_NEUTRAL_BAND,
+    build = {"config": {"policy": DEFAULT_POLICY, "neutral_band": default_band(DEFAULT_POLICY),
                         "clip_seconds": DEFAULT_CLIP_SECONDS, "mel": LogMelParams().to_dict(), "seed": 0}}
     inputs = SimpleNamespace(build=build, metrics={"train_config": _train()}, model_meta=None)
     config = report_configuration(inputs)

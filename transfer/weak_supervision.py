@@ -388,16 +388,19 @@ def weak_supervision_tables(record: dict) -> list[dict]:
             flag = " (inverted)" if row["verdict"] == "inverted" else ""
             cells.append(f"{_fmt(row['roc_auc'])} [{_fmt(lo)}, {_fmt(hi)}]{flag}")
         curve_rows.append(cells)
-    default = by_recipe.get(DEFAULT_RECIPE, {})
-    quality_row = ["weak labels: coverage / accuracy vs truth"] + [
-        f"{_fmt(default[p].get('weak_label_coverage'), 2)} / {_fmt(default[p].get('weak_label_accuracy'), 2)}"
-        if p in default else "" for p in probabilities]
+    quality_rows = []
+    for name, rows in by_recipe.items():  # the weak labels of each teacher (recipes sharing one are shown once)
+        if name in (CEILING, "previous defaults"):  # no weak labels / the lexicon teacher's again
+            continue
+        quality_rows.append([f"weak labels of the {name} recipe: coverage / accuracy vs truth"] + [
+            f"{_fmt(rows[p].get('weak_label_coverage'), 2)} / {_fmt(rows[p].get('weak_label_accuracy'), 2)}"
+            if p in rows and rows[p].get("weak_label_coverage") is not None else "" for p in probabilities])
     n_rot = len(record["rotations"])
     seeds = record["config"]["pairing_seeds"]
     tables = [{
         "title": "Weak-supervision curve: ROC AUC on held-out speakers' true valence",
         "columns": ["recipe"] + [f"p = {p:g}" for p in probabilities],
-        "rows": curve_rows + [quality_row],
+        "rows": curve_rows + quality_rows,
         "note": (f"p: probability that a clip's transcript sentence has the clip's valence (human label). Mean "
                  f"over {n_rot} speaker rotations x {len(seeds)} pairing seed(s); 95 % interval from a bootstrap "
                  "that resamples the pairing seeds (the label noise drawn) and, within each, the test speakers "

