@@ -37,7 +37,8 @@ from weaklabel.readers.text_bytes import (decode_transcript_bytes, has_undecodab
                                           shown_with_replacements)
 from weaklabel.readers.times import CLOCK, clock_seconds, parse_time
 from weaklabel.readers.walk import walk_files
-from weaklabel.segments import BAD_ENCODING, BAD_TRANSCRIPT_LINE, Segment, failed_segment, make_segment
+from weaklabel.segments import (BAD_ENCODING, BAD_TRANSCRIPT_LINE, Segment, failed_segment, make_segment,
+                                seconds_value)
 
 #: Audio files a transcript pairs with, in preference order for one stem: libsndfile's formats, then
 #: containers decoded through FFmpeg (:mod:`weaklabel.containers`), video last.
@@ -420,16 +421,9 @@ def _interpolate(words: list[_Word], start_s: float, end_s: float) -> None:
 
 # ----------------------------------------------------------------------------------------- JSON transcripts
 def _json_time(value: object) -> float | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return float(parse_time(value.strip()))
-        except (TypeError, ValueError):
-            return None
-    return None
+    """A JSON time as seconds (``inf`` for an integer no float holds, rejected later as not finite); None when it
+    is not a number (booleans included) nor a time string."""
+    return seconds_value(parse_time(value.strip()) if isinstance(value, str) else value)
 
 
 _JSON_LISTS = (("segments", "openai-whisper, faster-whisper, whisperX"), ("transcription", "whisper.cpp -oj"),
