@@ -1,3 +1,4 @@
+import os
 import numpy as np
 import pytest
 import soundfile as sf
@@ -104,3 +105,28 @@ def test_centred_clip():
     assert short.tolist() == [0, 0, 0, 1, 1, 1, 1, 0, 0, 0]
     long = centred_clip(np.arange(10, dtype=np.float32), 4)
     assert long.tolist() == [3, 4, 5, 6]
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device", "loop", "folder"])
+def test_reader_and_hash_refuse_what_is_not_a_regular_file_without_opening_it(tmp_path, kind):
+    # Issue 21, items 2 and 3: opening a FIFO waits for a writer forever; /dev/zero never ends.
+    from foundation.digests import file_sha256
+    from foundation.paths import NotRegularFileError
+    from weaklabel.containers import ContainerAudio, ContainerError
+
+    path = tmp_path / "talk.wav"
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "device":
+        path.symlink_to("/dev/zero")
+    elif kind == "loop":
+        path.symlink_to(path)
+    else:
+        path.mkdir()
+    words = {"fifo": "FIFO", "device": "character device", "loop": "symbolic links", "folder": "directory"}[kind]
+    with pytest.raises(AudioDecodeError, match=words):
+        AudioReader(str(path))
+    with pytest.raises(ContainerError, match=words):
+        ContainerAudio(str(path))
+    with pytest.raises(NotRegularFileError, match=words):
+        file_sha256(path)

@@ -1,6 +1,10 @@
 """End-to-end behaviour of the dataset build on generated corpora."""
 import json
+import os
 import shutil
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -267,3 +271,56 @@ def test_features_stream_in_chunks_with_the_same_bytes(small_mosei, tmp_path, mo
     chunked = build_dataset(config, tmp_path / "chunked", workers=1).out_dir
     assert max(chunks) == 2 and sum(chunks) == 18  # 3 clips per recording: a chunk of 2, then 1
     assert read_outputs(chunked) == read_outputs(whole)
+
+
+def _special_files_corpus(root: Path) -> Path:
+    """A manifest whose audio paths are a good WAV, a FIFO, /dev/zero (directly and through a link), a loop of
+    symbolic links and a folder."""
+    root.mkdir(parents=True)
+    sf.write(root / "good.wav", tone_bursts(4.0, [(0.5, 3.5)]), 16000, subtype="PCM_16")
+    os.mkfifo(root / "pipe.wav")
+    (root / "zero.wav").symlink_to("/dev/zero")
+    (root / "loop_a.wav").symlink_to("loop_b.wav")
+    (root / "loop_b.wav").symlink_to("loop_a.wav")
+    (root / "folder.wav").mkdir()
+    audio = ["good.wav", "pipe.wav", "/dev/zero", "zero.wav", "loop_a.wav", "folder.wav"]
+    lines = ["audio_path,start,end,text,segment_id"]
+    lines += [f"{path},0.5,3.5,What a wonderful day!,{'devzero' if path == '/dev/zero' else Path(path).stem}"
+              for path in audio]
+    (root / "m.csv").write_text("\n".join(lines) + "\n")
+    return root / "m.csv"
+
+
+def test_special_files_and_link_loops_fail_only_their_segments(tmp_path):
+    # Issue 21, items 2 and 3: a FIFO or /dev/zero as audio_path hung the build forever (a worker blocked on the
+    # open, or hashed /dev/zero), and a loop of symbolic links ended it with a RuntimeError traceback. Run as a
+    # command with a time limit, so that a hang fails the test instead of hanging it.
+    manifest = _special_files_corpus(tmp_path / "corpus")
+    command = [sys.executable, "-m", "pipelines.build_dataset", "--root", str(manifest), "--out", str(tmp_path / "o"),
+               "--n-mels", "32", "--n-fft", "512", "--hop-length", "512", "--allow-empty-splits", "--quiet",
+               "--workers", "2"]
+    build = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             cwd=Path(__file__).parent.parent, start_new_session=True)
+    try:
+        _, stderr = build.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        os.killpg(build.pid, signal.SIGKILL)  # its workers too
+        build.communicate()
+        pytest.fail("the build hung on a FIFO or a device")
+    assert build.returncode == 0 and "Traceback" not in stderr, stderr
+    rows = pd.read_parquet(tmp_path / "o" / "segments.parquet").set_index("segment_id")
+    assert rows.loc["good", "status"] in ("ok", "abstained")
+    for segment, words in (("pipe", "FIFO"), ("devzero", "character device"), ("zero", "character device"),
+                           ("loop_a", "symbolic links"), ("folder", "directory")):
+        assert rows.loc[segment, "status"] == S.AUDIO_UNREADABLE, rows.loc[segment].to_dict()
+        assert words in rows.loc[segment, "detail"], rows.loc[segment, "detail"]
+
+
+def test_a_link_loop_fails_its_segment_in_process(tmp_path):
+    manifest = _special_files_corpus(tmp_path / "corpus")
+    lines = manifest.read_text().splitlines()
+    manifest.write_text("\n".join([lines[0], lines[1], lines[5]]) + "\n")  # good.wav and loop_a.wav only
+    result = build_dataset(BuildConfig(corpus="manifest", root=str(manifest), mel=FAST_MEL, allow_empty_splits=True),
+                           tmp_path / "o", workers=1)
+    rows = result.segments.set_index("segment_id")
+    assert rows.loc["loop_a", "status"] == S.AUDIO_UNREADABLE and "symbolic links" in rows.loc["loop_a", "detail"]

@@ -14,6 +14,8 @@ import numpy as np
 import soundfile as sf
 import soxr
 
+from foundation.paths import require_regular_file
+
 #: Every clip and feature is computed at this rate, Hz.
 TARGET_SR = 16000
 #: The fixed clip length, seconds: longer segments are cropped, shorter ones padded.
@@ -107,6 +109,10 @@ class AudioReader:
     def __init__(self, path: str, target_sr: int = TARGET_SR):
         self.path = path
         self.target_sr = target_sr
+        try:
+            require_regular_file(path)  # a FIFO or a device would block the open, or never end
+        except OSError as exc:
+            raise AudioDecodeError(f"cannot open audio {path}: {exc}") from exc
         try:
             self._file = sf.SoundFile(path)
         except Exception as exc:  # libsndfile raises several types; all mean "cannot decode"

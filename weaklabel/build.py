@@ -56,6 +56,7 @@ from threadpoolctl import ThreadpoolController
 from foundation.atomic import atomic_path, remove_temp_files, write_json_atomic, write_parquet_atomic
 from foundation.digests import file_sha256, json_sha256
 from foundation.executor import make_executor, resolve_scheduler
+from foundation.paths import require_regular_file, resolved_path
 from weaklabel import __version__
 from weaklabel.audio import TARGET_SR, AudioDecodeError, AudioReader, plan_clip, seconds_to_samples, segment_rng
 from weaklabel.config import FORMAT_VERSION, BuildConfig
@@ -149,7 +150,7 @@ def _relative_audio_path(audio_path: str | None, root_dir: Path) -> str | None:
     if not audio_path:
         return audio_path
     try:
-        return Path(audio_path).resolve().relative_to(root_dir).as_posix()
+        return Path(resolved_path(audio_path)).relative_to(root_dir).as_posix()
     except ValueError:
         return audio_path
 
@@ -235,9 +236,15 @@ def process_audio_file(segments: list[Segment], config: BuildConfig,
     live = [i for i, seg in enumerate(segments) if not seg.failed]
     if not live:
         return rows, 0
-    if not audio_path or not os.path.isfile(audio_path):
+    try:
+        require_regular_file(audio_path or "")  # a FIFO or a device is never opened
+    except FileNotFoundError:
         for i in live:
             _fail(rows[i], AUDIO_MISSING, f"audio file not found: {audio_path}")
+        return rows, 0
+    except OSError as exc:
+        for i in live:
+            _fail(rows[i], AUDIO_UNREADABLE, str(exc))
         return rows, 0
     try:
         reader = AudioReader(audio_path)

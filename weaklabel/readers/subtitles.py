@@ -32,6 +32,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 
+from foundation.paths import resolved_path
 from weaklabel.errors import CorpusError
 from weaklabel.readers.text_bytes import (decode_transcript_bytes, has_undecodable, repaired_note,
                                           shown_with_replacements)
@@ -639,13 +640,6 @@ def _drop_audio_note(note: str) -> str:
     return "; ".join(part for part in note.split("; ") if not part.startswith("audio is "))
 
 
-def _absolute(path: Path) -> str:
-    try:
-        return str(path.resolve())
-    except (OSError, RuntimeError):
-        return os.path.abspath(path)
-
-
 def _repaired_items(items: list[ParsedCue], repaired: frozenset[int], n_lines: int) -> list[bool]:
     """Which items hold text from a repaired line: the lines from an item's first line up to the next's
     (for JSON, without line numbers, every item whose text is not ASCII)."""
@@ -686,7 +680,7 @@ def read_recording(recording_id: str, audio: Path, subtitle: Path, label: str | 
         only cues whose bytes still do not decode fail, as :data:`~weaklabel.segments.BAD_ENCODING`.
     """
     label = label or subtitle.name
-    audio_path = _absolute(audio)
+    audio_path = resolved_path(audio)
     try:
         decoded = decode_transcript_bytes(subtitle.read_bytes())
     except OSError as exc:
