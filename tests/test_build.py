@@ -324,3 +324,17 @@ def test_a_link_loop_fails_its_segment_in_process(tmp_path):
                            tmp_path / "o", workers=1)
     rows = result.segments.set_index("segment_id")
     assert rows.loc["loop_a", "status"] == S.AUDIO_UNREADABLE and "symbolic links" in rows.loc["loop_a", "detail"]
+
+
+def test_a_wav_whose_header_says_no_data_builds_as_the_intact_file(small_mosei, tmp_path):
+    # Issue 21, item 8: its segments failed as outside_audio, "the recording is 0.000 s long".
+    intact = build_dataset(config_for(small_mosei), tmp_path / "intact", workers=1)
+    wav = small_mosei / "Raw/Audio/Full/WAV_16000/vid3.wav"
+    data = bytearray(wav.read_bytes())
+    at = data.find(b"data")
+    data[at + 4:at + 8] = bytes(4)  # what a streaming writer leaves until it closes the file
+    wav.write_bytes(bytes(data))
+    streamed = build_dataset(config_for(small_mosei), tmp_path / "streamed", workers=1)
+    assert streamed.counts["by_status"] == intact.counts["by_status"]
+    for name in ("segments.parquet", "features/logmel.npy"):
+        assert (tmp_path / "streamed" / name).read_bytes() == (tmp_path / "intact" / name).read_bytes()
