@@ -338,3 +338,27 @@ def test_a_wav_whose_header_says_no_data_builds_as_the_intact_file(small_mosei, 
     assert streamed.counts["by_status"] == intact.counts["by_status"]
     for name in ("segments.parquet", "features/logmel.npy"):
         assert (tmp_path / "streamed" / name).read_bytes() == (tmp_path / "intact" / name).read_bytes()
+
+
+def test_a_build_inside_its_corpus_folder_never_reads_its_own_files(tmp_path):
+    # Issue 21, item 7: with --out the corpus folder itself, a recording called build.wav paired on the re-run
+    # with the build's own build.json as its (Whisper JSON) transcript, and metrics.wav with metrics.json.
+    root = tmp_path / "talks"
+    root.mkdir()
+    srt = ("1\n00:00:00,500 --> 00:00:03,000\nI absolutely love this wonderful film!\n\n"
+           "2\n00:00:04,000 --> 00:00:07,500\nThis was a terrible, awful experience.\n")
+    for stem in ("build", "segments", "talk"):
+        sf.write(root / f"{stem}.wav", tone_bursts(8.0, [(0.5, 3.0), (4.0, 7.5)]), 16000, subtype="PCM_16")
+        (root / f"{stem}.srt").write_text(srt)
+    (root / "metrics.wav").write_bytes((root / "talk.wav").read_bytes())  # no transcript: not a recording
+    config = BuildConfig(corpus="subtitles", root=str(root), mel=FAST_MEL, allow_empty_splits=True)
+    first = build_dataset(config, root, workers=1)
+    (root / "metrics.json").write_text('{"segments": [{"start": 0, "end": 1, "text": "not a transcript"}]}')
+    (root / "features" / "extra.wav").write_bytes((root / "talk.wav").read_bytes())  # in the build's folder
+    (root / "features" / "extra.srt").write_text(srt)
+    again = build_dataset(config, root, workers=1)
+    assert again.up_to_date, again.changes
+    assert sorted(first.segments["video_id"].unique()) == ["build", "segments", "talk"]
+    single = BuildConfig(corpus="subtitles", root=str(root / "build.wav"), mel=FAST_MEL, allow_empty_splits=True)
+    assert build_dataset(single, tmp_path / "one", workers=1).segments["text"].tolist() == \
+        first.segments.query("video_id == 'build'")["text"].tolist()  # build.srt, not build.json

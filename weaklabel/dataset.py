@@ -51,6 +51,10 @@ EVALUATION_MARKDOWN_FILE = "acted_evaluation.md"
 LEGACY_EVALUATION = ("benchmarks", "benchmark.json")
 #: Prefix of the hidden folder of per-audio-file parts of a build in progress.
 PARTS_PREFIX = ".parts-"
+#: Everything above that sits directly in a dataset folder: never read as a corpus's recordings or transcripts
+#: when a build is written into (or inside) its own corpus folder (:func:`dataset_entries`).
+DATASET_ENTRIES = (SEGMENTS_FILE, BUILD_FILE, FEATURES_DIR, EMBEDDINGS_DIR, MODEL_DIR, METRICS_FILE, RUN_FILE,
+                   LABEL_QUALITY_FILE, LABEL_QUALITY_MARKDOWN_FILE, EVALUATIONS_DIR, LEGACY_EVALUATION[0])
 
 #: Columns of ``segments.parquet``, in order (reader-specific extras such as ``speaker`` follow).
 COLUMNS = {
@@ -216,6 +220,18 @@ class Dataset:
     def model_meta(self) -> dict | None:
         """The default model folder's ``model.json``, or None before training."""
         return _read_json(self.model_dir / MODEL_META_FILE)
+
+
+def dataset_entries(folder: str | Path) -> frozenset[str]:
+    """The names in ``folder`` that belong to a dataset built there (:data:`DATASET_ENTRIES`), when its
+    ``build.json`` is one this tool wrote; else none. The folder's other files (the recordings of a corpus
+    the build was written into) are not among them."""
+    try:
+        record = json.loads((Path(folder) / BUILD_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return frozenset()
+    ours = isinstance(record, dict) and {"format_version", "fingerprint", "config", "columns"} <= record.keys()
+    return frozenset(DATASET_ENTRIES) if ours else frozenset()
 
 
 def embedding_files(cache_dir: str | Path, key: str) -> tuple[Path, Path]:

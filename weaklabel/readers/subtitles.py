@@ -37,7 +37,7 @@ from weaklabel.errors import CorpusError
 from weaklabel.readers.text_bytes import (decode_transcript_bytes, has_undecodable, repaired_note,
                                           shown_with_replacements)
 from weaklabel.readers.times import CLOCK, clock_seconds, parse_time
-from weaklabel.readers.walk import walk_files
+from weaklabel.readers.walk import walk_files, without_dataset_entries
 from weaklabel.segments import (BAD_ENCODING, BAD_TRANSCRIPT_LINE, Segment, failed_segment, make_segment,
                                 seconds_value)
 
@@ -616,7 +616,7 @@ def _find_pairs(root: Path) -> list[tuple[str, Path, Path, str]]:
     """
     if root.is_file():
         suffix = root.suffix.lower()
-        names = sorted(p.name for p in root.parent.iterdir() if p.is_file())
+        names = without_dataset_entries(root.parent, sorted(p.name for p in root.parent.iterdir() if p.is_file()))
         pairs = _pairs_in_folder(root.parent, names)
         if suffix in AUDIO_SUFFIXES:  # the audio file named is the one to use
             found = pairs.get(root.stem)
