@@ -100,7 +100,8 @@ def run_build(config: BuildConfig, out_dir: Path, executor: ExecutorConfig = Exe
         try:
             with executor.connect_timeout():
                 result = build_dataset(config, out_dir, overwrite=overwrite, force=force, progress=progress,
-                                       on_start=on_start, **executor.engine_options())
+                                       on_start=on_start, log=lambda notice: print(notice, file=sys.stderr),
+                                       **executor.engine_options())
         finally:
             for bar in bars:
                 bar.close()

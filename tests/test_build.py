@@ -362,3 +362,30 @@ def test_a_build_inside_its_corpus_folder_never_reads_its_own_files(tmp_path):
     single = BuildConfig(corpus="subtitles", root=str(root / "build.wav"), mel=FAST_MEL, allow_empty_splits=True)
     assert build_dataset(single, tmp_path / "one", workers=1).segments["text"].tolist() == \
         first.segments.query("video_id == 'build'")["text"].tolist()  # build.srt, not build.json
+
+
+def test_a_build_removes_only_what_it_wrote_and_overwrite_says_what_it_replaces(small_mosei, tmp_path):
+    # Issue 21, item 5: every build removed all .*.tmp files in --out, and --overwrite the whole features/ folder.
+    out = tmp_path / "out"
+    build_dataset(config_for(small_mosei), out, workers=1)
+    mine = [out / ".notes.tmp", out / ".draft.md.x1.tmp", out / "features" / ".scratch.tmp",
+            out / "features" / "notes.txt", out / "features" / "other.npy"]
+    for path in mine:
+        path.write_text("the user's")
+    ours = [out / ".segments.parquet.k1ll3d.tmp", out / "features" / ".logmel.npy.k1ll3d.tmp"]
+    for path in ours:
+        path.write_bytes(b"what a killed write leaves")
+    build_dataset(config_for(small_mosei), out, workers=1, force=True)
+    assert all(path.read_text() == "the user's" for path in mine) and not any(path.exists() for path in ours)
+    notices = []
+    replaced = build_dataset(config_for(small_mosei, clip_seconds=5.0), out, workers=1, overwrite=True,
+                             log=notices.append)
+    assert replaced.config.clip_seconds == 5.0 and not replaced.up_to_date
+    assert all(path.read_text() == "the user's" for path in mine)
+    (notice,) = notices
+    assert "--overwrite" in notice and "clip_seconds" in notice and "\n" not in notice
+    assert all(name in notice for name in ("segments.parquet", "build.json", "features/logmel.npy"))
+    assert "notes.txt" not in notice
+    notices.clear()
+    build_dataset(config_for(small_mosei, clip_seconds=5.0), out, workers=1, overwrite=True, log=notices.append)
+    assert notices == []  # nothing replaced: the same build, up to date

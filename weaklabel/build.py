@@ -616,7 +616,7 @@ def prepare_output_dir(out_dir: Path, config: BuildConfig, overwrite: bool, forc
     """
     parts_dir = out_dir / f"{PARTS_PREFIX}{config.parts_fingerprint()[:16]}"
     build_file = out_dir / BUILD_FILE
-    ours = [out_dir / SEGMENTS_FILE, out_dir / BUILD_FILE, out_dir / FEATURES_DIR]
+    ours = [out_dir / SEGMENTS_FILE, out_dir / BUILD_FILE, out_dir / FEATURES_FILE]
     same_build = False
     if build_file.is_file():
         try:
@@ -629,36 +629,70 @@ def prepare_output_dir(out_dir: Path, config: BuildConfig, overwrite: bool, forc
                 shutil.rmtree(parts_dir)
             return None
         if not same_build and not overwrite:
-            recorded = previous.get("config", {})
-            changed = sorted(k for k, v in config.to_dict().items() if recorded.get(k) != v)
-            old_version = (recorded.get("mel") or {}).get("transform_version", 1)
-            if "mel" in changed and old_version != config.mel.transform_version:
-                changed[changed.index("mel")] = (f"mel: log-mel transform version {old_version}, this code computes "
-                                                 f"version {config.mel.transform_version}")
             raise OutputConflictError(
                 f"{out_dir} holds a build made with a different configuration (differs in: "
-                f"{', '.join(changed) or 'format'}); pass --overwrite to replace it or choose another --out")
-    stale = [p for p in out_dir.glob(f"{PARTS_PREFIX}*") if p != parts_dir] if out_dir.is_dir() else []
+                f"{config_differences(previous, config)}); pass --overwrite to replace it or choose another --out")
+    stale = _stale_parts(out_dir, parts_dir)
     if stale and not overwrite:
         raise OutputConflictError(f"{out_dir} holds an unfinished build with a different configuration; "
                                   "pass --overwrite to discard it or choose another --out")
-    # Every check passed: from here on the folder is changed.
+    # Every check passed: from here on the folder is changed, and only in what the build writes there.
     if same_build:
         build_file.unlink()  # forced or incomplete: the completion mark goes before any output is replaced
     if overwrite:
         for path in stale + [p for p in ours if p.exists()]:
             shutil.rmtree(path) if path.is_dir() else path.unlink()
-    for folder in (out_dir, out_dir / FEATURES_DIR, parts_dir):
-        remove_temp_files(folder)
+    remove_temp_files(out_dir, SEGMENTS_FILE, BUILD_FILE)
+    remove_temp_files(out_dir / FEATURES_DIR, Path(FEATURES_FILE).name)
+    remove_temp_files(parts_dir)  # the parts folder holds nothing but the build's own files
     parts_dir.mkdir(parents=True, exist_ok=True)
     return parts_dir
+
+
+def _stale_parts(out_dir: Path, parts_dir: Path) -> list[Path]:
+    """The parts folders in ``out_dir`` of builds of other configurations (not ``parts_dir``)."""
+    return sorted(p for p in out_dir.glob(f"{PARTS_PREFIX}*") if p != parts_dir) if out_dir.is_dir() else []
+
+
+def config_differences(previous: dict, config: BuildConfig) -> str:
+    """What differs between the configuration a ``build.json`` record holds and ``config``, in words (the
+    settings' names; the log-mel transform versions where those differ; ``format`` when nothing else does)."""
+    recorded = previous.get("config", {})
+    changed = sorted(k for k, v in config.to_dict().items() if recorded.get(k) != v)
+    old_version = (recorded.get("mel") or {}).get("transform_version", 1)
+    if "mel" in changed and old_version != config.mel.transform_version:
+        changed[changed.index("mel")] = (f"mel: log-mel transform version {old_version}, this code computes "
+                                         f"version {config.mel.transform_version}")
+    return ", ".join(changed) or "format"
+
+
+def overwrite_notice(out_dir: Path, config: BuildConfig) -> str | None:
+    """What ``--overwrite`` replaces in ``out_dir`` to build ``config`` there, in one line; None when it replaces
+    nothing (the folder holds this build, or none). The folder's other files are never touched."""
+    parts_dir = out_dir / f"{PARTS_PREFIX}{config.parts_fingerprint()[:16]}"
+    try:
+        previous = json.loads((out_dir / BUILD_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        previous = None
+    replaced = []
+    if isinstance(previous, dict) and previous.get("fingerprint") != config.fingerprint():
+        files = [name for name in (BUILD_FILE, SEGMENTS_FILE, FEATURES_FILE) if (out_dir / name).exists()]
+        replaced.append(f"the build made with another configuration (differs in: "
+                        f"{config_differences(previous, config)}): {', '.join(files)}")
+    stale = _stale_parts(out_dir, parts_dir)
+    if stale:
+        replaced.append(f"the unfinished build(s) of other configurations {', '.join(p.name for p in stale)}")
+    if not replaced:
+        return None
+    return f"--overwrite replaces, in {out_dir}, " + "; and ".join(replaced) + " (nothing else there is touched)"
 
 
 def build_dataset(config: BuildConfig, out_dir: str | Path, workers: int | None = None,
                   overwrite: bool = False, force: bool = False,
                   progress: Callable[[int, int], None] | None = None,
                   on_start: Callable[[int, int], None] | None = None,
-                  scheduler: str | None = None, dask_address: str | None = None) -> BuildResult:
+                  scheduler: str | None = None, dask_address: str | None = None,
+                  log: Callable[[str], None] | None = None) -> BuildResult:
     """Build (or resume, or confirm up to date) the dataset for ``config`` in ``out_dir``.
 
     Parameters
@@ -681,6 +715,8 @@ def build_dataset(config: BuildConfig, out_dir: str | Path, workers: int | None 
         ``dask_address`` is given. A runtime option: it changes neither the output nor ``build.json``.
     dask_address : str, optional
         Scheduler address of a running Dask cluster to join. Its workers must share this filesystem.
+    log : callable(str), optional
+        Receives notices, one line each: what ``overwrite`` replaces (:func:`overwrite_notice`).
 
     Raises
     ------
@@ -701,6 +737,9 @@ def build_dataset(config: BuildConfig, out_dir: str | Path, workers: int | None 
     seg_digests = {unit: segments_digest(segs) for unit, segs in units.items()}
     digests = {unit: unit_digest(segs, seg_digests[unit]) for unit, segs in units.items()}
     changes: dict = {}
+    notice = overwrite_notice(out_dir, config) if overwrite else None
+    if notice and log:
+        log(notice)
     previous = None if force else reusable_build(out_dir, config)
     if previous is not None and (previous["fingerprint"] == config.fingerprint() or overwrite):
         changes = corpus_changes(previous, units, seg_digests, config)
