@@ -42,14 +42,14 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from foundation.config import option
+from foundation.config import SEED_RANGE, check_ranges, option
 from transfer.embedding import DEFAULT_LAYER, batch_size_option, layer_option, weights_option
 from transfer.head import HeadConfig
 from transfer.standardise import DEFAULT_STANDARDISATION
 from weaklabel.readers.acted import EMOTION_CORPUS_KINDS
 from foundation.metrics import INVERTED_TEXT, auc_verdict, binary_metrics
 from foundation.atomic import write_record_atomic
-from weaklabel.audio import DEFAULT_CLIP_SECONDS
+from weaklabel.audio import CLIP_SECONDS_RANGE, DEFAULT_CLIP_SECONDS
 from weaklabel.dataset import EVALUATION_JSON_FILE, EVALUATION_MARKDOWN_FILE
 from weaklabel.features import LogMelParams
 from foundation.tables import markdown_tables
@@ -109,16 +109,19 @@ class ActedEvaluationConfig:
     weights: str | None = weights_option(None, default_text="the model's, else imagenet")
     layer: str | None = layer_option(None, default_text=f"the model's, else {DEFAULT_LAYER}")
     clip_seconds: float | None = option(None, default_text=f"the model's, else {DEFAULT_CLIP_SECONDS:g}",
-                                        help="clip length for probe-only runs")
+                                        **CLIP_SECONDS_RANGE, help="clip length for probe-only runs")
     batch_size: int = batch_size_option()
-    n_folds: int | None = option(None, flag="--folds", default_text="leave-one-speaker-out",
+    n_folds: int | None = option(None, flag="--folds", default_text="leave-one-speaker-out", minimum=2,
                                  help="probe folds, grouped by speaker")
     probe_heads: tuple[str, ...] = option(PROBE_HEADS, choices=PROBE_HEADS, help="probe heads to train")
     head_config: HeadConfig = option(default_factory=lambda: HeadConfig(kind="dense"), cli=False,
                                      help="hyper-parameters of the dense probe head")
-    n_bootstrap: int = option(1000, flag="--bootstrap",
+    n_bootstrap: int = option(1000, flag="--bootstrap", minimum=0,
                               help="bootstrap resamples per AUC interval (of speakers when the corpus names them)")
-    seed: int = option(0, help="probe, head and bootstrap seed")
+    seed: int = option(0, **SEED_RANGE, help="probe, head and bootstrap seed")
+
+    def __post_init__(self):
+        check_ranges(self)
 
     def resolved_mode(self) -> str:
         mode = self.mode or ("both" if self.model else "probe")

@@ -37,7 +37,7 @@ from typing import Callable
 import numpy as np
 
 from foundation.atomic import atomic_path, remove_temp_files, write_json_atomic
-from foundation.config import option
+from foundation.config import check_ranges, option
 from weaklabel.dataset import Dataset, embedding_files, load_cached_embeddings
 
 IMAGE_VERSION = 1
@@ -86,12 +86,13 @@ def pooling_option():
 
 def bands_option():
     """The ``n_bands`` field of a config: frequency bands of band pooling."""
-    return option(DEFAULT_N_BANDS, flag="--bands", group="embedding", help="frequency bands of --pooling bands")
+    return option(DEFAULT_N_BANDS, flag="--bands", group="embedding", minimum=1,
+                  help="frequency bands of --pooling bands")
 
 
 def batch_size_option():
     """The ``batch_size`` field of a config: clips per VGG16 forward pass."""
-    return option(16, group="embedding", help="clips per VGG16 batch")
+    return option(16, group="embedding", minimum=1, help="clips per VGG16 batch")
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,7 @@ class EmbedConfig:
     batch_size: int = batch_size_option()
 
     def __post_init__(self):
+        check_ranges(self)
         EmbeddingSpec(layer=self.layer, pooling=self.pooling, n_bands=self.n_bands)  # validates the pooling
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from foundation.atomic import write_json_atomic
-from foundation.config import option
+from foundation.config import check_ranges, option
 from transfer.embedding import weights_option
 from weaklabel.audio import AudioReader, centred_clip, seconds_to_samples
 from weaklabel.dataset import MODEL_HEAD_FILE as HEAD_FILE, MODEL_META_FILE as META_FILE
@@ -176,11 +176,14 @@ class PredictConfig:
     """How :func:`predict` scores audio files."""
 
     hop_s: float | None = option(None, flag="--hop", metavar="SECONDS", default_text="half the clip length",
-                                 help="seconds between window starts")
+                                 exclusive_minimum=0.0, help="seconds between window starts")
     min_speech_seconds: float | None = option(
         None, metavar="S", default_text=f"{DEFAULT_MIN_SPEECH_SECONDS:g}, or one analysis window if longer",
-        help="refuse files with less audio than this, as the build refuses such segments")
+        minimum=0.0, help="refuse files with less audio than this, as the build refuses such segments")
     weights: str | None = weights_option(None, default_text="those the model records; must match its checksum")
+
+    def __post_init__(self):
+        check_ranges(self)
 
 
 def input_problem(path: Path, min_seconds: float) -> str | None:

@@ -23,6 +23,9 @@ from foundation.paths import require_regular_file
 TARGET_SR = 16000
 #: The fixed clip length, seconds: longer segments are cropped, shorter ones padded.
 DEFAULT_CLIP_SECONDS = 7.0
+#: The range of a clip length, seconds (:func:`foundation.config.option`): a clip of 10 minutes is 75 MB of
+#: audio, 32 of them a worker's chunk; longer would not fit a worker's memory.
+CLIP_SECONDS_RANGE = {"exclusive_minimum": 0.0, "maximum": 600.0}
 
 
 def seconds_to_samples(seconds: float, sr: int = TARGET_SR) -> int:

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from foundation.config import option
+from foundation.config import SEED_RANGE, check_ranges, option
 from foundation.digests import file_sha256, json_sha256
-from weaklabel.audio import DEFAULT_CLIP_SECONDS, TARGET_SR
+from weaklabel.audio import CLIP_SECONDS_RANGE, DEFAULT_CLIP_SECONDS, TARGET_SR
 from weaklabel.features import LogMelParams
 from weaklabel.readers import CORPUS_KINDS
 from weaklabel.segments import DEFAULT_MIN_SPEECH_SECONDS
@@ -21,14 +21,14 @@ FORMAT_VERSION = 3  # 2: per-text VADER shares and negation-aware TextBlob store
 
 
 def parse_fractions(text: str) -> tuple[float, float, float]:
-    """``"0.8,0.1,0.1"`` -> train/validation/test fractions; ValueError unless three non-negative numbers
-    summing to 1."""
+    """``"0.8,0.1,0.1"`` -> train/validation/test fractions; ValueError unless three numbers summing to 1 (each
+    in [0, 1] is the option's range, checked where the value enters: :func:`foundation.config.range_problem`)."""
     try:
         values = tuple(float(x) for x in text.split(","))
     except ValueError:
         raise ValueError(f"expected three comma-separated numbers, got {text!r}") from None
-    if len(values) != 3 or any(v < 0 for v in values) or abs(sum(values) - 1) > 1e-6:
-        raise ValueError(f"expected three non-negative fractions summing to 1, got {text!r}")
+    if len(values) != 3 or abs(sum(values) - 1) > 1e-6:
+        raise ValueError(f"expected three fractions summing to 1, got {text!r}")
     return values
 
 
@@ -46,19 +46,19 @@ class BuildConfig:
         help="corpus root (MOSEI folder holding Raw/, a manifest file, or a folder of recordings); omit to build "
              "the embedded synthetic demo corpus")
     clip_seconds: float = option(
-        DEFAULT_CLIP_SECONDS, group="clips and features",
+        DEFAULT_CLIP_SECONDS, group="clips and features", **CLIP_SECONDS_RANGE,
         help="fixed clip length in seconds; longer segments are cropped, shorter padded, at a random offset "
              "drawn from --seed")
-    seed: int = option(0, group="clips and features", help="seed for crop/pad offsets and splits")
+    seed: int = option(0, group="clips and features", **SEED_RANGE, help="seed for crop/pad offsets and splits")
     policy: str = option(
         DEFAULT_POLICY, choices=tuple(POLICIES), group="weak labels and splits",
         help="how the text's sentiment scores become a label: "
              + "; ".join(f"{name}: {policy.description}" for name, policy in POLICIES.items()))
-    neutral_band: float = option(DEFAULT_NEUTRAL_BAND, group="weak labels and splits",
+    neutral_band: float = option(DEFAULT_NEUTRAL_BAND, group="weak labels and splits", minimum=0.0, maximum=1.0,
                                  help="|score| below this abstains")
     split_fractions: tuple[float, float, float] = option(
         DEFAULT_FRACTIONS, flag="--split", metavar="TRAIN,VAL,TEST", parse=parse_fractions,
-        group="weak labels and splits", help="group-disjoint split fractions")
+        group="weak labels and splits", minimum=0.0, maximum=1.0, help="group-disjoint split fractions")
     folds: str | None = option(
         None, metavar="FOLDS", group="corpus",
         help="JSON of explicit splits by video id, e.g. the CMU Multimodal SDK's standard MOSEI folds "
@@ -71,7 +71,7 @@ class BuildConfig:
              "their recording only), auto (diarization labels such as SPEAKER_00 or spk1 are local, names are "
              "global)")
     min_speech_seconds: float = option(
-        DEFAULT_MIN_SPEECH_SECONDS, metavar="S", group="clips and features",
+        DEFAULT_MIN_SPEECH_SECONDS, metavar="S", group="clips and features", minimum=0.0,
         help="a segment with less decoded audio than this in its span fails as too_little_speech")
     #: Write a build even when a split would get no kept segment (not part of the fingerprint: it changes
     #: whether a build is written, never what it holds).
@@ -81,6 +81,7 @@ class BuildConfig:
              "says so and stops)")
 
     def __post_init__(self):
+        check_ranges(self)
         if not self.clip_seconds > 0:
             raise ValueError(f"clip length must be positive, got {self.clip_seconds} s")
         if self.mel.sample_rate != TARGET_SR:

@@ -29,7 +29,7 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from foundation.config import option
+from foundation.config import SEED_RANGE, check_ranges, option
 from weaklabel.human_labels import sentiment_to_valence
 from weaklabel.sentiment import (CALIBRATED_MODEL, DEFAULT_NEUTRAL_BAND, DEFAULT_POLICY, NEGATIVE, ORIGINAL_POLICY,
                                  POLICIES, POSITIVE, SCORE_FIELDS, SentimentScores, score_sentiment, scores_from_frame,
@@ -270,8 +270,11 @@ class LabelQualityConfig:
                                       help="with --dataset: CMU-MOSEI .csd or CSV/TSV with video id, start, end, "
                                            "sentiment")
     policies: tuple[str, ...] = option(tuple(POLICIES), choices=tuple(POLICIES), help="labelling policies to score")
-    bands: tuple[float, ...] = option(DEFAULT_BANDS, help="neutral bands")
-    seed: int = option(0, help="bootstrap seed")
+    bands: tuple[float, ...] = option(DEFAULT_BANDS, minimum=0.0, maximum=1.0, help="neutral bands")
+    seed: int = option(0, **SEED_RANGE, help="bootstrap seed")
+
+    def __post_init__(self):
+        check_ranges(self)
 
 
 def _column(frame: pd.DataFrame, given: str | None, candidates: tuple[str, ...], what: str, path) -> str:
