@@ -17,6 +17,7 @@ from pathlib import Path
 
 from foundation.config import CommandLine, make_config
 from foundation.executor import ExecutorConfig
+from foundation.locking import FolderBusyError
 from pipelines._common import add_debug_argument, report_error
 from weaklabel import segments as S
 from weaklabel.config import BuildConfig
@@ -105,7 +106,7 @@ def run_build(config: BuildConfig, out_dir: Path, executor: ExecutorConfig = Exe
         finally:
             for bar in bars:
                 bar.close()
-    except (CorpusError, OutputConflictError, SplitError) as exc:
+    except (CorpusError, OutputConflictError, FolderBusyError, SplitError) as exc:
         return report_error(str(exc), exc, show_traceback=debug)
     except (ValueError, OSError) as exc:  # a bad option value or an unreadable path, or a bug: keep the traceback
         return report_error(str(exc), exc, show_traceback=debug, log_step="build")

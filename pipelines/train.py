@@ -35,6 +35,7 @@ def command_line() -> CommandLine:
 def run_train(dataset: Path, config: TrainConfig, options: TrainOptions = TrainOptions(), *,
               quiet: bool = False) -> int:
     """Train and save (:func:`transfer.training.train`) with progress, print the metrics; the exit status."""
+    from foundation.locking import FolderBusyError
     from transfer.training import EmptySplitError, train
     from transfer.weights import WeightsError
     from weaklabel.dataset import Dataset
@@ -46,7 +47,7 @@ def run_train(dataset: Path, config: TrainConfig, options: TrainOptions = TrainO
     except EmptySplitError as exc:  # no test clips: whatever the table shows is not a result
         print(metrics_table(exc.metrics))
         return fail(str(exc))
-    except (WeightsError, FileNotFoundError, ValueError) as exc:
+    except (WeightsError, FileNotFoundError, FolderBusyError, ValueError) as exc:
         return fail(str(exc))
     finally:
         bar.close()

@@ -389,3 +389,51 @@ def test_a_build_removes_only_what_it_wrote_and_overwrite_says_what_it_replaces(
     notices.clear()
     build_dataset(config_for(small_mosei, clip_seconds=5.0), out, workers=1, overwrite=True, log=notices.append)
     assert notices == []  # nothing replaced: the same build, up to date
+
+
+def _damaged(data: bytes, how: str, row_bytes: int) -> bytes:
+    header = len(data) - row_bytes * 18
+    if how == "staging mark":  # a merge cut short: the file begins with MERGING, not the .npy header
+        return b"MERGING" + data[7:]
+    if how == "other clips' rows":  # the same size and header, two clips' features swapped
+        first, second = data[header:header + row_bytes], data[header + row_bytes:header + 2 * row_bytes]
+        return data[:header] + second + first + data[header + 2 * row_bytes:]
+    return data[:-row_bytes]  # "truncated": a row short
+
+
+@pytest.mark.parametrize("how", ["staging mark", "other clips' rows", "truncated"])
+def test_a_damaged_finished_build_is_rebuilt_not_reported_up_to_date(small_mosei, tmp_path, how):
+    # Issue 21, item 1: after two racing builds, later runs reported a corrupt build "up to date".
+    config = config_for(small_mosei)
+    out = tmp_path / "out"
+    build_dataset(config, out, workers=1)
+    clean = read_outputs(out)
+    features = out / "features" / "logmel.npy"
+    row_bytes = FAST_MEL.n_mels * FAST_MEL.frames_for_seconds(config.clip_seconds) * 2
+    features.write_bytes(_damaged(features.read_bytes(), how, row_bytes))
+    stat = os.stat(out / "build.json")
+    os.utime(features, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))  # written after the build
+    notices = []
+    again = build_dataset(config, out, workers=1, log=notices.append)
+    assert not again.up_to_date and again.recordings_processed == 6
+    assert read_outputs(out) == clean
+    (notice,) = notices
+    assert "building it again" in notice and "\n" not in notice
+
+
+def test_an_intact_rerun_checks_cheaply_and_hashes_nothing(small_mosei, tmp_path, monkeypatch):
+    from weaklabel import dataset as dataset_module
+
+    config = config_for(small_mosei)
+    out = tmp_path / "out"
+    build_dataset(config, out, workers=1)
+    record = json.loads((out / "build.json").read_text())
+    assert len(record["features"]["sha256"]) == 64  # recorded at the merge
+    hashed = []
+    monkeypatch.setattr(dataset_module, "file_sha256", lambda path: hashed.append(Path(path).name) or "x")
+    assert build_dataset(config, out, workers=1).up_to_date and hashed == []
+    os.utime(out / "features" / "logmel.npy")  # touched after the build: hashed once, then trusted again
+    monkeypatch.undo()
+    assert build_dataset(config, out, workers=1).up_to_date
+    monkeypatch.setattr(dataset_module, "file_sha256", lambda path: hashed.append(Path(path).name) or "x")
+    assert build_dataset(config, out, workers=1).up_to_date and hashed == []

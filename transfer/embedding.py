@@ -38,6 +38,7 @@ import numpy as np
 
 from foundation.atomic import atomic_path, remove_temp_files, write_json_atomic
 from foundation.config import check_ranges, option
+from foundation.locking import writes_into
 from weaklabel.dataset import Dataset, embedding_files, load_cached_embeddings
 
 IMAGE_VERSION = 1
@@ -334,6 +335,7 @@ def chunk_bounds(n: int, chunk_clips: int, batch_size: int) -> list[tuple[int, i
     return [(start, min(n, start + size)) for start in range(0, n, size)]
 
 
+@writes_into("dataset_dir", "embed")
 def embed_dataset(dataset_dir: str | Path, weights, layer: str = DEFAULT_LAYER, batch_size: int = 16,
                   jit: bool = DEFAULT_JIT, progress: Callable[[int], None] | None = None,
                   on_start: Callable[[int], None] | None = None, scheduler: str | None = None,
@@ -346,7 +348,7 @@ def embed_dataset(dataset_dir: str | Path, weights, layer: str = DEFAULT_LAYER, 
     :func:`foundation.executor.make_executor`: locally, one after another in this process (which uses every
     core); with ``scheduler="dask"``, in parallel on Dask workers, each loading the network once. The
     chunks are assembled in order on this side and written atomically, so the files are the same bytes
-    either way.
+    either way. It holds the dataset folder's writer lock throughout (:mod:`foundation.locking`).
 
     Parameters
     ----------

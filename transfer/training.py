@@ -29,6 +29,7 @@ import pandas as pd
 
 from transfer.baselines import BASELINES, fit_predict_baseline, mel_summary_features
 from foundation.config import SEED_RANGE, check_ranges, option
+from foundation.locking import writes_into
 from transfer.embedding import EmbeddingSpec, POOLINGS, bands_option, batch_size_option, embed_dataset, \
     layer_option, pooling_option, weights_option, weights_record
 from transfer.head import HeadConfig, predict_head, train_head
@@ -313,10 +314,12 @@ def empty_sides(metrics: dict) -> list[str]:
     return empty
 
 
+@writes_into("dataset", "train")
 def train(dataset, config: TrainConfig = TrainConfig(), options: TrainOptions = TrainOptions(), *,
           log: Callable[[str], None] | None = None, embed_start: Callable[[int], None] | None = None,
           embed_progress: Callable[[int], None] | None = None) -> TrainResult:
-    """Train and score the model on a dataset, and save it with ``metrics.json`` into the dataset.
+    """Train and score the model on a dataset, and save it with ``metrics.json`` into the dataset (holding its
+    writer lock throughout, :mod:`foundation.locking`).
 
     Parameters
     ----------
@@ -334,6 +337,8 @@ def train(dataset, config: TrainConfig = TrainConfig(), options: TrainOptions = 
     ------
     EmptySplitError
         When the test side holds no labelled clip: nothing is written.
+    FolderBusyError
+        Another process is writing into the dataset.
     """
     from foundation.atomic import write_json_atomic
     from transfer.model import save_valence_model

@@ -56,12 +56,13 @@ from threadpoolctl import ThreadpoolController
 from foundation.atomic import atomic_path, remove_temp_files, write_json_atomic, write_parquet_atomic
 from foundation.digests import file_sha256, json_sha256
 from foundation.executor import make_executor, resolve_scheduler
+from foundation.locking import writes_into
 from foundation.paths import require_regular_file, resolved_path
 from weaklabel import __version__
 from weaklabel.audio import TARGET_SR, AudioDecodeError, AudioReader, plan_clip, seconds_to_samples, segment_rng
 from weaklabel.config import FORMAT_VERSION, BuildConfig
 from weaklabel.dataset import BUILD_FILE, COLUMNS, FEATURES_DIR, FEATURES_FILE, PARTS_PREFIX, SEGMENTS_FILE, \
-    Dataset
+    Dataset, finished_build_problem
 from weaklabel.errors import OutputConflictError
 from weaklabel.features import log_mel_placed
 from weaklabel.labelling import count_build, label_rows
@@ -600,11 +601,13 @@ def mark_duplicates(segments: list[Segment]) -> None:
             seg.detail = f"segment id {original!r} already used earlier in the corpus"
 
 
-def prepare_output_dir(out_dir: Path, config: BuildConfig, overwrite: bool, force: bool = False) -> Path | None:
+def prepare_output_dir(out_dir: Path, config: BuildConfig, overwrite: bool, force: bool = False,
+                       log: Callable[[str], None] | None = None) -> Path | None:
     """Check what ``out_dir`` holds against ``config``; return None if the build there is complete.
 
     ``build.json`` is the completion mark: outputs without it (a build killed while finalising) are not a
-    build, and are rebuilt. Returns the parts folder to (re)use otherwise, after removing the temporary files
+    build, and are rebuilt; so are outputs that are not what it describes (:func:`finished_build_problem`;
+    ``log`` is told). Returns the parts folder to (re)use otherwise, after removing the temporary files
     that killed writes left in the output, features and parts folders. With ``force`` a complete build of
     the same configuration is redone, its ``build.json`` removed first so that a killed rebuild is never
     taken for complete.
@@ -624,10 +627,13 @@ def prepare_output_dir(out_dir: Path, config: BuildConfig, overwrite: bool, forc
         except (OSError, ValueError):
             previous = {}
         same_build = previous.get("fingerprint") == config.fingerprint()
-        if same_build and all(p.exists() for p in ours) and not force:
+        damage = finished_build_problem(out_dir, previous) if same_build and not force else None
+        if same_build and all(p.exists() for p in ours) and not force and damage is None:
             if parts_dir.is_dir():  # a finished build whose part folder removal was interrupted
                 shutil.rmtree(parts_dir)
             return None
+        if damage and log:
+            log(f"{out_dir} is not the build its {BUILD_FILE} describes ({damage}): building it again")
         if not same_build and not overwrite:
             raise OutputConflictError(
                 f"{out_dir} holds a build made with a different configuration (differs in: "
@@ -687,6 +693,7 @@ def overwrite_notice(out_dir: Path, config: BuildConfig) -> str | None:
     return f"--overwrite replaces, in {out_dir}, " + "; and ".join(replaced) + " (nothing else there is touched)"
 
 
+@writes_into("out_dir", "build")
 def build_dataset(config: BuildConfig, out_dir: str | Path, workers: int | None = None,
                   overwrite: bool = False, force: bool = False,
                   progress: Callable[[int, int], None] | None = None,
@@ -694,6 +701,11 @@ def build_dataset(config: BuildConfig, out_dir: str | Path, workers: int | None 
                   scheduler: str | None = None, dask_address: str | None = None,
                   log: Callable[[str], None] | None = None) -> BuildResult:
     """Build (or resume, or confirm up to date) the dataset for ``config`` in ``out_dir``.
+
+    The build holds ``out_dir``'s writer lock throughout (:mod:`foundation.locking`): a second build into the
+    same folder stops at once with :class:`~foundation.locking.FolderBusyError` naming this one. A finished
+    build is up to date only when its outputs are what its ``build.json`` describes
+    (:func:`finished_build_problem`); damaged ones are rebuilt, and ``log`` says why.
 
     Parameters
     ----------
@@ -716,7 +728,8 @@ def build_dataset(config: BuildConfig, out_dir: str | Path, workers: int | None 
     dask_address : str, optional
         Scheduler address of a running Dask cluster to join. Its workers must share this filesystem.
     log : callable(str), optional
-        Receives notices, one line each: what ``overwrite`` replaces (:func:`overwrite_notice`).
+        Receives notices, one line each: what ``overwrite`` replaces (:func:`overwrite_notice`), a finished
+        build found damaged and rebuilt.
 
     Raises
     ------
@@ -724,6 +737,8 @@ def build_dataset(config: BuildConfig, out_dir: str | Path, workers: int | None 
         Wrong root, unknown layout or no segments.
     OutputConflictError
         ``out_dir`` holds a different build and ``overwrite`` is false.
+    FolderBusyError
+        Another process is writing into ``out_dir``.
     """
     started = time.perf_counter()
     scheduler = resolve_scheduler(scheduler, dask_address)  # a bad combination fails before any work
@@ -744,7 +759,8 @@ def build_dataset(config: BuildConfig, out_dir: str | Path, workers: int | None 
     if previous is not None and (previous["fingerprint"] == config.fingerprint() or overwrite):
         changes = corpus_changes(previous, units, seg_digests, config)
         if not any(changes.values()):
-            if previous["fingerprint"] == config.fingerprint() and prepare_output_dir(out_dir, config, overwrite) is None:
+            if previous["fingerprint"] == config.fingerprint() and prepare_output_dir(out_dir, config, overwrite,
+                                                                                      log=log) is None:
                 return BuildResult(out_dir, time.perf_counter() - started, up_to_date=True)
             # Only the policy, band, splits or speakers differ: re-label from the stored scores, no audio.
             relabel_dataset(out_dir, out_dir, policy=config.policy, neutral_band=config.neutral_band,
@@ -756,7 +772,7 @@ def build_dataset(config: BuildConfig, out_dir: str | Path, workers: int | None 
         parts_dir.mkdir(exist_ok=True)
         reuse_finished_parts(out_dir, previous, parts_dir, units, digests, changes)
         (out_dir / BUILD_FILE).unlink()  # the completion mark goes before any output is replaced
-    parts_dir = prepare_output_dir(out_dir, config, overwrite, force)
+    parts_dir = prepare_output_dir(out_dir, config, overwrite, force, log=log)
     if parts_dir is None:
         return BuildResult(out_dir, time.perf_counter() - started, up_to_date=True)
     if on_start:
@@ -803,7 +819,9 @@ def reusable_build(out_dir: Path, config: BuildConfig) -> dict | None:
         same_parts = BuildConfig.from_record(record["config"]).parts_fingerprint() == config.parts_fingerprint()
     except (KeyError, TypeError, ValueError, OSError):  # e.g. its folds file is gone: not reusable
         return None
-    return record if same_parts and record.get("format_version") == FORMAT_VERSION else None
+    if not same_parts or record.get("format_version") != FORMAT_VERSION:
+        return None
+    return record if finished_build_problem(out_dir, record) is None else None
 
 
 def _shown(unit: str, config: BuildConfig) -> str:
@@ -960,6 +978,7 @@ def finalize(out_dir: Path, parts_dir: Path, units: list[str], config: BuildConf
         "counts": counts,
         "features": {"file": FEATURES_FILE, "shape": [n_features, config.mel.n_mels, n_frames],
                      "dtype": config.mel.storage_dtype, "units": "dB re 1.0 power",
+                     "sha256": file_sha256(out_dir / FEATURES_FILE),
                      "key": "segments.parquet column feature_row (row index); null for failed segments",
                      "log_mel": config.mel.to_dict(), "clip_seconds": config.clip_seconds,
                      "sample_rate": TARGET_SR},

@@ -21,6 +21,7 @@ this package too (pandas, pyarrow, DuckDB, ``numpy.load(..., mmap_mode="r")``).
 from __future__ import annotations
 
 import json
+import os
 from functools import cached_property
 from pathlib import Path
 
@@ -232,6 +233,48 @@ def dataset_entries(folder: str | Path) -> frozenset[str]:
         return frozenset()
     ours = isinstance(record, dict) and {"format_version", "fingerprint", "config", "columns"} <= record.keys()
     return frozenset(DATASET_ENTRIES) if ours else frozenset()
+
+
+def finished_build_problem(out_dir: Path, record: dict) -> str | None:
+    """Why the finished build in ``out_dir`` is not what its ``build.json`` (``record``) describes, in words;
+    None when it is: a build is trusted as up to date, or its parts reused, only then.
+
+    Checked on every run, cheaply: the features file is a whole ``.npy`` array (its header, not a staging
+    file's MERGING mark) of the recorded dtype and shape, exactly its header and rows long, and
+    ``segments.parquet`` gives a feature row to as many segments as it has rows (3 ms on 6,000 segments).
+    Its content is compared with the SHA-256 that the merge recorded only when the file was modified after
+    ``build.json`` was written: hashing reads the whole file, about 1 s per GB (0.6 s for 6,000 segments,
+    2.6 GB on CMU-MOSEI). Once it matches, ``build.json``'s modification time is brought forward (its bytes
+    unchanged), so the next run checks cheaply again. A build recorded before the digest is checked cheaply.
+    """
+    features, build_file = out_dir / FEATURES_FILE, out_dir / BUILD_FILE
+    described = record.get("features") if isinstance(record.get("features"), dict) else {}
+    try:
+        with open(features, "rb") as handle:
+            version = np.lib.format.read_magic(handle)
+            read_header = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+            shape, fortran, dtype = read_header[version](handle)
+            expected_size = handle.tell() + int(np.prod(shape)) * dtype.itemsize
+            size = os.fstat(handle.fileno()).st_size
+        rows = pd.read_parquet(out_dir / SEGMENTS_FILE, columns=["feature_row"])["feature_row"].notna().sum()
+        modified_after = os.stat(features).st_mtime_ns > os.stat(build_file).st_mtime_ns
+    except (OSError, ValueError, KeyError) as exc:
+        return f"{FEATURES_FILE} or {SEGMENTS_FILE} cannot be read as a build's ({' '.join(str(exc).split())})"
+    if list(shape) != described.get("shape") or fortran or str(dtype) != described.get("dtype"):
+        return (f"{FEATURES_FILE} holds {dtype} {list(shape)}; {BUILD_FILE} records "
+                f"{described.get('dtype')} {described.get('shape')}")
+    if size != expected_size:
+        return f"{FEATURES_FILE} is {size} bytes; its header says {expected_size}"
+    if rows != shape[0]:
+        return f"{SEGMENTS_FILE} gives {rows} segments a feature row; {FEATURES_FILE} holds {shape[0]}"
+    if described.get("sha256") and modified_after:
+        if file_sha256(features) != described["sha256"]:
+            return f"{FEATURES_FILE} was modified after the build: its SHA-256 is not the one {BUILD_FILE} records"
+        try:
+            os.utime(build_file)
+        except OSError:  # a read-only dataset: checked in full again next time
+            pass
+    return None
 
 
 def embedding_files(cache_dir: str | Path, key: str) -> tuple[Path, Path]:

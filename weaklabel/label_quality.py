@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from foundation.config import SEED_RANGE, check_ranges, option
+from foundation.locking import writes_into
 from weaklabel.human_labels import sentiment_to_valence
 from weaklabel.sentiment import (CALIBRATED_MODEL, DEFAULT_NEUTRAL_BAND, DEFAULT_POLICY, NEGATIVE, ORIGINAL_POLICY,
                                  POLICIES, POSITIVE, SCORE_FIELDS, SentimentScores, score_sentiment, scores_from_frame,
@@ -382,8 +383,10 @@ def label_quality_markdown(report: dict) -> str:
             + markdown_tables(report["tables"]))
 
 
+@writes_into("out_dir", "label quality")
 def write_label_quality(report: dict, out_dir) -> tuple:
-    """Write ``label_quality.json`` and ``label_quality.md`` into ``out_dir`` atomically; return their paths."""
+    """Write ``label_quality.json`` and ``label_quality.md`` into ``out_dir`` atomically, holding its writer lock
+    (a dataset folder's, :mod:`foundation.locking`); return their paths."""
     from foundation.atomic import write_record_atomic
     from weaklabel.dataset import LABEL_QUALITY_FILE, LABEL_QUALITY_MARKDOWN_FILE
 

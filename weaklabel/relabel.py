@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from foundation.atomic import atomic_path, write_json_atomic, write_parquet_atomic
+from foundation.locking import writes_into
 from weaklabel.dataset import BUILD_FILE, COLUMNS, FEATURES_FILE, SEGMENTS_FILE, Dataset
 from weaklabel.labelling import count_build, label_rows
 
@@ -30,6 +31,7 @@ def _link_or_copy(src: Path, dst: Path) -> None:
             shutil.copyfile(src, tmp)
 
 
+@writes_into("out_dir", "relabel")
 def relabel_dataset(src_dir: str | Path, out_dir: str | Path, *, policy: str | None = None,
                     neutral_band: float | None = None, folds: str | None = None,
                     split_fractions: tuple[float, float, float] | None = None, speakers: str | None = None,
