@@ -14,8 +14,9 @@ build's workers that outlive it never keep its folder locked. The holder removes
 done (it unlinks it while still holding it, and a writer that locked a file no longer in the folder tries
 again), so a finished folder holds only what the steps wrote.
 
-Within one process the lock is re-entrant: a step that runs another (the training embeds first) or a run of
-several steps (``pipelines.run``) takes each folder's lock once. Where no lock can be taken (a read-only
+Within one thread the lock is re-entrant: a step that runs another (the training embeds first) or a run of
+several steps (``pipelines.run``) takes each folder's lock once; another thread of the process is refused
+like another process. Where no lock can be taken (a read-only
 folder, a filesystem without ``flock``) the step runs without one: nothing else can write there either, or
 nothing could be done about it.
 """
@@ -40,7 +41,7 @@ LOCK_FILE = ".weaklabel.lock"
 #: Errors of a filesystem that cannot lock, or a folder where no lock file can be made: run without a lock.
 _CANNOT_LOCK = (errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS, errno.EROFS, errno.EACCES, errno.EPERM)
 
-_HELD: dict[str, list] = {}  # real folder path -> [lock file descriptor, depth]
+_HELD: dict[str, list] = {}  # real folder path -> [lock file descriptor, depth, holding thread's id]
 _HELD_GUARD = threading.Lock()
 
 
@@ -124,12 +125,15 @@ def folder_lock(folder: str | os.PathLike, step: str) -> Iterator[None]:
     key = os.path.realpath(folder)
     with _HELD_GUARD:
         held = _HELD.get(key)
+        if held is not None and held[2] != threading.get_ident():
+            raise FolderBusyError(f"{folder} is being written by another thread of this process; one writer per "
+                                  "folder")
         if held is not None:
             held[1] += 1
         else:
             fd = _acquire(folder, step)
             if fd is not None:
-                _HELD[key] = held = [fd, 1]
+                _HELD[key] = held = [fd, 1, threading.get_ident()]
     try:
         yield
     finally:
@@ -173,7 +177,7 @@ def _forget_in_child() -> None:
     them once the parent is gone), with a fresh guard (another thread may have held it at the fork)."""
     global _HELD_GUARD
     _HELD_GUARD = threading.Lock()
-    for fd, _ in _HELD.values():
+    for fd, _, _ in _HELD.values():
         try:
             os.close(fd)
         except OSError:

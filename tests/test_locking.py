@@ -141,3 +141,22 @@ def test_embed_train_relabel_and_label_quality_take_the_lock_too(small_mosei, tm
         assert cli.main(["--dataset", str(out), "--weights", "random", "--quiet"]) == 2
         err = capsys.readouterr().err
         assert err.startswith("error: ") and busy in err and err.count("\n") == 1, err
+
+
+def test_another_thread_of_the_process_is_refused(tmp_path):
+    import threading
+
+    refused = []
+
+    def second_writer():
+        try:
+            with folder_lock(tmp_path / "out", "build"):
+                pass
+        except FolderBusyError as exc:
+            refused.append(str(exc))
+
+    with folder_lock(tmp_path / "out", "build"):
+        thread = threading.Thread(target=second_writer)
+        thread.start()
+        thread.join()
+    assert refused and "another thread" in refused[0]
