@@ -112,7 +112,7 @@ def _as_seconds(value: Any) -> float | None:
     return seconds if seconds is not None and math.isfinite(seconds) else None
 
 
-def _shown(value: Any, limit: int = 40) -> str:
+def short_repr(value: Any, limit: int = 40) -> str:
     """``repr(value)``, its middle cut when longer than ``limit`` characters (a 400-digit number)."""
     text = repr(value)
     return text if len(text) <= limit else f"{text[:limit // 2]}...{text[-8:]} ({len(text)} characters)"
@@ -147,7 +147,7 @@ def make_segment(
         extra=dict(extra or {}),
     )
     if start_s is None or end_s is None:
-        seg.status, seg.detail = BAD_TIMESTAMPS, f"start/end not a finite number: start={_shown(start)} end={_shown(end)}"
+        seg.status, seg.detail = BAD_TIMESTAMPS, f"start/end not a finite number: start={short_repr(start)} end={short_repr(end)}"
         return seg
     if start_s < 0:
         seg.start_clamped = True
