@@ -72,7 +72,7 @@ def _acquire(folder: Path, step: str) -> int | None:
     path = folder / LOCK_FILE
     while True:
         try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+            fd = _open_lock_file(path)
         except OSError as exc:
             if exc.errno in _CANNOT_LOCK:
                 return None
@@ -97,9 +97,24 @@ def _acquire(folder: Path, step: str) -> int | None:
         if current is not None and (current.st_dev, current.st_ino) == (locked.st_dev, locked.st_ino):
             break
         os.close(fd)  # the holder removed that file as we locked it: lock the one there now
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, _holder_record(step), 0)
+    try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, _holder_record(step), 0)
+    except OSError:  # opened read-only (another user's lock file): locked, unnamed
+        pass
     return fd
+
+
+def _open_lock_file(path: Path) -> int:
+    """The lock file's descriptor: read-write (created when absent), or read-only where another user's file
+    cannot be written (``flock`` needs no more)."""
+    try:
+        return os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+    except PermissionError as exc:
+        try:
+            return os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        except FileNotFoundError:  # a folder no lock file can be made in: nobody writes there but its owner
+            raise exc from None
 
 
 @contextmanager
@@ -144,7 +159,7 @@ def folder_lock(folder: str | os.PathLike, step: str) -> Iterator[None]:
                     del _HELD[key]
                     try:
                         os.unlink(folder / LOCK_FILE)  # while still holding it: see the module docstring
-                    except FileNotFoundError:
+                    except OSError:  # gone already, or a folder this process may not change
                         pass
                     os.close(held[0])
         if created:

@@ -227,7 +227,8 @@ def test_every_numeric_option_declares_its_range():
         assert meta["minimum"] is not None or meta["exclusive_minimum"] is not None, f"{cls.__name__}.{field.name}"
 
 
-@pytest.mark.parametrize("cls,field,number", NUMERIC_FIELDS, ids=lambda x: getattr(x, "name", getattr(x, "__name__", "")))
+@pytest.mark.parametrize("cls,field,number", NUMERIC_FIELDS,
+                         ids=lambda x: getattr(x, "name", getattr(x, "__name__", "")))
 def test_values_out_of_range_are_refused_when_a_config_is_made(cls, field, number):
     meta = field_options(field)
     default = cls(**_required(cls))

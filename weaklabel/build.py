@@ -608,7 +608,8 @@ def prepare_output_dir(out_dir: Path, config: BuildConfig, overwrite: bool, forc
     ``build.json`` is the completion mark: outputs without it (a build killed while finalising) are not a
     build, and are rebuilt; so are outputs that are not what it describes (:func:`finished_build_problem`;
     ``log`` is told). Returns the parts folder to (re)use otherwise, after removing the temporary files
-    that killed writes left in the output, features and parts folders. With ``force`` a complete build of
+    that its own killed writes left in the output, features and parts folders (nothing else there is
+    touched; with ``overwrite``, the outputs of another configuration go). With ``force`` a complete build of
     the same configuration is redone, its ``build.json`` removed first so that a killed rebuild is never
     taken for complete.
 

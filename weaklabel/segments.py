@@ -147,7 +147,8 @@ def make_segment(
         extra=dict(extra or {}),
     )
     if start_s is None or end_s is None:
-        seg.status, seg.detail = BAD_TIMESTAMPS, f"start/end not a finite number: start={short_repr(start)} end={short_repr(end)}"
+        seg.status = BAD_TIMESTAMPS
+        seg.detail = f"start/end not a finite number: start={short_repr(start)} end={short_repr(end)}"
         return seg
     if start_s < 0:
         seg.start_clamped = True
