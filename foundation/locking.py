@@ -119,7 +119,7 @@ def _open_lock_file(path: Path) -> int:
 
 @contextmanager
 def folder_lock(folder: str | os.PathLike, step: str) -> Iterator[None]:
-    """Hold ``folder``'s writer lock (creating the folder) for the block; re-entrant within this process.
+    """Hold ``folder``'s writer lock (creating the folder) for the block; re-entrant within this thread.
 
     Parameters
     ----------
