@@ -15,7 +15,8 @@ import sys
 from pathlib import Path
 
 from foundation.config import CommandLine, make_config
-from pipelines._common import add_debug_argument, report_error, set_verbose
+from pipelines._common import add_debug_argument, report_error
+from transfer.quiet import set_verbose
 from transfer.model import PREDICTION_COLUMNS as COLUMNS, PredictConfig, input_problem, padding_note
 
 __all__ = ["COLUMNS", "command_line", "input_problem", "main", "padding_note"]

@@ -40,9 +40,10 @@ from pathlib import Path
 from foundation.config import CommandLine, ConfigError, config_mapping, make_config, table_values, to_toml
 from foundation.executor import ExecutorConfig
 from pipelines import build_dataset, embed, report, train
-from pipelines._common import fail, printer, report_error, set_verbose
+from pipelines._common import fail, printer, report_error
 from reporting.report import ReportConfig
 from transfer.embedding import EmbedConfig
+from transfer.quiet import set_verbose
 from transfer.training import TrainConfig, TrainOptions
 from weaklabel.config import BuildConfig
 from weaklabel.errors import CorpusError
