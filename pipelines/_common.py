@@ -8,6 +8,7 @@ for the Python API and the command line alike; a command's ``--verbose`` (:func:
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 import tempfile
@@ -84,16 +85,59 @@ def report_error(message: str, exc: BaseException | None = None, show_traceback:
     return fail(" ".join(message.split("\n")))
 
 
+#: A progress bar written to a file or pipe prints a line each time it has advanced this share of its total.
+PLAIN_PROGRESS_STEP = 0.1
+
+
+def progress_bar(total: int, desc: str, unit: str, quiet: bool, position: int = 0):
+    """A progress bar for ``total`` items: tqdm's on a terminal; plain lines (:class:`PlainProgress`) when standard
+    error is a file or a pipe, where tqdm's carriage returns and cursor moves would litter the log."""
+    if not quiet and not _stderr_is_terminal():
+        return PlainProgress(total, desc)
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit=unit, disable=quiet, position=position)
+
+
+def _stderr_is_terminal() -> bool:
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):  # replaced or closed
+        return False
+
+
+class PlainProgress:
+    """Progress as plain lines on standard error (``segments: 120/480``): one when it starts, one each time
+    another :data:`PLAIN_PROGRESS_STEP` of the total is done, and the last one when it closes."""
+
+    def __init__(self, total: int, desc: str):
+        self.total, self.desc, self.n, self._shown = total, desc, 0, None
+        self._show()
+
+    def _show(self) -> None:
+        if self._shown != self.n:
+            print(f"{self.desc}: {self.n}/{self.total}", file=sys.stderr, flush=True)
+            self._shown = self.n
+
+    def update(self, n: int = 1) -> None:
+        step = max(1, math.ceil(self.total * PLAIN_PROGRESS_STEP))
+        before, self.n = self.n, self.n + n
+        if self.n // step > before // step or self.n >= self.total:
+            self._show()
+
+    def close(self) -> None:
+        self._show()
+
+
 class LazyBar:
-    """A tqdm bar created when the total becomes known (``start``), advanced by ``update``."""
+    """A progress bar (:func:`progress_bar`) created when the total becomes known (``start``), advanced by
+    ``update``."""
 
     def __init__(self, desc: str, unit: str, quiet: bool):
         self.desc, self.unit, self.quiet, self.bar = desc, unit, quiet, None
 
     def start(self, total: int) -> None:
-        from tqdm import tqdm
-
-        self.bar = tqdm(total=total, desc=self.desc, unit=self.unit, disable=self.quiet)
+        self.bar = progress_bar(total, self.desc, self.unit, self.quiet)
 
     def update(self, n: int) -> None:
         if self.bar is not None:

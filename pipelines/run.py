@@ -81,7 +81,7 @@ def command_line() -> CommandLine:
     cli.add("build", BuildConfig, notes={"seed": "also the training and bootstrap seed"})
     cli.add("embed", EmbedConfig)
     cli.add("train", TrainConfig, exclude=FROM_EMBEDDING["train"] + ("seed",))
-    cli.add("train_options", TrainOptions, exclude=FROM_EMBEDDING["train_options"])
+    cli.add("train_options", TrainOptions, exclude=FROM_EMBEDDING["train_options"], group="model")
     cli.add("report", ReportConfig, flags={"out": "--report"})
     cli.add("executor", ExecutorConfig, group="running")
     return cli
@@ -101,11 +101,12 @@ class RunPlan:
     executor: ExecutorConfig
 
     def record(self) -> dict:
-        """The configuration as ``--config`` reads it (``run.json``, ``--print-config``)."""
+        """The configuration as ``--config`` reads it (``run.json``, ``--print-config``), the executor's
+        machine-dependent defaults resolved (:meth:`~foundation.executor.ExecutorConfig.resolved`)."""
         return {"out": str(self.dataset), "build": config_mapping(self.build), "embed": config_mapping(self.embed),
                 "train": {**config_mapping(self.train, exclude=FROM_EMBEDDING["train"]),
                           **config_mapping(self.train_options, exclude=FROM_EMBEDDING["train_options"])},
-                "report": config_mapping(self.report), "executor": config_mapping(self.executor)}
+                "report": config_mapping(self.report), "executor": config_mapping(self.executor.resolved())}
 
 
 def read_config_file(path: Path) -> tuple[dict[str, dict], Path | None]:

@@ -88,7 +88,7 @@ def test_a_config_file_sets_the_steps_and_the_command_line_overrides_it(tmp_path
     build = config["build"]
     assert build["clip_seconds"] == 5.0 and build["policy"] == "mean"  # the command line wins
     assert build["mel"] == {"n_fft": 1024, "hop_length": 128, "n_mels": 64} and build["seed"] == 0
-    assert config["out"] == "build/from-file" and config["executor"] == {"workers": 1}
+    assert config["out"] == "build/from-file" and config["executor"] == {"workers": 1, "scheduler": "local"}
     assert config["embed"]["layer"] == "block3_conv3"
     assert config["train"]["head"]["kind"] == "dense" and config["train"]["head"]["max_epochs"] == 7
     assert config["train"]["head"]["patience"] == 2 and config["train"]["seed"] == 4
@@ -186,3 +186,20 @@ def test_unexpected_step_error_keeps_its_traceback_in_a_named_log_or_prints_it_w
     err = capsys.readouterr().err
     assert "Traceback (most recent call last)" in err and "in broken" in err
     assert err.strip().splitlines()[-1].startswith("error: embed failed: KeyError")
+
+
+def test_print_config_shows_the_resolved_executor(capsys):
+    import os
+
+    config = _printed_config(capsys, [])
+    assert config["executor"] == {"workers": os.cpu_count(), "scheduler": "local"}
+    assert _printed_config(capsys, ["--workers", "3"])["executor"] == {"workers": 3, "scheduler": "local"}
+
+
+def test_every_option_of_run_sits_in_its_step_s_group():
+    parser = run.command_line().parser
+    generic = [a.option_strings for a in parser._optionals._group_actions]
+    assert generic == [["-h", "--help"]], generic
+    model = next(g for g in parser._action_groups if g.title == "model")
+    flags = {s for a in model._group_actions for s in a.option_strings}
+    assert {"--human-labels", "--bootstrap", "--model-out"} <= flags
