@@ -1,6 +1,6 @@
 """The main job in one command: build -> embed -> train -> report, resuming what is already done.
 
-    python -m pipelines.run                                   # the demo: build/demo, reports/demo/index.html
+    python -m pipelines.run                                   # the demo: build/demo, build/demo/report/index.html
     python -m pipelines.run --root /data/CMU-MOSEI --out build/mosei --human-labels CMU_MOSEI_Labels.csd
     python -m pipelines.run --root calls/manifest.csv --out build/calls --report calls.html
     python -m pipelines.run --config run.toml --seed 3        # options from a file; the command line overrides it
@@ -9,8 +9,9 @@
 Takes every option of the steps (pipelines.build_dataset, pipelines.embed, pipelines.train, pipelines.report),
 each once: --seed seeds the build and the training; the embedding's --weights, --layer, --pooling, --bands and
 --batch-size are the training's too; --report places the report. The dataset is --out (the demo's build/demo
-without --root, rebuilt when the defaults change); the report goes to reports/<dataset name>/index.html unless
---report says otherwise. A finished build is reported up to date, cached embeddings are reused, and training is
+without --root, rebuilt when the defaults change); the report goes into it, DATASET/report/index.html, unless
+--report says otherwise (the committed reference report of the demo, reports/demo/index.html, is written only by
+python -m benchmarks.refresh). A finished build is reported up to date, cached embeddings are reused, and training is
 skipped when the dataset's model and metrics.json were made from this very build, embedding and training
 settings (--force redoes the build and the training). The report is always rewritten, and the resolved
 configuration of every step is recorded in DATASET/run.json.
@@ -150,17 +151,13 @@ def resolve(args, given: dict[str, dict]) -> RunPlan:
               "train_options": {name: getattr(embedding, name) for name in FROM_EMBEDDING["train_options"]}}
     report_config = make_config(ReportConfig, values["report"])
     if report_config.out is None:
-        report_config = replace(report_config, out=str(_default_report(dataset, demo)))
+        from reporting import default_report_path
+
+        report_config = replace(report_config, out=str(default_report_path(dataset)))
     return RunPlan(dataset=dataset, demo=demo, build=build, embed=embedding,
                    train=make_config(TrainConfig, values["train"], **shared["train"]),
                    train_options=make_config(TrainOptions, values["train_options"], **shared["train_options"]),
                    report=report_config, executor=make_config(ExecutorConfig, values["executor"]))
-
-
-def _default_report(dataset: Path, demo: bool) -> Path:
-    from reporting import default_report_path
-
-    return default_report_path(dataset, build_dataset.REPO_ROOT / "reports" if demo else "reports")
 
 
 def main(argv: list[str] | None = None) -> int:

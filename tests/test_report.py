@@ -189,3 +189,19 @@ def test_figures_are_deterministic_png_and_subsampling_is_seeded():
     assert len(keep) == figures.MAX_SCATTER_POINTS and np.array_equal(keep, figures.scatter_subsample(20_000))
     assert np.all(np.diff(keep) > 0)
     assert np.array_equal(figures.scatter_subsample(10), np.arange(10))
+
+
+def test_the_default_report_goes_inside_its_dataset_wherever_the_user_stands(dataset, tmp_path, monkeypatch, capsys):
+    """``--dataset ../elsewhere/x`` writes x/report/index.html, not ./reports/x/ of the current folder, and says so."""
+    from weaklabel.dataset import REPORT_FILE
+
+    elsewhere = tmp_path / "elsewhere"
+    shutil.copytree(dataset, elsewhere / "x")
+    here = tmp_path / "here"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    assert report_cli.main(["--dataset", "../elsewhere/x"]) == 0
+    written = elsewhere / "x" / REPORT_FILE
+    assert written.is_file() and heading_present(written.read_text(encoding="utf-8"), "The build")
+    assert list(here.iterdir()) == []  # nothing written where the user stands
+    assert f"Report: {written}" in capsys.readouterr().out
