@@ -29,11 +29,13 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import roc_curve
 
-__all__ = ["AUC_VERDICTS", "INVERTED_TEXT", "auc_verdict", "binary_metrics", "roc_auc_from_counts"]
+__all__ = ["AUC_VERDICTS", "DECISION_THRESHOLD", "INVERTED_TEXT", "auc_verdict", "binary_metrics", "roc_auc_from_counts"]
 
 # At most this many count cells (resamples x examples) are held at once in the bootstrap.
 _BOOTSTRAP_CELLS = 4_000_000
 
+#: A probability of the positive class at or above this is a positive prediction (accuracy, F1, predicted labels).
+DECISION_THRESHOLD = 0.5
 #: What :func:`auc_verdict` returns.
 AUC_VERDICTS = ("above chance", "chance", "inverted", "undefined")
 #: How reports say that a verdict is ``"inverted"``.
@@ -187,7 +189,7 @@ def _thin(fpr: np.ndarray, tpr: np.ndarray, max_points: int) -> tuple[list[float
     return [float(v) for v in fpr], [float(v) for v in tpr]
 
 
-def binary_metrics(y_true, p_positive, *, threshold: float = 0.5, n_bootstrap: int = 1000, seed: int = 0,
+def binary_metrics(y_true, p_positive, *, threshold: float = DECISION_THRESHOLD, n_bootstrap: int = 1000, seed: int = 0,
                    max_roc_points: int = 200, groups=None) -> dict[str, Any]:
     """Score predicted probabilities of the positive class against binary labels.
 

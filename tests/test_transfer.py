@@ -11,7 +11,7 @@ import pytest
 import soundfile as sf
 
 from transfer.embedding import DEFAULT_LAYER, Embedder, embed_dataset, logmel_to_vgg_input
-from transfer.model import window_spans
+from transfer.model import window_spans, window_weights
 from transfer.weights import resolve_vgg16_weights
 from weaklabel.build import BuildConfig, build_dataset
 from weaklabel.demo import generate_demo_corpus
@@ -166,8 +166,9 @@ def test_embed_train_predict_with_real_imagenet_weights(demo_build, tmp_path):
         summary = [r for r in by_file[str(path)] if r["kind"] == "file"]
         assert len(windows) >= 2 and len(summary) == 1
         assert all(0.0 <= float(r["p_positive"]) <= 1.0 for r in windows)
-        assert float(summary[0]["p_positive"]) == pytest.approx(np.mean([float(r["p_positive"]) for r in windows]),
-                                                                abs=1e-5)
+        spans = [(float(r["start_s"]), float(r["end_s"])) for r in windows]
+        assert float(summary[0]["p_positive"]) == pytest.approx(
+            np.average([float(r["p_positive"]) for r in windows], weights=window_weights(spans)), abs=1e-5)
     duration = len(audio) / sr
     assert float([r for r in by_file[str(mp3)] if r["kind"] == "window"][-1]["end_s"]) == pytest.approx(duration, abs=0.1)
     assert by_file[str(broken)][0]["error"] and by_file[str(broken)][0]["p_positive"] == ""
