@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 from foundation.config import CommandLine
+from foundation.metrics import not_a_result
 from pipelines._common import LazyBar, add_dataset_argument, fail, printer, run_command
 from transfer.metrics_schema import EVAL_SPLITS, TARGETS
 from transfer.training import TrainConfig, TrainOptions, empty_sides
@@ -76,6 +77,8 @@ def metrics_table(metrics: dict) -> str:
                 m = splits[split]
                 if not m.get("n"):
                     cells.append(f"{split} NO CLIPS (not a result)")
+                elif not_a_result(m):  # too few clips or speakers: no figure to print
+                    cells.append(f"{split} {not_a_result(m)}")
                 elif m.get("roc_auc") is None:
                     cells.append(f"{split} n={m.get('n', 0)} n/a")
                 elif m.get("roc_auc_ci95") is None:  # one speaker/recording: no interval over groups
