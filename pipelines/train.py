@@ -63,9 +63,11 @@ def main(argv: list[str] | None = None) -> int:
 
 def metrics_table(metrics: dict) -> str:
     """A plain-text table of ROC AUC [95% CI] per model and split."""
-    lines = [f"VGG16 {metrics['embedding']['layer']}, {metrics['embedding']['pooling']} pooling "
-             f"({metrics['weights']['source']}, verified={metrics['weights']['verified']}); "
-             f"{metrics['head_training']['kind']} head; {metrics['n_train']} training clips"]
+    from pipelines.embed import weights_line
+
+    lines = [f"VGG16 {metrics['embedding']['layer']}, {metrics['embedding']['pooling']} pooling (weights "
+             f"{weights_line(metrics['weights'])}); {metrics['head_training']['kind']} head; "
+             f"{metrics['n_train']} training clips"]
     for key, title in TARGETS.items():
         block = metrics.get(key)
         if not block:

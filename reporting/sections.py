@@ -22,6 +22,7 @@ from weaklabel.audio import DEFAULT_CLIP_SECONDS
 from weaklabel.dataset import EVALUATION_JSON_FILE as EVALUATION_FILE, EVALUATIONS_DIR, LABEL_QUALITY_FILE, \
     METRICS_FILE, MODEL_DIR, MODEL_META_FILE
 from foundation.metrics import INVERTED_TEXT, MIN_CLIPS_PER_CLASS, MIN_GROUPS, not_a_result
+from transfer.weights import weights_text
 from transfer.metrics_schema import AGAINST_HUMAN, AGAINST_WEAK, EVAL_SPLITS, HEAD, MODEL_TITLES, TARGETS, head_kind, \
     model_titles
 from weaklabel.segments import ABSTAINED, OK
@@ -446,7 +447,7 @@ def _weights_line(weights: dict | None) -> str:
     sha = str(weights.get("sha256") or "")
     verified = weights.get("verified")
     mark = "verified ImageNet" if verified else "NOT verified ImageNet"
-    return (f"VGG16 weights <code>{esc(weights.get('source'))}</code>, sha256 <code>{esc(sha[:16])}…</code>, "
+    return (f"VGG16 weights {esc(weights_text(weights, path=False))}, sha256 <code>{esc(sha[:16])}…</code>, "
             f"{mark}")
 
 
@@ -538,9 +539,8 @@ def model_section(inputs: ReportInputs) -> Section:
                           f"<code>{esc(_command('train', inputs) or '')}</code>.", "warn"))
     weights = metrics.get("weights") or {}
     if not weights.get("verified"):
-        parts.append(note("<strong>Not ImageNet weights</strong> (source "
-                          f"<code>{esc(weights.get('source'))}</code>): these figures test the plumbing, not "
-                          "the method.", "warn"))
+        parts.append(note(f"<strong>Not ImageNet weights</strong> ({esc(weights_text(weights, path=False))}): "
+                          "these figures test the plumbing, not the method.", "warn"))
     emb = metrics.get("embedding") or {}
     details = [("backbone", f"{esc(emb.get('backbone', 'vgg16'))} cut at <code>{esc(emb.get('layer'))}</code>, "
                             f"{esc(emb.get('pooling', ''))} pooled, {fmt(emb.get('dim'))} dimensions"),
@@ -706,11 +706,11 @@ def provenance_section(inputs: ReportInputs) -> Section:
             w = e.get("weights") or {}
             current = e.get("features_sha256") == inputs.features_sha256
             table_rows.append([e.get("key") or e.get("file"), e.get("layer"),
-                               "×".join(str(s) for s in e.get("shape", [])), w.get("source"),
+                               "×".join(str(s) for s in e.get("shape", [])), weights_text(w, path=False),
                                str(w.get("sha256") or "")[:12] + "…", w.get("verified"),
                                "yes" if current and e.get("array_present") else
                                ("array missing" if current else "no: other features")])
-        parts.append(table(["embeddings (cache key)", "layer", "shape", "weights source", "weights sha256",
+        parts.append(table(["embeddings (cache key)", "layer", "shape", "weights, when computed", "weights sha256",
                             "verified", "of these features"], table_rows,
                            caption="embeddings/: cached VGG16 embeddings (valid only for the features they were "
                                    "computed from: the same features give the same embeddings, whichever build "
@@ -720,12 +720,11 @@ def provenance_section(inputs: ReportInputs) -> Section:
                              "No cached embeddings in the dataset folder.", box_id="not-run-embeddings"))
     if inputs.metrics is not None:
         w = inputs.metrics.get("weights") or {}
-        parts.append(table(["output", "weights source", "weights sha256 (over the 26 arrays)", "verified"],
-                           [[METRICS_FILE, w.get("source"), w.get("sha256"), w.get("verified")]]
-                           + ([[f"{MODEL_DIR}/{MODEL_META_FILE}", (inputs.model_meta.get("weights") or {}).get("source"),
-                                (inputs.model_meta.get("weights") or {}).get("sha256"),
-                                (inputs.model_meta.get("weights") or {}).get("verified")]]
-                              if inputs.model_meta else [])))
+        outputs = [(METRICS_FILE, w)] + ([(f"{MODEL_DIR}/{MODEL_META_FILE}", inputs.model_meta.get("weights") or {})]
+                                         if inputs.model_meta else [])
+        parts.append(table(["output", "weights, in the training run", "weights sha256 (over the 26 arrays)", "verified"],
+                           [[name, weights_text(record, path=False), record.get("sha256"), record.get("verified")]
+                            for name, record in outputs]))
 
     return Section("provenance", "Provenance", "\n".join(parts))
 
