@@ -47,7 +47,7 @@ def test_run_builds_trains_reports_then_resumes(small_mosei, tmp_path, capsys):
     assert run.main(argv) == 0
     second = capsys.readouterr().out
     assert "Up to date" in second  # the build
-    assert "(cached)" in second  # the embeddings
+    assert "(from the cache" in second  # the embeddings
     assert "train: up to date, skipped" in second
     assert (out / "model" / "head.keras").stat().st_mtime_ns == model_mtime
     assert html.is_file()  # the report is always rewritten
