@@ -29,7 +29,7 @@ def command_line() -> CommandLine:
 def run_report(dataset: Path, config: ReportConfig, *, quiet: bool = False) -> int:
     """Write the report (:func:`reporting.build_report`) and say where; the exit status."""
     from reporting import build_report
-    from reporting.inputs import display_path
+    from foundation.paths import display_path
 
     try:
         path = build_report(dataset, config)

@@ -209,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     if rc:
         return rc
     from foundation.atomic import write_json_atomic
-    from reporting.inputs import display_path
+    from foundation.paths import display_path
     from weaklabel.dataset import RUN_FILE
 
     write_json_atomic(plan.dataset / RUN_FILE, plan.record())

@@ -21,6 +21,7 @@ from reporting.inputs import ReportInputs, TablesFile
 from weaklabel.audio import DEFAULT_CLIP_SECONDS
 from weaklabel.dataset import EVALUATION_JSON_FILE as EVALUATION_FILE, EVALUATIONS_DIR, LABEL_QUALITY_FILE, \
     METRICS_FILE, MODEL_DIR, MODEL_META_FILE
+from foundation.paths import display_path
 from foundation.metrics import INVERTED_TEXT, MIN_CLIPS_PER_CLASS, MIN_GROUPS, not_a_result
 from transfer.weights import weights_text
 from transfer.metrics_schema import AGAINST_HUMAN, AGAINST_WEAK, EVAL_SPLITS, HEAD, MODEL_TITLES, TARGETS, head_kind, \
@@ -69,7 +70,11 @@ def _command(key: str, inputs: ReportInputs) -> str | None:
 
 
 def _shell_path(path: str) -> str:
-    return path if all(c.isalnum() or c in "/._-+:=@" for c in path) else "'" + path.replace("'", "'\\''") + "'"
+    """``path`` as a shell word: quoted unless plain, a leading ``~/`` (:func:`foundation.paths.display_path`) left
+    outside the quotes for the shell to expand."""
+    home, rest = ("~/", path[2:]) if path.startswith("~/") else ("", path)
+    plain = all(c.isalnum() or c in "/._-+:=@" for c in rest)
+    return home + (rest if plain else "'" + rest.replace("'", "'\\''") + "'")
 
 
 def _split_order(values: Sequence[str]) -> list[str]:
@@ -166,7 +171,8 @@ def header(inputs: ReportInputs) -> str:
         ("abstained", f"{counts.get(ABSTAINED, 0):,}"),
         ("failed", f"{counts.get('failed', 0):,}"),
         ("head test AUC" + (f" ({verdict.removeprefix('not a result (')}" if verdict else ""),
-         "not a result" if verdict else f"{head['roc_auc']:.3f}" if head and head.get("roc_auc") is not None else "—"),
+         "not a result" if verdict else
+         f"{head['roc_auc']:.3f}" if head and head.get("roc_auc") is not None else "—"),
     ]
     card_html = "".join(f'<div class="card"><span class="value">{esc(v)}</span><span class="label">{esc(k)}'
                         f"</span></div>" for k, v in cards)
@@ -624,7 +630,7 @@ def _tables_html(files: list[TablesFile]) -> str:
     parts = []
     for f in files:
         heading = f.title or f"{f.path.parent.name}/{f.path.name}"
-        parts.append(f'<h3>{esc(heading)}</h3><p class="intro">From <code>{esc(f.path)}</code></p>')
+        parts.append(f'<h3>{esc(heading)}</h3><p class="intro">From <code>{esc(display_path(f.path))}</code></p>')
         if f.error:
             parts.append(note(f"Could not be shown: {esc(f.error)}", "warn"))
             continue
@@ -684,12 +690,12 @@ def provenance_section(inputs: ReportInputs) -> Section:
     mel = config.get("mel", {})
     rows = [("dataset", f"<code>{esc(inputs.display_path)}</code>"),
             ("build fingerprint", f"<code>{esc(build.get('fingerprint'))}</code>"),
-            ("corpus", f"{esc(config.get('corpus'))} at <code>{esc(config.get('root'))}</code>"),
+            ("corpus", f"{esc(config.get('corpus'))} at <code>{esc(display_path(config.get('root')))}</code>"),
             ("clips", f"{_g(config.get('clip_seconds'))} s, seed {_g(config.get('seed'))}"),
             ("labels", f"policy <code>{esc(config.get('policy'))}</code>, neutral band "
                        f"{_g(config.get('neutral_band'))}"),
             ("splits", "train, validation, test " + esc(_g(config.get("split_fractions") or [])) + " by group"
-             if not config.get("folds") else f"folds <code>{esc(config.get('folds'))}</code>"),
+             if not config.get("folds") else f"folds <code>{esc(display_path(config.get('folds')))}</code>"),
             ("log-mel", esc(", ".join(f"{k} {_g(v)}" for k, v in mel.items())) if mel else "—")]
     versions = build.get("versions", {})
     if versions:
