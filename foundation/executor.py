@@ -23,7 +23,7 @@ import os
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures import as_completed as _pool_as_completed
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
@@ -88,6 +88,12 @@ class ExecutorConfig:
     def __post_init__(self):
         check_ranges(self)
         resolve_scheduler(self.scheduler, self.dask_address)  # a bad combination fails here
+
+    def resolved(self) -> "ExecutorConfig":
+        """This configuration with the defaults that depend on the machine filled in: ``workers`` (the CPU
+        count) and ``scheduler`` (:func:`resolve_scheduler`), as the steps will use them."""
+        return replace(self, workers=self.workers or os.cpu_count() or 1,
+                                   scheduler=resolve_scheduler(self.scheduler, self.dask_address))
 
     def engine_options(self) -> dict:
         """``workers``, ``scheduler`` and ``dask_address``, as the build and the embedding take them."""

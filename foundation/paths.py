@@ -1,9 +1,11 @@
-"""Paths the tools read: whether one names a regular file, and its absolute form even when it cannot be resolved.
+"""Paths: whether one names a regular file, its absolute form even when it cannot be resolved, and how outputs show it.
 
 A path a corpus names can be anything: a FIFO, ``/dev/zero`` or another device (an open, or a read, that
 waits or never ends), a folder, a loop of symbolic links. :func:`require_regular_file` looks at the file type
 with ``os.stat`` (which opens nothing) before anything opens or hashes it; every reader of audio and every
 file hash goes through it. :func:`resolved_path` resolves a path without raising on a loop.
+:func:`display_path` is a path as a reader of an output should see it: the same on every machine where that can
+be so (relative to the working folder, or ``~/...``).
 """
 from __future__ import annotations
 
@@ -54,3 +56,26 @@ def resolved_path(path: str | os.PathLike) -> str:
         return str(Path(path).resolve())
     except (OSError, RuntimeError):  # RuntimeError: a loop of links (Python before 3.13)
         return os.path.abspath(path)
+
+
+def display_path(path: str | Path | None) -> str | None:
+    """``path`` relative to the working directory when inside it (the checkout, for the committed results, which
+    are written from its root), else ``~/...`` when inside the home folder, else absolute; None stays None.
+
+    Examples
+    --------
+    >>> display_path(Path.cwd() / "build" / "demo")
+    'build/demo'
+    >>> display_path(Path.home() / ".cache" / "weaklabel")
+    '~/.cache/weaklabel'
+    """
+    if path is None:
+        return None
+    resolved = Path(resolved_path(Path(path).expanduser()))
+    for base, shown in ((Path.cwd().resolve(), ""), (Path.home().resolve(), "~")):
+        try:
+            inside = resolved.relative_to(base)
+        except ValueError:
+            continue
+        return str(Path(shown) / inside) if shown else (str(inside) or ".")
+    return str(resolved)

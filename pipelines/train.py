@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 from foundation.config import CommandLine
+from foundation.metrics import not_a_result
 from pipelines._common import LazyBar, add_dataset_argument, fail, printer, run_command
 from transfer.metrics_schema import EVAL_SPLITS, TARGETS
 from transfer.training import TrainConfig, TrainOptions, empty_sides
@@ -63,9 +64,11 @@ def main(argv: list[str] | None = None) -> int:
 
 def metrics_table(metrics: dict) -> str:
     """A plain-text table of ROC AUC [95% CI] per model and split."""
-    lines = [f"VGG16 {metrics['embedding']['layer']}, {metrics['embedding']['pooling']} pooling "
-             f"({metrics['weights']['source']}, verified={metrics['weights']['verified']}); "
-             f"{metrics['head_training']['kind']} head; {metrics['n_train']} training clips"]
+    from pipelines.embed import weights_line
+
+    lines = [f"VGG16 {metrics['embedding']['layer']}, {metrics['embedding']['pooling']} pooling (weights "
+             f"{weights_line(metrics['weights'])}); {metrics['head_training']['kind']} head; "
+             f"{metrics['n_train']} training clips"]
     for key, title in TARGETS.items():
         block = metrics.get(key)
         if not block:
@@ -77,6 +80,8 @@ def metrics_table(metrics: dict) -> str:
                 m = splits[split]
                 if not m.get("n"):
                     cells.append(f"{split} NO CLIPS (not a result)")
+                elif not_a_result(m):  # too few clips or speakers: no figure to print
+                    cells.append(f"{split} {not_a_result(m)}")
                 elif m.get("roc_auc") is None:
                     cells.append(f"{split} n={m.get('n', 0)} n/a")
                 elif m.get("roc_auc_ci95") is None:  # one speaker/recording: no interval over groups

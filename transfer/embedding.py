@@ -387,7 +387,7 @@ def embed_dataset(dataset_dir: str | Path, weights, layer: str = DEFAULT_LAYER, 
         Row ``i`` belongs to the segment whose ``feature_row`` is ``i``.
     meta : dict
         The cache record: spec, weights identity, shape, features checksum, build fingerprint, whether it
-        came from the cache.
+        came from the cache; ``weights`` is ``weights`` as this call resolved them (from the cache too).
     """
     from foundation.executor import make_executor, resolve_scheduler
 
@@ -404,7 +404,9 @@ def embed_dataset(dataset_dir: str | Path, weights, layer: str = DEFAULT_LAYER, 
     array_path, meta_path = embedding_files(cache_dir, spec.key)
     if cached is not None:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        meta.update(from_cache=True, build_fingerprint=build["fingerprint"])
+        # The cache key holds the weights' checksum, so these are the weights the arrays were computed with; the
+        # record says how this run got them (its file keeps how the computing run did).
+        meta.update(from_cache=True, build_fingerprint=build["fingerprint"], weights=weights_record(weights))
         return cached, meta
     logmel = np.load(features_path, mmap_mode="r")
     n = len(logmel)

@@ -60,7 +60,7 @@ from foundation.locking import writes_into
 from foundation.paths import require_regular_file, resolved_path
 from weaklabel import __version__
 from weaklabel.audio import TARGET_SR, AudioDecodeError, AudioReader, plan_clip, seconds_to_samples, segment_rng
-from weaklabel.config import FORMAT_VERSION, BuildConfig
+from weaklabel.config import FORMAT_VERSION, BuildConfig, config_fingerprint
 from weaklabel.dataset import BUILD_FILE, COLUMNS, FEATURES_DIR, FEATURES_FILE, PARTS_PREFIX, SEGMENTS_FILE, \
     Dataset, finished_build_problem
 from weaklabel.errors import OutputConflictError
@@ -144,6 +144,13 @@ def group_by_audio_file(segments: Iterable[Segment]) -> dict[str, list[Segment]]
     for seg in segments:
         groups.setdefault(work_unit_key(seg), []).append(seg)
     return groups
+
+
+def corpus_dir(config: BuildConfig) -> Path:
+    """The folder the corpus's paths are relative to: the root, or the folder of a root that is a file (a
+    manifest)."""
+    root = Path(config.root).resolve()
+    return root if root.is_dir() else root.parent
 
 
 def _relative_audio_path(audio_path: str | None, root_dir: Path) -> str | None:
@@ -230,9 +237,8 @@ def process_audio_file(segments: list[Segment], config: BuildConfig,
     n_features : int
         Clips written.
     """
-    root = Path(config.root).resolve()
     audio_path = segments[0].audio_path
-    relative_path = _relative_audio_path(audio_path, root if root.is_dir() else root.parent)
+    relative_path = _relative_audio_path(audio_path, corpus_dir(config))
     rows = [_base_row(seg, relative_path) for seg in segments]
     live = [i for i, seg in enumerate(segments) if not seg.failed]
     if not live:
@@ -447,8 +453,17 @@ def unit_digest(segments: list[Segment], seg_digest: str | None = None) -> str:
 
 
 def segments_digest(segments: list[Segment]) -> str:
-    """Hash of a work unit's segments as read from the transcript (what an edited transcript changes)."""
-    return json_sha256([asdict(seg) for seg in segments])
+    """Hash of a work unit's segments as read from the transcript (what an edited transcript changes), but not of
+    where the audio file is: the unit is named beside it, relative to the corpus root (:func:`unit_names`), so the
+    digest is the same wherever the corpus is."""
+    return json_sha256([{k: v for k, v in asdict(seg).items() if k != "audio_path"} for seg in segments])
+
+
+def unit_names(units: Iterable[str], config: BuildConfig) -> dict[str, str]:
+    """Each work unit (:func:`work_unit_key`) as ``build.json`` and ``segments.parquet`` name it: its audio file
+    relative to the corpus root when inside it (a unit without a file, ``recording:<id>``, as it is)."""
+    root = corpus_dir(config)
+    return {unit: _relative_audio_path(unit, root) if os.path.isabs(unit) else unit for unit in units}
 
 
 def _audio_stat(audio_path: str | None) -> list | None:
@@ -627,8 +642,8 @@ def prepare_output_dir(out_dir: Path, config: BuildConfig, overwrite: bool, forc
             previous = json.loads(build_file.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             previous = {}
-        same_build = previous.get("fingerprint") == config.fingerprint()
-        damage = finished_build_problem(out_dir, previous) if same_build and not force else None
+        same_build = same_configuration(previous, config)
+        damage = finished_build_problem(out_dir, previous) if same_build else None
         if same_build and all(p.exists() for p in ours) and not force and damage is None:
             if parts_dir.is_dir():  # a finished build whose part folder removal was interrupted
                 shutil.rmtree(parts_dir)
@@ -670,6 +685,10 @@ def config_differences(previous: dict, config: BuildConfig) -> str:
     if "mel" in changed and old_version != config.mel.transform_version:
         changed[changed.index("mel")] = (f"mel: log-mel transform version {old_version}, this code computes "
                                          f"version {config.mel.transform_version}")
+    if "format_version" in changed:
+        changed[changed.index("format_version")] = (
+            f"format: format {recorded.get('format_version')}, made by an earlier version of this tool; "
+            f"this code writes format {FORMAT_VERSION}")
     return ", ".join(changed) or "format"
 
 
@@ -682,7 +701,7 @@ def overwrite_notice(out_dir: Path, config: BuildConfig) -> str | None:
     except (OSError, ValueError):
         previous = None
     replaced = []
-    if isinstance(previous, dict) and previous.get("fingerprint") != config.fingerprint():
+    if isinstance(previous, dict) and not same_configuration(previous, config):
         files = [name for name in (BUILD_FILE, SEGMENTS_FILE, FEATURES_FILE) if (out_dir / name).exists()]
         replaced.append(f"the build made with another configuration (differs in: "
                         f"{config_differences(previous, config)}): {', '.join(files)}")
@@ -692,6 +711,16 @@ def overwrite_notice(out_dir: Path, config: BuildConfig) -> str | None:
     if not replaced:
         return None
     return f"--overwrite replaces, in {out_dir}, " + "; and ".join(replaced) + " (nothing else there is touched)"
+
+
+def same_configuration(record: dict, config: BuildConfig) -> bool:
+    """Whether a ``build.json`` record was made with ``config`` (the same fingerprint, :func:`config_fingerprint`
+    of the configuration it records, an earlier format's never) from the corpus at the same root.
+
+    The corpus's content is not compared here (:func:`corpus_changes` does): a finished build is up to date only
+    when both agree."""
+    recorded = record.get("config") or {}
+    return config_fingerprint(recorded) == config.fingerprint() and recorded.get("root") == config.root
 
 
 @writes_into("out_dir", "build")
@@ -752,16 +781,17 @@ def build_dataset(config: BuildConfig, out_dir: str | Path, workers: int | None 
     units = group_by_audio_file(segments)
     seg_digests = {unit: segments_digest(segs) for unit, segs in units.items()}
     digests = {unit: unit_digest(segs, seg_digests[unit]) for unit, segs in units.items()}
+    names = unit_names(units, config)
     changes: dict = {}
     notice = overwrite_notice(out_dir, config) if overwrite else None
     if notice and log:
         log(notice)
     previous = None if force else reusable_build(out_dir, config)
-    if previous is not None and (previous["fingerprint"] == config.fingerprint() or overwrite):
-        changes = corpus_changes(previous, units, seg_digests, config)
+    if previous is not None and (same_configuration(previous, config) or overwrite):
+        changes = corpus_changes(previous, units, seg_digests, names)
         if not any(changes.values()):
-            if previous["fingerprint"] == config.fingerprint() and prepare_output_dir(out_dir, config, overwrite,
-                                                                                      log=log) is None:
+            if same_configuration(previous, config) and prepare_output_dir(out_dir, config, overwrite,
+                                                                           log=log) is None:
                 return BuildResult(out_dir, time.perf_counter() - started, up_to_date=True)
             # Only the policy, band, splits or speakers differ: re-label from the stored scores, no audio.
             relabel_dataset(out_dir, out_dir, policy=config.policy, neutral_band=config.neutral_band,
@@ -771,11 +801,11 @@ def build_dataset(config: BuildConfig, out_dir: str | Path, workers: int | None 
         # Some recordings changed: the unchanged ones become parts again, cut from the finished outputs.
         parts_dir = out_dir / f"{PARTS_PREFIX}{config.parts_fingerprint()[:16]}"
         parts_dir.mkdir(exist_ok=True)
-        reuse_finished_parts(out_dir, previous, parts_dir, units, digests, changes)
+        reuse_finished_parts(out_dir, previous, parts_dir, units, digests, changes, names)
         (out_dir / BUILD_FILE).unlink()  # the completion mark goes before any output is replaced
-    parts_dir = prepare_output_dir(out_dir, config, overwrite, force, log=log)
-    if parts_dir is None:
-        return BuildResult(out_dir, time.perf_counter() - started, up_to_date=True)
+    # A build is up to date only once its corpus was compared with its record (above); one whose record could not
+    # be compared (no units recorded, an output missing) is built again.
+    parts_dir = prepare_output_dir(out_dir, config, overwrite, force=True, log=log)
     if on_start:
         on_start(len(units), len(segments))
     slots = prepare_staging(feature_slots(units, config), parts_dir)
@@ -803,8 +833,7 @@ def build_dataset(config: BuildConfig, out_dir: str | Path, workers: int | None 
     scores = dict(zip(texts, (s for batch in batch_scores for s in batch)))
     finalize(out_dir, parts_dir, list(units), config, scores, seg_digests, slots)
     shutil.rmtree(parts_dir)
-    return BuildResult(out_dir, time.perf_counter() - started, recordings_processed=len(todo),
-                       changes=shown_changes(changes, config))
+    return BuildResult(out_dir, time.perf_counter() - started, recordings_processed=len(todo), changes=changes)
 
 
 def reusable_build(out_dir: Path, config: BuildConfig) -> dict | None:
@@ -825,49 +854,43 @@ def reusable_build(out_dir: Path, config: BuildConfig) -> dict | None:
     return record if finished_build_problem(out_dir, record) is None else None
 
 
-def _shown(unit: str, config: BuildConfig) -> str:
-    root = Path(config.root)
-    return _relative_audio_path(unit, root if root.is_dir() else root.parent) or unit
-
-
 def corpus_changes(previous: dict, units: dict[str, list[Segment]], seg_digests: dict[str, str],
-                   config: BuildConfig) -> dict:
+                   names: dict[str, str]) -> dict:
     """Which audio files changed since the finished build ``previous`` (its ``build.json``): ``changed`` (the
     transcript's segments of that file, or the file's content), ``new``, ``removed``. An audio file whose
     size and modification time are as recorded is not read; one whose are not is hashed, and counts as
-    changed only when its content differs. Files are named as ``segments.parquet`` names them."""
+    changed only when its content differs. Files are named as ``build.json`` and ``segments.parquet`` name them
+    (``names``, :func:`unit_names`)."""
     old = {r["unit"]: r for r in previous["units"]}
     changed, new = [], []
     for unit, segs in units.items():
-        record = old.get(unit)
+        record = old.get(names[unit])
         if record is None:
-            new.append(unit)
+            new.append(names[unit])
             continue
         if record.get("segments") != seg_digests[unit]:
-            changed.append(unit)
+            changed.append(names[unit])
             continue
         stat = _audio_stat(segs[0].audio_path)
         if stat == [record.get("size"), record.get("mtime_ns")] or (stat is None and record.get("size") is None):
             continue
         sha = audio_identity(segs[0].audio_path)["sha256"] if stat is not None else None
         if sha is None or sha != record.get("sha256"):
-            changed.append(unit)
+            changed.append(names[unit])
         else:
             record["size"], record["mtime_ns"] = stat  # touched, same content: reused as it is
-    removed = [u for u in old if u not in units]
-    order_changed = not (changed or new or removed) and [r["unit"] for r in previous["units"]] != list(units)
+    current = set(names.values())
+    removed = [u for u in old if u not in current]
+    order_changed = not (changed or new or removed) and \
+        [r["unit"] for r in previous["units"]] != [names[u] for u in units]
     return {"changed": changed, "new": new, "removed": removed, **({"reordered": True} if order_changed else {})}
 
 
-def shown_changes(changes: dict, config: BuildConfig) -> dict:
-    """:func:`corpus_changes` with each work unit named as ``segments.parquet``'s ``audio_path`` names it."""
-    return {k: [_shown(u, config) for u in v] if isinstance(v, list) else v for k, v in changes.items()}
-
-
 def reuse_finished_parts(out_dir: Path, previous: dict, parts_dir: Path, units: dict[str, list[Segment]],
-                         digests: dict[str, str], changes: dict) -> int:
+                         digests: dict[str, str], changes: dict, names: dict[str, str]) -> int:
     """Write the part of every unchanged work unit from the finished outputs (its rows as they were before
-    labelling, its features' bytes), so that only the changed ones are processed again. Returns parts written."""
+    labelling, its features' bytes), so that only the changed ones are processed again. ``changes`` and the
+    record name units as ``names`` does (:func:`unit_names`). Returns parts written."""
     changed = set(changes.get("changed", [])) | set(changes.get("new", []))
     frame = pd.read_parquet(out_dir / SEGMENTS_FILE)
     offset_rows = offset_features = 0
@@ -883,11 +906,12 @@ def reuse_finished_parts(out_dir: Path, previous: dict, parts_dir: Path, units: 
     records = {r["unit"]: r for r in previous["units"]}
     written = 0
     for unit, segs in units.items():
-        if unit not in spans or part_done(parts_dir, unit, digests[unit]):
+        name = names[unit]
+        if name not in spans or part_done(parts_dir, unit, digests[unit]):
             continue
-        if unit in changed:
+        if name in changed:
             continue
-        first, n, first_feature, n_features = spans[unit]
+        first, n, first_feature, n_features = spans[name]
         old_rows = frame.iloc[first:first + n]
         if old_rows["segment_id"].tolist() != [seg.segment_id for seg in segs]:
             continue
@@ -905,7 +929,7 @@ def reuse_finished_parts(out_dir: Path, previous: dict, parts_dir: Path, units: 
         with atomic_path(part_path(parts_dir, unit)) as tmp, open(tmp, "wb") as handle:
             if n_features:
                 handle.write(np.ascontiguousarray(features[first_feature:first_feature + n_features]).data)
-            audio = {k: records[unit].get(k) for k in ("size", "mtime_ns", "sha256")}
+            audio = {k: records[name].get(k) for k in ("size", "mtime_ns", "sha256")}
             record = json.dumps({"unit": unit, "digest": digests[unit], "rows": rows, "n_features": n_features,
                                  "row_bytes": row_bytes, "audio": audio}).encode("utf-8")
             handle.write(record)
@@ -947,9 +971,11 @@ def finalize(out_dir: Path, parts_dir: Path, units: list[str], config: BuildConf
     """
     metas = [read_part_meta(part_path(parts_dir, unit)) for unit in units]
     n_features = sum(m["n_features"] for m in metas)
-    # What each work unit was made from, in output order (its rows and feature rows are contiguous): a re-run
-    # compares the corpus with this to re-process only what changed (:func:`corpus_changes`).
-    unit_records = [{"unit": unit, "segments": (segment_digests or {}).get(unit), "rows": len(m["rows"]),
+    # What each work unit was made from, in output order (its rows and feature rows are contiguous), named
+    # relative to the corpus root: a re-run compares the corpus with this to re-process only what changed
+    # (:func:`corpus_changes`), and its content is the build's identity with the configuration (fingerprint).
+    names = unit_names(units, config)
+    unit_records = [{"unit": names[unit], "segments": (segment_digests or {}).get(unit), "rows": len(m["rows"]),
                      "features": m["n_features"], **(m.get("audio") or audio_identity(None))}
                     for unit, m in zip(units, metas)]
     n_frames = config.mel.frames_for_seconds(config.clip_seconds)
@@ -974,7 +1000,7 @@ def finalize(out_dir: Path, parts_dir: Path, units: list[str], config: BuildConf
     counts = count_build(frame)
     write_json_atomic(out_dir / BUILD_FILE, {
         "format_version": FORMAT_VERSION,
-        "fingerprint": config.fingerprint(),
+        "fingerprint": config.build_fingerprint(unit_records),
         "config": config.to_dict(),
         "counts": counts,
         "features": {"file": FEATURES_FILE, "shape": [n_features, config.mel.n_mels, n_frames],

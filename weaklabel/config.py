@@ -1,7 +1,9 @@
 """The build's configuration: everything that determines a build's output, and the format version.
 
 :class:`BuildConfig` is recorded in ``build.json`` (:meth:`BuildConfig.to_dict`) and read back from it
-(:meth:`BuildConfig.from_record`); its fingerprint is the identity of a build folder.
+(:meth:`BuildConfig.from_record`). Its fingerprint holds no local path (the corpus root and the folds file are in
+it by their content, not their location); with the corpus's content (:meth:`BuildConfig.build_fingerprint`)
+it is the identity of a build folder: the same on every machine, wherever the checkout is.
 """
 from __future__ import annotations
 
@@ -16,8 +18,19 @@ from weaklabel.segments import DEFAULT_MIN_SPEECH_SECONDS
 from weaklabel.sentiment import DEFAULT_NEUTRAL_BAND, DEFAULT_POLICY, POLICIES, validate_policy
 from weaklabel.splits import DEFAULT_FRACTIONS, DEFAULT_SPEAKER_MODE, SPEAKER_MODES
 
-FORMAT_VERSION = 3  # 2: per-text VADER shares and negation-aware TextBlob stored for the label model;
-# 3: split groups join shared speakers, audio files and recordings; too_little_speech status
+FORMAT_VERSION = 4  # 2: per-text VADER shares and negation-aware TextBlob stored for the label model;
+# 3: split groups join shared speakers, audio files and recordings; too_little_speech status;
+# 4: fingerprints of content and paths relative to the corpus root (no absolute path), the corpus's in the build's
+
+
+#: Fields of :meth:`BuildConfig.to_dict` that say where files are on this machine, left out of the fingerprints.
+LOCATIONS = ("root", "folds")
+
+
+def config_fingerprint(recorded: dict) -> str:
+    """Hash of a configuration as :meth:`BuildConfig.to_dict` gives it (and ``build.json`` records it), without
+    :data:`LOCATIONS`: :meth:`BuildConfig.fingerprint`."""
+    return json_sha256({k: v for k, v in recorded.items() if k not in LOCATIONS})
 
 
 def parse_fractions(text: str) -> tuple[float, float, float]:
@@ -110,11 +123,21 @@ class BuildConfig:
         return cls(**fields, **optional, split_fractions=tuple(recorded["split_fractions"]), mel=mel)
 
     def fingerprint(self) -> str:
-        """Hash of the whole configuration: a build directory holds exactly one."""
-        return json_sha256(self.to_dict())
+        """Hash of the whole configuration but where its files are (:func:`config_fingerprint` of
+        :meth:`to_dict`): the folds are in it by their content, ``folds_sha256``; the corpus by its own, in
+        :meth:`build_fingerprint`."""
+        return config_fingerprint(self.to_dict())
+
+    def build_fingerprint(self, units: list[dict]) -> str:
+        """The identity of a build of this configuration from a corpus, as ``build.json``'s ``units`` record the
+        corpus's content: each audio file by its path relative to the corpus root, its segments' digest and its
+        content's SHA-256. A build directory holds exactly one."""
+        corpus = [[unit["unit"], unit.get("segments"), unit.get("sha256")] for unit in units]
+        return json_sha256({"config": self.fingerprint(), "corpus": corpus})
 
     def parts_fingerprint(self) -> str:
-        """Hash of what the per-recording parts depend on (not the policy or the splits)."""
+        """Hash of what the per-recording parts depend on (not the policy or the splits), and where the corpus is:
+        the name of an unfinished build's parts folder, never recorded."""
         data = self.to_dict()
         keep = ("corpus", "root", "clip_seconds", "seed", "mel", "min_speech_seconds", "format_version")
         return json_sha256({k: data[k] for k in keep})

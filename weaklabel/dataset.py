@@ -14,6 +14,7 @@ and the later steps add::
     label_quality.json      weak labels against human labels (pipelines.label_quality --dataset)
     evaluations/<corpus>/   acted-corpus evaluations: acted_evaluation.json/.md (pipelines.evaluate_acted --out)
     run.json                the resolved configuration of every step of the last pipelines.run
+    report/index.html       the HTML report (pipelines.report, pipelines.run), unless told to write it elsewhere
 
 Every file name above is defined here and nowhere else; :class:`Dataset` reads them. It is readable without
 this package too (pandas, pyarrow, DuckDB, ``numpy.load(..., mmap_mode="r")``).
@@ -42,6 +43,8 @@ MODEL_HEAD_FILE = "head.keras"
 MODEL_META_FILE = "model.json"
 METRICS_FILE = "metrics.json"
 RUN_FILE = "run.json"
+#: Where ``pipelines.report`` (and ``pipelines.run``) write the report by default: inside the dataset it describes.
+REPORT_FILE = "report/index.html"
 LABEL_QUALITY_FILE = "label_quality.json"
 LABEL_QUALITY_MARKDOWN_FILE = "label_quality.md"
 EVALUATIONS_DIR = "evaluations"

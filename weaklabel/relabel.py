@@ -68,8 +68,9 @@ def relabel_dataset(src_dir: str | Path, out_dir: str | Path, *, policy: str | N
     if not in_place:
         _link_or_copy(src_dir / FEATURES_FILE, out_dir / FEATURES_FILE)
     write_parquet_atomic(out_dir / SEGMENTS_FILE, frame)
-    record.update(fingerprint=config.fingerprint(), config=config.to_dict(), counts=count_build(frame))
+    record.update(fingerprint=config.build_fingerprint(record["units"]), config=config.to_dict(),
+                  counts=count_build(frame))
     if not in_place:
-        record["relabelled_from"] = {"dataset": str(src_dir.resolve()), "fingerprint": source.fingerprint()}
+        record["relabelled_from"] = {"dataset": str(src_dir.resolve()), "fingerprint": Dataset(src_dir).fingerprint}
     write_json_atomic(out_dir / BUILD_FILE, record)
     return Dataset(out_dir)
