@@ -30,6 +30,7 @@ import time
 from pathlib import Path
 
 from benchmarks.common import REPO_ROOT, load1, median, spread, timed
+from foundation.paths import display_path
 
 TARGET_RATIO = 10.0
 #: One BLAS/OpenMP thread per process for both paths: the build's workers run with one (weaklabel.build).
@@ -155,8 +156,9 @@ def measure_build_speed(corpus_root: Path, scratch: Path, rounds: int, warmup_ro
     }
     headline = median(ratios["workers2_vs_reference"])
     return {
-        "corpus": str(corpus_root), "segments": runs["reference"][0]["items"] if rounds else None,
-        "fixed_cost_corpus": str(warmup_root), "fixed_cost_segments": fixed["reference"][0]["items"] if rounds else None,
+        "corpus": display_path(corpus_root), "segments": runs["reference"][0]["items"] if rounds else None,
+        "fixed_cost_corpus": display_path(warmup_root),
+        "fixed_cost_segments": fixed["reference"][0]["items"] if rounds else None,
         "rounds": rounds, "runs": runs, "fixed_runs": fixed, "summary": summary,
         "ratios": {k: {"median": median(v), "range": spread(v), "per_round": v} for k, v in ratios.items()},
         "per_segment_ratios": {k: {"median": median(v), "range": spread(v), "per_round": v}
@@ -258,7 +260,7 @@ def profile_build(corpus_root: Path, scratch: Path, top: int = 20) -> dict:
                   "tottime_s": round(v[2], 4), "cumtime_s": round(v[3], 4),
                   "tottime_share": v[2] / total if total else None}
                  for (f, line, fn), v in by_tottime]
-    return {"corpus": str(corpus_root), "segments": n_segments, "total_s": round(total, 4),
+    return {"corpus": display_path(corpus_root), "segments": n_segments, "total_s": round(total, 4),
             "ms_per_segment": 1000 * total / n_segments if n_segments else None,
             "components": components, "top_functions_by_own_time": functions, "load1": load1()}
 

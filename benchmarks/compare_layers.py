@@ -22,6 +22,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
+from foundation.paths import display_path  # noqa: E402
+
 LAYERS = ("block2_conv2", "block3_conv3", "block4_conv3", "block5_conv3", "block5_pool")
 
 
@@ -78,7 +80,8 @@ def main(argv=None) -> int:
               f"RAVDESS probe {probe['roc_auc']:.3f} {probe['roc_auc_ci95']}; {len(X) / embed_s:.1f} clips/s", flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     record = {"machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.python_version()}",
-              "weights": metrics["weights"], "ravdess": {"root": str(args.ravdess), "clips": int(ok.sum()),
+              "weights": {**metrics["weights"], "path": display_path(metrics["weights"].get("path"))},
+              "ravdess": {"root": str(args.ravdess), "clips": int(ok.sum()),
                                                          "speakers": int(len(np.unique(groups))),
                                                          "positive_share": float(y.mean())},
               "demo": str(args.demo), "results": results,

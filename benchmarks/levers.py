@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.common import REPO_ROOT, load1, median, spread
+from foundation.paths import display_path
 
 # --------------------------------------------------------------------------------------------------------
 # Merge strategies
@@ -185,7 +186,7 @@ def measure_build_env(root: Path, warm_root: Path, scratch: Path, rounds: int, w
             rec = json.loads(proc.stdout.strip().splitlines()[-1])
             rates[name].append(rec["segments"] / rec["wall_s"])
             log(f"  build env round {r + 1}/{rounds} {name}: {rates[name][-1]:.1f} segments/s (load {load1()})")
-    out = {"workers": workers, "rounds": rounds, "corpus": str(root), "variants": {}}
+    out = {"workers": workers, "rounds": rounds, "corpus": display_path(root), "variants": {}}
     for name in names:
         ratios = [x / d for x, d in zip(rates[name], rates["default"])]
         out["variants"][name] = {"env": variants[name], "segments_per_s": rates[name],

@@ -36,6 +36,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from benchmarks.common import REPO_ROOT, bench_corpus, corpus_subset, count_segments, load1, machine_info  # noqa: E402
+from foundation.paths import display_path  # noqa: E402
 
 SECTIONS = ("build", "memory", "embedding", "quality", "levers")
 SCHEMA_VERSION = 1
@@ -151,7 +152,7 @@ def run(args: argparse.Namespace, argv: list[str]) -> dict:
     if {"build", "memory", "levers"} & set(args.sections):
         t = time.perf_counter()
         corpus = bench_corpus(args.corpus_dir, args.recordings, args.sentences)
-        record["corpus"] = {"dir": str(corpus), "recordings": args.recordings,
+        record["corpus"] = {"dir": display_path(corpus), "recordings": args.recordings,
                             "sentences_per_recording": args.sentences, "segments": count_segments(corpus),
                             "generate_or_reuse_s": round(time.perf_counter() - t, 2),
                             "kind": "synthetic eSpeak NG speech in CMU-MOSEI layout (weaklabel.demo), seed 0"}

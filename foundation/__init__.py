@@ -3,7 +3,7 @@
 Atomic writes (:mod:`foundation.atomic`), the executor that runs tasks in process, in local processes or on
 Dask (:mod:`foundation.executor`), content digests (:mod:`foundation.digests`), binary-classification metrics
 with bootstrap intervals (:mod:`foundation.metrics`), generic result tables (:mod:`foundation.tables`), config
-dataclasses and the command lines and TOML tables made from them (:mod:`foundation.config`), and lazy package
-exports (:mod:`foundation.exports`).
+dataclasses and the command lines and TOML tables made from them (:mod:`foundation.config`), paths as an
+output's reader should see them (:mod:`foundation.paths`), and lazy package exports (:mod:`foundation.exports`).
 ``weaklabel`` and ``transfer`` both build on it; it imports neither.
 """

@@ -36,15 +36,18 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
             tmp_path.unlink()
 
 
-def remove_temp_files(folder: str | Path, target_name: str | None = None) -> list[Path]:
-    """Delete the temporary files that interrupted :func:`atomic_path` writes left in ``folder``.
+def remove_temp_files(folder: str | Path, *target_names: str) -> list[Path]:
+    """Delete the temporary files that interrupted :func:`atomic_path` writes of ``target_names`` left in
+    ``folder``: ``.<target name>.<random>.tmp``, the names :func:`atomic_path` gives them.
 
     Parameters
     ----------
     folder : path
         Where the targets live (not searched recursively; a missing folder holds nothing).
-    target_name : str, optional
-        Only the temporaries of this target (e.g. ``"logmel.npy"``); default: every one in ``folder``.
+    *target_names : str
+        The targets whose temporaries go (e.g. ``"logmel.npy"``); none: every ``.*.tmp`` file in ``folder``,
+        only for a folder that holds nothing but what this process's writes put there (the build's parts).
+        Anything else is left alone, the user's own ``.notes.tmp`` included.
 
     Returns
     -------
@@ -54,9 +57,9 @@ def remove_temp_files(folder: str | Path, target_name: str | None = None) -> lis
     folder = Path(folder)
     if not folder.is_dir():
         return []
-    pattern = f".{target_name}.*.tmp" if target_name else ".*.tmp"
+    patterns = [f".{name}.*.tmp" for name in target_names] or [".*.tmp"]
     removed = []
-    for path in folder.glob(pattern):
+    for path in (path for pattern in patterns for path in sorted(folder.glob(pattern))):
         if path.is_file():
             path.unlink(missing_ok=True)
             removed.append(path)

@@ -9,6 +9,10 @@ From the class alone:
   and reads back, as ``{path: value}``, the options given;
 * the help text ends with the field's default, read from the field when the parser is built, so it cannot
   go stale; ``default_text`` describes a default that depends on something else (``None``: "the model's");
+* a number's range (``minimum``, ``maximum``, ``exclusive_minimum``, ``exclusive_maximum``; every number must
+  be finite) is checked where a value enters: the command line (a one-line ``error: --flag: ...``, exit
+  status 2), a config file (:class:`ConfigError` naming the key) and the dataclass itself (its
+  ``__post_init__`` calls :func:`check_ranges`);
 * :func:`table_values` reads a mapping (a TOML table), nested (``head = {kind = "dense"}``) or flattened
   (``kind = "dense"``), checks types and choices, and names every unknown key;
 * :func:`make_config` builds the dataclass from such values, keeping the default of every field not given;
@@ -39,7 +43,8 @@ def option(default: Any = MISSING, *, help: str, default_factory: Any = MISSING,
            aliases: tuple[str, ...] = (), metavar: str | None = None, choices=None,
            parse: Callable[[str], Any] | None = None, default_text: str | None = None, group: str | None = None,
            cli: bool = True, repeat: bool = False, required: bool | None = None, cli_default: Any = MISSING,
-           follows: str | None = None):
+           follows: str | None = None, minimum: float | None = None, maximum: float | None = None,
+           exclusive_minimum: float | None = None, exclusive_maximum: float | None = None):
     """A dataclass field with its command-line and config-file description.
 
     Parameters
@@ -76,10 +81,14 @@ def option(default: Any = MISSING, *, help: str, default_factory: Any = MISSING,
     follows : str, optional
         Name of a sibling field whose value this one takes when that one is given and this one is not
         (``LogMelParams.win_length`` follows ``n_fft``).
+    minimum, maximum, exclusive_minimum, exclusive_maximum : number, optional
+        The range of a number (of each item of a tuple of numbers), in the field's units; a number must be
+        finite whatever its range (:func:`range_problem`).
     """
     meta = {"help": help, "flag": flag, "aliases": tuple(aliases), "metavar": metavar, "choices": choices,
             "parse": parse, "default_text": default_text, "group": group, "cli": cli, "repeat": repeat,
-            "required": required, "cli_default": cli_default, "follows": follows}
+            "required": required, "cli_default": cli_default, "follows": follows, "minimum": minimum,
+            "maximum": maximum, "exclusive_minimum": exclusive_minimum, "exclusive_maximum": exclusive_maximum}
     return field(default=default, default_factory=default_factory, metadata={META_KEY: meta})
 
 
@@ -215,6 +224,9 @@ def coerce(opt: Option, value: Any, where: str) -> Any:
     except (ValueError, TypeError, argparse.ArgumentTypeError) as exc:
         raise ConfigError(f"{key}: {exc}") from None
     _check_choices(opt, value, key)
+    problem = range_problem(opt.meta, value)
+    if problem:
+        raise ConfigError(f"{key}: {problem}")
     return value
 
 
@@ -225,6 +237,44 @@ def _scalar(tp: Any, value: Any) -> Any:
     if tp in ok and not ok[tp]:
         raise ValueError(f"expected {names[tp]}, got {value!r}")
     return float(value) if tp is float else value
+
+
+#: The range of a seed: what every generator seeded with it takes (NumPy's legacy ``seed`` stops at 2**32 - 1).
+SEED_RANGE = {"minimum": 0, "maximum": 2 ** 32 - 1}
+
+_BOUNDS = (("minimum", lambda x, b: x >= b, "at least"), ("exclusive_minimum", lambda x, b: x > b, "more than"),
+           ("maximum", lambda x, b: x <= b, "at most"), ("exclusive_maximum", lambda x, b: x < b, "less than"))
+
+
+def range_problem(meta: dict, value: Any) -> str | None:
+    """Why ``value`` (a number, a tuple or list of them, or anything else, which is not checked) is outside the
+    range the :func:`option` description ``meta`` declares, in words (``must be more than 0, got 0``); None
+    when it is inside. A float must be finite (``nan`` and ``inf`` never are), whatever the range."""
+    for item in value if isinstance(value, (tuple, list)) else (value,):
+        if isinstance(item, bool) or not isinstance(item, (int, float)):
+            continue
+        if isinstance(item, float) and not math.isfinite(item):
+            return f"must be a finite number, got {item}"
+        for key, holds, words in _BOUNDS:
+            bound = meta.get(key)
+            if bound is not None and not holds(item, bound):
+                return f"must be {words} {_number(bound)}, got {_number(item)}"
+    return None
+
+
+def _number(value: float) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def check_ranges(config: Any) -> None:
+    """Raise ValueError naming the first field of the dataclass instance ``config`` whose value is outside its
+    :func:`option` range (:func:`range_problem`); nested configs check their own fields when they are made.
+    Config classes call this first in ``__post_init__``."""
+    for field_ in dataclasses.fields(config):
+        meta = field_options(field_)
+        problem = range_problem(meta, getattr(config, field_.name)) if meta is not None else None
+        if problem:
+            raise ValueError(f"{type(config).__name__}.{field_.name} {problem}")
 
 
 def _check_choices(opt: Option, value: Any, key: str) -> None:
@@ -407,6 +457,7 @@ class CommandLine:
         self.groups = {title: self.parser.add_argument_group(title) for title in groups}
         self.tables: dict[str, list[tuple[str, Option]]] = {}
         self.classes: dict[str, type] = {}
+        self.flags: dict[str, str] = {}  # dest -> the flag it is given with
 
     def group(self, title: str | None):
         """The argument group called ``title`` (created on first use), or the parser itself for None."""
@@ -435,11 +486,20 @@ class CommandLine:
                 flag, *opt.meta["aliases"], dest=dest, default=argparse.SUPPRESS,
                 help=_help(opt, notes.get(dotted)), **_argparse_kwargs(opt, flag))
             self.tables[name].append((dest, opt))
+            self.flags[dest] = flag
 
     def parse(self, argv: list[str] | None = None) -> tuple[argparse.Namespace, dict[str, dict]]:
         """Parse ``argv``: the namespace (for the options added to :attr:`parser` directly) and, per name given
-        to :meth:`add`, ``{path: value}`` of the options the command line gave (absent ones keep defaults)."""
+        to :meth:`add`, ``{path: value}`` of the options the command line gave (absent ones keep defaults).
+
+        A number outside its option's range ends the program with one line, ``error: --flag: must be ...``,
+        and exit status 2 (what argparse does for a value it cannot parse, without the usage)."""
         args = self.parser.parse_args(argv)
+        for entries in self.tables.values():
+            for dest, opt in entries:
+                problem = range_problem(opt.meta, getattr(args, dest)) if hasattr(args, dest) else None
+                if problem:
+                    self.parser.exit(2, f"error: {self.flags[dest]}: {problem}\n")
         return args, self.values(args)
 
     def configs(self, values: dict[str, dict]) -> dict[str, Any]:

@@ -13,12 +13,22 @@ import json
 import os
 from pathlib import Path
 
+from foundation.paths import require_regular_file
+
 _BLOCK_BYTES = 1 << 24
 _KNOWN: dict[tuple[str, int, int], str] = {}
 
 
 def file_sha256(path: str | os.PathLike) -> str:
-    """SHA-256 (hex) of the bytes of the file at ``path``."""
+    """SHA-256 (hex) of the bytes of the file at ``path``.
+
+    Raises
+    ------
+    OSError
+        It cannot be read; :class:`~foundation.paths.NotRegularFileError` for a FIFO, a device (``/dev/zero``
+        never ends) or a loop of symbolic links, none of which is opened.
+    """
+    require_regular_file(path)
     resolved = str(Path(path).resolve())
     stat = os.stat(resolved)
     key = (resolved, stat.st_size, stat.st_mtime_ns)

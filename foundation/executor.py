@@ -23,11 +23,11 @@ import os
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures import as_completed as _pool_as_completed
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
-from foundation.config import option
+from foundation.config import check_ranges, option
 
 SCHEDULERS = ("local", "dask")
 #: Seconds to wait for the Dask scheduler at ``--dask-address`` before giving up (Dask's own default is 30).
@@ -62,24 +62,13 @@ def resolve_scheduler(scheduler: str | None, address: str | None) -> str:
     return scheduler
 
 
-def positive_seconds(text: str) -> float:
-    """A positive number of seconds from text; ValueError saying what was expected."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise ValueError(f"expected seconds, got {text!r}") from None
-    if not value > 0:
-        raise ValueError(f"expected a positive number of seconds, got {text!r}")
-    return value
-
-
 @dataclass(frozen=True)
 class ExecutorConfig:
     """Where a step's independent tasks run: runtime options, which change no output and are never recorded
     in one (:func:`make_executor`)."""
 
     workers: int | None = option(
-        None, metavar="N", default_text="CPU count",
+        None, metavar="N", default_text="CPU count", minimum=1,
         help="processes: the build's local workers (one audio file at a time each, about 200 MB each), or, with "
              "--scheduler dask and no --dask-address, the LocalCluster's workers (each embedding worker loads "
              "VGG16 once); the local scheduler embeds in this process, on every core")
@@ -92,14 +81,19 @@ class ExecutorConfig:
         None, metavar="tcp://HOST:PORT",
         help="join a running Dask cluster at this scheduler address (implies --scheduler dask)")
     dask_timeout: float | None = option(
-        None, metavar="SECONDS", parse=positive_seconds,
+        None, metavar="SECONDS", exclusive_minimum=0.0,
         default_text=f"${CONNECT_TIMEOUT_ENV} or {DEFAULT_CONNECT_TIMEOUT_S:g}",
         help="how long to wait for the scheduler at --dask-address before failing")
 
     def __post_init__(self):
+        check_ranges(self)
         resolve_scheduler(self.scheduler, self.dask_address)  # a bad combination fails here
-        if self.dask_timeout is not None:
-            positive_seconds(str(self.dask_timeout))
+
+    def resolved(self) -> "ExecutorConfig":
+        """This configuration with the defaults that depend on the machine filled in: ``workers`` (the CPU
+        count) and ``scheduler`` (:func:`resolve_scheduler`), as the steps will use them."""
+        return replace(self, workers=self.workers or os.cpu_count() or 1,
+                                   scheduler=resolve_scheduler(self.scheduler, self.dask_address))
 
     def engine_options(self) -> dict:
         """``workers``, ``scheduler`` and ``dask_address``, as the build and the embedding take them."""

@@ -20,6 +20,15 @@ much the AUC varies between speakers, not only between clips. The result records
 (the interval lies wholly below 0.5: the model ranks the negative class above the positive one), so no
 report prints an inverted ranking as if it were an ordinary result.
 
+**Not a result.** An AUC from a handful of clips, or from clips of a single speaker, measures nothing: on 2 test
+clips it is 1.000 or 0.000 by chance. Below :data:`MIN_CLIPS_PER_CLASS` clips of either class, or fewer than
+:data:`MIN_GROUPS` groups when groups are given, :func:`not_a_result` says so in words (``"not a result (n = 2,
+1 group)"``), and :func:`binary_metrics` records it as ``not_a_result``, so that reports and consoles print that
+instead of a headline figure. Ten of a class: at ten of each, the AUC's standard error at chance (Hanley and
+McNeil) is already 0.13, a 95 % interval of about ±0.26, and fewer clips cannot tell a model from chance; two
+groups: with one, a cluster bootstrap has nothing to resample and the figure is that of one speaker (or
+recording), not of the method.
+
 No TensorFlow here: this module only needs NumPy and scikit-learn.
 """
 from __future__ import annotations
@@ -29,11 +38,20 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import roc_curve
 
-__all__ = ["AUC_VERDICTS", "INVERTED_TEXT", "auc_verdict", "binary_metrics", "roc_auc_from_counts"]
+from foundation.tables import counted
+
+__all__ = ["AUC_VERDICTS", "DECISION_THRESHOLD", "INVERTED_TEXT", "MIN_CLIPS_PER_CLASS", "MIN_GROUPS", "auc_verdict",
+           "binary_metrics", "not_a_result", "roc_auc_from_counts"]
 
 # At most this many count cells (resamples x examples) are held at once in the bootstrap.
 _BOOTSTRAP_CELLS = 4_000_000
 
+#: A probability of the positive class at or above this is a positive prediction (accuracy, F1, predicted labels).
+DECISION_THRESHOLD = 0.5
+#: The fewest clips of each class, and groups (speakers, recordings) when groups are given, that a scored side
+#: must hold for its figures to be a result (module docstring, "Not a result").
+MIN_CLIPS_PER_CLASS = 10
+MIN_GROUPS = 2
 #: What :func:`auc_verdict` returns.
 AUC_VERDICTS = ("above chance", "chance", "inverted", "undefined")
 #: How reports say that a verdict is ``"inverted"``.
@@ -187,7 +205,7 @@ def _thin(fpr: np.ndarray, tpr: np.ndarray, max_points: int) -> tuple[list[float
     return [float(v) for v in fpr], [float(v) for v in tpr]
 
 
-def binary_metrics(y_true, p_positive, *, threshold: float = 0.5, n_bootstrap: int = 1000, seed: int = 0,
+def binary_metrics(y_true, p_positive, *, threshold: float = DECISION_THRESHOLD, n_bootstrap: int = 1000, seed: int = 0,
                    max_roc_points: int = 200, groups=None) -> dict[str, Any]:
     """Score predicted probabilities of the positive class against binary labels.
 
@@ -221,7 +239,8 @@ def binary_metrics(y_true, p_positive, *, threshold: float = 0.5, n_bootstrap: i
         distinct groups; None without ``groups``);
         ``accuracy``, ``balanced_accuracy`` (mean recall over the classes present in ``y_true``),
         ``f1`` (of the positive class; 0.0 when there are no positives predicted or present) and
-        ``threshold`` (float); ``roc`` ({"fpr": [...], "tpr": [...]}, from (0, 0) to (1, 1), or None).
+        ``threshold`` (float); ``roc`` ({"fpr": [...], "tpr": [...]}, from (0, 0) to (1, 1), or None);
+        ``not_a_result`` (:func:`not_a_result`: why these figures mean nothing, or None).
         When ``y_true`` holds a single class, ``roc_auc``, ``roc_auc_ci95`` and ``roc`` are None and
         ``note`` says why; nothing is raised.
 
@@ -271,6 +290,7 @@ def binary_metrics(y_true, p_positive, *, threshold: float = 0.5, n_bootstrap: i
         "threshold": threshold,
         "roc": None,
     }
+    result["not_a_result"] = not_a_result(result)
     if n_positive in (0, n):
         only = "positive" if n_positive else "negative"
         result["note"] = (f"y_true holds only {only} examples (n={n}): ROC AUC, its interval and the ROC "
@@ -294,6 +314,34 @@ def binary_metrics(y_true, p_positive, *, threshold: float = 0.5, n_bootstrap: i
     fpr_list, tpr_list = _thin(fpr, tpr, int(max_roc_points))
     result["roc"] = {"fpr": fpr_list, "tpr": tpr_list}
     return result
+
+
+def not_a_result(metrics: dict) -> str | None:
+    """Why a :func:`binary_metrics` result (or a side scored on no clip, ``{"n": 0}``) is not a result, in words,
+    or None when it holds enough to be one.
+
+    Parameters
+    ----------
+    metrics : dict
+        ``n``, ``n_positive`` and ``n_groups`` (None: no groups given), as :func:`binary_metrics` returns them.
+
+    Returns
+    -------
+    str or None
+        ``"not a result (n = N, G groups)"`` when fewer than :data:`MIN_GROUPS` groups or fewer than
+        :data:`MIN_CLIPS_PER_CLASS` clips of a class; where the groups suffice, the short class is named too
+        (``"not a result (n = 19, 2 groups; 9 negative)"``).
+    """
+    n = int(metrics.get("n") or 0)
+    n_positive = int(metrics.get("n_positive") or 0)
+    n_groups = metrics.get("n_groups")
+    counts = {"positive": n_positive, "negative": n - n_positive}
+    short = [f"{k} {name}" for name, k in counts.items() if k < MIN_CLIPS_PER_CLASS]
+    few_groups = n_groups is not None and n_groups < MIN_GROUPS
+    if not short and not few_groups:
+        return None
+    sizes = f"n = {n}" + (f", {counted(int(n_groups), 'group')}" if n_groups is not None else "")
+    return f"not a result ({sizes}{'; ' + ', '.join(short) if short and not few_groups and n else ''})"
 
 
 def auc_verdict(metrics: dict) -> str:

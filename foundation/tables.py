@@ -1,9 +1,14 @@
-"""Generic result tables shared by the benchmark, label-quality and report outputs.
+"""Generic result tables shared by the benchmark, label-quality and report outputs, and counts in words.
 
 A table is a dict ``{"title": str, "columns": [str], "rows": [[cell]], "note": str}`` with cells that are
 strings or numbers; JSON outputs carry a list of them under ``"tables"`` so any renderer can show them.
 """
 from __future__ import annotations
+
+
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """``n`` and ``noun`` in agreement: ``1 group``, ``4 groups`` (``plural`` where adding an s is wrong)."""
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"
 
 
 def markdown_cell(value) -> str:

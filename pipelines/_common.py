@@ -1,121 +1,22 @@
 """Error handling and progress shared by the pipelines; their options come from config dataclasses
 (:class:`foundation.config.CommandLine`).
 
-On import, it hides TensorFlow's C++ start-up notices (oneDNN, CPU features, "Could not find cuda
-drivers", the ``E0000 … failed call to cuInit`` of a machine without a GPU): ``TF_CPP_MIN_LOG_LEVEL=2``,
-and an import hook runs the first ``import tensorflow`` (and its device discovery) with standard error
-captured at the file-descriptor level, writing back every line except those notices
-(:func:`filtered_stderr`), so real errors still show. The hook costs nothing until TensorFlow is imported.
-``WEAKLABEL_VERBOSE=1`` (``--verbose``) shows everything.
+TensorFlow's C++ start-up notices are hidden by :mod:`transfer.quiet` as soon as :mod:`transfer` is imported,
+for the Python API and the command line alike; a command's ``--verbose`` (:func:`transfer.quiet.set_verbose`,
+``WEAKLABEL_VERBOSE=1``) shows them.
 """
 from __future__ import annotations
 
 import argparse
-import importlib.abc
-import importlib.util
+import math
 import os
-import re
 import sys
 import tempfile
 import time
 import traceback
-from contextlib import contextmanager
 from pathlib import Path
 
-VERBOSE_ENV = "WEAKLABEL_VERBOSE"
 LOG_DIR_ENV = "WEAKLABEL_LOG_DIR"
-
-#: TensorFlow's start-up notices: informational lines a user can do nothing about.
-TF_NOISE = re.compile(
-    r"failed call to cuInit|Could not find cuda drivers|cudart_stub|oneDNN custom operations are on"
-    r"|All log messages before absl::InitializeLog|cpu_feature_guard|This TensorFlow binary is optimized"
-    r"|To enable the following instructions|rebuild TensorFlow with the appropriate compiler flags"
-    r"|Unable to register cu(?:DNN|FFT|BLAS) factory|TF-TRT Warning|Could not find TensorRT"
-    r"|computation placer already registered|CUDA_ERROR_NO_DEVICE")
-
-
-def verbose() -> bool:
-    """True when the user asked for TensorFlow's own output (``WEAKLABEL_VERBOSE`` set and not 0)."""
-    return os.environ.get(VERBOSE_ENV, "") not in ("", "0")
-
-
-def set_verbose() -> None:
-    """Show TensorFlow's C++ log (for ``--verbose``; takes effect if TensorFlow is not imported yet)."""
-    os.environ[VERBOSE_ENV] = "1"
-    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "0"
-
-
-@contextmanager
-def filtered_stderr(noise: re.Pattern = TF_NOISE):
-    """Capture file descriptor 2 (what C++ libraries write, too) and, on exit, write back every line that
-    ``noise`` does not match."""
-    try:
-        sys.stderr.flush()
-        saved = os.dup(2)
-    except (OSError, ValueError):  # no real stderr (e.g. a closed or replaced descriptor): nothing to filter
-        yield
-        return
-    with tempfile.TemporaryFile() as captured:
-        os.dup2(captured.fileno(), 2)
-        try:
-            yield
-        finally:
-            try:
-                sys.stderr.flush()
-            except (OSError, ValueError):
-                pass
-            os.dup2(saved, 2)
-            os.close(saved)
-            captured.seek(0)
-            lines = captured.read().decode("utf-8", "replace").splitlines(keepends=True)
-            kept = "".join(line for line in lines if not noise.search(line))
-            if kept:
-                sys.stderr.write(kept)
-                sys.stderr.flush()
-
-
-class _QuietLoader(importlib.abc.Loader):
-    """Runs TensorFlow's own loader, and its device discovery, inside :func:`filtered_stderr`."""
-
-    def __init__(self, loader):
-        self._loader = loader
-
-    def create_module(self, spec):
-        return self._loader.create_module(spec)
-
-    def exec_module(self, module) -> None:
-        with filtered_stderr():
-            self._loader.exec_module(module)
-            try:  # device discovery is where a CPU-only machine logs its failed cuInit
-                module.config.list_physical_devices()
-            except Exception:  # noqa: BLE001 - a broken install shows its error when it is used
-                pass
-        module.__loader__ = self._loader
-        if module.__spec__ is not None:
-            module.__spec__.loader = self._loader
-
-
-class _QuietTensorFlowImport(importlib.abc.MetaPathFinder):
-    """Wraps the loader of the first ``import tensorflow`` in :class:`_QuietLoader` (unless :func:`verbose`)."""
-
-    def find_spec(self, name, path=None, target=None):
-        if name != "tensorflow":
-            return None
-        if self in sys.meta_path:
-            sys.meta_path.remove(self)  # once: the search below, and later imports, see the normal finders
-        if verbose():
-            return None
-        spec = importlib.util.find_spec(name)
-        if spec is None or spec.loader is None:
-            return None
-        spec.loader = _QuietLoader(spec.loader)
-        return spec
-
-
-if not verbose():
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    if "tensorflow" not in sys.modules and not any(isinstance(f, _QuietTensorFlowImport) for f in sys.meta_path):
-        sys.meta_path.insert(0, _QuietTensorFlowImport())
 
 
 def add_dataset_argument(parser: argparse.ArgumentParser) -> None:
@@ -184,16 +85,59 @@ def report_error(message: str, exc: BaseException | None = None, show_traceback:
     return fail(" ".join(message.split("\n")))
 
 
+#: A progress bar written to a file or pipe prints a line each time it has advanced this share of its total.
+PLAIN_PROGRESS_STEP = 0.1
+
+
+def progress_bar(total: int, desc: str, unit: str, quiet: bool, position: int = 0):
+    """A progress bar for ``total`` items: tqdm's on a terminal; plain lines (:class:`PlainProgress`) when standard
+    error is a file or a pipe, where tqdm's carriage returns and cursor moves would litter the log."""
+    if not quiet and not _stderr_is_terminal():
+        return PlainProgress(total, desc)
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit=unit, disable=quiet, position=position)
+
+
+def _stderr_is_terminal() -> bool:
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):  # replaced or closed
+        return False
+
+
+class PlainProgress:
+    """Progress as plain lines on standard error (``segments: 120/480``): one when it starts, one each time
+    another :data:`PLAIN_PROGRESS_STEP` of the total is done, and the last one when it closes."""
+
+    def __init__(self, total: int, desc: str):
+        self.total, self.desc, self.n, self._shown = total, desc, 0, None
+        self._show()
+
+    def _show(self) -> None:
+        if self._shown != self.n:
+            print(f"{self.desc}: {self.n}/{self.total}", file=sys.stderr, flush=True)
+            self._shown = self.n
+
+    def update(self, n: int = 1) -> None:
+        step = max(1, math.ceil(self.total * PLAIN_PROGRESS_STEP))
+        before, self.n = self.n, self.n + n
+        if self.n // step > before // step or self.n >= self.total:
+            self._show()
+
+    def close(self) -> None:
+        self._show()
+
+
 class LazyBar:
-    """A tqdm bar created when the total becomes known (``start``), advanced by ``update``."""
+    """A progress bar (:func:`progress_bar`) created when the total becomes known (``start``), advanced by
+    ``update``."""
 
     def __init__(self, desc: str, unit: str, quiet: bool):
         self.desc, self.unit, self.quiet, self.bar = desc, unit, quiet, None
 
     def start(self, total: int) -> None:
-        from tqdm import tqdm
-
-        self.bar = tqdm(total=total, desc=self.desc, unit=self.unit, disable=self.quiet)
+        self.bar = progress_bar(total, self.desc, self.unit, self.quiet)
 
     def update(self, n: int) -> None:
         if self.bar is not None:

@@ -17,7 +17,9 @@ from pathlib import Path
 
 from foundation.config import CommandLine, make_config
 from foundation.executor import ExecutorConfig
-from pipelines._common import add_debug_argument, report_error
+from foundation.locking import FolderBusyError
+from foundation.tables import counted
+from pipelines._common import add_debug_argument, progress_bar, report_error
 from weaklabel import segments as S
 from weaklabel.config import BuildConfig
 from weaklabel.dataset import SEGMENTS_FILE
@@ -72,8 +74,6 @@ def build_config(values: dict, out: Path | None) -> tuple[BuildConfig, Path, boo
 def run_build(config: BuildConfig, out_dir: Path, executor: ExecutorConfig = ExecutorConfig(), *, demo: bool = False,
               overwrite: bool = False, force: bool = False, quiet: bool = False, debug: bool = False) -> int:
     """Build (the demo corpus first, when ``demo``) with progress bars, print the summary; the exit status."""
-    from tqdm import tqdm
-
     from weaklabel.build import build_dataset
 
     try:
@@ -91,8 +91,8 @@ def run_build(config: BuildConfig, out_dir: Path, executor: ExecutorConfig = Exe
         bars: list = []
 
         def on_start(n_recordings: int, n_segments: int) -> None:
-            bars.append(tqdm(total=n_recordings, desc="recordings", unit="rec", disable=quiet, position=0))
-            bars.append(tqdm(total=n_segments, desc="segments", unit="seg", disable=quiet, position=1))
+            bars.append(progress_bar(n_recordings, "recordings", "rec", quiet, position=0))
+            bars.append(progress_bar(n_segments, "segments", "seg", quiet, position=1))
 
         def progress(recordings: int, segments: int) -> None:
             bars[0].update(recordings)
@@ -101,11 +101,12 @@ def run_build(config: BuildConfig, out_dir: Path, executor: ExecutorConfig = Exe
         try:
             with executor.connect_timeout():
                 result = build_dataset(config, out_dir, overwrite=overwrite, force=force, progress=progress,
-                                       on_start=on_start, **executor.engine_options())
+                                       on_start=on_start, log=lambda notice: print(notice, file=sys.stderr),
+                                       **executor.engine_options())
         finally:
             for bar in bars:
                 bar.close()
-    except (CorpusError, OutputConflictError, SplitError, ScorerUnavailable) as exc:
+    except (CorpusError, OutputConflictError, FolderBusyError, SplitError, ScorerUnavailable) as exc:
         return report_error(str(exc), exc, show_traceback=debug)
     except (ValueError, OSError) as exc:  # a bad option value or an unreadable path, or a bug: keep the traceback
         return report_error(str(exc), exc, show_traceback=debug, log_step="build")
@@ -212,7 +213,7 @@ def summary_text(result) -> str:
     failures = {k: v for k, v in c["by_status"].items() if k not in (S.OK, S.ABSTAINED)}
     if failures:
         lines.append("  failed: " + ", ".join(f"{k} {v}" for k, v in failures.items()))
-    lines.append("  splits: " + ", ".join(f"{k} {v['ok']} kept / {v['groups']} groups"
+    lines.append("  splits: " + ", ".join(f"{k} {v['ok']} kept / {counted(v['groups'], 'group')}"
                                           for k, v in c["by_split"].items()))
     if not result.up_to_date and not getattr(result, "relabelled", False) and result.elapsed_s > 0:
         lines.append(f"  {c['segments'] / result.elapsed_s:.1f} segments/s ({result.elapsed_s:.1f} s, "

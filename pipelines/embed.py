@@ -41,12 +41,20 @@ def run_embed(dataset: Path, config: EmbedConfig, executor: ExecutorConfig = Exe
         return fail(str(exc))
     finally:
         bar.close()
-    weights = meta["weights"]
-    print(f"Embeddings {meta['shape']} ({'cached' if meta['from_cache'] else 'computed'}): "
-          f"{embedding_files(dataset.embeddings_dir, meta['key'])[0]}")
-    print(f"  VGG16 weights: {weights['source']} {weights['path'] or ''} sha256 {str(weights['sha256'])[:12]} "
-          f"verified={weights['verified']}")
+    done = "from the cache, computed earlier from these features" if meta["from_cache"] else "computed now"
+    print(f"Embeddings {tuple(meta['shape'])} ({done}): {embedding_files(dataset.embeddings_dir, meta['key'])[0]}")
+    print(f"  VGG16 weights: {weights_line(meta['weights'])}")
     return 0
+
+
+def weights_line(weights: dict) -> str:
+    """How this run got the weights (:func:`transfer.weights.weights_text`), their checksum and verification."""
+    from transfer.weights import weights_text
+
+    if weights.get("source") == "random":
+        return weights_text(weights)
+    return (f"{weights_text(weights)}, sha256 {str(weights.get('sha256'))[:12]}, "
+            f"{'verified ImageNet' if weights.get('verified') else 'NOT verified ImageNet'}")
 
 
 def main(argv: list[str] | None = None) -> int:

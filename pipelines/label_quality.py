@@ -47,7 +47,10 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         bar.close()
     out = args.out or (args.dataset if args.csv is None else Path("reports") / f"label_quality-{args.csv.stem}")
-    json_path, md_path = write_label_quality(report, out)
+    try:
+        json_path, md_path = write_label_quality(report, out)
+    except OSError as exc:  # another process writing there (FolderBusyError), an unwritable folder
+        return fail(str(exc))
     print(label_quality_markdown(report))
     print(f"Wrote {json_path} and {md_path}")
     return 0

@@ -2,10 +2,13 @@
 
     python -m pipelines.predict --model build/demo/model talk.wav interview.mp3 [--hop 3.5] [--out scores.csv]
 
-CSV columns: file, kind (window | file), start_s, end_s, p_positive, error, note. A file that cannot be scored
-(missing, a directory, not decodable, or shorter than --min-speech-seconds, 0.3 s by default: the least audio
-a build keeps as a clip) gets one row with its error, saying which; the others are still scored, and the exit
-status is 1. A file shorter than the model's clip is scored padded with silence, and its note says so.
+CSV columns: file, kind (window | file), start_s, end_s, p_positive, label, error, note. Windows are the model's
+clip length every --hop seconds, the last one aligned to the end of the file; a file's p_positive is the mean of
+its windows' weighted by the seconds each adds beyond the previous window's end, so every second counts once.
+label is positive where p_positive >= 0.5, else negative. A file that cannot be scored (missing, a directory,
+not decodable, or shorter than --min-speech-seconds, 0.3 s by default: the least audio a build keeps as a clip)
+gets one row with its error, saying which (also on standard error); the others are still scored, and the exit
+status is 1. A file shorter than the model's clip is scored padded with silence, and its file row's note says so.
 """
 from __future__ import annotations
 
@@ -15,7 +18,8 @@ import sys
 from pathlib import Path
 
 from foundation.config import CommandLine, make_config
-from pipelines._common import add_debug_argument, report_error, set_verbose
+from pipelines._common import add_debug_argument, report_error
+from transfer.quiet import set_verbose
 from transfer.model import PREDICTION_COLUMNS as COLUMNS, PredictConfig, input_problem, padding_note
 
 __all__ = ["COLUMNS", "command_line", "input_problem", "main", "padding_note"]
@@ -33,11 +37,9 @@ def command_line() -> CommandLine:
 
 
 def _say(row: dict) -> None:
-    """A file's error or note on standard error, as soon as it is scored."""
+    """A file's error on standard error, as soon as it is known (a note stays in the table, said once)."""
     if row["error"]:
         print(f"error: {row['error']}", file=sys.stderr)
-    elif row["note"]:
-        print(f"note: {row['note']}", file=sys.stderr)
 
 
 def _csv_row(row: dict) -> dict:

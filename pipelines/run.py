@@ -1,6 +1,6 @@
 """The main job in one command: build -> embed -> train -> report, resuming what is already done.
 
-    python -m pipelines.run                                   # the demo: build/demo, reports/demo/index.html
+    python -m pipelines.run                                   # the demo: build/demo, build/demo/report/index.html
     python -m pipelines.run --root /data/CMU-MOSEI --out build/mosei --human-labels CMU_MOSEI_Labels.csd
     python -m pipelines.run --root calls/manifest.csv --out build/calls --report calls.html
     python -m pipelines.run --config run.toml --seed 3        # options from a file; the command line overrides it
@@ -9,8 +9,9 @@
 Takes every option of the steps (pipelines.build_dataset, pipelines.embed, pipelines.train, pipelines.report),
 each once: --seed seeds the build and the training; the embedding's --weights, --layer, --pooling, --bands and
 --batch-size are the training's too; --report places the report. The dataset is --out (the demo's build/demo
-without --root, rebuilt when the defaults change); the report goes to reports/<dataset name>/index.html unless
---report says otherwise. A finished build is reported up to date, cached embeddings are reused, and training is
+without --root, rebuilt when the defaults change); the report goes into it, DATASET/report/index.html, unless
+--report says otherwise (the committed reference report of the demo, reports/demo/index.html, is written only by
+python -m benchmarks.refresh). A finished build is reported up to date, cached embeddings are reused, and training is
 skipped when the dataset's model and metrics.json were made from this very build, embedding and training
 settings (--force redoes the build and the training). The report is always rewritten, and the resolved
 configuration of every step is recorded in DATASET/run.json.
@@ -40,9 +41,10 @@ from pathlib import Path
 from foundation.config import CommandLine, ConfigError, config_mapping, make_config, table_values, to_toml
 from foundation.executor import ExecutorConfig
 from pipelines import build_dataset, embed, report, train
-from pipelines._common import fail, printer, report_error, set_verbose
+from pipelines._common import fail, printer, report_error
 from reporting.report import ReportConfig
 from transfer.embedding import EmbedConfig
+from transfer.quiet import set_verbose
 from transfer.training import TrainConfig, TrainOptions
 from weaklabel.config import BuildConfig
 from weaklabel.errors import CorpusError
@@ -80,7 +82,7 @@ def command_line() -> CommandLine:
     cli.add("build", BuildConfig, notes={"seed": "also the training and bootstrap seed"})
     cli.add("embed", EmbedConfig)
     cli.add("train", TrainConfig, exclude=FROM_EMBEDDING["train"] + ("seed",))
-    cli.add("train_options", TrainOptions, exclude=FROM_EMBEDDING["train_options"])
+    cli.add("train_options", TrainOptions, exclude=FROM_EMBEDDING["train_options"], group="model")
     cli.add("report", ReportConfig, flags={"out": "--report"})
     cli.add("executor", ExecutorConfig, group="running")
     return cli
@@ -100,11 +102,12 @@ class RunPlan:
     executor: ExecutorConfig
 
     def record(self) -> dict:
-        """The configuration as ``--config`` reads it (``run.json``, ``--print-config``)."""
+        """The configuration as ``--config`` reads it (``run.json``, ``--print-config``), the executor's
+        machine-dependent defaults resolved (:meth:`~foundation.executor.ExecutorConfig.resolved`)."""
         return {"out": str(self.dataset), "build": config_mapping(self.build), "embed": config_mapping(self.embed),
                 "train": {**config_mapping(self.train, exclude=FROM_EMBEDDING["train"]),
                           **config_mapping(self.train_options, exclude=FROM_EMBEDDING["train_options"])},
-                "report": config_mapping(self.report), "executor": config_mapping(self.executor)}
+                "report": config_mapping(self.report), "executor": config_mapping(self.executor.resolved())}
 
 
 def read_config_file(path: Path) -> tuple[dict[str, dict], Path | None]:
@@ -148,17 +151,13 @@ def resolve(args, given: dict[str, dict]) -> RunPlan:
               "train_options": {name: getattr(embedding, name) for name in FROM_EMBEDDING["train_options"]}}
     report_config = make_config(ReportConfig, values["report"])
     if report_config.out is None:
-        report_config = replace(report_config, out=str(_default_report(dataset, demo)))
+        from reporting import default_report_path
+
+        report_config = replace(report_config, out=str(default_report_path(dataset)))
     return RunPlan(dataset=dataset, demo=demo, build=build, embed=embedding,
                    train=make_config(TrainConfig, values["train"], **shared["train"]),
                    train_options=make_config(TrainOptions, values["train_options"], **shared["train_options"]),
                    report=report_config, executor=make_config(ExecutorConfig, values["executor"]))
-
-
-def _default_report(dataset: Path, demo: bool) -> Path:
-    from reporting import default_report_path
-
-    return default_report_path(dataset, build_dataset.REPO_ROOT / "reports" if demo else "reports")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -210,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     if rc:
         return rc
     from foundation.atomic import write_json_atomic
-    from reporting.inputs import display_path
+    from foundation.paths import display_path
     from weaklabel.dataset import RUN_FILE
 
     write_json_atomic(plan.dataset / RUN_FILE, plan.record())

@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 from foundation.config import CommandLine
+from foundation.metrics import not_a_result
 from pipelines._common import LazyBar, add_dataset_argument, fail, printer, run_command
 from transfer.metrics_schema import EVAL_SPLITS, TARGETS
 from transfer.training import TrainConfig, TrainOptions, empty_sides
@@ -35,6 +36,7 @@ def command_line() -> CommandLine:
 def run_train(dataset: Path, config: TrainConfig, options: TrainOptions = TrainOptions(), *,
               quiet: bool = False) -> int:
     """Train and save (:func:`transfer.training.train`) with progress, print the metrics; the exit status."""
+    from foundation.locking import FolderBusyError
     from transfer.training import EmptySplitError, train
     from transfer.weights import WeightsError
     from weaklabel.dataset import Dataset
@@ -46,7 +48,7 @@ def run_train(dataset: Path, config: TrainConfig, options: TrainOptions = TrainO
     except EmptySplitError as exc:  # no test clips: whatever the table shows is not a result
         print(metrics_table(exc.metrics))
         return fail(str(exc))
-    except (WeightsError, FileNotFoundError, ValueError) as exc:
+    except (WeightsError, FileNotFoundError, FolderBusyError, ValueError) as exc:
         return fail(str(exc))
     finally:
         bar.close()
@@ -62,9 +64,11 @@ def main(argv: list[str] | None = None) -> int:
 
 def metrics_table(metrics: dict) -> str:
     """A plain-text table of ROC AUC [95% CI] per model and split."""
-    lines = [f"VGG16 {metrics['embedding']['layer']}, {metrics['embedding']['pooling']} pooling "
-             f"({metrics['weights']['source']}, verified={metrics['weights']['verified']}); "
-             f"{metrics['head_training']['kind']} head; {metrics['n_train']} training clips"]
+    from pipelines.embed import weights_line
+
+    lines = [f"VGG16 {metrics['embedding']['layer']}, {metrics['embedding']['pooling']} pooling (weights "
+             f"{weights_line(metrics['weights'])}); {metrics['head_training']['kind']} head; "
+             f"{metrics['n_train']} training clips"]
     for key, title in TARGETS.items():
         block = metrics.get(key)
         if not block:
@@ -76,6 +80,8 @@ def metrics_table(metrics: dict) -> str:
                 m = splits[split]
                 if not m.get("n"):
                     cells.append(f"{split} NO CLIPS (not a result)")
+                elif not_a_result(m):  # too few clips or speakers: no figure to print
+                    cells.append(f"{split} {not_a_result(m)}")
                 elif m.get("roc_auc") is None:
                     cells.append(f"{split} n={m.get('n', 0)} n/a")
                 elif m.get("roc_auc_ci95") is None:  # one speaker/recording: no interval over groups

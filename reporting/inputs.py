@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from foundation.paths import display_path
 from weaklabel.dataset import MODEL_META_FILE, Dataset
 
 
@@ -50,15 +51,6 @@ class ReportInputs:
         """Log-mel clips (n, n_mels, n_frames) float32 for the given ``feature_row`` values."""
         features = Dataset(self.dataset).features
         return np.asarray(features[np.asarray(rows, dtype=np.int64)], dtype=np.float32)
-
-
-def display_path(path: Path) -> str:
-    """``path`` relative to the working directory when inside it (stable across machines), else absolute."""
-    resolved = path.resolve()
-    try:
-        return str(resolved.relative_to(Path.cwd().resolve())) or "."
-    except ValueError:
-        return str(resolved)
 
 
 def _read_json(path: Path) -> tuple[Any, str | None]:

@@ -11,8 +11,8 @@ from foundation.config import option
 from reporting.html import esc, page
 from reporting.inputs import ReportInputs, load_inputs
 from reporting.sections import all_sections, header
+from weaklabel.dataset import REPORT_FILE
 
-REPORT_FILE = "index.html"
 #: The id of the footer's ``<pre>`` holding :func:`report_configuration` as JSON (no script: plain text).
 CONFIGURATION_ID = "configuration"
 
@@ -21,8 +21,8 @@ CONFIGURATION_ID = "configuration"
 class ReportConfig:
     """What the report includes besides the dataset folder's own outputs, and where it goes."""
 
-    out: str | None = option(None, metavar="PATH", group="report",
-                             default_text="reports/<dataset folder name>/index.html", help="HTML file to write")
+    out: str | None = option(None, metavar="PATH", group="report", default_text=f"DATASET/{REPORT_FILE}",
+                             help="HTML file to write")
     evaluation: tuple[str, ...] = option(
         (), repeat=True, aliases=("--benchmark",), metavar="FILE", group="report",
         default_text="every acted_evaluation.json under DATASET/evaluations/",
@@ -36,9 +36,10 @@ class ReportConfig:
         help="a weak_supervision.json (python -m pipelines.weak_supervision) to draw (repeatable)")
 
 
-def default_report_path(dataset: str | Path, reports_dir: str | Path = "reports") -> Path:
-    """``reports/<dataset folder name>/index.html``."""
-    return Path(reports_dir) / Path(dataset).resolve().name / REPORT_FILE
+def default_report_path(dataset: str | Path) -> Path:
+    """Where a dataset's report goes unless told otherwise: inside the dataset folder (``DATASET/report/index.html``,
+    :data:`weaklabel.dataset.REPORT_FILE`), wherever the command is run from."""
+    return Path(dataset) / REPORT_FILE
 
 
 def render_report(inputs: ReportInputs) -> str:

@@ -21,8 +21,11 @@ from reporting.inputs import ReportInputs, TablesFile
 from weaklabel.audio import DEFAULT_CLIP_SECONDS
 from weaklabel.dataset import EVALUATION_JSON_FILE as EVALUATION_FILE, EVALUATIONS_DIR, LABEL_QUALITY_FILE, \
     METRICS_FILE, MODEL_DIR, MODEL_META_FILE
-from foundation.metrics import INVERTED_TEXT
-from transfer.metrics_schema import AGAINST_HUMAN, AGAINST_WEAK, EVAL_SPLITS, HEAD, MODEL_TITLES, TARGETS
+from foundation.paths import display_path
+from foundation.metrics import INVERTED_TEXT, MIN_CLIPS_PER_CLASS, MIN_GROUPS, not_a_result
+from transfer.weights import weights_text
+from transfer.metrics_schema import AGAINST_HUMAN, AGAINST_WEAK, EVAL_SPLITS, HEAD, MODEL_TITLES, TARGETS, head_kind, \
+    model_titles
 from weaklabel.segments import ABSTAINED, OK
 from weaklabel.policies import POLICIES, band_signs, default_band
 from weaklabel.scorers import SCORERS
@@ -68,7 +71,11 @@ def _command(key: str, inputs: ReportInputs) -> str | None:
 
 
 def _shell_path(path: str) -> str:
-    return path if all(c.isalnum() or c in "/._-+:=@" for c in path) else "'" + path.replace("'", "'\\''") + "'"
+    """``path`` as a shell word: quoted unless plain, a leading ``~/`` (:func:`foundation.paths.display_path`) left
+    outside the quotes for the shell to expand."""
+    home, rest = ("~/", path[2:]) if path.startswith("~/") else ("", path)
+    plain = all(c.isalnum() or c in "/._-+:=@" for c in rest)
+    return home + (rest if plain else "'" + rest.replace("'", "'\\''") + "'")
 
 
 def _split_order(values: Sequence[str]) -> list[str]:
@@ -107,6 +114,11 @@ def _intro(text: str) -> str:
 
 
 def _auc_text(m: dict | None, digits: int = 3) -> str:
+    """ROC AUC and its interval, or why there is none: "not a result (n = 2, 1 group)" for a side too small to
+    mean anything (:func:`foundation.metrics.not_a_result`), "n/a" when undefined."""
+    reason = not_a_result(m) if m is not None else None
+    if reason:
+        return reason
     if not m or m.get("roc_auc") is None:
         return "n/a"
     ci = m.get("roc_auc_ci95")
@@ -143,7 +155,11 @@ def header(inputs: ReportInputs) -> str:
             f"{counts.get('failed', 0):,} failed. Policy <code>{esc(config.get('policy'))}</code>, neutral band "
             f"{_g(config.get('neutral_band'))}, {_g(config.get('clip_seconds'))} s clips.")
     head = head_test_metrics(inputs)
-    if head and head.get("roc_auc") is not None:
+    verdict = not_a_result(head) if head else None
+    if verdict:
+        lead += (f" The {esc(_head_name(inputs.metrics))}'s test figures are {esc(verdict)}: too few clips or "
+                 f"speakers to measure anything ({esc(MINIMUM_TEXT)}).")
+    elif head and head.get("roc_auc") is not None:
         lead += (f" The {esc(_head_name(inputs.metrics))} scores ROC AUC {esc(_auc_text(head))} on the test split against the weak "
                  f"labels (n={head.get('n')}).")
     elif inputs.metrics is None:
@@ -155,7 +171,9 @@ def header(inputs: ReportInputs) -> str:
         ("positive share", f"{share:.0%}" if share is not None else "—"),
         ("abstained", f"{counts.get(ABSTAINED, 0):,}"),
         ("failed", f"{counts.get('failed', 0):,}"),
-        ("head test AUC", f"{head['roc_auc']:.3f}" if head and head.get("roc_auc") is not None else "—"),
+        ("head test AUC" + (f" ({verdict.removeprefix('not a result (')}" if verdict else ""),
+         "not a result" if verdict else
+         f"{head['roc_auc']:.3f}" if head and head.get("roc_auc") is not None else "—"),
     ]
     card_html = "".join(f'<div class="card"><span class="value">{esc(v)}</span><span class="label">{esc(k)}'
                         f"</span></div>" for k, v in cards)
@@ -498,7 +516,7 @@ def _weights_line(weights: dict | None) -> str:
     sha = str(weights.get("sha256") or "")
     verified = weights.get("verified")
     mark = "verified ImageNet" if verified else "NOT verified ImageNet"
-    return (f"VGG16 weights <code>{esc(weights.get('source'))}</code>, sha256 <code>{esc(sha[:16])}…</code>, "
+    return (f"VGG16 weights {esc(weights_text(weights, path=False))}, sha256 <code>{esc(sha[:16])}…</code>, "
             f"{mark}")
 
 
@@ -508,6 +526,7 @@ def roc_panels(metrics: dict) -> list[tuple[str, list[dict]]]:
     for key in TARGETS:
         every |= set((metrics.get(key) or {}).keys())
     colours = {name: MODEL_COLOURS[k % len(MODEL_COLOURS)] for k, name in enumerate(_model_order(sorted(every)))}
+    titles = model_titles(metrics)
     panels = []
     for key, target in TARGETS.items():
         block = metrics.get(key)
@@ -521,19 +540,20 @@ def roc_panels(metrics: dict) -> list[tuple[str, list[dict]]]:
                 roc = m.get("roc")
                 if not roc or m.get("roc_auc") is None:
                     continue
-                curves.append({"label": f"{MODEL_TITLES.get(name, name)}: {_auc_text(m)}", "fpr": roc["fpr"],
+                curves.append({"label": f"{titles.get(name, name)}: {_auc_text(m)}", "fpr": roc["fpr"],
                                "tpr": roc["tpr"], "emphasis": name == HEAD, "colour": colours[name]})
             panels.append((f"{split}, against {target} (n={n if n is not None else 0})", curves))
     return panels
 
 
-def _metrics_table(block: dict, target: str) -> str:
+def _metrics_table(block: dict, target: str, titles: dict[str, str]) -> str:
     rows = []
     for name in _model_order(list(block)):
         splits = block[name] or {}
         val, test = splits.get(VALIDATION) or {}, splits.get(TEST) or {}
-        rows.append([MODEL_TITLES.get(name, name), _auc_text(val), val.get("n", 0), _auc_text(test), test.get("n", 0),
-                     test.get("accuracy"), test.get("balanced_accuracy"), test.get("f1")])
+        scores = [None] * 3 if not_a_result(test) else [test.get(k) for k in ("accuracy", "balanced_accuracy", "f1")]
+        rows.append([titles.get(name, name), _auc_text(val), val.get("n", 0), _auc_text(test), test.get("n", 0),
+                     *scores])
     return table(["model", "validation ROC AUC [95% CI]", "n", "test ROC AUC [95% CI]", "n", "test accuracy",
                   "test balanced accuracy", "test F1"], rows, num_columns=(1, 3),
                  caption=f"Against the {target}")
@@ -541,8 +561,30 @@ def _metrics_table(block: dict, target: str) -> str:
 
 def _head_name(metrics: dict | None) -> str:
     """What the trained head is, in words ("logistic head", "dense head"), from ``metrics.json``."""
-    kind = ((metrics or {}).get("train_config") or {}).get("head", {}).get("kind")
+    kind = head_kind(metrics or {})
     return f"{kind} head" if kind else "valence head"
+
+
+def _training_text(metrics: dict) -> str:
+    """How the head was trained, from ``metrics.json``'s record (HTML): its clips, and the dense head's epochs or
+    the logistic head's regularisation and weighting."""
+    training = metrics.get("head_training") or {}
+    head = training.get("config") or (metrics.get("train_config") or {}).get("head") or {}
+    text = (f"{fmt(metrics.get('n_train'))} clips, positive share {fmt(metrics.get('train_positive_share'))}; "
+            f"{esc(_head_name(metrics))}")
+    if head_kind(metrics) == "dense":
+        return (text + f", {fmt(training.get('epochs_run'))} epochs, best {fmt(training.get('best_epoch'))} by "
+                       f"{esc(training.get('monitor', ''))}")
+    if head_kind(metrics) == "logistic":
+        weighted = training.get("weighted", (metrics.get("train_config") or {}).get("weighting") == "confidence")
+        return (text + f", L2-regularised with C = {_g(head.get('C'))}, classes balanced"
+                + (", clips weighted by the labelling policy's confidence" if weighted else ""))
+    return text
+
+
+#: The rule behind "not a result" (:func:`foundation.metrics.not_a_result`), in words.
+MINIMUM_TEXT = (f"a figure needs at least {MIN_CLIPS_PER_CLASS} clips of each class and {MIN_GROUPS} speakers or "
+                "recordings on its side")
 
 
 def model_section(inputs: ReportInputs) -> Section:
@@ -566,17 +608,13 @@ def model_section(inputs: ReportInputs) -> Section:
                           f"<code>{esc(_command('train', inputs) or '')}</code>.", "warn"))
     weights = metrics.get("weights") or {}
     if not weights.get("verified"):
-        parts.append(note("<strong>Not ImageNet weights</strong> (source "
-                          f"<code>{esc(weights.get('source'))}</code>): these figures test the plumbing, not "
-                          "the method.", "warn"))
+        parts.append(note(f"<strong>Not ImageNet weights</strong> ({esc(weights_text(weights, path=False))}): "
+                          "these figures test the plumbing, not the method.", "warn"))
     emb = metrics.get("embedding") or {}
-    training = metrics.get("head_training") or {}
     details = [("backbone", f"{esc(emb.get('backbone', 'vgg16'))} cut at <code>{esc(emb.get('layer'))}</code>, "
                             f"{esc(emb.get('pooling', ''))} pooled, {fmt(emb.get('dim'))} dimensions"),
                ("weights", _weights_line(weights)),
-               ("training", f"{fmt(metrics.get('n_train'))} clips, positive share "
-                            f"{fmt(metrics.get('train_positive_share'))}; {fmt(training.get('epochs_run'))} epochs, "
-                            f"best {fmt(training.get('best_epoch'))} by {esc(training.get('monitor', ''))}"),
+               ("training", _training_text(metrics)),
                ("labels", f"policy <code>{esc(metrics.get('policy'))}</code>, band {_g(metrics.get('neutral_band'))}"),
                ("model", "<code>model/</code> (head.keras + model.json)" if inputs.model_meta is not None
                 else "no saved model folder")]
@@ -592,9 +630,17 @@ def model_section(inputs: ReportInputs) -> Section:
                             f"thick black line is the {esc(_head_name(metrics))}. <strong>Look for</strong> the head above the "
                             "mel baselines by more than the intervals' width — overlapping intervals on small "
                             "splits mean the difference is not established.", width_px=960))
+    small = sorted({not_a_result(cell) for key in TARGETS for splits in (metrics.get(key) or {}).values()
+                    for cell in (splits or {}).values() if isinstance(cell, dict) and not_a_result(cell)})
+    if small:
+        sizes = "; ".join(reason.removeprefix("not a result (").removesuffix(")") for reason in small)
+        parts.append(note(f"<strong>Not a result</strong> where a side holds {esc(sizes)}: {esc(MINIMUM_TEXT)}. "
+                          "Below that, an AUC of 1.000 or 0.000 says nothing about the model, so those cells say "
+                          "so instead of a figure.", "warn"))
+    titles = model_titles(metrics)
     for key, target in TARGETS.items():
         if metrics.get(key):
-            parts.append(_metrics_table(metrics[key], target))
+            parts.append(_metrics_table(metrics[key], target, titles))
     if not metrics.get(AGAINST_HUMAN):
         parts.append(note(f"No human labels: {esc(metrics.get('human_labels_note', 'none given'))}. Scores "
                           "against the weak labels measure agreement with the text scorers, not with people; "
@@ -647,7 +693,7 @@ def _tables_html(files: list[TablesFile]) -> str:
     parts = []
     for f in files:
         heading = f.title or f"{f.path.parent.name}/{f.path.name}"
-        parts.append(f'<h3>{esc(heading)}</h3><p class="intro">From <code>{esc(f.path)}</code></p>')
+        parts.append(f'<h3>{esc(heading)}</h3><p class="intro">From <code>{esc(display_path(f.path))}</code></p>')
         if f.error:
             parts.append(note(f"Could not be shown: {esc(f.error)}", "warn"))
             continue
@@ -707,12 +753,12 @@ def provenance_section(inputs: ReportInputs) -> Section:
     mel = config.get("mel", {})
     rows = [("dataset", f"<code>{esc(inputs.display_path)}</code>"),
             ("build fingerprint", f"<code>{esc(build.get('fingerprint'))}</code>"),
-            ("corpus", f"{esc(config.get('corpus'))} at <code>{esc(config.get('root'))}</code>"),
+            ("corpus", f"{esc(config.get('corpus'))} at <code>{esc(display_path(config.get('root')))}</code>"),
             ("clips", f"{_g(config.get('clip_seconds'))} s, seed {_g(config.get('seed'))}"),
             ("labels", f"policy <code>{esc(config.get('policy'))}</code>, neutral band "
                        f"{_g(config.get('neutral_band'))}"),
             ("splits", "train, validation, test " + esc(_g(config.get("split_fractions") or [])) + " by group"
-             if not config.get("folds") else f"folds <code>{esc(config.get('folds'))}</code>"),
+             if not config.get("folds") else f"folds <code>{esc(display_path(config.get('folds')))}</code>"),
             ("log-mel", esc(", ".join(f"{k} {_g(v)}" for k, v in mel.items())) if mel else "—")]
     versions = build.get("versions", {})
     if versions:
@@ -729,11 +775,11 @@ def provenance_section(inputs: ReportInputs) -> Section:
             w = e.get("weights") or {}
             current = e.get("features_sha256") == inputs.features_sha256
             table_rows.append([e.get("key") or e.get("file"), e.get("layer"),
-                               "×".join(str(s) for s in e.get("shape", [])), w.get("source"),
+                               "×".join(str(s) for s in e.get("shape", [])), weights_text(w, path=False),
                                str(w.get("sha256") or "")[:12] + "…", w.get("verified"),
                                "yes" if current and e.get("array_present") else
                                ("array missing" if current else "no: other features")])
-        parts.append(table(["embeddings (cache key)", "layer", "shape", "weights source", "weights sha256",
+        parts.append(table(["embeddings (cache key)", "layer", "shape", "weights, when computed", "weights sha256",
                             "verified", "of these features"], table_rows,
                            caption="embeddings/: cached VGG16 embeddings (valid only for the features they were "
                                    "computed from: the same features give the same embeddings, whichever build "
@@ -743,12 +789,11 @@ def provenance_section(inputs: ReportInputs) -> Section:
                              "No cached embeddings in the dataset folder.", box_id="not-run-embeddings"))
     if inputs.metrics is not None:
         w = inputs.metrics.get("weights") or {}
-        parts.append(table(["output", "weights source", "weights sha256 (over the 26 arrays)", "verified"],
-                           [[METRICS_FILE, w.get("source"), w.get("sha256"), w.get("verified")]]
-                           + ([[f"{MODEL_DIR}/{MODEL_META_FILE}", (inputs.model_meta.get("weights") or {}).get("source"),
-                                (inputs.model_meta.get("weights") or {}).get("sha256"),
-                                (inputs.model_meta.get("weights") or {}).get("verified")]]
-                              if inputs.model_meta else [])))
+        outputs = [(METRICS_FILE, w)] + ([(f"{MODEL_DIR}/{MODEL_META_FILE}", inputs.model_meta.get("weights") or {})]
+                                         if inputs.model_meta else [])
+        parts.append(table(["output", "weights, in the training run", "weights sha256 (over the 26 arrays)", "verified"],
+                           [[name, weights_text(record, path=False), record.get("sha256"), record.get("verified")]
+                            for name, record in outputs]))
 
     return Section("provenance", "Provenance", "\n".join(parts))
 

@@ -67,3 +67,38 @@ def test_importing_the_api_stays_cheap():
             "transfer.evaluate_acted; weaklabel.label_quality; print('tensorflow' in sys.modules, 'keras' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+#: A library call that imports TensorFlow and runs a model on its device (where a CPU-only machine logs cuInit).
+TENSORFLOW_CALL = """
+import numpy as np, transfer
+from transfer.head import predict_head, train_logistic_head
+X = np.random.default_rng(0).normal(size=(20, 4))
+model, _ = train_logistic_head(X, np.arange(20) % 2)
+print(predict_head(model, X).shape)
+"""
+
+
+def _tensorflow_call(**env_extra) -> subprocess.CompletedProcess:
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k not in ("WEAKLABEL_VERBOSE", "TF_CPP_MIN_LOG_LEVEL")}
+    return subprocess.run([sys.executable, "-c", TENSORFLOW_CALL], cwd=REPO_ROOT, capture_output=True, text=True,
+                          env={**env, **env_extra}, check=True)
+
+
+def test_the_api_is_as_quiet_as_the_command_line():
+    """No TensorFlow start-up notice reaches standard error from the library (issue 22, item 5)..."""
+    from transfer.quiet import TF_NOISE
+
+    quiet = _tensorflow_call()
+    assert quiet.stdout.split() == ["(20,)"]
+    assert not [line for line in quiet.stderr.splitlines() if TF_NOISE.search(line)], quiet.stderr
+
+
+def test_the_api_shows_tensorflow_s_log_when_asked():
+    """... unless WEAKLABEL_VERBOSE asks for it, as --verbose does on the command line."""
+    from transfer.quiet import TF_NOISE
+
+    loud = _tensorflow_call(WEAKLABEL_VERBOSE="1")
+    assert [line for line in loud.stderr.splitlines() if TF_NOISE.search(line)], loud.stderr

@@ -1,3 +1,5 @@
+import os
+import struct
 import numpy as np
 import pytest
 import soundfile as sf
@@ -104,3 +106,73 @@ def test_centred_clip():
     assert short.tolist() == [0, 0, 0, 1, 1, 1, 1, 0, 0, 0]
     long = centred_clip(np.arange(10, dtype=np.float32), 4)
     assert long.tolist() == [3, 4, 5, 6]
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device", "loop", "folder"])
+def test_reader_and_hash_refuse_what_is_not_a_regular_file_without_opening_it(tmp_path, kind):
+    # Issue 21, items 2 and 3: opening a FIFO waits for a writer forever; /dev/zero never ends.
+    from foundation.digests import file_sha256
+    from foundation.paths import NotRegularFileError
+    from weaklabel.containers import ContainerAudio, ContainerError
+
+    path = tmp_path / "talk.wav"
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "device":
+        path.symlink_to("/dev/zero")
+    elif kind == "loop":
+        path.symlink_to(path)
+    else:
+        path.mkdir()
+    words = {"fifo": "FIFO", "device": "character device", "loop": "symbolic links", "folder": "directory"}[kind]
+    with pytest.raises(AudioDecodeError, match=words):
+        AudioReader(str(path))
+    with pytest.raises(ContainerError, match=words):
+        ContainerAudio(str(path))
+    with pytest.raises(NotRegularFileError, match=words):
+        file_sha256(path)
+
+
+def _wav_with_data_size(path, declared, subtype="PCM_16", channels=1, seconds=4.0, sr=16000, trailer=b""):
+    """A WAV of ``seconds`` of a ramp whose data chunk header says ``declared`` bytes (None: as written),
+    with ``trailer`` after the audio; returns the samples as libsndfile reads the intact file."""
+    samples = np.linspace(-0.5, 0.5, int(seconds * sr) * channels, dtype=np.float32).reshape(-1, channels)
+    sf.write(path, samples, sr, subtype=subtype)
+    intact, _ = sf.read(path, dtype="float32", always_2d=True)
+    data = bytearray(path.read_bytes())
+    at = data.find(b"data")
+    if declared is not None:
+        data[at + 4:at + 8] = struct.pack("<I", declared)
+    path.write_bytes(bytes(data) + trailer)
+    return intact
+
+
+@pytest.mark.parametrize("declared,subtype,channels", [
+    (0, "PCM_16", 1), (0, "PCM_24", 2), (0, "FLOAT", 1), (32000, "PCM_16", 1), (0xFFFFFFFF, "PCM_16", 1),
+])
+def test_wav_whose_header_understates_its_data_is_measured(tmp_path, declared, subtype, channels):
+    # Issue 21, item 8: a WAV whose data chunk says 0 bytes (what streaming writers leave) but holds 4 s of audio
+    # was "0.000 s long"; one whose header was last updated at 1 s read as 1 s.
+    path = tmp_path / "stream.wav"
+    intact = _wav_with_data_size(path, declared, subtype, channels)
+    with AudioReader(str(path)) as reader:
+        assert reader.duration_s == pytest.approx(4.0)
+        assert reader.native_frames == len(intact)
+        if declared != 0xFFFFFFFF:  # libsndfile reads that placeholder as "to the end" itself
+            assert "data chunk" in reader.length_note and "4.000 s" in reader.length_note
+        span = reader.read_span(3.0, 4.0)
+    with _reader_of(tmp_path, intact, subtype) as proper:
+        assert np.array_equal(span, proper.read_span(3.0, 4.0))  # the same samples as the intact file's
+
+
+def _reader_of(tmp_path, samples, subtype):
+    sf.write(tmp_path / "intact.wav", samples, 16000, subtype=subtype)
+    return AudioReader(str(tmp_path / "intact.wav"))
+
+
+@pytest.mark.parametrize("trailer", [b"LIST\x04\x00\x00\x00INFO", b"\x00" * 512])
+def test_wav_with_a_chunk_or_padding_after_its_data_keeps_its_declared_length(tmp_path, trailer):
+    path = tmp_path / "tagged.wav"
+    _wav_with_data_size(path, None, trailer=trailer)
+    with AudioReader(str(path)) as reader:
+        assert reader.duration_s == pytest.approx(4.0) and reader.length_note == ""

@@ -1,6 +1,10 @@
 """End-to-end behaviour of the dataset build on generated corpora."""
 import json
+import os
 import shutil
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +16,7 @@ from weaklabel import segments as S
 from weaklabel.build import BuildConfig, _build_part, build_dataset, group_by_audio_file, prepare_output_dir
 from weaklabel.errors import CorpusError, OutputConflictError
 from weaklabel.features import LogMelParams
+from weaklabel.policies import DEFAULT_POLICY
 from weaklabel.readers import read_corpus
 
 from .conftest import tone_bursts, write_mosei
@@ -45,7 +50,7 @@ def test_build_writes_one_row_per_segment_with_features(small_mosei, tmp_path):
     build = json.loads((out / "build.json").read_text())
     assert build["counts"]["by_status"] == {"abstained": 6, "ok": 12}
     assert build["counts"]["by_label"] == {"positive": 6, "negative": 6}
-    assert build["config"]["policy"] == "calibrated" and build["config"]["clip_seconds"] == 7.0
+    assert build["config"]["policy"] == DEFAULT_POLICY and build["config"]["clip_seconds"] == 7.0
     assert build["features"]["log_mel"]["n_mels"] == 32 and "librosa" in build["versions"]
     assert result.counts == build["counts"]
 
@@ -267,3 +272,169 @@ def test_features_stream_in_chunks_with_the_same_bytes(small_mosei, tmp_path, mo
     chunked = build_dataset(config, tmp_path / "chunked", workers=1).out_dir
     assert max(chunks) == 2 and sum(chunks) == 18  # 3 clips per recording: a chunk of 2, then 1
     assert read_outputs(chunked) == read_outputs(whole)
+
+
+def _special_files_corpus(root: Path) -> Path:
+    """A manifest whose audio paths are a good WAV, a FIFO, /dev/zero (directly and through a link), a loop of
+    symbolic links and a folder."""
+    root.mkdir(parents=True)
+    sf.write(root / "good.wav", tone_bursts(4.0, [(0.5, 3.5)]), 16000, subtype="PCM_16")
+    os.mkfifo(root / "pipe.wav")
+    (root / "zero.wav").symlink_to("/dev/zero")
+    (root / "loop_a.wav").symlink_to("loop_b.wav")
+    (root / "loop_b.wav").symlink_to("loop_a.wav")
+    (root / "folder.wav").mkdir()
+    audio = ["good.wav", "pipe.wav", "/dev/zero", "zero.wav", "loop_a.wav", "folder.wav"]
+    lines = ["audio_path,start,end,text,segment_id"]
+    lines += [f"{path},0.5,3.5,What a wonderful day!,{'devzero' if path == '/dev/zero' else Path(path).stem}"
+              for path in audio]
+    (root / "m.csv").write_text("\n".join(lines) + "\n")
+    return root / "m.csv"
+
+
+def test_special_files_and_link_loops_fail_only_their_segments(tmp_path):
+    # Issue 21, items 2 and 3: a FIFO or /dev/zero as audio_path hung the build forever (a worker blocked on the
+    # open, or hashed /dev/zero), and a loop of symbolic links ended it with a RuntimeError traceback. Run as a
+    # command with a time limit, so that a hang fails the test instead of hanging it.
+    manifest = _special_files_corpus(tmp_path / "corpus")
+    command = [sys.executable, "-m", "pipelines.build_dataset", "--root", str(manifest), "--out", str(tmp_path / "o"),
+               "--n-mels", "32", "--n-fft", "512", "--hop-length", "512", "--allow-empty-splits", "--quiet",
+               "--workers", "2"]
+    build = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             cwd=Path(__file__).parent.parent, start_new_session=True)
+    try:
+        _, stderr = build.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        os.killpg(build.pid, signal.SIGKILL)  # its workers too
+        build.communicate()
+        pytest.fail("the build hung on a FIFO or a device")
+    assert build.returncode == 0 and "Traceback" not in stderr, stderr
+    rows = pd.read_parquet(tmp_path / "o" / "segments.parquet").set_index("segment_id")
+    assert rows.loc["good", "status"] in ("ok", "abstained")
+    for segment, words in (("pipe", "FIFO"), ("devzero", "character device"), ("zero", "character device"),
+                           ("loop_a", "symbolic links"), ("folder", "directory")):
+        assert rows.loc[segment, "status"] == S.AUDIO_UNREADABLE, rows.loc[segment].to_dict()
+        assert words in rows.loc[segment, "detail"], rows.loc[segment, "detail"]
+
+
+def test_a_link_loop_fails_its_segment_in_process(tmp_path):
+    manifest = _special_files_corpus(tmp_path / "corpus")
+    lines = manifest.read_text().splitlines()
+    manifest.write_text("\n".join([lines[0], lines[1], lines[5]]) + "\n")  # good.wav and loop_a.wav only
+    result = build_dataset(BuildConfig(corpus="manifest", root=str(manifest), mel=FAST_MEL, allow_empty_splits=True),
+                           tmp_path / "o", workers=1)
+    rows = result.segments.set_index("segment_id")
+    assert rows.loc["loop_a", "status"] == S.AUDIO_UNREADABLE and "symbolic links" in rows.loc["loop_a", "detail"]
+
+
+def test_a_wav_whose_header_says_no_data_builds_as_the_intact_file(small_mosei, tmp_path):
+    # Issue 21, item 8: its segments failed as outside_audio, "the recording is 0.000 s long".
+    intact = build_dataset(config_for(small_mosei), tmp_path / "intact", workers=1)
+    wav = small_mosei / "Raw/Audio/Full/WAV_16000/vid3.wav"
+    data = bytearray(wav.read_bytes())
+    at = data.find(b"data")
+    data[at + 4:at + 8] = bytes(4)  # what a streaming writer leaves until it closes the file
+    wav.write_bytes(bytes(data))
+    streamed = build_dataset(config_for(small_mosei), tmp_path / "streamed", workers=1)
+    assert streamed.counts["by_status"] == intact.counts["by_status"]
+    for name in ("segments.parquet", "features/logmel.npy"):
+        assert (tmp_path / "streamed" / name).read_bytes() == (tmp_path / "intact" / name).read_bytes()
+
+
+def test_a_build_inside_its_corpus_folder_never_reads_its_own_files(tmp_path):
+    # Issue 21, item 7: with --out the corpus folder itself, a recording called build.wav paired on the re-run
+    # with the build's own build.json as its (Whisper JSON) transcript, and metrics.wav with metrics.json.
+    root = tmp_path / "talks"
+    root.mkdir()
+    srt = ("1\n00:00:00,500 --> 00:00:03,000\nI absolutely love this wonderful film!\n\n"
+           "2\n00:00:04,000 --> 00:00:07,500\nThis was a terrible, awful experience.\n")
+    for stem in ("build", "segments", "talk"):
+        sf.write(root / f"{stem}.wav", tone_bursts(8.0, [(0.5, 3.0), (4.0, 7.5)]), 16000, subtype="PCM_16")
+        (root / f"{stem}.srt").write_text(srt)
+    (root / "metrics.wav").write_bytes((root / "talk.wav").read_bytes())  # no transcript: not a recording
+    config = BuildConfig(corpus="subtitles", root=str(root), mel=FAST_MEL, allow_empty_splits=True)
+    first = build_dataset(config, root, workers=1)
+    (root / "metrics.json").write_text('{"segments": [{"start": 0, "end": 1, "text": "not a transcript"}]}')
+    (root / "features" / "extra.wav").write_bytes((root / "talk.wav").read_bytes())  # in the build's folder
+    (root / "features" / "extra.srt").write_text(srt)
+    again = build_dataset(config, root, workers=1)
+    assert again.up_to_date, again.changes
+    assert sorted(first.segments["video_id"].unique()) == ["build", "segments", "talk"]
+    single = BuildConfig(corpus="subtitles", root=str(root / "build.wav"), mel=FAST_MEL, allow_empty_splits=True)
+    assert build_dataset(single, tmp_path / "one", workers=1).segments["text"].tolist() == \
+        first.segments.query("video_id == 'build'")["text"].tolist()  # build.srt, not build.json
+
+
+def test_a_build_removes_only_what_it_wrote_and_overwrite_says_what_it_replaces(small_mosei, tmp_path):
+    # Issue 21, item 5: every build removed all .*.tmp files in --out, and --overwrite the whole features/ folder.
+    out = tmp_path / "out"
+    build_dataset(config_for(small_mosei), out, workers=1)
+    mine = [out / ".notes.tmp", out / ".draft.md.x1.tmp", out / "features" / ".scratch.tmp",
+            out / "features" / "notes.txt", out / "features" / "other.npy"]
+    for path in mine:
+        path.write_text("the user's")
+    ours = [out / ".segments.parquet.k1ll3d.tmp", out / "features" / ".logmel.npy.k1ll3d.tmp"]
+    for path in ours:
+        path.write_bytes(b"what a killed write leaves")
+    build_dataset(config_for(small_mosei), out, workers=1, force=True)
+    assert all(path.read_text() == "the user's" for path in mine) and not any(path.exists() for path in ours)
+    notices = []
+    replaced = build_dataset(config_for(small_mosei, clip_seconds=5.0), out, workers=1, overwrite=True,
+                             log=notices.append)
+    assert replaced.config.clip_seconds == 5.0 and not replaced.up_to_date
+    assert all(path.read_text() == "the user's" for path in mine)
+    (notice,) = notices
+    assert "--overwrite" in notice and "clip_seconds" in notice and "\n" not in notice
+    assert all(name in notice for name in ("segments.parquet", "build.json", "features/logmel.npy"))
+    assert "notes.txt" not in notice
+    notices.clear()
+    build_dataset(config_for(small_mosei, clip_seconds=5.0), out, workers=1, overwrite=True, log=notices.append)
+    assert notices == []  # nothing replaced: the same build, up to date
+
+
+def _damaged(data: bytes, how: str, row_bytes: int) -> bytes:
+    header = len(data) - row_bytes * 18
+    if how == "staging mark":  # a merge cut short: the file begins with MERGING, not the .npy header
+        return b"MERGING" + data[7:]
+    if how == "other clips' rows":  # the same size and header, two clips' features swapped
+        first, second = data[header:header + row_bytes], data[header + row_bytes:header + 2 * row_bytes]
+        return data[:header] + second + first + data[header + 2 * row_bytes:]
+    return data[:-row_bytes]  # "truncated": a row short
+
+
+@pytest.mark.parametrize("how", ["staging mark", "other clips' rows", "truncated"])
+def test_a_damaged_finished_build_is_rebuilt_not_reported_up_to_date(small_mosei, tmp_path, how):
+    # Issue 21, item 1: after two racing builds, later runs reported a corrupt build "up to date".
+    config = config_for(small_mosei)
+    out = tmp_path / "out"
+    build_dataset(config, out, workers=1)
+    clean = read_outputs(out)
+    features = out / "features" / "logmel.npy"
+    row_bytes = FAST_MEL.n_mels * FAST_MEL.frames_for_seconds(config.clip_seconds) * 2
+    features.write_bytes(_damaged(features.read_bytes(), how, row_bytes))
+    stat = os.stat(out / "build.json")
+    os.utime(features, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))  # written after the build
+    notices = []
+    again = build_dataset(config, out, workers=1, log=notices.append)
+    assert not again.up_to_date and again.recordings_processed == 6
+    assert read_outputs(out) == clean
+    (notice,) = notices
+    assert "building it again" in notice and "\n" not in notice
+
+
+def test_an_intact_rerun_checks_cheaply_and_hashes_nothing(small_mosei, tmp_path, monkeypatch):
+    from weaklabel import dataset as dataset_module
+
+    config = config_for(small_mosei)
+    out = tmp_path / "out"
+    build_dataset(config, out, workers=1)
+    record = json.loads((out / "build.json").read_text())
+    assert len(record["features"]["sha256"]) == 64  # recorded at the merge
+    hashed = []
+    monkeypatch.setattr(dataset_module, "file_sha256", lambda path: hashed.append(Path(path).name) or "x")
+    assert build_dataset(config, out, workers=1).up_to_date and hashed == []
+    os.utime(out / "features" / "logmel.npy")  # touched after the build: hashed once, then trusted again
+    monkeypatch.undo()
+    assert build_dataset(config, out, workers=1).up_to_date
+    monkeypatch.setattr(dataset_module, "file_sha256", lambda path: hashed.append(Path(path).name) or "x")
+    assert build_dataset(config, out, workers=1).up_to_date and hashed == []

@@ -168,3 +168,13 @@ def test_a_build_whose_segments_all_abstain_warns_and_succeeds(tmp_path, capsys)
     (tmp_path / "m.csv").write_text("audio_path,start,end,text\na.wav,0,1,The meeting is on Tuesday.\n")
     rc, _, err = _main(capsys, "--root", tmp_path / "m.csv", "--out", tmp_path / "o")
     assert rc == 0 and err.startswith("warning: no segment got a label: 1 abstained") and "--neutral-band" in err
+
+
+def test_progress_to_a_file_is_plain_lines_and_the_summary_counts_groups_in_words(small_mosei, tmp_path):
+    proc = run_cli("--root", str(small_mosei), "--out", str(tmp_path / "o"), "--n-mels", "32", "--workers", "1")
+    assert proc.returncode == 0, proc.stderr
+    assert "\x1b[" not in proc.stderr and "\r" not in proc.stderr  # standard error is a pipe here, not a terminal
+    lines = proc.stderr.splitlines()
+    assert "recordings: 6/6" in lines and "segments: 18/18" in lines
+    splits = next(line for line in proc.stdout.splitlines() if line.startswith("  splits: "))
+    assert "/ 1 group," in splits and "/ 4 groups" in splits and "1 groups" not in splits

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import SimpleNamespace
@@ -364,3 +365,26 @@ def test_refresh_skips_missing_data_and_stops_at_a_failure(tmp_path):
                          log=lambda *a, **k: None)
     assert status == {"acted-ravdess": "not run: missing build/demo/model (--only demo-model)"}
     assert refresh.main(["--only", "no-such-entry"]) == 2
+
+
+#: An absolute path of someone's machine: a home, the temporary folder, a work or mount point (issue 22, item 8).
+LOCAL_PATH = re.compile(r"(?<![\w.~:/-])/(?:work|home|root|tmp|Users|mnt|private|var/folders)/|\b[A-Z]:\\\\Users\\\\")
+
+
+def test_no_committed_result_holds_an_absolute_local_path():
+    """The committed results read the same on every machine: paths relative to the checkout, ~ for the home."""
+    found = []
+    for path in sorted((REPO_ROOT / "reports").rglob("*")):
+        if path.is_file():
+            for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
+                for match in LOCAL_PATH.finditer(line):
+                    context = line[max(0, match.start() - 40):match.end() + 40]
+                    found.append(f"{path.relative_to(REPO_ROOT)}:{number}: ...{context}...")
+    assert not found, "absolute local paths in committed results:\n  " + "\n  ".join(found[:20])
+
+
+def test_the_local_path_check_can_fail():
+    assert LOCAL_PATH.search('"corpus": "/work/main/build/bench-corpus"')
+    assert LOCAL_PATH.search("weights /root/.cache/weaklabel/x.h5") and LOCAL_PATH.search("at /home/ann/x")
+    assert LOCAL_PATH.search("C:\\\\Users\\\\ann\\\\x") and LOCAL_PATH.search("(/tmp/pytest-of-root/x)")
+    assert not LOCAL_PATH.search("build/demo/model ~/.cache/weaklabel/x.h5 ../shared/data/ravdess https://x.org/tmp/")

@@ -3,6 +3,7 @@ command lines and config files generated from the dataclasses."""
 import dataclasses
 import importlib
 import re
+import types
 import typing
 from pathlib import Path
 
@@ -182,4 +183,109 @@ def test_the_demo_build_config_from_the_command_line_keeps_its_fingerprint():
     args, values = build_dataset.command_line().parse([])
     config, out, demo = build_dataset.build_config(values["build"], args.out)
     assert demo and out == build_dataset.DEMO_OUT_DIR
-    assert config.fingerprint() == json.loads(recorded.read_text())["fingerprint"]
+    from weaklabel.config import config_fingerprint
+
+    assert config.fingerprint() == config_fingerprint(json.loads(recorded.read_text())["config"])
+
+
+# ------------------------------------------------------------------------------------ value ranges (issue 21)
+def _numeric_fields():
+    """(config class, field, its number type) for every numeric field declared with :func:`option`."""
+    found = []
+    for cls in _config_classes():
+        hints = typing.get_type_hints(cls)
+        for field in dataclasses.fields(cls):
+            tp = hints[field.name]
+            base = typing.get_args(tp)[0] if typing.get_origin(tp) in (typing.Union, types.UnionType) else tp
+            if typing.get_origin(base) is tuple:
+                base = typing.get_args(base)[0]
+            if base in (int, float) and field_options(field) is not None:
+                found.append((cls, field, base))
+    return found
+
+
+def _required(cls) -> dict:
+    """Values for the fields of ``cls`` that have no default."""
+    hints = typing.get_type_hints(cls)
+    return {f.name: (("x",) if typing.get_origin(hints[f.name]) is tuple else "x") for f in dataclasses.fields(cls)
+            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING}
+
+
+def _bad_values(meta: dict, number: type) -> list:
+    bad = [float("nan"), float("inf"), float("-inf")] if number is float else []
+    for key, step in (("minimum", -1), ("exclusive_minimum", 0), ("maximum", 1), ("exclusive_maximum", 0)):
+        if meta[key] is not None:
+            bad.append(number(meta[key] + step) if number is int or step else number(meta[key]))
+    return bad
+
+
+NUMERIC_FIELDS = _numeric_fields()
+
+
+def test_every_numeric_option_declares_its_range():
+    assert len(NUMERIC_FIELDS) > 40
+    for cls, field, _ in NUMERIC_FIELDS:
+        meta = field_options(field)
+        assert meta["minimum"] is not None or meta["exclusive_minimum"] is not None, f"{cls.__name__}.{field.name}"
+
+
+@pytest.mark.parametrize("cls,field,number", NUMERIC_FIELDS,
+                         ids=lambda x: getattr(x, "name", getattr(x, "__name__", "")))
+def test_values_out_of_range_are_refused_when_a_config_is_made(cls, field, number):
+    meta = field_options(field)
+    default = cls(**_required(cls))
+    for bad in _bad_values(meta, number):
+        value = tuple(bad for _ in getattr(default, field.name)) if isinstance(getattr(default, field.name), tuple) \
+            else bad
+        with pytest.raises(ValueError, match=field.name):
+            dataclasses.replace(default, **{field.name: value})
+
+
+@pytest.mark.parametrize("module", sorted(STEPS))
+def test_the_command_line_and_config_files_refuse_them_in_one_line(module, capsys):
+    # Issue 21, item 6: --clip-seconds inf, --n-mels 0, --hop-length 0 gave tracebacks; --split nan,0.5,0.5 wrote
+    # NaN into build.json. Every numeric option of every step: "error: --option: ...", exit status 2.
+    cli = importlib.import_module(f"pipelines.{module}").command_line()
+    required = [token for cls in STEPS[module] for opt in options(cls) if opt.required and opt.flag in
+                _help_blocks(module) for token in (opt.flag, "x")]
+    required += {"label_quality": ["--csv", "x"], "predict": ["--model", "x", "x.wav"]}.get(module, [])
+    checked = 0
+    for cls in STEPS[module]:
+        for opt in options(cls):
+            base = _element_type_of(opt)
+            if base not in (int, float) or opt.meta["parse"] is not None or opt.flag not in _help_blocks(module):
+                continue
+            for bad in _bad_values(opt.meta, base):
+                with pytest.raises(SystemExit) as exited:
+                    cli.parse([*required, f"{opt.flag}={bad}"])
+                err = capsys.readouterr().err
+                assert exited.value.code == 2 and err.startswith(f"error: {opt.flag}: ") and err.count("\n") == 1, err
+                with pytest.raises(ConfigError, match=opt.name):
+                    table_values({"t": cls}, _nested(opt.path, bad), "[t]")
+                checked += 1
+    assert checked or module == "report"  # the report has no numeric option
+
+
+def _element_type_of(opt):
+    tp = opt.type
+    tp = typing.get_args(tp)[0] if typing.get_origin(tp) in (typing.Union, types.UnionType) else tp
+    return typing.get_args(tp)[0] if typing.get_origin(tp) is tuple else tp
+
+
+def _nested(path, value):
+    for name in reversed(path):
+        value = {name: value}
+    return value
+
+
+@pytest.mark.parametrize("argv", [["--clip-seconds", "inf"], ["--n-mels", "0"], ["--hop-length", "0"],
+                                  ["--split", "nan,0.5,0.5"], ["--split", "-0.5,0.75,0.75"], ["--clip-seconds", "nan"],
+                                  ["--workers", "0"], ["--dask-timeout", "0"], ["--seed", "-1"]])
+def test_the_build_refuses_the_values_of_issue_21(argv, small_mosei, tmp_path, capsys):
+    from pipelines import build_dataset
+
+    with pytest.raises(SystemExit) as exited:
+        build_dataset.main(["--root", str(small_mosei), "--out", str(tmp_path / "o"), "--quiet", "=".join(argv)])
+    err = capsys.readouterr().err
+    assert exited.value.code == 2 and err.startswith(f"error: {argv[0]}: ") and err.count("\n") == 1, err
+    assert not (tmp_path / "o").exists()

@@ -227,3 +227,13 @@ def test_join_validation():
         join_human_labels(seg_frame([("a", 0, 1)]), LABELS.drop(columns="sentiment"))
     with pytest.raises(ValueError, match="tolerance_s"):
         join_human_labels(seg_frame([("a", 0, 1)]), LABELS, tolerance_s=-1)
+
+
+@pytest.mark.parametrize("end", ["9" * 400 + ":00:01.5", "9" * 400, "inf"])
+def test_csv_time_that_is_not_finite_is_refused_in_words(tmp_path, end):
+    # Issue 21, item 4: a clock time with a 400-digit hour count raised OverflowError (a traceback in train).
+    csv = tmp_path / "labels.csv"
+    csv.write_text(f"video_id,start,end,sentiment\nv,0,{end},1\n")
+    with pytest.raises(ValueError, match="row 1") as info:
+        read_label_csv(csv)
+    assert len(str(info.value)) < 300

@@ -183,6 +183,27 @@ def test_auc_verdict_on_real_metrics():
     assert "inverted" in INVERTED_TEXT and "negative" in INVERTED_TEXT
 
 
+def test_a_side_too_small_to_mean_anything_is_not_a_result():
+    """Below MIN_CLIPS_PER_CLASS clips of a class or MIN_GROUPS groups, a figure is "not a result" (issue 22)."""
+    from foundation.metrics import MIN_CLIPS_PER_CLASS, MIN_GROUPS, not_a_result
+
+    assert (MIN_CLIPS_PER_CLASS, MIN_GROUPS) == (10, 2)
+    two = binary_metrics([0, 1], [0.2, 0.9], groups=["spk"] * 2, n_bootstrap=10)
+    assert two["roc_auc"] == 1.0 and two["not_a_result"] == "not a result (n = 2, 1 group)"
+    wrong = binary_metrics([0, 1], [0.9, 0.2], groups=["a", "b"], n_bootstrap=10)  # a "baseline AUC 0.000"
+    assert wrong["roc_auc"] == 0.0 and wrong["not_a_result"] == "not a result (n = 2, 2 groups; 1 positive, 1 negative)"
+    y = np.r_[np.zeros(10), np.ones(10)].astype(int)
+    p = np.linspace(0.1, 0.9, 20)
+    enough = binary_metrics(y, p, groups=np.tile(["a", "b"], 10), n_bootstrap=10)
+    assert enough["not_a_result"] is None and not_a_result(enough) is None
+    assert binary_metrics(y, p, n_bootstrap=10)["not_a_result"] is None  # no groups: the clips alone decide
+    assert binary_metrics(y, p, groups=["a"] * 20, n_bootstrap=10)["not_a_result"] == "not a result (n = 20, 1 group)"
+    short = binary_metrics(y[1:], p[1:], groups=np.tile(["a", "b"], 10)[1:], n_bootstrap=10)
+    assert short["not_a_result"] == "not a result (n = 19, 2 groups; 9 negative)"
+    assert not_a_result({"n": 0, "note": "no labelled clips in test"}) == "not a result (n = 0)"
+    assert json.loads(json.dumps(two)) == two
+
+
 @pytest.mark.parametrize("label", [0, 1])
 def test_single_class_gives_none_and_note(label):
     m = binary_metrics(np.full(10, label), np.linspace(0, 1, 10))

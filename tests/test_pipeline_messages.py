@@ -8,8 +8,9 @@ import sys
 import numpy as np
 import soundfile as sf
 
-from pipelines._common import TF_NOISE, filtered_stderr, report_error, write_traceback_log
+from pipelines._common import report_error, write_traceback_log
 from pipelines.predict import input_problem
+from transfer.quiet import TF_NOISE, filtered_stderr
 
 from .conftest import REPO_ROOT
 
@@ -57,14 +58,14 @@ def test_filtered_stderr_drops_tensorflow_notices_and_keeps_real_errors(capfd):
 
 
 def test_tensorflow_imports_quietly_unless_verbose():
-    code = ("import pipelines._common, tensorflow as tf; tf.config.list_physical_devices(); "
+    code = ("import pipelines.train, tensorflow as tf; tf.config.list_physical_devices(); "
             "import sys; print('after import', file=sys.stderr)")
     env = {k: v for k, v in os.environ.items() if k not in ("WEAKLABEL_VERBOSE", "TF_CPP_MIN_LOG_LEVEL")}
     quiet = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, env=env)
     assert quiet.returncode == 0, quiet.stderr
     assert not [line for line in quiet.stderr.splitlines() if TF_NOISE.search(line)], quiet.stderr
     assert "after import" in quiet.stderr
-    hooked = ("import sys, pipelines._common as c; "
+    hooked = ("import sys, pipelines.train, transfer.quiet as c; "
               "print(any(isinstance(f, c._QuietTensorFlowImport) for f in sys.meta_path), c.os.environ.get("
               "'TF_CPP_MIN_LOG_LEVEL'))")
     verbose = subprocess.run([sys.executable, "-c", hooked], cwd=REPO_ROOT, capture_output=True, text=True,

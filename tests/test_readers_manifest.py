@@ -290,3 +290,37 @@ def test_clock_times_in_jsonl_and_parquet(tmp_path):
     pd.DataFrame({"audio_path": ["a.wav"], "start": ["01:00"], "end": ["01:02,5"], "text": ["x"]}).to_parquet(parquet)
     (seg,) = read_manifest(parquet)
     assert (seg.start_s, seg.end_s) == (60.0, 62.5)
+
+
+HUGE = int("9" * 400)  # an integer no float can hold: float(HUGE) raises OverflowError
+
+
+@pytest.mark.parametrize("kind", ["jsonl", "parquet", "csv", "tsv"])
+def test_hostile_times_fail_only_their_row(tmp_path, kind):
+    # Issue 21: a 400-digit end ended the build with OverflowError; JSON booleans were read as 0-1 s.
+    rows = [("a.wav", 0, HUGE, "huge end"), ("a.wav", False, True, "booleans"),
+            ("a.wav", "9" * 400 + ":00:00", "9" * 400 + ":00:01.5", "huge clock"), ("a.wav", 1, 2, "fine")]
+    manifest = tmp_path / f"m.{kind}"
+    if kind == "jsonl":
+        write(manifest, "".join(json.dumps(dict(zip(("audio_path", "start", "end", "text"), r))) + "\n"
+                                for r in rows))
+    elif kind == "parquet":  # a column holds one type: the booleans and the huge numbers in their own files
+        pd.DataFrame({"audio_path": ["a.wav"] * 2, "start": [False, True], "end": [True, True],
+                      "text": ["booleans", "too"]}).to_parquet(manifest)
+        booleans, too = read_manifest(manifest)
+        assert booleans.status == too.status == BAD_TIMESTAMPS
+        pd.DataFrame({"audio_path": ["a.wav"] * 2, "start": ["0", str(rows[2][1])], "end": [str(HUGE), "1"],
+                      "text": ["huge end", "huge clock"]}).to_parquet(manifest)
+        huge, clock = read_manifest(manifest)
+        assert huge.status == clock.status == BAD_TIMESTAMPS and "row 1" in huge.detail
+        return
+    else:
+        sep = "," if kind == "csv" else "\t"
+        write(manifest, "audio_path,start,end,text\n".replace(",", sep)
+              + "".join(sep.join(str(v).lower() if isinstance(v, bool) else str(v) for v in r) + "\n" for r in rows))
+    huge, booleans, clock, fine = read_manifest(manifest)
+    for seg in (huge, booleans, clock):
+        assert seg.status == BAD_TIMESTAMPS, seg
+        assert len(seg.detail) < 300, seg.detail  # a 400-digit number is not repeated in full
+    assert "row 1" in huge.detail and "row 2" in booleans.detail
+    assert fine.status is None and (fine.start_s, fine.end_s) == (1.0, 2.0)

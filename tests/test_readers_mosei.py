@@ -5,7 +5,7 @@ import os
 
 from weaklabel.readers import read_corpus
 from weaklabel.readers.mosei import read_mosei
-from weaklabel.segments import BAD_ENCODING
+from weaklabel.segments import BAD_ENCODING, BAD_TRANSCRIPT_LINE
 
 from .conftest import write_mosei
 
@@ -42,3 +42,11 @@ def test_published_video_is_the_audio_when_the_wav_is_absent(tmp_path):
     from_video, nothing = sorted(read_mosei(root), key=lambda s: s.recording_id != "vid")
     assert from_video.audio_path == str(video.resolve())
     assert nothing.audio_path.endswith("WAV_16000/none.wav")
+
+
+def test_a_fifo_named_like_a_transcript_fails_without_being_read(tmp_path):
+    root = write_mosei(tmp_path / "c", {"good": (5.0, ["good___0___0.0___1.0___fine"])})
+    os.mkfifo(root / "Raw/Transcript/Segmented/Combined/pipe.txt")
+    good, pipe = sorted(read_mosei(root), key=lambda s: s.recording_id)
+    assert good.status is None
+    assert pipe.status == BAD_TRANSCRIPT_LINE and "FIFO" in pipe.detail

@@ -492,3 +492,44 @@ def test_folder_of_audio_without_transcripts_says_so(tmp_path):
     write(tmp_path / "a.txt", "not a transcript format")
     with pytest.raises(CorpusError, match="1 audio file.*none with a transcript"):
         read_corpus("auto", tmp_path)
+
+
+HUGE = int("9" * 400)  # an integer no float can hold: float(HUGE) raises OverflowError
+
+
+@pytest.mark.parametrize("shape", ["segments", "chunks", "whisper.cpp offsets", "whisper.cpp timestamps"])
+def test_whisper_json_hostile_times_fail_only_their_segment(tmp_path, shape):
+    # Issue 21: a 400-digit end raised OverflowError and ended the build; booleans are not times either.
+    def item(start, end, text):
+        if shape == "segments":
+            return {"start": start, "end": end, "text": text}
+        if shape == "chunks":
+            return {"timestamp": [start, end], "text": text}
+        if shape == "whisper.cpp offsets":
+            return {"offsets": {"from": start, "to": end}, "text": text}
+        clock = {0: "00:00:00,000", 1: "00:00:01,000", 2: "00:00:02,000"}  # booleans stay booleans
+        return {"timestamps": {"from": start if isinstance(start, bool) else clock[start],
+                               "to": end if isinstance(end, bool) else clock.get(end, end)}, "text": text}
+
+    huge_end = HUGE if shape != "whisper.cpp timestamps" else "9" * 400 + ":00:00,000"
+    items = [item(0, huge_end, "huge end"), item(False, True, "booleans"), item(1, 2, "fine")]
+    key = {"segments": "segments", "chunks": "chunks"}.get(shape, "transcription")
+    write(tmp_path / "a.wav")
+    write(tmp_path / "a.json", json.dumps({key: items}))
+    huge, booleans, fine = read_subtitle_corpus(tmp_path)
+    assert huge.status == BAD_TIMESTAMPS and "cue 1" in huge.detail and len(huge.detail) < 300
+    assert booleans.failed and booleans.start_s is None  # not a 0-1 s clip
+    assert fine.status is None and fine.end_s - fine.start_s == pytest.approx(1.0 if shape != "whisper.cpp offsets"
+                                                                               else 0.001)
+
+
+@pytest.mark.parametrize("suffix", [".srt", ".vtt"])
+def test_subtitle_time_with_a_huge_hour_fails_only_its_cue(tmp_path, suffix):
+    header = "WEBVTT\n\n" if suffix == ".vtt" else ""
+    sep = "." if suffix == ".vtt" else ","
+    write(tmp_path / "a.wav")
+    write(tmp_path / f"a{suffix}", f"{header}1\n{'9' * 400}:00:01{sep}000 --> {'9' * 400}:00:02{sep}000\nhuge\n\n"
+                                   f"2\n00:00:03{sep}000 --> 00:00:04{sep}000\nfine\n")
+    huge, fine = read_subtitle_corpus(tmp_path)
+    assert huge.status == BAD_TIMESTAMPS and len(huge.detail) < 300
+    assert fine.status is None and (fine.start_s, fine.end_s) == (3.0, 4.0)

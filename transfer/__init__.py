@@ -2,7 +2,9 @@
 
 Frozen ImageNet VGG16 features over log-mel spectrograms, and the classifiers trained on them.
 Importing this package is cheap: each name below is imported on first use, and TensorFlow/Keras only inside
-the functions that build or run a model, so tools that merely resolve or check weights start fast.
+the functions that build or run a model, so tools that merely resolve or check weights start fast. TensorFlow's
+C++ start-up notices are hidden from its first import on (:mod:`transfer.quiet`; ``WEAKLABEL_VERBOSE=1`` shows
+them), as on the command line.
 
 The Python API (none of these parses arguments or prints)::
 
@@ -19,6 +21,9 @@ The Python API (none of these parses arguments or prints)::
 * :func:`evaluate_acted` (:mod:`transfer.acted_evaluation`): a model or probes on an acted emotion corpus.
 """
 from foundation.exports import lazy_exports
+from transfer.quiet import quiet_tensorflow_import
+
+quiet_tensorflow_import()  # TensorFlow's start-up notices hidden, unless WEAKLABEL_VERBOSE (transfer.quiet)
 
 _EXPORTS = {
     "EmbedConfig": "transfer.embedding",

@@ -42,14 +42,16 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from foundation.config import option
+from foundation.config import SEED_RANGE, check_ranges, option
 from transfer.embedding import DEFAULT_LAYER, batch_size_option, layer_option, weights_option
 from transfer.head import HeadConfig
 from transfer.standardise import DEFAULT_STANDARDISATION
+from transfer.weights import weights_text
 from weaklabel.readers.acted import EMOTION_CORPUS_KINDS
 from foundation.metrics import INVERTED_TEXT, auc_verdict, binary_metrics
 from foundation.atomic import write_record_atomic
-from weaklabel.audio import DEFAULT_CLIP_SECONDS
+from foundation.paths import display_path
+from weaklabel.audio import CLIP_SECONDS_RANGE, DEFAULT_CLIP_SECONDS
 from weaklabel.dataset import EVALUATION_JSON_FILE, EVALUATION_MARKDOWN_FILE
 from weaklabel.features import LogMelParams
 from foundation.tables import markdown_tables
@@ -109,16 +111,19 @@ class ActedEvaluationConfig:
     weights: str | None = weights_option(None, default_text="the model's, else imagenet")
     layer: str | None = layer_option(None, default_text=f"the model's, else {DEFAULT_LAYER}")
     clip_seconds: float | None = option(None, default_text=f"the model's, else {DEFAULT_CLIP_SECONDS:g}",
-                                        help="clip length for probe-only runs")
+                                        **CLIP_SECONDS_RANGE, help="clip length for probe-only runs")
     batch_size: int = batch_size_option()
-    n_folds: int | None = option(None, flag="--folds", default_text="leave-one-speaker-out",
+    n_folds: int | None = option(None, flag="--folds", default_text="leave-one-speaker-out", minimum=2,
                                  help="probe folds, grouped by speaker")
     probe_heads: tuple[str, ...] = option(PROBE_HEADS, choices=PROBE_HEADS, help="probe heads to train")
     head_config: HeadConfig = option(default_factory=lambda: HeadConfig(kind="dense"), cli=False,
                                      help="hyper-parameters of the dense probe head")
-    n_bootstrap: int = option(1000, flag="--bootstrap",
+    n_bootstrap: int = option(1000, flag="--bootstrap", minimum=0,
                               help="bootstrap resamples per AUC interval (of speakers when the corpus names them)")
-    seed: int = option(0, help="probe, head and bootstrap seed")
+    seed: int = option(0, **SEED_RANGE, help="probe, head and bootstrap seed")
+
+    def __post_init__(self):
+        check_ranges(self)
 
     def resolved_mode(self) -> str:
         mode = self.mode or ("both" if self.model else "probe")
@@ -531,7 +536,7 @@ def evaluate_acted_corpus(config: ActedEvaluationConfig, log: Callable[[str], No
 
     model, embedder, clip_seconds, params = _embedding_setup(config, mode)
     log(f"embedding {len(clips)} clips: VGG16 {embedder.spec.layer}, {clip_seconds:g} s clips, "
-        f"weights {embedder.weights.source} (verified={embedder.weights.verified})")
+        f"weights {weights_text(weights_record(embedder.weights))} (verified={embedder.weights.verified})")
     if on_start:
         on_start(len(clips))
     X, decode_errors = embed_files(clips["path"].tolist(), embedder, clip_seconds, params, config.batch_size,
@@ -562,7 +567,7 @@ def evaluate_acted_corpus(config: ActedEvaluationConfig, log: Callable[[str], No
                      "layer": embedder.spec.layer, "pooling": embedder.spec.pooling_name,
                      "pooling_description": embedder.spec.describe(), "image_version": IMAGE_VERSION,
                      "dim": int(embedder.dim)},
-        "weights": weights_record(embedder.weights),
+        "weights": {**weights_record(embedder.weights), "path": display_path(embedder.weights.path)},
         "config": {"mode": mode, "n_folds": config.n_folds, "probe_heads": list(config.probe_heads),
                    "dense_head": config.head_config.to_dict(), "n_bootstrap": config.n_bootstrap,
                    "seed": config.seed, "batch_size": config.batch_size,
@@ -577,7 +582,9 @@ def evaluate_acted_corpus(config: ActedEvaluationConfig, log: Callable[[str], No
     if mode in ("zero-shot", "both"):
         p = model.predict_embeddings(X, _standardisation_groups(clips))  # the model's per-speaker standardisation
         clip_records["p_zero_shot"] = p
-        trained_on = model.meta.get("trained_on", {})
+        trained_on = dict(model.meta.get("trained_on", {}))
+        if trained_on.get("dataset"):  # the record is committed: no local path in it
+            trained_on["dataset"] = display_path(trained_on["dataset"])
         record["zero_shot"] = {
             "model": str(config.model), "trained_on": trained_on, "speaker_disjoint": True,
             "train_config": model.meta.get("train_config"),
@@ -715,7 +722,7 @@ def evaluation_tables(record: dict) -> list[dict]:
                   ex["name_errors"], ex["decode_errors"]]],
         "note": (f"Valence from emotion ({record['valence_map']['source']} table); VGG16 "
                  f"{record['features']['layer']}, {record['features']['clip_seconds']:g} s clips, weights "
-                 f"{record['weights']['source']} (verified={record['weights']['verified']})."),
+                 f"{weights_text(record['weights'], path=False)} (verified={record['weights']['verified']})."),
     }]
     zs = record.get("zero_shot")
     if zs:

@@ -37,7 +37,8 @@ from typing import Callable
 import numpy as np
 
 from foundation.atomic import atomic_path, remove_temp_files, write_json_atomic
-from foundation.config import option
+from foundation.config import check_ranges, option
+from foundation.locking import writes_into
 from weaklabel.dataset import Dataset, embedding_files, load_cached_embeddings
 
 IMAGE_VERSION = 1
@@ -86,12 +87,13 @@ def pooling_option():
 
 def bands_option():
     """The ``n_bands`` field of a config: frequency bands of band pooling."""
-    return option(DEFAULT_N_BANDS, flag="--bands", group="embedding", help="frequency bands of --pooling bands")
+    return option(DEFAULT_N_BANDS, flag="--bands", group="embedding", minimum=1,
+                  help="frequency bands of --pooling bands")
 
 
 def batch_size_option():
     """The ``batch_size`` field of a config: clips per VGG16 forward pass."""
-    return option(16, group="embedding", help="clips per VGG16 batch")
+    return option(16, group="embedding", minimum=1, help="clips per VGG16 batch")
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,7 @@ class EmbedConfig:
     batch_size: int = batch_size_option()
 
     def __post_init__(self):
+        check_ranges(self)
         EmbeddingSpec(layer=self.layer, pooling=self.pooling, n_bands=self.n_bands)  # validates the pooling
 
 
@@ -332,6 +335,7 @@ def chunk_bounds(n: int, chunk_clips: int, batch_size: int) -> list[tuple[int, i
     return [(start, min(n, start + size)) for start in range(0, n, size)]
 
 
+@writes_into("dataset_dir", "embed")
 def embed_dataset(dataset_dir: str | Path, weights, layer: str = DEFAULT_LAYER, batch_size: int = 16,
                   jit: bool = DEFAULT_JIT, progress: Callable[[int], None] | None = None,
                   on_start: Callable[[int], None] | None = None, scheduler: str | None = None,
@@ -344,7 +348,7 @@ def embed_dataset(dataset_dir: str | Path, weights, layer: str = DEFAULT_LAYER, 
     :func:`foundation.executor.make_executor`: locally, one after another in this process (which uses every
     core); with ``scheduler="dask"``, in parallel on Dask workers, each loading the network once. The
     chunks are assembled in order on this side and written atomically, so the files are the same bytes
-    either way.
+    either way. It holds the dataset folder's writer lock throughout (:mod:`foundation.locking`).
 
     Parameters
     ----------
@@ -383,7 +387,7 @@ def embed_dataset(dataset_dir: str | Path, weights, layer: str = DEFAULT_LAYER, 
         Row ``i`` belongs to the segment whose ``feature_row`` is ``i``.
     meta : dict
         The cache record: spec, weights identity, shape, features checksum, build fingerprint, whether it
-        came from the cache.
+        came from the cache; ``weights`` is ``weights`` as this call resolved them (from the cache too).
     """
     from foundation.executor import make_executor, resolve_scheduler
 
@@ -400,7 +404,9 @@ def embed_dataset(dataset_dir: str | Path, weights, layer: str = DEFAULT_LAYER, 
     array_path, meta_path = embedding_files(cache_dir, spec.key)
     if cached is not None:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        meta.update(from_cache=True, build_fingerprint=build["fingerprint"])
+        # The cache key holds the weights' checksum, so these are the weights the arrays were computed with; the
+        # record says how this run got them (its file keeps how the computing run did).
+        meta.update(from_cache=True, build_fingerprint=build["fingerprint"], weights=weights_record(weights))
         return cached, meta
     logmel = np.load(features_path, mmap_mode="r")
     n = len(logmel)

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from foundation.config import option
+from foundation.config import check_ranges, option
 
 HEADS = ("logistic", "dense")
 DEFAULT_HEAD = "logistic"
@@ -30,17 +30,20 @@ class HeadConfig:
 
     kind: str = option(DEFAULT_HEAD, choices=HEADS, flag="--head", group="model",
                        help="'logistic' (L2 logistic regression) or 'dense' (the original project's head)")
-    C: float = option(DEFAULT_LOGISTIC_C, group="model",
+    C: float = option(DEFAULT_LOGISTIC_C, group="model", exclusive_minimum=0.0,
                       help="inverse L2 strength of the logistic head on standardised inputs")
-    hidden_units: int = option(256, group="dense head", help="units of the dense head's hidden layer")
-    dropout: float = option(0.3, group="dense head", help="dropout after the hidden layer")
-    learning_rate: float = option(1e-3, group="dense head", help="Adam's learning rate")
-    l2: float = option(1e-4, cli=False, help="L2 penalty on the dense head's hidden weights")
-    batch_size: int = option(32, cli=False, help="clips per step of the dense head")
-    max_epochs: int = option(200, group="dense head", help="most epochs of the dense head")
-    patience: int = option(20, group="dense head", help="early stopping on validation ROC AUC: epochs without gain")
+    hidden_units: int = option(256, group="dense head", minimum=1, help="units of the dense head's hidden layer")
+    dropout: float = option(0.3, group="dense head", minimum=0.0, exclusive_maximum=1.0,
+                            help="dropout after the hidden layer")
+    learning_rate: float = option(1e-3, group="dense head", exclusive_minimum=0.0, help="Adam's learning rate")
+    l2: float = option(1e-4, cli=False, minimum=0.0, help="L2 penalty on the dense head's hidden weights")
+    batch_size: int = option(32, cli=False, minimum=1, help="clips per step of the dense head")
+    max_epochs: int = option(200, group="dense head", minimum=1, help="most epochs of the dense head")
+    patience: int = option(20, group="dense head", minimum=0,
+                           help="early stopping on validation ROC AUC: epochs without gain")
 
     def __post_init__(self):
+        check_ranges(self)
         if self.kind not in HEADS:
             raise ValueError(f"unknown head {self.kind!r}; choose one of {', '.join(HEADS)}")
         if not self.C > 0:

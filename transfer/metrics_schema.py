@@ -20,9 +20,10 @@ EMBEDDING_BASELINE = "embedding_logistic_regression"  # logistic regression on t
 MEL_PREFIX = "mel_"  # + a transfer.baselines.BASELINES name: that baseline on time-averaged log-mel
 WEAK_LABEL_SCORE = "weak_label_score"  # the labelling policy's own score (against human labels only)
 
-#: Model key -> the name a reader sees, in the order the report's tables and curves show them.
+#: Model key -> the name a reader sees, in the order the report's tables and curves show them; the head and the
+#: embedding baseline are named from each metrics file's own record by :func:`model_titles`.
 MODEL_TITLES = {
-    HEAD: "dense head (VGG16)",
+    HEAD: "head (VGG16)",
     EMBEDDING_BASELINE: "logistic regression (VGG16)",
     MEL_PREFIX + "logistic_regression": "logistic regression (mel)",
     MEL_PREFIX + "random_forest": "random forest (mel)",
@@ -30,3 +31,21 @@ MODEL_TITLES = {
     MEL_PREFIX + "mlp": "MLP (mel)",
     WEAK_LABEL_SCORE: "weak-label score (text)",
 }
+
+
+def head_kind(record: dict) -> str | None:
+    """The kind of head (``logistic``, ``dense``) a ``metrics.json`` or ``model.json`` records, or None."""
+    kind = (record.get("head_training") or {}).get("kind")
+    return kind or ((record.get("train_config") or {}).get("head") or {}).get("kind")
+
+
+def model_titles(metrics: dict) -> dict[str, str]:
+    """Model key -> the name a reader sees, for one ``metrics.json``: the head by its recorded kind and the
+    embedding's recorded layer and pooling (``logistic head (VGG16 block2_conv2, bands4)``), the logistic
+    regression on the raw embeddings likewise; :data:`MODEL_TITLES` for the rest (and for what is not recorded)."""
+    embedding = metrics.get("embedding") or {}
+    vgg = ", ".join(str(v) for v in (embedding.get("layer"), embedding.get("pooling")) if v)
+    vgg = f"VGG16 {vgg}" if vgg else "VGG16"
+    kind = head_kind(metrics)
+    return {**MODEL_TITLES, HEAD: f"{kind} head ({vgg})" if kind else f"head ({vgg})",
+            EMBEDDING_BASELINE: f"logistic regression (raw {vgg})"}

@@ -6,7 +6,10 @@ weights. Loading re-resolves the weights and refuses ones whose checksum differs
 
 Prediction on a recording of any length: 7 s windows (the training clip length) every ``hop_s`` seconds,
 the last one aligned to the end of the file; a file shorter than a clip is centred in silence. The file's
-p(positive) is the mean over its windows. Embeddings are standardised as in training
+p(positive) is the mean over its windows weighted by the seconds each adds beyond the previous window's end
+(:func:`window_weights`), so every second of the file counts once (a last window aligned to the end, which may
+start milliseconds after the previous one, adds only those milliseconds). Each p(positive) comes with the
+predicted label, positive from :data:`DECISION_THRESHOLD` up (as the metrics read it). Embeddings are standardised as in training
 (:mod:`transfer.standardise`): the windows of one recording are its group, so a recording with at least
 ``min_clips`` windows is standardised by its own statistics, a shorter one by the training fallback.
 """
@@ -20,7 +23,8 @@ from pathlib import Path
 import numpy as np
 
 from foundation.atomic import write_json_atomic
-from foundation.config import option
+from foundation.config import check_ranges, option
+from foundation.metrics import DECISION_THRESHOLD
 from transfer.embedding import weights_option
 from weaklabel.audio import AudioReader, centred_clip, seconds_to_samples
 from weaklabel.dataset import MODEL_HEAD_FILE as HEAD_FILE, MODEL_META_FILE as META_FILE
@@ -112,7 +116,7 @@ class ValenceModel:
         Returns
         -------
         windows : list of (start_s, end_s, p_positive)
-        p_file : float, the mean of the window probabilities
+        p_file : float, the mean of the window probabilities weighted by :func:`window_weights`
         """
         hop_s = hop_s or self.clip_seconds / 2
         clip_samples = seconds_to_samples(self.clip_seconds)
@@ -131,7 +135,7 @@ class ValenceModel:
                 embedded.append(self.embedder().embed_logmel(logmel, batch_size=batch_size))
         # The recording's windows are one group: standardised together (or by the fallback when few).
         p = self.predict_embeddings(np.concatenate(embedded))
-        return [(s, e, float(q)) for (s, e), q in zip(spans, p)], float(np.mean(p))
+        return [(s, e, float(q)) for (s, e), q in zip(spans, p)], float(np.average(p, weights=window_weights(spans)))
 
 
 def window_spans(duration_s: float, clip_s: float, hop_s: float) -> list[tuple[float, float]]:
@@ -152,6 +156,21 @@ def window_spans(duration_s: float, clip_s: float, hop_s: float) -> list[tuple[f
     return [(float(s), float(s) + clip_s) for s in starts]
 
 
+def window_weights(spans: list[tuple[float, float]]) -> np.ndarray:
+    """Seconds of the recording each window of :func:`window_spans` adds beyond the end of the one before: the
+    first window's length, then each window's end minus the previous end. They sum to the recording's length,
+    so a mean weighted by them counts every second once, and an overlap once (in the earlier window)."""
+    ends = np.array([end for _, end in spans], dtype=np.float64)
+    return np.diff(ends, prepend=spans[0][0]) if spans else ends
+
+
+def predicted_label(p_positive: float) -> str:
+    """``"positive"`` from :data:`DECISION_THRESHOLD` up, else ``"negative"``; ``""`` for NaN (no score)."""
+    if np.isnan(p_positive):
+        return ""
+    return "positive" if p_positive >= DECISION_THRESHOLD else "negative"
+
+
 def load_valence_model(model_dir: str | Path) -> ValenceModel:
     """Load a model folder written by :func:`save_valence_model`."""
     import keras
@@ -167,8 +186,8 @@ def load_valence_model(model_dir: str | Path) -> ValenceModel:
 
 # ------------------------------------------------------------------------------------------- predicting
 #: Columns of :func:`predict`'s table: one ``window`` row per scored window and one ``file`` row per file (the
-#: mean over its windows, or the reason it could not be scored).
-PREDICTION_COLUMNS = ("file", "kind", "start_s", "end_s", "p_positive", "error", "note")
+#: weighted mean over its windows, or the reason it could not be scored); ``label`` is :func:`predicted_label`.
+PREDICTION_COLUMNS = ("file", "kind", "start_s", "end_s", "p_positive", "label", "error", "note")
 
 
 @dataclass(frozen=True)
@@ -176,11 +195,14 @@ class PredictConfig:
     """How :func:`predict` scores audio files."""
 
     hop_s: float | None = option(None, flag="--hop", metavar="SECONDS", default_text="half the clip length",
-                                 help="seconds between window starts")
+                                 exclusive_minimum=0.0, help="seconds between window starts")
     min_speech_seconds: float | None = option(
         None, metavar="S", default_text=f"{DEFAULT_MIN_SPEECH_SECONDS:g}, or one analysis window if longer",
-        help="refuse files with less audio than this, as the build refuses such segments")
+        minimum=0.0, help="refuse files with less audio than this, as the build refuses such segments")
     weights: str | None = weights_option(None, default_text="those the model records; must match its checksum")
+
+    def __post_init__(self):
+        check_ranges(self)
 
 
 def input_problem(path: Path, min_seconds: float) -> str | None:
@@ -214,12 +236,13 @@ def input_problem(path: Path, min_seconds: float) -> str | None:
     return None
 
 
-def padding_note(path: Path, duration_s: float, clip_seconds: float) -> str:
-    """A note for a file shorter than the model's clip (scored centred in silence), else ``""``."""
+def padding_note(duration_s: float, clip_seconds: float) -> str:
+    """The ``note`` of a file shorter than the model's clip (scored centred in silence), else ``""``; its row
+    names the file."""
     if duration_s >= clip_seconds:
         return ""
-    return (f"{path} is {duration_s:.3f} s long, shorter than the model's {clip_seconds:g} s clip: scored as one "
-            f"window padded with {clip_seconds - duration_s:.3f} s of silence")
+    return (f"{duration_s:.3f} s long, shorter than the model's {clip_seconds:g} s clip: scored as one window "
+            f"padded with {clip_seconds - duration_s:.3f} s of silence")
 
 
 def predict(model, paths, config: PredictConfig = PredictConfig(), *, on_file=None):
@@ -232,13 +255,15 @@ def predict(model, paths, config: PredictConfig = PredictConfig(), *, on_file=No
     paths : iterable of paths
     config : PredictConfig
     on_file : callable(dict), optional
-        Called with each file's ``file`` row as soon as the file is done (its ``error`` or ``note`` to show).
+        Called with each file's ``file`` row as soon as the file is done (its ``error`` to show).
 
     Returns
     -------
     pandas.DataFrame with :data:`PREDICTION_COLUMNS`: per file, its windows (``start_s``, ``end_s`` seconds,
-    ``p_positive``), then one ``file`` row (the mean p_positive, or NaN with the ``error`` that stopped it);
-    ``note`` says when a file shorter than the clip was padded with silence.
+    ``p_positive`` and the predicted ``label``), then one ``file`` row (p_positive the mean over the windows
+    weighted by :func:`window_weights`, so that each second of the file counts once; or NaN, no label, and the
+    ``error`` that stopped it); the file row's ``note`` says when a file shorter than the clip was padded with
+    silence.
 
     Raises
     ------
@@ -264,13 +289,13 @@ def predict(model, paths, config: PredictConfig = PredictConfig(), *, on_file=No
                 problem = str(exc)
         if problem is not None:
             file_row = {"file": str(path), "kind": "file", "start_s": np.nan, "end_s": np.nan,
-                        "p_positive": np.nan, "error": problem, "note": ""}
+                        "p_positive": np.nan, "label": "", "error": problem, "note": ""}
         else:
-            note = padding_note(path, windows[-1][1] - windows[0][0], model.clip_seconds)
             rows.extend({"file": str(path), "kind": "window", "start_s": s, "end_s": e, "p_positive": p,
-                         "error": "", "note": note} for s, e, p in windows)
+                         "label": predicted_label(p), "error": "", "note": ""} for s, e, p in windows)
             file_row = {"file": str(path), "kind": "file", "start_s": windows[0][0], "end_s": windows[-1][1],
-                        "p_positive": p_file, "error": "", "note": note}
+                        "p_positive": p_file, "label": predicted_label(p_file), "error": "",
+                        "note": padding_note(windows[-1][1] - windows[0][0], model.clip_seconds)}
         rows.append(file_row)
         if on_file is not None:
             on_file(file_row)

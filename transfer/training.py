@@ -28,7 +28,8 @@ import numpy as np
 import pandas as pd
 
 from transfer.baselines import BASELINES, fit_predict_baseline, mel_summary_features
-from foundation.config import option
+from foundation.config import SEED_RANGE, check_ranges, option
+from foundation.locking import writes_into
 from transfer.embedding import EmbeddingSpec, POOLINGS, bands_option, batch_size_option, embed_dataset, \
     layer_option, pooling_option, weights_option, weights_record
 from transfer.head import HeadConfig, predict_head, train_head
@@ -72,9 +73,10 @@ class TrainConfig:
                          help="'weak' (the build's labels) or 'human' (the dataset's human labels: a ceiling to "
                               "compare with, not weak supervision)")
     head: HeadConfig = option(default_factory=HeadConfig, help="the head trained on the embeddings")
-    seed: int = option(0, group="model", help="training and bootstrap seed")
+    seed: int = option(0, group="model", **SEED_RANGE, help="training and bootstrap seed")
 
     def __post_init__(self):
+        check_ranges(self)
         if self.pooling not in POOLINGS:
             raise ValueError(f"unknown pooling {self.pooling!r}; choose one of {', '.join(POOLINGS)}")
         if self.weighting not in WEIGHTINGS:
@@ -284,9 +286,12 @@ class TrainOptions:
         None, metavar="FILE", help="human sentiment labels to score against: CMU-MOSEI .csd, or CSV/TSV with video "
                                    "id, start, end, sentiment (joined by video id and times)",
         default_text="the dataset's human_label column, if any")
-    n_bootstrap: int = option(1000, flag="--bootstrap", help="bootstrap resamples for the AUC intervals")
+    n_bootstrap: int = option(1000, flag="--bootstrap", minimum=0, help="bootstrap resamples for the AUC intervals")
     model_out: str | None = option(None, metavar="DIR", default_text="DATASET/model",
                                    help="where to save the model")
+
+    def __post_init__(self):
+        check_ranges(self)
 
 
 class EmptySplitError(ValueError):
@@ -309,10 +314,12 @@ def empty_sides(metrics: dict) -> list[str]:
     return empty
 
 
+@writes_into("dataset", "train")
 def train(dataset, config: TrainConfig = TrainConfig(), options: TrainOptions = TrainOptions(), *,
           log: Callable[[str], None] | None = None, embed_start: Callable[[int], None] | None = None,
           embed_progress: Callable[[int], None] | None = None) -> TrainResult:
-    """Train and score the model on a dataset, and save it with ``metrics.json`` into the dataset.
+    """Train and score the model on a dataset, and save it with ``metrics.json`` into the dataset (holding its
+    writer lock throughout, :mod:`foundation.locking`).
 
     Parameters
     ----------
@@ -330,6 +337,8 @@ def train(dataset, config: TrainConfig = TrainConfig(), options: TrainOptions = 
     ------
     EmptySplitError
         When the test side holds no labelled clip: nothing is written.
+    FolderBusyError
+        Another process is writing into the dataset.
     """
     from foundation.atomic import write_json_atomic
     from transfer.model import save_valence_model

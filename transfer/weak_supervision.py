@@ -35,7 +35,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from foundation.config import option
+from foundation.config import SEED_RANGE, check_ranges, option
 from foundation.metrics import auc_verdict, binary_metrics
 from transfer.embedding import weights_option
 from transfer.training import ORIGINAL_RECIPE, PREVIOUS_DEFAULTS, TrainConfig, train_and_evaluate
@@ -125,23 +125,27 @@ class WeakSupervisionConfig:
                                      help="JSON {emotion: positive|negative|neutral|null}")
     text_column: str = option(MELD_TEXT_COLUMN, help="text column of --sentences")
     label_column: str = option(MELD_LABEL_COLUMN, help="sentiment column of --sentences")
-    probabilities: tuple[float, ...] = option(DEFAULT_MATCH_PROBABILITIES, flag="--p", metavar="P",
-                                              help="match probabilities to sweep")
-    pairing_seeds: tuple[int, ...] = option((0,), help="pairing seeds; figures average over them")
-    n_test: int = option(4, flag="--test-speakers", help="speakers held out for test per rotation")
-    n_validation: int = option(2, flag="--validation-speakers", help="speakers for validation per rotation")
-    n_rotations: int | None = option(None, flag="--rotations", default_text="every speaker tested once",
+    probabilities: tuple[float, ...] = option(DEFAULT_MATCH_PROBABILITIES, flag="--p", metavar="P", minimum=0.0,
+                                              maximum=1.0, help="match probabilities to sweep")
+    pairing_seeds: tuple[int, ...] = option((0,), **SEED_RANGE, help="pairing seeds; figures average over them")
+    n_test: int = option(4, flag="--test-speakers", minimum=1, help="speakers held out for test per rotation")
+    n_validation: int = option(2, flag="--validation-speakers", minimum=1,
+                               help="speakers for validation per rotation")
+    n_rotations: int | None = option(None, flag="--rotations", default_text="every speaker tested once", minimum=1,
                                      help="rotations")
     policy: str = option(DEFAULT_POLICY, choices=tuple(POLICIES), help="the default recipe's labelling policy")
-    neutral_band: float | None = option(None, default_text="the policy's own",
+    neutral_band: float | None = option(None, minimum=0.0, maximum=1.0, default_text="the policy's own",
                                         help="the default recipe's neutral band")
     model: TrainConfig = option(default_factory=TrainConfig, cli=False, help="the default recipe's model")
     references: bool = option(True, help="whether the reference rows run too (the original recipe, the previous "
                                          "defaults and the true-label ceiling); --no-references skips them")
     weights: str = weights_option()
-    workers: int | None = option(None, metavar="N", default_text="CPU count", help="build processes")
-    n_bootstrap: int = option(1000, flag="--bootstrap", help="bootstrap resamples of every AUC interval")
-    seed: int = option(0, help="seed of the builds, the training and the bootstrap")
+    workers: int | None = option(None, metavar="N", default_text="CPU count", minimum=1, help="build processes")
+    n_bootstrap: int = option(1000, flag="--bootstrap", minimum=0, help="bootstrap resamples of every AUC interval")
+    seed: int = option(0, **SEED_RANGE, help="seed of the builds, the training and the bootstrap")
+
+    def __post_init__(self):
+        check_ranges(self)
 
 
 def read_clips(config: WeakSupervisionConfig) -> tuple[pd.DataFrame, dict]:

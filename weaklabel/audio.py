@@ -8,16 +8,24 @@ loaded whole for one sentence.
 from __future__ import annotations
 
 import hashlib
+import io
+import os
+import struct
 from dataclasses import dataclass
 
 import numpy as np
 import soundfile as sf
 import soxr
 
+from foundation.paths import require_regular_file
+
 #: Every clip and feature is computed at this rate, Hz.
 TARGET_SR = 16000
 #: The fixed clip length, seconds: longer segments are cropped, shorter ones padded.
 DEFAULT_CLIP_SECONDS = 7.0
+#: The range of a clip length, seconds (:func:`foundation.config.option`): a clip of 10 minutes is 75 MB of
+#: audio, 32 of them a worker's chunk; longer would not fit a worker's memory.
+CLIP_SECONDS_RANGE = {"exclusive_minimum": 0.0, "maximum": 600.0}
 
 
 def seconds_to_samples(seconds: float, sr: int = TARGET_SR) -> int:
@@ -100,13 +108,19 @@ def plan_clip(start_s: float, end_s: float, duration_s: float, clip_seconds: flo
 class AudioReader:
     """An open recording from which spans are decoded to mono float32 at ``target_sr``.
 
-    Use as a context manager. ``duration_s`` is what the file's header declares; a truncated file may
-    hold less, in which case :meth:`read_span` returns fewer samples than asked.
+    Use as a context manager. ``duration_s`` is what the file's header declares, or what is measured where
+    the header understates it (an MP3 without a length header; a WAV whose data chunk says fewer bytes than
+    follow it, as streaming writers leave it: :attr:`length_note` says so); a truncated file may hold less,
+    in which case :meth:`read_span` returns fewer samples than asked.
     """
 
     def __init__(self, path: str, target_sr: int = TARGET_SR):
         self.path = path
         self.target_sr = target_sr
+        try:
+            require_regular_file(path)  # a FIFO or a device would block the open, or never end
+        except OSError as exc:
+            raise AudioDecodeError(f"cannot open audio {path}: {exc}") from exc
         try:
             self._file = sf.SoundFile(path)
         except Exception as exc:  # libsndfile raises several types; all mean "cannot decode"
@@ -119,8 +133,11 @@ class AudioReader:
                                        "audio, convert it to WAV (ffmpeg -i IN -ac 1 -ar 16000 OUT.wav)") from exc
         #: How the length was found when the header could not be trusted ("" otherwise); messages quote it.
         self.length_note = ""
+        self._window: _ByteWindow | None = None  # the file's audio bytes, when a WAV header understates them
         if getattr(self._file, "format", None) == "MP3" and not mp3_has_length_header(path):
             self._measure_mp3(path)
+        elif getattr(self._file, "format", None) == "WAV" and self._file.subtype in _PCM_BYTES:
+            self._measure_wav(path)
         self.native_sr = int(self._file.samplerate)
         self.channels = int(self._file.channels)
         self.native_frames = int(self._file.frames)
@@ -143,6 +160,28 @@ class AudioReader:
         self.length_note = (f"length measured by decoding, {container.frames / container.samplerate:.3f} s: the "
                             f"MP3 has no length header and its first frame implied {declared:.3f} s")
 
+    def _measure_wav(self, path: str) -> None:
+        """A WAV whose data chunk header declares fewer bytes than the file holds after it (0, as streaming
+        writers leave it, or a size last updated before the writer stopped): libsndfile stops where the header
+        says, so read the bytes that are there as raw PCM of the same encoding."""
+        span = wav_data_span(path)
+        frame_bytes = _PCM_BYTES[self._file.subtype] * self._file.channels
+        if span is None or span[2] // frame_bytes <= self._file.frames:
+            return
+        start, declared, present = span
+        window = _ByteWindow(path, start, start + present)
+        try:
+            raw = sf.SoundFile(window, samplerate=self._file.samplerate, channels=self._file.channels,
+                               subtype=self._file.subtype, endian="LITTLE", format="RAW")
+        except Exception:  # noqa: BLE001 - libsndfile raises several types; keep its reading of the header
+            window.close()
+            return
+        sr = self._file.samplerate
+        self._file.close()
+        self._file, self._window = raw, window
+        self.length_note = (f"length measured from the file's size, {raw.frames / sr:.3f} s: its data chunk "
+                            f"header says {declared // frame_bytes / sr:.3f} s (streaming writers leave 0 there)")
+
     def __enter__(self) -> "AudioReader":
         return self
 
@@ -151,6 +190,8 @@ class AudioReader:
 
     def close(self) -> None:
         self._file.close()
+        if self._window is not None:
+            self._window.close()
 
     def read_span(self, start_s: float, end_s: float) -> np.ndarray:
         """Decode ``[start_s, end_s)`` as mono float32 at ``target_sr``; shape ``(n_samples,)``.
@@ -176,6 +217,87 @@ class AudioReader:
         else:
             mono = mono[:wanted]
         return np.ascontiguousarray(mono, dtype=np.float32)
+
+
+#: Bytes per sample of the WAV encodings whose length follows from the byte count (libsndfile subtypes).
+_PCM_BYTES = {"PCM_U8": 1, "PCM_S8": 1, "PCM_16": 2, "PCM_24": 3, "PCM_32": 4, "FLOAT": 4, "DOUBLE": 8,
+              "ULAW": 1, "ALAW": 1}
+#: Zero bytes after a WAV's declared data, up to this many, are padding (to a sector), not audio.
+_WAV_PADDING_BYTES = 1 << 16
+
+
+def wav_data_span(path: str) -> tuple[int, int, int] | None:
+    """Where a RIFF/WAVE file's audio is: ``(offset of its first byte, bytes its data chunk header declares,
+    bytes of audio there)``; None when the file is not one or has no data chunk.
+
+    The audio there runs to the end of the file, unless what follows the declared bytes is another chunk (a
+    ``LIST`` or ``id3 `` tag: a four-character id and a size that fits) or zero padding of at most
+    :data:`_WAV_PADDING_BYTES`; then it is what the header declares. A header that declares more than the
+    file holds (0xFFFFFFFF, or a truncated download) is libsndfile's to read.
+    """
+    try:
+        with open(path, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            head = handle.read(12)
+            if len(head) < 12 or head[:4] != b"RIFF" or head[8:] != b"WAVE":
+                return None
+            offset = 12
+            for _ in range(64):  # the chunks before the audio: fmt, fact, LIST, bext, JUNK...
+                handle.seek(offset)
+                header = handle.read(8)
+                if len(header) < 8:
+                    return None
+                declared = struct.unpack("<I", header[4:])[0]
+                if header[:4] != b"data":
+                    offset += 8 + declared + (declared & 1)
+                    continue
+                start = offset + 8
+                if declared >= size - start:
+                    return start, declared, min(declared, size - start)
+                end = start + declared + (declared & 1)
+                handle.seek(end)
+                after = handle.read(min(size - end, _WAV_PADDING_BYTES + 1))
+                chunk = (len(after) >= 8 and all(32 <= c < 127 for c in after[:4])
+                         and struct.unpack("<I", after[4:8])[0] <= size - end - 8)
+                padding = len(after) <= _WAV_PADDING_BYTES and not after.strip(b"\0")
+                return start, declared, declared if chunk or padding else size - start
+    except OSError:
+        return None
+    return None
+
+
+class _ByteWindow(io.RawIOBase):
+    """Bytes ``[start, end)`` of a file, seen as a whole file: how libsndfile reads a WAV's audio as raw PCM."""
+
+    def __init__(self, path: str, start: int, end: int):
+        super().__init__()
+        self._handle = open(path, "rb")
+        self._start, self._size, self._position = start, end - start, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self._size}[whence]
+        self._position = max(0, base + offset)
+        return self._position
+
+    def tell(self) -> int:
+        return self._position
+
+    def readinto(self, buffer) -> int:
+        count = max(0, min(len(buffer), self._size - self._position))
+        self._handle.seek(self._start + self._position)
+        read = self._handle.readinto(memoryview(buffer).cast("B")[:count]) or 0
+        self._position += read
+        return read
+
+    def close(self) -> None:
+        self._handle.close()
+        super().close()
 
 
 def mp3_has_length_header(path: str) -> bool:

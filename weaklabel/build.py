@@ -56,11 +56,13 @@ from threadpoolctl import ThreadpoolController
 from foundation.atomic import atomic_path, remove_temp_files, write_json_atomic, write_parquet_atomic
 from foundation.digests import file_sha256, json_sha256
 from foundation.executor import make_executor, resolve_scheduler
+from foundation.locking import writes_into
+from foundation.paths import require_regular_file, resolved_path
 from weaklabel import __version__
 from weaklabel.audio import TARGET_SR, AudioDecodeError, AudioReader, plan_clip, seconds_to_samples, segment_rng
-from weaklabel.config import FORMAT_VERSION, BuildConfig
+from weaklabel.config import FORMAT_VERSION, BuildConfig, config_fingerprint
 from weaklabel.dataset import BUILD_FILE, FEATURES_DIR, FEATURES_FILE, PARTS_PREFIX, SEGMENTS_FILE, \
-    Dataset, segment_columns
+    Dataset, finished_build_problem, segment_columns
 from weaklabel.errors import OutputConflictError
 from weaklabel.features import log_mel_placed
 from weaklabel.labelling import count_build, detail_items, join_detail, label_rows
@@ -145,12 +147,19 @@ def group_by_audio_file(segments: Iterable[Segment]) -> dict[str, list[Segment]]
     return groups
 
 
+def corpus_dir(config: BuildConfig) -> Path:
+    """The folder the corpus's paths are relative to: the root, or the folder of a root that is a file (a
+    manifest)."""
+    root = Path(config.root).resolve()
+    return root if root.is_dir() else root.parent
+
+
 def _relative_audio_path(audio_path: str | None, root_dir: Path) -> str | None:
     """``audio_path`` relative to the corpus root when inside it (as stored in ``segments.parquet``)."""
     if not audio_path:
         return audio_path
     try:
-        return Path(audio_path).resolve().relative_to(root_dir).as_posix()
+        return Path(resolved_path(audio_path)).relative_to(root_dir).as_posix()
     except ValueError:
         return audio_path
 
@@ -212,16 +221,21 @@ def process_audio_file(segments: list[Segment], config: BuildConfig,
     n_features : int
         Clips written.
     """
-    root = Path(config.root).resolve()
     audio_path = segments[0].audio_path
-    relative_path = _relative_audio_path(audio_path, root if root.is_dir() else root.parent)
+    relative_path = _relative_audio_path(audio_path, corpus_dir(config))
     rows = [_base_row(seg, relative_path) for seg in segments]
     live = [i for i, seg in enumerate(segments) if not seg.failed]
     if not live:
         return rows, 0
-    if not audio_path or not os.path.isfile(audio_path):
+    try:
+        require_regular_file(audio_path or "")  # a FIFO or a device is never opened
+    except FileNotFoundError:
         for i in live:
             _fail(rows[i], AUDIO_MISSING, f"audio file not found: {audio_path}")
+        return rows, 0
+    except OSError as exc:
+        for i in live:
+            _fail(rows[i], AUDIO_UNREADABLE, str(exc))
         return rows, 0
     try:
         reader = AudioReader(audio_path)
@@ -423,8 +437,17 @@ def unit_digest(segments: list[Segment], seg_digest: str | None = None) -> str:
 
 
 def segments_digest(segments: list[Segment]) -> str:
-    """Hash of a work unit's segments as read from the transcript (what an edited transcript changes)."""
-    return json_sha256([asdict(seg) for seg in segments])
+    """Hash of a work unit's segments as read from the transcript (what an edited transcript changes), but not of
+    where the audio file is: the unit is named beside it, relative to the corpus root (:func:`unit_names`), so the
+    digest is the same wherever the corpus is."""
+    return json_sha256([{k: v for k, v in asdict(seg).items() if k != "audio_path"} for seg in segments])
+
+
+def unit_names(units: Iterable[str], config: BuildConfig) -> dict[str, str]:
+    """Each work unit (:func:`work_unit_key`) as ``build.json`` and ``segments.parquet`` name it: its audio file
+    relative to the corpus root when inside it (a unit without a file, ``recording:<id>``, as it is)."""
+    root = corpus_dir(config)
+    return {unit: _relative_audio_path(unit, root) if os.path.isabs(unit) else unit for unit in units}
 
 
 def _audio_stat(audio_path: str | None) -> list | None:
@@ -577,12 +600,15 @@ def mark_duplicates(segments: list[Segment]) -> None:
             seg.detail = f"segment id {original!r} already used earlier in the corpus"
 
 
-def prepare_output_dir(out_dir: Path, config: BuildConfig, overwrite: bool, force: bool = False) -> Path | None:
+def prepare_output_dir(out_dir: Path, config: BuildConfig, overwrite: bool, force: bool = False,
+                       log: Callable[[str], None] | None = None) -> Path | None:
     """Check what ``out_dir`` holds against ``config``; return None if the build there is complete.
 
     ``build.json`` is the completion mark: outputs without it (a build killed while finalising) are not a
-    build, and are rebuilt. Returns the parts folder to (re)use otherwise, after removing the temporary files
-    that killed writes left in the output, features and parts folders. With ``force`` a complete build of
+    build, and are rebuilt; so are outputs that are not what it describes (:func:`finished_build_problem`;
+    ``log`` is told). Returns the parts folder to (re)use otherwise, after removing the temporary files
+    that its own killed writes left in the output, features and parts folders (nothing else there is
+    touched; with ``overwrite``, the outputs of another configuration go). With ``force`` a complete build of
     the same configuration is redone, its ``build.json`` removed first so that a killed rebuild is never
     taken for complete.
 
@@ -593,50 +619,107 @@ def prepare_output_dir(out_dir: Path, config: BuildConfig, overwrite: bool, forc
     """
     parts_dir = out_dir / f"{PARTS_PREFIX}{config.parts_fingerprint()[:16]}"
     build_file = out_dir / BUILD_FILE
-    ours = [out_dir / SEGMENTS_FILE, out_dir / BUILD_FILE, out_dir / FEATURES_DIR]
+    ours = [out_dir / SEGMENTS_FILE, out_dir / BUILD_FILE, out_dir / FEATURES_FILE]
     same_build = False
     if build_file.is_file():
         try:
             previous = json.loads(build_file.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             previous = {}
-        same_build = previous.get("fingerprint") == config.fingerprint()
-        if same_build and all(p.exists() for p in ours) and not force:
+        same_build = same_configuration(previous, config)
+        damage = finished_build_problem(out_dir, previous) if same_build else None
+        if same_build and all(p.exists() for p in ours) and not force and damage is None:
             if parts_dir.is_dir():  # a finished build whose part folder removal was interrupted
                 shutil.rmtree(parts_dir)
             return None
+        if damage and log:
+            log(f"{out_dir} is not the build its {BUILD_FILE} describes ({damage}): building it again")
         if not same_build and not overwrite:
-            recorded = previous.get("config", {})
-            changed = sorted(k for k, v in config.to_dict().items() if recorded.get(k) != v)
-            old_version = (recorded.get("mel") or {}).get("transform_version", 1)
-            if "mel" in changed and old_version != config.mel.transform_version:
-                changed[changed.index("mel")] = (f"mel: log-mel transform version {old_version}, this code computes "
-                                                 f"version {config.mel.transform_version}")
             raise OutputConflictError(
                 f"{out_dir} holds a build made with a different configuration (differs in: "
-                f"{', '.join(changed) or 'format'}); pass --overwrite to replace it or choose another --out")
-    stale = [p for p in out_dir.glob(f"{PARTS_PREFIX}*") if p != parts_dir] if out_dir.is_dir() else []
+                f"{config_differences(previous, config)}); pass --overwrite to replace it or choose another --out")
+    stale = _stale_parts(out_dir, parts_dir)
     if stale and not overwrite:
         raise OutputConflictError(f"{out_dir} holds an unfinished build with a different configuration; "
                                   "pass --overwrite to discard it or choose another --out")
-    # Every check passed: from here on the folder is changed.
+    # Every check passed: from here on the folder is changed, and only in what the build writes there.
     if same_build:
         build_file.unlink()  # forced or incomplete: the completion mark goes before any output is replaced
     if overwrite:
         for path in stale + [p for p in ours if p.exists()]:
             shutil.rmtree(path) if path.is_dir() else path.unlink()
-    for folder in (out_dir, out_dir / FEATURES_DIR, parts_dir):
-        remove_temp_files(folder)
+    remove_temp_files(out_dir, SEGMENTS_FILE, BUILD_FILE)
+    remove_temp_files(out_dir / FEATURES_DIR, Path(FEATURES_FILE).name)
+    remove_temp_files(parts_dir)  # the parts folder holds nothing but the build's own files
     parts_dir.mkdir(parents=True, exist_ok=True)
     return parts_dir
 
 
+def _stale_parts(out_dir: Path, parts_dir: Path) -> list[Path]:
+    """The parts folders in ``out_dir`` of builds of other configurations (not ``parts_dir``)."""
+    return sorted(p for p in out_dir.glob(f"{PARTS_PREFIX}*") if p != parts_dir) if out_dir.is_dir() else []
+
+
+def config_differences(previous: dict, config: BuildConfig) -> str:
+    """What differs between the configuration a ``build.json`` record holds and ``config``, in words (the
+    settings' names; the log-mel transform versions where those differ; ``format`` when nothing else does)."""
+    recorded = previous.get("config", {})
+    changed = sorted(k for k, v in config.to_dict().items() if recorded.get(k) != v)
+    old_version = (recorded.get("mel") or {}).get("transform_version", 1)
+    if "mel" in changed and old_version != config.mel.transform_version:
+        changed[changed.index("mel")] = (f"mel: log-mel transform version {old_version}, this code computes "
+                                         f"version {config.mel.transform_version}")
+    if "format_version" in changed:
+        changed[changed.index("format_version")] = (
+            f"format: format {recorded.get('format_version')}, made by an earlier version of this tool; "
+            f"this code writes format {FORMAT_VERSION}")
+    return ", ".join(changed) or "format"
+
+
+def overwrite_notice(out_dir: Path, config: BuildConfig) -> str | None:
+    """What ``--overwrite`` replaces in ``out_dir`` to build ``config`` there, in one line; None when it replaces
+    nothing (the folder holds this build, or none). The folder's other files are never touched."""
+    parts_dir = out_dir / f"{PARTS_PREFIX}{config.parts_fingerprint()[:16]}"
+    try:
+        previous = json.loads((out_dir / BUILD_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        previous = None
+    replaced = []
+    if isinstance(previous, dict) and not same_configuration(previous, config):
+        files = [name for name in (BUILD_FILE, SEGMENTS_FILE, FEATURES_FILE) if (out_dir / name).exists()]
+        replaced.append(f"the build made with another configuration (differs in: "
+                        f"{config_differences(previous, config)}): {', '.join(files)}")
+    stale = _stale_parts(out_dir, parts_dir)
+    if stale:
+        replaced.append(f"the unfinished build(s) of other configurations {', '.join(p.name for p in stale)}")
+    if not replaced:
+        return None
+    return f"--overwrite replaces, in {out_dir}, " + "; and ".join(replaced) + " (nothing else there is touched)"
+
+
+def same_configuration(record: dict, config: BuildConfig) -> bool:
+    """Whether a ``build.json`` record was made with ``config`` (the same fingerprint, :func:`config_fingerprint`
+    of the configuration it records, an earlier format's never) from the corpus at the same root.
+
+    The corpus's content is not compared here (:func:`corpus_changes` does): a finished build is up to date only
+    when both agree."""
+    recorded = record.get("config") or {}
+    return config_fingerprint(recorded) == config.fingerprint() and recorded.get("root") == config.root
+
+
+@writes_into("out_dir", "build")
 def build_dataset(config: BuildConfig, out_dir: str | Path, workers: int | None = None,
                   overwrite: bool = False, force: bool = False,
                   progress: Callable[[int, int], None] | None = None,
                   on_start: Callable[[int, int], None] | None = None,
-                  scheduler: str | None = None, dask_address: str | None = None) -> BuildResult:
+                  scheduler: str | None = None, dask_address: str | None = None,
+                  log: Callable[[str], None] | None = None) -> BuildResult:
     """Build (or resume, or confirm up to date) the dataset for ``config`` in ``out_dir``.
+
+    The build holds ``out_dir``'s writer lock throughout (:mod:`foundation.locking`): a second build into the
+    same folder stops at once with :class:`~foundation.locking.FolderBusyError` naming this one. A finished
+    build is up to date only when its outputs are what its ``build.json`` describes
+    (:func:`finished_build_problem`); damaged ones are rebuilt, and ``log`` says why.
 
     Parameters
     ----------
@@ -658,6 +741,9 @@ def build_dataset(config: BuildConfig, out_dir: str | Path, workers: int | None 
         ``dask_address`` is given. A runtime option: it changes neither the output nor ``build.json``.
     dask_address : str, optional
         Scheduler address of a running Dask cluster to join. Its workers must share this filesystem.
+    log : callable(str), optional
+        Receives notices, one line each: what ``overwrite`` replaces (:func:`overwrite_notice`), a finished
+        build found damaged and rebuilt.
 
     Raises
     ------
@@ -665,6 +751,8 @@ def build_dataset(config: BuildConfig, out_dir: str | Path, workers: int | None 
         Wrong root, unknown layout or no segments.
     OutputConflictError
         ``out_dir`` holds a different build and ``overwrite`` is false.
+    FolderBusyError
+        Another process is writing into ``out_dir``.
     """
     started = time.perf_counter()
     scheduler = resolve_scheduler(scheduler, dask_address)  # a bad combination fails before any work
@@ -679,12 +767,17 @@ def build_dataset(config: BuildConfig, out_dir: str | Path, workers: int | None 
     units = group_by_audio_file(segments)
     seg_digests = {unit: segments_digest(segs) for unit, segs in units.items()}
     digests = {unit: unit_digest(segs, seg_digests[unit]) for unit, segs in units.items()}
+    names = unit_names(units, config)
     changes: dict = {}
+    notice = overwrite_notice(out_dir, config) if overwrite else None
+    if notice and log:
+        log(notice)
     previous = None if force else reusable_build(out_dir, config)
-    if previous is not None and (previous["fingerprint"] == config.fingerprint() or overwrite):
-        changes = corpus_changes(previous, units, seg_digests, config)
+    if previous is not None and (same_configuration(previous, config) or overwrite):
+        changes = corpus_changes(previous, units, seg_digests, names)
         if not any(changes.values()):
-            if previous["fingerprint"] == config.fingerprint() and prepare_output_dir(out_dir, config, overwrite) is None:
+            if same_configuration(previous, config) and prepare_output_dir(out_dir, config, overwrite,
+                                                                           log=log) is None:
                 return BuildResult(out_dir, time.perf_counter() - started, up_to_date=True)
             # Only the policy, band, splits or speakers differ: re-label from the stored scores, no audio.
             relabel_dataset(out_dir, out_dir, policy=config.policy, neutral_band=config.neutral_band,
@@ -694,11 +787,11 @@ def build_dataset(config: BuildConfig, out_dir: str | Path, workers: int | None 
         # Some recordings changed: the unchanged ones become parts again, cut from the finished outputs.
         parts_dir = out_dir / f"{PARTS_PREFIX}{config.parts_fingerprint()[:16]}"
         parts_dir.mkdir(exist_ok=True)
-        reuse_finished_parts(out_dir, previous, parts_dir, units, digests, changes)
+        reuse_finished_parts(out_dir, previous, parts_dir, units, digests, changes, names)
         (out_dir / BUILD_FILE).unlink()  # the completion mark goes before any output is replaced
-    parts_dir = prepare_output_dir(out_dir, config, overwrite, force)
-    if parts_dir is None:
-        return BuildResult(out_dir, time.perf_counter() - started, up_to_date=True)
+    # A build is up to date only once its corpus was compared with its record (above); one whose record could not
+    # be compared (no units recorded, an output missing) is built again.
+    parts_dir = prepare_output_dir(out_dir, config, overwrite, force=True, log=log)
     if on_start:
         on_start(len(units), len(segments))
     slots = prepare_staging(feature_slots(units, config), parts_dir)
@@ -727,8 +820,7 @@ def build_dataset(config: BuildConfig, out_dir: str | Path, workers: int | None 
     scores = dict(zip(texts, table.to_dict("records")))
     finalize(out_dir, parts_dir, list(units), config, scores, seg_digests, slots)
     shutil.rmtree(parts_dir)
-    return BuildResult(out_dir, time.perf_counter() - started, recordings_processed=len(todo),
-                       changes=shown_changes(changes, config))
+    return BuildResult(out_dir, time.perf_counter() - started, recordings_processed=len(todo), changes=changes)
 
 
 def reusable_build(out_dir: Path, config: BuildConfig) -> dict | None:
@@ -744,52 +836,48 @@ def reusable_build(out_dir: Path, config: BuildConfig) -> dict | None:
         same_parts = BuildConfig.from_record(record["config"]).parts_fingerprint() == config.parts_fingerprint()
     except (KeyError, TypeError, ValueError, OSError):  # e.g. its folds file is gone: not reusable
         return None
-    return record if same_parts and record.get("format_version") == FORMAT_VERSION else None
-
-
-def _shown(unit: str, config: BuildConfig) -> str:
-    root = Path(config.root)
-    return _relative_audio_path(unit, root if root.is_dir() else root.parent) or unit
+    if not same_parts or record.get("format_version") != FORMAT_VERSION:
+        return None
+    return record if finished_build_problem(out_dir, record) is None else None
 
 
 def corpus_changes(previous: dict, units: dict[str, list[Segment]], seg_digests: dict[str, str],
-                   config: BuildConfig) -> dict:
+                   names: dict[str, str]) -> dict:
     """Which audio files changed since the finished build ``previous`` (its ``build.json``): ``changed`` (the
     transcript's segments of that file, or the file's content), ``new``, ``removed``. An audio file whose
     size and modification time are as recorded is not read; one whose are not is hashed, and counts as
-    changed only when its content differs. Files are named as ``segments.parquet`` names them."""
+    changed only when its content differs. Files are named as ``build.json`` and ``segments.parquet`` name them
+    (``names``, :func:`unit_names`)."""
     old = {r["unit"]: r for r in previous["units"]}
     changed, new = [], []
     for unit, segs in units.items():
-        record = old.get(unit)
+        record = old.get(names[unit])
         if record is None:
-            new.append(unit)
+            new.append(names[unit])
             continue
         if record.get("segments") != seg_digests[unit]:
-            changed.append(unit)
+            changed.append(names[unit])
             continue
         stat = _audio_stat(segs[0].audio_path)
         if stat == [record.get("size"), record.get("mtime_ns")] or (stat is None and record.get("size") is None):
             continue
         sha = audio_identity(segs[0].audio_path)["sha256"] if stat is not None else None
         if sha is None or sha != record.get("sha256"):
-            changed.append(unit)
+            changed.append(names[unit])
         else:
             record["size"], record["mtime_ns"] = stat  # touched, same content: reused as it is
-    removed = [u for u in old if u not in units]
-    order_changed = not (changed or new or removed) and [r["unit"] for r in previous["units"]] != list(units)
+    current = set(names.values())
+    removed = [u for u in old if u not in current]
+    order_changed = not (changed or new or removed) and \
+        [r["unit"] for r in previous["units"]] != [names[u] for u in units]
     return {"changed": changed, "new": new, "removed": removed, **({"reordered": True} if order_changed else {})}
 
 
-def shown_changes(changes: dict, config: BuildConfig) -> dict:
-    """:func:`corpus_changes` with each work unit named as ``segments.parquet``'s ``audio_path`` names it."""
-    return {k: [_shown(u, config) for u in v] if isinstance(v, list) else v for k, v in changes.items()}
-
-
 def reuse_finished_parts(out_dir: Path, previous: dict, parts_dir: Path, units: dict[str, list[Segment]],
-                         digests: dict[str, str], changes: dict) -> int:
+                         digests: dict[str, str], changes: dict, names: dict[str, str]) -> int:
     """Write the part of every unchanged work unit from the finished outputs (its rows as they were before
-    labelling, its features' bytes), so that only the changed ones are processed again. Returns parts written."""
+    labelling, its features' bytes), so that only the changed ones are processed again. ``changes`` and the
+    record name units as ``names`` does (:func:`unit_names`). Returns parts written."""
     changed = set(changes.get("changed", [])) | set(changes.get("new", []))
     frame = pd.read_parquet(out_dir / SEGMENTS_FILE)
     offset_rows = offset_features = 0
@@ -805,11 +893,12 @@ def reuse_finished_parts(out_dir: Path, previous: dict, parts_dir: Path, units: 
     records = {r["unit"]: r for r in previous["units"]}
     written = 0
     for unit, segs in units.items():
-        if unit not in spans or part_done(parts_dir, unit, digests[unit]):
+        name = names[unit]
+        if name not in spans or part_done(parts_dir, unit, digests[unit]):
             continue
-        if unit in changed:
+        if name in changed:
             continue
-        first, n, first_feature, n_features = spans[unit]
+        first, n, first_feature, n_features = spans[name]
         old_rows = frame.iloc[first:first + n]
         if old_rows["segment_id"].tolist() != [seg.segment_id for seg in segs]:
             continue
@@ -827,7 +916,7 @@ def reuse_finished_parts(out_dir: Path, previous: dict, parts_dir: Path, units: 
         with atomic_path(part_path(parts_dir, unit)) as tmp, open(tmp, "wb") as handle:
             if n_features:
                 handle.write(np.ascontiguousarray(features[first_feature:first_feature + n_features]).data)
-            audio = {k: records[unit].get(k) for k in ("size", "mtime_ns", "sha256")}
+            audio = {k: records[name].get(k) for k in ("size", "mtime_ns", "sha256")}
             record = json.dumps({"unit": unit, "digest": digests[unit], "rows": rows, "n_features": n_features,
                                  "row_bytes": row_bytes, "audio": audio}).encode("utf-8")
             handle.write(record)
@@ -870,9 +959,11 @@ def finalize(out_dir: Path, parts_dir: Path, units: list[str], config: BuildConf
     """
     metas = [read_part_meta(part_path(parts_dir, unit)) for unit in units]
     n_features = sum(m["n_features"] for m in metas)
-    # What each work unit was made from, in output order (its rows and feature rows are contiguous): a re-run
-    # compares the corpus with this to re-process only what changed (:func:`corpus_changes`).
-    unit_records = [{"unit": unit, "segments": (segment_digests or {}).get(unit), "rows": len(m["rows"]),
+    # What each work unit was made from, in output order (its rows and feature rows are contiguous), named
+    # relative to the corpus root: a re-run compares the corpus with this to re-process only what changed
+    # (:func:`corpus_changes`), and its content is the build's identity with the configuration (fingerprint).
+    names = unit_names(units, config)
+    unit_records = [{"unit": names[unit], "segments": (segment_digests or {}).get(unit), "rows": len(m["rows"]),
                      "features": m["n_features"], **(m.get("audio") or audio_identity(None))}
                     for unit, m in zip(units, metas)]
     n_frames = config.mel.frames_for_seconds(config.clip_seconds)
@@ -900,11 +991,12 @@ def finalize(out_dir: Path, parts_dir: Path, units: list[str], config: BuildConf
     counts = count_build(frame)
     write_json_atomic(out_dir / BUILD_FILE, {
         "format_version": FORMAT_VERSION,
-        "fingerprint": config.fingerprint(),
+        "fingerprint": config.build_fingerprint(unit_records),
         "config": config.to_dict(),
         "counts": counts,
         "features": {"file": FEATURES_FILE, "shape": [n_features, config.mel.n_mels, n_frames],
                      "dtype": config.mel.storage_dtype, "units": "dB re 1.0 power",
+                     "sha256": file_sha256(out_dir / FEATURES_FILE),
                      "key": "segments.parquet column feature_row (row index); null for failed segments",
                      "log_mel": config.mel.to_dict(), "clip_seconds": config.clip_seconds,
                      "sample_rate": TARGET_SR},

@@ -1,15 +1,17 @@
 """The build's configuration: everything that determines a build's output, and the format version.
 
 :class:`BuildConfig` is recorded in ``build.json`` (:meth:`BuildConfig.to_dict`) and read back from it
-(:meth:`BuildConfig.from_record`); its fingerprint is the identity of a build folder.
+(:meth:`BuildConfig.from_record`). Its fingerprint holds no local path (the corpus root and the folds file are in
+it by their content, not their location); with the corpus's content (:meth:`BuildConfig.build_fingerprint`)
+it is the identity of a build folder: the same on every machine, wherever the checkout is.
 """
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from foundation.config import option
+from foundation.config import SEED_RANGE, check_ranges, option
 from foundation.digests import file_sha256, json_sha256
-from weaklabel.audio import DEFAULT_CLIP_SECONDS, TARGET_SR
+from weaklabel.audio import CLIP_SECONDS_RANGE, DEFAULT_CLIP_SECONDS, TARGET_SR
 from weaklabel.features import LogMelParams
 from weaklabel.readers import CORPUS_KINDS
 from weaklabel.segments import DEFAULT_MIN_SPEECH_SECONDS
@@ -20,18 +22,29 @@ from weaklabel.splits import DEFAULT_FRACTIONS, DEFAULT_SPEAKER_MODE, SPEAKER_MO
 
 FORMAT_VERSION = 4  # 2: per-text VADER shares and negation-aware TextBlob stored for the label model;
 # 3: split groups join shared speakers, audio files and recordings; too_little_speech status;
-# 4: one column per scorer of the registry (language, lexicons, E5), scorer versions in the fingerprint
+# 4: fingerprints of content and paths relative to the corpus root (no absolute path), the corpus's in the build's;
+# one column per scorer of the registry (language, lexicons, E5), scorer versions in the fingerprint
+
+
+#: Fields of :meth:`BuildConfig.to_dict` that say where files are on this machine, left out of the fingerprints.
+LOCATIONS = ("root", "folds", "label_model")  # the label model is fingerprinted by its SHA-256
+
+
+def config_fingerprint(recorded: dict) -> str:
+    """Hash of a configuration as :meth:`BuildConfig.to_dict` gives it (and ``build.json`` records it), without
+    :data:`LOCATIONS`: :meth:`BuildConfig.fingerprint`."""
+    return json_sha256({k: v for k, v in recorded.items() if k not in LOCATIONS})
 
 
 def parse_fractions(text: str) -> tuple[float, float, float]:
-    """``"0.8,0.1,0.1"`` -> train/validation/test fractions; ValueError unless three non-negative numbers
-    summing to 1."""
+    """``"0.8,0.1,0.1"`` -> train/validation/test fractions; ValueError unless three numbers summing to 1 (each
+    in [0, 1] is the option's range, checked where the value enters: :func:`foundation.config.range_problem`)."""
     try:
         values = tuple(float(x) for x in text.split(","))
     except ValueError:
         raise ValueError(f"expected three comma-separated numbers, got {text!r}") from None
-    if len(values) != 3 or any(v < 0 for v in values) or abs(sum(values) - 1) > 1e-6:
-        raise ValueError(f"expected three non-negative fractions summing to 1, got {text!r}")
+    if len(values) != 3 or abs(sum(values) - 1) > 1e-6:
+        raise ValueError(f"expected three fractions summing to 1, got {text!r}")
     return values
 
 
@@ -49,10 +62,10 @@ class BuildConfig:
         help="corpus root (MOSEI folder holding Raw/, a manifest file, or a folder of recordings); omit to build "
              "the embedded synthetic demo corpus")
     clip_seconds: float = option(
-        DEFAULT_CLIP_SECONDS, group="clips and features",
+        DEFAULT_CLIP_SECONDS, group="clips and features", **CLIP_SECONDS_RANGE,
         help="fixed clip length in seconds; longer segments are cropped, shorter padded, at a random offset "
              "drawn from --seed")
-    seed: int = option(0, group="clips and features", help="seed for crop/pad offsets and splits")
+    seed: int = option(0, group="clips and features", **SEED_RANGE, help="seed for crop/pad offsets and splits")
     policy: str = option(
         AUTO_POLICY, choices=(AUTO_POLICY, *POLICIES), group="weak labels and splits",
         help=f"how the text's sentiment scores become a label: {AUTO_POLICY}: {DEFAULT_POLICY} where its scorers run "
@@ -63,12 +76,12 @@ class BuildConfig:
         help="a label-model JSON file (python -m pipelines.label_model --csv YOUR_LABELLED.csv) for the calibrated "
              "policy, instead of the shipped one; recorded, with its SHA-256, in build.json and the fingerprint")
     neutral_band: float | None = option(
-        None, group="weak labels and splits",
+        None, group="weak labels and splits", minimum=0.0, maximum=1.0,
         default_text="the policy's own: " + ", ".join(f"{name} {p.default_band:g}" for name, p in POLICIES.items()),
         help="|score| below this abstains")
     split_fractions: tuple[float, float, float] = option(
         DEFAULT_FRACTIONS, flag="--split", metavar="TRAIN,VAL,TEST", parse=parse_fractions,
-        group="weak labels and splits", help="group-disjoint split fractions")
+        group="weak labels and splits", minimum=0.0, maximum=1.0, help="group-disjoint split fractions")
     folds: str | None = option(
         None, metavar="FOLDS", group="corpus",
         help="JSON of explicit splits by video id, e.g. the CMU Multimodal SDK's standard MOSEI folds "
@@ -81,7 +94,7 @@ class BuildConfig:
              "their recording only), auto (diarization labels such as SPEAKER_00 or spk1 are local, names are "
              "global)")
     min_speech_seconds: float = option(
-        DEFAULT_MIN_SPEECH_SECONDS, metavar="S", group="clips and features",
+        DEFAULT_MIN_SPEECH_SECONDS, metavar="S", group="clips and features", minimum=0.0,
         help="a segment with less decoded audio than this in its span fails as too_little_speech")
     #: Write a build even when a split would get no kept segment (not part of the fingerprint: it changes
     #: whether a build is written, never what it holds).
@@ -100,6 +113,7 @@ class BuildConfig:
             object.__setattr__(self, "policy_fallback", why)
         if self.neutral_band is None:
             object.__setattr__(self, "neutral_band", default_band(self.policy))
+        check_ranges(self)
         if not self.clip_seconds > 0:
             raise ValueError(f"clip length must be positive, got {self.clip_seconds} s")
         if self.mel.sample_rate != TARGET_SR:
@@ -145,11 +159,21 @@ class BuildConfig:
         return cls(**fields, **optional, split_fractions=tuple(recorded["split_fractions"]), mel=mel)
 
     def fingerprint(self) -> str:
-        """Hash of the whole configuration: a build directory holds exactly one."""
-        return json_sha256(self.to_dict())
+        """Hash of the whole configuration but where its files are (:func:`config_fingerprint` of
+        :meth:`to_dict`): the folds are in it by their content, ``folds_sha256``; the corpus by its own, in
+        :meth:`build_fingerprint`."""
+        return config_fingerprint(self.to_dict())
+
+    def build_fingerprint(self, units: list[dict]) -> str:
+        """The identity of a build of this configuration from a corpus, as ``build.json``'s ``units`` record the
+        corpus's content: each audio file by its path relative to the corpus root, its segments' digest and its
+        content's SHA-256. A build directory holds exactly one."""
+        corpus = [[unit["unit"], unit.get("segments"), unit.get("sha256")] for unit in units]
+        return json_sha256({"config": self.fingerprint(), "corpus": corpus})
 
     def parts_fingerprint(self) -> str:
-        """Hash of what the per-recording parts depend on (not the policy or the splits)."""
+        """Hash of what the per-recording parts depend on (not the policy or the splits), and where the corpus is:
+        the name of an unfinished build's parts folder, never recorded."""
         data = self.to_dict()
         keep = ("corpus", "root", "clip_seconds", "seed", "mel", "min_speech_seconds", "format_version")
         return json_sha256({k: data[k] for k in keep})

@@ -15,6 +15,8 @@ from fractions import Fraction
 
 import numpy as np
 
+from foundation.paths import require_regular_file
+
 #: Seek this far (seconds) before a span and decode forward, so the codec's overlap (AAC's 1024-sample
 #: pre-roll) is primed when the span begins.
 _PREROLL_S = 0.25
@@ -73,6 +75,10 @@ class ContainerAudio:
         except ImportError as exc:  # pragma: no cover - a declared dependency
             raise ContainerError(f"PyAV is not installed ({exc}); pip install av") from exc
         self._av = av
+        try:
+            require_regular_file(path)  # FFmpeg would wait on a FIFO, or read a device forever
+        except OSError as exc:
+            raise ContainerError(str(exc)) from exc
         try:
             self._container = av.open(str(path), mode="r")
         except (av.FFmpegError, OSError, ValueError) as exc:

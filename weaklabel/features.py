@@ -27,7 +27,7 @@ import numpy as np
 import scipy.fft
 import scipy.sparse
 
-from foundation.config import option
+from foundation.config import check_ranges, option
 from weaklabel.audio import DEFAULT_CLIP_SECONDS, seconds_to_samples
 
 
@@ -40,20 +40,31 @@ TRANSFORM_VERSION = 2
 class LogMelParams:
     """Parameters of :func:`log_mel_spectrogram` (sample rate in Hz, lengths in samples, fmin/fmax in Hz)."""
 
-    sample_rate: int = option(16000, cli=False, help="sample rate of the audio, Hz")
-    n_fft: int = option(1024, group="clips and features", help="FFT size in samples at 16 kHz")
-    hop_length: int = option(256, group="clips and features", help="hop in samples at 16 kHz (256 = 16 ms)")
-    win_length: int = option(1024, cli=False, follows="n_fft",
+    sample_rate: int = option(16000, cli=False, minimum=1, help="sample rate of the audio, Hz")
+    n_fft: int = option(1024, group="clips and features", minimum=16, maximum=1 << 16,
+                        help="FFT size in samples at 16 kHz")
+    hop_length: int = option(256, group="clips and features", minimum=1, maximum=1 << 16,
+                             help="hop in samples at 16 kHz (256 = 16 ms)")
+    win_length: int = option(1024, cli=False, follows="n_fft", minimum=1, maximum=1 << 16,
                              help="analysis window in samples; set to n_fft wherever n_fft is set")
-    n_mels: int = option(128, group="clips and features", help="mel bands")
-    fmin: float = option(20.0, cli=False, help="lowest mel band edge, Hz")
-    fmax: float = option(8000.0, cli=False, help="highest mel band edge, Hz")
-    power: float = option(2.0, cli=False, help="exponent of the magnitude spectrogram (2: power)")
-    amin: float = option(1e-10, cli=False, help="floor of the power before dB (-100 dB: silence)")
+    n_mels: int = option(128, group="clips and features", minimum=1, maximum=1024, help="mel bands")
+    fmin: float = option(20.0, cli=False, minimum=0.0, help="lowest mel band edge, Hz")
+    fmax: float = option(8000.0, cli=False, exclusive_minimum=0.0, help="highest mel band edge, Hz")
+    power: float = option(2.0, cli=False, exclusive_minimum=0.0,
+                          help="exponent of the magnitude spectrogram (2: power)")
+    amin: float = option(1e-10, cli=False, exclusive_minimum=0.0,
+                         help="floor of the power before dB (-100 dB: silence)")
     storage_dtype: str = option("float16", cli=False, help="dtype of the stored features")
-    transform_version: int = option(TRANSFORM_VERSION, cli=False,
+    transform_version: int = option(TRANSFORM_VERSION, cli=False, minimum=1,
                                     help="arithmetic of the transform (weaklabel.features.TRANSFORM_VERSION; 2: "
                                          "float32 FFT, sparse mel projection); only the current one is computed")
+
+    def __post_init__(self):
+        check_ranges(self)
+        if self.win_length > self.n_fft:
+            raise ValueError(f"the analysis window ({self.win_length} samples) must not exceed n_fft ({self.n_fft})")
+        if not self.fmin < self.fmax:
+            raise ValueError(f"fmin ({self.fmin:g} Hz) must be below fmax ({self.fmax:g} Hz)")
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -26,6 +26,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from weaklabel.readers.times import clock_seconds
+from weaklabel.segments import short_repr
+
 __all__ = [
     "COLUMN_ALIASES",
     "LABEL_COLUMNS",
@@ -134,16 +137,19 @@ def read_mosei_csd(path) -> pd.DataFrame:
 
 
 def _seconds(values: pd.Series, column: str, path: Path) -> np.ndarray:
-    """Parse times given as seconds or as ``[HH:]MM:SS[.,mmm]`` clock times into float64 seconds."""
+    """Parse times given as seconds or as ``[HH:]MM:SS[.,mmm]`` clock times into float64 seconds; ValueError for
+    one that is neither, or not finite (a 400-digit number)."""
     numeric = pd.to_numeric(values, errors="coerce")
     out = np.array(numeric.to_numpy(dtype=np.float64, na_value=np.nan), dtype=np.float64, copy=True)
-    for i in np.flatnonzero(np.isnan(out) & values.notna().to_numpy()):
+    for i in np.flatnonzero(~np.isfinite(out) & values.notna().to_numpy()):
         match = _CLOCK.match(str(values.iloc[i]))
-        if match is None:
-            raise ValueError(f"{path}: column {column!r}, row {i + 1}: {values.iloc[i]!r} is not a time in seconds "
-                             "or [HH:]MM:SS[.mmm]")
-        hours, minutes, secs = match.groups()
-        out[i] = int(hours or 0) * 3600 + int(minutes) * 60 + float(secs.replace(",", "."))
+        if match is not None:
+            hours, minutes, secs = match.groups()
+            whole, _, fraction = secs.replace(",", ".").partition(".")
+            out[i] = clock_seconds(hours, minutes, whole, fraction or None)
+        if not np.isfinite(out[i]):
+            raise ValueError(f"{path}: column {column!r}, row {i + 1}: {short_repr(values.iloc[i])} is not a finite "
+                             "time in seconds or [HH:]MM:SS[.mmm]")
     return out
 
 

@@ -32,7 +32,8 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from foundation.config import option
+from foundation.config import SEED_RANGE, check_ranges, option
+from foundation.locking import writes_into
 from weaklabel.human_labels import sentiment_to_valence
 from weaklabel.label_model import LabelModel, out_of_fold_score
 from weaklabel.policies import (DEFAULT_POLICY, default_band, FALLBACK_POLICY, NEGATIVE, ORIGINAL_POLICY,
@@ -325,8 +326,11 @@ class LabelQualityConfig:
         None, metavar="FILE",
         help="also score this label-model file (python -m pipelines.label_model) as 'calibrated (FILE)'; scored out "
              "of fold when it was fitted on the --csv file itself")
-    bands: tuple[float, ...] = option(DEFAULT_BANDS, help="neutral bands")
-    seed: int = option(0, help="bootstrap seed")
+    bands: tuple[float, ...] = option(DEFAULT_BANDS, minimum=0.0, maximum=1.0, help="neutral bands")
+    seed: int = option(0, **SEED_RANGE, help="bootstrap seed")
+
+    def __post_init__(self):
+        check_ranges(self)
 
 
 def _column(frame: pd.DataFrame, given: str | None, candidates: tuple[str, ...], what: str, path) -> str:
@@ -436,8 +440,10 @@ def label_quality_markdown(report: dict) -> str:
             + markdown_tables(report["tables"]))
 
 
+@writes_into("out_dir", "label quality")
 def write_label_quality(report: dict, out_dir) -> tuple:
-    """Write ``label_quality.json`` and ``label_quality.md`` into ``out_dir`` atomically; return their paths."""
+    """Write ``label_quality.json`` and ``label_quality.md`` into ``out_dir`` atomically, holding its writer lock
+    (a dataset folder's, :mod:`foundation.locking`); return their paths."""
     from foundation.atomic import write_record_atomic
     from weaklabel.dataset import LABEL_QUALITY_FILE, LABEL_QUALITY_MARKDOWN_FILE
 

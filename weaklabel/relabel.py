@@ -20,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from foundation.atomic import atomic_path, write_json_atomic, write_parquet_atomic
+from foundation.locking import writes_into
 from weaklabel.dataset import BUILD_FILE, COLUMNS, FEATURES_FILE, SEGMENTS_FILE, Dataset, segment_columns
 from weaklabel.labelling import count_build, detail_items, join_detail, label_rows, without_scorer_notes
 from weaklabel.scorers import SCORERS
@@ -35,6 +36,7 @@ def _link_or_copy(src: Path, dst: Path) -> None:
             shutil.copyfile(src, tmp)
 
 
+@writes_into("out_dir", "relabel")
 def relabel_dataset(src_dir: str | Path, out_dir: str | Path, *, policy: str | None = None,
                     neutral_band: float | None = None, folds: str | None = None,
                     split_fractions: tuple[float, float, float] | None = None, speakers: str | None = None,
@@ -77,14 +79,14 @@ def relabel_dataset(src_dir: str | Path, out_dir: str | Path, *, policy: str | N
     if not in_place:
         _link_or_copy(src_dir / FEATURES_FILE, out_dir / FEATURES_FILE)
     write_parquet_atomic(out_dir / SEGMENTS_FILE, frame)
-    record.update(fingerprint=config.fingerprint(), config=config.to_dict(), counts=count_build(frame),
-                  columns=segment_columns(config.scorers()),
+    record.update(fingerprint=config.build_fingerprint(record["units"]), config=config.to_dict(),
+                  counts=count_build(frame), columns=segment_columns(config.scorers()),
                   scorers={name: SCORERS[name].record() for name in config.scorers()})
     record.pop("policy_fallback", None)
     if config.policy_fallback:
         record["policy_fallback"] = config.policy_fallback
     if not in_place:
-        record["relabelled_from"] = {"dataset": str(src_dir.resolve()), "fingerprint": source.fingerprint()}
+        record["relabelled_from"] = {"dataset": str(src_dir.resolve()), "fingerprint": Dataset(src_dir).fingerprint}
     write_json_atomic(out_dir / BUILD_FILE, record)
     return Dataset(out_dir)
 

@@ -11,6 +11,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 # Status codes. ``ok`` and ``abstained`` are set by labelling; every other code is a failure reason.
 OK = "ok"
 ABSTAINED = "abstained"
@@ -87,15 +89,33 @@ class Segment:
         return self.status is not None and self.status in FAILURE_STATUSES
 
 
-def _as_seconds(value: Any) -> float | None:
-    """Parse a time in seconds from a number or string; None when it is not a finite number."""
-    if value is None:
+def seconds_value(value: Any) -> float | None:
+    """A time in seconds as a float, from a number or a numeric string, finite or not.
+
+    None when it is not a number: booleans are not times either (JSON's ``false``/``true`` would be 0 and 1 s).
+    An integer too large for a float (a 400-digit ``end``) is ``inf`` (``-inf`` when negative), for the caller
+    to reject as not finite.
+    """
+    if value is None or isinstance(value, (bool, np.bool_)):
         return None
     try:
-        seconds = float(str(value).strip()) if isinstance(value, str) else float(value)
+        return float(value.strip()) if isinstance(value, str) else float(value)
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf
     except (TypeError, ValueError):
         return None
-    return seconds if math.isfinite(seconds) else None
+
+
+def _as_seconds(value: Any) -> float | None:
+    """Parse a time in seconds from a number or string; None when it is not a finite number."""
+    seconds = seconds_value(value)
+    return seconds if seconds is not None and math.isfinite(seconds) else None
+
+
+def short_repr(value: Any, limit: int = 40) -> str:
+    """``repr(value)``, its middle cut when longer than ``limit`` characters (a 400-digit number)."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit // 2]}...{text[-8:]} ({len(text)} characters)"
 
 
 def make_segment(
@@ -127,7 +147,8 @@ def make_segment(
         extra=dict(extra or {}),
     )
     if start_s is None or end_s is None:
-        seg.status, seg.detail = BAD_TIMESTAMPS, f"start/end not a finite number: start={start!r} end={end!r}"
+        seg.status = BAD_TIMESTAMPS
+        seg.detail = f"start/end not a finite number: start={short_repr(start)} end={short_repr(end)}"
         return seg
     if start_s < 0:
         seg.start_clamped = True

@@ -42,6 +42,7 @@ import os
 from pathlib import Path, PurePath, PurePosixPath
 from typing import Any
 
+from foundation.paths import resolved_path
 from weaklabel.errors import CorpusError
 from weaklabel.readers.text_bytes import (DecodedLines, decode_lines, has_undecodable, normalise_to_utf8,
                                           repaired_note, shown_with_replacements)
@@ -121,11 +122,7 @@ class _Rows:
             inside = False
         posix = PurePosixPath(PurePath(os.path.relpath(joined, self.folder) if inside else joined).as_posix())
         recording = str(posix.with_suffix("")) if posix.suffix else str(posix)
-        try:
-            resolved = str(Path(joined).resolve())
-        except (OSError, RuntimeError):
-            resolved = joined
-        return resolved, recording
+        return resolved_path(joined), recording
 
     def unreadable(self, n: int, where: str, status: str, detail: str, text: str | None = None) -> Segment:
         """A row none of whose fields could be read (it does not parse)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from foundation.paths import require_regular_file, resolved_path
 from weaklabel.errors import CorpusError
 from weaklabel.readers.text_bytes import decode_lines, has_undecodable, repaired_note, shown_with_replacements
 from weaklabel.segments import BAD_ENCODING, BAD_TRANSCRIPT_LINE, Segment, failed_segment, make_segment
@@ -89,8 +90,15 @@ def read_mosei(root: str | Path) -> list[Segment]:
         audio = audio_dir / f"{video_id}.wav"
         if not audio.exists() and (raw / VIDEO_SUBDIR / f"{video_id}.mp4").is_file():
             audio = raw / VIDEO_SUBDIR / f"{video_id}.mp4"
-        audio_path = str(audio.resolve())
-        decoded = decode_lines(transcript.read_bytes().splitlines())
+        audio_path = resolved_path(audio)
+        try:
+            require_regular_file(transcript)  # a FIFO named like a transcript would block the read
+            data = transcript.read_bytes()
+        except OSError as exc:
+            segments.append(failed_segment(video_id, f"{video_id}_line0", audio_path, BAD_TRANSCRIPT_LINE,
+                                           f"cannot read the transcript: {exc}"))
+            continue
+        decoded = decode_lines(data.splitlines())
         for index, line in enumerate(decoded.lines):
             number = index + 1
             line = line.lstrip("\ufeff").rstrip("\r")

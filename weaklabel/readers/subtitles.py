@@ -32,12 +32,14 @@ import re
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 
+from foundation.paths import resolved_path
 from weaklabel.errors import CorpusError
 from weaklabel.readers.text_bytes import (decode_transcript_bytes, has_undecodable, repaired_note,
                                           shown_with_replacements)
 from weaklabel.readers.times import CLOCK, clock_seconds, parse_time
-from weaklabel.readers.walk import walk_files
-from weaklabel.segments import BAD_ENCODING, BAD_TRANSCRIPT_LINE, Segment, failed_segment, make_segment
+from weaklabel.readers.walk import walk_files, without_dataset_entries
+from weaklabel.segments import (BAD_ENCODING, BAD_TRANSCRIPT_LINE, Segment, failed_segment, make_segment,
+                                seconds_value)
 
 #: Audio files a transcript pairs with, in preference order for one stem: libsndfile's formats, then
 #: containers decoded through FFmpeg (:mod:`weaklabel.containers`), video last.
@@ -420,16 +422,9 @@ def _interpolate(words: list[_Word], start_s: float, end_s: float) -> None:
 
 # ----------------------------------------------------------------------------------------- JSON transcripts
 def _json_time(value: object) -> float | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return float(parse_time(value.strip()))
-        except (TypeError, ValueError):
-            return None
-    return None
+    """A JSON time as seconds (``inf`` for an integer no float holds, rejected later as not finite); None when it
+    is not a number (booleans included) nor a time string."""
+    return seconds_value(parse_time(value.strip()) if isinstance(value, str) else value)
 
 
 _JSON_LISTS = (("segments", "openai-whisper, faster-whisper, whisperX"), ("transcription", "whisper.cpp -oj"),
@@ -621,7 +616,7 @@ def _find_pairs(root: Path) -> list[tuple[str, Path, Path, str]]:
     """
     if root.is_file():
         suffix = root.suffix.lower()
-        names = sorted(p.name for p in root.parent.iterdir() if p.is_file())
+        names = without_dataset_entries(root.parent, sorted(p.name for p in root.parent.iterdir() if p.is_file()))
         pairs = _pairs_in_folder(root.parent, names)
         if suffix in AUDIO_SUFFIXES:  # the audio file named is the one to use
             found = pairs.get(root.stem)
@@ -643,13 +638,6 @@ def _find_pairs(root: Path) -> list[tuple[str, Path, Path, str]]:
 
 def _drop_audio_note(note: str) -> str:
     return "; ".join(part for part in note.split("; ") if not part.startswith("audio is "))
-
-
-def _absolute(path: Path) -> str:
-    try:
-        return str(path.resolve())
-    except (OSError, RuntimeError):
-        return os.path.abspath(path)
 
 
 def _repaired_items(items: list[ParsedCue], repaired: frozenset[int], n_lines: int) -> list[bool]:
@@ -692,7 +680,7 @@ def read_recording(recording_id: str, audio: Path, subtitle: Path, label: str | 
         only cues whose bytes still do not decode fail, as :data:`~weaklabel.segments.BAD_ENCODING`.
     """
     label = label or subtitle.name
-    audio_path = _absolute(audio)
+    audio_path = resolved_path(audio)
     try:
         decoded = decode_transcript_bytes(subtitle.read_bytes())
     except OSError as exc:

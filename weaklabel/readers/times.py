@@ -8,6 +8,8 @@ import math
 import re
 from typing import Any
 
+from weaklabel.segments import seconds_value
+
 #: ``[HH:]MM:SS[.fff]`` with ``.`` or ``,`` (SRT's mark) before the fraction; groups: hours, minutes,
 #: seconds, fraction digits.
 CLOCK = r"(?:(\d+):)?([0-5]?\d):([0-5]?\d)(?:[.,](\d+))?"
@@ -16,8 +18,13 @@ _DECIMAL_COMMA = re.compile(r"^\s*(-?\d+),(\d+)\s*$", re.ASCII)
 
 
 def clock_seconds(hours: str | None, minutes: str, seconds: str, fraction: str | None) -> float:
-    """Seconds from the groups of :data:`CLOCK` (all strings of digits; hours and fraction optional)."""
-    return int(hours or 0) * 3600 + int(minutes) * 60 + int(seconds) + (float(f"0.{fraction}") if fraction else 0.0)
+    """Seconds from the groups of :data:`CLOCK` (all strings of digits; hours and fraction optional); ``inf``
+    for an hour count no float holds (a 400-digit one), which the segment then rejects as not finite."""
+    try:
+        whole = float(int(hours or 0) * 3600 + int(minutes) * 60 + int(seconds))
+    except (OverflowError, ValueError):  # ValueError: more digits than int() converts (4300)
+        return math.inf
+    return whole + (float(f"0.{fraction}") if fraction else 0.0)
 
 
 def parse_time(value: Any) -> Any:
@@ -49,11 +56,8 @@ def parse_time(value: Any) -> Any:
 
 def is_time(value: Any) -> bool:
     """True when ``value`` reads as a finite time in seconds after :func:`parse_time`."""
-    value = parse_time(value)
-    try:
-        return math.isfinite(float(value.strip() if isinstance(value, str) else value))
-    except (TypeError, ValueError):
-        return False
+    seconds = seconds_value(parse_time(value))
+    return seconds is not None and math.isfinite(seconds)
 
 
 TIME_HINT = "times are seconds (62.5 or 62,5) or [hh:]mm:ss[.mmm] (01:02.5, 00:01:02,500)"

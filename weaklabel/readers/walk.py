@@ -1,4 +1,4 @@
-"""Walking a corpus folder: symbolic links followed, each real folder once."""
+"""Walking a corpus folder: symbolic links followed, each real folder once, a dataset's own files never."""
 from __future__ import annotations
 
 import os
@@ -10,7 +10,9 @@ def walk_files(root: str | Path, skip_hidden: bool = True) -> Iterator[tuple[Pat
     """Yield ``(folder, sorted file names)`` for ``root`` and every folder below it, in sorted order.
 
     Hidden folders (``.name``) are skipped unless ``skip_hidden`` is false. Symbolic links to folders are followed, but a real folder is visited once
-    (by its device and inode), so a link back up the tree does not loop.
+    (by its device and inode), so a link back up the tree does not loop. In a folder that holds a build
+    (``--out`` inside, or equal to, the corpus folder), the build's own files and folders are left out
+    (:func:`without_dataset_entries`).
     """
     seen: set[tuple[int, int]] = set()
     for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
@@ -23,5 +25,16 @@ def walk_files(root: str | Path, skip_hidden: bool = True) -> Iterator[tuple[Pat
             dirnames[:] = []
             continue
         seen.add((st.st_dev, st.st_ino))
-        dirnames[:] = sorted(d for d in dirnames if not (skip_hidden and d.startswith(".")))
-        yield Path(dirpath), sorted(f for f in filenames if os.path.isfile(os.path.join(dirpath, f)))
+        dirnames[:] = without_dataset_entries(dirpath, sorted(d for d in dirnames
+                                                                if not (skip_hidden and d.startswith("."))))
+        yield Path(dirpath), without_dataset_entries(dirpath, sorted(f for f in filenames
+                                                                     if os.path.isfile(os.path.join(dirpath, f))))
+
+
+def without_dataset_entries(folder: str | Path, names: list[str]) -> list[str]:
+    """``names`` (entries of ``folder``) less those of a dataset this tool built in ``folder``
+    (:func:`weaklabel.dataset.dataset_entries`): its ``build.json`` is never a recording's transcript."""
+    from weaklabel.dataset import dataset_entries  # not at the top: weaklabel.dataset imports the readers
+
+    own = dataset_entries(folder)
+    return [name for name in names if name not in own] if own else names

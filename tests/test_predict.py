@@ -1,0 +1,95 @@
+"""predict's table: every second of a file counted once in its score, a predicted label, a note said once."""
+from __future__ import annotations
+
+import csv
+import io
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from transfer.model import ValenceModel, window_spans
+from weaklabel.features import LogMelParams
+
+CLIP_S, HOP_S, SR = 7.0, 3.5, 16000
+
+
+class _LevelEmbedder:
+    """Stands in for VGG16: a window's "embedding" is its mean log-mel level (dB)."""
+
+    def embed_logmel(self, logmel, batch_size=16):
+        return np.asarray(logmel, dtype=np.float64).mean(axis=(1, 2))[:, None]
+
+
+class _Logistic:
+    """Stands in for the head: p(positive) rises with the level (-60 dB -> 0.5)."""
+
+    def predict(self, X, verbose=0, batch_size=1024):
+        return 1.0 / (1.0 + np.exp(-(np.asarray(X)[:, :1] + 60.0) / 3.0))
+
+
+def stub_model(tmp_path) -> ValenceModel:
+    meta = {"clip_seconds": CLIP_S, "log_mel": LogMelParams(n_mels=32).to_dict(), "layer": "stub",
+            "weights": {"source": "random", "spec": "random", "sha256": "stub"}}
+    return ValenceModel(tmp_path, meta, _Logistic(), _embedder=_LevelEmbedder())
+
+
+def ramp(path, seconds: float) -> None:
+    """Noise getting louder through the file, so every window scores differently."""
+    n = int(round(seconds * SR))
+    rng = np.random.default_rng(0)
+    sf.write(path, (np.geomspace(1e-4, 0.5, n) * rng.standard_normal(n)).astype(np.float32), SR)
+
+
+def test_window_weights_count_every_second_of_the_file_once():
+    from transfer.model import window_weights
+
+    for seconds in (45.5, 45.524, 20.0, 7.0, 3.0):
+        spans = window_spans(seconds, CLIP_S, HOP_S)
+        weights = window_weights(spans)
+        assert weights.sum() == pytest.approx(seconds)  # the file, once: no stretch counted twice
+        assert (weights > 0).all() and weights[0] == pytest.approx(min(seconds, CLIP_S))
+    spans = window_spans(45.524, CLIP_S, HOP_S)
+    assert spans[-1][0] - spans[-2][0] == pytest.approx(0.024)  # aligned to the end: 24 ms after the previous one
+    assert window_weights(spans)[-1] == pytest.approx(0.024)  # ... and it adds 24 ms to the file's mean, not 7 s
+
+
+@pytest.mark.parametrize("seconds", [45.5, 45.524])
+def test_a_file_s_score_weights_each_window_by_the_seconds_it_adds(tmp_path, seconds):
+    from transfer.model import DECISION_THRESHOLD, predict, window_weights
+
+    ramp(tmp_path / "long.wav", seconds)
+    scores = predict(stub_model(tmp_path), [tmp_path / "long.wav"])
+    windows, (file_row,) = scores[scores["kind"] == "window"], scores[scores["kind"] == "file"].to_dict("records")
+    spans = list(zip(windows["start_s"], windows["end_s"]))
+    np.testing.assert_allclose(spans, window_spans(seconds, CLIP_S, HOP_S), atol=1e-3)
+    p = windows["p_positive"].to_numpy()
+    expected = np.average(p, weights=window_weights(spans))
+    assert file_row["p_positive"] == pytest.approx(expected)
+    if seconds == 45.524:  # the plain mean counted the last stretch twice (its window almost all overlap)
+        assert abs(np.mean(p) - expected) > 1e-3
+    # The predicted label beside each probability: positive from DECISION_THRESHOLD (0.5) up.
+    assert DECISION_THRESHOLD == 0.5
+    assert set(windows["label"]) == {"positive", "negative"}  # the ramp crosses the threshold
+    for row in scores.to_dict("records"):
+        assert row["label"] == ("positive" if row["p_positive"] >= 0.5 else "negative")
+
+
+def test_a_short_file_s_note_is_said_once_and_an_error_has_no_label(tmp_path, monkeypatch, capsys):
+    from pipelines import predict as cli
+    from transfer import model as model_module
+
+    ramp(tmp_path / "short.wav", 2.0)
+    (tmp_path / "broken.wav").write_bytes(b"RIFF not really a wav")
+    monkeypatch.setattr(model_module, "load_valence_model", lambda folder: stub_model(tmp_path))
+    assert cli.main(["--model", str(tmp_path), str(tmp_path / "short.wav"), str(tmp_path / "broken.wav")]) == 1
+    out, err = capsys.readouterr()
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert list(rows[0]) == ["file", "kind", "start_s", "end_s", "p_positive", "label", "error", "note"]
+    window, short, broken = rows
+    assert window["kind"] == "window" and window["note"] == "" and window["label"] in ("positive", "negative")
+    assert short["kind"] == "file" and "padded with 5.000 s of silence" in short["note"]
+    assert str(tmp_path) not in short["note"]  # the file column names the file
+    assert broken["error"] and broken["label"] == "" and broken["p_positive"] == ""
+    assert "padded" not in err  # the note is in the table, once
+    assert err.count("error:") == 1 and "broken.wav" in err
