@@ -36,12 +36,16 @@ TARGET_RATIO = 10.0
 #: One BLAS/OpenMP thread per process for both paths: the build's workers run with one (weaklabel.build).
 PINNED_THREADS = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                                          "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS")}
-#: (name, child arguments, workers): the four contenders, in the order each round starts with.
+#: The policy of the contenders the target is measured on: the lexicon label model reads TextBlob and VADER only,
+#: the scorers the original path ran (the default E5 teacher is measured beside it, ``build_workers2_e5``).
+LEXICON_POLICY = "lexicon"
+#: (name, child arguments, workers): the contenders, in the order each round starts with.
 CONTENDERS = (
     ("reference", ["reference"], None),
-    ("build_workers2", ["build", "--workers", "2"], 2),
+    ("build_workers2", ["build", "--workers", "2", "--policy", LEXICON_POLICY], 2),
     ("reference_shared_vader", ["reference", "--shared-vader"], None),
-    ("build_workers1", ["build", "--workers", "1"], 1),
+    ("build_workers1", ["build", "--workers", "1", "--policy", LEXICON_POLICY], 1),
+    ("build_workers2_e5", ["build", "--workers", "2", "--policy", "e5", "--cold-cache"], 2),
 )
 
 # Components of build_dataset for the profile: (label, module file suffix, function names whose cumulative
@@ -50,7 +54,10 @@ CONTENDERS = (
 # time outside the processing, plus the chunk appends inside it.
 PROFILE_COMPONENTS = (
     ("read corpus (transcripts -> segments)", "weaklabel/readers/__init__.py", ("read_corpus",), ()),
-    ("sentiment (TextBlob + VADER)", "weaklabel/sentiment.py", ("score_sentiment", "score_texts", "score_many"), ()),
+    ("scorer: language (py3langid)", "weaklabel/scorers/language.py", ("score_language",), ()),
+    ("scorer: TextBlob", "weaklabel/scorers/lexicon.py", ("score_textblob",), ()),
+    ("scorer: VADER", "weaklabel/scorers/lexicon.py", ("score_vader",), ()),
+    ("scorer: E5 (embedding, head; cold sentence cache)", "weaklabel/scorers/e5.py", ("score_e5",), ()),
     ("audio decode + clip (soundfile seek/read, soxr, crop/pad)", "weaklabel/build.py", ("_cut_span", "_cut_clip"),
      ()),
     ("log-mel (STFT, mel projection, dB)", "weaklabel/features.py", ("log_mel_spectrogram", "log_mel_placed"), ()),
@@ -143,6 +150,8 @@ def measure_build_speed(corpus_root: Path, scratch: Path, rounds: int, warmup_ro
         "workers2_vs_reference_shared_vader": paired("build_workers2", "reference_shared_vader"),
         "workers1_vs_reference_shared_vader": paired("build_workers1", "reference_shared_vader"),
         "workers2_vs_workers1": paired("build_workers2", "build_workers1"),
+        "workers2_e5_vs_reference": paired("build_workers2_e5", "reference"),
+        "workers2_e5_over_workers2_lexicon": paired("build_workers2_e5", "build_workers2"),
     }
     per_segment_ratios = {  # fixed costs taken off both sides
         "workers2_vs_reference": paired("build_workers2", "reference", "per_segment_ms"),
@@ -173,8 +182,10 @@ def measure_build_speed(corpus_root: Path, scratch: Path, rounds: int, warmup_ro
             "SentimentIntensityAnalyzer().polarity_scores per sentence (a new analyzer per sentence as written; "
             "'reference_shared_vader' builds it once)"),
         "build_description": ("weaklabel.build.build_dataset, default BuildConfig (7 s clips, 128 mels, "
-                              "n_fft 1024, hop 256 at 16 kHz, float16 features, parquet + build.json), "
-                              "fresh output folder each run, end to end"),
+                              "n_fft 1024, hop 256 at 16 kHz, float16 features, parquet + build.json) with policy "
+                              f"{LEXICON_POLICY} (TextBlob and VADER, the original path's scorers, and the language "
+                              "scorer); build_workers2_e5: the default E5 policy with an empty sentence cache (every "
+                              "distinct sentence embedded); fresh output folder each run, end to end"),
         "timing": "wall time of a fresh process from launch to exit (interpreter, imports, pool start-up, work)",
         "target": {"ratio": TARGET_RATIO, "value": headline,
                    "met": headline is not None and headline >= TARGET_RATIO},
@@ -237,10 +248,10 @@ def measure_logmel_variants(n_clips: int = 10, rounds: int = 5, seed: int = 0) -
 def profile_build(corpus_root: Path, scratch: Path, top: int = 20) -> dict:
     """cProfile of one in-process build (workers=1) of ``corpus_root``: time by component and top functions."""
     out_dir = scratch / "build-profile-out"
-    _build(corpus_root, out_dir, 1)  # warm (also checks the corpus)
+    _build(corpus_root, out_dir, 1, cold_cache=True)  # warm (also checks the corpus)
     profiler = cProfile.Profile()
     profiler.enable()
-    n_segments = _build(corpus_root, out_dir, 1)
+    n_segments = _build(corpus_root, out_dir, 1, cold_cache=True)
     profiler.disable()
     shutil.rmtree(out_dir, ignore_errors=True)
     stats = pstats.Stats(profiler)
@@ -265,13 +276,28 @@ def profile_build(corpus_root: Path, scratch: Path, top: int = 20) -> dict:
             "components": components, "top_functions_by_own_time": functions, "load1": load1()}
 
 
-def _build(root: Path, out_dir: Path, workers: int) -> int:
+def _build(root: Path, out_dir: Path, workers: int, policy: str = "auto", cold_cache: bool = False) -> int:
+    """One build of ``root`` into a fresh ``out_dir``; ``cold_cache``: with an empty sentence cache of its own."""
+    import tempfile
+
     from weaklabel.build import BuildConfig, build_dataset
+    from weaklabel.scoring import SENTENCE_CACHE_ENV
 
     if out_dir.exists():
         shutil.rmtree(out_dir)
-    result = build_dataset(BuildConfig(corpus="mosei", root=str(root), allow_empty_splits=True), out_dir, workers=workers)
-    return result.counts["segments"]
+    previous = os.environ.get(SENTENCE_CACHE_ENV)
+    with tempfile.TemporaryDirectory() as scratch:
+        if cold_cache:
+            os.environ[SENTENCE_CACHE_ENV] = str(Path(scratch) / "sentences.sqlite3")
+        try:
+            config = BuildConfig(corpus="mosei", root=str(Path(root).absolute()), policy=policy,
+                                 allow_empty_splits=True)
+            return build_dataset(config, out_dir, workers=workers).counts["segments"]
+        finally:
+            if previous is None:
+                os.environ.pop(SENTENCE_CACHE_ENV, None)
+            else:
+                os.environ[SENTENCE_CACHE_ENV] = previous
 
 
 def _child(argv=None) -> int:
@@ -283,6 +309,8 @@ def _child(argv=None) -> int:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--shared-vader", action="store_true")
+    parser.add_argument("--policy", default="auto")
+    parser.add_argument("--cold-cache", action="store_true", help="an empty sentence cache of the run's own")
     args = parser.parse_args(argv)
     if args.path == "reference":
         import librosa  # noqa: F401  (the reference's imports, timed as such)
@@ -295,12 +323,10 @@ def _child(argv=None) -> int:
         imported = time.perf_counter()
         segments = reference_build(args.root, reuse_analyzer=args.shared_vader)["segments"]
     else:
-        from weaklabel.build import BuildConfig, build_dataset
+        import weaklabel.build  # noqa: F401  (the build's imports, timed as such)
 
         imported = time.perf_counter()
-        result = build_dataset(BuildConfig(corpus="mosei", root=str(args.root.absolute()), allow_empty_splits=True), args.out,
-                               workers=args.workers)
-        segments = result.counts["segments"]
+        segments = _build(args.root, args.out, args.workers, args.policy, args.cold_cache)
     done = time.perf_counter()
     print(json.dumps({"segments": segments, "imports_s": imported - started, "work_s": done - imported}))
     return 0

@@ -124,7 +124,7 @@ def _build_section(b: dict) -> list[str]:
         return lines + ["(Record in an older format: re-run `python -m benchmarks.run --sections build --update`.)", ""]
     lines += [
         f"Corpus: {b['segments']} segments (`{b['corpus']}`), {b['rounds']} paired rounds; each round runs the "
-        "four contenders back to back on the same corpus, in an order rotated round by round. "
+        "contenders back to back on the same corpus, in an order rotated round by round. "
         f"Timing: {b['timing']}; {b['threads']}. Fixed costs: the same contender on one recording "
         f"({b['fixed_cost_segments']} segments) in the same round; per-segment cost = the difference in wall "
         "time over the difference in segments.",
@@ -138,8 +138,12 @@ def _build_section(b: dict) -> list[str]:
     ]
     names = {"reference": "original path (new VADER analyzer per sentence, as written)",
              "reference_shared_vader": "original path, one shared VADER analyzer (kinder reference)",
-             "build_workers2": "`build_dataset`, workers=2", "build_workers1": "`build_dataset`, workers=1"}
+             "build_workers2": "`build_dataset`, workers=2, lexicon policy",
+             "build_workers1": "`build_dataset`, workers=1, lexicon policy",
+             "build_workers2_e5": "`build_dataset`, workers=2, the default E5 policy, empty sentence cache"}
     for key, label in names.items():
+        if key not in b["summary"]:
+            continue
         v = b["summary"][key]
         lines.append(f"| {label} | {_f(v['wall_s_median'])}{_range(v['wall_s_range'])} | "
                      f"{_f(v['segments_per_s_median'], 0)} | {_f(v['fixed_wall_s_median'])} ({_f(v['imports_s_median'])}) "
@@ -165,6 +169,12 @@ def _build_section(b: dict) -> list[str]:
         "| |",
         f"| workers=2 / workers=1 (parallel speed-up on this machine) | {_f(r['workers2_vs_workers1']['median'])}×"
         f"{_range(r['workers2_vs_workers1']['range'])} | |",
+        *([f"| workers=2 with the E5 policy (cold cache) / original path | "
+           f"{_f(r['workers2_e5_vs_reference']['median'])}×{_range(r['workers2_e5_vs_reference']['range'])} | |",
+           f"| E5 policy's cost over the lexicon policy's (both workers=2) | "
+           f"{_f(r['workers2_e5_over_workers2_lexicon']['median'])}×"
+           f"{_range(r['workers2_e5_over_workers2_lexicon']['range'])} | |"]
+          if "workers2_e5_vs_reference" in r else []),
         "",
         f"CPU time per segment, original path / build (workers=1): "
         f"{_f(b['cpu_time_ratios']['reference_over_build_workers1'])}× as written, "
@@ -197,6 +207,17 @@ def _build_section(b: dict) -> list[str]:
             f"{_f(v['max_abs_difference_db'], 5)} dB.",
             "",
         ]
+    rates = b.get("scorer_rates")
+    if rates:
+        lines += [f"**Text scorers** ({rates['sentences']} distinct sentences, median {rates['median_characters']} "
+                  f"characters, best of {rates['rounds']}, in one process, no sentence cache):", "",
+                  "| scorer | version | threads | sentences/s |", "|---|---|---|---|"]
+        for row in rates["rows"]:
+            lines.append(f"| {row['scorer']} | `{row['version']}` | {row.get('threads', '—')} | "
+                         f"{row.get('sentences_per_s', 'unavailable: ' + row.get('unavailable', ''))} |")
+        lines += ["", "The build scores each distinct sentence once, beside the audio work, and keeps E5's scores in "
+                  "the sentence cache: a re-build, a re-label or another corpus with the same sentences pays nothing "
+                  "for them.", ""]
     p = b.get("profile")
     if p:
         lines += [

@@ -184,6 +184,10 @@ def run(args: argparse.Namespace, argv: list[str]) -> dict:
         out = measure_build_speed(root, scratch, args.build_rounds, warm, log=_log)
         out["profile"] = profile_build(corpus_subset(corpus, args.profile_recordings, subsets), scratch)
         out["logmel_variants"] = measure_logmel_variants(rounds=args.build_rounds + 2)
+        from benchmarks.scorer_speed import measure_scorer_rates, sentences_for_rates
+
+        out["scorer_rates"] = measure_scorer_rates(sentences_for_rates(root, REPO_ROOT.parent / "shared" / "data" /
+                                                                       "meld_dev_sent_emo.csv"))
         return out
 
     def memory_section():

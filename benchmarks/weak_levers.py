@@ -32,40 +32,48 @@ DEFAULT_ROW = "+ label-model confidence as weights (the new default)"
 
 
 def configurations():
-    """(name, group, policy, TrainConfig, noise handling, mel bands or None) rows, in table order.
+    """(name, group, policy, TrainConfig, noise handling, mel bands or None) rows, in table order. A policy
+    ``name@band`` is that policy at that neutral band (else the policy's own).
 
     A row with mel bands rebuilds each pairing's features at that resolution first (the same clips, offsets and
     texts; only the log-mel differs), then re-labels and trains as the others do."""
     from transfer.head import HeadConfig
     from transfer.training import PREVIOUS_DEFAULTS, TrainConfig
+    from weaklabel.policies import DEFAULT_POLICY as TEACHER, FALLBACK_POLICY
 
     default = TrainConfig()
     logistic = HeadConfig(kind="logistic")
     dense = HeadConfig(kind="dense")
     rows = [
-        ("previous defaults: block2_conv2, global average, dense head", "cumulative", "calibrated", PREVIOUS_DEFAULTS, None),
-        ("+ logistic head (C = 1e-3)", "cumulative", "calibrated", replace(PREVIOUS_DEFAULTS, head=logistic), None),
-        ("+ frequency-band pooling over audio frames", "cumulative", "calibrated",
+        ("previous defaults: block2_conv2, global average, dense head", "cumulative", TEACHER, PREVIOUS_DEFAULTS, None),
+        ("+ logistic head (C = 1e-3)", "cumulative", TEACHER, replace(PREVIOUS_DEFAULTS, head=logistic), None),
+        ("+ frequency-band pooling over audio frames", "cumulative", TEACHER,
          replace(PREVIOUS_DEFAULTS, head=logistic, pooling="bands"), None),
-        ("+ per-speaker standardisation", "cumulative", "calibrated", replace(default, weighting="none"), None),
-        (DEFAULT_ROW, "cumulative", "calibrated", default, None),
-        ("default, dense head instead", "swap", "calibrated", replace(default, head=dense), None),
-        ("default, global average pooling instead", "swap", "calibrated", replace(default, pooling="gap"), None),
-        ("default, 8 frequency bands", "swap", "calibrated", replace(default, n_bands=8), None),
-        ("default, cut at block3_conv3 (2x the cost)", "swap", "calibrated", replace(default, layer="block3_conv3"), None),
-        ("default, cut at block4_conv3 (3x the cost)", "swap", "calibrated", replace(default, layer="block4_conv3"), None),
-        ("default, logistic C = 1e-2", "swap", "calibrated", replace(default, head=HeadConfig(C=1e-2)), None),
-        ("default, logistic C = 1e-4", "swap", "calibrated", replace(default, head=HeadConfig(C=1e-4)), None),
+        ("+ per-speaker standardisation", "cumulative", TEACHER, replace(default, weighting="none"), None),
+        (DEFAULT_ROW, "cumulative", TEACHER, default, None),
+        ("default, dense head instead", "swap", TEACHER, replace(default, head=dense), None),
+        ("default, global average pooling instead", "swap", TEACHER, replace(default, pooling="gap"), None),
+        ("default, 8 frequency bands", "swap", TEACHER, replace(default, n_bands=8), None),
+        ("default, cut at block3_conv3 (2x the cost)", "swap", TEACHER, replace(default, layer="block3_conv3"), None),
+        ("default, cut at block4_conv3 (3x the cost)", "swap", TEACHER, replace(default, layer="block4_conv3"), None),
+        ("default, logistic C = 1e-2", "swap", TEACHER, replace(default, head=HeadConfig(C=1e-2)), None),
+        ("default, logistic C = 1e-4", "swap", TEACHER, replace(default, head=HeadConfig(C=1e-4)), None),
         ("default model, original `mean` policy", "swap", "mean", default, None),
-        ("default, 64 mel bands (features rebuilt; half the embedding cost)", "swap", "calibrated", default, None, 64),
-        ("default, 64 mel bands, cut at block3_conv3 (the default's cost)", "swap", "calibrated",
+        ("default model, the lexicon label model as teacher (the teacher before E5)", "swap", FALLBACK_POLICY,
+         default, None),
+        ("default model, the calibrated label model (E5 + lexicons) as teacher", "swap", "calibrated", default, None),
+        ("default, E5 teacher at band 0.2", "swap", f"{TEACHER}@0.2", default, None),
+        ("default, E5 teacher at band 0.3", "swap", f"{TEACHER}@0.3", default, None),
+        ("default, E5 teacher at band 0.5", "swap", f"{TEACHER}@0.5", default, None),
+        ("default, 64 mel bands (features rebuilt; half the embedding cost)", "swap", TEACHER, default, None, 64),
+        ("default, 64 mel bands, cut at block3_conv3 (the default's cost)", "swap", TEACHER,
          replace(default, layer="block3_conv3"), None, 64),
-        ("default + confident learning (cleanlab: prune flagged labels)", "noise", "calibrated", default, "cleanlab"),
-        ("default + label spreading (k-NN graph, abstained clips included)", "noise", "calibrated", default, "spreading"),
-        ("true labels on the clips the weak labels cover (coverage only, no noise)", "diagnostic", "calibrated",
+        ("default + confident learning (cleanlab: prune flagged labels)", "noise", TEACHER, default, "cleanlab"),
+        ("default + label spreading (k-NN graph, abstained clips included)", "noise", TEACHER, default, "spreading"),
+        ("true labels on the clips the weak labels cover (coverage only, no noise)", "diagnostic", TEACHER,
          default, "oracle-covered"),
         ("true labels on the covered clips, flipped at random to the weak labels' error rate (noise only)",
-         "diagnostic", "calibrated", default, "oracle-noise-matched"),
+         "diagnostic", TEACHER, default, "oracle-noise-matched"),
     ]
     return [row if len(row) == 6 else (*row, None) for row in rows]
 
@@ -209,8 +217,9 @@ def main(argv: list[str] | None = None) -> int:
             for folds in sorted(pairing.glob("folds-rot*.json")):
                 rotation = folds.stem.split("-")[-1]
                 suffix = f"-mels{n_mels}" if n_mels else ""
-                dataset = relabel_dataset(base, pairing / f"{policy}-{rotation}{suffix}",
-                                          policy=policy, folds=str(folds.resolve()))
+                name_, _, band = policy.partition("@")
+                dataset = relabel_dataset(base, pairing / f"{policy}-{rotation}{suffix}", policy=name_,
+                                          neutral_band=float(band) if band else None, folds=str(folds.resolve()))
                 if noise:
                     test = _noisy_fit(dataset, config, weights, cache, noise)
                 else:
