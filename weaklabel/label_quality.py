@@ -17,8 +17,8 @@ several neutral bands:
 :func:`labeling_function_summary` adds Snorkel's view of every sentiment scorer of the registry
 (:mod:`weaklabel.scorers`) as a labelling function (coverage, overlap, conflict, empirical accuracy). A label
 model evaluated on the very sentences it was fitted on (its record names their file's SHA-256) is scored out of
-fold instead: refitted with its recipe on grouped folds, so no figure is in-sample. Everything here is pure, texts and labels in, tables out,
-except the label-quality step at the end: :func:`label_quality` (the ``weaklabel.label_quality`` of the API)
+fold instead: refitted with its recipe on grouped folds, so no figure is in-sample. Everything here is pure, texts
+and labels in, tables out, except the label-quality step at the end: :func:`label_quality` (the ``weaklabel.label_quality`` of the API)
 also reads them from a CSV file or a built dataset, and :func:`write_label_quality` writes the report.
 """
 from __future__ import annotations
@@ -27,7 +27,7 @@ import sys
 import types
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -115,7 +115,8 @@ def policy_quality(score: np.ndarray, label: np.ndarray, valence: np.ndarray, ne
     return out
 
 
-def policy_table(columns: pd.DataFrame, sentiment: pd.Series, policies: Sequence[LabelingPolicy | str] = tuple(POLICIES),
+def policy_table(columns: pd.DataFrame, sentiment: pd.Series,
+                 policies: Sequence[LabelingPolicy | str] = tuple(POLICIES),
                  bands: Sequence[float] = DEFAULT_BANDS, n_bootstrap: int = 1000, seed: int = 0, groups=None,
                  scores: dict | None = None) -> list[dict]:
     """One row per (policy, band): :func:`policy_quality` (``groups``: the interval's clusters, (n,)) plus

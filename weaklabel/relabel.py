@@ -49,8 +49,8 @@ def relabel_dataset(src_dir: str | Path, out_dir: str | Path, *, policy: str | N
     out_dir : the new dataset folder (created; an existing ``build.json`` there is replaced last)
     policy, neutral_band, folds, split_fractions, speakers, label_model :
         What changes (None keeps the source's, except that another policy comes with its own band unless one is
-        given; ``label_model`` only with the ``calibrated`` policy). ``out_dir`` may be ``src_dir``: the build is re-labelled in
-        place (what ``build_dataset`` does for ``--policy X --overwrite`` on a finished build).
+        given; ``label_model`` only with the ``calibrated`` policy). ``out_dir`` may be ``src_dir``: the build is
+        re-labelled in place (what ``build_dataset`` does for ``--policy X --overwrite`` on a finished build).
     allow_empty_splits : write it even when a split gets no kept segment
 
     Returns

@@ -19,7 +19,6 @@ import json
 import os
 import sqlite3
 import warnings
-from contextlib import closing
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 

@@ -123,7 +123,8 @@ def load_head(path: str = str(HEAD_FILE)) -> dict:
 
 def head_score(embeddings: np.ndarray, head: dict) -> np.ndarray:
     """``p(positive) - p(negative)`` per embedding under the head's softmax, ``(n,)`` float64 in [-1, 1]."""
-    logits = np.column_stack([rowdot(embeddings, row) + float(b) for row, b in zip(head["weights"], head["intercepts"])])
+    logits = np.column_stack([rowdot(embeddings, row) + float(b)
+                              for row, b in zip(head["weights"], head["intercepts"])])
     return softmax_valence(logits, HEAD_CLASSES)
 
 

@@ -69,7 +69,7 @@ def _vader():
 
 
 def vader_scores(text: str) -> dict[str, float]:
-    """VADER's scores of already-normalised text: ``compound`` in [-1, 1]; ``pos``, ``neg``, ``neu`` shares in [0, 1]."""
+    """VADER's scores of already-normalised text: ``compound`` in [-1, 1]; ``pos``, ``neg``, ``neu`` in [0, 1]."""
     return {k: float(v) for k, v in _vader().polarity_scores(text).items()}
 
 
