@@ -135,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
 
 #: Per failure status: what to check.
 HINTS = {
-    S.BAD_TRANSCRIPT_LINE: "the transcript does not parse: check its format against README 'Corpus formats' "
+    S.BAD_TRANSCRIPT_LINE: "the transcript does not parse: check its format against docs/corpora.md "
                            "(MOSEI lines video___segment___start___end___text, SRT/VTT time lines, Whisper JSON)",
     S.BAD_ENCODING: "re-save the transcript or manifest as UTF-8 (or rename files whose names are not UTF-8)",
     S.BAD_TIMESTAMPS: "times are seconds (62.5) or [hh:]mm:ss[.mmm] (00:01:02.500), with start before end",

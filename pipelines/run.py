@@ -17,7 +17,7 @@ settings (--force redoes the build and the training). The report is always rewri
 configuration of every step is recorded in DATASET/run.json.
 
 --config FILE reads a TOML file: "out" at the top, then one table per step whose keys are the names of the
-step's configuration fields (README, "One file for the whole run"):
+step's configuration fields (docs/options.md, "One file for the whole run"):
 
     out = "build/calls"
     [build]                     # weaklabel.config.BuildConfig; [build.mel] or n_mels = 64 for the log-mel

@@ -44,10 +44,10 @@ from weaklabel.dataset import Dataset, embedding_files, load_cached_embeddings
 IMAGE_VERSION = 1
 IMAGE_DB_RANGE = 80.0
 VGG_BGR_MEANS = np.array([103.939, 116.779, 123.68], dtype=np.float32)
-#: Cut layers that can be compared; the default was chosen by the comparison in the README.
+#: Cut layers that can be compared; the default was chosen by the comparisons in docs/benchmarks.md.
 CUT_LAYERS = ("block2_conv2", "block3_conv3", "block4_conv3", "block5_conv3", "block5_pool")
-#: On the weak-supervision benchmark (reports/weak_supervision_levers/levers.md; README "A model worth its weak
-#: labels") block2_conv2 with band pooling was within noise of block3_conv3 (0.625 against 0.606 at p = 0.75)
+#: On the weak-supervision benchmark (reports/weak_supervision_levers/levers.md; docs/benchmarks.md,
+#: the levers) block2_conv2 with band pooling was within noise of block3_conv3 (0.625 against 0.606 at p = 0.75)
 #: at half the convolution cost; the rule: the best AUC unless a cheaper setting is within noise.
 DEFAULT_LAYER = "block2_conv2"
 #: How the cut layer's feature map becomes a vector (module docstring).

@@ -3,8 +3,8 @@
 * ``logistic`` (the default, :func:`train_logistic_head`): an L2-regularised logistic regression on
   standardised inputs, class-balanced, each clip weighted by the label model's confidence. Weak labels are
   noisy (on the weak-supervision benchmark about 60 % right); a linear model with strong regularisation
-  has the least variance to spend on that noise, and it learned best there (README, "A model worth its weak
-  labels"). It is exported as one ``Dense(1, sigmoid)`` layer with the standardisation folded in.
+  has the least variance to spend on that noise, and it learned best there (docs/benchmarks.md, the weak-supervision
+  levers). It is exported as one ``Dense(1, sigmoid)`` layer with the standardisation folded in.
 * ``dense`` (:func:`train_dense_head`): standardise -> Dense(relu) -> Dropout -> sigmoid, trained with
   class weights that balance the labels, early-stopped on validation ROC AUC (or validation loss when
   validation has a single class), best weights restored. The original project's head.
