@@ -124,7 +124,7 @@ class LabelingPolicy:
         The label model whose score this is (``calibrated``, ``lexicon``, a user's ``--label-model``).
     default_band : float
         Its neutral band when none is given: a band means something only against a score's calibration, so each
-        policy has its own (chosen by measurement, see the README).
+        policy has its own (chosen by measurement: docs/teacher.md).
     """
 
     name: str
@@ -196,7 +196,7 @@ def label_model_policy(name: str, model: LabelModel, description: str | None = N
 
 
 _STRIP = (-1.0, 1.0)  # at band 1: the open interval (-band, band)
-#: The neutral band of the E5-based policies (chosen on the weak-supervision benchmark: README).
+#: The neutral band of the E5-based policies (chosen on the weak-supervision benchmark and MELD's neutral lines: docs/teacher.md).
 E5_BAND = 0.4
 
 
