@@ -198,8 +198,11 @@ def summary_text(result) -> str:
                  f"({c['by_label']['positive']} positive, {c['by_label']['negative']} negative; positive share "
                  f"{share}), {c['abstained']} abstained, {c['failed']} failed")
     config = result.record.get("config", {})
+    from weaklabel.scorers import SCORERS
+
+    ran = [name for name in SCORERS if name in result.record.get("scorers", {})]
     lines.append(f"  labelled by policy {config.get('policy')} (band {config.get('neutral_band'):g}) from the "
-                 f"scorers {', '.join(result.record.get('scorers', {}))}")
+                 f"scorers {', '.join(ran)}")
     if result.record.get("policy_fallback"):
         lines.append(f"  note: {result.record['policy_fallback']}")
     languages = c.get("languages") or {}
