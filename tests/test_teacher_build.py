@@ -1,6 +1,8 @@
 """The teacher in the build: scorer columns per policy, re-labelling without audio, the fallback, languages."""
 import json
 
+import pandas as pd
+
 import pytest
 
 import weaklabel.scorers.e5 as e5
@@ -88,3 +90,17 @@ def test_lexicon_policies_abstain_on_finnish_with_a_note(tmp_path):
         e5_set = relabel_dataset(tmp_path / "out", tmp_path / "e5", policy="e5").segments.set_index("segment_id")
         assert "language:" not in str(e5_set.loc["v0_2", "detail"]) and e5_set.loc["v0_2", "status"] == "ok"
         assert e5_set.loc["v0_2", "label"] == 1
+
+
+@requires_e5
+def test_a_line_longer_than_the_e5_window_is_cut_with_a_note_in_detail(tmp_path):
+    long = "I really love this wonderful, happy day with all of my friends. " * 60  # ~900 tokens
+    root = write_mosei(tmp_path / "corpus", {f"v{i}": (12.0, [
+        f"v{i}___0___0.5___3.0___{long}", f"v{i}___1___4.0___11.5___This was a terrible, awful experience."])
+        for i in range(6)})
+    segments = build_dataset(config_for(root, policy="e5"), tmp_path / "out", workers=1).segments.set_index("segment_id")
+    assert "e5: E5 read the first" in segments.loc["v0_0", "detail"] and segments.loc["v0_0", "label"] == 1
+    assert pd.isna(segments.loc["v0_1", "detail"]) or "e5:" not in segments.loc["v0_1", "detail"]
+    # re-labelled to a policy without E5, the note goes with the column
+    mean = relabel_dataset(tmp_path / "out", tmp_path / "mean", policy="mean").segments.set_index("segment_id")
+    assert "e5" not in mean.columns and "e5:" not in str(mean.loc["v0_0", "detail"])
