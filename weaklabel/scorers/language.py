@@ -9,12 +9,12 @@ English lines and 85 % of Finnish ones; ``benchmarks.text_teacher`` measures it)
 from __future__ import annotations
 
 from functools import lru_cache
-from importlib import metadata
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
+from foundation.versions import version_text
 from weaklabel.scorers.base import Column, ScoredTexts, Scorer
 
 #: A text whose guessed language is not English, with at least this probability, is not read by English-only
@@ -50,13 +50,6 @@ def not_english(language, language_p) -> np.ndarray:
     return known & other & (np.nan_to_num(p, nan=0.0) >= NOT_ENGLISH_MIN_P)
 
 
-def _version() -> str:
-    try:
-        return metadata.version("py3langid")
-    except metadata.PackageNotFoundError:
-        return "not installed"
-
-
 def _unavailable() -> str | None:
     try:
         _identifier()
@@ -66,10 +59,10 @@ def _unavailable() -> str | None:
 
 
 LANGUAGE = Scorer(
-    name="language", version=f"py3langid-{_version()}+p{NOT_ENGLISH_MIN_P:g}",
+    name="language", version=f"py3langid-{version_text('py3langid')}+p{NOT_ENGLISH_MIN_P:g}",
     description="the sentence's language (py3langid), so English-only scorers abstain on other languages",
     columns=(Column("language", "ISO 639-1 code of the language py3langid guesses for the text", kind="text"),
              Column("language_p", "py3langid's normalised probability of that language, [0, 1]")),
     score_many=score_language, unavailable=_unavailable,
-    provenance={"package": "py3langid", "package_version": _version(), "licence": "BSD-3-Clause",
+    provenance={"package": "py3langid", "package_version": version_text("py3langid"), "licence": "BSD-3-Clause",
                 "model": "langid.py's 97-language model (in the package)", "model_licence": "BSD-3-Clause"})

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from importlib import metadata
 from typing import Sequence
 
 import numpy as np
 
+from foundation.versions import version_text
 from weaklabel.scorers.base import Column, ScoredTexts, Scorer
 
 _CONTRACTED_NEGATIONS = [
@@ -34,13 +34,6 @@ def expand_negations(text: str) -> str:
     for pattern, replacement in _CONTRACTED_NEGATIONS:
         text = pattern.sub(replacement, text)
     return text
-
-
-def _version(distribution: str) -> str:
-    try:
-        return metadata.version(distribution)
-    except metadata.PackageNotFoundError:
-        return "not installed"
 
 
 def textblob_polarity(text: str) -> float:
@@ -83,20 +76,20 @@ def score_vader(texts: Sequence[str]) -> ScoredTexts:
 
 
 TEXTBLOB = Scorer(
-    name="textblob", version=f"textblob-{_version('textblob')}+negation-1",
+    name="textblob", version=f"textblob-{version_text('textblob')}+negation-1",
     description="TextBlob's pattern-lexicon polarity (the original method's first scorer)",
     columns=(Column("textblob", "TextBlob polarity of the normalised text, [-1, 1]"),
              Column("textblob_negation", "TextBlob polarity after spelling out n't negations, [-1, 1]")),
     score_many=score_textblob, languages=("en",), score_column="textblob",
-    provenance={"package": "textblob", "package_version": _version("textblob"), "licence": "MIT",
+    provenance={"package": "textblob", "package_version": version_text("textblob"), "licence": "MIT",
                 "model": "pattern's English adjective lexicon (in the package)", "model_licence": "BSD-3-Clause"})
 
 VADER = Scorer(
-    name="vader", version=f"vaderSentiment-{_version('vaderSentiment')}",
+    name="vader", version=f"vaderSentiment-{version_text('vaderSentiment')}",
     description="VADER's rule-based compound score (the original method's second scorer)",
     columns=(Column("vader", "VADER compound score of the normalised text, [-1, 1]"),
              Column("vader_pos", "VADER's share of positive lexicon weight in the text, [0, 1]"),
              Column("vader_neg", "VADER's share of negative lexicon weight in the text, [0, 1]")),
     score_many=score_vader, languages=("en",), score_column="vader",
-    provenance={"package": "vaderSentiment", "package_version": _version("vaderSentiment"), "licence": "MIT",
+    provenance={"package": "vaderSentiment", "package_version": version_text("vaderSentiment"), "licence": "MIT",
                 "model": "VADER's English lexicon (in the package)", "model_licence": "MIT"})
