@@ -51,7 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     ci = oof.get("roc_auc_ci95") or (float("nan"), float("nan"))
     print(f"Wrote {args.out}: label model {model.name!r} over {', '.join(model.features)}, fitted on "
           f"{model.fitted_on[0]['rows']} positive/negative sentences; out of fold ROC AUC {oof['roc_auc']:.3f} "
-          f"[{ci[0]:.3f}, {ci[1]:.3f}]. Build with --label-model {args.out}")
+          f"[{ci[0]:.3f}, {ci[1]:.3f}]; its band {model.band:g} ({oof['band_rule']}). Build with --label-model "
+          f"{args.out}")
     return 0
 
 

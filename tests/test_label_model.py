@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from pipelines import label_model as cli
-from weaklabel.label_model import (LABEL_MODEL_FORMAT, SHIPPED_DIR, LabelModel, fit_label_model, load_label_model,
+from weaklabel.label_model import (BAND_GRID, LABEL_MODEL_FORMAT, SHIPPED_DIR, LabelModel, fit_label_model, load_label_model,
                                    out_of_fold_score, save_label_model, shipped_label_model, target_classes)
 
 POSITIVE = ["I love this, it is wonderful", "What a great and happy day", "This is excellent, thank you so much",
@@ -71,6 +71,18 @@ def test_shipped_models_say_what_they_were_fitted_on_and_only_permissive_data():
     assert shipped_label_model("lexicon").features == ("textblob_negation", "vader", "vader_pos", "vader_neg")
 
 
+def test_the_band_rule_keeps_a_third_and_prefers_balanced_accuracy():
+    from weaklabel.label_model import choose_band
+
+    valence = np.r_[np.ones(50), np.zeros(50)]
+    right = np.r_[np.linspace(0.05, 0.9, 50), -np.linspace(0.05, 0.9, 50)]  # every sign right
+    assert choose_band(right, valence) == BAND_GRID[0]  # as accurate at every band: the most labels
+    unsure = right.copy()
+    unsure[:12] = -unsure[:12]  # the 12 least confident positives (|score| < 0.26) are wrong
+    assert choose_band(unsure, valence) == 0.3  # the smallest band without them
+    assert choose_band(np.zeros(100), valence) == BAND_GRID[0]  # none labels a third: the smallest
+
+
 def test_out_of_fold_scores_never_come_from_a_model_that_saw_the_group():
     x = np.r_[np.full(10, 0.9), np.full(10, -0.9)]
     valence = np.r_[np.ones(10), np.zeros(10)]
@@ -93,11 +105,13 @@ def test_the_command_fits_on_a_users_file_and_the_build_records_the_model(tmp_pa
     assert model.features == ("vader", "textblob_negation") and model.classes[1] == "neutral"
     assert model.fitted_on[0]["file"] == "mine.csv" and model.fitted_on[0]["neutral"] == 18
     assert model.out_of_fold["roc_auc"] > 0.8 and model.out_of_fold["grouped_by"] == "dialogue"
+    assert model.band in BAND_GRID and "balanced accuracy" in model.out_of_fold["band_rule"]
 
     from weaklabel.build import BuildConfig, build_dataset
 
     config = BuildConfig(corpus="mosei", root=str(small_mosei), label_model=str(out))
     assert config.policy == "calibrated"  # auto with a label model: the model's policy
+    assert config.neutral_band == model.band  # and the band chosen for it on its data
     dataset = build_dataset(config, tmp_path / "build", workers=1)
     record = dataset.record
     assert record["config"]["label_model_sha256"] == model.sha256

@@ -111,8 +111,9 @@ class BuildConfig:
             resolved, why = ("calibrated", None) if self.label_model else resolve_policy(self.policy)
             object.__setattr__(self, "policy", resolved)
             object.__setattr__(self, "policy_fallback", why)
-        if self.neutral_band is None:
-            object.__setattr__(self, "neutral_band", default_band(self.policy))
+        if self.neutral_band is None:  # the policy's own (a user's label model's, when it records one)
+            object.__setattr__(self, "neutral_band", self.labelling_policy().default_band if self.policy in POLICIES
+                               else default_band(self.policy))
         check_ranges(self)
         if not self.clip_seconds > 0:
             raise ValueError(f"clip length must be positive, got {self.clip_seconds} s")

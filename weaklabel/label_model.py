@@ -62,6 +62,9 @@ class LabelModel:
         The data it was fitted on: one record per file (name, SHA-256, rows used, class counts, licence).
     out_of_fold : dict
         Figures on that data from models that never saw the rows they score (grouped folds).
+    band : float or None
+        The neutral band chosen for it on its data (:func:`choose_band`), which the ``calibrated`` policy then
+        labels with; None: the policy's own.
     path, sha256 : str or None
         The file it was read from and that file's SHA-256 (None for a model not yet saved).
     """
@@ -75,6 +78,7 @@ class LabelModel:
     scorer_versions: dict = field(default_factory=dict)
     fitted_on: list = field(default_factory=list)
     out_of_fold: dict = field(default_factory=dict)
+    band: float | None = None
     path: str | None = None
     sha256: str | None = None
 
@@ -109,7 +113,8 @@ class LabelModel:
         return {"format": LABEL_MODEL_FORMAT, "name": self.name, "features": list(self.features),
                 "classes": list(self.classes), "weights": [[float(w) for w in row] for row in self.weights],
                 "intercepts": [float(b) for b in self.intercepts], "recipe": self.recipe,
-                "scorer_versions": self.scorer_versions, "fitted_on": self.fitted_on, "out_of_fold": self.out_of_fold}
+                "scorer_versions": self.scorer_versions, "fitted_on": self.fitted_on, "out_of_fold": self.out_of_fold,
+                **({"band": self.band} if self.band is not None else {})}
 
     def identity(self) -> dict:
         """What a build records (and fingerprints) of the model it labelled with."""
@@ -136,6 +141,7 @@ def load_label_model(path: str | Path) -> LabelModel:
                           intercepts=tuple(float(b) for b in record["intercepts"]),
                           recipe=record.get("recipe", {}), scorer_versions=record.get("scorer_versions", {}),
                           fitted_on=record.get("fitted_on", []), out_of_fold=record.get("out_of_fold", {}),
+                          band=None if record.get("band") is None else float(record["band"]),
                           path=str(path), sha256=file_sha256(path))
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"{path}: malformed label model ({exc})") from None
@@ -253,6 +259,33 @@ def out_of_fold_score(columns: Mapping[str, np.ndarray], valence, groups, featur
     return out
 
 
+#: Bands :func:`choose_band` chooses among, and the share of the human positive/negative sentences it must label.
+BAND_GRID = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6)
+MIN_COVERAGE = 1 / 3
+BAND_RULE = (f"the best out-of-fold balanced accuracy among the bands {', '.join(f'{b:g}' for b in BAND_GRID)} "
+             f"that label at least a third of the human positive/negative sentences, the smaller (more labels) on a tie; "
+             f"the smallest band if none does")
+
+
+def choose_band(score, valence) -> float:
+    """The neutral band for out-of-fold scores ``score`` (n,) against human ``valence`` (n,: 1, 0, NaN): the
+    :data:`BAND_RULE`. A band is a threshold on a score's calibration, so each model gets the one its data
+    supports."""
+    score, valence = np.asarray(score, dtype=np.float64), np.asarray(valence, dtype=np.float64)
+    polar = ~np.isnan(valence) & ~np.isnan(score)
+    best, best_value = BAND_GRID[0], -1.0
+    for band in BAND_GRID:
+        labelled = polar & (np.abs(score) >= band) & (score != 0)
+        if labelled.sum() < MIN_COVERAGE * polar.sum():
+            continue
+        right = (score > 0) == (valence == 1)
+        recalls = [right[labelled & (valence == k)].mean() for k in (0, 1) if (labelled & (valence == k)).any()]
+        value = float(np.mean(recalls)) if recalls else -1.0
+        if value > best_value:
+            best, best_value = band, value
+    return best
+
+
 # ------------------------------------------------------------------------------- fitting on a user's file
 @dataclass(frozen=True)
 class LabelModelConfig:
@@ -310,7 +343,9 @@ def fit_label_model_file(path: str | Path, config: LabelModelConfig = LabelModel
                             fitted_on=fitted_on,
                             out_of_fold={"roc_auc": oof["roc_auc"], "roc_auc_ci95": oof["roc_auc_ci95"],
                                          "folds": config.n_folds, "grouped_by": config.group_column or
-                                         ("Dialogue_ID" if groups is not None else "sentence")})
+                                         ("Dialogue_ID" if groups is not None else "sentence"),
+                                         "band_rule": BAND_RULE},
+                            band=choose_band(score, valence))
     policies = [name for name in (ORIGINAL_POLICY, "lexicon", "calibrated") if name in POLICIES]
     report = label_quality_report(texts, sentiment, source, policies, groups=groups, label_model=model,
                                   source_sha256=fitted_on[0]["sha256"])

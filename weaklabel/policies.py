@@ -185,14 +185,16 @@ def _column_score(name: str) -> Callable[[Columns], np.ndarray]:
 def label_model_policy(name: str, model: LabelModel, description: str | None = None,
                        default_band: float = 0.2) -> LabelingPolicy:
     """The policy whose score is the label model's ``p(positive) - p(negative)``, in [-1, 1] (``2 p - 1`` for a
-    two-class model), so the band means what it means for the other policies."""
+    two-class model), so the band means what it means for the other policies; its band the one the model records
+    (chosen on its data by ``pipelines.label_model``), else ``default_band``."""
     features = ", ".join(model.features)
     return LabelingPolicy(
         name, description or f"a label model (logistic regression over {features}) fitted on human labels; the "
                              "score is p(positive) - p(negative)",
         scorers_of_columns(model.features), model.score,
         "abstains where |p(positive) − p(negative)| < {band:g} under the label model: not a region of the "
-        "TextBlob/VADER plane", label_model=model, default_band=default_band)
+        "TextBlob/VADER plane", label_model=model,
+        default_band=model.band if model.band is not None else default_band)
 
 
 _STRIP = (-1.0, 1.0)  # at band 1: the open interval (-band, band)
