@@ -152,3 +152,35 @@ def test_the_e5_head_file_is_checked(tmp_path):
            "intercepts": [0.0, 0.0, 0.0]}
     score = e5_module.head_score(embeddings, toy)
     assert score[0] > 0 and score[1] == 0.0
+
+
+def _network_cut_available() -> bool:
+    import shutil
+    import subprocess
+
+    if shutil.which("unshare") is None:
+        return False
+    for flags in (["-n"], ["-rn"]):
+        if subprocess.run(["unshare", *flags, "true"], capture_output=True).returncode == 0:
+            return True
+    return False
+
+
+@requires_e5
+@pytest.mark.skipif(not _network_cut_available(), reason="no network namespace can be made here (unshare -n / -rn)")
+def test_every_scorer_runs_with_the_network_cut(tmp_path):
+    """In a network namespace of its own (no interface up), a fresh process scores with every scorer: nothing
+    the teacher needs comes from a network, whatever language (Python or C) would try."""
+    import subprocess
+    import sys
+
+    from .conftest import REPO_ROOT
+
+    code = ("from weaklabel.scoring import SentenceCache, score_texts; from weaklabel.scorers import SCORERS; "
+            "t = score_texts(['I love it.', 'Vihaan tätä.'], list(SCORERS), cache=SentenceCache(enabled=False)); "
+            "print(t['e5'].round(3).tolist(), t['language'].tolist())")
+    flags = next(f for f in (["-n"], ["-rn"]) if subprocess.run(["unshare", *f, "true"]).returncode == 0)
+    proc = subprocess.run(["unshare", *flags, sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=REPO_ROOT, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "'fi'" in proc.stdout and "'en'" in proc.stdout
