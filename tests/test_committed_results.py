@@ -172,7 +172,13 @@ def weak_supervision() -> list[Expect]:
     recorded = [{"name": r.name, "policy": r.policy, "description": r.description, "model": r.model.to_dict()}
                 for r in recipes()]
     keys = ("name", "policy", "description", "model")
-    return [*_labels("config."), Expect("config.model", _train()),
+    from transfer.weak_supervision import WeakSupervisionConfig
+    from weaklabel.policies import DEFAULT_POLICY
+
+    # the band is the policy's own (None), each recipe's description naming the band it used
+    return [Expect("config.policy", DEFAULT_POLICY),
+            Expect("config.neutral_band", WeakSupervisionConfig.__dataclass_fields__["neutral_band"].default),
+            Expect("config.model", _train()),
             Expect("config.probabilities", list(DEFAULT_MATCH_PROBABILITIES)),
             Expect("recipes", recorded, project=lambda rs: [{k: r.get(k) for k in keys} for r in rs]), *_weights(),
             Expect("log_mel", LogMelParams().to_dict())]
