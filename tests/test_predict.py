@@ -15,9 +15,11 @@ CLIP_S, HOP_S, SR = 7.0, 3.5, 16000
 
 
 class _LevelEmbedder:
-    """Stands in for VGG16: a window's "embedding" is its mean log-mel level (dB)."""
+    """Stands in for VGG16 (a transfer.features.ClipEmbedder): a window's "embedding" is its mean log-mel level (dB)."""
 
-    def embed_logmel(self, logmel, batch_size=16):
+    dim, needs_logmel, needs_audio = 1, True, False
+
+    def embed(self, samples, logmel, batch_size=16):
         return np.asarray(logmel, dtype=np.float64).mean(axis=(1, 2))[:, None]
 
 
