@@ -785,9 +785,11 @@ def valence_map_text(valence_map: dict) -> str:
 
 def features_text(features: dict) -> str:
     """The extractor a record's ``features`` block names, in words (``vgg16 block2_conv2, bands4``)."""
-    extractor = (features.get("extractor") or {}).get("name") or features.get("backbone") or "vgg16"
+    from transfer.features import LEGACY_FEATURES
+
+    extractor = (features.get("extractor") or {}).get("name") or features.get("backbone") or LEGACY_FEATURES
     detail = ", ".join(str(features[k]) for k in ("layer", "pooling") if features.get(k))
-    licence = (features.get("extractor") or {}).get("licence") if extractor != "vgg16" else None
+    licence = (features.get("extractor") or {}).get("licence") if extractor != LEGACY_FEATURES else None
     return f"{extractor} {detail}".strip() + (f" ({licence})" if licence else "")
 
 

@@ -26,7 +26,7 @@ import numpy as np
 from foundation.atomic import atomic_path, remove_temp_files, write_json_atomic
 from foundation.config import check_ranges, option
 from foundation.locking import writes_into
-from transfer.features import FEATURES, FeatureSettings, features_option, get_extractor
+from transfer.features import DEFAULT_FEATURES, FEATURES, FeatureSettings, features_option, get_extractor
 from transfer.features.base import DEFAULT_CHUNK_CLIPS, chunk_bounds  # noqa: F401 (re-exported)
 # Re-exported for callers from before the registry (benchmarks, the reference tests): the vgg16 extractor's names.
 from transfer.features.vgg16 import (CUT_LAYERS, DEFAULT_JIT, DEFAULT_LAYER, DEFAULT_N_BANDS,  # noqa: F401
@@ -80,7 +80,7 @@ def embed_dataset(dataset_dir: str | Path, weights=None, layer: str = DEFAULT_LA
                   dask_address: str | None = None, workers: int | None = None,
                   chunk_clips: int | None = None, pooling: str = DEFAULT_POOLING,
                   n_bands: int = DEFAULT_N_BANDS, cache_dir: str | Path | None = None,
-                  features: str = "vgg16") -> tuple[np.ndarray, dict]:
+                  features: str = DEFAULT_FEATURES) -> tuple[np.ndarray, dict]:
     """Every clip of a built dataset through the extractor ``features`` (cached by the features' content).
 
     The extractor's chunks run on an engine from :func:`foundation.executor.make_executor`: locally (VGG16 in this

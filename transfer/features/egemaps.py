@@ -25,6 +25,13 @@ dependency in it.
 Cached like the VGG16 embeddings (by the dataset's feature content, ``embeddings/<key>.npy``) and computed in
 chunks of clips on the executor: local worker processes, or Dask workers, one openSMILE instance per process;
 each task holds one clip's audio at a time.
+
+**Never beside TensorFlow.** openSMILE's library corrupts the heap (``malloc(): invalid size``, the process
+aborts) when it is loaded into a process that imported TensorFlow first (seen with opensmile 2.6.0 and
+TensorFlow 2.21 on Linux x86-64; the other order works). So where TensorFlow is already loaded (a training run
+that embedded VGG16 first, a saved model scoring files, a Dask worker that ran VGG16 chunks) the functionals are
+computed in a child process started fresh (``spawn``: it imports numpy, openSMILE and the audio decoder, never
+TensorFlow), kept for the process's later calls; elsewhere in the process itself.
 """
 from __future__ import annotations
 
@@ -70,6 +77,65 @@ def unavailable() -> str | None:
 
 
 _SMILE = None  # one per process
+_CHILD = None  # the spawned process that computes where TensorFlow is loaded
+
+
+def _tensorflow_loaded() -> bool:
+    import sys
+
+    return "tensorflow" in sys.modules
+
+
+def _in_clean_process(function, *args):
+    """``function(*args)`` here, or, where TensorFlow is loaded, in a kept child process that never imports it.
+
+    The child is a fresh interpreter (``python -c``, not multiprocessing, which would import the parent's main
+    module and with it, perhaps, TensorFlow) that reads pickled calls on its standard input and writes pickled
+    results on its standard output, one at a time.
+    """
+    global _CHILD
+    if not _tensorflow_loaded():
+        return function(*args)
+    import pickle
+    import subprocess
+    import sys
+    import threading
+
+    if _CHILD is None or _CHILD[0].poll() is not None:
+        child = subprocess.Popen([sys.executable, "-c", "from transfer.features.egemaps import _serve; _serve()"],
+                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=str(Path(__file__).parents[2]))
+        _CHILD = (child, threading.Lock())
+    child, lock = _CHILD
+    with lock:
+        pickle.dump((function.__name__, args), child.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+        child.stdin.flush()
+        try:
+            ok, value = pickle.load(child.stdout)
+        except EOFError:
+            raise RuntimeError(f"the openSMILE child process ended (exit status {child.wait()})") from None
+    if not ok:
+        raise value
+    return value
+
+
+def _serve() -> None:
+    """The child's loop (:func:`_in_clean_process`): one pickled ``(function name, args)`` in, ``(ok, value)`` out."""
+    import pickle
+    import sys
+
+    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    sys.stdout = sys.stderr  # nothing but results on the pipe
+    while True:
+        try:
+            name, args = pickle.load(stdin)
+        except EOFError:
+            return
+        try:
+            result = (True, globals()[name](*args))
+        except Exception as exc:  # noqa: BLE001 - handed back to the caller, who raises it
+            result = (False, exc)
+        pickle.dump(result, stdout, protocol=pickle.HIGHEST_PROTOCOL)
+        stdout.flush()
 
 
 def smile():
@@ -105,8 +171,13 @@ def egemaps_chunk(spans: list[tuple[str, float, float]], sample_rate: int) -> np
     """Task entry point: the functionals of clips given as ``(audio path, start_s, end_s)`` -> ``(n, 88)`` float32.
 
     Each span is decoded by :class:`weaklabel.audio.AudioReader` (mono, resampled to ``sample_rate``), one clip's
-    audio held at a time; consecutive spans of one recording share one open reader.
+    audio held at a time; consecutive spans of one recording share one open reader. Runs in a clean child process
+    where TensorFlow is loaded (module docstring).
     """
+    return _in_clean_process(_egemaps_spans, spans, sample_rate)
+
+
+def _egemaps_spans(spans: list[tuple[str, float, float]], sample_rate: int) -> np.ndarray:
     from weaklabel.audio import AudioReader
 
     out = np.zeros((len(spans), DIM), np.float32)
@@ -177,10 +248,14 @@ class EgemapsClipEmbedder:
         self.sample_rate = int(sample_rate)
 
     def embed(self, samples, logmel=None, batch_size: int = 16) -> np.ndarray:
-        out = np.zeros((len(samples), DIM), np.float32)
-        for i, clip in enumerate(samples):
-            out[i] = functionals(clip, self.sample_rate)
-        return out
+        return _in_clean_process(_functionals_many, [np.asarray(s, np.float32) for s in samples], self.sample_rate)
+
+
+def _functionals_many(samples: list[np.ndarray], sample_rate: int) -> np.ndarray:
+    out = np.zeros((len(samples), DIM), np.float32)
+    for i, clip in enumerate(samples):
+        out[i] = functionals(clip, sample_rate)
+    return out
 
 
 def clip_embedder(settings: FeatureSettings, mel, clip_seconds: float) -> EgemapsClipEmbedder:
