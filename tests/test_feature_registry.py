@@ -234,3 +234,23 @@ def test_without_the_extra_egemaps_fails_in_one_line_and_vgg16_still_works(voice
         err = capsys.readouterr().err.strip()
         assert err.startswith("error: the") and "cannot run here" in err and "[egemaps]" in err and "\n" not in err
     assert embed_cli.main(["--dataset", str(voiced_build), "--weights", "random", "--quiet"]) == 0
+
+
+def test_the_feature_benchmark_names_an_inverted_zero_shot_ranking():
+    from benchmarks.weak_features import _rotation_tess, product_defaults, tables
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 300)
+    right = [np.clip(0.5 + 0.3 * (y - 0.5) + 0.1 * rng.standard_normal(300), 0, 1) for _ in range(3)]
+    assert _rotation_tess(y, right, 200)["verdict"] == "above chance"
+    inverted = _rotation_tess(y, [1 - p for p in right], 200)
+    assert inverted["verdict"] == "inverted" and inverted["roc_auc_ci95"][1] < 0.5
+    assert product_defaults() == {"features": "vgg16", "C": 1e-3, "valence_map": "surprised-excluded"}
+    record = {"valence_maps": {"m": {"description": "d", "corpus": {"clips": 3, "positive": 1, "negative": 2}}},
+              "p": [0.75], "policy": "e5", "neutral_band": 0.4, "pairing_seeds": [0], "zero_shot": "tess",
+              "rows": [{"map": "m", "row": "egemaps, C = 0.001", "p": 0.75, "roc_auc": 0.6, "roc_auc_ci95": [0.5, 0.7],
+                        "per_part": [0.6], "vs_today": {"mean": 0.05, "ci95": [-0.01, 0.1]}}],
+              "zero_shot_runs": [{"map": "m", "row": "egemaps, C = 0.001", "p": 0.75, "rotation": "r0", **inverted}],
+              "ceilings": []}
+    (table,) = tables(record)
+    assert table["rows"][0][2] == "+0.050 [-0.010, +0.100]" and "(inv)" in table["rows"][0][4]
