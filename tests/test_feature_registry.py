@@ -254,3 +254,32 @@ def test_the_feature_benchmark_names_an_inverted_zero_shot_ranking():
               "ceilings": []}
     (table,) = tables(record)
     assert table["rows"][0][2] == "+0.050 [-0.010, +0.100]" and "(inv)" in table["rows"][0][4]
+
+
+def test_the_weak_supervision_benchmark_runs_the_default_recipe_on_other_extractors():
+    from transfer.weak_supervision import CEILING, DEFAULT_RECIPE, is_ceiling, recipes
+
+    names = [r.name for r in recipes(features=("vgg16", "egemaps"))]
+    assert names[0] == DEFAULT_RECIPE and names.count(f"{DEFAULT_RECIPE}, features vgg16") == 0  # the default's own
+    extra = {r.name: r for r in recipes(features=("egemaps",))[-2:]}
+    assert extra[f"{DEFAULT_RECIPE}, features egemaps"].model.features == "egemaps"
+    assert extra[f"{CEILING}, features egemaps"].model.labels == "human"
+    assert is_ceiling(f"{CEILING}, features egemaps") and not is_ceiling(DEFAULT_RECIPE)
+    assert [r.name for r in recipes()] == [r.name for r in recipes(features=())]  # nothing asked, nothing added
+
+
+def test_valence_maps_by_name_or_file(tmp_path):
+    from weaklabel.readers.acted import DEFAULT_VALENCE_MAP, VALENCE_MAPS, resolve_valence_map
+
+    default = resolve_valence_map(None)
+    assert default["name"] == DEFAULT_VALENCE_MAP == "surprised-excluded" and default["source"] == "default"
+    assert "surprised" not in default["table"] and default["table"]["calm"] == "positive"
+    assert resolve_valence_map("surprised-positive")["table"]["surprised"] == "positive"
+    assert "calm" not in resolve_valence_map("calm-excluded")["table"]
+    custom = tmp_path / "mine.json"
+    custom.write_text('{"surprised": "negative"}')
+    mine = resolve_valence_map(str(custom))
+    assert mine["name"] == "file:mine.json" and mine["table"]["surprised"] == "negative"
+    with pytest.raises(ValueError, match="unknown valence map 'joyful'"):
+        resolve_valence_map("joyful")
+    assert set(VALENCE_MAPS) == {"surprised-excluded", "surprised-positive", "calm-excluded"}

@@ -433,6 +433,8 @@ def weak_supervision_tables(record: dict) -> list[dict]:
                  f"over {n_rot} speaker rotations x {len(seeds)} pairing seed(s); 95 % interval from a bootstrap "
                  "that resamples the pairing seeds (the label noise drawn) and, within each, the test speakers "
                  "of every rotation. The true-label ceiling does not depend on p (one pairing). "
+                 + (f"Valence map {record['valence_map']['name']}: {record['valence_map']['description']}. "
+                    if record.get("valence_map") else "")
                  + " ".join(f"{r['name']}: {r['description']}." for r in record["recipes"])),
     }]
     tables.append({
