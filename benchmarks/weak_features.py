@@ -283,9 +283,10 @@ def tables(record: dict) -> list[dict]:
                          f"({info['corpus']['positive']} positive, {info['corpus']['negative']} negative). Policy "
                          f"{record['policy']} (band {record['neutral_band']:g}); {len(record['pairing_seeds'])} pairing "
                          "seed(s) x speaker rotations; intervals: bootstrap over pairing seeds and, within each, test "
-                         "speakers (paired for the differences; today's default: vgg16, C = 1e-3). Zero-shot: mean "
-                         "over pairing seeds per rotation, (inv) where the 95% interval over its clips lies wholly "
-                         "below 0.5."),
+                         "speakers (paired for the differences; today's default: vgg16, C = 1e-3). Per rotation x "
+                         "seed: in the order the runs were made (rotation by rotation within each seed). Zero-shot: "
+                         "mean over pairing seeds per rotation, rotations in the order of their test speakers' names, "
+                         "(inv) where the 95% interval over its clips lies wholly below 0.5."),
             })
     ceiling_rows = [[r["map"], r["row"].removeprefix("ceiling: "), _cell(r)] for r in record["ceilings"]]
     if ceiling_rows:
