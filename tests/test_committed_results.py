@@ -197,18 +197,27 @@ def weak_levers() -> list[Expect]:
             Expect("log_mel", LogMelParams().to_dict()), *_valence_map("valence_map.name")]
 
 
-def weak_features() -> list[Expect]:
-    """The feature benchmark (issue 20): its teacher, grid, reference, every valence map with the default's table,
-    every extractor at the registry's version, and the product defaults it was read against."""
+def weak_features(c_grid=None, maps=None) -> list[Expect]:
+    """The feature benchmark (issue 20): its teacher, grid, reference, every valence map (or ``maps``) with the
+    default's table, every extractor at the registry's version, and the product defaults it was read against."""
     from benchmarks.weak_features import C_GRID, TODAY, product_defaults
     from transfer.features import FEATURES
     from weaklabel.readers.acted import DEFAULT_VALENCE_MAP, VALENCE_MAPS
 
-    return [*_labels(""), Expect("c_grid", list(C_GRID)), Expect("today", {"features": TODAY[0], "C": TODAY[1]}),
-            Expect("valence_maps", sorted(VALENCE_MAPS), project=sorted, fresh=lambda names: {n: {} for n in names}),
+    maps = sorted(VALENCE_MAPS) if maps is None else maps
+    return [*_labels(""), Expect("c_grid", list(C_GRID if c_grid is None else c_grid)),
+            Expect("today", {"features": TODAY[0], "C": TODAY[1]}),
+            Expect("valence_maps", maps, project=sorted, fresh=lambda names: {n: {} for n in names}),
             Expect(f"valence_maps.{DEFAULT_VALENCE_MAP}.table", VALENCE_MAPS[DEFAULT_VALENCE_MAP]),
             *(Expect(f"features.{name}.version", extractor.version) for name, extractor in FEATURES.items()),
             Expect("product_default", product_defaults()), *_weights()]
+
+
+def weak_features_curve() -> list[Expect]:
+    """The feature benchmark at the other p: the default map only, C = 1e-3 and 1e-2 (the refresh entry's grid)."""
+    from weaklabel.readers.acted import DEFAULT_VALENCE_MAP
+
+    return weak_features(c_grid=[1e-3, 1e-2], maps=[DEFAULT_VALENCE_MAP])
 
 
 def layer_comparison() -> list[Expect]:
@@ -258,6 +267,7 @@ COMMITTED = [
     ("reports/weak_supervision/weak_supervision.json", read_json, weak_supervision),
     ("reports/weak_supervision_levers/levers.json", read_json, weak_levers),
     ("reports/weak_supervision_features/features.json", read_json, weak_features),
+    ("reports/weak_supervision_features/curve/features.json", read_json, weak_features_curve),
     ("reports/layer_comparison.json", read_json, layer_comparison),
     ("reports/benchmarks.json", read_json, speed),
     ("reports/demo/index.html", read_report, demo_report),
