@@ -17,7 +17,8 @@ from .conftest import REPO_ROOT
 
 FAST_MEL = LogMelParams(n_mels=32, n_fft=512, win_length=512, hop_length=512)
 SR = 16000
-opensmile = pytest.importorskip("opensmile", reason="the [egemaps] extra (opensmile) is not installed")
+needs_opensmile = pytest.mark.skipif(__import__("importlib").util.find_spec("opensmile") is None,
+                                     reason="the [egemaps] extra (opensmile) is not installed")
 
 
 def sawtooth(f0: float, seconds: float = 4.0, amplitude: float = 0.1, sr: int = SR) -> np.ndarray:
@@ -100,6 +101,7 @@ def test_vgg16_reproduces_the_model_from_before_the_registry_byte_for_byte(tmp_p
 
 
 # ------------------------------------------------------------------------------------------------- eGeMAPS
+@needs_opensmile
 def test_egemaps_hears_the_pitch_and_the_loudness_of_a_synthetic_voice():
     from transfer.features.egemaps import F0_MEAN, LOUDNESS_MEAN, feature_names, functionals
 
@@ -137,6 +139,7 @@ def voiced_build(tmp_path):
     return out
 
 
+@needs_opensmile
 def test_egemaps_is_computed_over_the_speech_span_and_cached_by_content(voiced_build):
     from transfer.embedding import embed_dataset
     from transfer.features.egemaps import F0_MEAN, feature_names, functionals
@@ -168,6 +171,7 @@ def test_egemaps_is_computed_over_the_speech_span_and_cached_by_content(voiced_b
     assert np.array_equal(in_processes, X)  # two local processes, other chunks: the same bytes
 
 
+@needs_opensmile
 def test_cache_keys_differ_per_extractor_and_a_combination_reuses_its_parts(voiced_build):
     from transfer.embedding import embed_dataset
     from transfer.weights import resolve_vgg16_weights
@@ -184,6 +188,7 @@ def test_cache_keys_differ_per_extractor_and_a_combination_reuses_its_parts(voic
     assert cached == sorted([f"{vgg_meta['key']}.json", f"{ege_meta['key']}.json"])  # the parts, not the whole
 
 
+@needs_opensmile
 def test_a_saved_egemaps_model_records_its_extractor_and_rebuilds_it(voiced_build, tmp_path):
     from transfer.model import load_valence_model, predict
     from transfer.training import TrainConfig, TrainOptions, model_is_current, train
@@ -217,6 +222,7 @@ def test_a_saved_egemaps_model_records_its_extractor_and_rebuilds_it(voiced_buil
     assert file_row["error"] == "" and 0.0 <= file_row["p_positive"] <= 1.0
 
 
+@needs_opensmile
 def test_without_the_extra_egemaps_fails_in_one_line_and_vgg16_still_works(voiced_build, monkeypatch, capsys):
     from pipelines import embed as embed_cli
     from pipelines import train as train_cli
@@ -283,3 +289,23 @@ def test_valence_maps_by_name_or_file(tmp_path):
     with pytest.raises(ValueError, match="unknown valence map 'joyful'"):
         resolve_valence_map("joyful")
     assert set(VALENCE_MAPS) == {"surprised-excluded", "surprised-positive", "calm-excluded"}
+
+
+@needs_opensmile
+def test_egemaps_runs_in_a_process_that_imported_tensorflow_first():
+    """openSMILE aborts the process (``malloc(): invalid size``) when its library is loaded after TensorFlow's: the
+    functionals must then come from a clean child process, and be the same numbers."""
+    import subprocess
+    import sys
+
+    code = ("import numpy as np, tensorflow\n"
+            "from transfer.features.egemaps import feature_names, functionals\n"
+            "from tests.test_feature_registry import sawtooth\n"
+            "values = functionals(sawtooth(220.0), 16000)\n"
+            "print(len(feature_names()), round(float(values[0]), 3))\n")
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    from transfer.features.egemaps import functionals
+
+    n, f0 = done.stdout.split()[-2:]
+    assert int(n) == 88 and float(f0) == pytest.approx(round(float(functionals(sawtooth(220.0), SR)[0]), 3))

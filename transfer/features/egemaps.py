@@ -77,7 +77,8 @@ def unavailable() -> str | None:
 
 
 _SMILE = None  # one per process
-_CHILD = None  # the spawned process that computes where TensorFlow is loaded
+_SMILE_BEFORE_TENSORFLOW = False  # whether this process loaded openSMILE before TensorFlow (then it may stay here)
+_CHILD = None  # the child process that computes where TensorFlow is loaded
 
 
 def _tensorflow_loaded() -> bool:
@@ -94,7 +95,7 @@ def _in_clean_process(function, *args):
     results on its standard output, one at a time.
     """
     global _CHILD
-    if not _tensorflow_loaded():
+    if not _tensorflow_loaded() or (_SMILE is not None and _SMILE_BEFORE_TENSORFLOW):
         return function(*args)
     import pickle
     import subprocess
@@ -140,8 +141,9 @@ def _serve() -> None:
 
 def smile():
     """This process's openSMILE extractor for the eGeMAPSv02 functionals, made on first use."""
-    global _SMILE
+    global _SMILE, _SMILE_BEFORE_TENSORFLOW
     if _SMILE is None:
+        _SMILE_BEFORE_TENSORFLOW = not _tensorflow_loaded()
         import opensmile
 
         _SMILE = opensmile.Smile(feature_set=opensmile.FeatureSet.eGeMAPSv02,
@@ -152,14 +154,24 @@ def smile():
 
 
 def feature_names() -> list[str]:
+    """The 88 functionals' names, in the order of the arrays (from a clean process where TensorFlow is loaded)."""
+    return _in_clean_process(_feature_names)
+
+
+def _feature_names() -> list[str]:
     return list(smile().feature_names)
 
 
 def functionals(samples: np.ndarray, sample_rate: int) -> np.ndarray:
     """The 88 eGeMAPSv02 functionals of one clip's audio ``(n_samples,)`` -> ``(88,)`` float32.
 
-    Less than :data:`MIN_SECONDS` of audio gives zeros; an undefined functional (NaN) is 0.
+    Less than :data:`MIN_SECONDS` of audio gives zeros; an undefined functional (NaN) is 0. Computed in a clean
+    child process where TensorFlow is loaded (module docstring).
     """
+    return _in_clean_process(_functionals, samples, sample_rate)
+
+
+def _functionals(samples: np.ndarray, sample_rate: int) -> np.ndarray:
     samples = np.ascontiguousarray(samples, dtype=np.float32)
     if len(samples) < MIN_SECONDS * sample_rate:
         return np.zeros(DIM, np.float32)
@@ -188,7 +200,7 @@ def _egemaps_spans(spans: list[tuple[str, float, float]], sample_rate: int) -> n
                 if reader is not None:
                     reader.close()
                 reader, open_path = AudioReader(path, target_sr=sample_rate), path
-            out[i] = functionals(reader.read_span(start, end), sample_rate)
+            out[i] = _functionals(reader.read_span(start, end), sample_rate)
     finally:
         if reader is not None:
             reader.close()
@@ -254,7 +266,7 @@ class EgemapsClipEmbedder:
 def _functionals_many(samples: list[np.ndarray], sample_rate: int) -> np.ndarray:
     out = np.zeros((len(samples), DIM), np.float32)
     for i, clip in enumerate(samples):
-        out[i] = functionals(clip, sample_rate)
+        out[i] = _functionals(clip, sample_rate)
     return out
 
 
