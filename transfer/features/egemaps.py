@@ -28,9 +28,9 @@ each task holds one clip's audio at a time.
 
 **Never beside TensorFlow.** openSMILE's library corrupts the heap (``malloc(): invalid size``, the process
 aborts) when it is loaded into a process that imported TensorFlow first (seen with opensmile 2.6.0 and
-TensorFlow 2.21 on Linux x86-64; the other order works). So where TensorFlow is already loaded (a training run
+TensorFlow 2.21 on Linux x86-64; the other order works). So where TensorFlow was loaded first (a training run
 that embedded VGG16 first, a saved model scoring files, a Dask worker that ran VGG16 chunks) the functionals are
-computed in a child process started fresh (``spawn``: it imports numpy, openSMILE and the audio decoder, never
+computed in a child interpreter started fresh (it imports numpy, openSMILE and the audio decoder, never
 TensorFlow), kept for the process's later calls; elsewhere in the process itself.
 """
 from __future__ import annotations
