@@ -99,7 +99,38 @@ def render_markdown(record: dict) -> str:
     lines += _memory_section(mem)
     lines += ["## 5. GPU", "", record["gpu"]["note"] + ".", ""]
     lines += _levers_section(s.get("levers"))
+    if "features" in s:
+        lines += _features_section(s.get("features"))
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _features_section(sec: dict | None) -> list[str]:
+    """Feature cost per clip of each extractor against today's (issue 20)."""
+    out = _section_head("7. Feature cost per clip: eGeMAPS against today's VGG16", sec)
+    if not sec or "median" not in sec:
+        return out
+    med = sec["median"]
+
+    def spread(key: str, digits: int = 1, suffix: str = "") -> str:
+        values = [r[key] for r in sec["rounds"]]
+        return f"{_f(median_of(values), digits)}{suffix} [{min(values):.{digits}f}–{max(values):.{digits}f}]"
+    out += [f"{sec['clips']} clips of {sec['corpus']} ({med['speech_s_per_clip']:.2f} s of speech each, in "
+            f"{sec['clip_seconds']:g} s clips), {len(sec['rounds'])} paired rounds; medians, ranges over rounds.", "",
+            "| extractor | ms per clip | against today's VGG16 |", "|---|---|---|",
+            f"| `vgg16` {sec['layer']}, band pooling, batch 16 (today's; TensorFlow on every core) | "
+            f"{spread('vgg16_ms')} | 1 |",
+            f"| `egemaps`: decode the speech span again + openSMILE eGeMAPSv02 functionals (one process) | "
+            f"{spread('egemaps_ms')} | {spread('egemaps_vs_vgg16', 2, '×')} |",
+            f"| of which decoding the span (what computing it in the build's workers would save) | "
+            f"{spread('decode_ms')} | {_pct(med['decode_share_of_egemaps'])} of eGeMAPS |",
+            f"| `vgg16+egemaps` (both, each cached) | sum of the two | "
+            f"{_f(1 + med['egemaps_vs_vgg16'])}× |", "",
+            "eGeMAPS is computed in the embed step, decoding each clip's span again with the build's decoder: the "
+            f"decode is {_pct(med['decode_share_of_egemaps'])} of its cost, so moving it into the build's workers "
+            "would save little, and would tie every build (its bytes, its fingerprint, its dependencies) to an "
+            "optional, research-licensed extractor. The embed step runs it on the executor, one openSMILE "
+            "process per worker.", ""]
+    return out
 
 
 def _section_head(title: str, sec: dict | None) -> list[str]:

@@ -16,6 +16,9 @@ Sections (``--sections`` picks some):
                note, when ../shared/data is absent).
 ``levers``     A/B measurements of candidate optimisations (feature merge, BLAS environment of the build,
                XLA on/off, folded first convolution).
+``features``   feature cost per clip of each extractor against today's VGG16, on RAVDESS clips
+               (``benchmarks/feature_cost.py``; needs the [egemaps] extra and ../shared/data). Not in the
+               default set: ``--sections features --update`` adds it to the committed report.
 
 Every figure is a ratio against a reference measured in the same run: the machines are shared and noisy.
 The synthetic bench corpus is generated once into ``build/bench-corpus`` and reused. Nothing here runs in
@@ -38,7 +41,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from benchmarks.common import REPO_ROOT, bench_corpus, corpus_subset, count_segments, load1, machine_info  # noqa: E402
 from foundation.paths import display_path  # noqa: E402
 
-SECTIONS = ("build", "memory", "embedding", "quality", "levers")
+SECTIONS = ("build", "memory", "embedding", "quality", "levers", "features")
+DEFAULT_SECTIONS = SECTIONS[:-1]
 SCHEMA_VERSION = 1
 
 FULL = dict(recordings=400, sentences=15, build_recordings=400, build_rounds=3, profile_recordings=20,
@@ -72,7 +76,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--quick", action="store_true", help="fewer recordings, clips and rounds (a few minutes)")
     p.add_argument("--out", type=Path, default=Path("reports/benchmarks"),
                    help="output stem: writes OUT.md and OUT.json (default reports/benchmarks)")
-    p.add_argument("--sections", default=",".join(SECTIONS), help=f"comma-separated subset of {','.join(SECTIONS)}")
+    p.add_argument("--sections", default=",".join(DEFAULT_SECTIONS),
+                   help=f"comma-separated subset of {','.join(SECTIONS)} (default: all but features)")
     p.add_argument("--update", action="store_true",
                    help="keep the other sections of an existing OUT.json and replace only those run now (a note "
                         "in the report says which sections were re-measured, when and how)")
@@ -252,12 +257,20 @@ def run(args: argparse.Namespace, argv: list[str]) -> dict:
         out["folded_conv1"] = measure_folded_conv1(weights(), DEFAULT_LAYER, 16, args.folded_pairs, log=_log)
         return out
 
+    def features_section():
+        if not args.ravdess.is_dir():
+            return {"skipped": f"RAVDESS not available: {args.ravdess} is absent"}
+        from benchmarks.feature_cost import measure_feature_cost
+
+        return measure_feature_cost(args.ravdess, weights(), log=_log)
+
     # Order matters: the build section forks worker processes and must run before TensorFlow is imported.
     section("build", build_section)
     section("memory", memory_section)
     section("embedding", embedding_section)
     section("quality", quality_section)
     section("levers", levers_section)
+    section("features", features_section)
     record["load_average_1min"]["end"] = load1()
     record["total_seconds"] = round(time.perf_counter() - started, 1)
     shutil.rmtree(scratch, ignore_errors=True)

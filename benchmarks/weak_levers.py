@@ -189,6 +189,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "reports" / "weak_supervision_levers")
     parser.add_argument("--only", nargs="*", help="row names (prefixes) to run")
     parser.add_argument("--bootstrap", type=int, default=1000)
+    parser.add_argument("--valence-map", default=None,
+                        help="the valence map the --work builds were paired under (pipelines.weak_supervision's "
+                             "--valence-map; default: the default map), recorded with the result")
     args = parser.parse_args(argv)
 
     from transfer.training import train_and_evaluate
@@ -255,7 +258,10 @@ def main(argv: list[str] | None = None) -> int:
     }
     from weaklabel.dataset import Dataset
 
+    from weaklabel.readers.acted import resolve_valence_map
+
     record = {"kind": "weak_supervision_levers", "p": args.p, "work": str(args.work), "rows": results,
+              "valence_map": resolve_valence_map(args.valence_map),
               "log_mel": Dataset(base_build(pairings[0], None)).config.mel.to_dict(),  # the rows' builds but 64-mel ones
               "tables": [table]}
     write_record_atomic(args.out, record, "levers.json", "# Weak-supervision levers\n\n" + markdown_tables([table]),

@@ -1,10 +1,13 @@
-"""Embed every clip of a built dataset with a frozen ImageNet VGG16 (cached in DATASET/embeddings/).
+"""Embed every clip of a built dataset with a feature extractor (cached in DATASET/embeddings/).
 
     python -m pipelines.embed --dataset build/demo [--layer block5_pool] [--weights imagenet]
+    python -m pipelines.embed --dataset build/demo --features egemaps     # openSMILE eGeMAPS: the [egemaps] extra
     python -m pipelines.embed --dataset build/mosei --scheduler dask --workers 4   # chunks on a LocalCluster
     python -m pipelines.embed --dataset build/mosei --dask-address tcp://scheduler:8786
 
-On Dask the workers must see the dataset and the weights file at the same paths as this process.
+The extractor (--features, default vgg16: a frozen ImageNet VGG16 on the log-mel) is one of the registry
+transfer.features.FEATURES; docs/features.md says what each measured. On Dask the workers must see the dataset
+(and the recordings, for eGeMAPS) and the weights file at the same paths as this process.
 """
 from __future__ import annotations
 
@@ -43,7 +46,8 @@ def run_embed(dataset: Path, config: EmbedConfig, executor: ExecutorConfig = Exe
         bar.close()
     done = "from the cache, computed earlier from these features" if meta["from_cache"] else "computed now"
     print(f"Embeddings {tuple(meta['shape'])} ({done}): {embedding_files(dataset.embeddings_dir, meta['key'])[0]}")
-    print(f"  VGG16 weights: {weights_line(meta['weights'])}")
+    if meta.get("weights"):
+        print(f"  VGG16 weights: {weights_line(meta['weights'])}")
     return 0
 
 

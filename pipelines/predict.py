@@ -9,6 +9,11 @@ label is positive where p_positive >= 0.5, else negative. A file that cannot be 
 not decodable, or shorter than --min-speech-seconds, 0.3 s by default: the least audio a build keeps as a clip)
 gets one row with its error, saying which (also on standard error); the others are still scored, and the exit
 status is 1. A file shorter than the model's clip is scored padded with silence, and its file row's note says so.
+
+Features are standardised per group as in training: --groups file (default) makes each file its own recording;
+--groups folder standardises every file of a folder together (a folder per speaker); --groups manifest with
+--group-manifest FILE (CSV/TSV: audio_path or path, speaker or group) names each file's speaker. A group with
+fewer windows than the model's minimum (8) uses the training fallback, as a short recording does.
 """
 from __future__ import annotations
 

@@ -50,7 +50,7 @@ from weaklabel.config import BuildConfig
 from weaklabel.errors import CorpusError
 
 #: The fields of the training's configuration that are the embedding's ([embed] sets them for both).
-FROM_EMBEDDING = {"train": ("layer", "pooling", "n_bands"), "train_options": ("weights", "batch_size")}
+FROM_EMBEDDING = {"train": ("layer", "pooling", "n_bands", "features"), "train_options": ("weights", "batch_size")}
 #: The config file's tables: table -> {values name: config class}.
 TABLES = {"build": {"build": BuildConfig}, "embed": {"embed": EmbedConfig},
           "train": {"train": TrainConfig, "train_options": TrainOptions}, "report": {"report": ReportConfig},

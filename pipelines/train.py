@@ -1,8 +1,9 @@
-"""Train a valence head on VGG16 embeddings of the weak labels, next to classical baselines; write metrics.
+"""Train a valence head on the features of the weak labels' clips, next to classical baselines; write metrics.
 
     python -m pipelines.train --dataset build/demo [--layer block3_conv3] [--human-labels labels.csv]
 
-The default model (each option's default is in --help): VGG16 cut at --layer, pooled per frequency band over
+The features are --features' extractor (transfer.features.FEATURES; docs/features.md). The default model (each
+option's default is in --help): VGG16 cut at --layer, pooled per frequency band over
 the frames holding audio, standardised per speaker/recording (the build's group), and a logistic head weighted
 by the labelling policy's confidence. --head dense --pooling gap --standardise none --weighting none --layer
 block3_conv3 is the original project's recipe.
@@ -66,9 +67,13 @@ def metrics_table(metrics: dict) -> str:
     """A plain-text table of ROC AUC [95% CI] per model and split."""
     from pipelines.embed import weights_line
 
-    lines = [f"VGG16 {metrics['embedding']['layer']}, {metrics['embedding']['pooling']} pooling (weights "
-             f"{weights_line(metrics['weights'])}); {metrics['head_training']['kind']} head; "
-             f"{metrics['n_train']} training clips"]
+    from transfer.features import recorded_features
+
+    features = recorded_features(metrics)
+    embedding = (f"{features} {metrics['embedding']['layer']}, {metrics['embedding']['pooling']} pooling"
+                 if metrics['embedding'].get('layer') else f"{features} ({metrics['embedding']['key']})")
+    weights = f" (weights {weights_line(metrics['weights'])})" if metrics.get("weights") else ""
+    lines = [f"{embedding}{weights}; {metrics['head_training']['kind']} head; {metrics['n_train']} training clips"]
     for key, title in TARGETS.items():
         block = metrics.get(key)
         if not block:

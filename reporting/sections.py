@@ -607,9 +607,14 @@ def model_section(inputs: ReportInputs) -> Section:
                           f"<code>{esc(str(build_fp)[:12])}</code>). Re-run "
                           f"<code>{esc(_command('train', inputs) or '')}</code>.", "warn"))
     weights = metrics.get("weights") or {}
-    if not weights.get("verified"):
+    features = metrics.get("features") or {}
+    uses_weights = "weights" not in metrics or metrics["weights"] is not None  # None: an extractor without weights
+    if uses_weights and not weights.get("verified"):
         parts.append(note(f"<strong>Not ImageNet weights</strong> ({esc(weights_text(weights, path=False))}): "
                           "these figures test the plumbing, not the method.", "warn"))
+    if features.get("licence") and not uses_weights:
+        parts.append(note(f"Features <code>{esc(features.get('name'))}</code> {esc(features.get('version'))}: "
+                          f"{esc(features['licence'])}."))
     emb = metrics.get("embedding") or {}
     details = [("backbone", f"{esc(emb.get('backbone', 'vgg16'))} cut at <code>{esc(emb.get('layer'))}</code>, "
                             f"{esc(emb.get('pooling', ''))} pooled, {fmt(emb.get('dim'))} dimensions"),

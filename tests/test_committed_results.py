@@ -125,6 +125,13 @@ def _scorer_versions(prefix: str, names=None) -> list[Expect]:
             if names is None or name in names]
 
 
+def _valence_map(path: str) -> list[Expect]:
+    """The record names the valence map it was measured under, the default one (issue 20)."""
+    from weaklabel.readers.acted import DEFAULT_VALENCE_MAP
+
+    return [Expect(path, DEFAULT_VALENCE_MAP)]
+
+
 def acted_evaluation() -> list[Expect]:
     from transfer.acted_evaluation import ActedEvaluationConfig
     from transfer.embedding import IMAGE_VERSION
@@ -139,7 +146,8 @@ def acted_evaluation() -> list[Expect]:
             Expect("config.dense_head", defaults.head_config.to_dict()),
             Expect("config.logistic_head", train["head"]), Expect("config.standardise", train["standardise"]),
             Expect("config.n_bootstrap", defaults.n_bootstrap), Expect("config.seed", defaults.seed),
-            *_labels("zero_shot.trained_on."), Expect("zero_shot.train_config", train)]
+            *_labels("zero_shot.trained_on."), Expect("zero_shot.train_config", train),
+            *_valence_map("valence_map.name")]
 
 
 def label_quality() -> list[Expect]:
@@ -181,7 +189,7 @@ def weak_supervision() -> list[Expect]:
             Expect("config.model", _train()),
             Expect("config.probabilities", list(DEFAULT_MATCH_PROBABILITIES)),
             Expect("recipes", recorded, project=lambda rs: [{k: r.get(k) for k in keys} for r in rs]), *_weights(),
-            Expect("log_mel", LogMelParams().to_dict())]
+            Expect("log_mel", LogMelParams().to_dict()), *_valence_map("valence_map.name")]
 
 
 def weak_levers() -> list[Expect]:
@@ -192,7 +200,30 @@ def weak_levers() -> list[Expect]:
             for name, _group, policy, config, noise, n_mels in configurations()]
     keys = ("lever", "policy", "noise", "config", "n_mels")
     return [Expect("rows", rows, project=lambda rs: [{k: r.get(k) for k in keys} for r in rs]),
-            Expect("log_mel", LogMelParams().to_dict())]
+            Expect("log_mel", LogMelParams().to_dict()), *_valence_map("valence_map.name")]
+
+
+def weak_features(c_grid=None, maps=None) -> list[Expect]:
+    """The feature benchmark (issue 20): its teacher, grid, reference, every valence map (or ``maps``) with the
+    default's table, every extractor at the registry's version, and the product defaults it was read against."""
+    from benchmarks.weak_features import C_GRID, TODAY, product_defaults
+    from transfer.features import FEATURES
+    from weaklabel.readers.acted import DEFAULT_VALENCE_MAP, VALENCE_MAPS
+
+    maps = sorted(VALENCE_MAPS) if maps is None else maps
+    return [*_labels(""), Expect("c_grid", list(C_GRID if c_grid is None else c_grid)),
+            Expect("today", {"features": TODAY[0], "C": TODAY[1]}),
+            Expect("valence_maps", maps, project=sorted, fresh=lambda names: {n: {} for n in names}),
+            Expect(f"valence_maps.{DEFAULT_VALENCE_MAP}.table", VALENCE_MAPS[DEFAULT_VALENCE_MAP]),
+            *(Expect(f"features.{name}.version", extractor.version) for name, extractor in FEATURES.items()),
+            Expect("product_default", product_defaults()), *_weights()]
+
+
+def weak_features_curve() -> list[Expect]:
+    """The feature benchmark at the other p: the default map only, C = 1e-3 and 1e-2 (the refresh entry's grid)."""
+    from weaklabel.readers.acted import DEFAULT_VALENCE_MAP
+
+    return weak_features(c_grid=[1e-3, 1e-2], maps=[DEFAULT_VALENCE_MAP])
 
 
 def layer_comparison() -> list[Expect]:
@@ -241,6 +272,8 @@ COMMITTED = [
     ("reports/text_teacher.json", read_json, text_teacher),
     ("reports/weak_supervision/weak_supervision.json", read_json, weak_supervision),
     ("reports/weak_supervision_levers/levers.json", read_json, weak_levers),
+    ("reports/weak_supervision_features/features.json", read_json, weak_features),
+    ("reports/weak_supervision_features/curve/features.json", read_json, weak_features_curve),
     ("reports/layer_comparison.json", read_json, layer_comparison),
     ("reports/benchmarks.json", read_json, speed),
     ("reports/demo/index.html", read_report, demo_report),

@@ -5,7 +5,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from weaklabel.readers.acted import (CORPUS_COLUMNS, DEFAULT_VALENCE, EMOTION_CORPUS_KINDS, canonical_emotion,
+from weaklabel.readers.acted import (CORPUS_COLUMNS, DEFAULT_VALENCE, VALENCE_MAPS, EMOTION_CORPUS_KINDS, canonical_emotion,
                                corpus_summary, default_valence, detect_corpus_kind, load_valence_table,
                                read_emotion_corpus, read_ravdess, valence_table_markdown)
 from weaklabel.errors import CorpusError
@@ -136,7 +136,10 @@ def test_meld_table_and_clips(tmp_path):
     assert (sad["speaker"], sad["emotion"], sad["emotion_code"], sad["valence"], sad["dialogue"], sad["utterance"]) \
         == ("Phoebe", "sad", "sadness", "negative", 0, 0)
     assert sad["text"].startswith("Oh my God") and sad["error"] is None
-    assert (rows["dia0_utt1.flac"]["emotion"], rows["dia0_utt1.flac"]["valence"]) == ("surprised", "positive")
+    # surprise has no valence under the default map (it is excluded, as unmapped); the old map counted it positive
+    assert rows["dia0_utt1.flac"]["emotion"] == "surprised" and pd.isna(rows["dia0_utt1.flac"]["valence"])
+    old_map = read_emotion_corpus("meld", tmp_path, VALENCE_MAPS["surprised-positive"])
+    assert by_name(old_map)["dia0_utt1.flac"]["valence"] == "positive"
     assert rows["dia2_utt0.wav"]["valence"] == "neutral"
     assert "no row for dia9_utt9" in rows["dia9_utt9.wav"]["error"]
     assert_bad(rows["final_videos_test.wav"])
@@ -144,7 +147,8 @@ def test_meld_table_and_clips(tmp_path):
     assert len(missing) == 1 and missing.iloc[0]["error"] == "no audio clip for dia1_utt1 (dev)"
     assert missing.iloc[0]["speaker"] == "Chandler"
     summary = corpus_summary(df)
-    assert summary["usable_clips"] == 2 and summary["name_errors"] == 3 and summary["neutral_excluded"] == 1
+    assert summary["usable_clips"] == 1 and summary["name_errors"] == 3 and summary["neutral_excluded"] == 1
+    assert summary["unmapped_emotions"] == {"surprised": 1}
     assert [None, "no audio clip for dia1_utt1 (dev)"] in summary["errors"]
     assert detect_corpus_kind(tmp_path) == "meld"
 
@@ -158,7 +162,10 @@ def test_meld_without_table_is_a_corpus_error(tmp_path):
 def test_valence_tables(tmp_path):
     assert DEFAULT_VALENCE["boredom"] == "negative" and default_valence() == DEFAULT_VALENCE
     assert default_valence() is not DEFAULT_VALENCE
-    assert "| positive | calm, happy, surprised, pleasant_surprise |" in valence_table_markdown()
+    assert "| positive | calm, happy, pleasant_surprise |" in valence_table_markdown()
+    assert "| none (excluded) | surprised |" in valence_table_markdown()
+    assert "| positive | calm, happy, surprised, pleasant_surprise |" in valence_table_markdown(
+        VALENCE_MAPS["surprised-positive"])
     assert canonical_emotion("Happiness") == "happy" and canonical_emotion("Pleasant surprise") == "pleasant_surprise"
     override = tmp_path / "valence.json"
     override.write_text(json.dumps({"surprised": "neutral", "Contempt": "negative", "calm": None}))
@@ -237,8 +244,9 @@ def test_real_ravdess_flac_actors():
     assert [genders[f"actor{i:02d}"] for i in range(1, 7)] == [{"male"}, {"female"}] * 3
     assert set(df["intensity"]) == {"normal", "strong"}
     summary = corpus_summary(df)
+    # 60 clips per actor: 4 neutral, 8 of each other emotion; surprised (48) excluded by the default map
     assert (summary["usable_clips"], summary["speakers"], summary["positive"], summary["negative"],
-            summary["neutral_excluded"]) == (336, 6, 144, 192, 24)
+            summary["neutral_excluded"], summary["unmapped_emotions"]) == (288, 6, 96, 192, 24, {"surprised": 48})
 
 
 def test_symlinked_actor_folders_are_followed_once_without_loops(tmp_path):

@@ -32,8 +32,10 @@ def test_ravdess_names_map_to_emotion_valence_speaker_and_gender(tmp_path):
 def test_ravdess_actors_on_disk():
     df = read_ravdess(RAVDESS)
     assert len(df) == 360 and df["error"].isna().all()
+    # surprised (48 clips) has no valence under the default map: excluded, as unmapped
     assert df["speaker"].nunique() == 6 and df["valence"].value_counts().to_dict() == \
-        {"negative": 192, "positive": 144, "neutral": 24}
+        {"negative": 192, "positive": 96, "neutral": 24}
+    assert df.loc[df["valence"].isna(), "emotion"].value_counts().to_dict() == {"surprised": 48}
 
 
 def test_clip_logmel_for_files_centres_audio_and_records_failures(tmp_path):

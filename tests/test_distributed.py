@@ -119,3 +119,20 @@ def test_scheduler_options_are_checked():
         assert list(engine.map_unordered(divmod, [(7, 2), (9, 4)])) == [(0, (3, 1)), (1, (2, 1))]
     assert build_cli.main(["--root", ".", "--out", "x", "--scheduler", "local", "--dask-address",
                            "tcp://127.0.0.1:1", "--quiet"]) == 2
+
+
+def test_egemaps_on_dask_are_the_same_bytes(local_build, cluster):
+    """openSMILE's functionals in chunks on the cluster's workers: the same array as in this process."""
+    pytest.importorskip("opensmile", reason="the [egemaps] extra (opensmile) is not installed")
+    from transfer.embedding import embed_dataset
+
+    _, dataset = local_build
+    local, meta = embed_dataset(dataset, None, features="egemaps", workers=1)
+    array_path = dataset / "embeddings" / f"{meta['key']}.npy"
+    expected = array_path.read_bytes()
+    array_path.unlink()
+    done = []
+    on_dask, dask_meta = embed_dataset(dataset, None, features="egemaps", chunk_clips=5, progress=done.append,
+                                       dask_address=cluster.scheduler_address)
+    assert not dask_meta["from_cache"] and sum(done) == len(local) and len(done) == -(-len(local) // 5)
+    assert array_path.read_bytes() == expected and np.array_equal(on_dask, local)

@@ -137,9 +137,18 @@ def test_probe_on_each_reader_kind(tmp_path, kind, capsys):
 def test_probe_on_meld(tmp_path):
     root = make_meld(tmp_path / "meld")
     out = tmp_path / "out"
+    # The default map leaves surprise out (its valence is ambiguous): 3 of the 12 valenced clips; the record says so.
     assert main(["--corpus", "meld", "--root", str(root), "--out", str(out), *FAST]) == 0
     record = json.loads((out / "acted_evaluation.json").read_text())
+    check_probe_record(record, n_clips=9, n_speakers=3)
+    assert record["valence_map"]["name"] == "surprised-excluded" and "surprised" not in record["valence_map"]["table"]
+    assert record["excluded"]["unmapped_emotions"] == {"surprised": 3}
+    assert "map surprised-excluded" in (out / "acted_evaluation.md").read_text()
+    assert main(["--corpus", "meld", "--root", str(root), "--out", str(out), "--valence-map", "surprised-positive",
+                 *FAST]) == 0
+    record = json.loads((out / "acted_evaluation.json").read_text())
     check_probe_record(record, n_clips=12, n_speakers=3)
+    assert record["valence_map"]["name"] == "surprised-positive"
     ex = record["excluded"]
     # name errors: the clip with a bad name and the table row without a clip
     assert (ex["neutral"], ex["name_errors"], ex["decode_errors"]) == (1, 2, 1)

@@ -15,9 +15,11 @@ CLIP_S, HOP_S, SR = 7.0, 3.5, 16000
 
 
 class _LevelEmbedder:
-    """Stands in for VGG16: a window's "embedding" is its mean log-mel level (dB)."""
+    """Stands in for VGG16 (a transfer.features.ClipEmbedder): a window's "embedding" is its mean log-mel level (dB)."""
 
-    def embed_logmel(self, logmel, batch_size=16):
+    dim, needs_logmel, needs_audio = 1, True, False
+
+    def embed(self, samples, logmel, batch_size=16):
         return np.asarray(logmel, dtype=np.float64).mean(axis=(1, 2))[:, None]
 
 
@@ -93,3 +95,61 @@ def test_a_short_file_s_note_is_said_once_and_an_error_has_no_label(tmp_path, mo
     assert broken["error"] and broken["label"] == "" and broken["p_positive"] == ""
     assert "padded" not in err  # the note is in the table, once
     assert err.count("error:") == 1 and "broken.wav" in err
+
+
+def grouped_stub(tmp_path) -> ValenceModel:
+    """The stub model with a per-group standardiser: groups of 8+ windows by their own statistics, smaller ones by
+    a fallback (mean +100 dB, spread 1 dB) far above the files' levels, so which one was used shows in p."""
+    from transfer.standardise import GroupStandardiser
+
+    model = stub_model(tmp_path)
+    model.meta["standardiser"] = GroupStandardiser(min_clips=8, mean=np.array([100.0]), scale=np.array([1.0])).to_dict()
+
+    class Identity:  # p = sigmoid(standardised level)
+        def predict(self, X, verbose=0, batch_size=1024):
+            return 1.0 / (1.0 + np.exp(-np.asarray(X)[:, :1]))
+
+    model.head = Identity()
+    return model
+
+
+def test_files_of_one_speaker_are_standardised_together(tmp_path):
+    """Three 14 s files of one speaker (3 windows each): alone each is too short for its own statistics and uses the
+    training fallback; grouped by folder or by a manifest column their 9 windows are standardised together, as
+    training standardised each speaker's clips. A file alone in its folder still uses the fallback."""
+    from transfer.model import PredictConfig, predict
+
+    speaker = tmp_path / "speaker_a"
+    speaker.mkdir()
+    files = []
+    for i in range(3):
+        ramp(speaker / f"take{i}.wav", 14.0)
+        files.append(speaker / f"take{i}.wav")
+    (tmp_path / "solo").mkdir()
+    ramp(tmp_path / "solo" / "alone.wav", 14.0)
+    files.append(tmp_path / "solo" / "alone.wav")
+
+    def logits(scores, names):
+        rows = scores[(scores["kind"] == "window") & scores["file"].isin([str(f) for f in names])]
+        return np.log(rows["p_positive"] / (1 - rows["p_positive"])).to_numpy()
+
+    model = grouped_stub(tmp_path)
+    per_file = predict(model, files)
+    assert (logits(per_file, files[:3]) < -50).all()  # the fallback: levels far below its +100 dB mean
+    by_folder = predict(model, files, PredictConfig(groups="folder"))
+    z = logits(by_folder, files[:3])
+    assert len(z) == 9 and abs(z.mean()) < 1e-3 and z.std() == pytest.approx(1.0, abs=1e-3)  # own statistics
+    np.testing.assert_allclose(logits(by_folder, files[3:]), logits(per_file, files[3:]))  # alone: the fallback
+    manifest = tmp_path / "speakers.csv"
+    manifest.write_text("path,speaker\n" + "".join(f"{f.relative_to(tmp_path)},A\n" for f in files[:3]))
+    by_manifest = predict(model, files, PredictConfig(groups="manifest", group_manifest=str(manifest)))
+    np.testing.assert_allclose(by_manifest["p_positive"], by_folder["p_positive"])
+    explicit = predict(model, files, groups=["A", "A", "A", "B"])  # the Python API: one group per path
+    np.testing.assert_allclose(explicit["p_positive"], by_folder["p_positive"])
+    assert list(by_folder["file"].drop_duplicates()) == [str(f) for f in files]  # rows in the order given
+    with pytest.raises(ValueError, match="go together"):
+        PredictConfig(groups="manifest")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("file,who\nx,y\n")
+    with pytest.raises(ValueError, match="needs a path column"):
+        predict(model, files, PredictConfig(groups="manifest", group_manifest=str(bad)))

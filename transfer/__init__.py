@@ -1,6 +1,7 @@
 """transfer: everything that learns.
 
-Frozen ImageNet VGG16 features over log-mel spectrograms, and the classifiers trained on them.
+Voice features from a registry of extractors (:data:`transfer.features.FEATURES`: frozen ImageNet VGG16 over
+log-mel spectrograms by default, openSMILE's eGeMAPS, both), and the classifiers trained on them.
 Importing this package is cheap: each name below is imported on first use, and TensorFlow/Keras only inside
 the functions that build or run a model, so tools that merely resolve or check weights start fast. TensorFlow's
 C++ start-up notices are hidden from its first import on (:mod:`transfer.quiet`; ``WEAKLABEL_VERBOSE=1`` shows
@@ -14,7 +15,8 @@ The Python API (none of these parses arguments or prints)::
     scores = transfer.predict(result.model_dir, ["talk.wav"])                              # a DataFrame
     record = transfer.evaluate_acted(transfer.ActedEvaluationConfig(root="RAVDESS/", model=str(result.model_dir)))
 
-* :func:`embed` (:mod:`transfer.embedding`): the frozen VGG16 embeddings of a dataset's clips, cached;
+* :func:`embed` (:mod:`transfer.embedding`): a dataset's clips through the extractor ``EmbedConfig.features``
+  names (VGG16 by default), cached;
 * :func:`train` (:mod:`transfer.training`): the head and the baselines, scored, saved into the dataset
   (``model/``, ``metrics.json``); :func:`model_is_current` says whether that is already done;
 * :func:`predict` (:mod:`transfer.model`): a saved model's scores for audio files, per window and per file;

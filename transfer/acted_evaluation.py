@@ -5,7 +5,7 @@ Two measurements, on the clips whose emotion maps to positive or negative valenc
 listed, never scored):
 
 * **zero-shot**: a saved model (``pipelines.train``) scores every clip with exactly its own input pipeline:
-  clip length, log-mel parameters, VGG16 cut layer and weights (checksum-verified). The model was trained on
+  clip length, log-mel parameters, feature extractor (VGG16 cut layer and weights, checksum-verified; or eGeMAPS). The model was trained on
   another corpus, so the evaluation is speaker-disjoint by construction. ROC AUC with a bootstrap 95 %
   interval overall and per speaker, gender and intensity.
 * **probe**: the same frozen embedding, and a head trained on the corpus's own valence labels with grouped
@@ -17,7 +17,12 @@ listed, never scored):
 
 Each file is decoded, averaged to mono, resampled to 16 kHz and centred in a fixed clip (silence around a
 shorter file, the middle of a longer one), as :func:`weaklabel.features.clip_logmel_for_files` does, then
-embedded in chunks so memory stays bounded for corpora of thousands of files.
+embedded in chunks so memory stays bounded for corpora of thousands of files; an extractor that reads audio
+(eGeMAPS) reads the file's audio in that clip without the silence.
+
+The valence map (emotion -> valence) is named in every record (``valence_map``: its name, source and table;
+:data:`weaklabel.readers.acted.VALENCE_MAPS`), since how ambiguous emotions such as RAVDESS's *surprised* are
+counted moves every figure.
 
 Every 95 % interval that pools several speakers is a **cluster bootstrap over speakers** (whole speakers
 resampled, :func:`foundation.metrics.binary_metrics` with ``groups``): clips of one speaker are not
@@ -43,7 +48,9 @@ import numpy as np
 import pandas as pd
 
 from foundation.config import SEED_RANGE, check_ranges, option
-from transfer.embedding import DEFAULT_LAYER, batch_size_option, layer_option, weights_option
+from transfer.embedding import batch_size_option
+from transfer.features import features_option
+from transfer.features.vgg16 import DEFAULT_LAYER, layer_option, weights_option
 from transfer.head import HeadConfig
 from transfer.standardise import DEFAULT_STANDARDISATION
 from transfer.weights import weights_text
@@ -74,7 +81,8 @@ class ActedEvaluationConfig:
     root : str
         The corpus folder.
     valence_map : str, optional
-        JSON ``{emotion: valence}`` over the default table (:func:`weaklabel.readers.acted.load_valence_table`).
+        A named map (:data:`weaklabel.readers.acted.VALENCE_MAPS`) or a JSON file ``{emotion: valence}`` over the
+        default table (:func:`weaklabel.readers.acted.resolve_valence_map`).
     mode : str, optional
         ``zero-shot``, ``probe`` or ``both``; default ``both`` with a model, ``probe`` without.
     model : str, optional
@@ -82,7 +90,9 @@ class ActedEvaluationConfig:
     weights : str, optional
         VGG16 weights spec; default the model's recorded weights, else ``imagenet``.
     layer : str, optional
-        Cut layer; default the model's layer, else :data:`transfer.embedding.DEFAULT_LAYER`.
+        VGG16 cut layer; default the model's layer, else :data:`transfer.features.vgg16.DEFAULT_LAYER`.
+    features : str, optional
+        Feature extractor (:data:`transfer.features.FEATURES`); default the model's, else ``vgg16``.
     clip_seconds : float, optional
         Clip length in seconds; default the model's, else :data:`weaklabel.audio.DEFAULT_CLIP_SECONDS`.
     batch_size : int
@@ -102,14 +112,16 @@ class ActedEvaluationConfig:
     corpus: str = option("auto", choices=EMOTION_CORPUS_KINDS,
                          help="corpus file-name convention (auto: detected from the names)")
     root: str = option(".", required=True, help="the corpus folder (searched recursively)")
-    valence_map: str | None = option(None, metavar="VALENCE_MAP",
-                                     help="JSON object {emotion: positive|negative|neutral|null} over the default table")
+    valence_map: str | None = option(None, metavar="VALENCE_MAP", default_text="the default map",
+                                     help="a named valence map (surprised-positive, ..., see README) or a JSON object "
+                                          "{emotion: positive|negative|neutral|null} over the default table")
     mode: str | None = option(None, choices=EVALUATION_MODES, default_text="both with --model, probe without",
                               help="zero-shot (a trained model scores every clip), probe (heads trained on the "
                                    "corpus's own labels, speaker-disjoint) or both")
     model: str | None = option(None, metavar="MODEL", help="a model folder written by pipelines.train (for zero-shot)")
     weights: str | None = weights_option(None, default_text="the model's, else imagenet")
     layer: str | None = layer_option(None, default_text=f"the model's, else {DEFAULT_LAYER}")
+    features: str | None = features_option(None, default_text="the model's, else vgg16")
     clip_seconds: float | None = option(None, default_text=f"the model's, else {DEFAULT_CLIP_SECONDS:g}",
                                         **CLIP_SECONDS_RANGE, help="clip length for probe-only runs")
     batch_size: int = batch_size_option()
@@ -220,7 +232,7 @@ def _check_training_classes(y_train: np.ndarray, k: int) -> None:
 
 
 def logistic_probe_predictions(X: np.ndarray, y: np.ndarray, folds: np.ndarray, seed: int = 0,
-                               speakers=None) -> np.ndarray:
+                               speakers=None, column_scale: np.ndarray | None = None) -> np.ndarray:
     """Out-of-fold p(positive) of the product's default head on the corpus's own labels.
 
     Embeddings standardised per speaker (:class:`transfer.standardise.GroupStandardiser`: a held-out speaker
@@ -231,6 +243,7 @@ def logistic_probe_predictions(X: np.ndarray, y: np.ndarray, folds: np.ndarray, 
     ----------
     X : ndarray (n, dim) embeddings; y : ndarray (n,) of 0/1; folds : ndarray (n,) from :func:`speaker_folds`.
     speakers : array (n,), optional: each clip's speaker (default: one group, i.e. global standardisation).
+    column_scale : array (dim,), optional: a combination's block factors (:func:`transfer.features.block_scale`).
 
     Returns
     -------
@@ -246,7 +259,7 @@ def logistic_probe_predictions(X: np.ndarray, y: np.ndarray, folds: np.ndarray, 
         _check_training_classes(y[~test], int(k))
         standardiser = GroupStandardiser().fit(X[~test], groups[~test])
         Z = standardiser.transform(X, groups)
-        head, _ = train_logistic_head(Z[~test], y[~test], seed=seed)
+        head, _ = train_logistic_head(Z[~test], y[~test], seed=seed, column_scale=column_scale)
         p[test] = predict_head(head, Z[test])
     return p
 
@@ -409,25 +422,62 @@ def inversion_warning(what: str, result: dict) -> str | None:
     return text
 
 
+def clip_audio(path: str, clip_seconds: float, sample_rate: int) -> np.ndarray:
+    """The audio of a file that a centred clip of ``clip_seconds`` holds, without the silence around it: the whole
+    file when shorter, its middle ``clip_seconds`` when longer (:func:`weaklabel.audio.centred_clip`)."""
+    from weaklabel.audio import AudioDecodeError, AudioReader, seconds_to_samples
+
+    with AudioReader(str(path), target_sr=sample_rate) as reader:
+        samples = reader.read_span(0.0, reader.duration_s)
+    if samples.size == 0:
+        raise AudioDecodeError(f"no audio decoded from {path}")
+    clip_samples = seconds_to_samples(clip_seconds, sample_rate)
+    if len(samples) > clip_samples:
+        start = (len(samples) - clip_samples) // 2
+        samples = samples[start:start + clip_samples]
+    return np.ascontiguousarray(samples, dtype=np.float32)
+
+
 def embed_files(paths: list[str], embedder, clip_seconds: float, params: LogMelParams, batch_size: int = 16,
                 progress: Callable[[int], None] | None = None) -> tuple[np.ndarray, list[str | None]]:
-    """Decode, centre in a clip of ``clip_seconds``, log-mel and embed files, in bounded-memory chunks.
+    """Decode, centre in a clip of ``clip_seconds`` and embed files, in bounded-memory chunks.
+
+    ``embedder`` is a :class:`transfer.features.ClipEmbedder` (the log-mel of the centred clips for one that needs
+    it; the audio in the clip, without the silence, for one that reads audio) or a VGG16
+    :class:`~transfer.features.vgg16.Embedder`.
 
     Returns
     -------
     X : ndarray (n_files, embedder.dim), float32; rows of files that failed to decode are zeros.
     errors : list of str or None, why each file failed.
     """
+    from weaklabel.audio import AudioDecodeError
     from weaklabel.features import clip_logmel_for_files
 
     X = np.zeros((len(paths), embedder.dim), dtype=np.float32)
     errors: list[str | None] = []
+    needs_logmel = getattr(embedder, "needs_logmel", True)
+    needs_audio = getattr(embedder, "needs_audio", False)
     for first in range(0, len(paths), EMBED_CHUNK_FILES):
         chunk = paths[first:first + EMBED_CHUNK_FILES]
-        logmel, chunk_errors = clip_logmel_for_files(chunk, clip_seconds, params)
+        logmel, chunk_errors = (clip_logmel_for_files(chunk, clip_seconds, params) if needs_logmel
+                                else (None, [None] * len(chunk)))
+        samples: list[np.ndarray | None] = [None] * len(chunk)
+        if needs_audio:
+            for i, path in enumerate(chunk):
+                if chunk_errors[i] is None:
+                    try:
+                        samples[i] = clip_audio(path, clip_seconds, params.sample_rate)
+                    except AudioDecodeError as exc:
+                        chunk_errors[i] = str(exc)
         ok = np.flatnonzero([e is None for e in chunk_errors])
-        if ok.size:
+        if ok.size and hasattr(embedder, "embed_logmel"):  # a VGG16 Embedder itself
             X[first + ok] = embedder.embed_logmel(logmel[ok], batch_size=batch_size, progress=progress)
+        elif ok.size:
+            X[first + ok] = embedder.embed([samples[i] for i in ok], None if logmel is None else logmel[ok],
+                                           batch_size=batch_size)
+            if progress:
+                progress(int(ok.size))
         if progress and len(chunk) > ok.size:
             progress(len(chunk) - ok.size)
         errors.extend(chunk_errors)
@@ -439,36 +489,45 @@ def embed_files(paths: list[str], embedder, clip_seconds: float, params: LogMelP
 # ---------------------------------------------------------------------------------------------------------
 
 def _embedding_setup(config: ActedEvaluationConfig, mode: str):
-    """(model or None, embedder, clip_seconds, LogMelParams) for the configuration."""
-    from transfer.embedding import DEFAULT_LAYER, Embedder
+    """(model or None, clip embedder, clip_seconds, LogMelParams, extractor, FeatureSettings) for the
+    configuration: the model's own extractor (rebuilt from its record, weights verified), or the one asked for."""
+    from transfer.features import DEFAULT_FEATURES, FeatureSettings, get_extractor, resolve_weights
+    from transfer.features.vgg16 import DEFAULT_N_BANDS, DEFAULT_POOLING
     from transfer.model import load_valence_model
-    from transfer.weights import resolve_vgg16_weights
 
-    model = None
     if config.model:
         model = load_valence_model(config.model)
         clip_seconds, params = model.clip_seconds, model.mel
         if config.clip_seconds is not None and abs(config.clip_seconds - clip_seconds) > 1e-9:
             raise ValueError(f"--clip-seconds {config.clip_seconds} differs from the model's clip length "
                              f"{clip_seconds} s; a model only scores clips like those it was trained on")
-        model_layer = model.meta["layer"]
+        model_layer = model.meta.get("layer")
         layer = config.layer or model_layer
-        if layer != model_layer and mode != "probe":
-            raise ValueError(f"--layer {layer} differs from the model's layer {model_layer}; zero-shot scoring "
-                             "needs the model's own embedding (drop --layer, or use --mode probe)")
-        embedder = model.embedder(config.weights)  # verifies the weights against the model's checksum
-        if layer != model_layer:
-            embedder = Embedder(embedder.weights, layer, image_shape=embedder.image_shape,
-                                pooling=embedder.spec.pooling, n_bands=embedder.spec.n_bands)
-        return model, embedder, clip_seconds, params
+        features = config.features or model.features
+        if (layer != model_layer or features != model.features) and mode != "probe":
+            what = (f"--features {features} differs from the model's {model.features}" if features != model.features
+                    else f"--layer {layer} differs from the model's layer {model_layer}")
+            raise ValueError(f"{what}; zero-shot scoring needs the model's own embedding (drop it, or use --mode "
+                             "probe)")
+        embedder = model.embedder(config.weights)  # rebuilt from its record; verifies the weights' checksum
+        settings = model.feature_settings(model.weights(config.weights))
+        extractor = get_extractor(features)
+        if layer != model_layer or features != model.features:  # probe only: another embedding of these clips
+            extractor.check_available()
+            weights = settings.weights if settings.weights is not None else resolve_weights(features, config.weights)
+            settings = FeatureSettings(layer=layer or DEFAULT_LAYER, pooling=settings.pooling or DEFAULT_POOLING,
+                                       n_bands=settings.n_bands, weights=weights if extractor.uses_weights else None)
+            embedder = extractor.clip_embedder(settings, params, clip_seconds)
+        return model, embedder, clip_seconds, params, extractor, settings
     clip_seconds = float(config.clip_seconds or DEFAULT_CLIP_SECONDS)
     if clip_seconds <= 0:
         raise ValueError(f"--clip-seconds must be positive, got {clip_seconds}")
     params = LogMelParams()
-    weights = resolve_vgg16_weights(config.weights or "imagenet")
-    n_frames = params.frames_for_seconds(clip_seconds)
-    return None, Embedder(weights, config.layer or DEFAULT_LAYER, image_shape=(params.n_mels, n_frames)), \
-        clip_seconds, params
+    extractor = get_extractor(config.features or DEFAULT_FEATURES)
+    extractor.check_available()
+    settings = FeatureSettings(layer=config.layer or DEFAULT_LAYER, pooling=DEFAULT_POOLING, n_bands=DEFAULT_N_BANDS,
+                               weights=resolve_weights(extractor.name, config.weights or "imagenet"))
+    return None, extractor.clip_embedder(settings, params, clip_seconds), clip_seconds, params, extractor, settings
 
 
 def _versions() -> dict:
@@ -515,12 +574,14 @@ def evaluate_acted_corpus(config: ActedEvaluationConfig, log: Callable[[str], No
         A bad valence map, an impossible configuration, no usable clip, or (probe) speakers missing or fewer
         than two.
     """
-    from transfer.embedding import IMAGE_VERSION, weights_record
-    from weaklabel.readers.acted import DEFAULT_VALENCE, corpus_summary, load_valence_table, read_emotion_corpus
+    from transfer.features import block_scale
+    from transfer.features.vgg16 import weights_record
+    from weaklabel.readers.acted import corpus_summary, read_emotion_corpus, resolve_valence_map
 
     log = log or (lambda message: None)
     mode = config.resolved_mode()
-    valence = load_valence_table(config.valence_map) if config.valence_map else dict(DEFAULT_VALENCE)
+    valence_map = resolve_valence_map(config.valence_map)
+    valence = valence_map["table"]
     frame = read_emotion_corpus(config.corpus, config.root, valence=valence)
     kind = frame.attrs["corpus"]
     summary = corpus_summary(frame)
@@ -534,9 +595,11 @@ def evaluate_acted_corpus(config: ActedEvaluationConfig, log: Callable[[str], No
     if mode in ("probe", "both"):  # fail before the expensive part
         speaker_folds(clips["speaker"], config.n_folds)
 
-    model, embedder, clip_seconds, params = _embedding_setup(config, mode)
-    log(f"embedding {len(clips)} clips: VGG16 {embedder.spec.layer}, {clip_seconds:g} s clips, "
-        f"weights {weights_text(weights_record(embedder.weights))} (verified={embedder.weights.verified})")
+    model, embedder, clip_seconds, params, extractor, settings = _embedding_setup(config, mode)
+    weights = settings.weights
+    log(f"embedding {len(clips)} clips: {extractor.name} ({extractor.cache_record(settings)['key']}), "
+        f"{clip_seconds:g} s clips" + (f", weights {weights_text(weights_record(weights))} "
+                                        f"(verified={weights.verified})" if weights is not None else ""))
     if on_start:
         on_start(len(clips))
     X, decode_errors = embed_files(clips["path"].tolist(), embedder, clip_seconds, params, config.batch_size,
@@ -562,12 +625,13 @@ def evaluate_acted_corpus(config: ActedEvaluationConfig, log: Callable[[str], No
             "decode_errors": len(failed), "decode_error_files": failed,
         },
         "corpus_files": summary["files"],
-        "valence_map": {"source": config.valence_map or "default", "table": valence},
-        "features": {"clip_seconds": clip_seconds, "log_mel": params.to_dict(), "backbone": "vgg16",
-                     "layer": embedder.spec.layer, "pooling": embedder.spec.pooling_name,
-                     "pooling_description": embedder.spec.describe(), "image_version": IMAGE_VERSION,
-                     "dim": int(embedder.dim)},
-        "weights": {**weights_record(embedder.weights), "path": display_path(embedder.weights.path)},
+        "valence_map": valence_map,
+        "features": {"clip_seconds": clip_seconds, "log_mel": params.to_dict(),
+                     **{k: v for k, v in extractor.cache_record(settings).items()
+                        if k in ("backbone", "layer", "pooling", "pooling_description", "image_version")},
+                     "dim": int(embedder.dim), "extractor": extractor.record(settings)},
+        "weights": ({**weights_record(weights), "path": display_path(weights.path)} if weights is not None
+                    else None),
         "config": {"mode": mode, "n_folds": config.n_folds, "probe_heads": list(config.probe_heads),
                    "dense_head": config.head_config.to_dict(), "n_bootstrap": config.n_bootstrap,
                    "seed": config.seed, "batch_size": config.batch_size,
@@ -605,7 +669,9 @@ def evaluate_acted_corpus(config: ActedEvaluationConfig, log: Callable[[str], No
         for head in config.probe_heads:
             log(f"probe: {head}, {len(fold_info)} speaker-disjoint folds")
             if head == "logistic_regression":
-                p = logistic_probe_predictions(X, y, folds, seed=config.seed, speakers=clips["speaker"].to_numpy())
+                scale = block_scale(embedder.dims) if getattr(embedder, "dims", None) else None
+                p = logistic_probe_predictions(X, y, folds, seed=config.seed, speakers=clips["speaker"].to_numpy(),
+                                               column_scale=scale)
             else:
                 p = dense_probe_predictions(X, y, folds, clips["speaker"], config=config.head_config,
                                             seed=config.seed)
@@ -708,6 +774,25 @@ def _na_note(rows: list, why: str, note: str = "") -> str:
 METRIC_COLUMNS = ["n", "positive", "positive share", "ROC AUC", "95% CI", "verdict", "balanced accuracy"]
 
 
+def valence_map_text(valence_map: dict) -> str:
+    """The map a record used, in words: ``map surprised-excluded (surprised excluded ...)``."""
+    name = valence_map.get("name") or valence_map.get("source", "default")
+    description = valence_map.get("description")
+    if not valence_map.get("name"):  # a record from before named maps: surprised counted positive
+        return f"{valence_map.get('source', 'default')} table"
+    return f"map {name}" + (f": {description}" if description else "")
+
+
+def features_text(features: dict) -> str:
+    """The extractor a record's ``features`` block names, in words (``vgg16 block2_conv2, bands4``)."""
+    from transfer.features import LEGACY_FEATURES
+
+    extractor = (features.get("extractor") or {}).get("name") or features.get("backbone") or LEGACY_FEATURES
+    detail = ", ".join(str(features[k]) for k in ("layer", "pooling") if features.get(k))
+    licence = (features.get("extractor") or {}).get("licence") if extractor != LEGACY_FEATURES else None
+    return f"{extractor} {detail}".strip() + (f" ({licence})" if licence else "")
+
+
 def evaluation_tables(record: dict) -> list[dict]:
     """The record's results as generic tables: ``[{"title", "columns", "rows", "note"}]`` (cells: str or number)."""
     ex = record["excluded"]
@@ -720,9 +805,10 @@ def evaluation_tables(record: dict) -> list[dict]:
                   record["class_balance"]["positive"], record["class_balance"]["negative"],
                   _num(record["class_balance"]["positive_share"]), ex["neutral"], ex["unmapped"],
                   ex["name_errors"], ex["decode_errors"]]],
-        "note": (f"Valence from emotion ({record['valence_map']['source']} table); VGG16 "
-                 f"{record['features']['layer']}, {record['features']['clip_seconds']:g} s clips, weights "
-                 f"{weights_text(record['weights'], path=False)} (verified={record['weights']['verified']})."),
+        "note": (f"Valence from emotion ({valence_map_text(record['valence_map'])}); features "
+                 f"{features_text(record['features'])}, {record['features']['clip_seconds']:g} s clips"
+                 + (f", weights {weights_text(record['weights'], path=False)} "
+                    f"(verified={record['weights']['verified']})" if record.get("weights") else "") + "."),
     }]
     zs = record.get("zero_shot")
     if zs:

@@ -124,7 +124,7 @@ def train_dense_head(X_train: np.ndarray, y_train: np.ndarray, X_val: np.ndarray
 
 
 def train_logistic_head(X_train: np.ndarray, y_train: np.ndarray, sample_weight: np.ndarray | None = None,
-                        config: HeadConfig = HeadConfig(), seed: int = 0):
+                        config: HeadConfig = HeadConfig(), seed: int = 0, column_scale: np.ndarray | None = None):
     """Fit the logistic head; return ``(model, info)``.
 
     Parameters
@@ -133,6 +133,9 @@ def train_logistic_head(X_train: np.ndarray, y_train: np.ndarray, sample_weight:
     sample_weight : array (n,) of non-negative weights, optional
         Per-clip weights (e.g. the labelling policy's confidence); the classes are then balanced by weight,
         each carrying half of the total. The standardisation folded into the model is weighted alike.
+    column_scale : array (dim,), optional
+        Factors applied to the standardised columns before the regression (folded into the exported weights):
+        a combination's blocks scaled to the same total variance (:func:`transfer.features.base.block_scale`).
 
     Returns
     -------
@@ -158,6 +161,8 @@ def train_logistic_head(X_train: np.ndarray, y_train: np.ndarray, sample_weight:
     mean = np.average(X[used], axis=0, weights=w[used])
     scale = np.sqrt(np.average((X[used] - mean) ** 2, axis=0, weights=w[used]))
     scale[scale == 0] = 1.0
+    if column_scale is not None:  # dividing by the spread, then multiplying by the block's factor
+        scale = scale / np.asarray(column_scale, dtype=np.float64)
     regression = LogisticRegression(C=config.C, max_iter=5000, random_state=seed)
     regression.fit((X[used] - mean) / scale, y[used], sample_weight=w[used])
     coef = regression.coef_[0] / scale
@@ -171,10 +176,12 @@ def train_logistic_head(X_train: np.ndarray, y_train: np.ndarray, sample_weight:
 
 
 def train_head(X_train: np.ndarray, y_train: np.ndarray, sample_weight: np.ndarray | None,
-               X_val: np.ndarray, y_val: np.ndarray, config: HeadConfig = HeadConfig(), seed: int = 0):
-    """Train the head ``config.kind`` names; return ``(model, info)`` (see the two trainers)."""
+               X_val: np.ndarray, y_val: np.ndarray, config: HeadConfig = HeadConfig(), seed: int = 0,
+               column_scale: np.ndarray | None = None):
+    """Train the head ``config.kind`` names; return ``(model, info)`` (see the two trainers). ``column_scale``
+    weighs the logistic head's standardised columns; the dense head standardises its inputs itself and ignores it."""
     if config.kind == "logistic":
-        return train_logistic_head(X_train, y_train, sample_weight, config, seed)
+        return train_logistic_head(X_train, y_train, sample_weight, config, seed, column_scale=column_scale)
     model, info = train_dense_head(X_train, y_train, X_val, y_val, config, seed, sample_weight=sample_weight)
     return model, {"kind": "dense", **info}
 

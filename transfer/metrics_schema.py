@@ -45,7 +45,9 @@ def model_titles(metrics: dict) -> dict[str, str]:
     regression on the raw embeddings likewise; :data:`MODEL_TITLES` for the rest (and for what is not recorded)."""
     embedding = metrics.get("embedding") or {}
     vgg = ", ".join(str(v) for v in (embedding.get("layer"), embedding.get("pooling")) if v)
-    vgg = f"VGG16 {vgg}" if vgg else "VGG16"
+    backbone = embedding.get("backbone")
+    name = "VGG16" if backbone in (None, "vgg16") else backbone  # records before the registry name no extractor
+    vgg = f"{name} {vgg}" if vgg else name
     kind = head_kind(metrics)
     return {**MODEL_TITLES, HEAD: f"{kind} head ({vgg})" if kind else f"head ({vgg})",
             EMBEDDING_BASELINE: f"logistic regression (raw {vgg})"}

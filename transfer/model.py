@@ -1,17 +1,22 @@
 """A saved voice valence model: the trained head plus everything needed to rebuild its input.
 
-A model folder holds ``head.keras`` (the dense head) and ``model.json``: clip length, sample rate, log-mel
-parameters, image conversion version, backbone, cut layer, and the identity (source, checksum) of the VGG16
-weights. Loading re-resolves the weights and refuses ones whose checksum differs from the recorded one.
+A model folder holds ``head.keras`` (the head) and ``model.json``: clip length, sample rate, log-mel parameters,
+the feature extractor (``features``: its registry name, version, settings, licence and provenance;
+:data:`transfer.features.FEATURES`; a model from before the registry is ``vgg16``) with its cut layer and pooling,
+and the identity (source, checksum) of the weights it uses. Loading rebuilds that extractor, re-resolves its
+weights and refuses ones whose checksum differs from the recorded one.
 
 Prediction on a recording of any length: 7 s windows (the training clip length) every ``hop_s`` seconds,
 the last one aligned to the end of the file; a file shorter than a clip is centred in silence. The file's
 p(positive) is the mean over its windows weighted by the seconds each adds beyond the previous window's end
 (:func:`window_weights`), so every second of the file counts once (a last window aligned to the end, which may
 start milliseconds after the previous one, adds only those milliseconds). Each p(positive) comes with the
-predicted label, positive from :data:`DECISION_THRESHOLD` up (as the metrics read it). Embeddings are standardised as in training
-(:mod:`transfer.standardise`): the windows of one recording are its group, so a recording with at least
-``min_clips`` windows is standardised by its own statistics, a shorter one by the training fallback.
+predicted label, positive from :data:`DECISION_THRESHOLD` up (as the metrics read it). Features are standardised as in training
+(:mod:`transfer.standardise`), per group: by default the windows of one recording are its group (one file = one
+recording); :attr:`PredictConfig.groups` makes the group a speaker instead, named by the file's folder or by a
+manifest column, so every window of every file of one speaker is standardised together, as training standardised
+each speaker's clips. A group with at least ``min_clips`` windows is standardised by its own statistics, a smaller
+one by the training fallback.
 """
 from __future__ import annotations
 
@@ -25,13 +30,15 @@ import numpy as np
 from foundation.atomic import write_json_atomic
 from foundation.config import check_ranges, option
 from foundation.metrics import DECISION_THRESHOLD
-from transfer.embedding import weights_option
+from transfer.features.vgg16 import weights_option
 from weaklabel.audio import AudioReader, centred_clip, seconds_to_samples
 from weaklabel.dataset import MODEL_HEAD_FILE as HEAD_FILE, MODEL_META_FILE as META_FILE
 from weaklabel.features import LogMelParams, log_mel_spectrogram
 from weaklabel.segments import DEFAULT_MIN_SPEECH_SECONDS
 
-MODEL_FORMAT_VERSION = 2  # 2: pooling, per-group standardisation, train config
+MODEL_FORMAT_VERSION = 2  # 2: pooling, per-group standardisation, train config (and, optional, the extractor record)
+#: How :func:`predict` groups files for the per-group standardisation.
+GROUPINGS = ("file", "folder", "manifest")
 WINDOWS_PER_CHUNK = 64  # windows decoded, featurised and embedded together when scoring a file
 
 
@@ -56,7 +63,8 @@ def save_valence_model(model_dir: str | Path, head, meta: dict) -> Path:
 
 @dataclass
 class ValenceModel:
-    """A loaded model. ``predict_logmel`` and ``score_file`` build the VGG16 embedder on first use."""
+    """A loaded model. ``predict_logmel``, ``embed_file`` and ``score_file`` build its feature extractor on first
+    use."""
 
     model_dir: Path
     meta: dict
@@ -77,22 +85,44 @@ class ValenceModel:
 
         return GroupStandardiser.from_dict(self.meta.get("standardiser"))
 
-    def embedder(self, weights_spec: str | None = None):
-        """The frozen VGG16 cut at the model's layer, with weights matching the recorded checksum."""
-        if self._embedder is None:
-            from transfer.embedding import Embedder
-            from transfer.weights import resolve_vgg16_weights
+    @property
+    def features(self) -> str:
+        """The registry name of the model's feature extractor (``vgg16`` for a model from before the registry)."""
+        from transfer.features import recorded_features
 
-            recorded = self.meta["weights"]
-            spec = weights_spec or ("random" if recorded["source"] == "random" else recorded["spec"])
-            weights = resolve_vgg16_weights(spec)
-            if weights.sha256 != recorded["sha256"]:
-                raise ModelError(f"the model was trained on VGG16 weights {recorded['sha256'][:12]} "
-                                 f"({recorded['source']}), but {spec!r} resolved to {str(weights.sha256)[:12]} "
-                                 f"({weights.source}); pass the same weights (--weights)")
-            n_frames = self.mel.frames_for_seconds(self.clip_seconds)
-            self._embedder = Embedder(weights, self.meta["layer"], image_shape=(self.mel.n_mels, n_frames),
-                                      pooling=self.meta.get("pooling", "gap"), n_bands=int(self.meta.get("n_bands", 4)))
+        return recorded_features(self.meta)
+
+    def weights(self, weights_spec: str | None = None):
+        """The weights the model's extractor uses, matching the recorded checksum (None when it uses none)."""
+        from transfer.features import get_extractor, resolve_weights
+
+        if not get_extractor(self.features).uses_weights:
+            return None
+        recorded = self.meta["weights"]
+        spec = weights_spec or ("random" if recorded["source"] == "random" else recorded["spec"])
+        weights = resolve_weights(self.features, spec)
+        if weights.sha256 != recorded["sha256"]:
+            raise ModelError(f"the model was trained on VGG16 weights {recorded['sha256'][:12]} "
+                             f"({recorded['source']}), but {spec!r} resolved to {str(weights.sha256)[:12]} "
+                             f"({weights.source}); pass the same weights (--weights)")
+        return weights
+
+    def feature_settings(self, weights=None):
+        from transfer.features import FeatureSettings
+
+        return FeatureSettings(layer=self.meta.get("layer"), pooling=self.meta.get("pooling", "gap"),
+                               n_bands=int(self.meta.get("n_bands", 4)), weights=weights)
+
+    def embedder(self, weights_spec: str | None = None):
+        """The model's feature extractor for its clips (a :class:`transfer.features.ClipEmbedder`), rebuilt from
+        its record, with weights matching the recorded checksum."""
+        if self._embedder is None:
+            from transfer.features import get_extractor
+
+            extractor = get_extractor(self.features)
+            extractor.check_available()
+            self._embedder = extractor.clip_embedder(self.feature_settings(self.weights(weights_spec)), self.mel,
+                                                     self.clip_seconds)
         return self._embedder
 
     def predict_embeddings(self, embeddings: np.ndarray, groups=None) -> np.ndarray:
@@ -107,19 +137,29 @@ class ValenceModel:
         return predict_head(self.head, self.standardiser.transform(embeddings, groups))
 
     def predict_logmel(self, logmel: np.ndarray, groups=None, batch_size: int = 16) -> np.ndarray:
-        """p(positive) for log-mel clips ``(n, n_mels, n_frames)`` from ``groups`` -> ``(n,)``."""
-        return self.predict_embeddings(self.embedder().embed_logmel(logmel, batch_size=batch_size), groups)
+        """p(positive) for log-mel clips ``(n, n_mels, n_frames)`` from ``groups`` -> ``(n,)`` (a model whose
+        extractor reads log-mel)."""
+        embedder = self.embedder()
+        if not embedder.needs_logmel:
+            raise ModelError(f"the model's {self.features} features are computed from audio, not log-mel: "
+                             "use embed_file or score_file")
+        return self.predict_embeddings(embedder.embed(None, logmel, batch_size=batch_size), groups)
 
-    def score_file(self, path: str | Path, hop_s: float | None = None, batch_size: int = 16) -> tuple[list, float]:
-        """Score one audio file in windows.
+    def embed_clips(self, samples: list[np.ndarray], batch_size: int = 16) -> np.ndarray:
+        """The model's raw features ``(n, dim)`` of clips given as their audio (each at most a clip long; a shorter
+        one is centred in silence for the log-mel, and read as it is by an extractor of audio)."""
+        embedder = self.embedder()
+        logmel = None
+        if embedder.needs_logmel:
+            clip_samples = seconds_to_samples(self.clip_seconds)
+            clips = np.stack([centred_clip(s, clip_samples) for s in samples])
+            logmel = log_mel_spectrogram(clips, self.mel).astype(self.mel.storage_dtype)
+        return embedder.embed(samples, logmel, batch_size=batch_size)
 
-        Returns
-        -------
-        windows : list of (start_s, end_s, p_positive)
-        p_file : float, the mean of the window probabilities weighted by :func:`window_weights`
-        """
+    def embed_file(self, path: str | Path, hop_s: float | None = None,
+                   batch_size: int = 16) -> tuple[list[tuple[float, float]], np.ndarray]:
+        """The model's raw features of one audio file's windows: ``(spans, (n_windows, dim))``."""
         hop_s = hop_s or self.clip_seconds / 2
-        clip_samples = seconds_to_samples(self.clip_seconds)
         embedded: list[np.ndarray] = []
         with AudioReader(str(path)) as reader:
             spans = window_spans(reader.duration_s, self.clip_seconds, hop_s)
@@ -130,12 +170,26 @@ class ValenceModel:
                     samples = reader.read_span(start, end)
                     if samples.size == 0:
                         raise ValueError(f"no audio decoded at {start:.2f}-{end:.2f} s")
-                    clips.append(centred_clip(samples, clip_samples))
-                logmel = log_mel_spectrogram(np.stack(clips), self.mel).astype(self.mel.storage_dtype)
-                embedded.append(self.embedder().embed_logmel(logmel, batch_size=batch_size))
+                    clips.append(samples)
+                embedded.append(self.embed_clips(clips, batch_size=batch_size))
+        return spans, np.concatenate(embedded)
+
+    def score_file(self, path: str | Path, hop_s: float | None = None, batch_size: int = 16) -> tuple[list, float]:
+        """Score one audio file in windows, the file its own group.
+
+        Returns
+        -------
+        windows : list of (start_s, end_s, p_positive)
+        p_file : float, the mean of the window probabilities weighted by :func:`window_weights`
+        """
+        spans, embedded = self.embed_file(path, hop_s, batch_size)
         # The recording's windows are one group: standardised together (or by the fallback when few).
-        p = self.predict_embeddings(np.concatenate(embedded))
-        return [(s, e, float(q)) for (s, e), q in zip(spans, p)], float(np.average(p, weights=window_weights(spans)))
+        return scored_windows(spans, self.predict_embeddings(embedded))
+
+
+def scored_windows(spans: list[tuple[float, float]], p: np.ndarray) -> tuple[list, float]:
+    """``([(start_s, end_s, p_positive)], p_file)`` for a file's windows and their p(positive)."""
+    return [(s, e, float(q)) for (s, e), q in zip(spans, p)], float(np.average(p, weights=window_weights(spans)))
 
 
 def window_spans(duration_s: float, clip_s: float, hop_s: float) -> list[tuple[float, float]]:
@@ -200,9 +254,57 @@ class PredictConfig:
         None, metavar="S", default_text=f"{DEFAULT_MIN_SPEECH_SECONDS:g}, or one analysis window if longer",
         minimum=0.0, help="refuse files with less audio than this, as the build refuses such segments")
     weights: str | None = weights_option(None, default_text="those the model records; must match its checksum")
+    groups: str = option("file", choices=GROUPINGS,
+                         help="the groups standardised together, as training standardised each speaker: 'file' (one "
+                              "file = one recording), 'folder' (a folder per speaker: every file in it), 'manifest' "
+                              "(--group-manifest names each file's speaker)")
+    group_manifest: str | None = option(None, metavar="FILE",
+                                        help="CSV/TSV with a path column (audio_path or path) and a speaker (or "
+                                             "group) column, for --groups manifest")
 
     def __post_init__(self):
         check_ranges(self)
+        if self.groups not in GROUPINGS:
+            raise ValueError(f"unknown grouping {self.groups!r}; choose one of {', '.join(GROUPINGS)}")
+        if (self.groups == "manifest") != (self.group_manifest is not None):
+            raise ValueError("--groups manifest and --group-manifest FILE go together")
+
+
+def read_group_manifest(path: str | Path) -> dict[str, str]:
+    """``{resolved audio path: group}`` from a CSV/TSV with a path column (``audio_path`` or ``path``) and a group
+    column (``speaker`` or ``group``); relative paths are read from the manifest's folder.
+
+    Raises ValueError naming the missing column or file."""
+    import pandas as pd
+
+    path = Path(path)
+    try:
+        table = pd.read_csv(path, sep=None, engine="python", dtype=str)
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"cannot read the group manifest {path}: {exc}") from exc
+    path_column = next((c for c in ("audio_path", "path") if c in table.columns), None)
+    group_column = next((c for c in ("speaker", "group") if c in table.columns), None)
+    if path_column is None or group_column is None:
+        raise ValueError(f"the group manifest {path} needs a path column (audio_path or path) and a speaker (or "
+                         f"group) column; it has {', '.join(table.columns)}")
+    out = {}
+    for audio, group in zip(table[path_column], table[group_column]):
+        audio_path = Path(audio)
+        full = audio_path if audio_path.is_absolute() else path.parent / audio_path
+        out[str(full.resolve())] = str(group)
+    return out
+
+
+def file_groups(paths, config: "PredictConfig") -> list[str]:
+    """The standardisation group of each file: itself (``file``), its folder (``folder``) or its manifest entry
+    (``manifest``; a file the manifest does not list is its own group)."""
+    if config.groups == "file":
+        return [f"file:{p}" for p in paths]
+    if config.groups == "folder":
+        return [f"folder:{Path(p).resolve().parent}" for p in paths]
+    table = read_group_manifest(config.group_manifest)
+    return [f"group:{table[str(Path(p).resolve())]}" if str(Path(p).resolve()) in table else f"file:{p}"
+            for p in paths]
 
 
 def input_problem(path: Path, min_seconds: float) -> str | None:
@@ -245,7 +347,7 @@ def padding_note(duration_s: float, clip_seconds: float) -> str:
             f"padded with {clip_seconds - duration_s:.3f} s of silence")
 
 
-def predict(model, paths, config: PredictConfig = PredictConfig(), *, on_file=None):
+def predict(model, paths, config: PredictConfig = PredictConfig(), *, on_file=None, groups=None):
     """Score audio files of any length, format and sample rate with a trained valence model.
 
     Parameters
@@ -254,8 +356,14 @@ def predict(model, paths, config: PredictConfig = PredictConfig(), *, on_file=No
         A model folder written by ``pipelines.train`` (:func:`transfer.train`), or the model loaded.
     paths : iterable of paths
     config : PredictConfig
+        ``groups`` says which files are standardised together (:func:`file_groups`).
     on_file : callable(dict), optional
-        Called with each file's ``file`` row as soon as the file is done (its ``error`` to show).
+        Called with each file's ``file`` row as soon as the file is done (its ``error`` to show); with groups of
+        several files, once the file's group is done.
+    groups : sequence of str, optional
+        The speaker or recording of each path (overrides ``config.groups``): the windows of all the files of one
+        group are standardised together; a group with fewer windows than the model's ``min_clips`` uses the
+        training fallback, as a short recording does.
 
     Returns
     -------
@@ -279,24 +387,54 @@ def predict(model, paths, config: PredictConfig = PredictConfig(), *, on_file=No
     model.embedder(config.weights)
     wanted = DEFAULT_MIN_SPEECH_SECONDS if config.min_speech_seconds is None else config.min_speech_seconds
     min_seconds = max(model.mel.n_fft / TARGET_SR, wanted)
-    rows = []
-    for path in paths:
+    paths = list(paths)
+    if groups is None:
+        groups = file_groups(paths, config)
+    elif len(groups) != len(paths):
+        raise ValueError(f"{len(groups)} groups for {len(paths)} files")
+    groups = [str(g) for g in groups]
+    remaining = {g: groups.count(g) for g in set(groups)}
+    embedded: dict[int, tuple[list, np.ndarray]] = {}  # the files of groups not complete yet
+    problems: dict[int, str] = {}
+    results: dict[int, list[dict]] = {}
+    emitted = 0
+
+    def file_rows(i: int, windows=None, p_file=None) -> list[dict]:
+        path = paths[i]
+        if windows is None:
+            return [{"file": str(path), "kind": "file", "start_s": np.nan, "end_s": np.nan, "p_positive": np.nan,
+                     "label": "", "error": problems[i], "note": ""}]
+        return [*({"file": str(path), "kind": "window", "start_s": s, "end_s": e, "p_positive": p,
+                   "label": predicted_label(p), "error": "", "note": ""} for s, e, p in windows),
+                {"file": str(path), "kind": "file", "start_s": windows[0][0], "end_s": windows[-1][1],
+                 "p_positive": p_file, "label": predicted_label(p_file), "error": "",
+                 "note": padding_note(windows[-1][1] - windows[0][0], model.clip_seconds)}]
+
+    for i, path in enumerate(paths):
         problem = input_problem(path, min_seconds)
         if problem is None:
             try:
-                windows, p_file = model.score_file(path, hop_s=config.hop_s)
+                embedded[i] = model.embed_file(path, hop_s=config.hop_s)
             except (AudioDecodeError, ValueError, OSError) as exc:
                 problem = str(exc)
         if problem is not None:
-            file_row = {"file": str(path), "kind": "file", "start_s": np.nan, "end_s": np.nan,
-                        "p_positive": np.nan, "label": "", "error": problem, "note": ""}
-        else:
-            rows.extend({"file": str(path), "kind": "window", "start_s": s, "end_s": e, "p_positive": p,
-                         "label": predicted_label(p), "error": "", "note": ""} for s, e, p in windows)
-            file_row = {"file": str(path), "kind": "file", "start_s": windows[0][0], "end_s": windows[-1][1],
-                        "p_positive": p_file, "label": predicted_label(p_file), "error": "",
-                        "note": padding_note(windows[-1][1] - windows[0][0], model.clip_seconds)}
-        rows.append(file_row)
-        if on_file is not None:
-            on_file(file_row)
+            problems[i] = problem
+            results[i] = file_rows(i)
+        group = groups[i]
+        remaining[group] -= 1
+        if remaining[group] == 0:  # every file of the group is in: standardise them together
+            members = [j for j in range(i + 1) if groups[j] == group and j in embedded]
+            if members:
+                p = model.predict_embeddings(np.concatenate([embedded[j][1] for j in members]),
+                                             np.full(sum(len(embedded[j][1]) for j in members), group))
+                start = 0
+                for j in members:
+                    spans = embedded.pop(j)[0]
+                    results[j] = file_rows(j, *scored_windows(spans, p[start:start + len(spans)]))
+                    start += len(spans)
+        while emitted in results:  # rows in the order of the paths, each file as soon as it can be
+            if on_file is not None:
+                on_file(results[emitted][-1])
+            emitted += 1
+    rows = [row for i in range(len(paths)) for row in results[i]]
     return pd.DataFrame(rows, columns=list(PREDICTION_COLUMNS))

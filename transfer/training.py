@@ -8,9 +8,10 @@ Every model is scored on validation and test by ROC AUC (from predicted probabil
   a label file joined by video id and times), on every clip that has a human positive/negative label,
   including clips the weak labeller abstained on. The weak labeller's own score is scored there too.
 
-Models: the exported head (:mod:`transfer.head`) on VGG16 embeddings standardised per group
+Models: the exported head (:mod:`transfer.head`) on the features of the extractor the config names
+(:data:`transfer.features.FEATURES`; VGG16 embeddings by default) standardised per group
 (:mod:`transfer.standardise`); random forest, k-NN, logistic regression and MLP on time-averaged mel features
-(padding excluded); logistic regression on the raw embeddings.
+(padding excluded); logistic regression on the raw features.
 
 :class:`TrainConfig` holds everything the model depends on besides the dataset; :data:`ORIGINAL_RECIPE` and
 :data:`PREVIOUS_DEFAULTS` name the reference configurations the weak-supervision benchmark compares against.
@@ -30,8 +31,10 @@ import pandas as pd
 from transfer.baselines import BASELINES, fit_predict_baseline, mel_summary_features
 from foundation.config import SEED_RANGE, check_ranges, option
 from foundation.locking import writes_into
-from transfer.embedding import EmbeddingSpec, POOLINGS, bands_option, batch_size_option, embed_dataset, \
-    layer_option, pooling_option, weights_option, weights_record
+from transfer.embedding import batch_size_option, embed_dataset
+from transfer.features import LEGACY_FEATURES, FeatureSettings, block_scale, features_option, get_extractor
+from transfer.features.vgg16 import EmbeddingSpec, POOLINGS, bands_option, layer_option, pooling_option, \
+    weights_option, weights_record
 from transfer.head import HeadConfig, predict_head, train_head
 from transfer.metrics_schema import AGAINST_HUMAN, AGAINST_WEAK, EMBEDDING_BASELINE, EVAL_SPLITS, HEAD, MEL_PREFIX, \
     WEAK_LABEL_SCORE
@@ -48,16 +51,19 @@ LABEL_SOURCES = ("weak", "human")
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """What a trained model depends on besides the dataset and the VGG16 weights.
+    """What a trained model depends on besides the dataset and the weights of its extractor.
 
     Parameters
     ----------
-    layer, pooling, n_bands : the embedding (:mod:`transfer.embedding`)
+    layer, pooling, n_bands : the VGG16 extractor's cut layer and pooling (:mod:`transfer.features.vgg16`)
     standardise : ``group`` (per speaker/recording, :mod:`transfer.standardise`) or ``none``
     weighting : ``confidence`` (each clip weighted by the labelling policy's ``|score|``) or ``none``
     labels : ``weak`` (the build's labels) or ``human`` (the dataset's human labels: a ceiling, not a product)
     head : :class:`transfer.head.HeadConfig`
     seed : int, for the head and the bootstrap
+    features : the feature extractor (:data:`transfer.features.FEATURES`); recorded in ``to_dict`` only when it is
+        not ``vgg16``, which every record from before the registry was made with, so those records still read
+        as this configuration
     """
 
     layer: str = layer_option()
@@ -74,9 +80,11 @@ class TrainConfig:
                               "compare with, not weak supervision)")
     head: HeadConfig = option(default_factory=HeadConfig, help="the head trained on the embeddings")
     seed: int = option(0, group="model", **SEED_RANGE, help="training and bootstrap seed")
+    features: str = features_option()
 
     def __post_init__(self):
         check_ranges(self)
+        get_extractor(self.features)
         if self.pooling not in POOLINGS:
             raise ValueError(f"unknown pooling {self.pooling!r}; choose one of {', '.join(POOLINGS)}")
         if self.weighting not in WEIGHTINGS:
@@ -86,7 +94,19 @@ class TrainConfig:
         GroupStandardiser(mode=self.standardise)  # validates the name
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        out = asdict(self)
+        if out["features"] == LEGACY_FEATURES:
+            del out["features"]
+        return out
+
+    def feature_settings(self, weights, batch_size: int = 16) -> FeatureSettings:
+        """The extractor's settings for these weights (None for an extractor that uses none)."""
+        return FeatureSettings(layer=self.layer, pooling=self.pooling, n_bands=self.n_bands, batch_size=batch_size,
+                               weights=weights if get_extractor(self.features).uses_weights else None)
+
+    def embedding_key(self, weights) -> str:
+        """The embedding cache key of this configuration's features with these weights."""
+        return get_extractor(self.features).key(self.feature_settings(weights))
 
     def embedding_spec(self, weights) -> EmbeddingSpec:
         return EmbeddingSpec(layer=self.layer, weights_sha256=weights.sha256 or "", weights_source=weights.source,
@@ -123,7 +143,7 @@ def train_and_evaluate(dataset_dir: str | Path, weights, config: TrainConfig = T
     Parameters
     ----------
     dataset_dir : a folder written by the build
-    weights : transfer.weights.WeightsInfo
+    weights : transfer.weights.WeightsInfo, or None for an extractor that uses no weights
     config : TrainConfig
     human_labels_path : human labels to score against (else the dataset's ``human_label`` column, if any)
     embeddings_cache : where the embedding cache lives (default ``DATASET/embeddings``)
@@ -137,9 +157,11 @@ def train_and_evaluate(dataset_dir: str | Path, weights, config: TrainConfig = T
     dataset = Dataset(dataset_dir)
     seed = config.seed
     segments = dataset.segments
+    extractor = get_extractor(config.features)
     embeddings, emb_meta = embed_dataset(dataset, weights, config.layer, batch_size=batch_size,
                                          progress=embed_progress, on_start=embed_start, pooling=config.pooling,
-                                         n_bands=config.n_bands, cache_dir=embeddings_cache)
+                                         n_bands=config.n_bands, cache_dir=embeddings_cache,
+                                         features=config.features)
     log(f"embeddings: {emb_meta['shape']} ({'cache' if emb_meta['from_cache'] else 'computed'})")
 
     has_clip = segments["feature_row"].notna()
@@ -170,8 +192,10 @@ def train_and_evaluate(dataset_dir: str | Path, weights, config: TrainConfig = T
     if config.weighting == "confidence" and config.labels == "weak":
         weight = np.abs(train["score"].to_numpy(dtype=float))
     val = targets[targets["split"] == VALIDATION]
+    # A combination's blocks weigh the same in the head (transfer.features.base.block_scale).
+    scale = block_scale(emb_meta["blocks"]) if extractor.components else None
     head, head_info = train_head(Z[rows(train)], y_train, weight, Z[rows(val)], val["label"].to_numpy(dtype=int),
-                                 config.head, seed=seed)
+                                 config.head, seed=seed, column_scale=scale)
     log(f"head: {head_info['kind']}" + (f", {head_info['epochs_run']} epochs, best {head_info['best_epoch']} "
                                         f"({head_info['monitor']})" if head_info["kind"] == "dense" else ""))
 
@@ -212,15 +236,16 @@ def train_and_evaluate(dataset_dir: str | Path, weights, config: TrainConfig = T
         "dataset": str(Path(dataset_dir)), "build_fingerprint": dataset.fingerprint,
         "policy": dataset.record["config"]["policy"], "neutral_band": dataset.record["config"]["neutral_band"],
         "train_config": config.to_dict(),
-        "embedding": {k: emb_meta[k] for k in ("key", "backbone", "layer", "pooling", "image_version", "dim",
-                                               "features_sha256")},
-        "weights": weights_record(weights),
+        "embedding": {k: emb_meta.get(k) for k in ("key", "backbone", "layer", "pooling", "image_version", "dim",
+                                                   "features_sha256")},
+        "weights": weights_record(weights) if extractor.uses_weights else None,
         "labels_trained_on": config.labels,
         "n_train": int(len(train)), "train_positive_share": float(y_train.mean()),
         "head_training": head_info,
         "standardisation": {"mode": standardiser.mode, "min_clips": standardiser.min_clips, "by": "group_id"},
         AGAINST_WEAK: evaluate(weak_targets),
     }
+    metrics["features"] = extractor.record(config.feature_settings(weights, batch_size))
     human = human_all.loc[scored.index] if human_all is not None else None
     if human is None:
         metrics[AGAINST_HUMAN] = None
@@ -271,14 +296,15 @@ def model_metadata(dataset_dir: str | Path, metrics: dict, standardiser: GroupSt
         "head_training": metrics["head_training"], "standardiser": standardiser.to_dict(),
         "validation_auc_weak": metrics[AGAINST_WEAK][HEAD][VALIDATION].get("roc_auc"),
         "test_auc_weak": metrics[AGAINST_WEAK][HEAD][TEST].get("roc_auc"),
+        "features": metrics["features"],
     }
 
 
 # ------------------------------------------------------------------------------------ the training step
 @dataclass(frozen=True)
 class TrainOptions:
-    """How :func:`train` runs and scores, besides the model (:class:`TrainConfig`): the VGG16 weights, the
-    batch size, the human labels scored against, the bootstrap and where the model goes."""
+    """How :func:`train` runs and scores, besides the model (:class:`TrainConfig`): the VGG16 weights (for an
+    extractor that uses them), the batch size, the human labels scored against, the bootstrap and where the model goes."""
 
     weights: str = weights_option()
     batch_size: int = batch_size_option()
@@ -341,11 +367,12 @@ def train(dataset, config: TrainConfig = TrainConfig(), options: TrainOptions = 
         Another process is writing into the dataset.
     """
     from foundation.atomic import write_json_atomic
+    from transfer.features import resolve_weights
     from transfer.model import save_valence_model
-    from transfer.weights import resolve_vgg16_weights
 
     dataset = Dataset(dataset)
-    weights = resolve_vgg16_weights(options.weights)
+    get_extractor(config.features).check_available()
+    weights = resolve_weights(config.features, options.weights)
     result = train_and_evaluate(dataset.path, weights, config, human_labels_path=options.human_labels,
                                 batch_size=options.batch_size, n_bootstrap=options.n_bootstrap,
                                 log=log or (lambda message: None), embed_start=embed_start,
@@ -372,7 +399,7 @@ def model_is_current(dataset, config: TrainConfig, weights, human_labels: str | 
     """
     import json
 
-    from transfer.weights import resolve_vgg16_weights
+    from transfer.features import resolve_weights
     from weaklabel.dataset import MODEL_HEAD_FILE, MODEL_META_FILE
 
     dataset = Dataset(dataset)
@@ -390,8 +417,8 @@ def model_is_current(dataset, config: TrainConfig, weights, human_labels: str | 
         return None
     if metrics.get("train_config") != json.loads(json.dumps(config.to_dict())):
         return None
-    weights = resolve_vgg16_weights(weights) if isinstance(weights, str) else weights
-    key = config.embedding_spec(weights).key
+    weights = resolve_weights(config.features, weights) if isinstance(weights, str) or weights is None else weights
+    key = config.embedding_key(weights)
     embedding = metrics.get("embedding") or {}
     if embedding.get("key") != key or model_meta.get("embedding_key") != key:
         return None

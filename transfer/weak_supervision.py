@@ -37,7 +37,8 @@ import pandas as pd
 
 from foundation.config import SEED_RANGE, check_ranges, option
 from foundation.metrics import auc_verdict, binary_metrics
-from transfer.embedding import weights_option
+from transfer.features import FEATURES
+from transfer.features.vgg16 import weights_option
 from transfer.weights import weights_text
 from transfer.training import ORIGINAL_RECIPE, PREVIOUS_DEFAULTS, TrainConfig, train_and_evaluate
 from foundation.atomic import write_record_atomic
@@ -72,9 +73,11 @@ class Recipe:
 
 
 def recipes(policy: str = DEFAULT_POLICY, model: TrainConfig = TrainConfig(), references: bool = True,
-            neutral_band: float | None = None) -> list[Recipe]:
+            neutral_band: float | None = None, features: tuple[str, ...] = ()) -> list[Recipe]:
     """The default recipe, then (with ``references``) the same model taught by the lexicon label model (the
-    teacher before E5), the original recipe, the previous defaults and the ceiling."""
+    teacher before E5), the original recipe, the previous defaults and the ceiling; then, for each extractor of
+    ``features`` (:data:`transfer.features.FEATURES`) other than the model's, the default recipe and the ceiling
+    on that extractor."""
     band = default_band(policy) if neutral_band is None else neutral_band
     out = [Recipe(DEFAULT_RECIPE, policy, model, f"policy {policy} (band {band:g}); {describe_model(model)}",
                   neutral_band)]
@@ -89,12 +92,27 @@ def recipes(policy: str = DEFAULT_POLICY, model: TrainConfig = TrainConfig(), re
                        f"policy {FALLBACK_POLICY} (band {lexicon_band:g}); {describe_model(PREVIOUS_DEFAULTS)}"),
                 Recipe(CEILING, policy, replace(model, labels="human"),
                        f"true valence of every training clip; {describe_model(model)}")]
+    for name in features:  # issue 20: the same recipe on other feature extractors
+        if name == model.features:
+            continue
+        other = replace(model, features=name)
+        out.append(Recipe(f"{DEFAULT_RECIPE}, features {name}", policy, other,
+                          f"policy {policy} (band {band:g}); {describe_model(other)}", neutral_band))
+        if references:
+            out.append(Recipe(f"{CEILING}, features {name}", policy, replace(other, labels="human"),
+                              f"true valence of every training clip; {describe_model(other)}"))
     return out
+
+
+def is_ceiling(name: str) -> bool:
+    """Whether a recipe is a true-label ceiling (of any extractor): it does not depend on p."""
+    return name.startswith(CEILING)
 
 
 def describe_model(model: TrainConfig) -> str:
     pooling = f"bands{model.n_bands}" if model.pooling == "bands" else model.pooling
-    return (f"{model.layer}, {pooling} pooling, standardise {model.standardise}, {model.head.kind} head, "
+    features = f"{model.layer}, {pooling} pooling" if model.features == "vgg16" else f"features {model.features}"
+    return (f"{features}, standardise {model.standardise}, {model.head.kind} head, "
             f"weighting {model.weighting}")
 
 
@@ -122,8 +140,9 @@ class WeakSupervisionConfig:
     sentences: str = option(metavar="SENTENCES",
                             help="CSV of sentences with human sentiment (MELD's *_sent_emo.csv layout by default)")
     corpus: str = option("auto", choices=EMOTION_CORPUS_KINDS, help="file-name convention (auto: detected)")
-    valence_map: str | None = option(None, metavar="VALENCE_MAP",
-                                     help="JSON {emotion: positive|negative|neutral|null}")
+    valence_map: str | None = option(None, metavar="VALENCE_MAP", default_text="the default map",
+                                     help="a named valence map (surprised-excluded, surprised-positive, calm-excluded) "
+                                          "or a JSON file {emotion: positive|negative|neutral|null}")
     text_column: str = option(MELD_TEXT_COLUMN, help="text column of --sentences")
     label_column: str = option(MELD_LABEL_COLUMN, help="sentiment column of --sentences")
     probabilities: tuple[float, ...] = option(DEFAULT_MATCH_PROBABILITIES, flag="--p", metavar="P", minimum=0.0,
@@ -141,6 +160,9 @@ class WeakSupervisionConfig:
     references: bool = option(True, help="whether the reference rows run too (the original recipe, the previous "
                                          "defaults and the true-label ceiling); --no-references skips them")
     weights: str = weights_option()
+    features: tuple[str, ...] = option((), metavar="NAME", choices=tuple(FEATURES), flag="--extra-features",
+                                       help="other feature extractors to run the default recipe and the ceiling on "
+                                            "(issue 20)")
     workers: int | None = option(None, metavar="N", default_text="CPU count", minimum=1, help="build processes")
     n_bootstrap: int = option(1000, flag="--bootstrap", minimum=0, help="bootstrap resamples of every AUC interval")
     seed: int = option(0, **SEED_RANGE, help="seed of the builds, the training and the bootstrap")
@@ -152,9 +174,9 @@ class WeakSupervisionConfig:
 def read_clips(config: WeakSupervisionConfig) -> tuple[pd.DataFrame, dict]:
     """The corpus's positive and negative clips with speaker and duration, and a summary of what was left out."""
     from weaklabel.audio import AudioReader
-    from weaklabel.readers.acted import load_valence_table, read_emotion_corpus
+    from weaklabel.readers.acted import read_emotion_corpus, resolve_valence_map
 
-    valence = load_valence_table(config.valence_map) if config.valence_map else None
+    valence = resolve_valence_map(config.valence_map)["table"]
     frames = [read_emotion_corpus(config.corpus, root, valence) for root in config.roots]
     corpus = pd.concat(frames, ignore_index=True)
     errors = corpus["error"].notna() if "error" in corpus else pd.Series(False, index=corpus.index)
@@ -267,6 +289,7 @@ def run_weak_supervision(config: WeakSupervisionConfig, work_dir: str | Path,
     """
     from transfer.weights import resolve_vgg16_weights
     from weaklabel.build import BuildConfig, build_dataset
+    from weaklabel.readers.acted import resolve_valence_map
     from weaklabel.relabel import relabel_dataset
 
     started = time.time()
@@ -279,7 +302,7 @@ def run_weak_supervision(config: WeakSupervisionConfig, work_dir: str | Path,
     rotations = speaker_rotations(clips["speaker"].astype(str), config.n_test, config.n_validation,
                                   config.n_rotations)
     truth = (clips["valence"] == "positive").to_numpy(dtype=int)
-    all_recipes = recipes(config.policy, config.model, config.references, config.neutral_band)
+    all_recipes = recipes(config.policy, config.model, config.references, config.neutral_band, config.features)
     cache = work_dir / EMBEDDINGS_DIR  # one cache shared by every re-labelled dataset
     runs: list[dict] = []
     collected: dict[tuple[str, float], list] = {}
@@ -299,7 +322,7 @@ def run_weak_supervision(config: WeakSupervisionConfig, work_dir: str | Path,
                 folds = write_rotation_folds(manifest, rotation, work_dir / tag / f"folds-rot{rotation_index}.json")
                 labelled: dict[tuple, tuple[Path, dict]] = {}  # per (policy, band): the dataset, its label quality
                 for recipe in all_recipes:
-                    if recipe.name == CEILING and (p != config.probabilities[-1] or pairing_seed != config.pairing_seeds[0]):
+                    if is_ceiling(recipe.name) and (p != config.probabilities[-1] or pairing_seed != config.pairing_seeds[0]):
                         continue  # the ceiling does not depend on the pairing: run it once
                     teacher = (recipe.policy, recipe.band)
                     if teacher not in labelled:
@@ -327,15 +350,15 @@ def run_weak_supervision(config: WeakSupervisionConfig, work_dir: str | Path,
                                  "verdict": auc_verdict(metrics), "weak_labels": label_quality,
                                  "embedding": trained.metrics["embedding"]["key"],
                                  "head": trained.metrics["head_training"]["kind"]})
-                    key = (recipe.name, None if recipe.name == CEILING else p)
+                    key = (recipe.name, None if is_ceiling(recipe.name) else p)
                     collected.setdefault(key, []).append((y, scores, speakers, pairing_seed))
-                    if recipe.name != CEILING:
+                    if not is_ceiling(recipe.name):
                         quality.setdefault((recipe.name, p), []).append(label_quality)
                     log(f"{tag} {rotation.name} {recipe.name}: test AUC {metrics['roc_auc']:.3f} "
                         f"(n={len(y)}, trained on {trained.metrics['n_train']})")
     summary = []
     for recipe in all_recipes:
-        for p in ([None] if recipe.name == CEILING else config.probabilities):
+        for p in ([None] if is_ceiling(recipe.name) else config.probabilities):
             parts = collected.get((recipe.name, p))
             if not parts:
                 continue
@@ -350,6 +373,7 @@ def run_weak_supervision(config: WeakSupervisionConfig, work_dir: str | Path,
     record = {
         "kind": "weak_supervision",
         "config": asdict(config),
+        "valence_map": resolve_valence_map(config.valence_map),
         "corpus": corpus_summary, "sentences": {"path": config.sentences, "usable": int(len(sentences)),
                                                 "positive": int(sentences["valence"].sum()),
                                                 "negative": int((sentences["valence"] == 0).sum())},
@@ -395,7 +419,7 @@ def weak_supervision_tables(record: dict) -> list[dict]:
         curve_rows.append(cells)
     quality_rows = []
     for name, rows in by_recipe.items():  # the weak labels of each teacher (recipes sharing one are shown once)
-        if name in (CEILING, "previous defaults"):  # no weak labels / the lexicon teacher's again
+        if is_ceiling(name) or name == "previous defaults":  # no weak labels / the lexicon teacher's again
             continue
         quality_rows.append([f"weak labels ({name}): coverage / accuracy vs truth"] + [
             f"{_fmt(rows[p].get('weak_label_coverage'), 2)} / {_fmt(rows[p].get('weak_label_accuracy'), 2)}"
@@ -410,6 +434,8 @@ def weak_supervision_tables(record: dict) -> list[dict]:
                  f"over {n_rot} speaker rotations x {len(seeds)} pairing seed(s); 95 % interval from a bootstrap "
                  "that resamples the pairing seeds (the label noise drawn) and, within each, the test speakers "
                  "of every rotation. The true-label ceiling does not depend on p (one pairing). "
+                 + (f"Valence map {record['valence_map']['name']}: {record['valence_map']['description']}. "
+                    if record.get("valence_map") else "")
                  + " ".join(f"{r['name']}: {r['description']}." for r in record["recipes"])),
     }]
     tables.append({
@@ -431,6 +457,8 @@ def weak_supervision_markdown(record: dict) -> str:
     head = (f"# Weak-supervision benchmark\n\n{corpus['clips']} clips ({corpus['positive']} positive, "
             f"{corpus['negative']} negative) from {len(corpus['speakers'])} speakers; "
             f"{record['sentences']['usable']} human-labelled sentences from `{Path(record['sentences']['path']).name}`; "
+            + (f"valence map {record['valence_map']['name']} ({record['valence_map']['description']}); "
+               if record.get("valence_map") else "") +
             f"VGG16 weights {weights_text(record['weights'], path=False)}"
             f"{', verified' if record['weights'].get('verified') else ', NOT verified'}.\n\n")
     return head + markdown_tables(record["tables"])

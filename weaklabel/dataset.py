@@ -299,8 +299,8 @@ def finished_build_problem(out_dir: Path, record: dict) -> str | None:
 def embedding_files(cache_dir: str | Path, key: str) -> tuple[Path, Path]:
     """The cached embeddings array and its record for an embedding key in ``cache_dir`` (a dataset's
     ``embeddings/`` folder, or a cache shared by datasets with identical features)."""
-    base = Path(cache_dir) / key
-    return base.with_suffix(".npy"), base.with_suffix(".json")
+    base = Path(cache_dir)  # the key may hold dots (a package version): suffixes appended, never substituted
+    return base / f"{key}.npy", base / f"{key}.json"
 
 
 def load_cached_embeddings(cache_dir: str | Path, key: str, features_sha256: str) -> np.ndarray | None:

@@ -33,16 +33,24 @@ folders     ``<root>/<Emotion>/<anything>.wav``: the top-level folder names the 
 meld        ``*_sent_emo.csv`` plus clips ``dia{D}_utt{U}.wav``/``.flac`` anywhere under the root
 ==========  ==============================================================================================
 
-Default valence table (:data:`DEFAULT_VALENCE`, also :func:`default_valence` and
-:func:`valence_table_markdown`):
+Default valence table (:data:`DEFAULT_VALENCE`, the map :data:`DEFAULT_VALENCE_MAP`; also :func:`default_valence`
+and :func:`valence_table_markdown`):
 
 ========  ==================================================
-positive  happy, calm, surprised, pleasant_surprise
+positive  happy, calm, pleasant_surprise
 negative  sad, angry, fearful, disgust, boredom
 neutral   neutral (excluded from binary scores)
+none      surprised (excluded from binary scores, counted as unmapped)
 ========  ==================================================
 
-:func:`load_valence_table` overrides or extends it from a JSON object ``{emotion: valence}``.
+*Surprised* has no valence of its own: in the circumplex model (Russell, 1980) surprise sits on the arousal axis
+near neutral valence, and it can be pleasant or unpleasant (Noordewier & Breugelmans, 2013, find it is felt as
+negative at first); RAVDESS's actors were asked for "surprised", not for a pleasant surprise. *Calm* is
+low-arousal and pleasant (the circumplex's relaxed/serene quadrant), so it stays positive; counting it so makes a
+valence test lean on arousal (calm against angry and fearful), which the ``calm-excluded`` map measures. TESS's
+*pleasant surprise* is positive by its own name. The named maps (:data:`VALENCE_MAPS`) are the measured
+alternatives; :func:`resolve_valence_map` takes a name or a JSON file, :func:`load_valence_table` overrides or
+extends the default from a JSON object ``{emotion: valence}``.
 """
 from __future__ import annotations
 
@@ -66,12 +74,27 @@ MELD_EXTRA_COLUMNS = ("split", "dialogue", "utterance", "text", "sentiment")
 CANONICAL_EMOTIONS = ("neutral", "calm", "happy", "surprised", "pleasant_surprise", "sad", "angry", "fearful",
                       "disgust", "boredom")
 
-#: Default valence of each emotion name. Neutral, and any emotion absent here, is excluded from binary scores.
-DEFAULT_VALENCE = {
+#: The valence of each emotion name under the original map (before issue 20): *surprised* and *calm* positive.
+SURPRISED_POSITIVE_VALENCE = {
     "happy": "positive", "calm": "positive", "surprised": "positive", "pleasant_surprise": "positive",
     "neutral": "neutral",
     "sad": "negative", "angry": "negative", "fearful": "negative", "disgust": "negative", "boredom": "negative",
 }
+#: Named valence maps, the measured choices (module docstring): what each does with the ambiguous emotions.
+VALENCE_MAPS = {
+    "surprised-excluded": {k: v for k, v in SURPRISED_POSITIVE_VALENCE.items() if k != "surprised"},
+    "surprised-positive": dict(SURPRISED_POSITIVE_VALENCE),
+    "calm-excluded": {k: v for k, v in SURPRISED_POSITIVE_VALENCE.items() if k not in ("surprised", "calm")},
+}
+VALENCE_MAP_DESCRIPTIONS = {
+    "surprised-excluded": "surprised excluded (no valence), calm positive: the default, on principle",
+    "surprised-positive": "surprised and calm positive: the map before issue 20",
+    "calm-excluded": "surprised and calm excluded: valence without the low-arousal positive class",
+}
+#: The default map: *surprised* has no reliable valence, *calm* is low-arousal positive (module docstring).
+DEFAULT_VALENCE_MAP = "surprised-excluded"
+#: Default valence of each emotion name. Neutral, and any emotion absent here, is excluded from binary scores.
+DEFAULT_VALENCE = VALENCE_MAPS[DEFAULT_VALENCE_MAP]
 VALENCE_VALUES = ("positive", "negative", "neutral")
 
 #: Spelling -> canonical emotion (lower case, spaces/hyphens as underscores).
@@ -137,7 +160,38 @@ def valence_table_markdown(valence: dict[str, str] | None = None) -> str:
         names = [e for e in CANONICAL_EMOTIONS if valence.get(e) == value]
         names += sorted(e for e, v in valence.items() if v == value and e not in CANONICAL_EMOTIONS)
         lines.append(f"| {value} | {', '.join(names) or '-'} |")
+    unmapped = [e for e in CANONICAL_EMOTIONS if e not in valence]
+    if unmapped:
+        lines.append(f"| none (excluded) | {', '.join(unmapped)} |")
     return "\n".join(lines) + "\n"
+
+
+def resolve_valence_map(spec: str | Path | None) -> dict:
+    """A valence map by name (:data:`VALENCE_MAPS`) or from a JSON file over the default table; None: the default.
+
+    Returns
+    -------
+    dict: ``name`` (the map's name, or ``file:<name of the file>`` for a file), ``source`` (``default``, the name,
+    or the path as given), ``description`` and ``table`` ({emotion: valence}), as every record states it.
+
+    Raises
+    ------
+    ValueError
+        An unknown name that is no readable file, or a bad file (:func:`load_valence_table`).
+    """
+    if spec is None or str(spec) == DEFAULT_VALENCE_MAP:
+        name, source = DEFAULT_VALENCE_MAP, "default" if spec is None else DEFAULT_VALENCE_MAP
+    elif str(spec) in VALENCE_MAPS:
+        name = source = str(spec)
+    else:
+        path = Path(spec)
+        if not path.exists() and path.suffix.lower() != ".json":
+            raise ValueError(f"unknown valence map {str(spec)!r}: name one of {', '.join(VALENCE_MAPS)} or a JSON "
+                             "file {emotion: positive|negative|neutral|null}")
+        return {"name": f"file:{path.name}", "source": str(spec), "description": f"read from {path.name}",
+                "table": load_valence_table(path)}
+    return {"name": name, "source": source, "description": VALENCE_MAP_DESCRIPTIONS[name],
+            "table": dict(VALENCE_MAPS[name])}
 
 
 def canonical_emotion(name: str) -> str:
