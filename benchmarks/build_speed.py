@@ -51,7 +51,7 @@ CONTENDERS = (
 PROFILE_COMPONENTS = (
     ("read corpus (transcripts -> segments)", "weaklabel/readers/__init__.py", ("read_corpus",), ()),
     ("sentiment (TextBlob + VADER)", "weaklabel/sentiment.py", ("score_sentiment", "score_texts", "score_many"), ()),
-    ("audio decode + clip (soundfile seek/read, soxr, crop/pad)", "weaklabel/build.py", ("_cut_span", "_cut_clip"),
+    ("audio decode + clip (soundfile seek/read, soxr, crop/pad)", "weaklabel/build.py", ("cut_span", "_cut_clip"),
      ()),
     ("log-mel (STFT, mel projection, dB)", "weaklabel/features.py", ("log_mel_spectrogram", "log_mel_placed"), ()),
     ("write parts (feature chunks into the staging file, rows record, fsync, rename)", "weaklabel/build.py",
