@@ -119,3 +119,18 @@ def test_scheduler_options_are_checked():
         assert list(engine.map_unordered(divmod, [(7, 2), (9, 4)])) == [(0, (3, 1)), (1, (2, 1))]
     assert build_cli.main(["--root", ".", "--out", "x", "--scheduler", "local", "--dask-address",
                            "tcp://127.0.0.1:1", "--quiet"]) == 2
+
+
+def test_export_on_dask_is_the_same_bytes(local_build, cluster, tmp_path):
+    from foundation.executor import ExecutorConfig
+    from weaklabel import ExportConfig, export
+
+    _, dataset = local_build
+    config = ExportConfig(format="hf", clips_per_shard=3)
+    here, there = tmp_path / "export-here", tmp_path / "export-on-dask"
+    local = export(dataset, here, config, ExecutorConfig(workers=1))
+    joined = export(dataset, there, config, ExecutorConfig(dask_address=cluster.scheduler_address))
+    assert joined.tasks_run == local.tasks_run > 3 and not joined.up_to_date  # a task per 3 clips of a split
+    files = sorted(p.relative_to(here) for p in here.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(there) for p in there.rglob("*") if p.is_file())
+    assert all((here / f).read_bytes() == (there / f).read_bytes() for f in files)
