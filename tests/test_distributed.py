@@ -134,3 +134,19 @@ def test_export_on_dask_is_the_same_bytes(local_build, cluster, tmp_path):
     files = sorted(p.relative_to(here) for p in here.rglob("*") if p.is_file())
     assert files == sorted(p.relative_to(there) for p in there.rglob("*") if p.is_file())
     assert all((here / f).read_bytes() == (there / f).read_bytes() for f in files)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_bounded_map_draws_each_task_when_it_is_needed(workers):
+    drawn, seen = [], []
+
+    def argsets():
+        for i in range(10):
+            drawn.append(i)
+            yield i, 3
+
+    with make_executor("local", workers=workers) as engine:
+        for index, result in engine.map_bounded(divmod, argsets(), in_flight=2):
+            seen.append((index, result))
+            assert len(drawn) <= len(seen) + 2  # never more than two submitted and not handed back
+    assert sorted(seen) == [(i, divmod(i, 3)) for i in range(10)]

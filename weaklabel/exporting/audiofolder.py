@@ -63,7 +63,7 @@ def csv_values(job: Job, row: dict) -> list[str]:
     return out
 
 
-def finish(out: Path, job: Job, tasks: list[Task], records: Iterable[dict]) -> list[str]:
+def finish(out: Path, job: Job, splits: list[str], records: Iterable[dict]) -> list[str]:
     """Write ``metadata.csv`` from the parts' rows, in task order (streamed); the files written into ``out``."""
     with atomic_path(out / METADATA_FILE) as tmp, open(tmp, "w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")

@@ -4,20 +4,23 @@ An export writes into ``OUT`` holding its writer lock (:mod:`foundation.locking`
 
 1. the dataset is checked (a finished build of this tool), and ``OUT`` (not inside the dataset; new, empty, an
    unfinished export of the same dataset and configuration, or that export finished: then it is up to date);
-2. the labelled clips (and, asked for, the abstained ones; failed segments never) are taken in
-   ``segments.parquet`` order, split by split (train, validation, test, then any without a split), and cut into
-   tasks of ``clips_per_shard`` clips (:class:`~weaklabel.exporting.tasks.Task`);
+2. the labelled clips (and, asked for, the abstained ones; failed segments never) are counted per split in one
+   streamed pass over ``segments.parquet`` (:func:`export_plan`), then taken in its order, split by split (train,
+   validation, test, then any without a split), a batch of rows at a time, into tasks of ``clips_per_shard``
+   clips (:func:`iter_tasks`: each :class:`~weaklabel.exporting.tasks.Task` made when the executor has room for
+   it, :meth:`foundation.executor.Engine.map_bounded`);
 3. each task runs on the executor (:mod:`foundation.executor`: this process, local processes or Dask) and writes
    its files into the hidden parts folder's ``payload/`` (laid out as ``OUT`` will be), then its record (what it
-   wrote, its sizes, the segments it could not export and why), each under a temporary name renamed into place:
-   a task whose record is there and whose files are whole is done, and a re-run does only the others;
+   wrote, its sizes, its counts, the segments it could not export and why), each under a temporary name renamed
+   into place: a task whose record is there and whose files are whole is done, and a re-run does only the others;
 4. the format writes its index files (``metadata.csv``, the Lhotse manifests, the dataset card) from the records,
    streamed in task order, the payload is moved into ``OUT``, then ``export_log.csv`` (one line per segment not
    exported) and ``export.json`` (the completion mark) are written, and the parts folder goes.
 
 What a task writes depends only on the dataset and the :class:`~weaklabel.exporting.config.ExportConfig`, so
-the bytes are the same whatever the worker count or the scheduler. A task holds one recording open and one row
-group of clips (hf) or one clip (the others) in memory; the merge holds one task's record.
+the bytes are the same whatever the worker count or the scheduler. Nothing here holds the whole corpus: a task
+holds one recording open and one row group of clips (hf) or one clip (audiofolder; lhotse decodes none), this
+process a few tasks' rows and then one task's record at a time (``benchmarks/export_benchmark.py`` measures it).
 """
 from __future__ import annotations
 
@@ -30,16 +33,14 @@ from collections import Counter
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Callable
-
-import pandas as pd
+from typing import Callable, Iterator
 
 from foundation.atomic import atomic_path, remove_temp_files, write_json_atomic
 from foundation.digests import json_sha256
 from foundation.executor import ExecutorConfig, make_executor
 from foundation.locking import LOCK_FILE, folder_lock
 from weaklabel import __version__
-from weaklabel.build import corpus_dir, plain_cell
+from weaklabel.build import corpus_dir
 from weaklabel.dataset import Dataset, dataset_entries
 from weaklabel.errors import ExportError, OutputConflictError
 from weaklabel.exporting import audiofolder, hf, lhotse
@@ -52,7 +53,7 @@ from weaklabel.scorers.base import BINARY_CLASSES
 from weaklabel.segments import ABSTAINED, OK
 from weaklabel.splits import SPLITS, UNASSIGNED
 
-#: Each format's module: ``write_part(job, task) -> record`` (in a worker), ``finish(out, job, tasks, records) ->
+#: Each format's module: ``write_part(job, task) -> record`` (in a worker), ``finish(out, job, splits, records) ->
 #: [files written into out]`` (in this process, at the end), the ``INDEX_FILES`` that writes and ``LOADING``, how
 #: the export is loaded (a template of ``out``).
 FORMAT_MODULES = {"hf": hf, "lhotse": lhotse, "audiofolder": audiofolder}
@@ -185,66 +186,108 @@ def prepare_out(out: Path, source: Dataset, config: ExportConfig, fingerprint: s
 
 
 # ---------------------------------------------------------------------------------------------- planning
-def split_order(split) -> tuple[int, str]:
+#: Rows of ``segments.parquet`` read at a time while the tasks are planned.
+BATCH_ROWS = 4096
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What an export holds, found in one streamed pass over ``segments.parquet``: the clips per split (in export
+    order), the scorer columns the dataset holds (``(name, kind)``, registry order), whether it names speakers,
+    and the videos whose clips come from several audio files (their recordings are named by file)."""
+
+    splits: dict
+    columns: tuple
+    has_speaker: bool
+    shared_videos: frozenset
+
+    @property
+    def clips(self) -> int:
+        return sum(self.splits.values())
+
+
+def split_order(split: str) -> tuple[int, str]:
     """Splits in the build's order (train, validation, test), then any other, and rows without one last."""
-    name = UNASSIGNED if split is None else str(split)
-    return (SPLITS.index(name) if name in SPLITS else len(SPLITS) + (name == UNASSIGNED), name)
+    return (SPLITS.index(split) if split in SPLITS else len(SPLITS) + (split == UNASSIGNED), split)
 
 
-def export_rows(source: Dataset, config: ExportConfig) -> tuple[list[dict], tuple, bool]:
-    """The clips to export as plain rows, in export order; the scorer columns the dataset holds (``(name, kind)``,
-    registry order) and whether it names speakers."""
+def _selected(batch, config: ExportConfig, split: str | None = None):
+    """The rows of a ``segments.parquet`` batch that are exported (of ``split`` only, when given)."""
+    import pyarrow.compute as pc
+
+    status = batch.column("status")
+    keep = pc.and_(pc.equal(status, OK), pc.is_valid(batch.column("label")))
+    if config.include_abstained:
+        keep = pc.or_(keep, pc.equal(status, ABSTAINED))
+    keep = pc.fill_null(keep, False)
+    if split is not None:
+        keep = pc.and_(keep, pc.equal(pc.fill_null(batch.column("split"), UNASSIGNED), split))
+    return batch.filter(keep)
+
+
+def export_plan(source: Dataset, config: ExportConfig) -> Plan:
+    """The :class:`Plan` of exporting ``source`` with ``config`` (reads four columns, a batch at a time)."""
     import pyarrow.parquet as pq
 
     names = pq.read_schema(source.segments_path).names
-    scorer_columns = tuple((c.name, c.kind) for scorer in SCORERS.values() for c in scorer.columns if c.name in names)
-    has_speaker = SPEAKER[0] in names
-    wanted = [*READ_COLUMNS, *(name for name, _ in scorer_columns), *((SPEAKER[0],) if has_speaker else ())]
-    frame = pd.read_parquet(source.segments_path, columns=wanted)
-    keep = (frame["status"] == OK) & frame["label"].notna()
-    if config.include_abstained:
-        keep |= frame["status"] == ABSTAINED
-    rows = [{k: plain_cell(v) for k, v in row.items()} for row in frame[keep].to_dict("records")]
-    for row in rows:
-        row["split"] = row["split"] if row["split"] is not None else UNASSIGNED
-        if row["status"] != OK:
-            row["label"] = None
-    rows.sort(key=lambda row: split_order(row["split"]))  # stable: segments.parquet order within a split
-    audio_files: dict[str, set] = {}
-    for row in rows:
-        audio_files.setdefault(row["video_id"], set()).add(row["audio_path"])
-    for row in rows:  # a recording's id: its video's, unless the video has clips from several audio files
-        one = len(audio_files[row["video_id"]]) == 1
-        row["recording_id"] = row["video_id"] if one else f"{row['video_id']}/{row['audio_path']}"
-    return rows, scorer_columns, has_speaker
+    columns = tuple((c.name, c.kind) for scorer in SCORERS.values() for c in scorer.columns if c.name in names)
+    splits: Counter = Counter()
+    files: dict[str, str] = {}
+    shared: set[str] = set()
+    table = pq.ParquetFile(source.segments_path)
+    for batch in table.iter_batches(BATCH_ROWS, columns=["status", "label", "split", "video_id", "audio_path"]):
+        kept = _selected(batch, config)
+        splits.update(split if split is not None else UNASSIGNED for split in kept.column("split").to_pylist())
+        for video, audio in zip(kept.column("video_id").to_pylist(), kept.column("audio_path").to_pylist()):
+            if files.setdefault(video, audio) != audio:
+                shared.add(video)
+    ordered = dict(sorted(splits.items(), key=lambda item: split_order(item[0])))
+    return Plan(ordered, columns, SPEAKER[0] in names, frozenset(shared))
 
 
-def plan_tasks(rows: list[dict], source: Dataset, config: ExportConfig, fingerprint: str) -> list[Task]:
-    """The rows in tasks of at most ``clips_per_shard`` clips of one split each, with their audio files'
-    recorded identities."""
+def iter_tasks(source: Dataset, config: ExportConfig, plan: Plan, fingerprint: str) -> Iterator[Task]:
+    """The export's tasks, in order, each made when it is drawn: split by split, ``segments.parquet`` read a batch
+    at a time, the rows of the split cut into tasks of ``clips_per_shard`` clips with their audio files'
+    recorded identities. Only the task being made is held."""
+    import pyarrow.parquet as pq
+
     units = {unit["unit"]: {k: unit.get(k) for k in ("size", "mtime_ns", "sha256")} for unit in source.record["units"]}
-    by_split: dict[str, list[dict]] = {}
-    for row in rows:
-        by_split.setdefault(row["split"], []).append(row)
-    tasks, size = [], config.clips_per_shard
-    for split, split_rows in by_split.items():
-        chunks = [split_rows[i:i + size] for i in range(0, len(split_rows), size)]
-        for shard, chunk in enumerate(chunks):
+    wanted = [*READ_COLUMNS, *(name for name, _ in plan.columns), *((SPEAKER[0],) if plan.has_speaker else ())]
+    size, index = config.clips_per_shard, 0
+    for split, count in plan.splits.items():
+        n_shards, chunk = -(-count // size), []
+
+        def task(shard: int) -> Task:
             audio = {row["audio_path"]: units.get(row["audio_path"], {}) for row in chunk}
-            digest = json_sha256({"fingerprint": fingerprint, "split": split, "shard": shard, "n_shards": len(chunks),
+            digest = json_sha256({"fingerprint": fingerprint, "split": split, "shard": shard, "n_shards": n_shards,
                                   "rows": chunk, "audio": audio})
-            tasks.append(Task(len(tasks), split, shard, len(chunks), tuple(chunk), audio, digest))
-    return tasks
+            return Task(index, split, shard, n_shards, tuple(chunk), audio, digest)
+
+        shard = 0
+        for batch in pq.ParquetFile(source.segments_path).iter_batches(BATCH_ROWS, columns=wanted):
+            for row in _selected(batch, config, split).to_pylist():
+                row["split"] = split
+                if row["status"] != OK:
+                    row["label"] = None
+                shared = row["video_id"] in plan.shared_videos
+                row["recording_id"] = f"{row['video_id']}/{row['audio_path']}" if shared else row["video_id"]
+                chunk.append(row)
+                if len(chunk) == size:
+                    yield task(shard)
+                    index, shard, chunk = index + 1, shard + 1, []
+        if chunk:
+            yield task(shard)
+            index += 1
 
 
 # ---------------------------------------------------------------------------------------------- parts
-def record_path(parts: Path, task: Task) -> Path:
-    return parts / f"{task.index:06d}.json"
+def record_path(parts: Path, index: int) -> Path:
+    return parts / f"{index:06d}.json"
 
 
-def read_record(parts: Path, task: Task) -> dict | None:
+def read_record(parts: Path, index: int) -> dict | None:
     try:
-        record = json.loads(record_path(parts, task).read_text(encoding="utf-8"))
+        record = json.loads(record_path(parts, index).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     return record if isinstance(record, dict) else None
@@ -253,7 +296,7 @@ def read_record(parts: Path, task: Task) -> dict | None:
 def part_done(parts: Path, out: Path, task: Task) -> bool:
     """Whether ``task``'s record is there, made for this very task, and every file it lists is whole (in the
     payload, or already moved into ``out`` by an interrupted finish)."""
-    record = read_record(parts, task)
+    record = read_record(parts, task.index)
     if record is None or record.get("digest") != task.digest:
         return False
     for name, size in record.get("files", []):
@@ -263,8 +306,8 @@ def part_done(parts: Path, out: Path, task: Task) -> bool:
     return True
 
 
-def _export_part(job: Job, task: Task) -> tuple[int, int, int]:
-    """Task entry point: write ``task``'s files and then its record; ``(index, clips, failed)``.
+def _export_part(job: Job, task: Task) -> tuple[int, int]:
+    """Task entry point: write ``task``'s files and then its record (with its counts); ``(index, clips handled)``.
 
     Raises
     ------
@@ -277,9 +320,13 @@ def _export_part(job: Job, task: Task) -> tuple[int, int, int]:
         raise FileNotFoundError(f"parts folder {parts} does not exist here: the export it belongs to was finished or "
                                 "discarded, or this worker does not share the client's filesystem")
     record = FORMAT_MODULES[job.format].write_part(job, task)
-    record.update(index=task.index, digest=task.digest)
-    write_json_atomic(record_path(parts, task), record)
-    return task.index, record["clips"], len(record["failures"])
+    failed = {f["segment_id"] for f in record["failures"]}
+    counts = Counter("failed" if row["segment_id"] in failed else
+                     "abstained" if row["label"] is None else BINARY_CLASSES[row["label"]] for row in task.rows)
+    record.update(index=task.index, split=task.split, digest=task.digest,
+                  counts={k: counts[k] for k in (*BINARY_CLASSES, "abstained", "failed")})
+    write_json_atomic(record_path(parts, task.index), record)
+    return task.index, len(task)
 
 
 def move_into(source: Path, target: Path) -> None:
@@ -297,39 +344,33 @@ def move_into(source: Path, target: Path) -> None:
 
 
 # ---------------------------------------------------------------------------------------------- finishing
-def finish(out: Path, parts: Path, job: Job, tasks: list[Task], fingerprint: str, source: Dataset,
-           config: ExportConfig) -> dict:
+def finish(out: Path, parts: Path, job: Job, plan: Plan, tasks: list[tuple[int, str]], fingerprint: str,
+           source: Dataset, config: ExportConfig) -> dict:
     """Write the format's index files, move the payload into ``out``, write the log and ``export.json``; the
-    record."""
+    record. ``tasks`` are ``(index, digest)`` in order; their records are read one at a time."""
     def records():
-        for task in tasks:
-            record = read_record(parts, task)
-            if record is None or record.get("digest") != task.digest:
-                raise RuntimeError(f"the record of export task {task.index} is missing or not this export's")
+        for index, digest in tasks:
+            record = read_record(parts, index)
+            if record is None or record.get("digest") != digest:
+                raise RuntimeError(f"the record of export task {index} is missing or not this export's")
             yield record
 
-    written = FORMAT_MODULES[job.format].finish(out, job, tasks, records())
+    written = FORMAT_MODULES[job.format].finish(out, job, list(plan.splits), records())
     payload = parts / PAYLOAD_DIR
     for entry in sorted(payload.iterdir()):
         move_into(entry, out / entry.name)
-    counts = {split: Counter() for split in dict.fromkeys(task.split for task in tasks)}
+    counts = {split: Counter() for split in plan.splits}
     moved: set[str] = set()  # the payload's top-level entries, this run's or an interrupted finish's
     with atomic_path(out / EXPORT_LOG_FILE) as tmp, open(tmp, "w", encoding="utf-8", newline="") as handle:
         log = csv.writer(handle, lineterminator="\n")
         log.writerow(["segment_id", "split", "status", "detail"])
-        for task, record in zip(tasks, records()):
+        for record in records():
             moved.update(name.split("/")[0] for name, _ in record["files"])
-            failed = {f["segment_id"] for f in record["failures"]}
             log.writerows([f["segment_id"], f["split"], f["status"], f["detail"]] for f in record["failures"])
-            for row in task.rows:
-                if row["segment_id"] in failed:
-                    counts[task.split]["failed"] += 1
-                else:
-                    counts[task.split]["abstained" if row["label"] is None else BINARY_CLASSES[row["label"]]] += 1
+            counts[record["split"]].update(record["counts"])
     by_split = {split: {"clips": c["positive"] + c["negative"] + c["abstained"], "positive": c["positive"],
                         "negative": c["negative"], "abstained": c["abstained"], "failed": c["failed"]}
                 for split, c in counts.items()}
-    entries = sorted({*written, *moved})
     record = {
         "export_format_version": EXPORT_FORMAT_VERSION,
         "fingerprint": fingerprint,
@@ -339,7 +380,7 @@ def finish(out: Path, parts: Path, job: Job, tasks: list[Task], fingerprint: str
         "counts": {"clips": sum(s["clips"] for s in by_split.values()),
                    "failed": sum(s["failed"] for s in by_split.values()), "by_split": by_split},
         "columns": [name for name, _ in job.columns],
-        "files": [*entries, EXPORT_LOG_FILE],
+        "files": [*sorted({*written, *moved}), EXPORT_LOG_FILE],
         "log": EXPORT_LOG_FILE,
         "versions": export_versions(),
     }
@@ -362,6 +403,11 @@ def export_versions() -> dict[str, str]:
 
 
 # ---------------------------------------------------------------------------------------------- the export
+#: Tasks submitted and not yet finished, per worker: enough to keep every worker busy, few enough that the
+#: planned clips are never all held at once.
+IN_FLIGHT_PER_WORKER = 2
+
+
 def export(dataset, out, config: ExportConfig, executor: ExecutorConfig | None = None, *,
            progress: Callable[[int], None] | None = None, on_start: Callable[[int], None] | None = None,
            log: Callable[[str], None] | None = None) -> ExportResult:
@@ -378,9 +424,9 @@ def export(dataset, out, config: ExportConfig, executor: ExecutorConfig | None =
     executor : foundation.executor.ExecutorConfig, optional
         Where the tasks run (default: local processes, one per CPU); it changes no byte of the export.
     progress : callable(clips_done_delta), optional
-        Called as tasks finish (with their clips, exported or failed).
+        Called as tasks finish, or are found done (with their clips, exported or failed).
     on_start : callable(n_clips), optional
-        Called once the clips are planned, before any audio is read.
+        Called once the clips are counted, before any audio is read.
     log : callable(str), optional
         Receives notices, one line each (a resumed export).
 
@@ -410,24 +456,34 @@ def export(dataset, out, config: ExportConfig, executor: ExecutorConfig | None =
         if parts is None:
             record = json.loads((out / EXPORT_FILE).read_text(encoding="utf-8"))
             return ExportResult(out, record, True, 0, time.perf_counter() - started)
-        rows, scorer_columns, has_speaker = export_rows(source, config)
-        tasks = plan_tasks(rows, source, config, fingerprint)
-        del rows
-        job = Job(config.format, config.bits, source.config, str(corpus_dir(source.config)),
-                  str((parts / PAYLOAD_DIR).resolve()), str(parts.resolve()), scorer_columns, has_speaker)
-        if on_start:
-            on_start(sum(len(t) for t in tasks))
-        todo = [task for task in tasks if not part_done(parts, out, task)]
-        if len(todo) < len(tasks) and log:
-            log(f"resuming the export in {out}: {len(tasks) - len(todo)} of {len(tasks)} tasks were done")
-        if progress and len(todo) < len(tasks):
-            progress(sum(len(t) for t in tasks) - sum(len(t) for t in todo))
-        if todo:
-            workers = max(1, min(executor.workers or os.cpu_count() or 1, len(todo)))
-            with executor.connect_timeout(), make_executor(executor.scheduler, executor.dask_address,
-                                                           workers) as engine:
-                for _, (index, clips, failed) in engine.map_unordered(_export_part, [(job, t) for t in todo]):
-                    if progress:
-                        progress(clips + failed)
-        record = finish(out, parts, job, tasks, fingerprint, source, config)
-    return ExportResult(out, record, False, len(todo), time.perf_counter() - started)
+        workers = max(1, executor.workers or os.cpu_count() or 1)
+        run = 0
+        with executor.connect_timeout(), make_executor(executor.scheduler, executor.dask_address, workers) as engine:
+            # Local workers are forked now, before this process reads the dataset's table: they never carry its pages.
+            engine.submit(os.getpid).result()
+            plan = export_plan(source, config)
+            job = Job(config.format, config.bits, source.config, str(corpus_dir(source.config)),
+                      str((parts / PAYLOAD_DIR).resolve()), str(parts.resolve()), plan.columns, plan.has_speaker)
+            if on_start:
+                on_start(plan.clips)
+            tasks: list[tuple[int, str]] = []
+            done = []
+
+            def todo() -> Iterator[tuple[Job, Task]]:
+                for task in iter_tasks(source, config, plan, fingerprint):
+                    tasks.append((task.index, task.digest))
+                    if part_done(parts, out, task):
+                        done.append(task.index)
+                        if progress:
+                            progress(len(task))
+                    else:
+                        yield job, task
+
+            for _, (index, clips) in engine.map_bounded(_export_part, todo(), IN_FLIGHT_PER_WORKER * workers):
+                run += 1
+                if progress:
+                    progress(clips)
+        if done and log:
+            log(f"resumed the export in {out}: {len(done)} of {len(tasks)} tasks were done")
+        record = finish(out, parts, job, plan, tasks, fingerprint, source, config)
+    return ExportResult(out, record, False, run, time.perf_counter() - started)

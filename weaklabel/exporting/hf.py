@@ -101,11 +101,10 @@ def write_part(job: Job, task: Task) -> dict:
     return {"clips": clips, "failures": failures, "files": [[name, target.stat().st_size]]}
 
 
-def finish(out: Path, job: Job, tasks: list[Task], records: Iterable[dict]) -> list[str]:
+def finish(out: Path, job: Job, splits: list[str], records: Iterable[dict]) -> list[str]:
     """Write the dataset card (its ``configs`` list each split's files); the files written into ``out``."""
     for _ in records:
         pass
-    splits = list(dict.fromkeys(task.split for task in tasks))
     lines = ["---", "configs:", "- config_name: default", "  data_files:"]
     for split in splits:
         lines += [f"  - split: {split}", f"    path: {DATA_DIR}/{split}-*.parquet"]

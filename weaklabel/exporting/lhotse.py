@@ -138,7 +138,7 @@ def _gzip_lines(path: Path):
         yield lambda line: packed.write(line.encode("utf-8") + b"\n")
 
 
-def finish(out: Path, job: Job, tasks: list[Task], records: Iterable[dict]) -> list[str]:
+def finish(out: Path, job: Job, splits: list[str], records: Iterable[dict]) -> list[str]:
     """Write the three manifests from the parts' lines, in task order (streamed; a recording whose clips fill
     several tasks once); the files written into ``out``."""
     with contextlib.ExitStack() as stack:
