@@ -423,6 +423,21 @@ def test_bad_input_is_a_one_line_error_and_writes_nothing(built, tmp_path):
     assert run_cli("--dataset", str(dataset), "--format", "parquet", "--out", str(tmp_path / "c")).returncode == 2
 
 
+def test_a_second_writer_of_the_export_folder_stops_at_once(built, tmp_path):
+    from .test_locking import Holder
+
+    _, dataset = built
+    out = tmp_path / "busy"
+    holder = Holder(out)
+    try:
+        one_line_error(run_cli("--dataset", str(dataset), "--format", "lhotse", "--out", str(out)),
+                       "is being written by process")
+        assert not (out / EXPORT_FILE).exists()
+    finally:
+        holder.release()
+    assert export(dataset, out, ExportConfig(format="lhotse"), workers(1)).clips == 16
+
+
 def test_the_api_refuses_the_same_bad_input(built, tmp_path):
     _, dataset = built
     with pytest.raises(ExportError, match="is not a build"):
@@ -474,3 +489,17 @@ def test_the_documented_examples_run_on_an_export(built, hf_datasets, tmp_path, 
     exec(compile(code, f"docs/export.md ({fmt})", "exec"), {})
     printed = capsys.readouterr().out.splitlines()
     assert len(printed) >= 3 and all(str(CLIP_SAMPLES) in line for line in printed[-3:]), printed
+
+
+def test_the_committed_export_checks_ran_with_the_real_libraries_and_were_met():
+    """reports/export: the last run of benchmarks.export_check (real lhotse and datasets) and of
+    benchmarks.export_benchmark (python -m benchmarks.refresh --only export-check,export-benchmark)."""
+    folder = REPO_ROOT / "reports" / "export"
+    check = json.loads((folder / "export_check.json").read_text(encoding="utf-8"))
+    assert check["met"] and check["versions"]["lhotse"] != "not installed"
+    assert check["checks"]["lhotse"]["max_abs_difference"]["16 kHz mono"] == 0.0
+    assert check["checks"]["lhotse"]["cuts"] == check["corpus"]["labelled"] == check["checks"]["hf"]["rows"]
+    bench = json.loads((folder / "export_benchmark.json").read_text(encoding="utf-8"))
+    assert bench["met"] and bench["corpus"]["segments"] == 6000
+    assert {(r["format"], r["corpus"]) for r in bench["runs"]} == \
+        {(f, c) for f in ("hf", "lhotse", "audiofolder") for c in ("tenth", "speed", "ten times")}
