@@ -112,19 +112,22 @@ def replicated_corpus(corpus: Path, copies: int, folder: Path) -> Path:
     return target
 
 
-def run_benchmark(corpus_dir: Path, work: Path, formats=("hf", "lhotse", "audiofolder"), log=print) -> dict:
+def run_benchmark(corpus_dir: Path, work: Path, formats=("hf", "lhotse", "audiofolder"), log=print, *,
+                  recordings: int = RECORDINGS, sentences: int = SENTENCES, small_recordings: int = SMALL_RECORDINGS,
+                  copies: int = COPIES) -> dict:
+    """Build the three corpora and export each in every format (the scale is the speed corpus's unless told)."""
     from weaklabel.exporting import ExportConfig
     from weaklabel.exporting.config import EXPORT_FORMAT_VERSION
 
     started = time.perf_counter()
-    corpus = bench_corpus(corpus_dir, RECORDINGS, SENTENCES)
-    roots = dict(zip(CORPORA, (corpus_subset(corpus, SMALL_RECORDINGS, work / "subsets"), corpus,
-                               replicated_corpus(corpus, COPIES, work / "subsets"))))
+    corpus = bench_corpus(corpus_dir, recordings, sentences)
+    roots = dict(zip(CORPORA, (corpus_subset(corpus, small_recordings, work / "subsets"), corpus,
+                               replicated_corpus(corpus, copies, work / "subsets"))))
     record: dict = {"machine": machine_info(), "export_format_version": EXPORT_FORMAT_VERSION,
                     "config": {k: v for k, v in ExportConfig(format="hf").to_dict().items() if k != "format"},
-                    "corpus": {"dir": display_path(corpus), "recordings": RECORDINGS, "sentences_per_recording": SENTENCES,
-                               "segments": count_segments(corpus), "small_recordings": SMALL_RECORDINGS,
-                               "copies": COPIES,
+                    "corpus": {"dir": display_path(corpus), "recordings": recordings, "sentences_per_recording": sentences,
+                               "segments": count_segments(corpus), "small_recordings": small_recordings,
+                               "copies": copies,
                                "kind": "synthetic eSpeak NG speech in CMU-MOSEI layout (weaklabel.demo), seed 0: "
                                        "the speed benchmark's corpus (benchmarks/run.py)"},
                     "builds": {}, "runs": [], "load1_start": load1()}
@@ -146,7 +149,7 @@ def run_benchmark(corpus_dir: Path, work: Path, formats=("hf", "lhotse", "audiof
         for smaller, larger in zip(CORPORA, CORPORA[1:]):
             small, large = (next(r for r in record["runs"] if r["format"] == fmt and r["corpus"] == c)
                             for c in (smaller, larger))
-            ratio = {"clips": round(large["clips"] / small["clips"], 2)}
+            ratio = {"clips": round(large["clips"] / max(1, small["clips"]), 2)}
             for key in ("main_peak_mib", "largest_worker_peak_mib", "tree_peak_rss_mib", "tree_peak_anon_mib"):
                 if small.get(key) and large.get(key):
                     ratio[key] = round(large[key] / small[key], 3)
@@ -159,7 +162,10 @@ def run_benchmark(corpus_dir: Path, work: Path, formats=("hf", "lhotse", "audiof
     record["met"] = all(r[record["headline"]]["worst_rss"] <= NEAR_ONE for r in ratios.values())
     record["seconds"] = round(time.perf_counter() - started, 1)
     record["load1_end"] = load1()
-    record["command"] = "python -m benchmarks.export_benchmark"
+    scale = {"--recordings": (recordings, RECORDINGS), "--sentences": (sentences, SENTENCES),
+             "--small-recordings": (small_recordings, SMALL_RECORDINGS), "--copies": (copies, COPIES)}
+    record["command"] = " ".join(["python -m benchmarks.export_benchmark",
+                                  *(f"{flag} {value}" for flag, (value, full) in scale.items() if value != full)])
     return record
 
 
@@ -173,11 +179,12 @@ def benchmark_markdown(record: dict) -> str:
         f"{record['load1_end']} at the end) on {m.get('cpu_model')}, {m.get('logical_cpus')} CPUs, shared. Export "
         f"format {record['export_format_version']}, default options "
         f"({', '.join(f'{k} {v}' for k, v in record['config'].items())}), {record['runs'][0]['workers']} workers. "
-        f"**{'Met' if record['met'] else 'NOT met'}**: for every format, the peaks on ten times the speed corpus are "
-        f"at most {record['near_one_threshold']:g} times those on the speed corpus ({record['headline']}).", "",
+        f"**{'Met' if record['met'] else 'NOT met'}**: for every format, the peaks on {c['copies']} times the speed "
+        f"corpus are at most {record['near_one_threshold']:g} times those on the speed corpus ({record['headline']}).",
+        "",
         f"Corpora: the speed corpus `{c['dir']}`, {c['kind']}: {c['segments']} segments ({c['recordings']} "
         f"recordings x {c['sentences_per_recording']}); its tenth (the first {c['small_recordings']} recordings); "
-        f"ten times it ({c['copies']} copies of each recording under new video ids, hard links). Built once with "
+        f"{c['copies']} times it ({c['copies']} copies of each recording under new video ids, hard links). Built once with "
         "the default settings: " + ", ".join(f"{label} {builds[label]['segments']} segments, "
                                              f"{builds[label]['labelled']} labelled clips"
                                              for label in CORPORA if label in builds) + ". Each export runs in a fresh process "
@@ -229,6 +236,13 @@ def main(argv=None) -> int:
     parser.add_argument("--corpus-dir", type=Path, default=Path("build/bench-corpus"),
                         help="the speed benchmark's corpus, generated once and reused")
     parser.add_argument("--work", type=Path, default=Path("build/export-benchmark"), help="builds and exports")
+    scale = parser.add_argument_group("scale (the speed corpus's unless told; smaller only to try the benchmark)")
+    scale.add_argument("--recordings", type=int, default=RECORDINGS, help="recordings of the speed corpus (%(default)s)")
+    scale.add_argument("--sentences", type=int, default=SENTENCES, help="sentences per recording (%(default)s)")
+    scale.add_argument("--small-recordings", type=int, default=SMALL_RECORDINGS,
+                       help="recordings of the small corpus (%(default)s)")
+    scale.add_argument("--copies", type=int, default=COPIES, help="copies of each recording in the large corpus "
+                                                                  "(%(default)s)")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--dataset", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--format", help=argparse.SUPPRESS)
@@ -239,7 +253,9 @@ def main(argv=None) -> int:
         return _child(args)
     from foundation.atomic import write_record_atomic
 
-    record = json.loads(json.dumps(run_benchmark(args.corpus_dir, args.work), sort_keys=True))  # as read back
+    record = run_benchmark(args.corpus_dir, args.work, recordings=args.recordings, sentences=args.sentences,
+                           small_recordings=args.small_recordings, copies=args.copies)
+    record = json.loads(json.dumps(record, sort_keys=True))  # rendered as it is read back
     json_path, md_path = write_record_atomic(args.out, record, JSON_NAME, benchmark_markdown(record), MARKDOWN_NAME)
     print(benchmark_markdown(record))
     print(f"Wrote {display_path(json_path)} and {display_path(md_path)}")
