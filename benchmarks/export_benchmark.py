@@ -26,7 +26,8 @@ import sys
 import time
 from pathlib import Path
 
-from benchmarks.common import REPO_ROOT, bench_corpus, corpus_subset, count_segments, load1, machine_info
+from benchmarks.common import REPO_ROOT, bench_corpus, corpus_subset, count_segments, load1, machine_info, \
+    write_met_result
 from benchmarks.memory import NEAR_ONE, TreePoller, _kib_to_mib, peak_rss_kib
 from foundation.paths import display_path
 
@@ -251,15 +252,9 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.child:
         return _child(args)
-    from foundation.atomic import write_record_atomic
-
     record = run_benchmark(args.corpus_dir, args.work, recordings=args.recordings, sentences=args.sentences,
                            small_recordings=args.small_recordings, copies=args.copies)
-    record = json.loads(json.dumps(record, sort_keys=True))  # rendered as it is read back
-    json_path, md_path = write_record_atomic(args.out, record, JSON_NAME, benchmark_markdown(record), MARKDOWN_NAME)
-    print(benchmark_markdown(record))
-    print(f"Wrote {display_path(json_path)} and {display_path(md_path)}")
-    return 0 if record["met"] else 1
+    return write_met_result(args.out, record, JSON_NAME, MARKDOWN_NAME, benchmark_markdown)
 
 
 if __name__ == "__main__":

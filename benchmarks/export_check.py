@@ -14,7 +14,6 @@ labels, the splits and the durations against ``segments.parquet``, and the sampl
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import sys
@@ -205,13 +204,9 @@ def main(argv=None) -> int:
         print(f"error: this check loads the exports with lhotse and datasets ({exc}); install them: pip install "
               "torch lhotse datasets (a CPU build of torch is enough)", file=sys.stderr)
         return 2
-    from foundation.atomic import write_record_atomic
+    from benchmarks.common import write_met_result
 
-    record = json.loads(json.dumps(run_check(args.work), sort_keys=True))  # rendered as it is read back
-    json_path, md_path = write_record_atomic(args.out, record, JSON_NAME, check_markdown(record), MARKDOWN_NAME)
-    print(check_markdown(record))
-    print(f"Wrote {display_path(json_path)} and {display_path(md_path)}")
-    return 0 if record["met"] else 1
+    return write_met_result(args.out, run_check(args.work), JSON_NAME, MARKDOWN_NAME, check_markdown)
 
 
 if __name__ == "__main__":

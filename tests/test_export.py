@@ -2,14 +2,11 @@
 same bytes with one worker or two, resumable, and bad input refused in one line."""
 from __future__ import annotations
 
-import csv
 import gzip
 import importlib.util
 import io
 import json
-import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
