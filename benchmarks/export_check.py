@@ -89,11 +89,11 @@ def run_check(work: Path) -> dict:
 
     import datasets
     import lhotse
-    import pandas as pd
     import soundfile as sf
 
     from foundation.executor import ExecutorConfig
     from weaklabel.build import BuildConfig, build_dataset
+    from weaklabel.dataset import Dataset
     from weaklabel.exporting import ExportConfig, export
     from weaklabel.exporting.config import EXPORT_FORMAT_VERSION
 
@@ -101,7 +101,7 @@ def run_check(work: Path) -> dict:
     root = check_corpus(work)
     dataset = work / "dataset"
     build_dataset(BuildConfig(corpus="mosei", root=str(root)), dataset, workers=2)
-    frame = pd.read_parquet(dataset / "segments.parquet")
+    frame = Dataset(dataset).segments
     labelled = frame[(frame["status"] == "ok") & frame["label"].notna()]
     rows = {row["segment_id"]: row for row in labelled.to_dict("records")}
     record: dict = {"corpus": {"recordings": RECORDINGS + 1, "segments": len(frame), "labelled": len(labelled),
