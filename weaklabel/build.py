@@ -925,13 +925,13 @@ def reuse_finished_parts(out_dir: Path, previous: dict, parts_dir: Path, units: 
             continue
         rows = []
         for seg, old in zip(segs, old_rows.to_dict("records")):
-            row = _base_row(seg, plain_cell(old["audio_path"]))
-            status = plain_cell(old["status"])
+            row = _base_row(seg, _plain(old["audio_path"]))
+            status = _plain(old["status"])
             row["status"] = status if status in FAILURE_STATUSES else None
-            row["detail"] = plain_cell(old["detail"])
+            row["detail"] = _plain(old["detail"])
             for col in ("clip_source_start_s", "clip_source_end_s", "clip_pad_left_s"):
-                row[col] = plain_cell(old[col])
-            k = plain_cell(old["feature_row"])
+                row[col] = _plain(old[col])
+            k = _plain(old["feature_row"])
             row["part_feature_row"] = None if k is None else int(k) - first_feature
             rows.append(row)
         with atomic_path(part_path(parts_dir, unit)) as tmp, open(tmp, "wb") as handle:
@@ -946,7 +946,7 @@ def reuse_finished_parts(out_dir: Path, previous: dict, parts_dir: Path, units: 
     return written
 
 
-def plain_cell(value):
+def _plain(value):
     """A parquet cell as the part's JSON holds it: None for missing, Python numbers and strings."""
     if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
         return None
