@@ -194,3 +194,19 @@ def blas_info() -> list[dict]:
         return []
     return [{"library": i.get("internal_api"), "architecture": i.get("architecture"), "threads": i.get("num_threads"),
              "version": i.get("version")} for i in threadpoolctl.threadpool_info() if i.get("user_api") == "blas"]
+
+
+def write_met_result(out_dir: str | Path, record: dict, json_name: str, markdown_name: str, render) -> int:
+    """Write a result ``record`` with a ``met`` verdict as JSON and its Markdown (``render(record)``, rendered from
+    the record as the JSON reads back: the committed Markdown is its JSON's rendering), print the Markdown and the
+    paths; the exit status, 0 when met, else 1."""
+    import json
+
+    from foundation.atomic import write_record_atomic
+    from foundation.paths import display_path
+
+    record = json.loads(json.dumps(record, sort_keys=True))
+    json_path, md_path = write_record_atomic(out_dir, record, json_name, render(record), markdown_name)
+    print(render(record))
+    print(f"Wrote {display_path(json_path)} and {display_path(md_path)}")
+    return 0 if record["met"] else 1

@@ -79,6 +79,7 @@ class Result:
 ACTED = "reports/acted-ravdess"
 LABEL_QUALITY = "reports/label_quality-meld_dev_sent_emo"
 WEAK_SUPERVISION = "reports/weak_supervision"
+EXPORT = "reports/export"
 MELD = f"{DATA_PLACEHOLDER}/meld_dev_sent_emo.csv"
 RAVDESS_1_6 = f"{DATA_PLACEHOLDER}/ravdess_actors_01-06"
 RAVDESS_7_12 = f"{DATA_PLACEHOLDER}/ravdess_actors_07-12"
@@ -142,6 +143,17 @@ REGISTRY: tuple[Result, ...] = (
     Result("speed", ("reports/benchmarks.json", "reports/benchmarks.md"),
            ("benchmarks.run", "--out", "reports/benchmarks", "--ravdess", RAVDESS_1_6),
            long=True, minutes=20, what="build speed, memory, embedding throughput, speed against probe quality"),
+    Result("export-check", (f"{EXPORT}/export_check.json", f"{EXPORT}/export_check.md", "build/export-check"),
+           ("benchmarks.export_check", "--out", EXPORT, "--work", "build/export-check"),
+           long=True, minutes=1,
+           what="the lhotse and hf exports of a generated corpus loaded with the real lhotse and datasets, every clip "
+                "against the clip plan (needs lhotse, so PyTorch: pip install torch lhotse; CI installs neither)"),
+    Result("export-benchmark", (f"{EXPORT}/export_benchmark.json", f"{EXPORT}/export_benchmark.md",
+                                "build/export-benchmark"),
+           ("benchmarks.export_benchmark", "--out", EXPORT, "--work", "build/export-benchmark"),
+           long=True, minutes=12,
+           what="the export's memory peak and time per format on the 6,000-segment speed corpus, a tenth and ten "
+                "times it"),
     Result("demo-report", (DEMO_REPORT,),
            ("pipelines.run", "--report", DEMO_REPORT, "--evaluation", f"{ACTED}/{EVALUATION_JSON_FILE}",
             "--label-quality", f"{LABEL_QUALITY}/{LABEL_QUALITY_FILE}",

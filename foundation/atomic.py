@@ -36,6 +36,23 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
             tmp_path.unlink()
 
 
+def write_bytes_unsynced(target: str | Path, data: bytes) -> None:
+    """Write ``data`` to ``target`` under a temporary name of :func:`atomic_path`'s kind, then rename it: whole or
+    absent, but not fsynced. For many small files written together and then made durable at once
+    (:func:`os.sync`) before a record that vouches for them is written with :func:`atomic_path`."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.chmod(tmp, FILE_MODE)
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
 def remove_temp_files(folder: str | Path, *target_names: str) -> list[Path]:
     """Delete the temporary files that interrupted :func:`atomic_path` writes of ``target_names`` left in
     ``folder``: ``.<target name>.<random>.tmp``, the names :func:`atomic_path` gives them.

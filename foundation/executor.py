@@ -157,6 +157,28 @@ class Engine:
         for future in self.as_completed(futures):
             yield index[id(future)], future.result()
 
+    def map_bounded(self, fn: Callable, argsets: Iterable[tuple], in_flight: int) -> Iterator[tuple[int, Any]]:
+        """:meth:`map_unordered` over an iterable read as tasks are needed: at most ``in_flight`` submitted and not
+        yet handed back, so neither the arguments nor the results of the whole run are held at once (``argsets``
+        can be a generator that makes each task's arguments when it is drawn)."""
+        pending: dict[int, tuple[int, Any]] = {}
+        drawn = enumerate(argsets)
+
+        def fill() -> None:
+            while len(pending) < max(1, in_flight):
+                item = next(drawn, None)
+                if item is None:
+                    return
+                future = self.submit(fn, *item[1])
+                pending[id(future)] = (item[0], future)
+
+        fill()
+        while pending:
+            future = next(iter(self.as_completed([f for _, f in pending.values()])))
+            i, _ = pending.pop(id(future))
+            yield i, future.result()
+            fill()
+
 
 @contextmanager
 def make_executor(scheduler: str | None = None, address: str | None = None,

@@ -122,3 +122,22 @@ def test_vgg16_flops_formula():
     assert flops["layers"][0]["flops"] == 2 * 128 * 438 * 3 * 64 * 9
     assert vgg16_conv_flops(128, 438, "block5_pool")["total_flops"] == \
         vgg16_conv_flops(128, 438, "block5_conv3")["total_flops"]
+
+
+def test_the_export_benchmark_runs_end_to_end_at_toy_scale(tmp_path):
+    """benchmarks.export_benchmark (memory and time of each export format) on 4 recordings of 3 sentences."""
+    from benchmarks.export_benchmark import CORPORA, benchmark_markdown
+
+    out = tmp_path / "reports"
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.export_benchmark", "--out", str(out),
+                           "--corpus-dir", str(tmp_path / "corpus"), "--work", str(tmp_path / "work"),
+                           "--recordings", "4", "--sentences", "3", "--small-recordings", "2", "--copies", "2"],
+                          cwd=REPO_ROOT, capture_output=True, text=True)
+    assert proc.returncode in (0, 1), proc.stderr[-3000:]  # 1: the toy corpora's peaks are not near one another
+    record = json.loads((out / "export_benchmark.json").read_text())
+    assert {(r["format"], r["corpus"]) for r in record["runs"]} == \
+        {(f, c) for f in ("hf", "lhotse", "audiofolder") for c in CORPORA}
+    speed, large = (next(r for r in record["runs"] if r["format"] == "hf" and r["corpus"] == c) for c in CORPORA[1:])
+    assert large["clips"] == 2 * speed["clips"] > 0 and large["main_peak_mib"] > 0 and large["poll_samples"] > 0
+    assert record["command"].endswith("--copies 2") and set(record["ratios"]) == {"hf", "lhotse", "audiofolder"}
+    assert (out / "export_benchmark.md").read_text() == benchmark_markdown(record)

@@ -255,6 +255,14 @@ def demo_report() -> list[Expect]:
             Expect("build.mel", LogMelParams().to_dict()), Expect("train", _train())]
 
 
+def export_results() -> list[Expect]:
+    from weaklabel.exporting import ExportConfig
+    from weaklabel.exporting.config import EXPORT_FORMAT_VERSION
+
+    defaults = {k: v for k, v in ExportConfig(format="hf").to_dict().items() if k != "format"}
+    return [Expect("export_format_version", EXPORT_FORMAT_VERSION), Expect("config", defaults)]
+
+
 def read_json(path: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
@@ -277,6 +285,8 @@ COMMITTED = [
     ("reports/layer_comparison.json", read_json, layer_comparison),
     ("reports/benchmarks.json", read_json, speed),
     ("reports/demo/index.html", read_report, demo_report),
+    ("reports/export/export_check.json", read_json, export_results),
+    ("reports/export/export_benchmark.json", read_json, export_results),
 ]
 
 
@@ -333,6 +343,18 @@ def test_the_acted_evaluation_markdown_is_rendered_from_its_json():
     assert (folder / "acted_evaluation.md").read_text(encoding="utf-8") == \
         evaluation_markdown(read_json(folder / "acted_evaluation.json")), \
         stale_message("reports/acted-ravdess/acted_evaluation.md", ["the Markdown differs from its JSON's rendering"])
+
+
+@pytest.mark.parametrize("stem, render", [("export_check", "benchmarks.export_check:check_markdown"),
+                                           ("export_benchmark", "benchmarks.export_benchmark:benchmark_markdown")])
+def test_the_export_reports_markdown_is_rendered_from_its_json(stem, render):
+    import importlib
+
+    module, function = render.split(":")
+    folder = REPO_ROOT / "reports/export"
+    assert (folder / f"{stem}.md").read_text(encoding="utf-8") == \
+        getattr(importlib.import_module(module), function)(read_json(folder / f"{stem}.json")), \
+        stale_message(f"reports/export/{stem}.md", ["the Markdown differs from its JSON's rendering"])
 
 
 def test_the_report_configuration_reads_back():

@@ -136,3 +136,34 @@ def test_egemaps_on_dask_are_the_same_bytes(local_build, cluster):
                                        dask_address=cluster.scheduler_address)
     assert not dask_meta["from_cache"] and sum(done) == len(local) and len(done) == -(-len(local) // 5)
     assert array_path.read_bytes() == expected and np.array_equal(on_dask, local)
+
+
+def test_export_on_dask_is_the_same_bytes(local_build, cluster, tmp_path):
+    from foundation.executor import ExecutorConfig
+    from weaklabel import ExportConfig, export
+
+    _, dataset = local_build
+    config = ExportConfig(format="hf", clips_per_shard=3)
+    here, there = tmp_path / "export-here", tmp_path / "export-on-dask"
+    local = export(dataset, here, config, ExecutorConfig(workers=1))
+    joined = export(dataset, there, config, ExecutorConfig(dask_address=cluster.scheduler_address))
+    assert joined.tasks_run == local.tasks_run > 3 and not joined.up_to_date  # a task per 3 clips of a split
+    files = sorted(p.relative_to(here) for p in here.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(there) for p in there.rglob("*") if p.is_file())
+    assert all((here / f).read_bytes() == (there / f).read_bytes() for f in files)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_bounded_map_draws_each_task_when_it_is_needed(workers):
+    drawn, seen = [], []
+
+    def argsets():
+        for i in range(10):
+            drawn.append(i)
+            yield i, 3
+
+    with make_executor("local", workers=workers) as engine:
+        for index, result in engine.map_bounded(divmod, argsets(), in_flight=2):
+            seen.append((index, result))
+            assert len(drawn) <= len(seen) + 2  # never more than two submitted and not handed back
+    assert sorted(seen) == [(i, divmod(i, 3)) for i in range(10)]

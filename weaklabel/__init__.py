@@ -15,7 +15,9 @@ The Python API (each name is imported on first use, so ``import weaklabel`` stay
 * :class:`Dataset` (:mod:`weaklabel.dataset`) is a finished build folder: configuration, tables, arrays;
 * :func:`relabel_dataset` (:mod:`weaklabel.relabel`) re-labels or re-splits a build without its audio;
 * :func:`label_quality` (:mod:`weaklabel.label_quality`) scores the weak labels against human labels: texts
-  and labels, a CSV file, or a :class:`Dataset` (:class:`LabelQualityConfig`), returning the report dict.
+  and labels, a CSV file, or a :class:`Dataset` (:class:`LabelQualityConfig`), returning the report dict;
+* :func:`export` (:mod:`weaklabel.exporting`) writes a build's clips for Hugging Face ``datasets``, Lhotse or an
+  audio folder (:class:`ExportConfig`), returning an :class:`ExportResult`.
 """
 __version__ = "0.1.0"
 
@@ -29,6 +31,9 @@ _EXPORTS = {
     "relabel_dataset": "weaklabel.relabel",
     "label_quality": "weaklabel.label_quality",
     "LabelQualityConfig": "weaklabel.label_quality",
+    "export": "weaklabel.exporting",
+    "ExportConfig": "weaklabel.exporting",
+    "ExportResult": "weaklabel.exporting",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -193,14 +193,19 @@ class AudioReader:
         if self._window is not None:
             self._window.close()
 
+    def native_span(self, start_s: float, end_s: float) -> tuple[int, int]:
+        """The frames of the file :meth:`read_span` decodes for ``[start_s, end_s)``: ``(first frame, count)`` at
+        the native rate (the count before the file's end cuts it)."""
+        first = max(0, int(np.floor(start_s * self.native_sr)))
+        return first, max(0, int(np.ceil(end_s * self.native_sr)) - first)
+
     def read_span(self, start_s: float, end_s: float) -> np.ndarray:
         """Decode ``[start_s, end_s)`` as mono float32 at ``target_sr``; shape ``(n_samples,)``.
 
         Channels are averaged; resampling uses soxr (high quality). Returns fewer samples than the span
         when the file ends early, and an empty array when nothing could be decoded there.
         """
-        first = max(0, int(np.floor(start_s * self.native_sr)))
-        count = max(0, int(np.ceil(end_s * self.native_sr)) - first)
+        first, count = self.native_span(start_s, end_s)
         try:
             self._file.seek(min(first, self.native_frames))
             native = self._file.read(count, dtype="float32", always_2d=True)
@@ -341,7 +346,13 @@ def centred_clip(samples: np.ndarray, clip_samples: int) -> np.ndarray:
 
 def place_in_clip(samples: np.ndarray, plan: ClipPlan) -> np.ndarray:
     """Put decoded samples into a silent clip of ``plan.clip_samples`` at ``plan.pad_left_samples``."""
-    clip = np.zeros(plan.clip_samples, dtype=np.float32)
-    n = min(len(samples), plan.clip_samples - plan.pad_left_samples)
-    clip[plan.pad_left_samples:plan.pad_left_samples + n] = samples[:n]
+    return place_span(samples, plan.pad_left_samples, plan.clip_samples)
+
+
+def place_span(samples: np.ndarray, pad_left: int, clip_samples: int) -> np.ndarray:
+    """The clip a build's features are computed from: ``clip_samples`` of float32 silence holding ``samples``
+    from sample ``pad_left`` on, cut at the clip's end (:func:`weaklabel.features.log_mel_placed`'s input)."""
+    clip = np.zeros(clip_samples, dtype=np.float32)
+    n = max(0, min(len(samples), clip_samples - pad_left))
+    clip[pad_left:pad_left + n] = samples[:n]
     return clip

@@ -226,20 +226,10 @@ def process_audio_file(segments: list[Segment], config: BuildConfig,
     if not live:
         return rows, 0
     try:
-        require_regular_file(audio_path or "")  # a FIFO or a device is never opened
-    except FileNotFoundError:
+        reader = open_recording(audio_path)
+    except RecordingUnavailable as exc:
         for i in live:
-            _fail(rows[i], AUDIO_MISSING, f"audio file not found: {audio_path}")
-        return rows, 0
-    except OSError as exc:
-        for i in live:
-            _fail(rows[i], AUDIO_UNREADABLE, str(exc))
-        return rows, 0
-    try:
-        reader = AudioReader(audio_path)
-    except AudioDecodeError as exc:
-        for i in live:
-            _fail(rows[i], AUDIO_UNREADABLE, str(exc))
+            _fail(rows[i], exc.status, exc.detail)
         return rows, 0
     clip_samples = seconds_to_samples(config.clip_seconds)
     shape = (config.mel.n_mels, config.mel.n_frames(clip_samples))
@@ -255,7 +245,7 @@ def process_audio_file(segments: list[Segment], config: BuildConfig,
 
     with reader:
         for i in live:
-            cut = _cut_span(reader, segments[i], rows[i], config)
+            cut = cut_span(reader, segments[i], rows[i], config)
             if cut is None:
                 continue
             rows[i]["part_feature_row"] = n_features
@@ -267,6 +257,35 @@ def process_audio_file(segments: list[Segment], config: BuildConfig,
         if spans:
             flush()
     return rows, n_features
+
+
+class RecordingUnavailable(Exception):
+    """A work unit's audio file cannot be opened: each of its segments fails with ``status`` and ``detail``."""
+
+    def __init__(self, status: str, detail: str):
+        super().__init__(detail)
+        self.status, self.detail = status, detail
+
+
+def open_recording(audio_path: str | None) -> AudioReader:
+    """Open a work unit's audio file as the build cuts it (the export opens it the same way).
+
+    Raises
+    ------
+    RecordingUnavailable
+        ``audio_missing`` when nothing is there; ``audio_unreadable`` when it is not a regular file (a FIFO or
+        a device is never opened) or neither libsndfile nor FFmpeg decodes it.
+    """
+    try:
+        require_regular_file(audio_path or "")  # a FIFO or a device is never opened
+    except FileNotFoundError:
+        raise RecordingUnavailable(AUDIO_MISSING, f"audio file not found: {audio_path}") from None
+    except OSError as exc:
+        raise RecordingUnavailable(AUDIO_UNREADABLE, str(exc)) from None
+    try:
+        return AudioReader(audio_path)
+    except AudioDecodeError as exc:
+        raise RecordingUnavailable(AUDIO_UNREADABLE, str(exc)) from None
 
 
 _CHUNK_BUFFERS = threading.local()
@@ -282,10 +301,12 @@ def _chunk_buffer(n_clips: int, shape: tuple[int, int], dtype: str) -> np.ndarra
     return _CHUNK_BUFFERS.array
 
 
-def _cut_span(reader: AudioReader, seg: Segment, row: dict, config: BuildConfig) -> tuple[np.ndarray, int] | None:
+def cut_span(reader: AudioReader, seg: Segment, row: dict, config: BuildConfig) -> tuple[np.ndarray, int] | None:
     """Decode one segment's planned span; return it and the silence before it in the clip (samples at 16 kHz).
 
-    Records the span in ``row`` (``clip_*`` columns), or the failure when there is none.
+    Records the span in ``row`` (``clip_*`` columns), or the failure when there is none (``status`` and
+    ``detail``). The build's one cutter: the export (:mod:`weaklabel.exporting`) cuts its clips with it too,
+    and :func:`weaklabel.audio.place_span` puts the span into its clip.
     """
     plan = plan_clip(seg.start_s, seg.end_s, reader.duration_s, config.clip_seconds,
                      segment_rng(config.seed, seg.segment_id))

@@ -10,3 +10,8 @@ class CorpusError(Exception):
 
 class OutputConflictError(Exception):
     """The output directory holds a build made with a different configuration."""
+
+
+class ExportError(Exception):
+    """An export cannot start: its dataset is not a finished build, or its output folder is one it may not write
+    (inside the dataset, a file)."""
