@@ -10,8 +10,8 @@ bfloat16 convolutions and to ``float32`` everywhere else, never silently to an e
   VGG16's first four convolutions; not measured on this project's machines, which lack AMX);
 * a CPU with AVX512-BF16 (``avx512_bf16``) but no AMX: ``bfloat16`` -- oneDNN's ``avx512_core_bf16`` kernels
   (this project's machines; what they give is measured in ``reports/embed_precision.md``);
-* either of those with oneDNN turned off (``TF_ENABLE_ONEDNN_OPTS=0``): ``float32`` -- TensorFlow's Eigen kernels
-  run bfloat16 convolutions slower than float32 ones (measured here: 0.6-0.9x);
+* either of those with oneDNN turned off (``TF_ENABLE_ONEDNN_OPTS=0``): ``float32`` -- TensorFlow's own (Eigen)
+  kernels have no native bfloat16 convolutions, so nothing says bfloat16 would be faster there (not measured);
 * any other CPU (no bfloat16 instructions, or not x86-64): ``float32`` -- bfloat16 would be emulated.
 
 The rule reads only the CPU's flags and the environment, never a timing, so the same machine always resolves the
@@ -104,8 +104,8 @@ def resolve_precision(requested: str = "auto", flags: frozenset[str] | None = No
                                                "be emulated, slower)")
     if not onednn_enabled(env):
         return Precision("float32", requested, f"auto: the CPU has {native}, but TF_ENABLE_ONEDNN_OPTS turns oneDNN "
-                                               "off, and TensorFlow's own bfloat16 convolutions are slower than "
-                                               "float32 (measured)")
+                                               "off, and TensorFlow's own kernels have no native bfloat16 "
+                                               "convolutions")
     if native == "amx_bf16":
         return Precision("bfloat16", requested, "auto: the CPU has AMX (amx_bf16): oneDNN's AMX kernels")
     return Precision("bfloat16", requested, "auto: the CPU has avx512_bf16 (no AMX): oneDNN's avx512_core_bf16 "
