@@ -267,7 +267,9 @@ def train_and_evaluate(dataset_dir: str | Path, weights, config: TrainConfig = T
         "train_config": config.to_dict(),
         "embedding": {**{k: emb_meta.get(k) for k in ("key", "backbone", "layer", "pooling", "image_version", "dim",
                                                       "features_sha256")},
-                      "precision": config.resolved_precision, "frames": config.effective_frames},
+                      # the VGG16 network's arithmetic and frames (None for an extractor without it: eGeMAPS)
+                      "precision": config.resolved_precision if extractor.uses_weights else None,
+                      "frames": config.effective_frames if extractor.uses_weights else None},
         "weights": weights_record(weights) if extractor.uses_weights else None,
         "labels_trained_on": config.labels,
         "n_train": int(len(train)), "train_positive_share": float(y_train.mean()),
