@@ -143,6 +143,11 @@ REGISTRY: tuple[Result, ...] = (
     Result("speed", ("reports/benchmarks.json", "reports/benchmarks.md"),
            ("benchmarks.run", "--out", "reports/benchmarks", "--ravdess", RAVDESS_1_6),
            long=True, minutes=20, what="build speed, memory, embedding throughput, speed against probe quality"),
+    Result("embed-precision", ("reports/embed_precision.json", "reports/embed_precision.md"),
+           ("benchmarks.embed_precision", "--ravdess", RAVDESS_1_6, "--out", "reports/embed_precision"),
+           long=True, minutes=3,
+           what="float32 / bfloat16 and whole-clip / speech-only frames in one run: clips/s against each precision's "
+                "GEMM rate, agreement with float32, the RAVDESS probe AUC, the 23,500-clip projection"),
     Result("export-check", (f"{EXPORT}/export_check.json", f"{EXPORT}/export_check.md", "build/export-check"),
            ("benchmarks.export_check", "--out", EXPORT, "--work", "build/export-check"),
            long=True, minutes=1,

@@ -7,8 +7,8 @@
     python -m pipelines.run --config run.toml --print-config  # the resolved configuration (a file --config reads)
 
 Takes every option of the steps (pipelines.build_dataset, pipelines.embed, pipelines.train, pipelines.report),
-each once: --seed seeds the build and the training; the embedding's --weights, --layer, --pooling, --bands and
---batch-size are the training's too; --report places the report. The dataset is --out (the demo's build/demo
+each once: --seed seeds the build and the training; the embedding's --weights, --layer, --pooling, --bands,
+--features, --precision, --frames and --batch-size are the training's too; --report places the report. The dataset is --out (the demo's build/demo
 without --root, rebuilt when the defaults change); the report goes into it, DATASET/report/index.html, unless
 --report says otherwise (the committed reference report of the demo, reports/demo/index.html, is written only by
 python -m benchmarks.refresh). A finished build is reported up to date, cached embeddings are reused, and training is
@@ -24,7 +24,8 @@ step's configuration fields (docs/options.md, "One file for the whole run"):
     root = "calls/manifest.csv"
     clip_seconds = 5.0
     policy = "vader"
-    [embed]                     # transfer.embedding.EmbedConfig: weights, layer, pooling, n_bands, batch_size
+    [embed]                     # transfer.embedding.EmbedConfig: weights, layer, pooling, n_bands, batch_size,
+                                # features, precision, frames
     weights = "imagenet"
     [train]                     # transfer.training.TrainConfig and TrainOptions (the embedding's are [embed]'s)
     head = {kind = "dense", max_epochs = 50}
@@ -50,7 +51,8 @@ from weaklabel.config import BuildConfig
 from weaklabel.errors import CorpusError
 
 #: The fields of the training's configuration that are the embedding's ([embed] sets them for both).
-FROM_EMBEDDING = {"train": ("layer", "pooling", "n_bands", "features"), "train_options": ("weights", "batch_size")}
+FROM_EMBEDDING = {"train": ("layer", "pooling", "n_bands", "features", "precision", "frames"),
+                  "train_options": ("weights", "batch_size")}
 #: The config file's tables: table -> {values name: config class}.
 TABLES = {"build": {"build": BuildConfig}, "embed": {"embed": EmbedConfig},
           "train": {"train": TrainConfig, "train_options": TrainOptions}, "report": {"report": ReportConfig},

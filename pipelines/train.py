@@ -72,6 +72,11 @@ def metrics_table(metrics: dict) -> str:
     features = recorded_features(metrics)
     embedding = (f"{features} {metrics['embedding']['layer']}, {metrics['embedding']['pooling']} pooling"
                  if metrics['embedding'].get('layer') else f"{features} ({metrics['embedding']['key']})")
+    computed = [text for value, reference, text in (
+        (metrics["embedding"].get("precision"), "float32", metrics["embedding"].get("precision")),
+        (metrics["embedding"].get("frames"), "full", "speech-only frames")) if value and value != reference]
+    if computed:
+        embedding += f" ({', '.join(computed)})"  # e.g. "(bfloat16, speech-only frames)"
     weights = f" (weights {weights_line(metrics['weights'])})" if metrics.get("weights") else ""
     lines = [f"{embedding}{weights}; {metrics['head_training']['kind']} head; {metrics['n_train']} training clips"]
     for key, title in TARGETS.items():

@@ -141,3 +141,31 @@ def test_the_export_benchmark_runs_end_to_end_at_toy_scale(tmp_path):
     assert large["clips"] == 2 * speed["clips"] > 0 and large["main_peak_mib"] > 0 and large["poll_samples"] > 0
     assert record["command"].endswith("--copies 2") and set(record["ratios"]) == {"hf", "lhotse", "audiofolder"}
     assert (out / "export_benchmark.md").read_text() == benchmark_markdown(record)
+
+
+def test_embed_precision_runs_end_to_end_at_toy_scale(tmp_path):
+    """benchmarks.embed_precision on twelve generated clips with random weights: every path measured, the JSON's
+    structure, the Markdown rendered from the JSON (no timing asserted)."""
+    from benchmarks.embed_precision import PATHS, markdown
+
+    out = tmp_path / "embed_precision"
+    cmd = [sys.executable, "-m", "benchmarks.embed_precision", "--ravdess", str(_fake_ravdess(tmp_path / "ravdess")),
+           "--weights", "random", "--rounds", "1", "--gemm-n", "64", "--bootstrap", "20", "--train-rows", "100",
+           "--out", str(out)]
+    proc = subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    record = json.loads(out.with_suffix(".json").read_text())
+    assert [(r["precision"], r["frames"]) for r in record["rows"]] == list(PATHS)
+    assert record["corpus"]["clips"] == 12 and record["weights"]["source"] == "random"
+    for row in record["rows"]:
+        assert row["clips_per_s_median"] > 0 and len(row["runs"]) == 1
+        assert 0.0 <= row["probe"]["roc_auc"] <= 1.0 and row["probe"]["ci_resampling"] == "groups"
+    reference, bf16, speech, _ = record["rows"]
+    assert reference["agreement_with_reference"]["bitwise_equal"] and reference["ratio_to_reference_median"] == 1.0
+    assert speech["agreement_with_reference"]["max_of_clip_max"] <= 1e-5  # the tests' tolerance, real clips
+    assert 0 < bf16["agreement_with_reference"]["max_of_clip_max"] <= 2e-2
+    assert speech["computed_gflop_per_clip"] < reference["computed_gflop_per_clip"]  # 1 s of speech in 7 s clips
+    assert [r["name"] for r in record["projection"]["rows"]] == [r["name"] for r in record["rows"]]
+    assert "not measured" in record["weak_supervision"]
+    assert out.with_suffix(".md").read_text() == markdown(record)

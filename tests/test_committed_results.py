@@ -247,6 +247,18 @@ def speed() -> list[Expect]:
                                                 "hop_length": mel.hop_length}), *_weights()]
 
 
+def embed_precision() -> list[Expect]:
+    from benchmarks.embed_precision import PATHS
+    from transfer.features.precision import DEFAULT_PRECISION
+    from transfer.features.vgg16 import DEFAULT_FRAMES, DEFAULT_LAYER, DEFAULT_N_BANDS
+
+    return [Expect("defaults", {"precision": DEFAULT_PRECISION, "frames": DEFAULT_FRAMES}),
+            Expect("settings.layer", DEFAULT_LAYER), Expect("settings.n_bands", DEFAULT_N_BANDS),
+            Expect("settings.batch_size", 16),
+            Expect("rows", [list(p) for p in PATHS], project=lambda rows: [[r["precision"], r["frames"]] for r in rows],
+                   fresh=lambda paths: [{"precision": p, "frames": f} for p, f in paths]), *_weights()]
+
+
 def demo_report() -> list[Expect]:
     from weaklabel.audio import DEFAULT_CLIP_SECONDS
     from weaklabel.features import LogMelParams
@@ -284,6 +296,7 @@ COMMITTED = [
     ("reports/weak_supervision_features/curve/features.json", read_json, weak_features_curve),
     ("reports/layer_comparison.json", read_json, layer_comparison),
     ("reports/benchmarks.json", read_json, speed),
+    ("reports/embed_precision.json", read_json, embed_precision),
     ("reports/demo/index.html", read_report, demo_report),
     ("reports/export/export_check.json", read_json, export_results),
     ("reports/export/export_benchmark.json", read_json, export_results),
@@ -355,6 +368,15 @@ def test_the_export_reports_markdown_is_rendered_from_its_json(stem, render):
     assert (folder / f"{stem}.md").read_text(encoding="utf-8") == \
         getattr(importlib.import_module(module), function)(read_json(folder / f"{stem}.json")), \
         stale_message(f"reports/export/{stem}.md", ["the Markdown differs from its JSON's rendering"])
+
+
+def test_the_embed_precision_markdown_is_rendered_from_its_json():
+    from benchmarks.embed_precision import markdown
+
+    path = "reports/embed_precision.md"
+    rendered = markdown(read_json(REPO_ROOT / "reports/embed_precision.json"))
+    assert (REPO_ROOT / path).read_text(encoding="utf-8") == rendered, \
+        stale_message(path, ["the Markdown differs from its JSON's rendering"])
 
 
 def test_the_report_configuration_reads_back():

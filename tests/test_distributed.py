@@ -110,6 +110,24 @@ def test_embeddings_on_dask_are_the_same_bytes(local_build, cluster, tmp_path):
     assert code == 0 and (array_path.read_bytes(), meta_path.read_bytes()) == expected
 
 
+def test_bfloat16_speech_only_embeddings_on_dask_are_the_same_bytes(local_build, cluster, tmp_path):
+    """Issue 23: bfloat16 over speech-only frames, computed on the cluster's workers (each resolves nothing: the
+    precision travels resolved), gives the bytes this process computes."""
+    from transfer.embedding import embed_dataset
+    from transfer.weights import resolve_vgg16_weights
+
+    _, dataset = local_build
+    weights = resolve_vgg16_weights("random")
+    options = dict(batch_size=4, precision="bfloat16", frames="speech")
+    local, meta = embed_dataset(dataset, weights, cache_dir=tmp_path / "local", **options)
+    on_dask, dask_meta = embed_dataset(dataset, weights, cache_dir=tmp_path / "dask",
+                                       dask_address=cluster.scheduler_address, **options)
+    assert meta["key"].endswith("_bf16_speech") and dask_meta["key"] == meta["key"]
+    assert meta["precision"] == dask_meta["precision"] == "bfloat16" and not dask_meta["from_cache"]
+    assert np.array_equal(on_dask, local)
+    assert not np.array_equal(local, embed_dataset(dataset, weights, batch_size=4, cache_dir=tmp_path / "f32")[0])
+
+
 def test_scheduler_options_are_checked():
     assert resolve_scheduler(None, None) == "local"
     assert resolve_scheduler(None, "tcp://127.0.0.1:8786") == "dask"

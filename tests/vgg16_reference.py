@@ -22,6 +22,9 @@ import numpy as np
 
 #: Keys the registry added to metrics.json and model.json (absent from the reference run's files).
 ADDED_KEYS = ("features",)
+#: Keys issue 23 added (the embedding's precision and frames; float32 and full in the reference run): model.json's
+#: top level and metrics.json's ``embedding`` block.
+PRECISION_KEYS = ("precision", "frames")
 
 
 def _sha(data: bytes) -> str:
@@ -64,6 +67,8 @@ def reference_digests(work: Path) -> dict:
     metrics = json.loads((dataset / "metrics.json").read_text(encoding="utf-8"))
     model = json.loads((dataset / "model" / "model.json").read_text(encoding="utf-8"))
     model["trained_on"] = {k: v for k, v in model["trained_on"].items() if k != "dataset"}
+    assert {k: model.pop(k) for k in PRECISION_KEYS} == {"precision": "float32", "frames": "full"}
+    assert {k: metrics["embedding"].pop(k) for k in PRECISION_KEYS} == {"precision": "float32", "frames": "full"}
     key = metrics["embedding"]["key"]
     embeddings = np.load(dataset / "embeddings" / f"{key}.npy")
     predictions = result.predictions

@@ -50,7 +50,8 @@ import pandas as pd
 from foundation.config import SEED_RANGE, check_ranges, option
 from transfer.embedding import batch_size_option
 from transfer.features import features_option
-from transfer.features.vgg16 import DEFAULT_LAYER, layer_option, weights_option
+from transfer.features.precision import REFERENCE_PRECISION, precision_option, resolve_precision
+from transfer.features.vgg16 import DEFAULT_LAYER, FRAME_MODES, REFERENCE_FRAMES, layer_option, weights_option
 from transfer.head import HeadConfig
 from transfer.standardise import DEFAULT_STANDARDISATION
 from transfer.weights import weights_text
@@ -122,6 +123,10 @@ class ActedEvaluationConfig:
     weights: str | None = weights_option(None, default_text="the model's, else imagenet")
     layer: str | None = layer_option(None, default_text=f"the model's, else {DEFAULT_LAYER}")
     features: str | None = features_option(None, default_text="the model's, else vgg16")
+    precision: str | None = precision_option(None, default_text=f"the model's, else {REFERENCE_PRECISION}")
+    frames: str | None = option(None, choices=FRAME_MODES, group="embedding",
+                                default_text=f"the model's, else {REFERENCE_FRAMES}",
+                                help="frames the VGG16 network sees: 'full' or 'speech' (transfer.features.vgg16)")
     clip_seconds: float | None = option(None, default_text=f"the model's, else {DEFAULT_CLIP_SECONDS:g}",
                                         **CLIP_SECONDS_RANGE, help="clip length for probe-only runs")
     batch_size: int = batch_size_option()
@@ -504,19 +509,26 @@ def _embedding_setup(config: ActedEvaluationConfig, mode: str):
         model_layer = model.meta.get("layer")
         layer = config.layer or model_layer
         features = config.features or model.features
-        if (layer != model_layer or features != model.features) and mode != "probe":
+        precision = resolve_precision(config.precision).precision if config.precision else model.precision
+        frames = config.frames or model.frames
+        other = layer != model_layer or features != model.features or precision != model.precision or \
+            frames != model.frames
+        if other and mode != "probe":
             what = (f"--features {features} differs from the model's {model.features}" if features != model.features
-                    else f"--layer {layer} differs from the model's layer {model_layer}")
+                    else f"--layer {layer} differs from the model's layer {model_layer}" if layer != model_layer
+                    else f"--precision {precision} differs from the model's {model.precision}"
+                    if precision != model.precision else f"--frames {frames} differs from the model's {model.frames}")
             raise ValueError(f"{what}; zero-shot scoring needs the model's own embedding (drop it, or use --mode "
                              "probe)")
         embedder = model.embedder(config.weights)  # rebuilt from its record; verifies the weights' checksum
         settings = model.feature_settings(model.weights(config.weights))
         extractor = get_extractor(features)
-        if layer != model_layer or features != model.features:  # probe only: another embedding of these clips
+        if other:  # probe only: another embedding of these clips
             extractor.check_available()
             weights = settings.weights if settings.weights is not None else resolve_weights(features, config.weights)
             settings = FeatureSettings(layer=layer or DEFAULT_LAYER, pooling=settings.pooling or DEFAULT_POOLING,
-                                       n_bands=settings.n_bands, weights=weights if extractor.uses_weights else None)
+                                       n_bands=settings.n_bands, weights=weights if extractor.uses_weights else None,
+                                       precision=precision, frames=frames)
             embedder = extractor.clip_embedder(settings, params, clip_seconds)
         return model, embedder, clip_seconds, params, extractor, settings
     clip_seconds = float(config.clip_seconds or DEFAULT_CLIP_SECONDS)
@@ -526,7 +538,9 @@ def _embedding_setup(config: ActedEvaluationConfig, mode: str):
     extractor = get_extractor(config.features or DEFAULT_FEATURES)
     extractor.check_available()
     settings = FeatureSettings(layer=config.layer or DEFAULT_LAYER, pooling=DEFAULT_POOLING, n_bands=DEFAULT_N_BANDS,
-                               weights=resolve_weights(extractor.name, config.weights or "imagenet"))
+                               weights=resolve_weights(extractor.name, config.weights or "imagenet"),
+                               precision=resolve_precision(config.precision or REFERENCE_PRECISION).precision,
+                               frames=config.frames or REFERENCE_FRAMES)
     return None, extractor.clip_embedder(settings, params, clip_seconds), clip_seconds, params, extractor, settings
 
 

@@ -5,7 +5,8 @@ The extractors are a registry (:data:`transfer.features.FEATURES`: ``vgg16``, th
 the others ignore.
 
 Features are cached (``embeddings/<key>.npy`` + ``.json``), keyed by the extractor's key (its name first, then what
-its output depends on: for VGG16 the layer, pooling, weights checksum and image version), and tied to the SHA-256
+its output depends on: for VGG16 the layer, pooling, weights checksum, image version and, where they are not the
+reference, the resolved precision and the frames), and tied to the SHA-256
 of the build's features, so clips are embedded once, a rebuilt dataset with other features is never served stale
 embeddings, and a rebuilt dataset with the same features (another labelling policy, another split) reuses them. A
 combination's components are cached one by one and concatenated. The clips are computed in contiguous chunks by an
@@ -28,11 +29,13 @@ from foundation.config import check_ranges, option
 from foundation.locking import writes_into
 from transfer.features import DEFAULT_FEATURES, FEATURES, FeatureSettings, features_option, get_extractor
 from transfer.features.base import DEFAULT_CHUNK_CLIPS, chunk_bounds  # noqa: F401 (re-exported)
+from transfer.features.precision import DEFAULT_PRECISION, precision_option, resolve_precision
 # Re-exported for callers from before the registry (benchmarks, the reference tests): the vgg16 extractor's names.
 from transfer.features.vgg16 import (CUT_LAYERS, DEFAULT_JIT, DEFAULT_LAYER, DEFAULT_N_BANDS,  # noqa: F401
                                      DEFAULT_POOLING, IMAGE_DB_RANGE, IMAGE_VERSION, POOLINGS, SILENCE_DB,
-                                     VGG_BGR_MEANS, Embedder, EmbeddingSpec, band_pool, bands_option,
-                                     embed_chunk, frames_at_layer, get_embedder, layer_option,
+                                     VGG_BGR_MEANS, DEFAULT_FRAMES, Embedder, EmbeddingSpec, band_pool,
+                                     bands_option, effective_frames, embed_chunk, frames_at_layer,
+                                     frames_option, get_embedder, layer_option,
                                      logmel_to_vgg_input, pooling_option, speech_frames, weights_option,
                                      weights_record)
 from weaklabel.dataset import Dataset, embedding_files, load_cached_embeddings
@@ -45,8 +48,12 @@ def batch_size_option():
 
 @dataclass(frozen=True)
 class EmbedConfig:
-    """What :func:`embed` computes: the feature extractor, the VGG16 extractor's weights, cut layer and pooling
-    (the cache key), and the batch size."""
+    """What :func:`embed` computes: the feature extractor, the VGG16 extractor's weights, cut layer, pooling,
+    precision and frames (the cache key), and the batch size.
+
+    ``precision`` may be ``auto``: it is resolved (:func:`transfer.features.precision.resolve_precision`) before
+    anything is computed, and the resolved one keys the cache and is recorded. ``frames`` ``speech`` applies to
+    band pooling only (``gap`` runs on the whole clip and records ``full``)."""
 
     weights: str = weights_option()
     layer: str = layer_option()
@@ -54,10 +61,14 @@ class EmbedConfig:
     n_bands: int = bands_option()
     batch_size: int = batch_size_option()
     features: str = features_option()
+    precision: str = precision_option()
+    frames: str = frames_option()
 
     def __post_init__(self):
         check_ranges(self)
-        EmbeddingSpec(layer=self.layer, pooling=self.pooling, n_bands=self.n_bands)  # validates the pooling
+        # validates the pooling, precision and frames
+        EmbeddingSpec(layer=self.layer, pooling=self.pooling, n_bands=self.n_bands,
+                      precision=resolve_precision(self.precision).precision, frames=self.frames)
         get_extractor(self.features)
 
 
@@ -80,7 +91,8 @@ def embed_dataset(dataset_dir: str | Path, weights=None, layer: str = DEFAULT_LA
                   dask_address: str | None = None, workers: int | None = None,
                   chunk_clips: int | None = None, pooling: str = DEFAULT_POOLING,
                   n_bands: int = DEFAULT_N_BANDS, cache_dir: str | Path | None = None,
-                  features: str = DEFAULT_FEATURES) -> tuple[np.ndarray, dict]:
+                  features: str = DEFAULT_FEATURES, precision: str = DEFAULT_PRECISION,
+                  frames: str = DEFAULT_FRAMES) -> tuple[np.ndarray, dict]:
     """Every clip of a built dataset through the extractor ``features`` (cached by the features' content).
 
     The extractor's chunks run on an engine from :func:`foundation.executor.make_executor`: locally (VGG16 in this
@@ -97,6 +109,12 @@ def embed_dataset(dataset_dir: str | Path, weights=None, layer: str = DEFAULT_LA
         on every worker); ignored by one that does not.
     layer, pooling, n_bands, batch_size, jit :
         The VGG16 extractor's options (:mod:`transfer.features.vgg16`).
+    precision : {"float32", "bfloat16", "auto"}
+        The VGG16 network's arithmetic (:mod:`transfer.features.precision`), resolved here; the resolved one keys
+        the cache and is the record's ``precision``.
+    frames : {"full", "speech"}
+        The frames the VGG16 network sees (:data:`transfer.features.vgg16.FRAME_MODES`); the record's ``frames`` is
+        the effective one (``full`` for ``gap`` pooling).
     progress : callable(clips_done_delta), optional
         Called as each chunk completes.
     on_start : callable(n_clips), optional
@@ -136,13 +154,16 @@ def embed_dataset(dataset_dir: str | Path, weights=None, layer: str = DEFAULT_LA
     scheduler = resolve_scheduler(scheduler, dask_address)
     dataset_dir = Path(dataset_dir)
     settings = FeatureSettings(layer=layer, pooling=pooling, n_bands=n_bands, batch_size=batch_size, jit=jit,
-                               weights=weights if extractor.uses_weights else None)
+                               weights=weights if extractor.uses_weights else None,
+                               precision=resolve_precision(precision).precision,
+                               frames=effective_frames(frames, pooling))
     if extractor.components:
         arrays, metas = [], []
         for component in extractor.components:
             array, meta = embed_dataset.__wrapped__(
                 dataset_dir, weights, layer, batch_size, jit, progress, on_start, scheduler, dask_address, workers,
-                chunk_clips, pooling, n_bands, cache_dir, features=component)
+                chunk_clips, pooling, n_bands, cache_dir, features=component, precision=settings.precision,
+                frames=settings.frames)
             arrays.append(np.asarray(array))
             metas.append(meta)
         embeddings = np.concatenate(arrays, axis=1)
@@ -208,7 +229,8 @@ def embed(dataset, config: EmbedConfig = EmbedConfig(), executor=None, *,
     with executor.connect_timeout():
         return embed_dataset(dataset, weights, config.layer, batch_size=config.batch_size, progress=progress,
                              on_start=on_start, pooling=config.pooling, n_bands=config.n_bands,
-                             features=config.features, **executor.engine_options())
+                             features=config.features, precision=config.precision, frames=config.frames,
+                             **executor.engine_options())
 
 
 __all__ = ["EmbedConfig", "FEATURES", "batch_size_option", "chunk_bounds", "embed", "embed_dataset"]

@@ -107,11 +107,29 @@ class ValenceModel:
                              f"({weights.source}); pass the same weights (--weights)")
         return weights
 
+    @property
+    def precision(self) -> str:
+        """The arithmetic the model's embeddings were computed in (``model.json``'s ``precision``; ``float32`` for a
+        model from before issue 23). Prediction embeds in it, whatever the embed default or this machine's
+        ``auto`` would give: a float32 model keeps predicting in float32."""
+        from transfer.features.precision import recorded_precision
+
+        return recorded_precision(self.meta)
+
+    @property
+    def frames(self) -> str:
+        """The frames the model's embeddings saw (``model.json``'s ``frames``; ``full`` before issue 23)."""
+        from transfer.features.vgg16 import REFERENCE_FRAMES
+
+        return self.meta.get("frames") or REFERENCE_FRAMES
+
     def feature_settings(self, weights=None):
+        """The extractor's settings as the model records them (layer, pooling, precision, frames)."""
         from transfer.features import FeatureSettings
 
         return FeatureSettings(layer=self.meta.get("layer"), pooling=self.meta.get("pooling", "gap"),
-                               n_bands=int(self.meta.get("n_bands", 4)), weights=weights)
+                               n_bands=int(self.meta.get("n_bands", 4)), weights=weights,
+                               precision=self.precision, frames=self.frames)
 
     def embedder(self, weights_spec: str | None = None):
         """The model's feature extractor for its clips (a :class:`transfer.features.ClipEmbedder`), rebuilt from

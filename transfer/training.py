@@ -33,8 +33,9 @@ from foundation.config import SEED_RANGE, check_ranges, option
 from foundation.locking import writes_into
 from transfer.embedding import batch_size_option, embed_dataset
 from transfer.features import LEGACY_FEATURES, FeatureSettings, block_scale, features_option, get_extractor
-from transfer.features.vgg16 import EmbeddingSpec, POOLINGS, bands_option, layer_option, pooling_option, \
-    weights_option, weights_record
+from transfer.features.precision import REFERENCE_PRECISION, precision_option, resolve_precision
+from transfer.features.vgg16 import EmbeddingSpec, POOLINGS, REFERENCE_FRAMES, bands_option, effective_frames, \
+    frames_option, layer_option, pooling_option, weights_option, weights_record
 from transfer.head import HeadConfig, predict_head, train_head
 from transfer.metrics_schema import AGAINST_HUMAN, AGAINST_WEAK, EMBEDDING_BASELINE, EVAL_SPLITS, HEAD, MEL_PREFIX, \
     WEAK_LABEL_SCORE
@@ -64,6 +65,12 @@ class TrainConfig:
     features : the feature extractor (:data:`transfer.features.FEATURES`); recorded in ``to_dict`` only when it is
         not ``vgg16``, which every record from before the registry was made with, so those records still read
         as this configuration
+    precision, frames : the VGG16 network's arithmetic (:mod:`transfer.features.precision`; ``auto`` is resolved on
+        this machine) and the frames it sees (:data:`transfer.features.vgg16.FRAME_MODES`); ``to_dict`` records the
+        resolved precision and the effective frames, and only when they are not the reference (``float32``,
+        ``full``), so records from before issue 23 still read as this configuration. The head (logistic or dense)
+        is trained in float32 either way: it is a few thousand multiply-adds per clip, nothing to gain from
+        bfloat16.
     """
 
     layer: str = layer_option()
@@ -81,10 +88,14 @@ class TrainConfig:
     head: HeadConfig = option(default_factory=HeadConfig, help="the head trained on the embeddings")
     seed: int = option(0, group="model", **SEED_RANGE, help="training and bootstrap seed")
     features: str = features_option()
+    precision: str = precision_option()
+    frames: str = frames_option()
 
     def __post_init__(self):
         check_ranges(self)
         get_extractor(self.features)
+        resolve_precision(self.precision)  # validates the name
+        effective_frames(self.frames, self.pooling)
         if self.pooling not in POOLINGS:
             raise ValueError(f"unknown pooling {self.pooling!r}; choose one of {', '.join(POOLINGS)}")
         if self.weighting not in WEIGHTINGS:
@@ -97,12 +108,28 @@ class TrainConfig:
         out = asdict(self)
         if out["features"] == LEGACY_FEATURES:
             del out["features"]
+        out["precision"] = self.resolved_precision
+        out["frames"] = self.effective_frames
+        for name, reference in (("precision", REFERENCE_PRECISION), ("frames", REFERENCE_FRAMES)):
+            if out[name] == reference:
+                del out[name]
         return out
+
+    @property
+    def resolved_precision(self) -> str:
+        """``precision`` resolved on this machine: ``float32`` or ``bfloat16``."""
+        return resolve_precision(self.precision).precision
+
+    @property
+    def effective_frames(self) -> str:
+        """The frames computed: ``speech`` only with band pooling."""
+        return effective_frames(self.frames, self.pooling)
 
     def feature_settings(self, weights, batch_size: int = 16) -> FeatureSettings:
         """The extractor's settings for these weights (None for an extractor that uses none)."""
         return FeatureSettings(layer=self.layer, pooling=self.pooling, n_bands=self.n_bands, batch_size=batch_size,
-                               weights=weights if get_extractor(self.features).uses_weights else None)
+                               weights=weights if get_extractor(self.features).uses_weights else None,
+                               precision=self.resolved_precision, frames=self.effective_frames)
 
     def embedding_key(self, weights) -> str:
         """The embedding cache key of this configuration's features with these weights."""
@@ -110,7 +137,8 @@ class TrainConfig:
 
     def embedding_spec(self, weights) -> EmbeddingSpec:
         return EmbeddingSpec(layer=self.layer, weights_sha256=weights.sha256 or "", weights_source=weights.source,
-                             pooling=self.pooling, n_bands=self.n_bands)
+                             pooling=self.pooling, n_bands=self.n_bands, precision=self.resolved_precision,
+                             frames=self.frames)
 
 
 #: The original project's model: VGG16 cut at block3_conv3, global average pooling, the dense head on hard
@@ -161,7 +189,8 @@ def train_and_evaluate(dataset_dir: str | Path, weights, config: TrainConfig = T
     embeddings, emb_meta = embed_dataset(dataset, weights, config.layer, batch_size=batch_size,
                                          progress=embed_progress, on_start=embed_start, pooling=config.pooling,
                                          n_bands=config.n_bands, cache_dir=embeddings_cache,
-                                         features=config.features)
+                                         features=config.features, precision=config.resolved_precision,
+                                         frames=config.effective_frames)
     log(f"embeddings: {emb_meta['shape']} ({'cache' if emb_meta['from_cache'] else 'computed'})")
 
     has_clip = segments["feature_row"].notna()
@@ -236,8 +265,11 @@ def train_and_evaluate(dataset_dir: str | Path, weights, config: TrainConfig = T
         "dataset": str(Path(dataset_dir)), "build_fingerprint": dataset.fingerprint,
         "policy": dataset.record["config"]["policy"], "neutral_band": dataset.record["config"]["neutral_band"],
         "train_config": config.to_dict(),
-        "embedding": {k: emb_meta.get(k) for k in ("key", "backbone", "layer", "pooling", "image_version", "dim",
-                                                   "features_sha256")},
+        "embedding": {**{k: emb_meta.get(k) for k in ("key", "backbone", "layer", "pooling", "image_version", "dim",
+                                                      "features_sha256")},
+                      # the VGG16 network's arithmetic and frames (None for an extractor without it: eGeMAPS)
+                      "precision": config.resolved_precision if extractor.uses_weights else None,
+                      "frames": config.effective_frames if extractor.uses_weights else None},
         "weights": weights_record(weights) if extractor.uses_weights else None,
         "labels_trained_on": config.labels,
         "n_train": int(len(train)), "train_positive_share": float(y_train.mean()),
@@ -287,6 +319,9 @@ def model_metadata(dataset_dir: str | Path, metrics: dict, standardiser: GroupSt
         "log_mel": build["features"]["log_mel"], "image_version": metrics["embedding"]["image_version"],
         "backbone": metrics["embedding"]["backbone"], "layer": metrics["embedding"]["layer"],
         "pooling": metrics["train_config"]["pooling"], "n_bands": metrics["train_config"]["n_bands"],
+        # the arithmetic and frames the model's embeddings were computed with: prediction embeds the same way
+        "precision": metrics["embedding"].get("precision", REFERENCE_PRECISION),
+        "frames": metrics["embedding"].get("frames", REFERENCE_FRAMES),
         "train_config": metrics["train_config"], "embedding_key": metrics["embedding"]["key"],
         "features_sha256": metrics["embedding"]["features_sha256"],
         "weights": metrics["weights"], "trained_on": {"dataset": str(Path(dataset_dir)),

@@ -41,6 +41,9 @@ class FeatureSettings:
     jit : compile the network with XLA
     weights : the resolved weights (:class:`transfer.weights.WeightsInfo`) of an extractor that uses weights,
         else None
+    precision : the network's arithmetic, resolved (``float32`` or ``bfloat16``;
+        :func:`transfer.features.precision.resolve_precision` turns ``auto`` into one of them)
+    frames : the frames the network sees (``full``, or ``speech``: VGG16's :data:`~transfer.features.vgg16.FRAME_MODES`)
     """
 
     layer: str
@@ -49,6 +52,8 @@ class FeatureSettings:
     batch_size: int = 16
     jit: bool = False
     weights: object | None = None
+    precision: str = "float32"
+    frames: str = "full"
 
 
 class ClipEmbedder(Protocol):

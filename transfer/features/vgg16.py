@@ -25,9 +25,23 @@ Pooling (:data:`POOLINGS`) turns the cut layer's feature map ``(rows, frames, ch
   ``2 * n_bands * channels`` values, band means first (band 0 lowest).
 * ``gap``: the original global average over frequency and time, padding included (``channels`` values).
 
+Precision (``--precision``, :mod:`transfer.features.precision`): ``float32`` (the reference) or ``bfloat16`` (the
+convolutions on bfloat16 activations and weights, oneDNN accumulating in float32; pooling in float32); ``auto`` is
+resolved before anything is computed, and the resolved one is what is recorded.
+
+Frames (``--frames``, :data:`FRAME_MODES`): with band pooling only the frames that hold audio are pooled, so
+``speech`` gives the network only those frames plus the receptive field's margin
+(:func:`receptive_field`: at ``block2_conv2`` 6 frames before and 7 after each pooled frame, 14 frames of
+16 ms), clips grouped by that length into batches (:func:`plan_batches`) so the network sees little padding; the
+pooled features equal those of ``full`` (the whole 7 s image, as before issue 23) to float rounding (the tests'
+tolerance: 1e-5 of each clip's largest feature in float32). ``gap`` pooling averages the padding in, so it always
+runs on ``full`` frames. ``full`` is the default (the reference every committed result was made with).
+
 Cache key (:attr:`EmbeddingSpec.key`): ``vgg16_<layer>_<pooling>_<weights sha256[:12]>_img<version>``, the key
-the embeddings had before the registry, so caches made then are still read. The clips are embedded in contiguous
-chunks, in this process or on Dask workers (:func:`compute`), with bitwise the same result.
+the embeddings had before the registry, so caches made then are still read; ``_bf16`` follows for bfloat16 and
+``_speech`` for speech-only frames. The clips are embedded in contiguous chunks, in this process or on Dask workers
+(:func:`compute`), with bitwise the same result (speech-only frames plan their batches within fixed blocks of
+:data:`PLAN_CLIPS` clips, so every chunking gives every clip the same batch).
 """
 from __future__ import annotations
 
@@ -38,6 +52,7 @@ import numpy as np
 
 from foundation.config import option
 from transfer.features.base import DEFAULT_CHUNK_CLIPS, FeatureExtractor, FeatureSettings, chunk_bounds
+from transfer.features.precision import REFERENCE_PRECISION, RESOLVED_PRECISIONS
 
 IMAGE_VERSION = 1
 IMAGE_DB_RANGE = 80.0
@@ -58,6 +73,25 @@ SILENCE_DB = -99.0
 #: build of the same graph (embeddings equal to 1e-6 relative); reports/benchmarks.md, levers.
 DEFAULT_JIT = False
 NAME = "vgg16"
+#: Which frames the network sees (module docstring): ``speech`` (the audio frames plus the receptive field's margin)
+#: or ``full`` (the whole clip image, as before issue 23).
+FRAME_MODES = ("full", "speech")
+#: The default stays the reference (``full``): speech-only frames give the same features to float rounding and are
+#: measured in reports/embed_precision.md, but the default change is left to a machine where the issue's whole
+#: criterion can be measured (docs/performance.md).
+DEFAULT_FRAMES = "full"
+#: What a record from before issue 23 was made with.
+REFERENCE_FRAMES = "full"
+#: Speech-only frames: clips per planning block (batches are formed within a block, so the same clips meet in the
+#: same batches however a dataset is chunked); tasks are whole blocks.
+PLAN_CLIPS = DEFAULT_CHUNK_CLIPS
+#: Speech-only frames: batch widths are the clip width minus a multiple of this many frames (fewer distinct
+#: shapes for oneDNN and tf.function; a multiple of every cut layer's stride up to block5).
+WIDTH_QUANTUM = 16
+#: VGG16's layers in order, as (name, kind): 3x3 'same' convolutions and 2x2 stride-2 max pools.
+VGG16_LAYERS = tuple((f"block{b}_{kind}{i if kind == 'conv' else ''}", kind)
+                     for b, n in enumerate((2, 2, 3, 3, 3), 1)
+                     for i, kind in [*((j, "conv") for j in range(1, n + 1)), (0, "pool")])
 
 
 def weights_option(default: str | None = "imagenet", **kwargs):
@@ -85,6 +119,99 @@ def bands_option():
     """The ``n_bands`` field of a config: frequency bands of band pooling."""
     return option(DEFAULT_N_BANDS, flag="--bands", group="embedding", minimum=1,
                   help="frequency bands of --pooling bands")
+
+
+def frames_option():
+    """The ``frames`` field of a config (:data:`FRAME_MODES`)."""
+    return option(DEFAULT_FRAMES, choices=FRAME_MODES, group="embedding",
+                  help="frames the network sees: 'speech' (those holding audio plus the receptive field's margin, "
+                       "clips batched by that length; band pooling only, the same features to float rounding) or "
+                       "'full' (the whole clip, padding included, as before)")
+
+
+def effective_frames(frames: str, pooling: str) -> str:
+    """The frames actually computed: ``speech`` only with band pooling (``gap`` averages the padding in)."""
+    if frames not in FRAME_MODES:
+        raise ValueError(f"unknown frames {frames!r}; choose one of {', '.join(FRAME_MODES)}")
+    return frames if pooling == "bands" else "full"
+
+
+def _layers_to(layer: str) -> list[tuple[str, str]]:
+    names = [name for name, _ in VGG16_LAYERS]
+    if layer not in names:
+        raise ValueError(f"VGG16 has no layer {layer!r}; layers: {', '.join(names)}")
+    return list(VGG16_LAYERS[:names.index(layer) + 1])
+
+
+def receptive_field(layer: str) -> tuple[int, int, int]:
+    """``(stride, before, after)`` of VGG16 cut at ``layer`` along one axis: output ``j`` of the cut layer is
+    computed from input positions ``stride*j - before`` to ``stride*j + after`` (inclusive), and from nothing else.
+
+    Each 3x3 'same' convolution widens the field by one position of its input on each side; each 2x2 stride-2 pool
+    adds one position of its input after and doubles the stride. At ``block2_conv2``: stride 2, 6 before and 7 after,
+    a field of 14 frames.
+
+    >>> receptive_field("block2_conv2")
+    (2, 6, 7)
+    >>> receptive_field("block1_conv1")
+    (1, 1, 1)
+    """
+    stride, before, after = 1, 0, 0
+    for _, kind in _layers_to(layer):
+        if kind == "conv":
+            before, after = before + stride, after + stride
+        else:
+            after += stride
+            stride *= 2
+    return stride, before, after
+
+
+def output_width(width: int, layer: str) -> int:
+    """Frames of the cut layer's output for an input ``width`` frames wide (each pool floors)."""
+    for _, kind in _layers_to(layer):
+        if kind == "pool":
+            width //= 2
+    return width
+
+
+def speech_windows(layer_mask: np.ndarray, layer: str, n_frames: int) -> tuple[np.ndarray, np.ndarray]:
+    """The input frames each clip's pooled output frames need: ``(starts, widths)``, both ``(n,)``.
+
+    ``layer_mask`` ``(n, output_width(n_frames))`` marks the cut layer's frames that band pooling averages
+    (:func:`frames_at_layer`; a clip with none: all). The window runs from the receptive field's start of the first
+    marked frame, rounded down to the stride (so the pools see the same pairs of frames as in the whole image), to
+    the field's end of the last one, within the clip; computed over that window, the marked frames come out as they
+    do from the whole image (the window's edges, where the convolutions' zero padding differs, lie outside every
+    marked frame's field).
+    """
+    stride, before, after = receptive_field(layer)
+    mask = np.asarray(layer_mask, dtype=bool).copy()
+    mask[~mask.any(axis=1)] = True
+    first = mask.argmax(axis=1)
+    last = mask.shape[1] - 1 - mask[:, ::-1].argmax(axis=1)
+    starts = np.maximum(0, stride * first - before) // stride * stride
+    stops = np.minimum(n_frames, stride * last + after + 1)
+    return starts.astype(np.int64), (stops - starts).astype(np.int64)
+
+
+def plan_batches(widths: np.ndarray, batch_size: int, n_frames: int, quantum: int = WIDTH_QUANTUM
+                 ) -> list[tuple[np.ndarray, int]]:
+    """Batches of clips of similar width: ``[(clip indices, batch width)]``.
+
+    Clips are sorted by the width they need (stably, so ties keep their order) and cut into consecutive batches of
+    ``batch_size``; each batch is as wide as its widest clip, rounded up so that the clip's width minus it is a
+    multiple of ``quantum`` (then a window moved left to fit the clip still starts on the stride). Deterministic:
+    the same widths give the same batches.
+    """
+    widths = np.asarray(widths, dtype=np.int64)
+    order = np.argsort(widths, kind="stable")
+    out = []
+    for first in range(0, len(order), batch_size):
+        members = order[first:first + batch_size]
+        need = int(widths[members].max())
+        width = n_frames - quantum * ((n_frames - need) // quantum)
+        out.append((members, width))
+    return out
 
 
 def logmel_to_vgg_input(logmel: np.ndarray) -> np.ndarray:
@@ -172,10 +299,16 @@ class EmbeddingSpec:
     image_version: int = IMAGE_VERSION
     pooling: str = DEFAULT_POOLING
     n_bands: int = DEFAULT_N_BANDS
+    precision: str = REFERENCE_PRECISION
+    frames: str = REFERENCE_FRAMES
 
     def __post_init__(self):
         if self.pooling not in POOLINGS:
             raise ValueError(f"unknown pooling {self.pooling!r}; choose one of {', '.join(POOLINGS)}")
+        if self.precision not in RESOLVED_PRECISIONS:
+            raise ValueError(f"precision {self.precision!r} is not a resolved one ({', '.join(RESOLVED_PRECISIONS)}; "
+                             "resolve 'auto' first: transfer.features.precision.resolve_precision)")
+        object.__setattr__(self, "frames", effective_frames(self.frames, self.pooling))
 
     @property
     def pooling_name(self) -> str:
@@ -183,8 +316,10 @@ class EmbeddingSpec:
 
     @property
     def key(self) -> str:
+        """The cache key; float32 over the whole clip keeps the key from before issue 23."""
         return (f"{NAME}_{self.layer}_{self.pooling_name}_{self.weights_sha256[:12] or 'unknown'}"
-                f"_img{self.image_version}")
+                f"_img{self.image_version}" + ("_bf16" if self.precision == "bfloat16" else "")
+                + ("_speech" if self.frames == "speech" else ""))
 
     def describe(self) -> str:
         if self.pooling == "bands":
@@ -209,18 +344,32 @@ class Embedder:
         than TensorFlow's oneDNN kernels on the CPUs measured.
     pooling, n_bands :
         :data:`POOLINGS` (module docstring).
+    precision : str
+        ``float32``, ``bfloat16`` or ``auto`` (resolved here: :func:`transfer.features.precision.resolve_precision`);
+        :attr:`precision` is the resolved one.
+    frames : str
+        :data:`FRAME_MODES`; ``speech`` applies to band pooling only (:func:`effective_frames`).
+
+    float32 over the whole clip runs the Keras model as before issue 23 (the same bytes); every other setting runs
+    the same layers as TensorFlow operations (:meth:`_layer_forward`: equal to the Keras model's output bit for bit
+    in float32 over the same frames), which accept any width.
     """
 
     def __init__(self, weights, layer: str = DEFAULT_LAYER, image_shape: tuple[int, int] = (128, 438),
-                 jit: bool = DEFAULT_JIT, pooling: str = DEFAULT_POOLING, n_bands: int = DEFAULT_N_BANDS):
+                 jit: bool = DEFAULT_JIT, pooling: str = DEFAULT_POOLING, n_bands: int = DEFAULT_N_BANDS,
+                 precision: str = REFERENCE_PRECISION, frames: str = REFERENCE_FRAMES):
         import keras
         import tensorflow as tf
 
+        from transfer.features.precision import resolve_precision
         from transfer.weights import build_vgg16
 
         self.weights = weights
+        self.resolved_precision = resolve_precision(precision)
+        self.precision = self.resolved_precision.precision
         self.spec = EmbeddingSpec(layer=layer, weights_sha256=weights.sha256 or "", weights_source=weights.source,
-                                  pooling=pooling, n_bands=n_bands)
+                                  pooling=pooling, n_bands=n_bands, precision=self.precision, frames=frames)
+        self.frames = self.spec.frames
         base = build_vgg16(weights, input_shape=(*image_shape, 3))
         try:
             cut = base.get_layer(layer).output
@@ -234,27 +383,71 @@ class Embedder:
         self.dim = channels if pooling == "gap" else 2 * n_bands * channels
         self.image_shape = tuple(image_shape)
         self._tf = tf
-        self._forward = tf.function(lambda x: self.model(x, training=False), jit_compile=jit,
-                                    reduce_retracing=True)
+        self.reference_path = self.precision == "float32" and self.frames == "full"
+        if self.reference_path:
+            self._forward = tf.function(lambda x: self.model(x, training=False), jit_compile=jit,
+                                        reduce_retracing=True)
+        else:
+            self._forward = self._layer_forward(base, layer, pooling, jit)
+
+    def _layer_forward(self, base, layer: str, pooling: str, jit: bool):
+        """VGG16 up to ``layer`` as TensorFlow operations in :attr:`precision`, for inputs of any width: each
+        convolution ``relu(conv2d(x, kernel, 'SAME') + bias)``, each pool ``max_pool2d(2, 2, 'VALID')``, the
+        output cast to float32 (and averaged over frequency and time for ``gap``)."""
+        tf = self._tf
+        dtype = tf.bfloat16 if self.precision == "bfloat16" else tf.float32
+        ops = []
+        for name, kind in _layers_to(layer):
+            keras_layer = base.get_layer(name)
+            if kind == "conv":
+                kernel, bias = keras_layer.get_weights()
+                if kernel.shape[:2] != (3, 3) or keras_layer.padding != "same" or keras_layer.strides != (1, 1):
+                    raise ValueError(f"{name} is not a 3x3 'same' stride-1 convolution")
+                ops.append((tf.constant(kernel, dtype), tf.constant(bias, dtype)))
+            else:
+                ops.append(None)
+
+        def forward(x):
+            h = tf.cast(x, dtype)
+            for op in ops:
+                if op is None:
+                    h = tf.nn.max_pool2d(h, 2, 2, "VALID")
+                else:
+                    h = tf.nn.relu(tf.nn.bias_add(tf.nn.conv2d(h, op[0], 1, "SAME"), op[1]))
+            h = tf.cast(h, tf.float32)
+            return tf.reduce_mean(h, axis=(1, 2)) if pooling == "gap" else h
+
+        return tf.function(forward, jit_compile=jit, reduce_retracing=True)
+
+    def record(self) -> dict:
+        """What the embedding was computed with: the resolved precision (asked for, why) and frames."""
+        return {**self.resolved_precision.record(), "frames": self.frames}
 
     def embed_images(self, images: np.ndarray, frame_mask: np.ndarray | None = None) -> np.ndarray:
-        """Embed preprocessed images ``(n, n_mels, n_frames, 3)`` -> ``(n, dim)`` float32.
+        """Embed preprocessed images ``(n, n_mels, n_frames, 3)`` -> ``(n, dim)`` float32 (every frame given).
 
         ``frame_mask`` (n, n_frames) marks the frames that hold audio (band pooling; default: all).
         """
-        out = np.asarray(self._forward(self._tf.constant(images, dtype=self._tf.float32)), dtype=np.float32)
+        out = self._feature_map(images)
         if self.spec.pooling == "gap":
             return out
         if frame_mask is None:
             frame_mask = np.ones(images.shape[:1] + images.shape[2:3], dtype=bool)
         return band_pool(out, frames_at_layer(frame_mask, out.shape[2]), self.spec.n_bands)
 
+    def _feature_map(self, images: np.ndarray) -> np.ndarray:
+        return np.asarray(self._forward(self._tf.constant(images, dtype=self._tf.float32)), dtype=np.float32)
+
     def embed_logmel(self, logmel: np.ndarray, batch_size: int = 16,
                      progress: Callable[[int], None] | None = None) -> np.ndarray:
         """Embed log-mel clips ``(n, n_mels, n_frames)`` in batches -> ``(n, dim)`` float32.
 
-        The last batch is padded to ``batch_size`` so every call has the same shape (one compilation).
+        Over the whole clip (``frames="full"``) the last batch is padded to ``batch_size`` so every call has the
+        same shape (one compilation); over speech-only frames the clips are planned in blocks of
+        :data:`PLAN_CLIPS` (:meth:`_embed_speech`).
         """
+        if self.frames == "speech":
+            return self._embed_speech(logmel, batch_size, progress)
         n = len(logmel)
         out = np.zeros((n, self.dim), dtype=np.float32)
         for start in range(0, n, batch_size):
@@ -271,36 +464,69 @@ class Embedder:
                 progress(len(chunk))
         return out
 
+    def _embed_speech(self, logmel: np.ndarray, batch_size: int,
+                      progress: Callable[[int], None] | None = None) -> np.ndarray:
+        """Speech-only frames: per block of :data:`PLAN_CLIPS` clips, each clip's window
+        (:func:`speech_windows`), batches of similar width (:func:`plan_batches`), each clip's image cut to its
+        batch's width (moved left where the clip ends first), pooled over the same audio frames as the whole image.
+        """
+        n = len(logmel)
+        n_frames = int(logmel.shape[2]) if n else self.image_shape[1]
+        layer = self.spec.layer
+        stride = receptive_field(layer)[0]
+        n_out = output_width(n_frames, layer)
+        out = np.zeros((n, self.dim), dtype=np.float32)
+        for block in range(0, n, PLAN_CLIPS):
+            clips = np.asarray(logmel[block:block + PLAN_CLIPS])
+            layer_mask = frames_at_layer(speech_frames(clips), n_out)
+            layer_mask[~layer_mask.any(axis=1)] = True  # no audio: every frame, as band_pool does
+            starts, widths = speech_windows(layer_mask, layer, n_frames)
+            for members, width in plan_batches(widths, batch_size, n_frames):
+                images = logmel_to_vgg_input(clips[members])  # scaled over the whole clip, then cut
+                first = np.minimum(starts[members], n_frames - width)
+                batch = np.stack([image[:, a:a + width] for image, a in zip(images, first)])
+                fm = self._feature_map(batch)
+                cols = first[:, None] // stride + np.arange(fm.shape[2])[None, :]
+                mask = np.take_along_axis(layer_mask[members], cols, axis=1)
+                out[block + members] = band_pool(fm, mask, self.spec.n_bands)
+                if progress:
+                    progress(len(members))
+        return out
+
 
 _EMBEDDER: dict[tuple, Embedder] = {}  # one per process: the last one asked for
 
 
 def get_embedder(weights, layer: str, image_shape: tuple[int, int], jit: bool = DEFAULT_JIT,
-                 pooling: str = DEFAULT_POOLING, n_bands: int = DEFAULT_N_BANDS) -> Embedder:
-    """This process's :class:`Embedder` for (weights, layer, pooling, image shape), built on first use and kept.
+                 pooling: str = DEFAULT_POOLING, n_bands: int = DEFAULT_N_BANDS,
+                 precision: str = REFERENCE_PRECISION, frames: str = REFERENCE_FRAMES) -> Embedder:
+    """This process's :class:`Embedder` for (weights, layer, pooling, image shape, precision, frames), built on
+    first use and kept.
 
     Each worker process loads the network once, however many chunks it embeds; asking for another
     combination replaces the kept one.
     """
-    key = (weights.sha256, weights.path, layer, tuple(image_shape), jit, pooling, n_bands)
+    key = (weights.sha256, weights.path, layer, tuple(image_shape), jit, pooling, n_bands, precision, frames)
     if key not in _EMBEDDER:
         _EMBEDDER.clear()
         _EMBEDDER[key] = Embedder(weights, layer, image_shape=tuple(image_shape), jit=jit, pooling=pooling,
-                                  n_bands=n_bands)
+                                  n_bands=n_bands, precision=precision, frames=frames)
     return _EMBEDDER[key]
 
 
 def embed_chunk(features_path: str, start: int, stop: int, weights, layer: str, batch_size: int,
                 jit: bool = DEFAULT_JIT, pooling: str = DEFAULT_POOLING,
-                n_bands: int = DEFAULT_N_BANDS) -> np.ndarray:
+                n_bands: int = DEFAULT_N_BANDS, precision: str = REFERENCE_PRECISION,
+                frames: str = REFERENCE_FRAMES) -> np.ndarray:
     """Task entry point: embed clips ``start:stop`` of a features file -> ``(stop - start, dim)`` float32.
 
     Reads the clips itself (memory-mapped), so only their indices travel to a worker. ``start`` should be a
-    multiple of ``batch_size``: then every batch holds the same clips as in an unchunked run, and the result
-    is bitwise the same however the clips are chunked.
+    multiple of ``batch_size`` (over the whole clip) or of :data:`PLAN_CLIPS` (speech-only frames): then every
+    batch holds the same clips as in an unchunked run, and the result is bitwise the same however the clips are
+    chunked. ``precision`` must be resolved already (the caller's, so every worker computes the same).
     """
     logmel = np.load(features_path, mmap_mode="r")
-    embedder = get_embedder(weights, layer, tuple(logmel.shape[1:]), jit, pooling, n_bands)
+    embedder = get_embedder(weights, layer, tuple(logmel.shape[1:]), jit, pooling, n_bands, precision, frames)
     return embedder.embed_logmel(logmel[start:stop], batch_size=batch_size)
 
 
@@ -322,19 +548,21 @@ def spec_of(settings: FeatureSettings) -> EmbeddingSpec:
     weights = settings.weights
     return EmbeddingSpec(layer=settings.layer, weights_sha256=(weights.sha256 or "") if weights else "",
                          weights_source=weights.source if weights else "", pooling=settings.pooling,
-                         n_bands=settings.n_bands)
+                         n_bands=settings.n_bands, precision=settings.precision, frames=settings.frames)
 
 
 def cache_record(settings: FeatureSettings) -> dict:
     spec = spec_of(settings)
     return {"key": spec.key, "backbone": NAME, "layer": settings.layer, "pooling": spec.pooling_name,
-            "pooling_description": spec.describe(), "image_version": IMAGE_VERSION, "image_db_range": IMAGE_DB_RANGE}
+            "pooling_description": spec.describe(), "image_version": IMAGE_VERSION, "image_db_range": IMAGE_DB_RANGE,
+            "precision": spec.precision, "frames": spec.frames}
 
 
 def settings_record(settings: FeatureSettings) -> dict:
     spec = spec_of(settings)
     return {"layer": settings.layer, "pooling": settings.pooling, "n_bands": settings.n_bands,
-            "image_version": IMAGE_VERSION, "weights_sha256": spec.weights_sha256}
+            "image_version": IMAGE_VERSION, "weights_sha256": spec.weights_sha256, "precision": spec.precision,
+            "frames": spec.frames}
 
 
 def compute(dataset, settings: FeatureSettings, *, scheduler: str = "local", dask_address: str | None = None,
@@ -355,11 +583,13 @@ def compute(dataset, settings: FeatureSettings, *, scheduler: str = "local", das
     if on_start:
         on_start(n)
     batch_size = settings.batch_size
+    frames = effective_frames(settings.frames, settings.pooling)
     if chunk_clips is None:
         chunk_clips = DEFAULT_CHUNK_CLIPS if scheduler == "dask" else 4 * batch_size
-    chunks = chunk_bounds(n, chunk_clips, batch_size)
+    # speech-only frames plan batches within blocks of PLAN_CLIPS: tasks are whole blocks
+    chunks = chunk_bounds(n, chunk_clips, PLAN_CLIPS if frames == "speech" else batch_size)
     tasks = [(features_path, start, stop, settings.weights, settings.layer, batch_size, settings.jit,
-              settings.pooling, settings.n_bands) for start, stop in chunks]
+              settings.pooling, settings.n_bands, settings.precision, frames) for start, stop in chunks]
     parts: list[np.ndarray | None] = [None] * len(chunks)
     with make_executor(scheduler, dask_address, 1 if scheduler == "local" else workers) as engine:
         for i, part in engine.map_unordered(embed_chunk, tasks):
@@ -370,7 +600,8 @@ def compute(dataset, settings: FeatureSettings, *, scheduler: str = "local", das
         return np.concatenate(parts)
     # an empty dataset: the shape still needs the network's width
     return np.zeros((0, get_embedder(settings.weights, settings.layer, tuple(logmel.shape[1:]), settings.jit,
-                                     settings.pooling, settings.n_bands).dim), np.float32)
+                                     settings.pooling, settings.n_bands, settings.precision,
+                                     frames).dim), np.float32)
 
 
 class LogmelClipEmbedder:
@@ -391,7 +622,8 @@ def clip_embedder(settings: FeatureSettings, mel, clip_seconds: float) -> Logmel
     """The network for clips of ``clip_seconds`` at the log-mel parameters ``mel``."""
     n_frames = mel.frames_for_seconds(clip_seconds)
     return LogmelClipEmbedder(Embedder(settings.weights, settings.layer, image_shape=(mel.n_mels, n_frames),
-                                       jit=settings.jit, pooling=settings.pooling, n_bands=settings.n_bands))
+                                       jit=settings.jit, pooling=settings.pooling, n_bands=settings.n_bands,
+                                       precision=settings.precision, frames=settings.frames))
 
 
 VGG16 = FeatureExtractor(
