@@ -148,6 +148,14 @@ REGISTRY: tuple[Result, ...] = (
            long=True, minutes=3,
            what="float32 / bfloat16 and whole-clip / speech-only frames in one run: clips/s against each precision's "
                 "GEMM rate, agreement with float32, the RAVDESS probe AUC, the 23,500-clip projection"),
+    Result("embed-precision-weak", ("reports/embed_precision_weak/comparison.json",
+                                    "reports/embed_precision_weak/comparison.md",
+                                    "reports/embed_precision_weak/weak_supervision.json",
+                                    "reports/embed_precision_weak/weak_supervision.md", "build/embed-precision-weak"),
+           ("benchmarks.embed_precision_weak", "--root", RAVDESS_1_6, "--root", RAVDESS_7_12, "--sentences", MELD),
+           inputs=("reports/weak_supervision/weak_supervision.json",), long=True, minutes=1,
+           what="the weak-supervision default recipe at p = 0.75 in bfloat16 over speech-only frames, paired run by "
+                "run with the committed float32 run"),
     Result("export-check", (f"{EXPORT}/export_check.json", f"{EXPORT}/export_check.md", "build/export-check"),
            ("benchmarks.export_check", "--out", EXPORT, "--work", "build/export-check"),
            long=True, minutes=1,

@@ -259,6 +259,18 @@ def embed_precision() -> list[Expect]:
                    fresh=lambda paths: [{"precision": p, "frames": f} for p, f in paths]), *_weights()]
 
 
+def embed_precision_weak() -> list[Expect]:
+    """The bfloat16 + speech-only check on weak labels: the default recipe's training configuration but for the
+    path, the default policy and valence map, at p = 0.75."""
+    from dataclasses import replace
+
+    from transfer.training import TrainConfig
+    from weaklabel.policies import DEFAULT_POLICY
+
+    return [Expect("train_config", replace(TrainConfig(), precision="bfloat16", frames="speech").to_dict()),
+            Expect("policy", DEFAULT_POLICY), Expect("p", 0.75), *_weights(), *_valence_map("valence_map")]
+
+
 def demo_report() -> list[Expect]:
     from weaklabel.audio import DEFAULT_CLIP_SECONDS
     from weaklabel.features import LogMelParams
@@ -297,6 +309,7 @@ COMMITTED = [
     ("reports/layer_comparison.json", read_json, layer_comparison),
     ("reports/benchmarks.json", read_json, speed),
     ("reports/embed_precision.json", read_json, embed_precision),
+    ("reports/embed_precision_weak/comparison.json", read_json, embed_precision_weak),
     ("reports/demo/index.html", read_report, demo_report),
     ("reports/export/export_check.json", read_json, export_results),
     ("reports/export/export_benchmark.json", read_json, export_results),
@@ -368,6 +381,14 @@ def test_the_export_reports_markdown_is_rendered_from_its_json(stem, render):
     assert (folder / f"{stem}.md").read_text(encoding="utf-8") == \
         getattr(importlib.import_module(module), function)(read_json(folder / f"{stem}.json")), \
         stale_message(f"reports/export/{stem}.md", ["the Markdown differs from its JSON's rendering"])
+
+
+def test_the_embed_precision_weak_markdown_is_rendered_from_its_json():
+    from benchmarks.embed_precision_weak import markdown
+
+    folder = REPO_ROOT / "reports/embed_precision_weak"
+    assert (folder / "comparison.md").read_text(encoding="utf-8") == markdown(read_json(folder / "comparison.json")), \
+        stale_message("reports/embed_precision_weak/comparison.md", ["the Markdown differs from its JSON's rendering"])
 
 
 def test_the_embed_precision_markdown_is_rendered_from_its_json():

@@ -264,3 +264,30 @@ def test_embed_and_run_take_the_options(trained, weights, capsys, tmp_path, monk
         from transfer.embedding import EmbedConfig
 
         EmbedConfig(precision="half")
+
+
+def test_the_weak_label_check_pairs_runs_by_seed_and_rotation():
+    """benchmarks.embed_precision_weak: each run is paired with the reference's run of the same pairing seed and
+    rotation at the same p (other recipes and p ignored); met only when the mean and its interval lie within
+    +-0.01."""
+    from benchmarks.embed_precision_weak import TOLERANCE, default_runs, paired_comparison
+
+    def record(aucs, p=0.75, extra=()):
+        runs = [{"recipe": "default", "p": p, "pairing_seed": s, "rotation": f"test r{r}", "test": {"roc_auc": a}}
+                for (s, r), a in aucs.items()]
+        return {"runs": runs + [{"recipe": "original recipe", "p": p, "pairing_seed": 0, "rotation": "test r0",
+                                 "test": {"roc_auc": 0.1}}, *extra]}
+
+    reference = {(s, r): 0.6 + 0.01 * s + 0.02 * r for s in range(3) for r in range(2)}
+    other_p = [{"recipe": "default", "p": 0.9, "pairing_seed": 0, "rotation": "test r0", "test": {"roc_auc": 0.99}}]
+    ref_runs = default_runs(record(reference, extra=other_p), 0.75)
+    assert len(ref_runs) == 6 and ref_runs[(0, "test r0")] == pytest.approx(0.6)
+    close = paired_comparison(ref_runs, default_runs(record({k: v + 0.001 for k, v in reference.items()}), 0.75))
+    assert close["runs"] == 6 and close["mean"] == pytest.approx(0.001) and close["met"]
+    far = paired_comparison(ref_runs, default_runs(record({k: v - 2 * TOLERANCE for k, v in reference.items()}),
+                                                   0.75))
+    assert far["mean"] == pytest.approx(-0.02) and not far["met"] and far["largest"] == pytest.approx(-0.02)
+    partial = default_runs(record({k: v for k, v in reference.items() if k[0] == 0}), 0.75)
+    assert paired_comparison(ref_runs, partial)["runs"] == 2 and len(paired_comparison(ref_runs, partial)["unpaired"]) == 4
+    with pytest.raises(ValueError, match="no run"):
+        paired_comparison(ref_runs, {})
