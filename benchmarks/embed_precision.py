@@ -65,24 +65,11 @@ def cpu_bf16_flags() -> list[str]:
     return [f for f in BF16_FLAGS if f in cpu_flags()]
 
 
-def gemm_gflops(dtype: str, n: int, repeats: int = 5, _cache: dict = {}) -> float:
+def gemm_gflops(dtype: str, n: int, repeats: int = 5) -> float:
     """Best TensorFlow ``matmul`` rate (GFLOP/s) of ``repeats`` n x n products in ``dtype`` (float32, bfloat16)."""
-    import tensorflow as tf
+    from benchmarks.embed_speed import tf_matmul_gflops
 
-    key = (dtype, n)
-    if key not in _cache:
-        rng = np.random.default_rng(0)
-        a, b = (tf.cast(tf.constant(rng.standard_normal((n, n), dtype=np.float32)), dtype) for _ in range(2))
-        fn = tf.function(tf.linalg.matmul)
-        fn(a, b).numpy()
-        _cache[key] = (fn, a, b)
-    fn, a, b = _cache[key]
-    best = float("inf")
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn(a, b).numpy()
-        best = min(best, time.perf_counter() - t)
-    return 2 * n ** 3 / best / 1e9
+    return tf_matmul_gflops(n, repeats, dtype)
 
 
 def float32_gemm_gflops(n: int) -> float:

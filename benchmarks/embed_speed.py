@@ -80,17 +80,19 @@ def matmul_gflops(n: int = MATMUL_N, repeats: int = 5, _cache: dict = {}) -> flo
     return 2 * n ** 3 / best / 1e9
 
 
-def tf_matmul_gflops(n: int = MATMUL_N, repeats: int = 5, _cache: dict = {}) -> float:
-    """Best float32 ``tf.linalg.matmul`` rate (GFLOP/s): the GEMM TensorFlow itself reaches on this machine."""
+def tf_matmul_gflops(n: int = MATMUL_N, repeats: int = 5, dtype: str = "float32", _cache: dict = {}) -> float:
+    """Best ``tf.linalg.matmul`` rate (GFLOP/s) of ``repeats`` n x n products in ``dtype`` (``float32``, or
+    ``bfloat16``: oneDNN's kernels): the GEMM TensorFlow itself reaches on this machine."""
     import tensorflow as tf
 
-    if n not in _cache:
+    key = (dtype, n)
+    if key not in _cache:
         rng = np.random.default_rng(0)
-        a, b = (tf.constant(rng.standard_normal((n, n), dtype=np.float32)) for _ in range(2))
+        a, b = (tf.cast(tf.constant(rng.standard_normal((n, n), dtype=np.float32)), dtype) for _ in range(2))
         fn = tf.function(tf.linalg.matmul)
         fn(a, b).numpy()
-        _cache[n] = (fn, a, b)
-    fn, a, b = _cache[n]
+        _cache[key] = (fn, a, b)
+    fn, a, b = _cache[key]
     best = float("inf")
     for _ in range(repeats):
         t = time.perf_counter()
