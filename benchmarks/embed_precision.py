@@ -111,25 +111,6 @@ def agreement(got: np.ndarray, want: np.ndarray) -> dict:
             "mean_relative": float(rel.mean()), "bitwise_equal": bool(np.array_equal(got, want))}
 
 
-def paired_auc_difference(y, p, p_ref, groups, n_bootstrap: int, seed: int) -> dict:
-    """AUC(p) - AUC(p_ref) and its 95 % interval from a bootstrap of whole speakers (the same draw for both)."""
-    from sklearn.metrics import roc_auc_score
-
-    y, groups = np.asarray(y), np.asarray(groups)
-    speakers = np.unique(groups)
-    index = {s: np.flatnonzero(groups == s) for s in speakers}
-    rng = np.random.default_rng(seed)
-    diffs = []
-    for _ in range(n_bootstrap):
-        rows = np.concatenate([index[s] for s in rng.choice(speakers, len(speakers))])
-        if len(np.unique(y[rows])) < 2:
-            continue
-        diffs.append(roc_auc_score(y[rows], p[rows]) - roc_auc_score(y[rows], p_ref[rows]))
-    point = float(roc_auc_score(y, p) - roc_auc_score(y, p_ref))
-    ci = [float(np.percentile(diffs, 2.5)), float(np.percentile(diffs, 97.5))] if diffs else None
-    return {"difference": point, "ci95": ci, "n_bootstrap_used": len(diffs), "resampling": "speakers"}
-
-
 def time_head_training(n_rows: int, dim: int, seed: int = 0) -> dict:
     """Seconds to standardise and train the default head on ``n_rows`` x ``dim`` synthetic features (the
     training's cost does not depend on what the features are, only on their shape), 10 % held out."""
@@ -178,7 +159,7 @@ def feature_cost(benchmarks_json: Path) -> dict | None:
 
 def measure(ravdess: Path, weights, layer: str, batch_size: int, rounds: int, gemm_n: int, n_bootstrap: int,
             seed: int, max_clips: int | None, train_rows: int, benchmarks_json: Path, log=print) -> dict:
-    from foundation.metrics import binary_metrics
+    from foundation.metrics import binary_metrics, paired_auc_difference
     from transfer.features.precision import DEFAULT_PRECISION, resolve_precision
     from transfer.features.vgg16 import DEFAULT_FRAMES, Embedder, speech_frames
     from transfer.probe import grouped_probe_predictions
@@ -257,8 +238,8 @@ def measure(ravdess: Path, weights, layer: str, batch_size: int, rounds: int, ge
             "agreement_with_reference": agreement(features[path], reference_X),
             "probe": {k: probe[k] for k in ("n", "n_positive", "roc_auc", "roc_auc_ci95", "n_groups",
                                              "ci_resampling")},
-            "probe_vs_reference": paired_auc_difference(y, probes[path], reference_probe, groups, n_bootstrap,
-                                                        seed),
+            "probe_vs_reference": paired_auc_difference(y, reference_probe, probes[path], groups=groups,
+                                                        n_bootstrap=n_bootstrap, seed=seed),
             "runs": runs[path]})
         log(f"{path_name(path)}: {median(rates):.1f} clips/s, x{median(ratios):.2f}; probe AUC "
             f"{probe['roc_auc']:.3f} {probe['roc_auc_ci95']}")

@@ -81,6 +81,7 @@ def markdown(record: dict) -> str:
 def main(argv: list[str] | None = None) -> int:
     import json
     import shlex
+    import sys
 
     from benchmarks.common import write_met_result
     from foundation.paths import display_path
@@ -97,6 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--p", type=float, default=0.75)
     parser.add_argument("--work", type=Path, default=Path("build/embed-precision-weak"))
     parser.add_argument("--out", type=Path, default=Path("reports/embed_precision_weak"))
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
 
     reference = json.loads(args.reference.read_text(encoding="utf-8"))
@@ -109,8 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     write_weak_supervision(record, args.out)
     keys = sorted({r["embedding"] for r in record["runs"]})
     comparison = {
-        "command": "python -m benchmarks.embed_precision_weak " + " ".join(shlex.quote(a) for a in (argv or [])
-                                                                            if a),
+        "command": " ".join(["python -m benchmarks.embed_precision_weak", *map(shlex.quote, argv)]),
         "reference": display_path(args.reference), "p": args.p, "pairing_seeds": list(seeds),
         "precision": model.resolved_precision, "frames": model.effective_frames, "embedding_key": ", ".join(keys),
         "policy": record["config"]["policy"], "valence_map": record["valence_map"]["name"],
@@ -124,4 +125,4 @@ def main(argv: list[str] | None = None) -> int:
 if __name__ == "__main__":
     import sys
 
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(main())

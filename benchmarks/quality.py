@@ -20,23 +20,6 @@ from benchmarks.embed_speed import vgg16_conv_flops
 DEFAULT_RESOLUTION = (128, 256)
 
 
-def _paired_auc_difference(y, p_a, p_b, n_bootstrap: int = 1000, seed: int = 0) -> dict:
-    """AUC(b) - AUC(a) on the same resamples: point value and 95 % percentile interval."""
-    from foundation.metrics import roc_auc_from_counts
-
-    n = len(y)
-    rng = np.random.default_rng(seed)
-    counts = rng.multinomial(n, np.full(n, 1.0 / n), size=n_bootstrap)
-    ones = np.ones((1, n))
-    a = roc_auc_from_counts(y, p_a, counts)
-    b = roc_auc_from_counts(y, p_b, counts)
-    diff = b - a
-    diff = diff[np.isfinite(diff)]
-    point = float(roc_auc_from_counts(y, p_b, ones)[0] - roc_auc_from_counts(y, p_a, ones)[0])
-    lo, hi = np.percentile(diff, [2.5, 97.5]) if diff.size else (np.nan, np.nan)
-    return {"difference": point, "ci95": [float(lo), float(hi)], "n_bootstrap": int(diff.size)}
-
-
 def select_clips(corpus, per_actor: int | None, seed: int = 0):
     """Positive/negative RAVDESS rows; with ``per_actor``, a seeded sample of that many clips per actor."""
     corpus = corpus[corpus["valence"].isin(["positive", "negative"])].reset_index(drop=True)
@@ -57,7 +40,7 @@ def speed_quality(ravdess_root: Path, weights, layers, resolutions, default_laye
     import tensorflow as tf
 
     from transfer.embedding import DEFAULT_JIT, Embedder
-    from foundation.metrics import binary_metrics
+    from foundation.metrics import binary_metrics, paired_auc_difference
     from transfer.probe import grouped_probe_predictions
     from weaklabel.readers.acted import read_ravdess
     from weaklabel.features import LogMelParams, clip_logmel_for_files
@@ -101,9 +84,9 @@ def speed_quality(ravdess_root: Path, weights, layers, resolutions, default_laye
         row["flops_vs_default"] = row["gflops_per_clip"] / default["gflops_per_clip"]
         if row is default:
             continue
-        paired = _paired_auc_difference(y, predictions[default_key],
-                                        predictions[(row["layer"], row["n_mels"], row["hop_length"])],
-                                        n_bootstrap=n_bootstrap, seed=seed)
+        paired = paired_auc_difference(y, predictions[default_key],
+                                       predictions[(row["layer"], row["n_mels"], row["hop_length"])],
+                                       n_bootstrap=n_bootstrap, seed=seed)
         lo, hi = default["roc_auc_ci95"]
         half_width = (hi - lo) / 2
         row["auc_difference_vs_default"] = paired

@@ -197,6 +197,32 @@ def _group_index(groups, n: int) -> tuple[np.ndarray, int]:
     return index, int(index.max()) + 1
 
 
+def paired_auc_difference(y, p_a, p_b, *, groups=None, n_bootstrap: int = 1000, seed: int = 0) -> dict[str, Any]:
+    """AUC(``p_b``) - AUC(``p_a``) on the same labels ``y`` (n,), with a 95 % percentile interval from a bootstrap
+    that draws the same resamples for both: of the examples, or with ``groups`` (n ids) of whole groups
+    (speakers), each example weighted by how often its group was drawn. Resamples with one class only are left
+    out. Returns ``difference``, ``ci95`` (``[lo, hi]``), ``n_bootstrap`` (resamples used) and ``resampling``
+    (``examples`` or ``groups``)."""
+    y = np.asarray(y, dtype=np.int64)
+    p_a, p_b = np.asarray(p_a, dtype=np.float64), np.asarray(p_b, dtype=np.float64)
+    n = y.shape[0]
+    rng = np.random.default_rng(seed)
+    if groups is None:
+        counts = rng.multinomial(n, np.full(n, 1.0 / n), size=n_bootstrap)
+    else:
+        index, n_groups = _group_index(groups, n)
+        drawn = rng.integers(0, n_groups, size=(n_bootstrap, n_groups))
+        group_counts = np.stack([np.bincount(row, minlength=n_groups) for row in drawn])
+        counts = group_counts[:, index]
+    ones = np.ones((1, n))
+    diff = roc_auc_from_counts(y, p_b, counts) - roc_auc_from_counts(y, p_a, counts)
+    diff = diff[np.isfinite(diff)]
+    point = float(roc_auc_from_counts(y, p_b, ones)[0] - roc_auc_from_counts(y, p_a, ones)[0])
+    lo, hi = np.percentile(diff, [2.5, 97.5]) if diff.size else (np.nan, np.nan)
+    return {"difference": point, "ci95": [float(lo), float(hi)], "n_bootstrap": int(diff.size),
+            "resampling": "examples" if groups is None else "groups"}
+
+
 def _thin(fpr: np.ndarray, tpr: np.ndarray, max_points: int) -> tuple[list[float], list[float]]:
     """Keep at most ``max_points`` evenly spaced points of the curve, always the first and the last."""
     if fpr.shape[0] > max_points:

@@ -412,3 +412,25 @@ def test_fit_predict_validation():
     with pytest.raises(ValueError, match="NaN"):
         fit_predict_baseline("knn", bad, y, {})
     assert fit_predict_baseline("knn", x, y, {"empty": np.zeros((0, x.shape[1]))})["empty"].shape == (0,)
+
+
+def test_paired_auc_difference_resamples_examples_or_whole_groups():
+    """foundation.metrics.paired_auc_difference: the point difference is the plain one; the same resamples for
+    both scores (identical scores differ by exactly 0); with groups, whole groups are drawn (one group: every
+    resample is the whole set; groups of one class each: resamples that draw one group only are left out)."""
+    from sklearn.metrics import roc_auc_score
+
+    from foundation.metrics import paired_auc_difference
+
+    rng = np.random.default_rng(3)
+    y = np.repeat([0, 1], 30)
+    p_a, p_b = rng.random(60), rng.random(60) + 0.3 * y
+    d = paired_auc_difference(y, p_a, p_b, n_bootstrap=300, seed=1)
+    assert d["difference"] == pytest.approx(roc_auc_score(y, p_b) - roc_auc_score(y, p_a))
+    assert d["ci95"][0] < d["difference"] < d["ci95"][1] and d["resampling"] == "examples"
+    same = paired_auc_difference(y, p_a, p_a, groups=np.arange(60) // 6, n_bootstrap=100)
+    assert same["difference"] == 0 and same["ci95"] == [0.0, 0.0] and same["resampling"] == "groups"
+    one = paired_auc_difference(y, p_a, p_b, groups=["s"] * 60, n_bootstrap=50)
+    assert one["n_bootstrap"] == 50 and one["ci95"] == pytest.approx([one["difference"]] * 2)
+    split = paired_auc_difference(y, p_a, p_b, groups=y, n_bootstrap=200, seed=0)
+    assert 60 < split["n_bootstrap"] < 140  # about half the draws hold both speakers

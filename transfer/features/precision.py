@@ -23,6 +23,7 @@ from __future__ import annotations
 import os
 import platform
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Mapping
 
 #: What ``--precision`` accepts.
@@ -50,8 +51,10 @@ class Precision:
         return {"precision": self.precision, "requested": self.requested, "reason": self.reason}
 
 
+@lru_cache(maxsize=None)
 def cpu_flags(path: str = "/proc/cpuinfo") -> frozenset[str]:
-    """The CPU's feature flags (the first ``flags`` line of ``/proc/cpuinfo``); empty where there is none."""
+    """The CPU's feature flags (the first ``flags`` line of ``/proc/cpuinfo``); empty where there is none. Read
+    once per process and path (every config that resolves ``auto`` asks)."""
     try:
         with open(path, encoding="utf-8", errors="replace") as handle:
             for line in handle:

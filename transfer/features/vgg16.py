@@ -383,6 +383,7 @@ class Embedder:
         self.dim = channels if pooling == "gap" else 2 * n_bands * channels
         self.image_shape = tuple(image_shape)
         self._tf = tf
+        #: float32 over the whole clip runs the Keras model, as before issue 23 (the same bytes)
         self.reference_path = self.precision == "float32" and self.frames == "full"
         if self.reference_path:
             self._forward = tf.function(lambda x: self.model(x, training=False), jit_compile=jit,
@@ -418,10 +419,6 @@ class Embedder:
             return tf.reduce_mean(h, axis=(1, 2)) if pooling == "gap" else h
 
         return tf.function(forward, jit_compile=jit, reduce_retracing=True)
-
-    def record(self) -> dict:
-        """What the embedding was computed with: the resolved precision (asked for, why) and frames."""
-        return {**self.resolved_precision.record(), "frames": self.frames}
 
     def embed_images(self, images: np.ndarray, frame_mask: np.ndarray | None = None) -> np.ndarray:
         """Embed preprocessed images ``(n, n_mels, n_frames, 3)`` -> ``(n, dim)`` float32 (every frame given).
