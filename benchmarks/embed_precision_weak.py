@@ -101,6 +101,9 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
 
+    if not args.reference.is_file():
+        parser.error(f"no reference record at {args.reference}: run python -m benchmarks.refresh --include-long "
+                     "--only weak-supervision first, or pass --reference")
     reference = json.loads(args.reference.read_text(encoding="utf-8"))
     seeds = tuple(reference["config"]["pairing_seeds"])
     model = TrainConfig(precision=args.precision, frames=args.frames)
