@@ -10,7 +10,8 @@ build would then find the first one's result up to date anyway.
 The kernel releases the lock when the holding process ends, however it ends (``kill -9`` included), so a
 lock file left by a dead process blocks nobody: the next writer locks it and writes its own name into it.
 Worker processes forked while the lock is held close their copy of it (:func:`os.register_at_fork`), so a
-build's workers that outlive it never keep its folder locked. The holder removes the lock file when it is
+build's workers that outlive it never keep its folder locked (from the moment each child first runs: one killed
+together with its parent before it was ever scheduled holds the lock until it runs and closes it). The holder removes the lock file when it is
 done (it unlinks it while still holding it, and a writer that locked a file no longer in the folder tries
 again), so a finished folder holds only what the steps wrote.
 

@@ -26,6 +26,7 @@ class Holder:
             from foundation.locking import folder_lock
             with folder_lock({str(folder)!r}, "build"):
                 if {fork!r} and os.fork() == 0:
+                    print("forked", flush=True)  # the child's at-fork hooks have run when fork returns here
                     time.sleep(60)
                     os._exit(0)
                 print("held", flush=True)
@@ -33,7 +34,10 @@ class Holder:
         """)
         self.process = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                         text=True, cwd=REPO_ROOT, start_new_session=True)
-        assert self.process.stdout.readline().strip() == "held"
+        # With fork, wait for the child too: killed before the child has run at all, the parent would leave the
+        # lock with a process that has not yet closed its copy (the race the test must not depend on).
+        lines = {self.process.stdout.readline().strip() for _ in range(2 if fork else 1)}
+        assert lines == ({"held", "forked"} if fork else {"held"})
 
     def release(self) -> None:
         self.process.stdin.close()
