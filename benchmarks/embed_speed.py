@@ -1,9 +1,12 @@
-"""Embedding speed against the machine's own limit.
+"""Embedding speed against the machine's own limit, in the precision the product's default resolves to.
 
 The bound: VGG16's convolution FLOPs per clip up to the cut layer (``2*H*W*Cin*Cout*9`` per 3x3 conv, the
-feature map halved by each 2x2 pool), divided into the float32 matrix-multiply rate NumPy reaches on this
-machine in the same run (best of several ``a @ b`` with 2048 x 2048 float32 matrices, all cores), gives the
-clips/s the machine could reach if convolutions ran as fast as its best matrix multiply. The measured
+feature map halved by each 2x2 pool), divided into the matrix-multiply rate of the precision in use reached on
+this machine in the same run (float32: best of several NumPy ``a @ b`` with 2048 x 2048 matrices, all cores;
+bfloat16: the same product through TensorFlow's oneDNN bfloat16 GEMM, NumPy having none), gives the clips/s the
+machine could reach if convolutions ran as fast as its best matrix multiply. The clips are synthetic and all
+audio (no padding), so speech-only frames would compute every frame too: this section measures the arithmetic,
+``benchmarks.embed_precision`` the frames on real clips. The measured
 ``Embedder.embed_logmel`` rate (after warm-up, compile time excluded) divided by that bound is the
 efficiency. Matrix-multiply and embedding measurements alternate in rounds, so both see the same load.
 """
@@ -156,29 +159,35 @@ def _embed_rate(embedder, logmel: np.ndarray, batch_size: int) -> tuple[float, f
     return len(logmel) / wall, wall
 
 
+def bound_gemm_gflops(precision: str) -> float:
+    """The GEMM rate that bounds an embedding in ``precision`` (module docstring)."""
+    return matmul_gflops() if precision == "float32" else tf_matmul_gflops(dtype=precision)
+
+
 def measure_default(weights, layer: str, batch_size: int, jit: bool, clips_per_round: int, rounds: int,
-                    log=print) -> dict:
-    """Alternate matmul-rate and embedding measurements; efficiency per round and overall."""
+                    log=print, precision: str = "float32") -> dict:
+    """Alternate matmul-rate and embedding measurements; efficiency per round and overall. ``precision`` is a
+    resolved one (``float32`` or ``bfloat16``): the embedder's arithmetic and the GEMM of the bound."""
     from transfer.embedding import Embedder
 
     flops = vgg16_conv_flops(128, 438, layer)
     clips_per_round = -(-clips_per_round // batch_size) * batch_size  # whole batches: no padded work
     started = time.perf_counter()
-    embedder = Embedder(weights, layer, image_shape=(128, 438), jit=jit)
+    embedder = Embedder(weights, layer, image_shape=(128, 438), jit=jit, precision=precision)
     logmel = synthetic_logmel(max(clips_per_round, batch_size))
     embedder.embed_logmel(logmel[:batch_size], batch_size=batch_size)  # compile + first call
     warmup_s = time.perf_counter() - started
     keras_flops = keras_conv_flops(embedder.model)
     blas = blas_info()
     forced = None
-    if cpu_has_avx512() and any(b["library"] == "openblas" and b["architecture"] not in
+    if precision == "float32" and cpu_has_avx512() and any(b["library"] == "openblas" and b["architecture"] not in
                                 ("SkylakeX", "Cooperlake", "SapphireRapids") for b in blas):
         forced = "SkylakeX"  # OpenBLAS picked AVX2 kernels on an AVX-512 CPU: also measure its AVX-512 ones
     per_round = []
     for r in range(rounds):
-        mm_before, tf_before = matmul_gflops(), tf_matmul_gflops()
+        mm_before, tf_before = bound_gemm_gflops(precision), tf_matmul_gflops(dtype=precision)
         rate, wall = _embed_rate(embedder, logmel[:clips_per_round], batch_size)
-        mm_after, tf_after = matmul_gflops(), tf_matmul_gflops()
+        mm_after, tf_after = bound_gemm_gflops(precision), tf_matmul_gflops(dtype=precision)
         forced_rec = numpy_matmul_with_coretype(forced) if forced else None
         mm, tf_mm = max(mm_before, mm_after), max(tf_before, tf_after)
         bound = mm * 1e9 / flops["total_flops"]
@@ -198,7 +207,8 @@ def measure_default(weights, layer: str, batch_size: int, jit: bool, clips_per_r
     best_mm = max(p["matmul_gflops"] for p in per_round)
     efficiency = median(p["efficiency"] for p in per_round)
     return {
-        "layer": layer, "batch_size": batch_size, "jit": jit, "image": [128, 438, 3],
+        "layer": layer, "batch_size": batch_size, "jit": jit, "image": [128, 438, 3], "precision": precision,
+        "bound_gemm": "NumPy float32 matmul" if precision == "float32" else f"TensorFlow {precision} matmul (oneDNN)",
         "flops_per_clip": flops["total_flops"], "flops_per_clip_keras_check": keras_flops,
         "flops_by_layer": flops["layers"], "matmul_n": MATMUL_N, "warmup_compile_s": round(warmup_s, 2),
         "clips_measured": clips_per_round * rounds, "rounds": per_round,
@@ -217,7 +227,8 @@ def measure_default(weights, layer: str, batch_size: int, jit: bool, clips_per_r
     }
 
 
-def sweep(weights, layer: str, batch_sizes, jit_modes, clips: int, rounds: int, log=print) -> dict:
+def sweep(weights, layer: str, batch_sizes, jit_modes, clips: int, rounds: int, log=print,
+          precision: str = "float32") -> dict:
     """clips/s of every (batch size, jit) setting, measured in rotating order over ``rounds`` rounds.
 
     Each configuration is compiled once up front; a round measures each on ``clips`` clips (rounded up to
@@ -231,7 +242,7 @@ def sweep(weights, layer: str, batch_sizes, jit_modes, clips: int, rounds: int, 
     embedders, compile_s = {}, {}
     for bs, jit in configs:
         t = time.perf_counter()
-        embedders[(bs, jit)] = Embedder(weights, layer, image_shape=(128, 438), jit=jit)
+        embedders[(bs, jit)] = Embedder(weights, layer, image_shape=(128, 438), jit=jit, precision=precision)
         embedders[(bs, jit)].embed_logmel(synthetic_logmel(bs), batch_size=bs)
         compile_s[(bs, jit)] = time.perf_counter() - t
     n_max = max(-(-clips // bs) * bs for bs in batch_sizes)
@@ -243,7 +254,7 @@ def sweep(weights, layer: str, batch_sizes, jit_modes, clips: int, rounds: int, 
             order = order[::-1]
         for bs, jit in order:
             n = -(-clips // bs) * bs
-            mm = matmul_gflops(repeats=3)
+            mm = matmul_gflops(repeats=3) if precision == "float32" else tf_matmul_gflops(repeats=3, dtype=precision)
             rate, _ = _embed_rate(embedders[(bs, jit)], logmel[:n], bs)
             results[(bs, jit)].append({"clips_per_s": rate, "efficiency": rate * flops / (mm * 1e9),
                                        "load1": load1()})
@@ -266,7 +277,7 @@ def sweep(weights, layer: str, batch_sizes, jit_modes, clips: int, rounds: int, 
         row["relative_to_default"] = (row["efficiency_median"] / default["efficiency_median"]
                                       if default and default["efficiency_median"] else None)
     best = max(rows, key=lambda r: r["efficiency_median"] or 0)
-    return {"layer": layer, "rounds": rounds, "rows": rows,
+    return {"layer": layer, "precision": precision, "rounds": rounds, "rows": rows,
             "best": {"batch_size": best["batch_size"], "jit": best["jit"],
                      "relative_to_default": best["relative_to_default"]},
             "note": "relative_to_default compares efficiencies (clips/s over the matmul rate measured just "

@@ -223,11 +223,13 @@ def run(args: argparse.Namespace, argv: list[str]) -> dict:
     def embedding_section():
         from benchmarks.embed_speed import measure_default, sweep
         from transfer.embedding import DEFAULT_JIT, DEFAULT_LAYER
+        from transfer.features.precision import DEFAULT_PRECISION, resolve_precision
 
+        precision = resolve_precision(DEFAULT_PRECISION).precision  # the default's arithmetic on this machine
         out = {"default": measure_default(weights(), DEFAULT_LAYER, 16, DEFAULT_JIT, args.embed_clips, args.embed_rounds,
-                                          log=_log)}
+                                          log=_log, precision=precision)}
         out["sweep"] = sweep(weights(), DEFAULT_LAYER, args.batch_sizes, args.jit_modes, args.sweep_clips,
-                             args.sweep_rounds, log=_log)
+                             args.sweep_rounds, log=_log, precision=precision)
         return out
 
     def quality_section():

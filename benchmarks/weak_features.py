@@ -21,6 +21,11 @@ run for each row of a grid:
   (mean over pairings) with a verdict from a bootstrap over its clips (two speakers: too few to resample), so an
   inverted ranking is named as such.
 
+VGG16 is embedded on the reference path, float32 over whole clips, as when this comparison was committed (before
+the product's default became ``--precision auto`` over speech-only frames): the extractors are compared on the same
+arithmetic, and the default path's own effect on this benchmark is measured by :mod:`benchmarks.embed_precision_weak`
+(+0.0000 AUC [-0.0003, +0.0003] at p = 0.75).
+
 Builds, datasets and the embedding cache go to ``--work`` (re-runs reuse them); the record and its Markdown to
 ``--out`` (``reports/weak_supervision_features/features.{json,md}``). The record states the valence maps, the
 policy, every extractor's name, version and licence, and the exact command.
@@ -112,6 +117,8 @@ def zero_shot_features(root: Path, valence: dict, extractors, weights, clip_seco
 def run(args) -> dict:
     from benchmarks.weak_levers import paired_difference
     from transfer.head import HeadConfig, predict_head
+    from transfer.features.precision import REFERENCE_PRECISION
+    from transfer.features.vgg16 import REFERENCE_FRAMES
     from transfer.training import TrainConfig, train_and_evaluate
     from transfer.weak_supervision import (WeakSupervisionConfig, mean_auc_over_rotations, rank_auc, read_clips)
     from transfer.features import FEATURES, resolve_weights
@@ -185,7 +192,8 @@ def run(args) -> dict:
                         runs += [(f, C, "human") for f in extractors for C in args.c_grid]
                     test_p = {}
                     for features, C, labels_from in runs:
-                        model = TrainConfig(features=features, head=HeadConfig(C=C), labels=labels_from)
+                        model = TrainConfig(features=features, head=HeadConfig(C=C), labels=labels_from,
+                                            precision=REFERENCE_PRECISION, frames=REFERENCE_FRAMES)
                         trained = train_and_evaluate(dataset, weights, model, n_bootstrap=10, embeddings_cache=cache,
                                                      baselines=False)
                         pred = trained.predictions

@@ -49,6 +49,8 @@ def configurations():
         ("+ logistic head (C = 1e-3)", "cumulative", TEACHER, replace(PREVIOUS_DEFAULTS, head=logistic), None),
         ("+ frequency-band pooling over audio frames", "cumulative", TEACHER,
          replace(PREVIOUS_DEFAULTS, head=logistic, pooling="bands"), None),
+        ("+ the default arithmetic (--precision auto: bfloat16 on a CPU with native kernels)", "cumulative", TEACHER,
+         replace(PREVIOUS_DEFAULTS, head=logistic, pooling="bands", precision=default.precision), None),
         ("+ per-speaker standardisation", "cumulative", TEACHER, replace(default, weighting="none"), None),
         (DEFAULT_ROW, "cumulative", TEACHER, default, None),
         ("default, dense head instead", "swap", TEACHER, replace(default, head=dense), None),

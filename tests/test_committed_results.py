@@ -57,8 +57,29 @@ def _plain(value: Any) -> Any:
     return json.loads(json.dumps(value))
 
 
+def _precision_as_requested(value: Any) -> Any:
+    """``value`` with every training configuration's precision (a dict holding ``layer`` and ``pooling``, as
+    ``TrainConfig.to_dict`` writes it) replaced by ``auto`` where the code's default is ``auto``: a record holds the
+    precision ``auto`` resolved to on the machine that measured it (bfloat16 where the CPU has native kernels,
+    float32, left out, elsewhere), so the same defaults record either, and a check made on another machine must
+    not call a result stale for that. Everything else in the configuration is still compared."""
+    from transfer.features.precision import DEFAULT_PRECISION
+
+    if DEFAULT_PRECISION != "auto":
+        return value
+    if isinstance(value, list):
+        return [_precision_as_requested(v) for v in value]
+    if isinstance(value, dict):
+        out = {k: _precision_as_requested(v) for k, v in value.items()}
+        if "layer" in out and "pooling" in out:
+            out["precision"] = "auto"
+        return out
+    return value
+
+
 def problems(record: dict, expectations: list[Expect]) -> list[str]:
-    """One line per recorded value that differs from the code's."""
+    """One line per recorded value that differs from the code's (a resolved ``auto`` precision as ``auto``:
+    :func:`_precision_as_requested`)."""
     out = []
     for e in expectations:
         value = _get(record, e.path)
@@ -66,7 +87,7 @@ def problems(record: dict, expectations: list[Expect]) -> list[str]:
             value = e.project(value)
         if value is MISSING:
             out.append(f"{e.path}: not recorded (the code now gives {e.expected!r})")
-        elif _plain(value) != _plain(e.expected):
+        elif _precision_as_requested(_plain(value)) != _precision_as_requested(_plain(e.expected)):
             out.append(f"{e.path}: recorded {value!r}, the code now gives {e.expected!r}")
     return out
 
@@ -250,7 +271,14 @@ def speed() -> list[Expect]:
     from weaklabel.features import LogMelParams
 
     mel = LogMelParams()
+    from transfer.features.precision import DEFAULT_PRECISION, RESOLVED_PRECISIONS, resolve_precision
+
+    def requested(precision):  # a resolution of auto on the measuring machine counts as auto (see problems)
+        return "auto" if DEFAULT_PRECISION == "auto" and precision in RESOLVED_PRECISIONS else precision
+
     return [Expect("sections.embedding.default.layer", DEFAULT_LAYER),
+            Expect("sections.embedding.default.precision", DEFAULT_PRECISION, project=requested,
+                   fresh=lambda p: resolve_precision(p).precision),
             Expect("sections.embedding.default.jit", DEFAULT_JIT),
             Expect("sections.quality.default", {"layer": DEFAULT_LAYER, "n_mels": mel.n_mels,
                                                 "hop_length": mel.hop_length}), *_weights()]
@@ -269,14 +297,14 @@ def embed_precision() -> list[Expect]:
 
 
 def embed_precision_weak() -> list[Expect]:
-    """The bfloat16 + speech-only check on weak labels: the default recipe's training configuration but for the
-    path, the default policy and valence map, at p = 0.75."""
+    """The check on weak labels of the defaults' embedding path against float32 + full frames: the default
+    recipe's training configuration but for the path, the default policy and valence map, at p = 0.75."""
     from dataclasses import replace
 
     from transfer.training import TrainConfig
     from weaklabel.policies import DEFAULT_POLICY
 
-    return [Expect("train_config", replace(TrainConfig(), precision="bfloat16", frames="speech").to_dict()),
+    return [Expect("train_config", replace(TrainConfig(), precision="float32", frames="full").to_dict()),
             Expect("policy", DEFAULT_POLICY), Expect("p", 0.75), *_weights(), *_valence_map("valence_map")]
 
 

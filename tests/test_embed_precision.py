@@ -69,17 +69,23 @@ def test_auto_follows_the_cpu_flags_and_the_environment(flags, env, machine, req
         assert "emulated" in resolved.reason
 
 
-def test_unknown_precisions_and_frames_are_refused_and_the_defaults_are_the_reference():
+def test_unknown_precisions_and_frames_are_refused_and_the_defaults_are_auto_over_speech_frames():
     from transfer.embedding import EmbedConfig
-    from transfer.training import TrainConfig
+    from transfer.training import ORIGINAL_RECIPE, TrainConfig
 
     with pytest.raises(ValueError, match="unknown precision"):
         resolve_precision("float16")
     with pytest.raises(ValueError, match="unknown frames"):
         EmbedConfig(frames="voiced")
-    assert (EmbedConfig().precision, EmbedConfig().frames) == ("float32", "full")
-    assert (TrainConfig().precision, TrainConfig().frames) == ("float32", "full")
-    assert "precision" not in TrainConfig().to_dict() and "frames" not in TrainConfig().to_dict()
+    assert (EmbedConfig().precision, EmbedConfig().frames) == ("auto", "speech")
+    assert (TrainConfig().precision, TrainConfig().frames) == ("auto", "speech")
+    # the record names what auto resolved to here, and the frames; the reference values are left out
+    recorded = TrainConfig().to_dict()
+    assert recorded.get("precision", "float32") == resolve_precision("auto").precision
+    assert recorded["frames"] == "speech"
+    # the original recipe stays the seed's method: float32, whole clips (gap pooling averages the padding in)
+    assert "precision" not in ORIGINAL_RECIPE.to_dict() and "frames" not in ORIGINAL_RECIPE.to_dict()
+    assert ORIGINAL_RECIPE.resolved_precision == "float32" and ORIGINAL_RECIPE.effective_frames == "full"
 
 
 def test_cpu_flags_are_read_from_cpuinfo(tmp_path):
@@ -176,7 +182,7 @@ def trained(tmp_path_factory):
     bf16 = train(dataset, TrainConfig(precision="bfloat16", frames="speech"),
                  TrainOptions(weights="random", n_bootstrap=20, batch_size=4, model_out=str(base / "bf16")))
     bf16_metrics = json.loads((dataset / "metrics.json").read_text())
-    f32 = train(dataset, TrainConfig(), options)
+    f32 = train(dataset, TrainConfig(precision="float32", frames="full"), options)  # the reference path, by name
     return {"dataset": dataset, "corpus": corpus, "bf16": bf16.model_dir, "bf16_metrics": bf16_metrics,
             "f32": f32.model_dir, "f32_metrics": json.loads((dataset / "metrics.json").read_text())}
 
@@ -196,12 +202,12 @@ def test_precision_goes_from_the_config_to_the_key_the_records_and_the_model(tra
     assert cache["precision"] == "bfloat16" and cache["frames"] == "speech"
     meta = json.loads((trained["bf16"] / "model.json").read_text())
     assert meta["precision"] == "bfloat16" and meta["frames"] == "speech" and meta["embedding_key"] == key
-    # the float32 model keeps the key from before issue 23 and records float32 / full
+    # a float32 model over whole clips keeps the key from before issue 23 and records float32 / full
     f32 = trained["f32_metrics"]
     assert f32["embedding"]["key"] == key[:-len("_bf16_speech")]
     assert "precision" not in f32["train_config"] and f32["embedding"]["precision"] == "float32"
-    assert model_is_current(trained["dataset"], TrainConfig(), "random")
-    assert not model_is_current(trained["dataset"], TrainConfig(precision="bfloat16"), "random")
+    assert model_is_current(trained["dataset"], TrainConfig(precision="float32", frames="full"), "random")
+    assert not model_is_current(trained["dataset"], TrainConfig(precision="bfloat16", frames="full"), "random")
     # prediction embeds as the model records: its clips give the training embeddings back
     model = load_valence_model(trained["bf16"])
     assert (model.precision, model.frames) == ("bfloat16", "speech")

@@ -50,8 +50,9 @@ import pandas as pd
 from foundation.config import SEED_RANGE, check_ranges, option
 from transfer.embedding import batch_size_option
 from transfer.features import features_option
-from transfer.features.precision import REFERENCE_PRECISION, precision_option, resolve_precision
-from transfer.features.vgg16 import DEFAULT_LAYER, FRAME_MODES, REFERENCE_FRAMES, layer_option, weights_option
+from transfer.features.precision import DEFAULT_PRECISION, precision_option, resolve_precision
+from transfer.features.vgg16 import DEFAULT_FRAMES, DEFAULT_LAYER, FRAME_MODES, effective_frames, layer_option, \
+    weights_option
 from transfer.head import HeadConfig
 from transfer.standardise import DEFAULT_STANDARDISATION
 from transfer.weights import weights_text
@@ -123,9 +124,9 @@ class ActedEvaluationConfig:
     weights: str | None = weights_option(None, default_text="the model's, else imagenet")
     layer: str | None = layer_option(None, default_text=f"the model's, else {DEFAULT_LAYER}")
     features: str | None = features_option(None, default_text="the model's, else vgg16")
-    precision: str | None = precision_option(None, default_text=f"the model's, else {REFERENCE_PRECISION}")
+    precision: str | None = precision_option(None, default_text=f"the model's, else {DEFAULT_PRECISION}")
     frames: str | None = option(None, choices=FRAME_MODES, group="embedding",
-                                default_text=f"the model's, else {REFERENCE_FRAMES}",
+                                default_text=f"the model's, else {DEFAULT_FRAMES}",
                                 help="frames the VGG16 network sees: 'full' or 'speech' (transfer.features.vgg16)")
     clip_seconds: float | None = option(None, default_text=f"the model's, else {DEFAULT_CLIP_SECONDS:g}",
                                         **CLIP_SECONDS_RANGE, help="clip length for probe-only runs")
@@ -539,8 +540,8 @@ def _embedding_setup(config: ActedEvaluationConfig, mode: str):
     extractor.check_available()
     settings = FeatureSettings(layer=config.layer or DEFAULT_LAYER, pooling=DEFAULT_POOLING, n_bands=DEFAULT_N_BANDS,
                                weights=resolve_weights(extractor.name, config.weights or "imagenet"),
-                               precision=resolve_precision(config.precision or REFERENCE_PRECISION).precision,
-                               frames=config.frames or REFERENCE_FRAMES)
+                               precision=resolve_precision(config.precision or DEFAULT_PRECISION).precision,
+                               frames=effective_frames(config.frames or DEFAULT_FRAMES, DEFAULT_POOLING))
     return None, extractor.clip_embedder(settings, params, clip_seconds), clip_seconds, params, extractor, settings
 
 

@@ -144,7 +144,7 @@ class TrainConfig:
 #: The original project's model: VGG16 cut at block3_conv3, global average pooling, the dense head on hard
 #: labels (with the ``mean`` labelling policy at build time).
 ORIGINAL_RECIPE = TrainConfig(layer="block3_conv3", pooling="gap", standardise="none", weighting="none",
-                              head=HeadConfig(kind="dense"))
+                              head=HeadConfig(kind="dense"), precision="float32")
 #: This project's defaults before the weak-supervision benchmark (with the ``calibrated`` policy).
 PREVIOUS_DEFAULTS = replace(ORIGINAL_RECIPE, layer="block2_conv2")
 
