@@ -90,7 +90,9 @@ def test_embeddings_on_dask_are_the_same_bytes(local_build, cluster, tmp_path):
 
     _, dataset = local_build
     weights = resolve_vgg16_weights("random")
-    local, meta = embed_dataset(dataset, weights, batch_size=4, chunk_clips=8)
+    # the reference path (float32, whole clips) is chunked as asked; speech-only frames plan whole blocks of clips
+    reference = dict(precision="float32", frames="full")
+    local, meta = embed_dataset(dataset, weights, batch_size=4, chunk_clips=8, **reference)
     array_path = dataset / "embeddings" / f"{meta['key']}.npy"
     meta_path = array_path.with_suffix(".json")
     expected = (array_path.read_bytes(), meta_path.read_bytes())
@@ -98,7 +100,7 @@ def test_embeddings_on_dask_are_the_same_bytes(local_build, cluster, tmp_path):
     meta_path.unlink()
     done = []
     on_dask, dask_meta = embed_dataset(dataset, weights, batch_size=4, chunk_clips=8, progress=done.append,
-                                       dask_address=cluster.scheduler_address)
+                                       dask_address=cluster.scheduler_address, **reference)
     assert not dask_meta["from_cache"] and sorted(done) == [2, 8, 8]  # three chunks, assembled in order
     assert (array_path.read_bytes(), meta_path.read_bytes()) == expected
     assert np.array_equal(on_dask, local)
@@ -106,7 +108,7 @@ def test_embeddings_on_dask_are_the_same_bytes(local_build, cluster, tmp_path):
     array_path.unlink()
     meta_path.unlink()
     code = embed_cli.main(["--dataset", str(dataset), "--weights", "random", "--batch-size", "4", "--quiet",
-                           "--dask-address", cluster.scheduler_address])
+                           "--precision", "float32", "--frames", "full", "--dask-address", cluster.scheduler_address])
     assert code == 0 and (array_path.read_bytes(), meta_path.read_bytes()) == expected
 
 
@@ -125,7 +127,8 @@ def test_bfloat16_speech_only_embeddings_on_dask_are_the_same_bytes(local_build,
     assert meta["key"].endswith("_bf16_speech") and dask_meta["key"] == meta["key"]
     assert meta["precision"] == dask_meta["precision"] == "bfloat16" and not dask_meta["from_cache"]
     assert np.array_equal(on_dask, local)
-    assert not np.array_equal(local, embed_dataset(dataset, weights, batch_size=4, cache_dir=tmp_path / "f32")[0])
+    f32 = embed_dataset(dataset, weights, batch_size=4, cache_dir=tmp_path / "f32", precision="float32")[0]
+    assert not np.array_equal(local, f32)
 
 
 def test_scheduler_options_are_checked():

@@ -55,7 +55,9 @@ def environment() -> dict:
 
 
 def reference_digests(work: Path) -> dict:
-    """Build the demo corpus in ``work``, train the default model with ImageNet weights; the digests."""
+    """Build the demo corpus in ``work``, train the default model with ImageNet weights on the reference path
+    (float32 over whole clips: the default when the reference was recorded, before ``--precision auto`` and
+    ``--frames speech``); the digests."""
     from transfer.training import TrainConfig, TrainOptions, train
     from weaklabel.build import BuildConfig, build_dataset
     from weaklabel.demo import generate_demo_corpus
@@ -63,7 +65,8 @@ def reference_digests(work: Path) -> dict:
     corpus = generate_demo_corpus(work / "corpus", n_recordings=12, sentences_per_recording=10, seed=3)
     dataset = work / "dataset"
     build_dataset(BuildConfig(corpus="mosei", root=str(corpus)), dataset, workers=1)
-    result = train(dataset, TrainConfig(), TrainOptions(weights="imagenet", n_bootstrap=200))
+    result = train(dataset, TrainConfig(precision="float32", frames="full"),
+                   TrainOptions(weights="imagenet", n_bootstrap=200))
     metrics = json.loads((dataset / "metrics.json").read_text(encoding="utf-8"))
     model = json.loads((dataset / "model" / "model.json").read_text(encoding="utf-8"))
     model["trained_on"] = {k: v for k, v in model["trained_on"].items() if k != "dataset"}
