@@ -148,14 +148,21 @@ REGISTRY: tuple[Result, ...] = (
            long=True, minutes=3,
            what="float32 / bfloat16 and whole-clip / speech-only frames in one run: clips/s against each precision's "
                 "GEMM rate, agreement with float32, the RAVDESS probe AUC, the 23,500-clip projection"),
+    Result("embed-pipeline", ("reports/embed_pipeline/embed_pipeline.json", "reports/embed_pipeline/embed_pipeline.md",
+                              "build/embed-pipeline"),
+           ("benchmarks.embed_pipeline", "--ravdess", RAVDESS_1_6, "--ravdess", RAVDESS_7_12,
+            "--out", "reports/embed_pipeline", "--work", "build/embed-pipeline"),
+           long=True, minutes=4,
+           what="pipelines.embed end to end in fresh processes: the defaults against float32 over whole clips (and "
+                "float32 over speech-only frames, the defaults without bfloat16), RAVDESS 1-12"),
     Result("embed-precision-weak", ("reports/embed_precision_weak/comparison.json",
                                     "reports/embed_precision_weak/comparison.md",
                                     "reports/embed_precision_weak/weak_supervision.json",
                                     "reports/embed_precision_weak/weak_supervision.md", "build/embed-precision-weak"),
            ("benchmarks.embed_precision_weak", "--root", RAVDESS_1_6, "--root", RAVDESS_7_12, "--sentences", MELD),
-           inputs=("reports/weak_supervision/weak_supervision.json",), long=True, minutes=1,
-           what="the weak-supervision default recipe at p = 0.75 in bfloat16 over speech-only frames, paired run by "
-                "run with the committed float32 run"),
+           inputs=("reports/weak_supervision/weak_supervision.json",), long=True, minutes=3,
+           what="the weak-supervision default recipe at p = 0.75 in float32 over whole clips (the reference path), "
+                "paired run by run with the committed run of the defaults"),
     Result("export-check", (f"{EXPORT}/export_check.json", f"{EXPORT}/export_check.md", "build/export-check"),
            ("benchmarks.export_check", "--out", EXPORT, "--work", "build/export-check"),
            long=True, minutes=1,

@@ -296,6 +296,22 @@ def embed_precision() -> list[Expect]:
                    fresh=lambda paths: [{"precision": p, "frames": f} for p, f in paths]), *_weights()]
 
 
+def embed_pipeline() -> list[Expect]:
+    """pipelines.embed end to end: its paths (the defaults first, the reference second), the defaults embedded over
+    the default frames, with the real weights."""
+    from benchmarks.embed_pipeline import PATHS
+    from transfer.features.vgg16 import DEFAULT_FRAMES
+
+    def recorded(rows):
+        return {"paths": [[r["name"], r["arguments"]] for r in rows], "defaults_frames": rows[0]["frames"] if rows
+                else None}
+
+    expected = {"paths": [[name, list(arguments)] for name, arguments in PATHS], "defaults_frames": DEFAULT_FRAMES}
+    return [Expect("rows", expected, project=recorded,
+                   fresh=lambda e: [{"name": n, "arguments": a, "frames": e["defaults_frames"]} for n, a in e["paths"]]),
+            Expect("weights", "imagenet")]
+
+
 def embed_precision_weak() -> list[Expect]:
     """The check on weak labels of the defaults' embedding path against float32 + full frames: the default
     recipe's training configuration but for the path, the default policy and valence map, at p = 0.75."""
@@ -346,6 +362,7 @@ COMMITTED = [
     ("reports/layer_comparison.json", read_json, layer_comparison),
     ("reports/benchmarks.json", read_json, speed),
     ("reports/embed_precision.json", read_json, embed_precision),
+    ("reports/embed_pipeline/embed_pipeline.json", read_json, embed_pipeline),
     ("reports/embed_precision_weak/comparison.json", read_json, embed_precision_weak),
     ("reports/demo/index.html", read_report, demo_report),
     ("reports/export/export_check.json", read_json, export_results),

@@ -297,3 +297,27 @@ def test_the_weak_label_check_pairs_runs_by_seed_and_rotation():
     assert paired_comparison(ref_runs, partial)["runs"] == 2 and len(paired_comparison(ref_runs, partial)["unpaired"]) == 4
     with pytest.raises(ValueError, match="no run"):
         paired_comparison(ref_runs, {})
+
+
+def test_the_pipeline_benchmark_verdict_needs_no_slower_everywhere_and_3x_only_with_amx():
+    """benchmarks.embed_pipeline: the defaults must not be slower than the reference in any round; the issue's 3x
+    is asked only of a CPU with AMX (elsewhere it is said not to be measured, not counted as met or failed)."""
+    from benchmarks.embed_pipeline import AMX_TARGET_RATIO, DEFAULTS, REFERENCE, markdown, verdict
+
+    def rows(ratios):
+        return [{"name": DEFAULTS, "ratio_to_reference_range": [min(ratios), max(ratios)],
+                 "ratio_to_reference_median": float(np.median(ratios))},
+                {"name": REFERENCE, "ratio_to_reference_range": [1.0, 1.0], "ratio_to_reference_median": 1.0}]
+
+    assert verdict(rows([2.2, 2.4]), amx=False)["met"] and verdict(rows([2.2, 2.4]), amx=False)["amx_target_met"] is None
+    assert not verdict(rows([0.98, 2.4]), amx=False)["met"]  # slower in one round
+    assert not verdict(rows([2.2, 2.4]), amx=True)["met"]  # AMX: below the target
+    assert verdict(rows([AMX_TARGET_RATIO, 3.4]), amx=True)["met"]
+    record = {"command": "c", "weights": "imagenet", "rounds": 2, "clips": {"clips": 4, "speakers": ["1", "2"]},
+              "machine": {"cpu_model": "cpu", "usable_cpus": 2, "bf16_cpu_flags": [],
+                          "auto_resolves_to": {"precision": "float32"}},
+              "verdict": verdict(rows([1.5, 1.6]), amx=False),
+              "rows": [{**row, "arguments": [], "precision": "float32", "frames": "speech", "wall_s_median": 2.0,
+                        "clips_per_s_median": 2.0, "clips_per_s_range": [1.9, 2.1]} for row in rows([1.5, 1.6])]}
+    text = markdown(record)
+    assert "**Met**" in text and "not measured here" in text and "| defaults |" in text
