@@ -28,12 +28,14 @@ COMPARISON_JSON, COMPARISON_MD = "comparison.json", "comparison.md"
 
 
 def recorded_path(record: dict) -> tuple[str, str]:
-    """The (resolved precision, effective frames) a weak-supervision record's model was embedded with (a
-    configuration leaves out the reference values, float32 and full)."""
+    """The (resolved precision, effective frames) a weak-supervision record's default recipe was embedded with:
+    its recipe's model as ``TrainConfig.to_dict`` wrote it (resolved on the machine that ran it; the reference
+    values, float32 and full, left out). The record's ``config`` holds what was asked for (``auto``)."""
     from transfer.features.precision import REFERENCE_PRECISION
     from transfer.features.vgg16 import REFERENCE_FRAMES
+    from transfer.weak_supervision import DEFAULT_RECIPE
 
-    model = record["config"]["model"]
+    model = next(r["model"] for r in record["recipes"] if r["name"] == DEFAULT_RECIPE)
     return model.get("precision", REFERENCE_PRECISION), model.get("frames", REFERENCE_FRAMES)
 
 

@@ -199,7 +199,7 @@ def measure_default(weights, layer: str, batch_size: int, jit: bool, clips_per_r
                           "best_gemm_gflops": best_gemm,
                           "efficiency_vs_best_gemm": rate * flops["total_flops"] / (best_gemm * 1e9),
                           "achieved_conv_gflops": rate * flops["total_flops"] / 1e9, "load1": load1()})
-        log(f"  embedding round {r + 1}/{rounds}: {rate:.2f} clips/s, NumPy matmul {mm:.0f} GFLOP/s (bound "
+        log(f"  embedding round {r + 1}/{rounds} ({precision}): {rate:.2f} clips/s, {precision} GEMM {mm:.0f} GFLOP/s (bound "
             f"{bound:.2f} clips/s, efficiency {rate / bound:.0%}); TF matmul {tf_mm:.0f}"
             + (f", NumPy with OPENBLAS_CORETYPE={forced} {forced_rec['gflops']:.0f}" if forced_rec else "")
             + f" GFLOP/s; vs best GEMM {per_round[-1]['efficiency_vs_best_gemm']:.0%} (load {per_round[-1]['load1']})")

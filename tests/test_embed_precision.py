@@ -321,3 +321,18 @@ def test_the_pipeline_benchmark_verdict_needs_no_slower_everywhere_and_3x_only_w
                         "clips_per_s_median": 2.0, "clips_per_s_range": [1.9, 2.1]} for row in rows([1.5, 1.6])]}
     text = markdown(record)
     assert "**Met**" in text and "not measured here" in text and "| defaults |" in text
+
+
+def test_the_weak_label_check_reads_the_resolved_path_of_the_committed_defaults():
+    """benchmarks.embed_precision_weak names the path the committed run of the defaults was embedded with: its
+    default recipe's model as resolved (the record's config holds the request, ``auto``)."""
+    from benchmarks.embed_precision_weak import recorded_path
+    from transfer.weak_supervision import DEFAULT_RECIPE
+
+    def record(model):
+        return {"config": {"model": {"precision": "auto", "frames": "speech"}},
+                "recipes": [{"name": "original recipe", "model": {}}, {"name": DEFAULT_RECIPE, "model": model}]}
+
+    assert recorded_path(record({"precision": "bfloat16", "frames": "speech"})) == ("bfloat16", "speech")
+    assert recorded_path(record({"frames": "speech"})) == ("float32", "speech")  # auto resolved to float32
+    assert recorded_path(record({})) == ("float32", "full")  # a record from before issue 23

@@ -1,9 +1,9 @@
 """The arithmetic a network runs in: ``--precision auto | float32 | bfloat16`` (issue 23).
 
-``float32`` is the reference path and the default (every committed result is measured in it). ``bfloat16`` runs the
+``float32`` is the reference path (the only one before issue 23). ``bfloat16`` runs the
 convolutions on bfloat16 inputs and weights with float32 accumulation inside oneDNN's kernels (the activations
 between layers are bfloat16); the pooled features are computed in float32 from the cut layer's
-output. ``auto`` (accepted, not the default) resolves, on this machine, to ``bfloat16`` where the CPU has native
+output. ``auto``, the default, resolves, on this machine, to ``bfloat16`` where the CPU has native
 bfloat16 convolutions and to ``float32`` everywhere else, never silently to an emulated path:
 
 * a CPU with AMX (``amx_bf16``): ``bfloat16`` -- oneDNN's AMX kernels (the issue's measurement: 3.5x float32 on
@@ -16,7 +16,9 @@ bfloat16 convolutions and to ``float32`` everywhere else, never silently to an e
 
 The rule reads only the CPU's flags and the environment, never a timing, so the same machine always resolves the
 same way (a timing taken under load could flip it). The resolved precision, not ``auto``, is what the embedding
-cache key, ``model.json``, ``metrics.json`` and every record hold; a model predicts in the precision it records.
+cache key, ``model.json``, ``metrics.json`` and the training configuration hold (a benchmark's own ``config`` block
+records the request); a model predicts in the precision it records. So a committed result made on a CPU with
+bfloat16 records ``bfloat16``, and one made elsewhere ``float32``, for the same defaults.
 """
 from __future__ import annotations
 
@@ -122,7 +124,7 @@ def precision_option(default: str | None = DEFAULT_PRECISION, **kwargs):
     from foundation.config import option
 
     return option(default, choices=PRECISIONS, group="embedding", **kwargs,
-                  help="arithmetic of the network: 'float32' (the reference: committed results), 'bfloat16' "
+                  help="arithmetic of the network: 'float32' (the reference, as before issue 23), 'bfloat16' "
                        "(convolutions on bfloat16, float32 accumulation), 'auto' (bfloat16 where the CPU has native "
                        "bfloat16 convolutions with oneDNN, amx_bf16 or avx512_bf16; float32 elsewhere); the resolved "
                        "one is recorded and keys the embedding cache")

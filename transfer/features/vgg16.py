@@ -35,7 +35,7 @@ Frames (``--frames``, :data:`FRAME_MODES`): with band pooling only the frames th
 16 ms), clips grouped by that length into batches (:func:`plan_batches`) so the network sees little padding; the
 pooled features equal those of ``full`` (the whole 7 s image, as before issue 23) to float rounding (the tests'
 tolerance: 1e-5 of each clip's largest feature in float32). ``gap`` pooling averages the padding in, so it always
-runs on ``full`` frames. ``full`` is the default (the reference every committed result was made with).
+runs on ``full`` frames. ``speech`` is the default; ``full`` is the reference, by name.
 
 Cache key (:attr:`EmbeddingSpec.key`): ``vgg16_<layer>_<pooling>_<weights sha256[:12]>_img<version>``, the key
 the embeddings had before the registry, so caches made then are still read; ``_bf16`` follows for bfloat16 and
