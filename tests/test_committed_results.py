@@ -546,3 +546,21 @@ def test_the_local_path_check_can_fail():
     assert LOCAL_PATH.search("weights /root/.cache/weaklabel/x.h5") and LOCAL_PATH.search("at /home/ann/x")
     assert LOCAL_PATH.search("C:\\\\Users\\\\ann\\\\x") and LOCAL_PATH.search("(/tmp/pytest-of-root/x)")
     assert not LOCAL_PATH.search("build/demo/model ~/.cache/weaklabel/x.h5 ../shared/data/ravdess https://x.org/tmp/")
+
+
+def test_the_committed_results_are_current_where_auto_resolves_to_float32(monkeypatch):
+    """``--precision auto`` is bfloat16 on the CPU that made the committed results and float32 on one without
+    native bfloat16 kernels (here: oneDNN turned off); the same defaults, so no committed result is stale there,
+    while every other recorded value is still compared."""
+    from transfer.features.precision import resolve_precision
+    from transfer.training import TrainConfig
+
+    monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", "0")
+    assert resolve_precision("auto").precision == "float32" and "precision" not in TrainConfig().to_dict()
+    for path, read, expectations in COMMITTED:
+        found = problems(read(REPO_ROOT / path), expectations())
+        assert not found, stale_message(path, found)
+    # the frames are not machine-dependent: a record of the whole clip under these defaults is stale
+    record = read_json(REPO_ROOT / "reports/weak_supervision/weak_supervision.json")
+    record["config"]["model"]["frames"] = "full"
+    assert [line.split(":")[0] for line in problems(record, weak_supervision())] == ["config.model"]
