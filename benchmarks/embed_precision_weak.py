@@ -106,7 +106,8 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--root", action="append", required=True, help="RAVDESS folder (repeat)")
     parser.add_argument("--sentences", required=True, help="MELD-layout CSV of sentences with human sentiment")
-    parser.add_argument("--reference", type=Path, default=Path(REFERENCE), help="the committed weak-supervision record of the defaults")
+    parser.add_argument("--reference", type=Path, default=Path(REFERENCE),
+                        help="the committed weak-supervision record of the defaults")
     parser.add_argument("--precision", default="float32", choices=("float32", "bfloat16", "auto"))
     parser.add_argument("--frames", default="full", choices=("full", "speech"))
     parser.add_argument("--p", type=float, default=0.75)

@@ -159,9 +159,10 @@ def _embed_rate(embedder, logmel: np.ndarray, batch_size: int) -> tuple[float, f
     return len(logmel) / wall, wall
 
 
-def bound_gemm_gflops(precision: str) -> float:
+def bound_gemm_gflops(precision: str, repeats: int = 5) -> float:
     """The GEMM rate that bounds an embedding in ``precision`` (module docstring)."""
-    return matmul_gflops() if precision == "float32" else tf_matmul_gflops(dtype=precision)
+    return matmul_gflops(repeats=repeats) if precision == "float32" else tf_matmul_gflops(repeats=repeats,
+                                                                                          dtype=precision)
 
 
 def measure_default(weights, layer: str, batch_size: int, jit: bool, clips_per_round: int, rounds: int,
@@ -184,10 +185,14 @@ def measure_default(weights, layer: str, batch_size: int, jit: bool, clips_per_r
                                 ("SkylakeX", "Cooperlake", "SapphireRapids") for b in blas):
         forced = "SkylakeX"  # OpenBLAS picked AVX2 kernels on an AVX-512 CPU: also measure its AVX-512 ones
     per_round = []
+    def gemm_rates() -> tuple[float, float]:  # (the bound's GEMM, TensorFlow's): one measurement in bfloat16
+        bound_rate = bound_gemm_gflops(precision)
+        return bound_rate, (tf_matmul_gflops(dtype=precision) if precision == "float32" else bound_rate)
+
     for r in range(rounds):
-        mm_before, tf_before = bound_gemm_gflops(precision), tf_matmul_gflops(dtype=precision)
+        mm_before, tf_before = gemm_rates()
         rate, wall = _embed_rate(embedder, logmel[:clips_per_round], batch_size)
-        mm_after, tf_after = bound_gemm_gflops(precision), tf_matmul_gflops(dtype=precision)
+        mm_after, tf_after = gemm_rates()
         forced_rec = numpy_matmul_with_coretype(forced) if forced else None
         mm, tf_mm = max(mm_before, mm_after), max(tf_before, tf_after)
         bound = mm * 1e9 / flops["total_flops"]
@@ -199,8 +204,8 @@ def measure_default(weights, layer: str, batch_size: int, jit: bool, clips_per_r
                           "best_gemm_gflops": best_gemm,
                           "efficiency_vs_best_gemm": rate * flops["total_flops"] / (best_gemm * 1e9),
                           "achieved_conv_gflops": rate * flops["total_flops"] / 1e9, "load1": load1()})
-        log(f"  embedding round {r + 1}/{rounds} ({precision}): {rate:.2f} clips/s, {precision} GEMM {mm:.0f} GFLOP/s (bound "
-            f"{bound:.2f} clips/s, efficiency {rate / bound:.0%}); TF matmul {tf_mm:.0f}"
+        log(f"  embedding round {r + 1}/{rounds} ({precision}): {rate:.2f} clips/s, {precision} GEMM {mm:.0f} "
+            f"GFLOP/s (bound {bound:.2f} clips/s, efficiency {rate / bound:.0%}); TF matmul {tf_mm:.0f}"
             + (f", NumPy with OPENBLAS_CORETYPE={forced} {forced_rec['gflops']:.0f}" if forced_rec else "")
             + f" GFLOP/s; vs best GEMM {per_round[-1]['efficiency_vs_best_gemm']:.0%} (load {per_round[-1]['load1']})")
     best_rate = max(p["clips_per_s"] for p in per_round)
@@ -254,7 +259,7 @@ def sweep(weights, layer: str, batch_sizes, jit_modes, clips: int, rounds: int, 
             order = order[::-1]
         for bs, jit in order:
             n = -(-clips // bs) * bs
-            mm = matmul_gflops(repeats=3) if precision == "float32" else tf_matmul_gflops(repeats=3, dtype=precision)
+            mm = bound_gemm_gflops(precision, repeats=3)
             rate, _ = _embed_rate(embedders[(bs, jit)], logmel[:n], bs)
             results[(bs, jit)].append({"clips_per_s": rate, "efficiency": rate * flops / (mm * 1e9),
                                        "load1": load1()})

@@ -57,6 +57,14 @@ def _plain(value: Any) -> Any:
     return json.loads(json.dumps(value))
 
 
+def _requested_precision(precision: Any) -> Any:
+    """``auto`` for a precision ``auto`` resolves to (``float32``, ``bfloat16``) where the code's default is ``auto``;
+    anything else as is."""
+    from transfer.features.precision import DEFAULT_PRECISION, RESOLVED_PRECISIONS
+
+    return "auto" if DEFAULT_PRECISION == "auto" and precision in RESOLVED_PRECISIONS else precision
+
+
 def _precision_as_requested(value: Any) -> Any:
     """``value`` with every training configuration's precision (a dict holding ``layer`` and ``pooling``, as
     ``TrainConfig.to_dict`` writes it) replaced by ``auto`` where the code's default is ``auto``: a record holds the
@@ -71,8 +79,8 @@ def _precision_as_requested(value: Any) -> Any:
         return [_precision_as_requested(v) for v in value]
     if isinstance(value, dict):
         out = {k: _precision_as_requested(v) for k, v in value.items()}
-        if "layer" in out and "pooling" in out:
-            out["precision"] = "auto"
+        if "layer" in out and "pooling" in out:  # TrainConfig.to_dict leaves float32 out
+            out["precision"] = _requested_precision(out.get("precision", "float32"))
         return out
     return value
 
@@ -271,13 +279,10 @@ def speed() -> list[Expect]:
     from weaklabel.features import LogMelParams
 
     mel = LogMelParams()
-    from transfer.features.precision import DEFAULT_PRECISION, RESOLVED_PRECISIONS, resolve_precision
-
-    def requested(precision):  # a resolution of auto on the measuring machine counts as auto (see problems)
-        return "auto" if DEFAULT_PRECISION == "auto" and precision in RESOLVED_PRECISIONS else precision
+    from transfer.features.precision import DEFAULT_PRECISION, resolve_precision
 
     return [Expect("sections.embedding.default.layer", DEFAULT_LAYER),
-            Expect("sections.embedding.default.precision", DEFAULT_PRECISION, project=requested,
+            Expect("sections.embedding.default.precision", DEFAULT_PRECISION, project=_requested_precision,
                    fresh=lambda p: resolve_precision(p).precision),
             Expect("sections.embedding.default.jit", DEFAULT_JIT),
             Expect("sections.quality.default", {"layer": DEFAULT_LAYER, "n_mels": mel.n_mels,
@@ -308,7 +313,8 @@ def embed_pipeline() -> list[Expect]:
 
     expected = {"paths": [[name, list(arguments)] for name, arguments in PATHS], "defaults_frames": DEFAULT_FRAMES}
     return [Expect("rows", expected, project=recorded,
-                   fresh=lambda e: [{"name": n, "arguments": a, "frames": e["defaults_frames"]} for n, a in e["paths"]]),
+                   fresh=lambda e: [{"name": n, "arguments": a, "frames": e["defaults_frames"]}
+                                    for n, a in e["paths"]]),
             Expect("weights", "imagenet")]
 
 

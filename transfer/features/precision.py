@@ -33,11 +33,11 @@ PRECISIONS = ("auto", "float32", "bfloat16")
 #: What a precision resolves to.
 RESOLVED_PRECISIONS = ("float32", "bfloat16")
 #: The product's default: bfloat16 where the CPU has native bfloat16 kernels, float32 elsewhere (so never slower
-#: than float32). With speech-only frames 3.09x float32 + full on this project's AVX512-BF16 CPU, the weak-supervision
+#: than float32). With speech-only frames 3.07x float32 + full on this project's AVX512-BF16 CPU, the weak-supervision
 #: AUC unchanged (+0.0000 [-0.0003, +0.0003]) and the acted probe -0.001; reports/embed_precision.md,
 #: docs/performance.md.
 DEFAULT_PRECISION = "auto"
-#: The reference precision: what a record without a precision was made with, what committed results are measured in.
+#: The reference precision: the only one before issue 23, what a record without a precision was made with.
 REFERENCE_PRECISION = "float32"
 #: The CPU flags (``/proc/cpuinfo``) that give oneDNN native bfloat16 convolution kernels, best first.
 BF16_FLAGS = ("amx_bf16", "avx512_bf16")
