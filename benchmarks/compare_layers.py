@@ -39,7 +39,7 @@ def main(argv=None) -> int:
                              "whose report lists what its embeddings/ holds)")
     args = parser.parse_args(argv)
 
-    from transfer.embedding import Embedder
+    from transfer.features.vgg16 import Embedder
     from foundation.metrics import binary_metrics
     from weaklabel.dataset import Dataset
     from transfer.probe import grouped_probe_predictions
@@ -63,8 +63,9 @@ def main(argv=None) -> int:
     for layer in args.layers:
         started = time.perf_counter()
         # The comparison as it was made: global average pooling and the dense head, only the layer varies.
-        metrics = train_and_evaluate(args.demo, weights, replace(ORIGINAL_RECIPE, layer=layer, seed=args.seed),
-                                     n_bootstrap=1000, embeddings_cache=args.cache).metrics
+        recipe = replace(ORIGINAL_RECIPE, embedding=ORIGINAL_RECIPE.embedding.updated(vgg16={"layer": layer}),
+                         seed=args.seed)
+        metrics = train_and_evaluate(args.demo, recipe, n_bootstrap=1000, embeddings_cache=args.cache).metrics
         demo_s = time.perf_counter() - started
         started = time.perf_counter()
         embedder = Embedder(weights, layer, image_shape=ravdess_logmel.shape[1:], pooling="gap")
@@ -86,7 +87,7 @@ def main(argv=None) -> int:
                                                          "positive_share": float(y.mean())},
               "demo": str(args.demo), "results": results,
               # what the figures depend on besides the layer: the recipe and the demo build's labels
-              "recipe": {k: v for k, v in replace(ORIGINAL_RECIPE, seed=args.seed).to_dict().items() if k != "layer"},
+              "recipe": replace(ORIGINAL_RECIPE, seed=args.seed).to_dict() | {"layer": "(the row's)"},
               "demo_labels": {"policy": build["config"]["policy"], "neutral_band": build["config"]["neutral_band"],
                               "build_fingerprint": build["fingerprint"]}}
     args.out.with_suffix(".json").write_text(json.dumps(record, indent=2) + "\n")

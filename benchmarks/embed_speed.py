@@ -169,7 +169,7 @@ def measure_default(weights, layer: str, batch_size: int, jit: bool, clips_per_r
                     log=print, precision: str = "float32") -> dict:
     """Alternate matmul-rate and embedding measurements; efficiency per round and overall. ``precision`` is a
     resolved one (``float32`` or ``bfloat16``): the embedder's arithmetic and the GEMM of the bound."""
-    from transfer.embedding import Embedder
+    from transfer.features.vgg16 import Embedder
 
     flops = vgg16_conv_flops(128, 438, layer)
     clips_per_round = -(-clips_per_round // batch_size) * batch_size  # whole batches: no padded work
@@ -240,7 +240,7 @@ def sweep(weights, layer: str, batch_sizes, jit_modes, clips: int, rounds: int, 
     a whole number of batches) with the matmul rate measured next to it, so each setting is also reported
     as a fraction of the bound.
     """
-    from transfer.embedding import Embedder
+    from transfer.features.vgg16 import Embedder
 
     flops = vgg16_conv_flops(128, 438, layer)["total_flops"]
     configs = [(bs, jit) for jit in jit_modes for bs in batch_sizes]
@@ -275,7 +275,7 @@ def sweep(weights, layer: str, batch_sizes, jit_modes, clips: int, rounds: int, 
                      "clips_per_s_median": median(x["clips_per_s"] for x in runs),
                      "clips_per_s_range": spread(x["clips_per_s"] for x in runs),
                      "efficiency_median": median(x["efficiency"] for x in runs), "runs": runs})
-    from transfer.embedding import DEFAULT_JIT
+    from transfer.features.vgg16 import DEFAULT_JIT
 
     default = next((r for r in rows if r["batch_size"] == 16 and r["jit"] == DEFAULT_JIT), None)
     for row in rows:

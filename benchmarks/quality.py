@@ -39,7 +39,7 @@ def speed_quality(ravdess_root: Path, weights, layers, resolutions, default_laye
     """The table; see the module docstring. ``resolutions`` is a list of (n_mels, hop_length)."""
     import tensorflow as tf
 
-    from transfer.embedding import DEFAULT_JIT, Embedder
+    from transfer.features.vgg16 import DEFAULT_JIT, Embedder
     from foundation.metrics import binary_metrics, paired_auc_difference
     from transfer.probe import grouped_probe_predictions
     from weaklabel.readers.acted import read_ravdess

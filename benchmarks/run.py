@@ -222,7 +222,7 @@ def run(args: argparse.Namespace, argv: list[str]) -> dict:
 
     def embedding_section():
         from benchmarks.embed_speed import measure_default, sweep
-        from transfer.embedding import DEFAULT_JIT, DEFAULT_LAYER
+        from transfer.features.vgg16 import DEFAULT_JIT, DEFAULT_LAYER
         from transfer.features.precision import DEFAULT_PRECISION, resolve_precision
 
         precision = resolve_precision(DEFAULT_PRECISION).precision  # the default's arithmetic on this machine
@@ -237,7 +237,7 @@ def run(args: argparse.Namespace, argv: list[str]) -> dict:
             return {"skipped": f"RAVDESS not available: {args.ravdess} is absent (../shared/data is only beside "
                                "the project in development/CI)"}
         from benchmarks.quality import speed_quality
-        from transfer.embedding import DEFAULT_LAYER
+        from transfer.features.vgg16 import DEFAULT_LAYER
 
         out = speed_quality(args.ravdess, weights(), args.layers, args.resolutions, DEFAULT_LAYER,
                             per_actor=args.quality_per_actor, log=_log)
@@ -247,7 +247,7 @@ def run(args: argparse.Namespace, argv: list[str]) -> dict:
 
     def levers_section():
         from benchmarks.levers import measure_build_env, measure_folded_conv1, measure_merge, measure_xla
-        from transfer.embedding import DEFAULT_LAYER
+        from transfer.features.vgg16 import DEFAULT_LAYER
 
         n_parts, clips = args.merge_parts
         out = {"merge": measure_merge(scratch, n_parts, clips, args.merge_rounds, log=_log)}

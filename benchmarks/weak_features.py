@@ -45,22 +45,46 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED = REPO_ROOT.parent / "shared" / "data"
 JSON_FILE, MARKDOWN_FILE = "features.json", "features.md"
 OUT = REPO_ROOT / "reports" / "weak_supervision_features"
-C_GRID = (1e-4, 1e-3, 1e-2, 1e-1)
-EXTRACTORS = ("vgg16", "egemaps", "vgg16+egemaps")
+#: The logistic head's C: weak labels need strong regularisation, so the grid runs well below the head's default.
+C_GRID = (1e-5, 1e-4, 1e-3, 1e-2, 1e-1)
+#: The rows' features by name: an extractor with options, or one of Whisper's input modes (:func:`variant_config`).
+VARIANTS = ("vgg16", "egemaps", "vgg16+egemaps", "whisper-clip", "whisper-padded8", "whisper-padded10",
+            "whisper-padded15", "whisper-padded30", "whisper-packed30")
+EXTRACTORS = ("vgg16", "whisper-padded10", "whisper-padded30")
 #: The probability-averaging combination: the two single-extractor heads' p(positive), averaged.
 AVERAGED = "vgg16 | egemaps (probabilities averaged)"
 AVERAGED_OF = ("vgg16", "egemaps")
-#: Today's default model, the reference of every paired difference.
-TODAY = ("vgg16", 1e-3)
+#: The references of the paired differences: the former default (VGG16, C = 1e-3) and Whisper's naive input
+#: (padded to 30 s, as Whisper is trained), at the row's own C.
+REFERENCE = ("vgg16", 1e-3)
+NAIVE_WHISPER = "whisper-padded30"
+
+
+def variant_config(name: str):
+    """The :class:`~transfer.features.EmbeddingConfig` of a row's features: an extractor's name (its defaults), or
+    ``whisper-clip``, ``whisper-padded<S>``, ``whisper-packed<S>`` (Whisper's input mode and window in seconds)."""
+    import re
+
+    from transfer.features import EmbeddingConfig
+
+    match = re.fullmatch(r"whisper-(clip|padded|packed)(\d+(?:\.\d+)?)?", name)
+    if not match:
+        return EmbeddingConfig(features=name)
+    mode, window = match.groups()
+    options = {"input": mode} | ({"window_s": float(window)} if window else {})
+    return EmbeddingConfig(features="whisper").updated(whisper=options)
 
 
 def product_defaults() -> dict:
-    """What the product defaults to, which the record is read against: extractor, logistic C, valence map."""
-    from transfer.features import DEFAULT_FEATURES
+    """What the product defaults to, which the record is read against: extractor (and Whisper's input), logistic
+    C, valence map."""
+    from transfer.features import DEFAULT_FEATURES, WhisperOptions
     from transfer.head import DEFAULT_LOGISTIC_C
     from weaklabel.readers.acted import DEFAULT_VALENCE_MAP
 
-    return {"features": DEFAULT_FEATURES, "C": DEFAULT_LOGISTIC_C, "valence_map": DEFAULT_VALENCE_MAP}
+    whisper = WhisperOptions()
+    return {"features": DEFAULT_FEATURES, "whisper_input": whisper.input, "whisper_window_s": whisper.window_s,
+            "whisper_pooling": whisper.pooling, "C": DEFAULT_LOGISTIC_C, "valence_map": DEFAULT_VALENCE_MAP}
 
 
 def row_name(features: str, C: float) -> str:
@@ -87,41 +111,35 @@ def _rotation_tess(y: np.ndarray, per_seed: list[np.ndarray], n_bootstrap: int, 
     return out
 
 
-def zero_shot_features(root: Path, valence: dict, extractors, weights, clip_seconds: float, mel) -> dict:
-    """The zero-shot corpus's clips (positive/negative under ``valence``) and each extractor's raw features."""
+def zero_shot_features(root: Path, valence: dict, embeddings: dict, clip_seconds: float, mel) -> dict:
+    """The zero-shot corpus's clips (positive/negative under ``valence``) and each row's raw features
+    (``embeddings``: row name -> resolved :class:`~transfer.features.Embedding`)."""
     from transfer.acted_evaluation import embed_files, select_clips
-    from transfer.features import FeatureSettings, get_extractor
-    from transfer.features.vgg16 import DEFAULT_LAYER, DEFAULT_N_BANDS, DEFAULT_POOLING
     from weaklabel.readers.acted import read_emotion_corpus
 
     clips = select_clips(read_emotion_corpus("auto", root, valence))
     out = {"clips": clips, "y": clips["y"].to_numpy(), "speakers": clips["speaker"].astype(str).to_numpy(), "X": {}}
-    settings = FeatureSettings(DEFAULT_LAYER, DEFAULT_POOLING, DEFAULT_N_BANDS, weights=weights)
-    for name in extractors:
-        extractor = get_extractor(name)
-        if extractor.components:
-            continue
-        X, errors = embed_files(clips["path"].tolist(), extractor.clip_embedder(settings, mel, clip_seconds),
-                                clip_seconds, mel)
-        if any(errors):
-            raise ValueError(f"zero-shot corpus: {sum(e is not None for e in errors)} files failed, e.g. "
-                             f"{next(e for e in errors if e)}")
-        out["X"][name] = X
-    for name in extractors:
-        extractor = get_extractor(name)
-        if extractor.components:
-            out["X"][name] = np.concatenate([out["X"][c] for c in extractor.components], axis=1)
+    for name, embedding in embeddings.items():
+        parts = embedding.components()
+        blocks = []
+        for part in parts:
+            if part.key not in out["X"]:
+                X, errors = embed_files(clips["path"].tolist(), part.clip_embedder(mel, clip_seconds), clip_seconds,
+                                        mel, part.batch_size)
+                if any(errors):
+                    raise ValueError(f"zero-shot corpus: {sum(e is not None for e in errors)} files failed, e.g. "
+                                     f"{next(e for e in errors if e)}")
+                out["X"][part.key] = X
+            blocks.append(out["X"][part.key])
+        out["X"][name] = np.concatenate(blocks, axis=1)
     return out
 
 
 def run(args) -> dict:
     from benchmarks.weak_levers import paired_difference
     from transfer.head import HeadConfig, predict_head
-    from transfer.features.precision import REFERENCE_PRECISION
-    from transfer.features.vgg16 import REFERENCE_FRAMES
     from transfer.training import TrainConfig, train_and_evaluate
     from transfer.weak_supervision import (WeakSupervisionConfig, mean_auc_over_rotations, rank_auc, read_clips)
-    from transfer.features import FEATURES, resolve_weights
     from weaklabel.build import BuildConfig, build_dataset
     from weaklabel.dataset import EMBEDDINGS_DIR, Dataset
     from weaklabel.policies import DEFAULT_POLICY, default_band
@@ -132,11 +150,9 @@ def run(args) -> dict:
                                             weak_label_quality, write_manifest, write_rotation_folds)
 
     started = time.time()
-    weights = resolve_weights("vgg16", "imagenet")
     policy, band = DEFAULT_POLICY, default_band(DEFAULT_POLICY)
     extractors = tuple(args.features)
-    for name in extractors:
-        FEATURES[name].check_available()
+    embeddings = {name: variant_config(name).resolve() for name in extractors}  # each row's, resolved once
     sentences = load_sentences(str(args.sentences))
     record_maps, rows_out, tess_out, ceilings_out, quality_out = {}, [], [], [], []
     cache = args.work / EMBEDDINGS_DIR
@@ -176,7 +192,7 @@ def run(args) -> dict:
                             and (previous_tess["y"] == wanted["y"].to_numpy()).all():
                         tess = previous_tess  # the same clips and labels under this map: the same features
                     else:
-                        tess = zero_shot_features(args.zero_shot, valence_map["table"], extractors, weights,
+                        tess = zero_shot_features(args.zero_shot, valence_map["table"], embeddings,
                                                   Dataset(base).config.clip_seconds, Dataset(base).config.mel)
                     previous_tess = tess
                 for r_index, rotation in enumerate(rotations):
@@ -192,10 +208,10 @@ def run(args) -> dict:
                         runs += [(f, C, "human") for f in extractors for C in args.c_grid]
                     test_p = {}
                     for features, C, labels_from in runs:
-                        model = TrainConfig(features=features, head=HeadConfig(C=C), labels=labels_from,
-                                            precision=REFERENCE_PRECISION, frames=REFERENCE_FRAMES)
-                        trained = train_and_evaluate(dataset, weights, model, n_bootstrap=10, embeddings_cache=cache,
-                                                     baselines=False)
+                        model = TrainConfig(embedding=variant_config(features), head=HeadConfig(C=C),
+                                            labels=labels_from)
+                        trained = train_and_evaluate(dataset, model, embeddings[features], n_bootstrap=10,
+                                                     embeddings_cache=cache, baselines=False)
                         pred = trained.predictions
                         test = pred[(pred["split"] == TEST) & pred["human_label"].notna()]
                         y = test["human_label"].to_numpy(dtype=int)
@@ -222,13 +238,14 @@ def run(args) -> dict:
                                 runs_ = [tess_runs[(row_name(f, C), p, rotation.name)][pairing_seed] for f in AVERAGED_OF]
                                 tess_runs.setdefault((key[0], p, rotation.name), {})[pairing_seed] = \
                                     (runs_[0] + runs_[1]) / 2
-        reference = {p: (row_name(*TODAY), p) for p in args.p}
         for (name, p), row_parts in parts.items():
             pooled = mean_auc_over_rotations(row_parts, args.bootstrap, 0, pairings=labels_of[(name, p)])
             out = {"map": map_name, "row": name, "p": p, **pooled}
-            ref = reference.get(p) if p is not None else None
-            if ref in parts and ref != (name, p):
-                out["vs_today"] = paired_difference(row_parts, parts[ref], labels_of[(name, p)], args.bootstrap)
+            C = name.rsplit("C = ", 1)[-1]
+            for field, ref in (("vs_reference", (row_name(*REFERENCE), p)),
+                               ("vs_naive_whisper", (f"{NAIVE_WHISPER}, C = {C}", p))):
+                if p is not None and ref in parts and ref != (name, p):
+                    out[field] = paired_difference(row_parts, parts[ref], labels_of[(name, p)], args.bootstrap)
             (ceilings_out if name.startswith("ceiling") else rows_out).append(out)
         for (name, p, rotation), per_seed in tess_runs.items():
             seeds = sorted(per_seed)
@@ -239,13 +256,15 @@ def run(args) -> dict:
         "kind": "weak_supervision_features",
         "command": "python -m benchmarks.weak_features " + " ".join(args.argv),
         "policy": policy, "neutral_band": band, "p": list(args.p), "pairing_seeds": list(args.pairing_seeds),
-        "c_grid": list(args.c_grid), "today": {"features": TODAY[0], "C": TODAY[1]},
+        "c_grid": list(args.c_grid), "reference": {"features": REFERENCE[0], "C": REFERENCE[1]},
+        "naive_whisper": NAIVE_WHISPER,
         "roots": [Path(r).name for r in args.root], "sentences": Path(args.sentences).name,
         "zero_shot": Path(args.zero_shot).name if args.zero_shot else None,
         "valence_maps": record_maps,
-        "features": {name: {"name": name, "version": FEATURES[name].version, "licence": FEATURES[name].licence,
-                            "description": FEATURES[name].description} for name in extractors},
-        "weights": {"source": weights.source, "sha256": weights.sha256, "verified": weights.verified},
+        "features": {name: {"name": name, "extractor": e.features, "version": e.extractor.version,
+                            "licence": e.extractor.licence, "description": e.describe(), "key": e.key,
+                            "weights": {k: (e.weights_record() or {}).get(k) for k in ("source", "sha256", "verified")}}
+                     for name, e in embeddings.items()},
         "product_default": product_defaults(),
         "rows": rows_out, "ceilings": ceilings_out, "zero_shot_runs": tess_out, "weak_label_quality": quality_out,
         "elapsed_s": round(time.time() - started, 1),
@@ -260,8 +279,8 @@ def _cell(r: dict) -> str:
     return f"{r['roc_auc']:.3f} [{lo:.3f}, {hi:.3f}]"
 
 
-def _delta(r: dict) -> str:
-    d = r.get("vs_today")
+def _delta(r: dict, field: str = "vs_reference") -> str:
+    d = r.get(field)
     return f"{d['mean']:+.3f} [{d['ci95'][0]:+.3f}, {d['ci95'][1]:+.3f}]" if d else "—"
 
 
@@ -280,18 +299,20 @@ def tables(record: dict) -> list[dict]:
                 tess = sorted(zs.get((map_name, r["row"], p), []), key=lambda z: z["rotation"])
                 tess_cell = " ".join(f"{z['roc_auc']:.2f}" + ("(inv)" if z["verdict"] == "inverted" else "")
                                      for z in tess) or "—"
-                table_rows.append([r["row"], _cell(r), _delta(r), " ".join(f"{a:.3f}" for a in r["per_part"]),
-                                   tess_cell])
+                table_rows.append([r["row"], _cell(r), _delta(r), _delta(r, "vs_naive_whisper"),
+                                   " ".join(f"{a:.3f}" for a in r["per_part"]), tess_cell])
             out.append({
                 "title": f"Valence map {map_name}, p = {p:g}: ROC AUC on held-out speakers' true valence",
-                "columns": ["features, logistic C", "ROC AUC [95% CI]", "Δ vs today's default [95% CI]",
-                            "per rotation x seed", f"zero-shot {record['zero_shot'] or ''} AUC per rotation"],
+                "columns": ["features, logistic C", "ROC AUC [95% CI]", "Δ vs vgg16, C = 1e-3 [95% CI]",
+                            f"Δ vs {record['naive_whisper']}, same C [95% CI]", "per rotation x seed",
+                            f"zero-shot {record['zero_shot'] or ''} AUC per rotation"],
                 "rows": table_rows,
                 "note": (f"Map {map_name}: {info['description']}; {info['corpus']['clips']} clips "
                          f"({info['corpus']['positive']} positive, {info['corpus']['negative']} negative). Policy "
                          f"{record['policy']} (band {record['neutral_band']:g}); {len(record['pairing_seeds'])} pairing "
                          "seed(s) x speaker rotations; intervals: bootstrap over pairing seeds and, within each, test "
-                         "speakers (paired for the differences; today's default: vgg16, C = 1e-3). Per rotation x "
+                         "speakers (paired for the differences: with VGG16 at C = 1e-3, the former default, and with "
+                         "Whisper's input padded to 30 s, as it was trained, at the row's C). Per rotation x "
                          "seed: in the order the runs were made (rotation by rotation within each seed). Zero-shot: "
                          "mean over pairing seeds per rotation, rotations in the order of their test speakers' names, "
                          "(inv) where the 95% interval over its clips lies wholly below 0.5."),
@@ -307,11 +328,11 @@ def tables(record: dict) -> list[dict]:
 def markdown(record: dict) -> str:
     from foundation.tables import markdown_tables
 
-    licences = "; ".join(f"`{n}` {f['version']} ({f['licence']})" for n, f in record["features"].items())
+    licences = "; ".join(f"`{n}`: {f['description']}, {f['version']}, weights verified={f['weights']['verified']} "
+                         f"({f['licence']})" for n, f in record["features"].items())
     head = (f"# Voice features on the weak-supervision benchmark\n\n`{record['command']}`\n\n"
             f"Corpus {', '.join(record['roots'])}; sentences {record['sentences']}; zero-shot "
-            f"{record['zero_shot']}; VGG16 weights {record['weights']['source']} "
-            f"(verified={record['weights']['verified']}). Extractors: {licences}.\n\n")
+            f"{record['zero_shot']}. Features: {licences}.\n\n")
     return head + markdown_tables(record["tables"])
 
 
@@ -331,7 +352,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--test-speakers", type=int, default=4)
     parser.add_argument("--validation-speakers", type=int, default=2)
     parser.add_argument("--c-grid", type=float, nargs="+", default=list(C_GRID))
-    parser.add_argument("--features", nargs="+", default=list(EXTRACTORS))
+    parser.add_argument("--features", nargs="+", default=list(EXTRACTORS),
+                        help=f"the rows' features (variant names: {', '.join(VARIANTS)}; any extractor name)")
     parser.add_argument("--work", type=Path, default=REPO_ROOT / "build" / "weak_features")
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--bootstrap", type=int, default=1000)

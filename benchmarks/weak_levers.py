@@ -6,8 +6,9 @@
 
 Reuses the datasets that run made at one match probability (default p = 0.75; every pairing seed and speaker
 rotation it made) and the shared embedding cache, and trains one model per lever configuration on each, scored on
-the held-out speakers' true valence. Rows are cumulative from this project's previous defaults to the new default,
-then one-at-a-time swaps away from the new default, then two label-noise methods that are not part of the product
+the held-out speakers' true valence. Rows are cumulative from this project's previous defaults through the former
+VGG16 default to the default (Whisper's encoder), then one-at-a-time swaps away from the default, then the VGG16
+levers measured on the former default (what made it the best VGG16 model), then two label-noise methods that are not part of the product
 (confident learning with ``cleanlab``; label spreading over a k-NN graph), measured here so the decision is on
 record, then two diagnostic rows (not part of the product) that train the same model on the clips the weak labels
 cover but with their true valence, as is and flipped at random to the weak labels' error rate, to separate what the
@@ -28,7 +29,8 @@ import numpy as np
 import pandas as pd
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_ROW = "+ label-model confidence as weights (the new default)"
+FORMER_ROW = "+ label-model confidence as weights (VGG16: the former default)"
+DEFAULT_ROW = "+ Whisper's speech encoder instead of VGG16 (the default)"
 
 
 def configurations():
@@ -44,22 +46,31 @@ def configurations():
     default = TrainConfig()
     logistic = HeadConfig(kind="logistic")
     dense = HeadConfig(kind="dense")
+
+    def vgg16(config: TrainConfig, **options) -> TrainConfig:  # the VGG16 extractor with some options changed
+        return replace(config, embedding=config.embedding.updated(features="vgg16", vgg16=options))
+
+    def whisper(**options) -> TrainConfig:
+        return replace(default, embedding=default.embedding.updated(whisper=options))
+
+    former = vgg16(default)  # the former default: VGG16 with its own defaults
     rows = [
         ("previous defaults: block2_conv2, global average, dense head", "cumulative", TEACHER, PREVIOUS_DEFAULTS, None),
         ("+ logistic head (C = 1e-3)", "cumulative", TEACHER, replace(PREVIOUS_DEFAULTS, head=logistic), None),
         ("+ frequency-band pooling over audio frames", "cumulative", TEACHER,
-         replace(PREVIOUS_DEFAULTS, head=logistic, pooling="bands"), None),
+         vgg16(replace(PREVIOUS_DEFAULTS, head=logistic), pooling="bands"), None),
         ("+ the default arithmetic (--precision auto: bfloat16 on a CPU with native kernels)", "cumulative", TEACHER,
-         replace(PREVIOUS_DEFAULTS, head=logistic, pooling="bands", precision=default.precision), None),
-        ("+ per-speaker standardisation", "cumulative", TEACHER, replace(default, weighting="none"), None),
+         vgg16(replace(PREVIOUS_DEFAULTS, head=logistic), pooling="bands", precision=former.embedding.vgg16.precision,
+               frames=former.embedding.vgg16.frames), None),
+        ("+ per-speaker standardisation", "cumulative", TEACHER, replace(former, weighting="none"), None),
+        (FORMER_ROW, "cumulative", TEACHER, former, None),
         (DEFAULT_ROW, "cumulative", TEACHER, default, None),
         ("default, dense head instead", "swap", TEACHER, replace(default, head=dense), None),
-        ("default, global average pooling instead", "swap", TEACHER, replace(default, pooling="gap"), None),
-        ("default, 8 frequency bands", "swap", TEACHER, replace(default, n_bands=8), None),
-        ("default, cut at block3_conv3 (2x the cost)", "swap", TEACHER, replace(default, layer="block3_conv3"), None),
-        ("default, cut at block4_conv3 (3x the cost)", "swap", TEACHER, replace(default, layer="block4_conv3"), None),
+        ("default, Whisper frames pooled by their mean only", "swap", TEACHER, whisper(pooling="mean"), None),
         ("default, logistic C = 1e-2", "swap", TEACHER, replace(default, head=HeadConfig(C=1e-2)), None),
         ("default, logistic C = 1e-4", "swap", TEACHER, replace(default, head=HeadConfig(C=1e-4)), None),
+        ("default, no per-speaker standardisation", "swap", TEACHER, replace(default, standardise="none"), None),
+        ("default, unweighted", "swap", TEACHER, replace(default, weighting="none"), None),
         ("default model, original `mean` policy", "swap", "mean", default, None),
         ("default model, the lexicon label model as teacher (the teacher before E5)", "swap", FALLBACK_POLICY,
          default, None),
@@ -67,9 +78,13 @@ def configurations():
         ("default, E5 teacher at band 0.2", "swap", f"{TEACHER}@0.2", default, None),
         ("default, E5 teacher at band 0.3", "swap", f"{TEACHER}@0.3", default, None),
         ("default, E5 teacher at band 0.5", "swap", f"{TEACHER}@0.5", default, None),
-        ("default, 64 mel bands (features rebuilt; half the embedding cost)", "swap", TEACHER, default, None, 64),
-        ("default, 64 mel bands, cut at block3_conv3 (the default's cost)", "swap", TEACHER,
-         replace(default, layer="block3_conv3"), None, 64),
+        ("VGG16 (former default), global average pooling instead", "vgg16", TEACHER, vgg16(former, pooling="gap"),
+         None),
+        ("VGG16 (former default), 8 frequency bands", "vgg16", TEACHER, vgg16(former, n_bands=8), None),
+        ("VGG16 (former default), cut at block3_conv3 (2x the cost)", "vgg16", TEACHER,
+         vgg16(former, layer="block3_conv3"), None),
+        ("VGG16 (former default), 64 mel bands (features rebuilt; half the embedding cost)", "vgg16", TEACHER,
+         former, None, 64),
         ("default + confident learning (cleanlab: prune flagged labels)", "noise", TEACHER, default, "cleanlab"),
         ("default + label spreading (k-NN graph, abstained clips included)", "noise", TEACHER, default, "spreading"),
         ("true labels on the clips the weak labels cover (coverage only, no noise)", "diagnostic", TEACHER,
@@ -102,7 +117,7 @@ def flip_at_rate(y: np.ndarray, rate: float, seed: int = 0) -> np.ndarray:
     return flipped
 
 
-def _noisy_fit(dataset: Path, config, weights, cache: Path, method: str, seed: int = 0):
+def _noisy_fit(dataset: Path, config, embedding, cache: Path, method: str, seed: int = 0):
     """Train the default model after a label-noise method, or on a diagnostic's labels; return the test
     predictions frame.
 
@@ -123,8 +138,7 @@ def _noisy_fit(dataset: Path, config, weights, cache: Path, method: str, seed: i
     from weaklabel.dataset import Dataset
 
     segments = Dataset(dataset).segments
-    X, _ = embed_dataset(dataset, weights, config.layer, pooling=config.pooling, n_bands=config.n_bands,
-                         cache_dir=cache)
+    X, _ = embed_dataset(dataset, embedding, cache_dir=cache)
     clipped = segments[segments["feature_row"].notna()]
     rows = clipped["feature_row"].to_numpy(dtype=np.int64)
     train_all = clipped[clipped["split"] == "train"]
@@ -198,13 +212,12 @@ def main(argv: list[str] | None = None) -> int:
 
     from transfer.training import train_and_evaluate
     from transfer.weak_supervision import mean_auc_over_rotations
-    from transfer.weights import resolve_vgg16_weights
     from foundation.atomic import write_record_atomic
     from weaklabel.dataset import EMBEDDINGS_DIR
     from weaklabel.relabel import relabel_dataset
     from foundation.tables import markdown_tables
 
-    weights = resolve_vgg16_weights("imagenet")
+    resolved: dict = {}  # every distinct embedding resolved once
     pairings = sorted(args.work.glob(f"p{args.p:.2f}-seed*"))
     if not pairings:
         print(f"error: no p{args.p:.2f}-seed* builds in {args.work}; run pipelines.weak_supervision first",
@@ -225,11 +238,14 @@ def main(argv: list[str] | None = None) -> int:
                 name_, _, band = policy.partition("@")
                 dataset = relabel_dataset(base, pairing / f"{policy}-{rotation}{suffix}", policy=name_,
                                           neutral_band=float(band) if band else None, folds=str(folds.resolve()))
+                if config.embedding not in resolved:
+                    resolved[config.embedding] = config.embedding.resolve()
+                embedding = resolved[config.embedding]
                 if noise:
-                    test = _noisy_fit(dataset, config, weights, cache, noise)
+                    test = _noisy_fit(dataset, config, embedding, cache, noise)
                 else:
-                    predictions = train_and_evaluate(dataset, weights, config, n_bootstrap=10, embeddings_cache=cache,
-                                                     baselines=False).predictions
+                    predictions = train_and_evaluate(dataset, config, embedding, n_bootstrap=10,
+                                                     embeddings_cache=cache, baselines=False).predictions
                     test = predictions[predictions["split"] == "test"]
                 test = test[test["human_label"].notna()]
                 parts.append((test["human_label"].to_numpy(dtype=int), test["p_head"].to_numpy(dtype=float),

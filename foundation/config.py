@@ -183,11 +183,20 @@ def _walk(cls: type, prefix: tuple[str, ...], base: Any, cli_only: bool) -> Iter
         if meta is None or (cli_only and not meta["cli"]):
             continue
         tp = hints[field_.name]
-        default = getattr(base, field_.name) if base is not MISSING else _field_default(field_)
         if dataclasses.is_dataclass(_base_type(tp)):
-            yield from _walk(_base_type(tp), prefix + (field_.name,), default, cli_only)
+            # a nested config made by its class's own defaults shows them as its fields declare them
+            own = base is MISSING and field_.default_factory is _base_type(tp)
+            inner = MISSING if own else getattr(base, field_.name) if base is not MISSING else _field_default(field_)
+            yield from _walk(_base_type(tp), prefix + (field_.name,), inner, cli_only)
         else:
+            default = getattr(base, field_.name) if base is not MISSING else _field_default(field_)
             yield Option(prefix + (field_.name,), field_, tp, default, meta)
+
+
+def excluded(dotted: str, exclude) -> bool:
+    """Whether the option at ``dotted`` is excluded by ``exclude`` (dotted paths; a path excludes everything under
+    it: ``embedding`` excludes ``embedding.vgg16.layer``)."""
+    return any(dotted == e or dotted.startswith(e + ".") for e in exclude)
 
 
 # ---------------------------------------------------------------------------------------------- values
@@ -291,7 +300,8 @@ def table_values(tables: Mapping[str, type], mapping: Mapping[str, Any], where: 
     """Read a mapping (a TOML table) whose keys are fields of one or more config classes.
 
     Keys are field names; a nested dataclass field is a sub-table (``head = {kind = "dense"}``) or its own
-    fields' names, flattened (``kind = "dense"``).
+    fields' names, flattened (``kind = "dense"``); a flattened key may also be an option's flag without its dashes
+    (``whisper_pooling`` for ``--whisper-pooling``), which names it where two nested fields share a name.
 
     Parameters
     ----------
@@ -301,7 +311,8 @@ def table_values(tables: Mapping[str, type], mapping: Mapping[str, Any], where: 
     where : str
         How error messages name the mapping (``[train]``).
     exclude : {name: field paths}, optional
-        Options of a class that this mapping may not set (set elsewhere), as dotted paths.
+        Options of a class that this mapping may not set (set elsewhere), as dotted paths (a path excludes
+        everything under it).
 
     Returns
     -------
@@ -316,11 +327,14 @@ def table_values(tables: Mapping[str, type], mapping: Mapping[str, Any], where: 
     known: dict[tuple[str, ...], tuple[str, Option]] = {}
     for name, cls in tables.items():
         for opt in options(cls):
-            if ".".join(opt.path) not in exclude.get(name, ()):
+            if not excluded(".".join(opt.path), exclude.get(name, ())):
                 known[opt.path] = (name, opt)
     by_leaf: dict[str, list[tuple[str, ...]]] = {}
-    for path in known:
+    by_flag: dict[str, tuple[str, ...]] = {}
+    for path, (_, opt) in known.items():
         by_leaf.setdefault(path[-1], []).append(path)
+        if not opt.is_bool:
+            by_flag[opt.flag.lstrip("-").replace("-", "_")] = path
     out: dict[str, dict] = {name: {} for name in tables}
     unknown: list[str] = []
 
@@ -332,8 +346,8 @@ def table_values(tables: Mapping[str, type], mapping: Mapping[str, Any], where: 
                 out[name][path] = coerce(opt, value, where)
             elif isinstance(value, Mapping) and any(p[:len(path)] == path for p in known):
                 visit(path, value)
-            elif not prefix and len(by_leaf.get(key, ())) == 1:
-                name, opt = known[by_leaf[key][0]]
+            elif not prefix and (key in by_flag or len(by_leaf.get(key, ())) == 1):
+                name, opt = known[by_flag.get(key) or by_leaf[key][0]]
                 out[name][opt.path] = coerce(opt, value, where)
             else:
                 unknown.append(".".join(path))
@@ -381,10 +395,10 @@ def _build(cls: type, values: dict, base: Any):
 
 def config_mapping(config: Any, exclude: tuple[str, ...] = ()) -> dict:
     """The user options of a config instance as plain data, nested like the class (tuples as lists);
-    ``exclude``: dotted paths left out."""
+    ``exclude``: dotted paths left out (each with everything under it)."""
     out: dict = {}
     for opt in options(type(config)):
-        if ".".join(opt.path) in exclude:
+        if excluded(".".join(opt.path), exclude):
             continue
         value = config
         for name in opt.path:
@@ -471,14 +485,14 @@ class CommandLine:
             notes: Mapping[str, str] | None = None, group: str | None = None) -> None:
         """Add an option for every user option of ``cls``; :meth:`parse` returns their values under ``name``.
 
-        ``exclude``: dotted paths not offered; ``flags``: dotted path -> another flag; ``notes``: dotted path ->
-        a sentence added to the help; ``group``: the group of options that name none.
+        ``exclude``: dotted paths not offered (each with everything under it); ``flags``: dotted path -> another
+        flag; ``notes``: dotted path -> a sentence added to the help; ``group``: the group of options that name none.
         """
         flags, notes = flags or {}, notes or {}
         self.tables[name], self.classes[name] = [], cls
         for opt in options(cls):
             dotted = ".".join(opt.path)
-            if dotted in exclude:
+            if excluded(dotted, exclude):
                 continue
             dest = f"{name}:{dotted}"
             flag = flags.get(dotted, opt.flag)

@@ -79,3 +79,14 @@ def display_path(path: str | Path | None) -> str | None:
             continue
         return str(Path(shown) / inside) if shown else (str(inside) or ".")
     return str(resolved)
+
+
+#: The environment variable that moves the product's cache folder (converted weights, assembled models, the
+#: sentence cache).
+CACHE_ENV = "WEAKLABEL_CACHE"
+
+
+def user_cache_dir() -> Path:
+    """The product's cache folder: ``$WEAKLABEL_CACHE``, else ``~/.cache/weaklabel`` (created by its writers)."""
+    env = os.environ.get(CACHE_ENV)
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "weaklabel"

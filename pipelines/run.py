@@ -7,9 +7,9 @@
     python -m pipelines.run --config run.toml --print-config  # the resolved configuration (a file --config reads)
 
 Takes every option of the steps (pipelines.build_dataset, pipelines.embed, pipelines.train, pipelines.report),
-each once: --seed seeds the build and the training; the embedding's --weights, --layer, --pooling, --bands,
---features, --precision, --frames and --batch-size are the training's too; --report places the report. The dataset is --out (the demo's build/demo
-without --root, rebuilt when the defaults change); the report goes into it, DATASET/report/index.html, unless
+each once: --seed seeds the build and the training; the embedding's options (--features, --batch-size and each
+extractor's own: --whisper-*, --weights, --layer, ...) are the training's too, resolved once for both; --report
+places the report. The dataset is --out (the demo's build/demo without --root, rebuilt when the defaults change); the report goes into it, DATASET/report/index.html, unless
 --report says otherwise (the committed reference report of the demo, reports/demo/index.html, is written only by
 python -m benchmarks.refresh). A finished build is reported up to date, cached embeddings are reused, and training is
 skipped when the dataset's model and metrics.json were made from this very build, embedding and training
@@ -24,10 +24,11 @@ step's configuration fields (docs/options.md, "One file for the whole run"):
     root = "calls/manifest.csv"
     clip_seconds = 5.0
     policy = "vader"
-    [embed]                     # transfer.embedding.EmbedConfig: weights, layer, pooling, n_bands, batch_size,
-                                # features, precision, frames
-    weights = "imagenet"
-    [train]                     # transfer.training.TrainConfig and TrainOptions (the embedding's are [embed]'s)
+    [embed]                     # transfer.features.EmbeddingConfig: features, batch_size, and each extractor's
+    features = "auto"           # options: [embed.whisper] (model, input, window_s, pooling, ...), [embed.vgg16]
+    [embed.whisper]             # (weights, layer, pooling, n_bands, precision, frames); or flattened in [embed]
+    window_s = 10.0             # under their flags' names (whisper_window = 10.0, layer = "block3_conv3")
+    [train]                     # transfer.training.TrainConfig and TrainOptions (the embedding is [embed]'s)
     head = {kind = "dense", max_epochs = 50}
     human_labels = "labels.csv"
     [report]                    # reporting.ReportConfig: out, evaluation, label_quality, weak_supervision
@@ -44,17 +45,16 @@ from foundation.executor import ExecutorConfig
 from pipelines import build_dataset, embed, report, train
 from pipelines._common import fail, printer, report_error
 from reporting.report import ReportConfig
-from transfer.embedding import EmbedConfig
+from transfer.features import EmbeddingConfig
 from transfer.quiet import set_verbose
 from transfer.training import TrainConfig, TrainOptions
 from weaklabel.config import BuildConfig
 from weaklabel.errors import CorpusError
 
-#: The fields of the training's configuration that are the embedding's ([embed] sets them for both).
-FROM_EMBEDDING = {"train": ("layer", "pooling", "n_bands", "features", "precision", "frames"),
-                  "train_options": ("weights", "batch_size")}
+#: What the [train] table and the training's options leave to [embed]: the training's embedding is the embed step's.
+SET_BY_EMBED = {"train": ("embedding",)}
 #: The config file's tables: table -> {values name: config class}.
-TABLES = {"build": {"build": BuildConfig}, "embed": {"embed": EmbedConfig},
+TABLES = {"build": {"build": BuildConfig}, "embed": {"embed": EmbeddingConfig},
           "train": {"train": TrainConfig, "train_options": TrainOptions}, "report": {"report": ReportConfig},
           "executor": {"executor": ExecutorConfig}}
 
@@ -82,9 +82,9 @@ def command_line() -> CommandLine:
                           "that the error line names)")
     own.add_argument("--verbose", action="store_true", help="show TensorFlow's own start-up log")
     cli.add("build", BuildConfig, notes={"seed": "also the training and bootstrap seed"})
-    cli.add("embed", EmbedConfig)
-    cli.add("train", TrainConfig, exclude=FROM_EMBEDDING["train"] + ("seed",))
-    cli.add("train_options", TrainOptions, exclude=FROM_EMBEDDING["train_options"], group="model")
+    cli.add("embed", EmbeddingConfig)
+    cli.add("train", TrainConfig, exclude=SET_BY_EMBED["train"] + ("seed",))
+    cli.add("train_options", TrainOptions, group="model")
     cli.add("report", ReportConfig, flags={"out": "--report"})
     cli.add("executor", ExecutorConfig, group="running")
     return cli
@@ -97,7 +97,7 @@ class RunPlan:
     dataset: Path
     demo: bool
     build: BuildConfig
-    embed: EmbedConfig
+    embed: EmbeddingConfig
     train: TrainConfig
     train_options: TrainOptions
     report: ReportConfig
@@ -107,8 +107,8 @@ class RunPlan:
         """The configuration as ``--config`` reads it (``run.json``, ``--print-config``), the executor's
         machine-dependent defaults resolved (:meth:`~foundation.executor.ExecutorConfig.resolved`)."""
         return {"out": str(self.dataset), "build": config_mapping(self.build), "embed": config_mapping(self.embed),
-                "train": {**config_mapping(self.train, exclude=FROM_EMBEDDING["train"]),
-                          **config_mapping(self.train_options, exclude=FROM_EMBEDDING["train_options"])},
+                "train": {**config_mapping(self.train, exclude=SET_BY_EMBED["train"]),
+                          **config_mapping(self.train_options)},
                 "report": config_mapping(self.report), "executor": config_mapping(self.executor.resolved())}
 
 
@@ -133,7 +133,7 @@ def read_config_file(path: Path) -> tuple[dict[str, dict], Path | None]:
                           f"'out' and the tables {', '.join(f'[{t}]' for t in TABLES)})")
     values: dict[str, dict] = {}
     for table, classes in TABLES.items():
-        values.update(table_values(classes, data.get(table, {}), f"{path} [{table}]", exclude=FROM_EMBEDDING))
+        values.update(table_values(classes, data.get(table, {}), f"{path} [{table}]", exclude=SET_BY_EMBED))
     out = data.get("out")
     if out is not None and not isinstance(out, str):
         raise ConfigError(f"{path}: out: expected a string (a folder), got {out!r}")
@@ -148,17 +148,15 @@ def resolve(args, given: dict[str, dict]) -> RunPlan:
     if ("seed",) in given["build"]:  # --seed seeds the build and the training
         values["train"][("seed",)] = given["build"][("seed",)]
     build, dataset, demo = build_dataset.build_config(values["build"], args.out or out)
-    embedding = make_config(EmbedConfig, values["embed"])
-    shared = {"train": {name: getattr(embedding, name) for name in FROM_EMBEDDING["train"]},
-              "train_options": {name: getattr(embedding, name) for name in FROM_EMBEDDING["train_options"]}}
+    embedding = make_config(EmbeddingConfig, values["embed"])
     report_config = make_config(ReportConfig, values["report"])
     if report_config.out is None:
         from reporting import default_report_path
 
         report_config = replace(report_config, out=str(default_report_path(dataset)))
     return RunPlan(dataset=dataset, demo=demo, build=build, embed=embedding,
-                   train=make_config(TrainConfig, values["train"], **shared["train"]),
-                   train_options=make_config(TrainOptions, values["train_options"], **shared["train_options"]),
+                   train=make_config(TrainConfig, values["train"], embedding=embedding),
+                   train_options=make_config(TrainOptions, values["train_options"]),
                    report=report_config, executor=make_config(ExecutorConfig, values["executor"]))
 
 
@@ -191,7 +189,10 @@ def main(argv: list[str] | None = None) -> int:
     overwrite = args.overwrite or (plan.demo and plan.dataset == build_dataset.DEMO_OUT_DIR)
     rc = step(1, "build", build_dataset.run_build, plan.build, plan.dataset, plan.executor, demo=plan.demo,
               overwrite=overwrite, force=args.force, quiet=args.quiet, debug=args.debug)
-    rc = rc or step(2, "embed", embed.run_embed, plan.dataset, plan.embed, plan.executor, quiet=args.quiet)
+    if rc:
+        return rc
+    embedding, rc = embed.resolve_embedding(plan.embed, args.quiet)  # once, for the embed and train steps
+    rc = rc or step(2, "embed", embed.run_embed, plan.dataset, embedding, plan.executor, quiet=args.quiet)
     if rc:
         return rc
     current = None
@@ -199,14 +200,15 @@ def main(argv: list[str] | None = None) -> int:
         from transfer import training
 
         try:
-            current = training.model_is_current(plan.dataset, plan.train, plan.embed.weights,
-                                                plan.train_options.human_labels, plan.train_options.model_out)
-        except Exception as exc:  # e.g. weights that do not resolve: the train step reports it properly
+            current = training.model_is_current(plan.dataset, plan.train, embedding, plan.train_options.human_labels,
+                                                plan.train_options.model_out)
+        except Exception as exc:  # an unreadable record: the train step reports it properly
             say(f"  (could not check the existing model: {exc})")
     if current:
         say(f"[3/4] train: up to date, skipped ({current}; --force retrains)")
     else:
-        rc = step(3, "train", train.run_train, plan.dataset, plan.train, plan.train_options, quiet=args.quiet)
+        rc = step(3, "train", train.run_train, plan.dataset, plan.train, plan.train_options, embedding=embedding,
+                  quiet=args.quiet)
     rc = rc or step(4, "report", report.run_report, plan.dataset, plan.report, quiet=True)
     if rc:
         return rc

@@ -1,12 +1,12 @@
 """Train a valence head on the features of the weak labels' clips, next to classical baselines; write metrics.
 
-    python -m pipelines.train --dataset build/demo [--layer block3_conv3] [--human-labels labels.csv]
+    python -m pipelines.train --dataset build/demo [--human-labels labels.csv]
 
-The features are --features' extractor (transfer.features.FEATURES; docs/features.md). The default model (each
-option's default is in --help): VGG16 cut at --layer, pooled per frequency band over
-the frames holding audio, standardised per speaker/recording (the build's group), and a logistic head weighted
-by the labelling policy's confidence. --head dense --pooling gap --standardise none --weighting none --layer
-block3_conv3 is the original project's recipe.
+The features are --features' extractor (transfer.features.FEATURES, each with its own options; docs/features.md).
+The default model (each option's default is in --help): Whisper's speech encoder over each clip's audio (VGG16 where
+Whisper cannot run, saying so), standardised per speaker/recording (the build's group), and a logistic head
+weighted by the labelling policy's confidence. --features vgg16 --layer block3_conv3 --pooling gap --precision
+float32 --frames full --head dense --standardise none --weighting none is the original project's recipe.
 
 Writes DATASET/metrics.json (ROC AUC with bootstrap 95% intervals and more, for validation and test, against
 the weak labels and, where available, human labels) and the model to DATASET/model/ (or --model-out).
@@ -34,17 +34,24 @@ def command_line() -> CommandLine:
     return cli
 
 
-def run_train(dataset: Path, config: TrainConfig, options: TrainOptions = TrainOptions(), *,
+def run_train(dataset: Path, config: TrainConfig, options: TrainOptions = TrainOptions(), *, embedding=None,
               quiet: bool = False) -> int:
-    """Train and save (:func:`transfer.training.train`) with progress, print the metrics; the exit status."""
+    """Train and save (:func:`transfer.training.train`) with progress, print the metrics; the exit status.
+    ``embedding``: ``config.embedding`` resolved already (else resolved here, saying which extractor runs)."""
     from foundation.locking import FolderBusyError
     from transfer.training import EmptySplitError, train
     from transfer.weights import WeightsError
     from weaklabel.dataset import Dataset
 
+    if embedding is None:
+        from pipelines.embed import resolve_embedding
+
+        embedding, rc = resolve_embedding(config.embedding, quiet)
+        if rc:
+            return rc
     bar = LazyBar("embedding", "clip", quiet)
     try:
-        result = train(dataset, config, options, log=printer(quiet), embed_start=bar.start,
+        result = train(dataset, config, options, embedding=embedding, log=printer(quiet), embed_start=bar.start,
                        embed_progress=bar.update)
     except EmptySplitError as exc:  # no test clips: whatever the table shows is not a result
         print(metrics_table(exc.metrics))
@@ -70,13 +77,10 @@ def metrics_table(metrics: dict) -> str:
     from transfer.features import recorded_features
 
     features = recorded_features(metrics)
-    embedding = (f"{features} {metrics['embedding']['layer']}, {metrics['embedding']['pooling']} pooling"
-                 if metrics['embedding'].get('layer') else f"{features} ({metrics['embedding']['key']})")
-    computed = [text for value, reference, text in (
-        (metrics["embedding"].get("precision"), "float32", metrics["embedding"].get("precision")),
-        (metrics["embedding"].get("frames"), "full", "speech-only frames")) if value and value != reference]
-    if computed:
-        embedding += f" ({', '.join(computed)})"  # e.g. "(bfloat16, speech-only frames)"
+    embedding = f"{features} ({metrics['embedding']['key']})"
+    note = (metrics.get("features") or {}).get("note") if isinstance(metrics.get("features"), dict) else None
+    if note:
+        embedding += f", {note}"
     weights = f" (weights {weights_line(metrics['weights'])})" if metrics.get("weights") else ""
     lines = [f"{embedding}{weights}; {metrics['head_training']['kind']} head; {metrics['n_train']} training clips"]
     for key, title in TARGETS.items():

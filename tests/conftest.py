@@ -95,3 +95,22 @@ def small_mosei(tmp_path) -> Path:
             f"{vid}___2___11.6___11.9___The meeting is on Tuesday.",
         ])
     return write_mosei(tmp_path / "corpus", recordings)
+
+
+def vgg16_embedding(weights="random", batch_size: int = 16, **settings):
+    """A resolved VGG16 embedding (:class:`transfer.features.Embedding`) for tests: seeded random weights unless
+    given (a spec, or a resolved :class:`~transfer.weights.WeightsInfo`), the reference path (float32 over whole
+    clips) unless ``settings`` say otherwise (``layer``, ``pooling``, ``n_bands``, ``precision``, ``frames``)."""
+    from transfer.features import Embedding, VGG16Settings
+    from transfer.weights import resolve_vgg16_weights
+
+    weights = resolve_vgg16_weights(weights) if isinstance(weights, str) else weights
+    return Embedding("vgg16", VGG16Settings(weights=weights, **settings), batch_size, "vgg16")
+
+
+def embedding_config(features: str = "vgg16", batch_size: int = 16, **vgg16):
+    """An :class:`transfer.features.EmbeddingConfig` for tests: ``features`` with VGG16's random weights (explicit)
+    and any other VGG16 options given."""
+    from transfer.features import EmbeddingConfig
+
+    return EmbeddingConfig(features=features, batch_size=batch_size).updated(vgg16={"weights": "random", **vgg16})

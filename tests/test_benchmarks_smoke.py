@@ -82,7 +82,7 @@ def test_benchmarks_run_end_to_end_at_toy_scale(tmp_path):
 
     default = sections["embedding"]["default"]
     from benchmarks.embed_speed import vgg16_conv_flops
-    from transfer.embedding import DEFAULT_JIT, DEFAULT_LAYER
+    from transfer.features.vgg16 import DEFAULT_JIT, DEFAULT_LAYER
 
     assert default["layer"] == DEFAULT_LAYER and default["batch_size"] == 16 and default["jit"] is DEFAULT_JIT
     assert default["flops_per_clip"] == default["flops_per_clip_keras_check"] == \

@@ -126,7 +126,7 @@ def _as_train_record(model: dict) -> dict:
 
 
 def _pooling_name(train: dict) -> str:
-    from transfer.embedding import EmbeddingSpec
+    from transfer.features.vgg16 import EmbeddingSpec
 
     return EmbeddingSpec(layer=train["layer"], pooling=train["pooling"], n_bands=train["n_bands"]).pooling_name
 
@@ -172,7 +172,7 @@ def _valence_map(path: str) -> list[Expect]:
 
 def acted_evaluation() -> list[Expect]:
     from transfer.acted_evaluation import ActedEvaluationConfig
-    from transfer.embedding import IMAGE_VERSION
+    from transfer.features.vgg16 import IMAGE_VERSION
     from weaklabel.audio import DEFAULT_CLIP_SECONDS
     from weaklabel.features import LogMelParams
 
@@ -275,7 +275,7 @@ def layer_comparison() -> list[Expect]:
 
 
 def speed() -> list[Expect]:
-    from transfer.embedding import DEFAULT_JIT, DEFAULT_LAYER
+    from transfer.features.vgg16 import DEFAULT_JIT, DEFAULT_LAYER
     from weaklabel.features import LogMelParams
 
     mel = LogMelParams()

@@ -18,7 +18,7 @@ from weaklabel.errors import OutputConflictError
 from weaklabel.features import LogMelParams
 from weaklabel.readers import read_corpus
 
-from .conftest import REPO_ROOT, write_mosei
+from .conftest import REPO_ROOT, vgg16_embedding, write_mosei
 
 OUTPUT_FILES = ("segments.parquet", "features/logmel.npy", "build.json")
 FAST_MEL = LogMelParams(n_mels=32, n_fft=512, win_length=512, hop_length=512)
@@ -163,11 +163,10 @@ def test_force_does_not_bypass_the_configuration_check(small_mosei, tmp_path):
 
 def test_half_written_embedding_cache_is_recomputed(small_mosei, tmp_path, monkeypatch):
     from transfer import embedding
-    from transfer.weights import resolve_vgg16_weights
 
     dataset = build_dataset(config_for(small_mosei), tmp_path / "out", workers=1).out_dir
-    weights = resolve_vgg16_weights("random")
-    _, meta = embedding.embed_dataset(dataset, weights, batch_size=8, jit=False)
+    vgg16 = vgg16_embedding(batch_size=8)
+    _, meta = embedding.embed_dataset(dataset, vgg16)
     array_path, meta_path = embedding_files(Dataset(dataset).embeddings_dir, meta["key"])
     expected = array_path.read_bytes(), meta_path.read_bytes()
 
@@ -175,12 +174,12 @@ def test_half_written_embedding_cache_is_recomputed(small_mosei, tmp_path, monke
     write_json = embedding.write_json_atomic
     monkeypatch.setattr(embedding, "write_json_atomic", lambda *a: (_ for _ in ()).throw(KeyboardInterrupt()))
     with pytest.raises(KeyboardInterrupt):  # killed after the new array, before its record
-        embedding.embed_dataset(dataset, weights, batch_size=8, jit=False)
+        embedding.embed_dataset(dataset, vgg16)
     monkeypatch.setattr(embedding, "write_json_atomic", write_json)
     assert array_path.is_file() and not meta_path.exists()  # the old record went first
     stray = array_path.parent / f".{array_path.name}.k1ll3d.tmp"
     stray.write_bytes(b"\x93NUMPY")
-    again, meta = embedding.embed_dataset(dataset, weights, batch_size=8, jit=False)
+    again, meta = embedding.embed_dataset(dataset, vgg16)
     assert not meta["from_cache"] and (array_path.read_bytes(), meta_path.read_bytes()) == expected
     assert not stray.exists()
 

@@ -11,7 +11,7 @@ from foundation.executor import make_executor, resolve_scheduler  # noqa: E402
 from weaklabel.features import LogMelParams  # noqa: E402
 from weaklabel.readers import read_corpus  # noqa: E402
 
-from .conftest import write_mosei  # noqa: E402
+from .conftest import embedding_config, vgg16_embedding, write_mosei  # noqa: E402
 
 OUTPUT_FILES = ("segments.parquet", "features/logmel.npy", "build.json")
 FAST_MEL = LogMelParams(n_mels=32, n_fft=512, win_length=512, hop_length=512)
@@ -86,29 +86,28 @@ def test_build_joins_a_cluster_by_address(local_build, cluster, tmp_path):
 
 def test_embeddings_on_dask_are_the_same_bytes(local_build, cluster, tmp_path):
     from transfer.embedding import embed_dataset
-    from transfer.weights import resolve_vgg16_weights
 
     _, dataset = local_build
-    weights = resolve_vgg16_weights("random")
     # the reference path (float32, whole clips) is chunked as asked; speech-only frames plan whole blocks of clips
-    reference = dict(precision="float32", frames="full")
-    local, meta = embed_dataset(dataset, weights, batch_size=4, chunk_clips=8, **reference)
+    reference = vgg16_embedding(batch_size=4, precision="float32", frames="full")
+    local, meta = embed_dataset(dataset, reference, chunk_clips=8)
     array_path = dataset / "embeddings" / f"{meta['key']}.npy"
     meta_path = array_path.with_suffix(".json")
     expected = (array_path.read_bytes(), meta_path.read_bytes())
     array_path.unlink()
     meta_path.unlink()
     done = []
-    on_dask, dask_meta = embed_dataset(dataset, weights, batch_size=4, chunk_clips=8, progress=done.append,
-                                       dask_address=cluster.scheduler_address, **reference)
+    on_dask, dask_meta = embed_dataset(dataset, reference, chunk_clips=8, progress=done.append,
+                                       dask_address=cluster.scheduler_address)
     assert not dask_meta["from_cache"] and sorted(done) == [2, 8, 8]  # three chunks, assembled in order
     assert (array_path.read_bytes(), meta_path.read_bytes()) == expected
     assert np.array_equal(on_dask, local)
     # The command line, joining the same cluster: a fresh cache written with the same bytes.
     array_path.unlink()
     meta_path.unlink()
-    code = embed_cli.main(["--dataset", str(dataset), "--weights", "random", "--batch-size", "4", "--quiet",
-                           "--precision", "float32", "--frames", "full", "--dask-address", cluster.scheduler_address])
+    code = embed_cli.main(["--dataset", str(dataset), "--features", "vgg16", "--weights", "random", "--batch-size", "4",
+                           "--quiet", "--precision", "float32", "--frames", "full",
+                           "--dask-address", cluster.scheduler_address])
     assert code == 0 and (array_path.read_bytes(), meta_path.read_bytes()) == expected
 
 
@@ -116,18 +115,16 @@ def test_bfloat16_speech_only_embeddings_on_dask_are_the_same_bytes(local_build,
     """Issue 23: bfloat16 over speech-only frames, computed on the cluster's workers (each resolves nothing: the
     precision travels resolved), gives the bytes this process computes."""
     from transfer.embedding import embed_dataset
-    from transfer.weights import resolve_vgg16_weights
 
     _, dataset = local_build
-    weights = resolve_vgg16_weights("random")
-    options = dict(batch_size=4, precision="bfloat16", frames="speech")
-    local, meta = embed_dataset(dataset, weights, cache_dir=tmp_path / "local", **options)
-    on_dask, dask_meta = embed_dataset(dataset, weights, cache_dir=tmp_path / "dask",
-                                       dask_address=cluster.scheduler_address, **options)
+    bf16 = vgg16_embedding(batch_size=4, precision="bfloat16", frames="speech")
+    local, meta = embed_dataset(dataset, bf16, cache_dir=tmp_path / "local")
+    on_dask, dask_meta = embed_dataset(dataset, bf16, cache_dir=tmp_path / "dask",
+                                       dask_address=cluster.scheduler_address)
     assert meta["key"].endswith("_bf16_speech") and dask_meta["key"] == meta["key"]
     assert meta["precision"] == dask_meta["precision"] == "bfloat16" and not dask_meta["from_cache"]
     assert np.array_equal(on_dask, local)
-    f32 = embed_dataset(dataset, weights, batch_size=4, cache_dir=tmp_path / "f32", precision="float32")[0]
+    f32 = embed_dataset(dataset, vgg16_embedding(batch_size=4, frames="speech"), cache_dir=tmp_path / "f32")[0]
     assert not np.array_equal(local, f32)
 
 
@@ -148,12 +145,13 @@ def test_egemaps_on_dask_are_the_same_bytes(local_build, cluster):
     from transfer.embedding import embed_dataset
 
     _, dataset = local_build
-    local, meta = embed_dataset(dataset, None, features="egemaps", workers=1)
+    egemaps = embedding_config("egemaps").resolve()
+    local, meta = embed_dataset(dataset, egemaps, workers=1)
     array_path = dataset / "embeddings" / f"{meta['key']}.npy"
     expected = array_path.read_bytes()
     array_path.unlink()
     done = []
-    on_dask, dask_meta = embed_dataset(dataset, None, features="egemaps", chunk_clips=5, progress=done.append,
+    on_dask, dask_meta = embed_dataset(dataset, egemaps, chunk_clips=5, progress=done.append,
                                        dask_address=cluster.scheduler_address)
     assert not dask_meta["from_cache"] and sum(done) == len(local) and len(done) == -(-len(local) // 5)
     assert array_path.read_bytes() == expected and np.array_equal(on_dask, local)

@@ -17,8 +17,10 @@ import pytest
 
 from transfer.features import precision as precision_module
 from transfer.features.precision import resolve_precision
-from transfer.features.vgg16 import (Embedder, embed_chunk, output_width, plan_batches, receptive_field,
-                                     speech_windows)
+from transfer.features.vgg16 import (Embedder, VGG16Settings, embed_chunk, output_width, plan_batches,
+                                     receptive_field, speech_windows)
+
+from .conftest import embedding_config, vgg16_embedding
 
 SPEECH_TOLERANCE = 1e-5  # float32, speech-only against full, of each clip's largest feature
 BF16_TOLERANCE = 2e-2  # bfloat16 against float32, of each clip's largest feature
@@ -70,22 +72,22 @@ def test_auto_follows_the_cpu_flags_and_the_environment(flags, env, machine, req
 
 
 def test_unknown_precisions_and_frames_are_refused_and_the_defaults_are_auto_over_speech_frames():
-    from transfer.embedding import EmbedConfig
+    from transfer.features import EmbeddingConfig, VGG16Options
     from transfer.training import ORIGINAL_RECIPE, TrainConfig
 
     with pytest.raises(ValueError, match="unknown precision"):
         resolve_precision("float16")
     with pytest.raises(ValueError, match="unknown frames"):
-        EmbedConfig(frames="voiced")
-    assert (EmbedConfig().precision, EmbedConfig().frames) == ("auto", "speech")
-    assert (TrainConfig().precision, TrainConfig().frames) == ("auto", "speech")
-    # the record names what auto resolved to here, and the frames; the reference values are left out
-    recorded = TrainConfig().to_dict()
-    assert recorded.get("precision", "float32") == resolve_precision("auto").precision
-    assert recorded["frames"] == "speech"
+        VGG16Options(frames="voiced")
+    assert (VGG16Options().precision, VGG16Options().frames) == ("auto", "speech")
+    assert TrainConfig().embedding == EmbeddingConfig()
+    # the record holds the configuration as given (auto stays auto); what it resolved to is recorded beside it
+    assert TrainConfig().to_dict()["embedding"]["vgg16"]["precision"] == "auto"
+    resolved = EmbeddingConfig(features="vgg16").updated(vgg16={"weights": "random"}).resolve()
+    assert resolved.settings.precision == resolve_precision("auto").precision and resolved.settings.frames == "speech"
     # the original recipe stays the seed's method: float32, whole clips (gap pooling averages the padding in)
-    assert "precision" not in ORIGINAL_RECIPE.to_dict() and "frames" not in ORIGINAL_RECIPE.to_dict()
-    assert ORIGINAL_RECIPE.resolved_precision == "float32" and ORIGINAL_RECIPE.effective_frames == "full"
+    original = ORIGINAL_RECIPE.embedding.updated(vgg16={"weights": "random"}).resolve()
+    assert (original.settings.precision, original.settings.frames) == ("float32", "full")
 
 
 def test_cpu_flags_are_read_from_cpuinfo(tmp_path):
@@ -144,14 +146,12 @@ def test_the_same_bytes_however_the_clips_are_chunked(weights, tmp_path, monkeyp
     clips = np.concatenate([generated_clips(32, 120, seed)[0] for seed in range(2)])  # 24 clips
     path = tmp_path / "logmel.npy"
     np.save(path, clips.astype(np.float16))
-    args = (weights, "block2_conv2", 4)
-    whole = embed_chunk(str(path), 0, 24, *args, precision=precision, frames="speech")
-    parts = np.concatenate([embed_chunk(str(path), a, b, *args, precision=precision, frames="speech")
-                            for a, b in ((0, 8), (8, 16), (16, 24))])
+    speech, full_frames = (VGG16Settings(weights=weights, precision=precision, frames=f) for f in ("speech", "full"))
+    whole = embed_chunk(str(path), 0, 24, speech, 4)
+    parts = np.concatenate([embed_chunk(str(path), a, b, speech, 4) for a, b in ((0, 8), (8, 16), (16, 24))])
     assert np.array_equal(whole, parts)
-    full = embed_chunk(str(path), 0, 24, *args, precision=precision, frames="full")
-    full_parts = np.concatenate([embed_chunk(str(path), a, b, *args, precision=precision, frames="full")
-                                 for a, b in ((0, 4), (4, 24))])
+    full = embed_chunk(str(path), 0, 24, full_frames, 4)
+    full_parts = np.concatenate([embed_chunk(str(path), a, b, full_frames, 4) for a, b in ((0, 4), (4, 24))])
     assert np.array_equal(full, full_parts)
 
 
@@ -178,11 +178,11 @@ def trained(tmp_path_factory):
     build_dataset(BuildConfig(corpus="mosei", root=str(corpus),
                               mel=LogMelParams(n_mels=32, n_fft=512, win_length=512, hop_length=256)),
                   dataset, workers=1)
-    options = TrainOptions(weights="random", n_bootstrap=20, batch_size=4)
-    bf16 = train(dataset, TrainConfig(precision="bfloat16", frames="speech"),
-                 TrainOptions(weights="random", n_bootstrap=20, batch_size=4, model_out=str(base / "bf16")))
+    bf16 = train(dataset, TrainConfig(embedding=embedding_config(batch_size=4, precision="bfloat16", frames="speech")),
+                 TrainOptions(n_bootstrap=20, model_out=str(base / "bf16")))
     bf16_metrics = json.loads((dataset / "metrics.json").read_text())
-    f32 = train(dataset, TrainConfig(precision="float32", frames="full"), options)  # the reference path, by name
+    f32 = train(dataset, TrainConfig(embedding=embedding_config(batch_size=4, precision="float32", frames="full")),
+                TrainOptions(n_bootstrap=20))  # the reference path, by name
     return {"dataset": dataset, "corpus": corpus, "bf16": bf16.model_dir, "bf16_metrics": bf16_metrics,
             "f32": f32.model_dir, "f32_metrics": json.loads((dataset / "metrics.json").read_text())}
 
@@ -196,21 +196,25 @@ def test_precision_goes_from_the_config_to_the_key_the_records_and_the_model(tra
     key = metrics["embedding"]["key"]
     assert key.endswith("_bf16_speech") and key.startswith("vgg16_block2_conv2_bands4_")
     assert metrics["embedding"]["precision"] == "bfloat16" and metrics["embedding"]["frames"] == "speech"
-    assert metrics["train_config"]["precision"] == "bfloat16" and metrics["train_config"]["frames"] == "speech"
+    assert metrics["train_config"]["embedding"]["vgg16"]["precision"] == "bfloat16"
     assert metrics["features"]["settings"]["precision"] == "bfloat16"
     cache = json.loads((trained["dataset"] / "embeddings" / f"{key}.json").read_text())
     assert cache["precision"] == "bfloat16" and cache["frames"] == "speech"
     meta = json.loads((trained["bf16"] / "model.json").read_text())
-    assert meta["precision"] == "bfloat16" and meta["frames"] == "speech" and meta["embedding_key"] == key
-    # a float32 model over whole clips keeps the key from before issue 23 and records float32 / full
+    assert meta["features"]["settings"]["precision"] == "bfloat16" and meta["embedding_key"] == key
+    assert meta["features"]["settings"]["frames"] == "speech"
+    # a float32 model over whole clips keeps the key of the reference path and records float32 / full
     f32 = trained["f32_metrics"]
     assert f32["embedding"]["key"] == key[:-len("_bf16_speech")]
-    assert "precision" not in f32["train_config"] and f32["embedding"]["precision"] == "float32"
-    assert model_is_current(trained["dataset"], TrainConfig(precision="float32", frames="full"), "random")
-    assert not model_is_current(trained["dataset"], TrainConfig(precision="bfloat16", frames="full"), "random")
+    assert f32["embedding"]["precision"] == "float32" and f32["features"]["settings"]["frames"] == "full"
+    f32_config = TrainConfig(embedding=embedding_config(batch_size=4, precision="float32", frames="full"))
+    assert model_is_current(trained["dataset"], f32_config)
+    assert not model_is_current(trained["dataset"], TrainConfig(embedding=embedding_config(
+        batch_size=4, precision="bfloat16", frames="full")))
     # prediction embeds as the model records: its clips give the training embeddings back
     model = load_valence_model(trained["bf16"])
-    assert (model.precision, model.frames) == ("bfloat16", "speech")
+    settings = model.embedding().settings
+    assert (settings.precision, settings.frames) == ("bfloat16", "speech")
     embedder = model.embedder().embedder  # the VGG16 Embedder inside the clip embedder
     assert embedder.precision == "bfloat16" and embedder.frames == "speech"
     dataset = Dataset(trained["dataset"])
@@ -229,19 +233,23 @@ def test_a_float32_model_keeps_predicting_in_float32(trained, tmp_path):
     logmel = np.asarray(dataset.features)
     f32_key = trained["f32_metrics"]["embedding"]["key"]
     model = load_valence_model(trained["f32"])
-    assert (model.precision, model.frames) == ("float32", "full")
+    assert (model.embedding().settings.precision, model.embedding().settings.frames) == ("float32", "full")
     p = model.predict_logmel(logmel, batch_size=4)
     np.testing.assert_array_equal(p, model.predict_embeddings(np.asarray(dataset.embeddings(f32_key))))
     bf16_embeddings = np.asarray(dataset.embeddings(trained["bf16_metrics"]["embedding"]["key"]))
     assert not np.array_equal(p, model.predict_embeddings(bf16_embeddings))
-    # a model.json from before issue 23 (no precision, no frames) is float32 over the whole clip
+    # a model.json from before issue 23 (VGG16's fields at its top, no precision, no frames, no features record)
+    # is float32 over the whole clip
     old = tmp_path / "old"
     shutil.copytree(trained["f32"], old)
     meta = json.loads((old / "model.json").read_text())
-    del meta["precision"], meta["frames"]
+    settings = meta.pop("features")["settings"]
+    meta.update(format_version=2, layer=settings["layer"], pooling=settings["pooling"], n_bands=settings["n_bands"],
+                image_version=1, backbone="vgg16")
     (old / "model.json").write_text(json.dumps(meta))
     old_model = load_valence_model(old)
-    assert (old_model.precision, old_model.frames) == ("float32", "full")
+    assert old_model.features == "vgg16"
+    assert (old_model.embedding().settings.precision, old_model.embedding().settings.frames) == ("float32", "full")
     np.testing.assert_array_equal(old_model.predict_logmel(logmel, batch_size=4), p)
 
 
@@ -251,25 +259,26 @@ def test_embed_and_run_take_the_options(trained, weights, capsys, tmp_path, monk
     from transfer.embedding import embed_dataset
     from transfer.features import vgg16
 
-    assert embed_cli.main(["--dataset", str(trained["dataset"]), "--weights", "random", "--precision", "bfloat16",
-                           "--frames", "speech", "--batch-size", "4", "--quiet"]) == 0
+    assert embed_cli.main(["--dataset", str(trained["dataset"]), "--features", "vgg16", "--weights", "random",
+                           "--precision", "bfloat16", "--frames", "speech", "--batch-size", "4", "--quiet"]) == 0
     out = capsys.readouterr().out
     assert "from the cache" in out and "_bf16_speech.npy" in out  # the key the training computed
     # the dataset in one task or in tasks of 4 clips: the same bytes
     monkeypatch.setattr(vgg16, "PLAN_CLIPS", 4)
-    runs = [embed_dataset(trained["dataset"], weights, batch_size=2, chunk_clips=chunk, precision="bfloat16",
-                          frames="speech", cache_dir=tmp_path / f"cache{chunk}")[0] for chunk in (4, 1000)]
+    bf16 = vgg16_embedding(weights, batch_size=2, precision="bfloat16", frames="speech")
+    runs = [embed_dataset(trained["dataset"], bf16, chunk_clips=chunk, cache_dir=tmp_path / f"cache{chunk}")[0]
+            for chunk in (4, 1000)]
     assert len(runs[0]) > 4 and np.array_equal(runs[0], runs[1])
     toml = tmp_path / "run.toml"
     toml.write_text('[embed]\nprecision = "bfloat16"\nframes = "speech"\nweights = "random"\n')
     args, given = run.command_line().parse(["--config", str(toml)])
     plan = run.resolve(args, given)
-    assert (plan.embed.precision, plan.embed.frames) == ("bfloat16", "speech")
-    assert (plan.train.precision, plan.train.frames) == ("bfloat16", "speech")  # the training's are [embed]'s
+    assert (plan.embed.vgg16.precision, plan.embed.vgg16.frames) == ("bfloat16", "speech")
+    assert plan.train.embedding == plan.embed  # the training's embedding is [embed]'s
     with pytest.raises(ValueError, match="precision"):
-        from transfer.embedding import EmbedConfig
+        from transfer.features import VGG16Options
 
-        EmbedConfig(precision="half")
+        VGG16Options(precision="half")
 
 
 def test_the_weak_label_check_pairs_runs_by_seed_and_rotation():
@@ -322,18 +331,3 @@ def test_the_pipeline_benchmark_verdict_needs_no_slower_everywhere_and_3x_only_w
                         "clips_per_s_median": 2.0, "clips_per_s_range": [1.9, 2.1]} for row in rows([1.5, 1.6])]}
     text = markdown(record)
     assert "**Met**" in text and "not measured here" in text and "| defaults |" in text
-
-
-def test_the_weak_label_check_reads_the_resolved_path_of_the_committed_defaults():
-    """benchmarks.embed_precision_weak names the path the committed run of the defaults was embedded with: its
-    default recipe's model as resolved (the record's config holds the request, ``auto``)."""
-    from benchmarks.embed_precision_weak import recorded_path
-    from transfer.weak_supervision import DEFAULT_RECIPE
-
-    def record(model):
-        return {"config": {"model": {"precision": "auto", "frames": "speech"}},
-                "recipes": [{"name": "original recipe", "model": {}}, {"name": DEFAULT_RECIPE, "model": model}]}
-
-    assert recorded_path(record({"precision": "bfloat16", "frames": "speech"})) == ("bfloat16", "speech")
-    assert recorded_path(record({"frames": "speech"})) == ("float32", "speech")  # auto resolved to float32
-    assert recorded_path(record({})) == ("float32", "full")  # a record from before issue 23

@@ -212,7 +212,7 @@ def test_speaker_folds_and_dense_probe():
 @pytest.fixture(scope="module")
 def tone_model(tmp_path_factory):
     """A valence model trained on tones of three other speakers (random VGG16, 1 s clips), saved as train does."""
-    from transfer.embedding import Embedder, weights_record
+    from transfer.features.vgg16 import Embedder, weights_record
     from transfer.head import train_dense_head
     from transfer.model import save_valence_model
     from transfer.weights import resolve_vgg16_weights

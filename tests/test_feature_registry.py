@@ -13,7 +13,7 @@ from transfer.features import FEATURES, block_scale, get_extractor, recorded_fea
 from weaklabel.build import BuildConfig, build_dataset
 from weaklabel.features import LogMelParams
 
-from .conftest import REPO_ROOT
+from .conftest import REPO_ROOT, embedding_config
 
 FAST_MEL = LogMelParams(n_mels=32, n_fft=512, win_length=512, hop_length=512)
 SR = 16000
@@ -31,18 +31,25 @@ def sawtooth(f0: float, seconds: float = 4.0, amplitude: float = 0.1, sr: int = 
 
 # --------------------------------------------------------------------------------------------------- registry
 def test_every_entry_names_itself_its_version_licence_and_provenance():
-    assert {"vgg16", "egemaps", "vgg16+egemaps"} <= set(FEATURES)
-    from transfer.features import FeatureSettings
+    assert {"whisper", "vgg16", "egemaps", "vgg16+egemaps"} <= set(FEATURES)
+    from transfer.features import NoSettings, WhisperSettings
+    from transfer.features.vgg16 import VGG16Settings
+    from transfer.weights import resolve_vgg16_weights
+    from weaklabel.whisper_model import WhisperModelInfo
 
-    settings = FeatureSettings("block2_conv2", "bands", 4)
+    model = WhisperModelInfo("base", "assembled-cache", "/m", "ab" * 32, True, "whisper-base")
+    plain = {"vgg16": VGG16Settings(weights=resolve_vgg16_weights("random")), "egemaps": NoSettings(),
+             "whisper": WhisperSettings(model=model)}
     for name, extractor in FEATURES.items():
+        settings = tuple(plain[c] for c in extractor.components) or plain[name]
         assert extractor.name == name and extractor.version and extractor.description
         assert extractor.key(settings).startswith(name.split("+")[0])
         record = extractor.record(settings)
         assert record["name"] == name and record["licence"] and record["provenance"]
     assert "research licence" in FEATURES["egemaps"].licence and "commercial" in FEATURES["egemaps"].licence
+    assert "Intel MKL" in FEATURES["whisper"].licence and "MIT" in FEATURES["whisper"].licence
     assert FEATURES["vgg16+egemaps"].components == ("vgg16", "egemaps")
-    with pytest.raises(ValueError, match="unknown features 'mfcc'; choose one of vgg16, egemaps"):
+    with pytest.raises(ValueError, match="unknown features 'mfcc'; choose one of whisper, vgg16, egemaps"):
         get_extractor("mfcc")
     # records from before the registry are VGG16
     assert recorded_features({"layer": "block2_conv2"}) == "vgg16"
@@ -57,9 +64,12 @@ def test_no_vgg16_constant_outside_its_module():
 
     assert "backbone" not in {f.name for f in dataclasses.fields(EmbeddingSpec)}
     for module in ("transfer/training.py", "transfer/model.py", "transfer/acted_evaluation.py",
-                   "transfer/embedding.py", "transfer/features/egemaps.py", "transfer/features/combined.py"):
+                   "transfer/embedding.py", "transfer/features/egemaps.py", "transfer/features/combined.py",
+                   "transfer/features/whisper.py", "transfer/features/base.py"):
         text = (REPO_ROOT / module).read_text(encoding="utf-8")
-        assert '"vgg16"' not in text and "'vgg16'" not in text, module
+        for name in ("vgg16", "whisper", "egemaps"):
+            if not module.endswith(f"{name}.py"):
+                assert f'"{name}"' not in text and f"'{name}'" not in text, (module, name)
 
 
 def test_block_scale_gives_each_block_the_same_total_variance():
@@ -89,15 +99,14 @@ def test_column_scale_is_folded_into_the_logistic_head():
 # ---------------------------------------------------------------------------------------- today's model, bytes
 def test_vgg16_reproduces_the_model_from_before_the_registry_byte_for_byte(tmp_path):
     """tests/data/vgg16_reference.json was recorded at the commit before the registry (tests/vgg16_reference.py):
-    the embeddings, the head's weights, every model's predictions, metrics.json and model.json (without the keys
-    the registry added) must be the same bytes."""
-    from tests.vgg16_reference import environment, reference_digests
+    the embeddings, the head's weights and every model's predictions must be the same bytes."""
+    from tests.vgg16_reference import COMPARED, environment, reference_digests
 
     reference = json.loads((REPO_ROOT / "tests/data/vgg16_reference.json").read_text(encoding="utf-8"))
     if environment() != reference["environment"]:
         pytest.skip(f"the reference was recorded with {reference['environment']}, this machine has {environment()}: "
                     "bitwise equality needs the same libraries and CPU instruction set")
-    assert reference_digests(tmp_path) == reference["digests"]
+    assert reference_digests(tmp_path) == {k: reference["digests"][k] for k in COMPARED}
 
 
 # ------------------------------------------------------------------------------------------------- eGeMAPS
@@ -146,7 +155,8 @@ def test_egemaps_is_computed_over_the_speech_span_and_cached_by_content(voiced_b
     from weaklabel.dataset import Dataset
 
     dataset = Dataset(voiced_build)
-    X, meta = embed_dataset(dataset, None, features="egemaps", workers=1)
+    egemaps = embedding_config("egemaps").resolve()
+    X, meta = embed_dataset(dataset, egemaps, workers=1)
     segments = dataset.segments.dropna(subset=["feature_row"]).sort_values("feature_row")
     assert X.shape == (len(segments), 88) and X.dtype == np.float32 and not meta["from_cache"]
     assert meta["key"].startswith("egemaps_eGeMAPSv02_functionals_opensmile") and meta["weights"] is None
@@ -164,9 +174,9 @@ def test_egemaps_is_computed_over_the_speech_span_and_cached_by_content(voiced_b
     padded = np.concatenate([np.zeros(int(first["clip_pad_left_s"] * sr), np.float32), span,
                              np.zeros(3 * sr, np.float32)])
     assert np.abs(functionals(padded, sr) - X[0]).max() > 1e-2  # the padding would have changed them
-    again, meta2 = embed_dataset(dataset, None, features="egemaps", workers=1)
+    again, meta2 = embed_dataset(dataset, egemaps, workers=1)
     assert meta2["from_cache"] and np.array_equal(np.asarray(again), X)
-    in_processes, _ = embed_dataset(dataset, None, features="egemaps", workers=2, chunk_clips=3,
+    in_processes, _ = embed_dataset(dataset, egemaps, workers=2, chunk_clips=3,
                                     cache_dir=voiced_build / "other-cache")
     assert np.array_equal(in_processes, X)  # two local processes, other chunks: the same bytes
 
@@ -174,12 +184,10 @@ def test_egemaps_is_computed_over_the_speech_span_and_cached_by_content(voiced_b
 @needs_opensmile
 def test_cache_keys_differ_per_extractor_and_a_combination_reuses_its_parts(voiced_build):
     from transfer.embedding import embed_dataset
-    from transfer.weights import resolve_vgg16_weights
 
-    weights = resolve_vgg16_weights("random")
-    vgg, vgg_meta = embed_dataset(voiced_build, weights, batch_size=4)
-    ege, ege_meta = embed_dataset(voiced_build, weights, features="egemaps", workers=1)
-    both, both_meta = embed_dataset(voiced_build, weights, batch_size=4, features="vgg16+egemaps", workers=1)
+    vgg, vgg_meta = embed_dataset(voiced_build, embedding_config("vgg16", batch_size=4).resolve())
+    ege, ege_meta = embed_dataset(voiced_build, embedding_config("egemaps").resolve(), workers=1)
+    both, both_meta = embed_dataset(voiced_build, embedding_config("vgg16+egemaps", batch_size=4).resolve(), workers=1)
     assert vgg_meta["key"].startswith("vgg16_") and ege_meta["key"].startswith("egemaps_")
     assert len({vgg_meta["key"], ege_meta["key"], both_meta["key"]}) == 3
     assert both_meta["from_cache"] and both_meta["blocks"] == [vgg.shape[1], 88]
@@ -193,16 +201,17 @@ def test_a_saved_egemaps_model_records_its_extractor_and_rebuilds_it(voiced_buil
     from transfer.model import load_valence_model, predict
     from transfer.training import TrainConfig, TrainOptions, model_is_current, train
 
-    config = TrainConfig(features="egemaps")
+    config = TrainConfig(embedding=embedding_config("egemaps"))
     result = train(voiced_build, config, TrainOptions(n_bootstrap=20))
     metrics = json.loads((voiced_build / "metrics.json").read_text())
     model_meta = json.loads((voiced_build / "model/model.json").read_text())
     for record in (metrics, model_meta):
         assert record["features"]["name"] == "egemaps" and "research licence" in record["features"]["licence"]
         assert record["features"]["settings"]["feature_set"] == "eGeMAPSv02"
-    assert metrics["train_config"]["features"] == "egemaps" and metrics["weights"] is None
+    assert metrics["train_config"]["embedding"]["features"] == "egemaps" and metrics["weights"] is None
     assert metrics["embedding"]["backbone"] == "egemaps" and metrics["embedding"]["dim"] == 88
-    assert model_is_current(voiced_build, config, None) and not model_is_current(voiced_build, TrainConfig(), "random")
+    assert model_is_current(voiced_build, config)
+    assert not model_is_current(voiced_build, TrainConfig(embedding=embedding_config("vgg16")))
     model = load_valence_model(result.model_dir)
     assert model.features == "egemaps" and model.embedder().needs_audio and not model.embedder().needs_logmel
     # The rebuilt extractor gives a clip's stored features from its audio: the same span, the same numbers.
@@ -226,20 +235,21 @@ def test_a_saved_egemaps_model_records_its_extractor_and_rebuilds_it(voiced_buil
 def test_without_the_extra_egemaps_fails_in_one_line_and_vgg16_still_works(voiced_build, monkeypatch, capsys):
     from pipelines import embed as embed_cli
     from pipelines import train as train_cli
-    from transfer.embedding import EmbedConfig, embed
-    from transfer.features import ExtractorUnavailable
+    from transfer.embedding import embed
+    from transfer.features import EmbeddingConfig, ExtractorUnavailable
     from transfer.features import egemaps as egemaps_module
 
     monkeypatch.setattr(egemaps_module.importlib.util, "find_spec",
                         lambda name, *a: None if name == "opensmile" else __import__("importlib").util.find_spec(name))
     with pytest.raises(ExtractorUnavailable, match=r'pip install -e "\.\[egemaps\]"'):
-        embed(voiced_build, EmbedConfig(features="egemaps"))
+        embed(voiced_build, EmbeddingConfig(features="egemaps"))
     for cli, argv in ((embed_cli, ["--dataset", str(voiced_build), "--features", "egemaps", "--quiet"]),
                       (train_cli, ["--dataset", str(voiced_build), "--features", "vgg16+egemaps", "--quiet"])):
         assert cli.main(argv) == 2
         err = capsys.readouterr().err.strip()
         assert err.startswith("error: the") and "cannot run here" in err and "[egemaps]" in err and "\n" not in err
-    assert embed_cli.main(["--dataset", str(voiced_build), "--weights", "random", "--quiet"]) == 0
+    assert embed_cli.main(["--dataset", str(voiced_build), "--features", "vgg16", "--weights", "random",
+                           "--quiet"]) == 0
 
 
 def test_the_feature_benchmark_names_an_inverted_zero_shot_ranking():
@@ -251,24 +261,26 @@ def test_the_feature_benchmark_names_an_inverted_zero_shot_ranking():
     assert _rotation_tess(y, right, 200)["verdict"] == "above chance"
     inverted = _rotation_tess(y, [1 - p for p in right], 200)
     assert inverted["verdict"] == "inverted" and inverted["roc_auc_ci95"][1] < 0.5
-    assert product_defaults() == {"features": "vgg16", "C": 1e-3, "valence_map": "surprised-excluded"}
+    defaults = product_defaults()
+    assert defaults["features"] == "auto" and defaults["valence_map"] == "surprised-excluded"
     record = {"valence_maps": {"m": {"description": "d", "corpus": {"clips": 3, "positive": 1, "negative": 2}}},
               "p": [0.75], "policy": "e5", "neutral_band": 0.4, "pairing_seeds": [0], "zero_shot": "tess",
               "rows": [{"map": "m", "row": "egemaps, C = 0.001", "p": 0.75, "roc_auc": 0.6, "roc_auc_ci95": [0.5, 0.7],
-                        "per_part": [0.6], "vs_today": {"mean": 0.05, "ci95": [-0.01, 0.1]}}],
+                        "per_part": [0.6], "vs_reference": {"mean": 0.05, "ci95": [-0.01, 0.1]}}],
               "zero_shot_runs": [{"map": "m", "row": "egemaps, C = 0.001", "p": 0.75, "rotation": "r0", **inverted}],
-              "ceilings": []}
+              "ceilings": [], "naive_whisper": "whisper-padded30"}
     (table,) = tables(record)
-    assert table["rows"][0][2] == "+0.050 [-0.010, +0.100]" and "(inv)" in table["rows"][0][4]
+    assert table["rows"][0][2] == "+0.050 [-0.010, +0.100]" and table["rows"][0][3] == "—"
+    assert "(inv)" in table["rows"][0][5]
 
 
 def test_the_weak_supervision_benchmark_runs_the_default_recipe_on_other_extractors():
     from transfer.weak_supervision import CEILING, DEFAULT_RECIPE, is_ceiling, recipes
 
-    names = [r.name for r in recipes(features=("vgg16", "egemaps"))]
-    assert names[0] == DEFAULT_RECIPE and names.count(f"{DEFAULT_RECIPE}, features vgg16") == 0  # the default's own
+    names = [r.name for r in recipes(features=("auto", "egemaps"))]
+    assert names[0] == DEFAULT_RECIPE and names.count(f"{DEFAULT_RECIPE}, features auto") == 0  # the default's own
     extra = {r.name: r for r in recipes(features=("egemaps",))[-2:]}
-    assert extra[f"{DEFAULT_RECIPE}, features egemaps"].model.features == "egemaps"
+    assert extra[f"{DEFAULT_RECIPE}, features egemaps"].model.embedding.features == "egemaps"
     assert extra[f"{CEILING}, features egemaps"].model.labels == "human"
     assert is_ceiling(f"{CEILING}, features egemaps") and not is_ceiling(DEFAULT_RECIPE)
     assert [r.name for r in recipes()] == [r.name for r in recipes(features=())]  # nothing asked, nothing added

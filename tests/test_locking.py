@@ -13,6 +13,8 @@ import pytest
 
 from foundation.locking import LOCK_FILE, FolderBusyError, folder_lock
 
+from .conftest import vgg16_embedding
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -137,12 +139,13 @@ def test_embed_train_relabel_and_label_quality_take_the_lock_too(small_mosei, tm
     build_dataset(BuildConfig(corpus="mosei", root=str(small_mosei), mel=LogMelParams(**FAST_MEL)), out, workers=1)
     holder = holders(out)
     busy = f"process {holder.process.pid} "
-    for call in (lambda: embed_dataset(out, None), lambda: train(out), lambda: relabel_dataset(out, out, policy="mean"),
+    for call in (lambda: embed_dataset(out, vgg16_embedding()), lambda: train(out),
+                 lambda: relabel_dataset(out, out, policy="mean"),
                  lambda: write_label_quality({}, out)):
         with pytest.raises(FolderBusyError, match=busy):
             call()
     for cli in (embed_cli, train_cli):
-        assert cli.main(["--dataset", str(out), "--weights", "random", "--quiet"]) == 2
+        assert cli.main(["--dataset", str(out), "--features", "vgg16", "--weights", "random", "--quiet"]) == 2
         err = capsys.readouterr().err
         assert err.startswith("error: ") and busy in err and err.count("\n") == 1, err
 

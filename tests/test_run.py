@@ -12,15 +12,15 @@ from transfer import training
 from transfer.head import HeadConfig
 from transfer.training import TrainConfig
 
-from .conftest import REPO_ROOT
+from .conftest import REPO_ROOT, embedding_config
 
 try:
     import tomllib
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
-TINY = ["--n-mels", "32", "--workers", "1", "--weights", "random", "--max-epochs", "3", "--patience", "2",
-        "--bootstrap", "50"]
+TINY = ["--n-mels", "32", "--workers", "1", "--features", "vgg16", "--weights", "random", "--max-epochs", "3",
+        "--patience", "2", "--bootstrap", "50"]
 
 
 def test_run_builds_trains_reports_then_resumes(small_mosei, tmp_path, capsys):
@@ -39,7 +39,7 @@ def test_run_builds_trains_reports_then_resumes(small_mosei, tmp_path, capsys):
     model_mtime = (out / "model" / "head.keras").stat().st_mtime_ns
     # The resolved configuration of every step is recorded with the outputs.
     recorded = json.loads((out / "run.json").read_text())
-    assert recorded["build"]["mel"]["n_mels"] == 32 and recorded["embed"]["weights"] == "random"
+    assert recorded["build"]["mel"]["n_mels"] == 32 and recorded["embed"]["vgg16"]["weights"] == "random"
     assert recorded["train"]["head"]["max_epochs"] == 3 and recorded["train"]["n_bootstrap"] == 50
     assert recorded["report"]["out"] == str(html) and recorded["out"] == str(out)
 
@@ -53,10 +53,14 @@ def test_run_builds_trains_reports_then_resumes(small_mosei, tmp_path, capsys):
     assert html.is_file()  # the report is always rewritten
 
     # Other training settings make the model stale; --force would retrain regardless.
-    tiny = TrainConfig(head=HeadConfig(max_epochs=3, patience=2))
-    assert training.model_is_current(out, TrainConfig(head=HeadConfig(max_epochs=4, patience=2)), "random") is None
-    assert "match build" in training.model_is_current(out, tiny, "random")
-    assert training.model_is_current(out, tiny, "random", human_labels="labels.csv") is None
+    embedding = embedding_config("vgg16")
+    tiny = TrainConfig(embedding=embedding, head=HeadConfig(max_epochs=3, patience=2))
+    assert training.model_is_current(out, TrainConfig(embedding=embedding, head=HeadConfig(max_epochs=4, patience=2))) \
+        is None
+    assert "match build" in training.model_is_current(out, tiny)
+    assert training.model_is_current(out, tiny, human_labels="labels.csv") is None
+    other = TrainConfig(embedding=embedding.updated(vgg16={"layer": "block3_conv3"}), head=tiny.head)
+    assert training.model_is_current(out, other) is None  # another embedding
 
 
 def _printed_config(capsys, argv):
@@ -70,7 +74,7 @@ def test_each_option_reaches_the_steps_that_use_it(capsys):
         "--report", "r.html", "--benchmark", "b.json", "--quiet", "--force", "--layer", "block5_pool"])
     assert config["out"] == "build/x" and config["build"]["root"].endswith("m.csv")
     assert config["build"]["seed"] == 3 and config["train"]["seed"] == 3  # --seed seeds both
-    assert config["embed"]["weights"] == "random" and config["embed"]["layer"] == "block5_pool"
+    assert config["embed"]["vgg16"]["weights"] == "random" and config["embed"]["vgg16"]["layer"] == "block5_pool"
     assert config["train"]["head"]["max_epochs"] == 5
     assert config["report"] == {"out": "r.html", "evaluation": ["b.json"], "label_quality": [],
                                 "weak_supervision": []}
@@ -92,7 +96,7 @@ def test_a_config_file_sets_the_steps_and_the_command_line_overrides_it(tmp_path
     assert build["clip_seconds"] == 5.0 and build["policy"] == "mean"  # the command line wins
     assert build["mel"] == {"n_fft": 1024, "hop_length": 128, "n_mels": 64} and build["seed"] == 0
     assert config["out"] == "build/from-file" and config["executor"] == {"workers": 1, "scheduler": "local"}
-    assert config["embed"]["layer"] == "block3_conv3"
+    assert config["embed"]["vgg16"]["layer"] == "block3_conv3"
     assert config["train"]["head"]["kind"] == "dense" and config["train"]["head"]["max_epochs"] == 7
     assert config["train"]["head"]["patience"] == 2 and config["train"]["seed"] == 4
     assert config["train"]["human_labels"] == "labels.csv"
@@ -104,7 +108,8 @@ def test_a_config_file_sets_the_steps_and_the_command_line_overrides_it(tmp_path
     # the training's embedding is [embed]'s: the plan uses it
     args, given = run.command_line().parse(["--config", str(toml)])
     plan = run.resolve(args, given)
-    assert plan.train.layer == "block3_conv3" and plan.train_options.weights == "random"
+    assert plan.train.embedding == plan.embed
+    assert plan.train.embedding.vgg16.layer == "block3_conv3" and plan.embed.vgg16.weights == "random"
 
 
 @pytest.mark.parametrize("text, named", [

