@@ -182,7 +182,7 @@ class Engine:
 
 @contextmanager
 def make_executor(scheduler: str | None = None, address: str | None = None,
-                  workers: int | None = None) -> Iterator[Engine]:
+                  workers: int | None = None, start_method: str | None = None) -> Iterator[Engine]:
     """Open an :class:`Engine` for ``scheduler``; close it (and any cluster it started) on exit.
 
     Parameters
@@ -195,6 +195,10 @@ def make_executor(scheduler: str | None = None, address: str | None = None,
         Local processes (1: this process, each task run when its result is asked for, in submission order),
         or the worker processes of the ``LocalCluster`` started when ``scheduler`` is ``"dask"`` and no
         address is given (default: CPU count). Ignored when joining a cluster.
+    start_method : {"fork", "spawn", "forkserver"}, optional
+        How local worker processes start (:mod:`multiprocessing`; default the platform's). ``spawn`` for tasks
+        whose native libraries are not safe to use in a child forked from a process that already runs them
+        (CTranslate2's thread pool: a forked child can wait forever on a lock a parent's thread held).
 
     Raises
     ------
@@ -209,7 +213,10 @@ def make_executor(scheduler: str | None = None, address: str | None = None,
         if workers == 1:
             yield Engine(_Deferred, iter)
             return
-        pool = ProcessPoolExecutor(max_workers=workers)
+        import multiprocessing
+
+        context = multiprocessing.get_context(start_method) if start_method else None
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
         try:
             yield Engine(pool.submit, _pool_as_completed)
         finally:

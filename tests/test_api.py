@@ -8,7 +8,7 @@ import pandas as pd
 
 from .conftest import REPO_ROOT
 
-INPUTS = ("corpus_root", "out_dir", "weights")
+INPUTS = ("corpus_root", "out_dir", "features")
 
 
 def readme_example() -> list[str]:
@@ -21,7 +21,7 @@ def test_the_readme_example_runs_on_a_generated_corpus(small_mosei, tmp_path, mo
     lines = readme_example()
     # Its first lines assign the inputs; everything after them runs verbatim.
     assert [line.split("=")[0].strip() for line in lines[:len(INPUTS)]] == list(INPUTS)
-    inputs = f"corpus_root = {str(small_mosei)!r}\nout_dir = {str(tmp_path / 'ds')!r}\nweights = 'random'\n"
+    inputs = f"corpus_root = {str(small_mosei)!r}\nout_dir = {str(tmp_path / 'ds')!r}\nfeatures = 'whisper'\n"
     monkeypatch.chdir(tmp_path)
     namespace: dict = {}
     exec(compile(inputs + "\n".join(lines[len(INPUTS):]), "README.md (Python API)", "exec"), namespace)
@@ -32,7 +32,8 @@ def test_the_readme_example_runs_on_a_generated_corpus(small_mosei, tmp_path, mo
     assert isinstance(dataset, Dataset) and dataset.counts["ok"] == 12
     assert namespace["embeddings"].shape[0] == len(dataset.features) and not namespace["meta"]["from_cache"]
     result = namespace["result"]
-    assert (result.model_dir / "model.json").is_file() and dataset.metrics["weights"]["source"] == "random"
+    assert (result.model_dir / "model.json").is_file() and dataset.metrics["features"]["name"] == "whisper"
+    assert namespace["meta"]["features"]["name"] == "whisper" and dataset.metrics["weights"]["verified"]
     scores = namespace["scores"]
     files = scores[scores["kind"] == "file"]
     assert len(files) == 2 and files["error"].eq("").all() and files["p_positive"].between(0, 1).all()

@@ -154,7 +154,8 @@ def resolve_embedding(config) -> Embedding:
     reasons = []
     for name in AUTO_ORDER[:-1]:
         try:
-            return _resolve_named(config, name, f"auto: {name}" + (f" ({'; '.join(reasons)})" if reasons else ""))
+            return _resolve_named(config, name, f"auto: {name}, which runs here" +
+                                  (f" ({'; '.join(reasons)})" if reasons else ""))
         except Exception as exc:  # noqa: BLE001 - any failure to set it up: the next one, saying why
             reasons.append(f"{name} cannot run here: {' '.join(str(exc).split())}")
     last = AUTO_ORDER[-1]

@@ -418,7 +418,8 @@ def compute(dataset, settings: WhisperSettings, *, batch_size: int = 16, schedul
     """The features of every clip of a built dataset, in chunks on the executor.
 
     Locally in ``workers`` processes (default 1: this process, CTranslate2 on every core), each given its share of
-    the cores as threads unless ``--whisper-threads`` says otherwise; on Dask each (single-threaded) worker with one
+    the cores as threads unless ``--whisper-threads`` says otherwise, started fresh (``spawn``: a child forked from a
+    process whose CTranslate2 threads run can wait forever on a lock); on Dask each (single-threaded) worker with one
     thread. Packed clips are chunked in whole blocks of :data:`PACK_BLOCK`, so every chunking packs alike.
     """
     from foundation.executor import make_executor
@@ -433,7 +434,7 @@ def compute(dataset, settings: WhisperSettings, *, batch_size: int = 16, schedul
     threads = settings.threads or (1 if scheduler == "dask" else max(1, _cpu_count() // processes))
     tasks = [(spans[start:stop], sample_rate, settings, batch_size, threads) for start, stop in chunks]
     parts: list[np.ndarray | None] = [None] * len(chunks)
-    with make_executor(scheduler, dask_address, processes) as engine:
+    with make_executor(scheduler, dask_address, processes, start_method="spawn") as engine:
         for i, part in engine.map_unordered(whisper_chunk, tasks):
             parts[i] = part
             if progress:
