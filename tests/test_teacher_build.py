@@ -104,3 +104,30 @@ def test_a_line_longer_than_the_e5_window_is_cut_with_a_note_in_detail(tmp_path)
     # re-labelled to a policy without E5, the note goes with the column
     mean = relabel_dataset(tmp_path / "out", tmp_path / "mean", policy="mean").segments.set_index("segment_id")
     assert "e5" not in mean.columns and "e5:" not in str(mean.loc["v0_0", "detail"])
+
+
+def test_a_one_megabyte_line_is_cut_for_every_scorer_with_a_note_and_holds_up_nothing_else(tmp_path):
+    long = ("I really love this wonderful, happy day with all of my friends. " * 16_000)[:1_000_000 - 1] + "!"
+
+    def lines(i):
+        return [f"v{i}___0___0.5___3.0___I absolutely love this wonderful film, it is great!",
+                f"v{i}___1___4.0___11.5___This was a terrible, awful and horrible experience."]
+
+    plain = write_mosei(tmp_path / "plain", {f"v{i}": (12.0, lines(i)) for i in range(6)})
+    with_long = write_mosei(tmp_path / "long", {
+        f"v{i}": (12.0, lines(i) + [f"v{i}___2___11.6___11.9___{long}"] * (i == 0)) for i in range(6)})
+    dataset = build_dataset(config_for(with_long, policy="mean"), tmp_path / "out", workers=1)
+    segments = dataset.segments
+    assert dataset.counts["languages"]["abstained_not_read"] == 0  # a cut is not a language the policy cannot read
+    row = segments.set_index("segment_id").loc["v0_2"]
+    for name in ("language", "textblob", "vader"):
+        assert f"{name}: read the first " in row["detail"] and " of 1000000 characters" in row["detail"], name
+    assert row["status"] == "ok" and row["label"] == 1 and len(row["text"]) == 1_000_000
+    others = segments[segments["segment_id"] != "v0_2"].reset_index(drop=True)
+    alone = build_dataset(config_for(plain, policy="mean"), tmp_path / "plain-out", workers=1).segments
+    compared = ["segment_id", "split", "status", "detail", "label", "score", "language", "language_p", "textblob",
+                "textblob_negation", "vader", "vader_pos", "vader_neg"]
+    def plain_cells(frame):
+        return frame[compared].astype(object).where(frame[compared].notna(), None)
+
+    pd.testing.assert_frame_equal(plain_cells(others), plain_cells(alone))
