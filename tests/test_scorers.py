@@ -67,6 +67,17 @@ def test_normalize_folds_typography():
     assert normalize_text("I don\u2019t  \u201clove\u201d it\u2026") == 'I don\'t "love" it...'
 
 
+def test_normalize_folds_every_mapped_character_wherever_it_is():
+    import re
+    import unicodedata
+
+    from weaklabel.text import _TYPOGRAPHY
+
+    text = "".join(f"a{chr(k)}b{chr(k)}" for k in _TYPOGRAPHY) + " plain ascii, " * 3 + "\u00e9t\u00e9 \uff21"
+    expected = re.sub(r"\s+", " ", unicodedata.normalize("NFKC", text).translate(_TYPOGRAPHY)).strip()
+    assert normalize_text(text) == expected
+
+
 def test_curly_apostrophe_negation_matches_straight_after_normalising():
     # VADER's negation list has "don't": the curly form would read as a plain positive "love".
     assert SentimentIntensityAnalyzer().polarity_scores("I don\u2019t love it")["compound"] > 0

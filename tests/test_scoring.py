@@ -8,7 +8,7 @@ import pytest
 from foundation.executor import make_executor
 from weaklabel import scoring
 from weaklabel.scorers import SCORERS, Column, ScoredTexts, Scorer, ScorerUnavailable
-from weaklabel.scoring import NOTES_COLUMN, ScoringRun, SentenceCache, score_texts
+from weaklabel.scoring import BATCH_CHARS, NOTES_COLUMN, ScoringRun, SentenceCache, batches, score_texts
 
 
 @pytest.fixture
@@ -92,3 +92,21 @@ def test_the_default_cache_follows_the_environment(monkeypatch, tmp_path):
     monkeypatch.delenv(scoring.SENTENCE_CACHE_ENV)
     monkeypatch.setenv(scoring.CACHE_ENV, str(tmp_path / "cache"))
     assert scoring.default_cache_path() == tmp_path / "cache" / scoring.CACHE_FILE
+
+
+def test_batches_are_bounded_in_texts_and_in_characters():
+    texts = ["a" * 5, "b" * 5, "c" * 20, "d" * 3, "e"]
+    assert batches(texts, 2, 10) == [["a" * 5, "b" * 5], ["c" * 20], ["d" * 3, "e"]]
+    assert batches(texts, 10, 100) == [texts] and batches([], 2, 10) == []
+
+
+def test_long_texts_are_scored_in_batches_of_bounded_characters_so_progress_keeps_moving():
+    texts = [f"{i} " + "I love this wonderful day. " * 600 for i in range(30)]  # ~16,000 characters each
+    per_batch = BATCH_CHARS // len(texts[0])
+    done = []
+    run = ScoringRun(texts, ["vader"], cache=SentenceCache(enabled=False))
+    table = run.table(done.append)
+    assert run.n_to_score == 30 and done == [per_batch, per_batch, 30 - 2 * per_batch]
+    pd.testing.assert_frame_equal(table, score_texts(texts[:15], ["vader"]).pipe(
+        lambda head: pd.concat([head, score_texts(texts[15:], ["vader"])], ignore_index=True)))
+

@@ -3,8 +3,9 @@
 :func:`score_texts` is what the build, re-labelling, the label-quality tool, the label-model fit and the
 benchmarks call. It normalises the texts (:func:`weaklabel.text.normalize_text`), keeps each distinct one, asks
 the sentence cache (:class:`SentenceCache`) for what a costly scorer (``cached=True``: a neural model) already
-scored, runs the rest in batches of the scorer's ``batch_size`` -- on an executor's workers when given one
-(:func:`foundation.executor.make_executor`: local processes or Dask), else here -- and stores the new results.
+scored, runs the rest in batches (at most the scorer's ``batch_size`` texts and :data:`BATCH_CHARS` characters)
+-- on an executor's workers when given one (:func:`foundation.executor.make_executor`: local processes or Dask),
+else here -- and stores the new results.
 
 The cache is one SQLite file, ``$WEAKLABEL_SENTENCE_CACHE``, else ``$WEAKLABEL_CACHE/sentence_scores.sqlite3``
 (``~/.cache/weaklabel`` when unset), keyed by scorer name, scorer version and the SHA-256 of the normalised text, so builds of other corpora,
@@ -32,6 +33,12 @@ CACHE_ENV = "WEAKLABEL_CACHE"
 #: The sentence cache's file, when it should not be ``$WEAKLABEL_CACHE/sentence_scores.sqlite3`` (tests, a shared disk).
 SENTENCE_CACHE_ENV = "WEAKLABEL_SENTENCE_CACHE"
 CACHE_FILE = "sentence_scores.sqlite3"
+#: The most characters of normalised text in one scoring batch (a longer text is a batch of its own), besides a
+#: scorer's ``batch_size`` in texts. A scorer's cost grows with the characters it reads, so a batch of long texts
+#: holds fewer of them and takes seconds like any other: no worker holds a long batch, and progress keeps moving.
+#: 200,000 characters are 2,000 sentences of 100 characters (the lexicons' batch size), or 50 texts at the
+#: scorers' 4,000-character bound (:data:`weaklabel.scorers.base.MAX_TEXT_CHARS`; about 4 s of VADER).
+BATCH_CHARS = 200_000
 #: The column of :func:`score_texts`'s table that holds the scorers' notes about each text (a tuple of
 #: :func:`scorer_note` strings, e.g. a text cut to a model's window), None where there are none.
 NOTES_COLUMN = "score_notes"
@@ -140,6 +147,20 @@ def score_batch(scorer: str, texts: list[str], threads: int | None = None) -> Sc
         return SCORERS[scorer].score_many(texts)
 
 
+def batches(texts: Sequence[str], max_texts: int, max_chars: int = BATCH_CHARS) -> list[list[str]]:
+    """``texts`` in order, in consecutive batches of at most ``max_texts`` texts and ``max_chars`` characters (a
+    text longer than that alone)."""
+    out: list[list[str]] = []
+    size = 0
+    for text in texts:
+        if not out or len(out[-1]) >= max_texts or (size + len(text) > max_chars and out[-1]):
+            out.append([])
+            size = 0
+        out[-1].append(text)
+        size += len(text)
+    return out
+
+
 def _to_values(scored: ScoredTexts, columns: Sequence[str], i: int) -> list:
     out = []
     for name in columns:
@@ -191,8 +212,7 @@ class ScoringRun:
                 self.n_cached += len(found)
             self.tables[name] = found
             todo = [text for text in distinct if text not in found]
-            for start in range(0, len(todo), scorer.batch_size):
-                batch = todo[start:start + scorer.batch_size]
+            for batch in batches(todo, scorer.batch_size):
                 future = engine.submit(score_batch, name, batch, threads) if engine is not None else None
                 self.pending.append((name, batch, future))
         #: (scorer, text) pairs to score: what :meth:`table`'s ``progress`` counts up to.
