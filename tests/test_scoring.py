@@ -110,3 +110,36 @@ def test_long_texts_are_scored_in_batches_of_bounded_characters_so_progress_keep
     pd.testing.assert_frame_equal(table, score_texts(texts[:15], ["vader"]).pipe(
         lambda head: pd.concat([head, score_texts(texts[15:], ["vader"])], ignore_index=True)))
 
+
+def lock_cache(path, hold: str) -> sqlite3.Connection:
+    """Another connection (as another process would) holding the cache's lock: ``writer``, a write transaction
+    (readers go on, writers wait); ``exclusive``, exclusive locking (nobody else reads or writes)."""
+    holder = sqlite3.connect(path, isolation_level=None)
+    if hold == "exclusive":
+        holder.execute("PRAGMA locking_mode=EXCLUSIVE")
+    holder.execute("BEGIN EXCLUSIVE")
+    if hold == "exclusive":
+        holder.execute("DELETE FROM scores WHERE scorer = 'nobody'")
+        holder.execute("COMMIT")  # the exclusive lock stays with the connection
+    return holder
+
+
+@pytest.mark.parametrize("hold", ["writer", "exclusive"])
+def test_a_cache_locked_by_another_process_is_given_up_at_once_and_said_once(counting_scorer, tmp_path, hold):
+    toy, calls = counting_scorer
+    path = tmp_path / "c.sqlite3"
+    cache = SentenceCache(path)
+    score_texts(["warm up"], ["toy"], cache=cache)  # the cache exists (write-ahead log)
+    assert cache._connect().execute("PRAGMA busy_timeout").fetchone()[0] <= 2000  # seconds, not a minute
+    cache.close()
+    texts = [f"sentence number {i}" for i in range(6)]  # three batches, each stored in its turn
+    uncached = score_texts(texts, ["toy"], cache=SentenceCache(enabled=False))
+    holder = lock_cache(path, hold)
+    try:
+        with pytest.warns(UserWarning) as warned:
+            table = score_texts(texts, ["toy"], cache=SentenceCache(path))
+    finally:
+        holder.close()
+    messages = [str(w.message) for w in warned]
+    assert len(messages) == 1 and f"the sentence cache {path} is locked by another process" in messages[0]
+    pd.testing.assert_frame_equal(table, uncached)

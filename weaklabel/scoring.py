@@ -11,7 +11,8 @@ The cache is one SQLite file, ``$WEAKLABEL_SENTENCE_CACHE``, else ``$WEAKLABEL_C
 (``~/.cache/weaklabel`` when unset), keyed by scorer name, scorer version and the SHA-256 of the normalised text, so builds of other corpora,
 re-labelling and the label-quality tool share it, and a new scorer version never reads an old score. It holds
 exactly the floats the scorer returned (a cached build is byte-identical to an uncached one); only the main
-process reads and writes it. A cache that cannot be opened (read-only home) is skipped with a warning.
+process reads and writes it. A cache that cannot be opened (read-only home) is skipped with a warning; so is one
+that another process holds locked, after :data:`LOCK_WAIT_S`.
 """
 from __future__ import annotations
 
@@ -57,6 +58,17 @@ def default_cache_path() -> Path:
     return Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "weaklabel") / CACHE_FILE
 
 
+#: Seconds the sentence cache waits for a lock that another process holds before scoring goes on without it. Its
+#: own writers hold the lock for milliseconds (one batch's INSERT); a longer hold is another program (an open
+#: transaction, a copy or a backup), which scoring does not wait for: it says so at once and goes on uncached.
+LOCK_WAIT_S = 1.0
+
+
+def _is_lock_error(exc: Exception) -> bool:
+    """Whether a SQLite error says that another connection holds the database's lock."""
+    return getattr(exc, "sqlite_errorname", None) in ("SQLITE_BUSY", "SQLITE_LOCKED") or "locked" in str(exc)
+
+
 def text_key(text: str) -> str:
     """The cache key of a normalised text: its UTF-8 SHA-256 (surrogates escaped), hex."""
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
@@ -82,19 +94,32 @@ class SentenceCache:
         if not self.enabled:
             return None
         if self._db is None:
+            db = None
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-                db = sqlite3.connect(self.path, timeout=60)
+                db = sqlite3.connect(self.path, timeout=LOCK_WAIT_S)
                 db.execute("PRAGMA journal_mode=WAL")
                 db.execute("CREATE TABLE IF NOT EXISTS scores (scorer TEXT, version TEXT, key TEXT, value TEXT, "
                            "PRIMARY KEY (scorer, version, key))")
                 self._db = db
             except (OSError, sqlite3.Error) as exc:
-                warnings.warn(f"the sentence cache {self.path} cannot be used ({exc}); scoring without it",
-                              stacklevel=3)
-                self.enabled = False
+                if db is not None:
+                    db.close()
+                self._give_up(exc, f"cannot be used ({exc}); scoring without it", stacklevel=3, disable=True)
                 return None
         return self._db
+
+    def _give_up(self, exc: Exception, problem: str, stacklevel: int, disable: bool = False) -> None:
+        """Warn that the cache has ``problem``. With ``disable``, or when another process holds its lock (then said
+        instead), the cache is left alone for the rest of this run: nothing more read, written or waited for."""
+        locked = isinstance(exc, sqlite3.Error) and _is_lock_error(exc)
+        if locked:
+            problem = (f"is locked by another process (waited {LOCK_WAIT_S:g} s); scoring without it, its scores "
+                       "neither read nor kept")
+        if locked or disable:
+            self.close()
+            self.enabled = False
+        warnings.warn(f"the sentence cache {self.path} {problem}", stacklevel=stacklevel + 1)
 
     def get(self, scorer: str, version: str, keys: Sequence[str]) -> dict[str, tuple[list, str | None]]:
         """The cached ``(values in column order, note)`` of every key found."""
@@ -111,8 +136,7 @@ class SentenceCache:
                     values, note = json.loads(value)
                     found[key] = (values, note)
             except (sqlite3.Error, ValueError) as exc:
-                warnings.warn(f"the sentence cache {self.path} cannot be read ({exc}); scoring without it",
-                              stacklevel=2)
+                self._give_up(exc, f"cannot be read ({exc}); scoring without it", stacklevel=2)
                 return {}
         return found
 
@@ -127,8 +151,7 @@ class SentenceCache:
             with db:
                 db.executemany("INSERT OR REPLACE INTO scores VALUES (?, ?, ?, ?)", rows)
         except sqlite3.Error as exc:
-            warnings.warn(f"the sentence cache {self.path} cannot be written ({exc}); its scores are not kept",
-                          stacklevel=2)
+            self._give_up(exc, f"cannot be written ({exc}); its scores are not kept", stacklevel=2)
 
     def close(self) -> None:
         if self._db is not None:
