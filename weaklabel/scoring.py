@@ -27,7 +27,7 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from weaklabel.scorers import SCORERS, ScoredTexts
+from weaklabel.scorers import SCORERS, ScoredTexts, ScorerFailed
 from weaklabel.text import has_text, normalize_text
 
 CACHE_ENV = "WEAKLABEL_CACHE"
@@ -249,6 +249,12 @@ class ScoringRun:
         progress : callable(n), optional
             Called with the (scorer, text) pairs of each batch as it is collected.
 
+        Raises
+        ------
+        weaklabel.scorers.ScorerFailed
+            A batch raised (naming the scorer and what it raised); the scores of the batches collected before it
+            are in the cache.
+
         Returns
         -------
         DataFrame, one row per input text in order, columns the scorers' columns (float64, or object for text
@@ -257,7 +263,10 @@ class ScoringRun:
         """
         for name, batch, future in self.pending:
             scorer = SCORERS[name]
-            scored = future.result() if future is not None else score_batch(name, batch, self.threads)
+            try:
+                scored = future.result() if future is not None else score_batch(name, batch, self.threads)
+            except Exception as exc:  # the scorer's engine or model, here or on a worker
+                raise ScorerFailed(name, exc) from exc
             fresh = {text: (_to_values(scored, scorer.column_names, i), scored.notes[i])
                      for i, text in enumerate(batch)}
             self.tables[name].update(fresh)

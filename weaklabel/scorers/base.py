@@ -19,6 +19,19 @@ class ScorerUnavailable(RuntimeError):
     """A scorer whose package or model is not usable on this machine (the message says why and what to do)."""
 
 
+#: How a :class:`ScorerFailed` message (and a build's ``policy_fallback`` that it caused) says what happened.
+FAILED_WHILE_SCORING = "failed while scoring"
+
+
+class ScorerFailed(ScorerUnavailable):
+    """A scorer that raised while scoring a batch (its engine, its model): ``scorer`` names it; the message says
+    what it raised."""
+
+    def __init__(self, scorer: str, error: BaseException):
+        self.scorer = scorer
+        super().__init__(f"the {scorer} scorer {FAILED_WHILE_SCORING} ({type(error).__name__}: {error})")
+
+
 @dataclass(frozen=True)
 class Column:
     """One column a scorer writes: its name in ``segments.parquet``, what it holds, and its type.

