@@ -24,7 +24,7 @@ from weaklabel import segments as S
 from weaklabel.config import BuildConfig
 from weaklabel.dataset import SEGMENTS_FILE
 from weaklabel.errors import CorpusError, OutputConflictError
-from weaklabel.scorers import ScorerUnavailable
+from weaklabel.scorers import ScorerFailed, ScorerUnavailable
 from weaklabel.splits import SplitError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -106,6 +106,8 @@ def run_build(config: BuildConfig, out_dir: Path, executor: ExecutorConfig = Exe
         finally:
             for bar in bars:
                 bar.close()
+    except ScorerFailed as exc:  # a policy asked for by name whose scorer raised: what it raised, traceback logged
+        return report_error(str(exc), exc, show_traceback=debug, log_step="build")
     except (CorpusError, OutputConflictError, FolderBusyError, SplitError, ScorerUnavailable) as exc:
         return report_error(str(exc), exc, show_traceback=debug)
     except (ValueError, OSError) as exc:  # a bad option value or an unreadable path, or a bug: keep the traceback

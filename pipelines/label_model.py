@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     bar = LazyBar("scoring", "text", args.quiet)
     try:
         config = make_config(LabelModelConfig, values["fit"])
-        model, report = fit_label_model_file(args.csv, config, progress=bar.update)
+        model, report = fit_label_model_file(args.csv, config, progress=bar.update, on_start=bar.start)
     except (OSError, ValueError, KeyError, ScorerUnavailable) as exc:
         return fail(str(exc).strip("'\""))
     finally:

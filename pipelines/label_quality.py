@@ -36,13 +36,14 @@ def main(argv: list[str] | None = None) -> int:
     args, values = command_line().parse(argv)
     from weaklabel.dataset import Dataset
     from weaklabel.label_quality import label_quality, label_quality_markdown, write_label_quality
+    from weaklabel.scorers import ScorerUnavailable
 
     bar = LazyBar("scoring", "text", args.quiet)
     try:
         config = make_config(LabelQualityConfig, values["quality"])
         source = args.csv if args.csv is not None else Dataset(args.dataset)
         report = label_quality(source, config=config, on_start=bar.start, progress=bar.update)
-    except (OSError, ValueError, KeyError) as exc:
+    except (OSError, ValueError, KeyError, ScorerUnavailable) as exc:  # a scorer that failed while scoring too
         return fail(str(exc))
     finally:
         bar.close()

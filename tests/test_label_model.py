@@ -151,3 +151,58 @@ def test_a_label_model_for_another_policy_or_a_bad_file_fails_at_the_boundary(tm
         BuildConfig(corpus="mosei", root=str(small_mosei), policy="mean",
                     label_model=str(shipped_label_model("lexicon").path))
     assert isinstance(shipped_label_model("calibrated"), LabelModel)
+
+
+def test_a_model_file_naming_an_unknown_scorer_column_is_refused_in_one_line(tmp_path, small_mosei, capsys):
+    from pipelines import build_dataset as build_cli
+    from pipelines import label_quality as quality_cli
+
+    bad = tmp_path / "sentiwordnet.json"
+    bad.write_text(json.dumps({**shipped_label_model("lexicon").record(), "features": ["sentiwordnet", "vader",
+                                                                                     "language", "vader_neg"]}))
+    with pytest.raises(ValueError, match="reads 'sentiwordnet', 'language', which no scorer writes as a score; "
+                                         "the scorers' columns it can read: language_p, textblob, "):
+        load_label_model(bad)
+    assert build_cli.main(["--root", str(small_mosei), "--out", str(tmp_path / "out"), "--label-model", str(bad)]) == 2
+    csv = tmp_path / "mine.csv"
+    labelled_frame(1).to_csv(csv, index=False)
+    assert quality_cli.main(["--csv", str(csv), "--label-model", str(bad), "--policies", "mean", "--quiet",
+                             "--out", str(tmp_path / "quality")]) == 2
+    for err in capsys.readouterr().err.strip().split("\n"):
+        assert err.startswith("error: ") and "'sentiwordnet'" in err and "e5" in err
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("keep, says", [(("positive",), "the labels hold only one class, positive (6 sentences), "
+                                                       "no negative sentence"),
+                                        (("positive", "neutral"), "the labels hold 6 positive, 6 neutral, no negative "
+                                                                  "sentence"),
+                                        (("neutral",), "only one class, neutral (6 sentences), no positive and no "
+                                                       "negative sentence")])
+def test_labels_of_one_class_are_refused_saying_which_and_what_to_do(tmp_path, capsys, keep, says):
+    frame = labelled_frame(1)
+    frame[frame["sentiment"].isin(keep)].to_csv(tmp_path / "one.csv", index=False)
+    assert cli.main(["--csv", str(tmp_path / "one.csv"), "--out", str(tmp_path / "m.json"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and says in err and "--label-column" in err
+    assert not (tmp_path / "m.json").exists()
+
+
+def test_groups_of_one_class_each_are_refused_saying_so(tmp_path, capsys):
+    frame = labelled_frame(2)
+    frame = frame[frame["sentiment"] != "neutral"].assign(dialogue=lambda f: f["sentiment"])
+    frame.to_csv(tmp_path / "two.csv", index=False)
+    assert cli.main(["--csv", str(tmp_path / "two.csv"), "--out", str(tmp_path / "m.json"), "--features", "vader",
+                     "--group-column", "dialogue", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and "no out-of-fold figures" in err
+
+
+def test_the_fit_says_what_it_will_score_then_counts_up_to_it(tmp_path):
+    from weaklabel.label_model import LabelModelConfig, fit_label_model_file
+
+    labelled_frame().to_csv(tmp_path / "mine.csv", index=False)
+    started, done = [], []
+    fit_label_model_file(tmp_path / "mine.csv", LabelModelConfig(features=("vader",), group_column="dialogue"),
+                         progress=done.append, on_start=started.append)
+    assert len(started) == 1 and started[0] == sum(done) > 0  # pipelines.label_model's bar: total, then progress

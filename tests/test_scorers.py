@@ -9,6 +9,7 @@ from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 from weaklabel.dataset import COLUMNS, segment_columns
 from weaklabel.scorers import SCORERS, Column, ScoredTexts, Scorer, scorer_of_column, scorers_of_columns
 from weaklabel.scorers import e5 as e5_module
+from weaklabel.scorers.base import MAX_TEXT_CHARS, bounded_texts
 from weaklabel.scorers.language import NOT_ENGLISH_MIN_P, not_english, score_language
 from weaklabel.scorers.lexicon import expand_negations, score_textblob, score_vader
 from weaklabel.text import normalize_text
@@ -47,8 +48,34 @@ def test_scored_texts_checks_its_lengths():
     assert ScoredTexts({"a": np.zeros(2)}).notes == [None, None]
 
 
+def test_what_a_scorer_reads_is_bounded_to_a_whole_word_prefix_with_a_note():
+    fits = "word " * (MAX_TEXT_CHARS // 5)
+    long = "I love this wonderful day. " * 40_000  # about 1 MB
+    cut, notes = bounded_texts([fits[:MAX_TEXT_CHARS], long, "Fine."])
+    assert cut[0] == fits[:MAX_TEXT_CHARS] and cut[2] == "Fine." and notes[0] is None and notes[2] is None
+    assert len(cut[1]) <= MAX_TEXT_CHARS and long.startswith(cut[1]) and long[len(cut[1])] == " "
+    assert notes[1] == (f"read the first {len(cut[1])} of {len(long)} characters (scorers read at most "
+                        f"{MAX_TEXT_CHARS})")
+    for name in ("language", "textblob", "vader"):
+        whole, prefix = SCORERS[name].score_many([long, "Fine."]), SCORERS[name].score_many([cut[1], "Fine."])
+        assert whole.notes == [notes[1], None] and prefix.notes == [None, None], name
+        for column, values in whole.columns.items():
+            assert list(values) == list(prefix.columns[column]), (name, column)
+
+
 def test_normalize_folds_typography():
     assert normalize_text("I don\u2019t  \u201clove\u201d it\u2026") == 'I don\'t "love" it...'
+
+
+def test_normalize_folds_every_mapped_character_wherever_it_is():
+    import re
+    import unicodedata
+
+    from weaklabel.text import _TYPOGRAPHY
+
+    text = "".join(f"a{chr(k)}b{chr(k)}" for k in _TYPOGRAPHY) + " plain ascii, " * 3 + "\u00e9t\u00e9 \uff21"
+    expected = re.sub(r"\s+", " ", unicodedata.normalize("NFKC", text).translate(_TYPOGRAPHY)).strip()
+    assert normalize_text(text) == expected
 
 
 def test_curly_apostrophe_negation_matches_straight_after_normalising():

@@ -8,7 +8,7 @@ import pytest
 from foundation.executor import make_executor
 from weaklabel import scoring
 from weaklabel.scorers import SCORERS, Column, ScoredTexts, Scorer, ScorerUnavailable
-from weaklabel.scoring import NOTES_COLUMN, ScoringRun, SentenceCache, score_texts
+from weaklabel.scoring import BATCH_CHARS, NOTES_COLUMN, ScoringRun, SentenceCache, batches, score_texts
 
 
 @pytest.fixture
@@ -92,3 +92,54 @@ def test_the_default_cache_follows_the_environment(monkeypatch, tmp_path):
     monkeypatch.delenv(scoring.SENTENCE_CACHE_ENV)
     monkeypatch.setenv(scoring.CACHE_ENV, str(tmp_path / "cache"))
     assert scoring.default_cache_path() == tmp_path / "cache" / scoring.CACHE_FILE
+
+
+def test_batches_are_bounded_in_texts_and_in_characters():
+    texts = ["a" * 5, "b" * 5, "c" * 20, "d" * 3, "e"]
+    assert batches(texts, 2, 10) == [["a" * 5, "b" * 5], ["c" * 20], ["d" * 3, "e"]]
+    assert batches(texts, 10, 100) == [texts] and batches([], 2, 10) == []
+
+
+def test_long_texts_are_scored_in_batches_of_bounded_characters_so_progress_keeps_moving():
+    texts = [f"{i} " + "I love this wonderful day. " * 600 for i in range(30)]  # ~16,000 characters each
+    per_batch = BATCH_CHARS // len(texts[0])
+    done = []
+    run = ScoringRun(texts, ["vader"], cache=SentenceCache(enabled=False))
+    table = run.table(done.append)
+    assert run.n_to_score == 30 and done == [per_batch, per_batch, 30 - 2 * per_batch]
+    pd.testing.assert_frame_equal(table, score_texts(texts[:15], ["vader"]).pipe(
+        lambda head: pd.concat([head, score_texts(texts[15:], ["vader"])], ignore_index=True)))
+
+
+def lock_cache(path, hold: str) -> sqlite3.Connection:
+    """Another connection (as another process would) holding the cache's lock: ``writer``, a write transaction
+    (readers go on, writers wait); ``exclusive``, exclusive locking (nobody else reads or writes)."""
+    holder = sqlite3.connect(path, isolation_level=None)
+    if hold == "exclusive":
+        holder.execute("PRAGMA locking_mode=EXCLUSIVE")
+    holder.execute("BEGIN EXCLUSIVE")
+    if hold == "exclusive":
+        holder.execute("DELETE FROM scores WHERE scorer = 'nobody'")
+        holder.execute("COMMIT")  # the exclusive lock stays with the connection
+    return holder
+
+
+@pytest.mark.parametrize("hold", ["writer", "exclusive"])
+def test_a_cache_locked_by_another_process_is_given_up_at_once_and_said_once(counting_scorer, tmp_path, hold):
+    toy, calls = counting_scorer
+    path = tmp_path / "c.sqlite3"
+    cache = SentenceCache(path)
+    score_texts(["warm up"], ["toy"], cache=cache)  # the cache exists (write-ahead log)
+    assert cache._connect().execute("PRAGMA busy_timeout").fetchone()[0] <= 2000  # seconds, not a minute
+    cache.close()
+    texts = [f"sentence number {i}" for i in range(6)]  # three batches, each stored in its turn
+    uncached = score_texts(texts, ["toy"], cache=SentenceCache(enabled=False))
+    holder = lock_cache(path, hold)
+    try:
+        with pytest.warns(UserWarning) as warned:
+            table = score_texts(texts, ["toy"], cache=SentenceCache(path))
+    finally:
+        holder.close()
+    messages = [str(w.message) for w in warned]
+    assert len(messages) == 1 and f"the sentence cache {path} is locked by another process" in messages[0]
+    pd.testing.assert_frame_equal(table, uncached)

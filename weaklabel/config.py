@@ -7,7 +7,7 @@ it is the identity of a build folder: the same on every machine, wherever the ch
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 from foundation.config import SEED_RANGE, check_ranges, option
 from foundation.digests import file_sha256, json_sha256
@@ -105,15 +105,22 @@ class BuildConfig:
 
     policy_fallback: str | None = option(
         None, cli=False, help="why policy auto resolved to the fallback policy on this machine (None: it did not)")
+    #: How ``policy`` and ``neutral_band`` were resolved, so that :meth:`fall_back` can resolve them again: neither
+    #: part of the fingerprint nor recorded.
+    policy_from_auto: bool = option(
+        False, cli=False, help="the policy was resolved here from auto (a teacher failing while scoring falls back)")
+    band_from_policy: bool = option(False, cli=False, help="no neutral band was given: the band is the policy's own")
 
     def __post_init__(self):
         if self.policy == AUTO_POLICY:
             resolved, why = ("calibrated", None) if self.label_model else resolve_policy(self.policy)
             object.__setattr__(self, "policy", resolved)
             object.__setattr__(self, "policy_fallback", why)
+            object.__setattr__(self, "policy_from_auto", True)
         if self.neutral_band is None:  # the policy's own (a user's label model's, when it records one)
             object.__setattr__(self, "neutral_band", self.labelling_policy().default_band if self.policy in POLICIES
                                else default_band(self.policy))
+            object.__setattr__(self, "band_from_policy", True)
         check_ranges(self)
         if not self.clip_seconds > 0:
             raise ValueError(f"clip length must be positive, got {self.clip_seconds} s")
@@ -125,6 +132,16 @@ class BuildConfig:
             raise ValueError(f"unknown speaker mode {self.speakers!r}; choose one of {', '.join(SPEAKER_MODES)}")
         if not self.min_speech_seconds >= 0:
             raise ValueError(f"minimum speech must be >= 0 s, got {self.min_speech_seconds}")
+
+    def fall_back(self, why: str) -> "BuildConfig | None":
+        """This configuration with the fallback policy where ``auto`` resolved to the default one, as ``auto``
+        resolves where the default policy's scorers cannot run: its band the fallback's own unless one was given,
+        ``why`` (:func:`~weaklabel.policies.fallback_note`) its ``policy_fallback``. None where the policy was asked
+        for by name, or is not the default: it does not fall back."""
+        if not self.policy_from_auto or self.policy != DEFAULT_POLICY or self.label_model:
+            return None
+        return replace(self, policy=FALLBACK_POLICY, policy_fallback=why,
+                       neutral_band=None if self.band_from_policy else self.neutral_band)
 
     def labelling_policy(self):
         """The :class:`~weaklabel.policies.LabelingPolicy` this build labels with (its label model included)."""
@@ -144,7 +161,8 @@ class BuildConfig:
         data["policy_model"] = policy.label_model.identity() if policy.label_model else None
         data["scorers"] = {name: SCORERS[name].version for name in self.scorers()}
         data["format_version"] = FORMAT_VERSION
-        del data["allow_empty_splits"]
+        for name in ("allow_empty_splits", "policy_from_auto", "band_from_policy"):
+            del data[name]
         if data["policy_fallback"] is None:
             del data["policy_fallback"]
         return data

@@ -30,6 +30,7 @@ import numpy as np
 
 from foundation.config import option
 from foundation.digests import file_sha256
+from weaklabel.scorers import SCORERS
 from weaklabel.scorers.base import BINARY_CLASSES, THREE_CLASSES, rowdot, softmax_valence
 
 LABEL_MODEL_FORMAT = "weaklabel-label-model/2"
@@ -135,16 +136,28 @@ def load_label_model(path: str | Path) -> LabelModel:
         raise ValueError(f"{path} is not a label-model file (format {LABEL_MODEL_FORMAT!r} expected); make one with "
                          "python -m pipelines.label_model --csv FILE")
     try:
-        return LabelModel(name=str(record["name"]), features=tuple(record["features"]),
-                          classes=tuple(record["classes"]),
-                          weights=tuple(tuple(float(w) for w in row) for row in record["weights"]),
-                          intercepts=tuple(float(b) for b in record["intercepts"]),
-                          recipe=record.get("recipe", {}), scorer_versions=record.get("scorer_versions", {}),
-                          fitted_on=record.get("fitted_on", []), out_of_fold=record.get("out_of_fold", {}),
-                          band=None if record.get("band") is None else float(record["band"]),
-                          path=str(path), sha256=file_sha256(path))
+        model = LabelModel(name=str(record["name"]), features=tuple(record["features"]),
+                           classes=tuple(record["classes"]),
+                           weights=tuple(tuple(float(w) for w in row) for row in record["weights"]),
+                           intercepts=tuple(float(b) for b in record["intercepts"]),
+                           recipe=record.get("recipe", {}), scorer_versions=record.get("scorer_versions", {}),
+                           fitted_on=record.get("fitted_on", []), out_of_fold=record.get("out_of_fold", {}),
+                           band=None if record.get("band") is None else float(record["band"]),
+                           path=str(path), sha256=file_sha256(path))
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"{path}: malformed label model ({exc})") from None
+    known = score_inputs()
+    unknown = [name for name in model.features if name not in known]
+    if unknown:
+        raise ValueError(f"{path}: the label model reads {', '.join(map(repr, unknown))}, which no scorer writes as a "
+                         f"score; the scorers' columns it can read: {', '.join(known)} (make one with python -m "
+                         "pipelines.label_model --csv FILE --features ...)")
+    return model
+
+
+def score_inputs() -> tuple[str, ...]:
+    """The scorer columns a label model can read: every numeric column of the registry's scorers, in its order."""
+    return tuple(c.name for scorer in SCORERS.values() for c in scorer.columns if c.kind == "float")
 
 
 def shipped_label_model(name: str) -> LabelModel:
@@ -306,9 +319,30 @@ class LabelModelConfig:
                                            "group is on both sides of a fold")
 
 
+def check_classes(valence, neutral, source: str) -> None:
+    """ValueError unless human ``valence`` (n,: 1, 0, NaN) holds positive and negative sentences, saying which
+    classes the labels hold (with ``neutral``, (n,) bool), how many, and what to do."""
+    counts = {"positive": int(np.sum(np.asarray(valence) == 1)), "negative": int(np.sum(np.asarray(valence) == 0)),
+              "neutral": int(np.sum(neutral))}
+    missing = [name for name in ("positive", "negative") if not counts[name]]
+    if not missing:
+        return
+    held = {name: n for name, n in counts.items() if n}
+    if len(held) == 1:
+        holds = "only one class, {} ({} sentences)".format(*next(iter(held.items())))
+    else:
+        holds = ", ".join(f"{n} {name}" for name, n in held.items()) or "no positive, negative or neutral label"
+    raise ValueError(f"{source}: the labels hold {holds}, no {' and no '.join(missing)} sentence: a label model tells "
+                     f"positive from negative sentences, so it needs both (a few hundred of each); add "
+                     f"{' and '.join(missing)} sentences, or check that --label-column names the human labels "
+                     "(positive/negative/neutral words or signed numbers)")
+
+
 def fit_label_model_file(path: str | Path, config: LabelModelConfig = LabelModelConfig(),
-                         progress=None) -> tuple[LabelModel, dict]:
+                         progress=None, on_start=None) -> tuple[LabelModel, dict]:
     """Fit a label model on a file of human-labelled sentences, with out-of-fold figures on it.
+
+    ``on_start(n)`` is told the (scorer, text) pairs to score, then ``progress(k)`` as they are scored.
 
     Returns
     -------
@@ -319,18 +353,26 @@ def fit_label_model_file(path: str | Path, config: LabelModelConfig = LabelModel
     from weaklabel.label_quality import (LabelQualityConfig, human_valence, label_quality_report,
                                          read_labelled_texts)
     from weaklabel.policies import ORIGINAL_POLICY, POLICIES
-    from weaklabel.scorers import SCORERS, scorers_of_columns
-    from weaklabel.scoring import score_texts
+    from weaklabel.scorers import scorers_of_columns
+    from weaklabel.scoring import ScoringRun
 
     path = Path(path)
     features = config.features or shipped_label_model("calibrated").features
     scorers = scorers_of_columns(features)
     texts, sentiment, source, groups = read_labelled_texts(path, LabelQualityConfig(
         text_column=config.text_column, label_column=config.label_column, group_column=config.group_column))
-    columns = score_texts(texts, scorers, progress=progress)
     valence, neutral = human_valence(sentiment)
+    check_classes(valence, neutral, source)  # before the scoring, the slow part
+    scoring = ScoringRun(texts, scorers)
+    if on_start is not None:
+        on_start(scoring.n_to_score)
+    columns = scoring.table(progress)
     score = out_of_fold_score(columns, valence, groups, features, neutral, n_folds=config.n_folds, C=config.C)
     polar = ~np.isnan(valence) & ~np.isnan(score)
+    if len(np.unique(valence[polar])) < 2:
+        raise ValueError(f"{source}: no out-of-fold figures: in each of the {config.n_folds} folds the sentences its "
+                         "model is fitted on lack a class (groups that hold one class each?); give more groups "
+                         "(--group-column), or fewer --folds")
     from foundation.metrics import binary_metrics
 
     oof = binary_metrics(valence[polar].astype(int), (score[polar] + 1) / 2, n_bootstrap=1000, seed=0,

@@ -20,8 +20,16 @@ from weaklabel.splits import SPLITS, UNASSIGNED, SplitError, assign_group_splits
     splits_from_folds_by_group
 
 
-#: A note on a segment's ``detail`` written by labelling starts with this (re-labelling replaces it).
+#: A note on a segment's ``detail`` written by labelling starts with this and holds :data:`NOT_ENGLISH`
+#: (re-labelling replaces it); the language scorer's own notes start with it too.
 LANGUAGE_NOTE = "language: "
+NOT_ENGLISH = ", not English: "
+
+
+def is_language_note(item: str) -> bool:
+    """Whether a note of ``detail`` is labelling's own language note (``language: fi (p = 0.97), not English: ...``),
+    not a scorer's."""
+    return item.startswith(LANGUAGE_NOTE) and NOT_ENGLISH in item
 
 
 def detail_items(detail) -> list[str]:
@@ -37,8 +45,9 @@ def join_detail(items) -> str | None:
 
 def without_scorer_notes(detail, scorers) -> str | None:
     """``detail`` without the notes of the named scorers and without the language note (labelling's own)."""
-    prefixes = tuple(scorer_note(name, "") for name in scorers) + (LANGUAGE_NOTE,)
-    return join_detail(item for item in detail_items(detail) if not item.startswith(prefixes))
+    prefixes = tuple(scorer_note(name, "") for name in scorers)
+    return join_detail(item for item in detail_items(detail)
+                       if not item.startswith(prefixes) and not is_language_note(item))
 
 
 def label_rows(frame: pd.DataFrame, config: BuildConfig) -> pd.DataFrame:
@@ -54,7 +63,7 @@ def label_rows(frame: pd.DataFrame, config: BuildConfig) -> pd.DataFrame:
         detail = without_scorer_notes(frame["detail"].iat[i], ())
         if result.not_read[i] and status not in FAILURE_STATUSES:
             detail = join_detail([*detail_items(detail), f"{LANGUAGE_NOTE}{frame['language'].iat[i]} (p = "
-                                  f"{float(frame['language_p'].iat[i]):.2f}), not English: the {policy.name} policy "
+                                  f"{float(frame['language_p'].iat[i]):.2f}){NOT_ENGLISH}the {policy.name} policy "
                                   "reads English only and abstains"])
         details.append(detail)
         if np.isnan(value):  # no text was scored: keep the reader's status
@@ -168,5 +177,5 @@ def language_counts(frame: pd.DataFrame) -> dict:
         return {}
     codes = frame["language"].dropna().astype(str)
     counted = sorted(Counter(codes).items(), key=lambda item: (-item[1], item[0]))
-    not_read = frame["detail"].map(lambda d: any(i.startswith(LANGUAGE_NOTE) for i in detail_items(d)))
+    not_read = frame["detail"].map(lambda d: any(is_language_note(i) for i in detail_items(d)))
     return {"by_language": dict(counted), "abstained_not_read": int(not_read.sum())}

@@ -277,8 +277,14 @@ def resolve_policy(name: str) -> tuple[str, str | None]:
     missing = [(scorer, reason) for scorer, reason in missing if reason]
     if not missing:
         return DEFAULT_POLICY, None
-    why = "; ".join(f"the {scorer} scorer cannot run here ({reason})" for scorer, reason in missing)
-    return FALLBACK_POLICY, f"policy auto: {why}, so the {FALLBACK_POLICY} policy labels instead of {DEFAULT_POLICY}"
+    return FALLBACK_POLICY, fallback_note("; ".join(f"the {scorer} scorer cannot run here ({reason})"
+                                                    for scorer, reason in missing))
+
+
+def fallback_note(why: str) -> str:
+    """What the build summary and ``build.json``'s ``policy_fallback`` say when ``auto`` labels with
+    :data:`FALLBACK_POLICY` because of ``why`` (a scorer of :data:`DEFAULT_POLICY` cannot run, or failed)."""
+    return f"policy {AUTO_POLICY}: {why}, so the {FALLBACK_POLICY} policy labels instead of {DEFAULT_POLICY}"
 
 
 def default_band(policy: str) -> float:

@@ -40,7 +40,8 @@ def _link_or_copy(src: Path, dst: Path) -> None:
 def relabel_dataset(src_dir: str | Path, out_dir: str | Path, *, policy: str | None = None,
                     neutral_band: float | None = None, folds: str | None = None,
                     split_fractions: tuple[float, float, float] | None = None, speakers: str | None = None,
-                    label_model: str | None = None, allow_empty_splits: bool = False) -> Dataset:
+                    label_model: str | None = None, allow_empty_splits: bool = False,
+                    policy_fallback: str | None = None) -> Dataset:
     """Write ``out_dir``: the build in ``src_dir`` with another policy, band, folds file or split.
 
     Parameters
@@ -52,6 +53,8 @@ def relabel_dataset(src_dir: str | Path, out_dir: str | Path, *, policy: str | N
         given; ``label_model`` only with the ``calibrated`` policy). ``out_dir`` may be ``src_dir``: the build is
         re-labelled in place (what ``build_dataset`` does for ``--policy X --overwrite`` on a finished build).
     allow_empty_splits : write it even when a split gets no kept segment
+    policy_fallback : str, optional
+        With ``policy``: why policy ``auto`` resolved to it (recorded in ``build.json``, as a build records it).
 
     Returns
     -------
@@ -63,7 +66,7 @@ def relabel_dataset(src_dir: str | Path, out_dir: str | Path, *, policy: str | N
     changes = {k: v for k, v in {"policy": policy, "neutral_band": neutral_band, "folds": folds,
                                  "split_fractions": split_fractions, "speakers": speakers}.items() if v is not None}
     if policy is not None or label_model is not None:  # the model and the band belong to the policy
-        changes.update(label_model=label_model, policy_fallback=None)
+        changes.update(label_model=label_model, policy_fallback=policy_fallback)
         if neutral_band is None:
             changes["neutral_band"] = None  # the new policy's own band
     config = replace(source, **changes, allow_empty_splits=allow_empty_splits)

