@@ -237,3 +237,48 @@ def test_the_model_section_names_what_was_trained_and_marks_figures_that_mean_no
         for curve in curves:
             assert "not a result (n = 2, 1 group)" in curve["label"]
     assert any(curve["label"].startswith(title) for _, curves in roc_panels(metrics) for curve in curves)
+
+
+def _legend_layout_problems(panels) -> list[str]:
+    """Where the ROC figure's legends leave the figure, overlap each other or cover a plot, in words."""
+    import matplotlib
+
+    fig = figures.roc_figure(panels)
+    with matplotlib.rc_context(figures.STYLE):
+        figures.png_bytes(fig)  # laid out and drawn as the report draws it
+    renderer = fig.canvas.get_renderer()
+    legends = [ax.get_legend().get_window_extent(renderer) for ax in fig.axes if ax.get_legend() is not None]
+    plots = [ax.get_window_extent(renderer) for ax in fig.axes if ax.axison]
+    problems = [f"legend {k} leaves the figure: {box.bounds}" for k, box in enumerate(legends)
+                if box.x0 < 0 or box.y0 < 0 or box.x1 > fig.bbox.width or box.y1 > fig.bbox.height]
+    problems += [f"legends {a} and {b} overlap" for a in range(len(legends)) for b in range(a + 1, len(legends))
+                 if legends[a].overlaps(legends[b])]
+    problems += [f"legend {k} covers a plot" for k, box in enumerate(legends) for plot in plots if box.overlaps(plot)]
+    assert len(legends) == sum(1 for _, curves in panels if curves)
+    return problems
+
+
+def test_roc_legends_fit_their_column_whatever_the_labels():
+    """A small corpus's labels ("...: not a result (n = 2, 1 group)"), a name far wider than a column, one word
+    wider than a line and a second row of panels: every legend lies inside the figure, in its own column, off the
+    plots; a label that fits is drawn as it is (the same bytes as before)."""
+    from matplotlib.backends.backend_agg import RendererAgg
+
+    def curves(labels):
+        return [{"label": label, "fpr": [0, 0.5, 1], "tpr": [0, 0.7, 1], "emphasis": k == 0}
+                for k, label in enumerate(labels)]
+
+    small = [f"{name}: not a result (n = 2, 1 group)" for name in
+             ("logistic head (VGG16 block2_conv2, bands4)", "logistic regression (raw VGG16 block2_conv2, bands4)",
+              "logistic regression (mel)", "random forest (mel)", "k-NN (mel)", "MLP (mel)")]
+    wide = ["a model with a very long name " * 8 + ": 0.912 [0.850, 0.960]", "x" * 300, "W" * 90 + ": 0.5"]
+    assert _legend_layout_problems([("validation", curves(small)), ("test", curves(small))]) == []
+    assert _legend_layout_problems([("validation", curves(wide)), ("test", curves(small[:1]))]) == []
+    assert _legend_layout_problems([("v", curves(small)), ("t", curves(small)), ("human v", curves(wide)),
+                                    ("human t", [])]) == []
+    measure = RendererAgg(1, 1, figures.DPI)
+    fits = "logistic regression (raw VGG16 block2_conv2, bands4): 0.963 [0.887, 1.000]"  # the demo's widest
+    assert figures.wrap_label(fits, figures.ROC_LABEL_IN * figures.DPI, measure, 8) == fits
+    wrapped = figures.wrap_label(small[1], figures.ROC_LABEL_IN * figures.DPI, measure, 8)
+    assert wrapped == "logistic regression (raw VGG16 block2_conv2, bands4):\nnot a result (n = 2, 1 group)"
+
