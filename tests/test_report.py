@@ -282,3 +282,31 @@ def test_roc_legends_fit_their_column_whatever_the_labels():
     wrapped = figures.wrap_label(small[1], figures.ROC_LABEL_IN * figures.DPI, measure, 8)
     assert wrapped == "logistic regression (raw VGG16 block2_conv2, bands4):\nnot a result (n = 2, 1 group)"
 
+
+def test_the_header_says_when_a_simpler_model_does_better(dataset):
+    """The head's test AUC is the header's figure; a baseline above it on the same test clips is named there, with
+    its interval and whether the two intervals overlap, and gets its own card (the demo: 0.870 against 0.932)."""
+    from reporting.sections import header
+
+    def scored(auc, ci):
+        return {"test": {"roc_auc": auc, "roc_auc_ci95": ci, "n": 40, "n_positive": 20, "n_groups": 4}}
+
+    inputs = load_inputs(dataset)
+    inputs.metrics = {"head_training": {"kind": "logistic"}, "embedding": {"layer": "block2_conv2", "pooling": "bands4"},
+                      "against_weak_labels": {"head": scored(0.870, [0.797, 0.920]),
+                                              "embedding_logistic_regression": scored(0.932, [0.897, 0.980]),
+                                              "mel_logistic_regression": scored(0.880, [0.790, 0.975]),
+                                              "mel_knn": {"test": {"roc_auc": 1.0, "n": 2, "n_positive": 1,
+                                                                   "n_groups": 1}}}}  # not a result: never "better"
+    page = header(inputs)
+    assert "The logistic head scores ROC AUC 0.870 [0.797, 0.920]" in page
+    assert ("A simpler model does better here:</strong> the logistic regression (raw VGG16 block2_conv2, bands4) "
+            "scores 0.932 [0.897, 0.980] on the same test clips, though the two intervals overlap") in page
+    assert re.search(r'<span class="value">0\.932</span><span class="label">best test AUC: logistic regression '
+                     r'\(raw VGG16 block2_conv2, bands4\)</span>', page)
+    inputs.metrics["against_weak_labels"]["head"] = scored(0.990, [0.970, 1.000])
+    assert "simpler model" not in header(inputs) and "best test AUC" not in header(inputs)
+    inputs.metrics["against_weak_labels"]["head"] = scored(0.700, [0.600, 0.790])
+    assert "on the same test clips." in header(inputs)  # intervals apart: no caveat
+    inputs.metrics["against_weak_labels"]["head"] = {"test": {"roc_auc": 0.5, "n": 2, "n_positive": 1, "n_groups": 1}}
+    assert "simpler model" not in header(inputs)  # a head that is not a result is compared with nothing
