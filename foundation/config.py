@@ -16,7 +16,9 @@ From the class alone:
 * :func:`table_values` reads a mapping (a TOML table), nested (``head = {kind = "dense"}``) or flattened
   (``kind = "dense"``), checks types and choices, and names every unknown key;
 * :func:`make_config` builds the dataclass from such values, keeping the default of every field not given;
-* :func:`config_mapping` and :func:`to_toml` turn configs back into plain data and TOML text.
+* :func:`config_mapping` and :func:`to_toml` turn configs back into plain data and TOML text;
+* every command's parser is an :class:`ArgumentParser` (the one :class:`CommandLine` makes): a command-line
+  mistake is one ``error:`` line with exit status 2, a mistyped option named with the one it most likely means.
 
 A field without :func:`option` metadata, or declared with ``cli=False``, is not a user option: it is set
 neither on the command line nor in a config file.
@@ -25,8 +27,10 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import difflib
 import json
 import math
+import sys
 import typing
 from dataclasses import MISSING, dataclass, field
 from types import UnionType
@@ -432,6 +436,54 @@ def _toml_value(value: Any) -> str:
 
 
 # ------------------------------------------------------------------------------------------ command line
+#: How close an unknown option's name must be to a known one for the error to suggest it
+#: (:func:`difflib.get_close_matches`'s ratio, compared without the leading dashes).
+SUGGESTION_CUTOFF = 0.6
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """:class:`argparse.ArgumentParser` whose errors are one line on standard error, ``error: MESSAGE``, with exit
+    status 2 and no usage dump; an option it does not know is named with the closest one it does
+    (``error: unrecognized option --neutral-bnad (did you mean --neutral-band?)``), before any other complaint (a
+    missing required option is often the typo's consequence)."""
+
+    def parse_args(self, args=None, namespace=None):
+        argv = sys.argv[1:] if args is None else list(args)
+        unknown = self.unknown_options(argv)
+        if unknown:
+            self.error(f"unrecognized option{'s' if len(unknown) > 1 else ''} "
+                       + ", ".join(self._with_suggestion(name) for name in unknown))
+        return super().parse_args(argv, namespace)
+
+    def unknown_options(self, argv: list[str]) -> list[str]:
+        """The ``--name`` words of ``argv`` (``--name=value`` as ``--name``) that name no option of this parser,
+        nor abbreviate one where abbreviations are allowed; words after ``--`` are not options."""
+        known = self._option_string_actions
+        out = []
+        for word in argv:
+            if word == "--":
+                break
+            name = word.split("=", 1)[0]
+            if not name.startswith("--") or name in known:
+                continue
+            if not (self.allow_abbrev and any(option.startswith(name) for option in known)):
+                out.append(name)
+        return out
+
+    def _with_suggestion(self, name: str) -> str:
+        """``name`` and the known option it most likely means: the closest by spelling, else the longest whose
+        name begins it (``--csv-file``: ``--csv``); else where to find the options."""
+        options = {option[2:]: option for option in self._option_string_actions if option.startswith("--")}
+        typed = name.lstrip("-").replace("_", "-")
+        close = difflib.get_close_matches(typed, list(options), n=1, cutoff=SUGGESTION_CUTOFF) or \
+            sorted((o for o in options if typed.startswith(o + "-")), key=len, reverse=True)[:1]
+        return f"{name} (did you mean {options[close[0]]}?)" if close else f"{name} (--help lists the options)"
+
+    def error(self, message: str):
+        """Print ``error: message`` on one line and exit with status 2."""
+        self.exit(2, f"error: {' '.join(message.split())}\n")
+
+
 class CommandLine:
     """An argparse parser whose options are generated from config classes.
 
@@ -452,8 +504,8 @@ class CommandLine:
 
     def __init__(self, prog: str, description: str | None = None, groups: tuple[str, ...] = (),
                  allow_abbrev: bool = True):
-        self.parser = argparse.ArgumentParser(prog=prog, description=description, allow_abbrev=allow_abbrev,
-                                              formatter_class=argparse.RawDescriptionHelpFormatter)
+        self.parser = ArgumentParser(prog=prog, description=description, allow_abbrev=allow_abbrev,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
         self.groups = {title: self.parser.add_argument_group(title) for title in groups}
         self.tables: dict[str, list[tuple[str, Option]]] = {}
         self.classes: dict[str, type] = {}
@@ -499,7 +551,7 @@ class CommandLine:
             for dest, opt in entries:
                 problem = range_problem(opt.meta, getattr(args, dest)) if hasattr(args, dest) else None
                 if problem:
-                    self.parser.exit(2, f"error: {self.flags[dest]}: {problem}\n")
+                    self.parser.error(f"{self.flags[dest]}: {problem}")
         return args, self.values(args)
 
     def configs(self, values: dict[str, dict]) -> dict[str, Any]:

@@ -2,6 +2,8 @@
 import subprocess
 import sys
 
+import pytest
+
 from .conftest import REPO_ROOT
 
 
@@ -178,3 +180,56 @@ def test_progress_to_a_file_is_plain_lines_and_the_summary_counts_groups_in_word
     assert "recordings: 6/6" in lines and "segments: 18/18" in lines
     splits = next(line for line in proc.stdout.splitlines() if line.startswith("  splits: "))
     assert "/ 1 group," in splits and "/ 4 groups" in splits and "1 groups" not in splits
+
+
+# ------------------------------------------------------------------------------------------- mistyped options
+def command_modules() -> list[str]:
+    """Every command of pipelines (``python -m pipelines.NAME``)."""
+    import pkgutil
+
+    import pipelines
+
+    return sorted(m.name for m in pkgutil.iter_modules(pipelines.__path__) if not m.name.startswith("_"))
+
+
+@pytest.mark.parametrize("name", command_modules())
+def test_every_command_answers_a_mistyped_option_in_one_line_with_a_suggestion(name, capsys):
+    """Each command's longest option with its last two letters swapped: one ``error:`` line naming the option it
+    means, exit status 2, no usage dump, even where a required option is missing too."""
+    import importlib
+
+    module = importlib.import_module(f"pipelines.{name}")
+    options = [o for o in module.command_line().parser._option_string_actions if o.startswith("--") and o != "--help"]
+    option = max(options, key=lambda o: (len(o), o))
+    typo = option[:-2] + option[-1] + option[-2]
+    with pytest.raises(SystemExit) as exit_:
+        module.main([typo, "1"])
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err == f"error: unrecognized option {typo} (did you mean {option}?)\n"
+
+
+def test_mistyped_options_from_the_shell(capsys):
+    """The two typos of the new-user trial, together: one line, each with its suggestion; an option written longer
+    than it is; a name like no option points at --help; a wrong value keeps argparse's message, on one line."""
+    proc = run_cli("--neutral-bnad", "0.3", "--clip-secs", "5")
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr == ("error: unrecognized options --neutral-bnad (did you mean --neutral-band?), "
+                           "--clip-secs (did you mean --clip-seconds?)\n")
+    from pipelines import build_dataset, label_model
+
+    parser = build_dataset.command_line().parser
+    assert parser.unknown_options(["--neutral-ban", "--seed=3", "-q", "--", "--not-an-option"]) == []
+
+    def error(parse, argv):
+        with pytest.raises(SystemExit) as exit_:
+            parse(argv)
+        assert exit_.value.code == 2
+        return capsys.readouterr().err
+
+    assert error(parser.parse_args, ["--xyzzy"]) == "error: unrecognized option --xyzzy (--help lists the options)\n"
+    # --csv and --out are missing too: the typo is named first, the option it lengthens suggested
+    assert error(label_model.command_line().parse, ["--csv-file", "x.csv"]) == \
+        "error: unrecognized option --csv-file (did you mean --csv?)\n"
+    assert error(parser.parse_args, ["--seed", "x"]) == "error: argument --seed: invalid int value: 'x'\n"
+    assert error(label_model.command_line().parse, []) == \
+        "error: the following arguments are required: --csv, --out\n"
