@@ -1,8 +1,8 @@
 """Embed every clip of a built dataset with a feature extractor (cached in DATASET/embeddings/).
 
     python -m pipelines.embed --dataset build/demo [--layer block5_pool] [--weights imagenet]
-    python -m pipelines.embed --dataset build/demo --features egemaps     # openSMILE eGeMAPS: the [egemaps] extra
-    python -m pipelines.embed --dataset build/mosei --scheduler dask --workers 4   # chunks on a LocalCluster
+    python -m pipelines.embed --dataset build/demo --features egemaps    # the [egemaps] extra
+    python -m pipelines.embed --dataset build/mosei --scheduler dask --workers 4  # a LocalCluster
     python -m pipelines.embed --dataset build/mosei --dask-address tcp://scheduler:8786
 
 The extractor (--features, default vgg16: a frozen ImageNet VGG16 on the log-mel) is one of the registry

@@ -1,6 +1,6 @@
 """Train a valence head on the features of the weak labels' clips, next to classical baselines; write metrics.
 
-    python -m pipelines.train --dataset build/demo [--layer block3_conv3] [--human-labels labels.csv]
+    python -m pipelines.train --dataset build/demo [--layer block3_conv3] [--human-labels FILE]
 
 The features are --features' extractor (transfer.features.FEATURES; docs/features.md). The default model (each
 option's default is in --help): VGG16 cut at --layer, pooled per frequency band over

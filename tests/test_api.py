@@ -21,7 +21,8 @@ def test_the_readme_example_runs_on_a_generated_corpus(small_mosei, tmp_path, mo
     lines = readme_example()
     # Its first lines assign the inputs; everything after them runs verbatim.
     assert [line.split("=")[0].strip() for line in lines[:len(INPUTS)]] == list(INPUTS)
-    inputs = f"corpus_root = {str(small_mosei)!r}\nfolds = None\nout_dir = {str(tmp_path / 'ds')!r}\nweights = 'random'\n"
+    inputs = (f"corpus_root = {str(small_mosei)!r}\nfolds = None\nout_dir = {str(tmp_path / 'ds')!r}\n"
+              "weights = 'random'\n")
     monkeypatch.chdir(tmp_path)
     namespace: dict = {}
     exec(compile(inputs + "\n".join(lines[len(INPUTS):]), "README.md (Python API)", "exec"), namespace)

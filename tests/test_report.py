@@ -292,7 +292,8 @@ def test_the_header_says_when_a_simpler_model_does_better(dataset):
         return {"test": {"roc_auc": auc, "roc_auc_ci95": ci, "n": 40, "n_positive": 20, "n_groups": 4}}
 
     inputs = load_inputs(dataset)
-    inputs.metrics = {"head_training": {"kind": "logistic"}, "embedding": {"layer": "block2_conv2", "pooling": "bands4"},
+    inputs.metrics = {"head_training": {"kind": "logistic"},
+                      "embedding": {"layer": "block2_conv2", "pooling": "bands4"},
                       "against_weak_labels": {"head": scored(0.870, [0.797, 0.920]),
                                               "embedding_logistic_regression": scored(0.932, [0.897, 0.980]),
                                               "mel_logistic_regression": scored(0.880, [0.790, 0.975]),
