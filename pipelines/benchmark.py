@@ -1,6 +1,6 @@
 """Former name of :mod:`pipelines.evaluate_acted` (the model against acted emotion corpora), kept so
 ``python -m pipelines.benchmark`` goes on working."""
-from pipelines.evaluate_acted import main
+from pipelines.evaluate_acted import command_line, main  # noqa: F401 (this command's options)
 
 if __name__ == "__main__":
     raise SystemExit(main())

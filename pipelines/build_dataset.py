@@ -1,9 +1,11 @@
 """Build a weakly labelled speech-emotion dataset from transcribed recordings.
 
-    python -m pipelines.build_dataset                     # the embedded demo corpus -> build/demo
+    python -m pipelines.build_dataset                      # the embedded demo corpus -> build/demo
     python -m pipelines.build_dataset --corpus mosei --root /data/CMU-MOSEI --out build/mosei
-    python -m pipelines.build_dataset --root talks/ --out build/talks        # talk.wav + talk.srt/.vtt/.json
-    python -m pipelines.build_dataset --root manifest.csv --out build/calls   # audio_path,start,end,text
+    python -m pipelines.build_dataset --root talks/ --out build/talks
+                                                   # talk.wav + talk.srt/.vtt/.json (Whisper)
+    python -m pipelines.build_dataset --root manifest.csv --out build/calls
+                                                   # a table: audio_path,start,end,text
 
 Writes segments.parquet (one row per transcript segment), features/logmel.npy and build.json into --out.
 With --scheduler dask (or --dask-address tcp://HOST:PORT) the recordings are processed on Dask's distributed

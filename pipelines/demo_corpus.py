@@ -2,26 +2,28 @@
 [--sentences N]`` (``python -m weaklabel.demo`` is the same command under its former name)."""
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
 
+from foundation.config import CommandLine
 from weaklabel.demo import STAMP_NAME, generate_demo_corpus
+
+
+def command_line() -> CommandLine:
+    cli = CommandLine("python -m pipelines.demo_corpus",
+                      "Write a CMU-MOSEI-shaped demo corpus of synthetic (eSpeak NG) speech whose prosody follows the\n"
+                      "text sentiment of each sentence.")
+    cli.parser.add_argument("out_dir", type=Path, help="corpus root to create (Raw/ is written inside it)")
+    cli.parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    cli.parser.add_argument("--recordings", type=int, default=32, help="number of recordings (default 32)")
+    cli.parser.add_argument("--sentences", type=int, default=15, help="sentences per recording (default 15)")
+    return cli
 
 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point: ``python -m pipelines.demo_corpus OUT_DIR [--seed N]``."""
-    parser = argparse.ArgumentParser(
-        prog="python -m pipelines.demo_corpus",
-        description="Write a CMU-MOSEI-shaped demo corpus of synthetic (eSpeak NG) speech whose prosody "
-                    "follows the text sentiment of each sentence.",
-    )
-    parser.add_argument("out_dir", type=Path, help="corpus root to create (Raw/ is written inside it)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    parser.add_argument("--recordings", type=int, default=32, help="number of recordings (default 32)")
-    parser.add_argument("--sentences", type=int, default=15, help="sentences per recording (default 15)")
-    args = parser.parse_args(argv)
+    args, _ = command_line().parse(argv)
     try:
         path = generate_demo_corpus(args.out_dir, n_recordings=args.recordings,
                                     sentences_per_recording=args.sentences, seed=args.seed)

@@ -1,10 +1,10 @@
 """Embed every clip of a built dataset with a feature extractor (cached in DATASET/embeddings/).
 
-    python -m pipelines.embed --dataset build/demo                        # Whisper where it runs, else VGG16
+    python -m pipelines.embed --dataset build/demo                 # Whisper where it runs, else VGG16
     python -m pipelines.embed --dataset build/demo --whisper-model ~/models/faster-whisper-small
-    python -m pipelines.embed --dataset build/demo --features vgg16 --layer block3_conv3   # the original network
-    python -m pipelines.embed --dataset build/demo --features egemaps     # openSMILE eGeMAPS: the [egemaps] extra
-    python -m pipelines.embed --dataset build/mosei --scheduler dask --workers 4   # chunks on a LocalCluster
+    python -m pipelines.embed --dataset build/demo --features vgg16 --layer block3_conv3
+    python -m pipelines.embed --dataset build/demo --features egemaps    # the [egemaps] extra
+    python -m pipelines.embed --dataset build/mosei --scheduler dask --workers 4  # a LocalCluster
     python -m pipelines.embed --dataset build/mosei --dask-address tcp://scheduler:8786
 
 The extractor (--features, default auto: Whisper's speech encoder where CTranslate2 and the Whisper model are

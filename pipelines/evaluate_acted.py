@@ -1,7 +1,8 @@
 """Benchmark voice valence on an emotion corpus: a trained model zero-shot, and/or speaker-disjoint probes.
 
     python -m pipelines.evaluate_acted --corpus ravdess --root ../shared/data/ravdess_actors_01-06
-    python -m pipelines.evaluate_acted --corpus auto --root /data/CREMA-D --model build/demo/model --mode both
+    python -m pipelines.evaluate_acted --corpus auto --root /data/CREMA-D --model build/demo/model \\
+        --mode both
 
 Emotions map to valence (positive: happy, calm, surprised, pleasant surprise; negative: sad, angry, fearful,
 disgust, boredom; neutral excluded); --valence-map JSON overrides the table. zero-shot: the model scores

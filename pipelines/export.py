@@ -2,7 +2,8 @@
 
     python -m pipelines.export --dataset build/demo --format hf --out build/demo-hf
     python -m pipelines.export --dataset build/demo --format lhotse --out build/demo-lhotse
-    python -m pipelines.export --dataset build/demo --format audiofolder --out build/demo-audio --include-abstained
+    python -m pipelines.export --dataset build/demo --format audiofolder --out build/demo-audio \\
+        --include-abstained
 
 Each labelled clip is cut from its original recording exactly as the build cut it (the build's reader, clip plan
 and cutter), on local processes or Dask (--scheduler dask), resumably: re-run the same command after an

@@ -1,9 +1,10 @@
-"""Fit a label model (the calibrated policy's model) on your own human-labelled sentences.
+r"""Fit a label model (the calibrated policy's model) on your own human-labelled sentences.
 
     python -m pipelines.label_model --csv my_labelled.csv --out my_model.json
     python -m pipelines.label_model --csv calls.tsv --text-column text --label-column sentiment \
         --group-column speaker --features e5 vader --out calls_model.json
-    python -m pipelines.build_dataset --root calls/manifest.csv --out build/calls --label-model calls_model.json
+    python -m pipelines.build_dataset --root calls/manifest.csv --out build/calls \
+        --label-model calls_model.json
 
 The file needs a text column and a human label column (positive/negative/neutral words, or numbers: > 0
 positive, < 0 negative, 0 neutral); a few hundred positive and negative sentences are enough for its few

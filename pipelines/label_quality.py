@@ -1,9 +1,9 @@
 """Compare the weak labeller with human sentiment: coverage, accuracy, ROC AUC per policy and neutral band.
 
-    python -m pipelines.label_quality --csv ../shared/data/meld_dev_sent_emo.csv      # MELD: Utterance, Sentiment
+    python -m pipelines.label_quality --csv ../shared/data/meld_dev_sent_emo.csv  # MELD's columns
     python -m pipelines.label_quality --csv labels.tsv --text-column text --label-column sentiment
     python -m pipelines.label_quality --dataset build/mosei --human-labels CMU_MOSEI_Labels.csd
-    python -m pipelines.label_quality --dataset build/calls             # a manifest build with human_label
+    python -m pipelines.label_quality --dataset build/calls   # a manifest's human_label column
 
 Human labels are positive / negative / neutral words or numbers (> 0 positive, < 0 negative, 0 neutral,
 e.g. CMU-MOSEI's -3..+3). With --dataset, the labels are joined to the build's segments by video id and

@@ -1,6 +1,7 @@
 """Score audio files of any length, format and sample rate with a trained valence model.
 
-    python -m pipelines.predict --model build/demo/model talk.wav interview.mp3 [--hop 3.5] [--out scores.csv]
+    python -m pipelines.predict --model build/demo/model talk.wav interview.mp3 [--hop 3.5]
+                                [--out scores.csv]
 
 CSV columns: file, kind (window | file), start_s, end_s, p_positive, label, error, note. Windows are the model's
 clip length every --hop seconds, the last one aligned to the end of the file; a file's p_positive is the mean of

@@ -1,8 +1,8 @@
 """Write a self-contained HTML report of a built dataset (and of the model, acted-corpus evaluations and label quality).
 
-    python -m pipelines.report                                  # build/demo -> build/demo/report/index.html
-    python -m pipelines.report --dataset build/mosei [--out mosei.html] [--evaluation FILE] [--label-quality FILE]
-                               [--weak-supervision FILE]
+    python -m pipelines.report                         # build/demo -> build/demo/report/index.html
+    python -m pipelines.report --dataset build/mosei [--out mosei.html] [--evaluation FILE]
+                               [--label-quality FILE] [--weak-supervision FILE]
 
 The report goes into the dataset folder (DATASET/report/index.html) unless --out says otherwise, wherever the
 command is run from. The page embeds its plots (PNG), needs no server, script or network, and opens offline in any browser.

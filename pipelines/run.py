@@ -1,38 +1,39 @@
 """The main job in one command: build -> embed -> train -> report, resuming what is already done.
 
-    python -m pipelines.run                                   # the demo: build/demo, build/demo/report/index.html
-    python -m pipelines.run --root /data/CMU-MOSEI --out build/mosei --human-labels CMU_MOSEI_Labels.csd
+    python -m pipelines.run                   # the demo: build/demo, build/demo/report/index.html
+    python -m pipelines.run --root /data/CMU-MOSEI --out build/mosei \\
+        --human-labels CMU_MOSEI_Labels.csd
     python -m pipelines.run --root calls/manifest.csv --out build/calls --report calls.html
-    python -m pipelines.run --config run.toml --seed 3        # options from a file; the command line overrides it
-    python -m pipelines.run --config run.toml --print-config  # the resolved configuration (a file --config reads)
+    python -m pipelines.run --config run.toml --seed 3        # options from a file, overridden here
+    python -m pipelines.run --config run.toml --print-config  # the resolved configuration
 
 Takes every option of the steps (pipelines.build_dataset, pipelines.embed, pipelines.train, pipelines.report),
 each once: --seed seeds the build and the training; the embedding's options (--features, --batch-size and each
 extractor's own: --whisper-*, --weights, --layer, ...) are the training's too, resolved once for both; --report
-places the report. The dataset is --out (the demo's build/demo without --root, rebuilt when the defaults change); the report goes into it, DATASET/report/index.html, unless
---report says otherwise (the committed reference report of the demo, reports/demo/index.html, is written only by
-python -m benchmarks.refresh). A finished build is reported up to date, cached embeddings are reused, and training is
-skipped when the dataset's model and metrics.json were made from this very build, embedding and training
-settings (--force redoes the build and the training). The report is always rewritten, and the resolved
-configuration of every step is recorded in DATASET/run.json.
+places the report. The dataset is --out (the demo's build/demo without --root, rebuilt when the defaults change);
+the report goes into it, DATASET/report/index.html, unless --report says otherwise (the committed reference report
+of the demo, reports/demo/index.html, is written only by python -m benchmarks.refresh). A finished build is reported
+up to date, cached embeddings are reused, and training is skipped when the dataset's model and metrics.json were
+made from this very build, embedding and training settings (--force redoes the build and the training). The report
+is always rewritten, and the resolved configuration of every step is recorded in DATASET/run.json.
 
 --config FILE reads a TOML file: "out" at the top, then one table per step whose keys are the names of the
 step's configuration fields (docs/options.md, "One file for the whole run"):
 
     out = "build/calls"
-    [build]                     # weaklabel.config.BuildConfig; [build.mel] or n_mels = 64 for the log-mel
+    [build]         # weaklabel.config.BuildConfig; [build.mel] or n_mels = 64 for the log-mel
     root = "calls/manifest.csv"
     clip_seconds = 5.0
     policy = "vader"
-    [embed]                     # transfer.features.EmbeddingConfig: features, batch_size, and each extractor's
-    features = "auto"           # options: [embed.whisper] (model, input, window_s, pooling, ...), [embed.vgg16]
-    [embed.whisper]             # (weights, layer, pooling, n_bands, precision, frames); or flattened in [embed]
-    window_s = 10.0             # under their flags' names (whisper_window = 10.0, layer = "block3_conv3")
-    [train]                     # transfer.training.TrainConfig and TrainOptions (the embedding is [embed]'s)
+    [embed]         # transfer.features.EmbeddingConfig: features, batch_size, and each extractor's options:
+    features = "auto"   # [embed.whisper] (model, input, window_s, pooling, ...), [embed.vgg16] (weights, layer,
+    [embed.whisper]     # pooling, n_bands, precision, frames); or in [embed] under their flags' names
+    window_s = 10.0     # (whisper_window = 10.0, layer = "block3_conv3")
+    [train]         # transfer.training.TrainConfig and TrainOptions (the embedding is [embed]'s)
     head = {kind = "dense", max_epochs = 50}
     human_labels = "labels.csv"
-    [report]                    # reporting.ReportConfig: out, evaluation, label_quality, weak_supervision
-    [executor]                  # foundation.executor.ExecutorConfig: workers, scheduler, dask_address, ...
+    [report]        # reporting.ReportConfig: out, evaluation, label_quality, weak_supervision
+    [executor]      # foundation.executor.ExecutorConfig: workers, scheduler, dask_address, ...
 """
 from __future__ import annotations
 
@@ -59,13 +60,19 @@ TABLES = {"build": {"build": BuildConfig}, "embed": {"embed": EmbeddingConfig},
           "executor": {"executor": ExecutorConfig}}
 
 
+#: The options ``--help`` shows (``--help-all`` shows every one), in their groups.
+COMMON_OPTIONS = ("--config", "--print-config", "--out", "--overwrite", "--force", "--quiet", "--root", "--folds",
+                  "--clip-seconds", "--seed", "--policy", "--neutral-band", "--features", "--head", "--human-labels",
+                  "--report", "--workers")
+
+
 def command_line() -> CommandLine:
-    """run's own options, then every step's, each once."""
+    """run's own options, then every step's, each once; ``--help`` shows :data:`COMMON_OPTIONS`."""
     cli = CommandLine("python -m pipelines.run", __doc__, allow_abbrev=False, groups=("run",))
     own = cli.group("run")
     own.add_argument("--config", type=Path, metavar="FILE",
                      help="a TOML file of the steps' options (tables [build], [embed], [train], [report], "
-                          "[executor]; see above); the options given here override it")
+                          "[executor]: --help-all shows the format); the options given here override it")
     own.add_argument("--print-config", action="store_true",
                      help="print the resolved configuration of every step as TOML and exit without running")
     own.add_argument("--out", type=Path, help="the dataset folder, the build's output (default: build/demo for the "
@@ -87,6 +94,7 @@ def command_line() -> CommandLine:
     cli.add("train_options", TrainOptions, group="model")
     cli.add("report", ReportConfig, flags={"out": "--report"})
     cli.add("executor", ExecutorConfig, group="running")
+    cli.parser.set_short_help("\n\n".join(__doc__.split("\n\n")[:2]), COMMON_OPTIONS)
     return cli
 
 

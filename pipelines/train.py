@@ -1,6 +1,6 @@
 """Train a valence head on the features of the weak labels' clips, next to classical baselines; write metrics.
 
-    python -m pipelines.train --dataset build/demo [--human-labels labels.csv]
+    python -m pipelines.train --dataset build/demo [--human-labels FILE]
 
 The features are --features' extractor (transfer.features.FEATURES, each with its own options; docs/features.md).
 The default model (each option's default is in --help): Whisper's speech encoder over each clip's audio (VGG16 where

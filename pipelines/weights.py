@@ -6,11 +6,20 @@
 """
 from __future__ import annotations
 
-import argparse
 import sys
 from typing import Sequence
 
+from foundation.config import CommandLine
 from transfer.weights import ENV_CACHE, WeightsError, resolve_vgg16_weights
+
+
+def command_line() -> CommandLine:
+    cli = CommandLine("python -m pipelines.weights", "Locate and verify the ImageNet VGG16 (notop) weights offline.")
+    cli.parser.add_argument("--weights", default="imagenet", metavar="SPEC",
+                            help="'imagenet' (default), 'random', or a path to a .h5/.weights.h5 file")
+    cli.parser.add_argument("--cache-dir", default=None, metavar="DIR",
+                            help=f"folder for the converted weights (default ${ENV_CACHE} or ~/.cache/weaklabel)")
+    return cli
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -26,13 +35,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     int
         0 when verified, 1 otherwise (including a :class:`WeightsError`, printed on one line).
     """
-    parser = argparse.ArgumentParser(prog="python -m pipelines.weights",
-                                     description="Locate and verify the ImageNet VGG16 (notop) weights offline.")
-    parser.add_argument("--weights", default="imagenet", metavar="SPEC",
-                        help="'imagenet' (default), 'random', or a path to a .h5/.weights.h5 file")
-    parser.add_argument("--cache-dir", default=None, metavar="DIR",
-                        help=f"folder for the converted weights (default ${ENV_CACHE} or ~/.cache/weaklabel)")
-    args = parser.parse_args(argv)
+    args, _ = command_line().parse(argv)
     try:
         info = resolve_vgg16_weights(args.weights, cache_dir=args.cache_dir)
     except WeightsError as exc:

@@ -13,15 +13,16 @@ from typing import Sequence
 import matplotlib
 import matplotlib.ticker
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
 from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
 
 from weaklabel.policies import POLICIES, Trapezoid
 
 __all__ = [
     "COLOURS", "MAX_SCATTER_POINTS", "PLANE_LIMIT", "abstain_region", "duration_histogram", "label_balance",
-    "png_bytes", "roc_curves", "scatter_subsample", "score_histogram", "sentiment_scatter", "spectrogram_grid",
-    "split_sizes",
+    "png_bytes", "roc_curves", "roc_figure", "scatter_subsample", "score_histogram", "sentiment_scatter",
+    "spectrogram_grid", "split_sizes", "wrap_label",
 ]
 
 #: Outcome colours (colour-blind safe: blue / orange / grey / brown).
@@ -340,21 +341,66 @@ def spectrogram_grid(rows: Sequence[tuple[str, Sequence[dict]]], seconds_per_fra
         return png_bytes(fig)
 
 
-def roc_curves(panels: Sequence[tuple[str, Sequence[dict]]], n_cols: int = 2) -> bytes:
-    """ROC curves, one panel per (target, split), one line per model with its AUC and 95 % interval.
+#: Width of one ROC panel's column, inches.
+ROC_PANEL_IN = 4.8
+#: The widest a legend label's line may be, inches: the column less the legend's handle and padding and a margin,
+#: so that a legend stays inside its own column (a longer label is wrapped, :func:`wrap_label`).
+ROC_LABEL_IN = 4.35
+#: Height of the room below a panel for its legend, inches: a base, each entry, each line a wrapped label adds.
+ROC_LEGEND_BASE_IN, ROC_LEGEND_ENTRY_IN, ROC_LEGEND_LINE_IN = 0.35, 0.17, 0.14
 
-    Parameters
-    ----------
-    panels : sequence of (panel title, curves)
-        Each curve a dict with ``label`` (legend text, e.g. ``"head 0.92 [0.80, 0.99]"``), ``fpr`` and
-        ``tpr`` (sequences, from (0, 0) to (1, 1)) and optional ``emphasis`` (bool: drawn thicker) and
-        ``colour``. A panel without curves says so.
-    """
+
+def wrap_label(text: str, width_px: float, renderer, fontsize: float) -> str:
+    """``text`` in lines no wider than ``width_px`` pixels as ``renderer`` draws it at ``fontsize`` points.
+
+    A text that fits is returned as it is. Otherwise it breaks after its first ``": "`` (a model's name, then
+    its figure) and then between words; a word wider than a line on its own is cut between characters."""
+    prop = FontProperties(size=fontsize)
+
+    def width(line: str) -> float:
+        return renderer.get_text_width_height_descent(line, prop, ismath=False)[0]
+
+    if width(text) <= width_px:
+        return text
+    name, colon, rest = text.partition(": ")
+    pieces = [name + colon.rstrip(), rest] if colon else [text]
+    lines: list[str] = []
+    for piece in pieces:
+        line = ""
+        for word in piece.split():
+            candidate = f"{line} {word}" if line else word
+            if width(candidate) <= width_px:
+                line = candidate
+                continue
+            if line:
+                lines.append(line)
+            line = ""
+            for char in word:  # a word too wide for any line: cut it where it has to be
+                if line and width(line + char) > width_px:
+                    lines.append(line)
+                    line = ""
+                line += char
+        if line:
+            lines.append(line)
+    return "\n".join(lines)
+
+
+def roc_figure(panels: Sequence[tuple[str, Sequence[dict]]], n_cols: int = 2) -> Figure:
+    """The figure :func:`roc_curves` draws (before rendering), for inspecting its layout; arguments as there.
+
+    Each panel's legend sits in the room below it, its labels wrapped to :data:`ROC_LABEL_IN` so that it fits
+    its own column whatever the labels, the room as tall as the longest legend needs."""
     n_rows = max(1, math.ceil(len(panels) / n_cols))
-    n_entries = max((len(curves) for _, curves in panels), default=0)
-    legend_in = 0.35 + 0.17 * n_entries  # room below each panel for its legend, so it never hides a curve
     with matplotlib.rc_context(STYLE):
-        fig = _figure(4.8 * n_cols, (4.3 + legend_in) * n_rows)
+        fontsize = matplotlib.rcParams["legend.fontsize"]
+        measure = RendererAgg(1, 1, DPI)
+        labels = [[wrap_label(curve["label"], ROC_LABEL_IN * DPI, measure, fontsize) for curve in curves]
+                  for _, curves in panels]
+        # Room below each panel for its legend, so it never hides a curve.
+        legend_in = max((ROC_LEGEND_BASE_IN + ROC_LEGEND_ENTRY_IN * len(texts)
+                         + ROC_LEGEND_LINE_IN * sum(t.count("\n") for t in texts) for texts in labels),
+                        default=ROC_LEGEND_BASE_IN)
+        fig = _figure(ROC_PANEL_IN * n_cols, (4.3 + legend_in) * n_rows)
         grid = fig.add_gridspec(2 * n_rows, n_cols, height_ratios=[4.3, legend_in] * n_rows)
         for k in range(n_rows * n_cols):
             row, col = divmod(k, n_cols)
@@ -366,8 +412,8 @@ def roc_curves(panels: Sequence[tuple[str, Sequence[dict]]], n_cols: int = 2) ->
                 continue
             title, curves = panels[k]
             ax.plot([0, 1], [0, 1], color="#a0aec0", linestyle=":", linewidth=1)
-            for curve in curves:
-                ax.plot(curve["fpr"], curve["tpr"], label=curve["label"],
+            for curve, label in zip(curves, labels[k]):
+                ax.plot(curve["fpr"], curve["tpr"], label=label,
                         linewidth=2.4 if curve.get("emphasis") else 1.2, color=curve.get("colour"),
                         zorder=3 if curve.get("emphasis") else 2)
             ax.set_xlim(-0.01, 1.01)
@@ -378,10 +424,26 @@ def roc_curves(panels: Sequence[tuple[str, Sequence[dict]]], n_cols: int = 2) ->
             ax.set_ylabel("true positive rate")
             ax.grid(True, color="#edf2f7", linewidth=0.6)
             if curves:
-                handles, labels = ax.get_legend_handles_labels()
-                legend_ax.legend(handles, labels, loc="upper center", fontsize=8, handlelength=1.6,
-                                 title="ROC AUC [95% CI]", title_fontsize=8, alignment="left")
+                handles, texts = ax.get_legend_handles_labels()
+                legend_ax.legend(handles, texts, loc="upper center", fontsize=fontsize, handlelength=1.6,
+                                 title="ROC AUC [95% CI]", title_fontsize=fontsize, alignment="left")
             else:
                 ax.text(0.5, 0.5, "no curve: a single class\nor no labelled clips", ha="center", va="center",
                         transform=ax.transAxes, color="#4a5568")
-        return png_bytes(fig)
+        return fig
+
+
+def roc_curves(panels: Sequence[tuple[str, Sequence[dict]]], n_cols: int = 2) -> bytes:
+    """ROC curves, one panel per (target, split), one line per model with its AUC and 95 % interval.
+
+    Parameters
+    ----------
+    panels : sequence of (panel title, curves)
+        Each curve a dict with ``label`` (legend text, e.g. ``"head: 0.92 [0.80, 0.99]"``; a label wider than
+        its column is wrapped), ``fpr`` and ``tpr`` (sequences, from (0, 0) to (1, 1)) and optional ``emphasis``
+        (bool: drawn thicker) and ``colour``. A panel without curves says so.
+    n_cols : int
+        Panels per row, each :data:`ROC_PANEL_IN` wide.
+    """
+    with matplotlib.rc_context(STYLE):
+        return png_bytes(roc_figure(panels, n_cols))

@@ -138,9 +138,35 @@ def is_synthetic_demo(inputs: ReportInputs) -> bool:
     return root.endswith("data/demo/generated")
 
 
+def _weak_test_metrics(metrics: dict | None, model: str) -> dict | None:
+    """``model``'s test metrics against the weak labels in ``metrics.json``, or None."""
+    weak = (metrics or {}).get(AGAINST_WEAK) or {}
+    return (weak.get(model) or {}).get(TEST)
+
+
 def head_test_metrics(inputs: ReportInputs) -> dict | None:
-    weak = (inputs.metrics or {}).get(AGAINST_WEAK) or {}
-    return (weak.get(HEAD) or {}).get(TEST)
+    return _weak_test_metrics(inputs.metrics, HEAD)
+
+
+def better_test_model(metrics: dict | None) -> tuple[str, dict] | None:
+    """The model of ``metrics.json`` (its key, its test metrics) whose test ROC AUC against the weak labels is
+    above the head's to three decimals (as the page shows them), the highest when several are; None when none
+    is, or when the head's test figure is not a result. Models whose figure is not a result do not count."""
+    def auc(m: dict | None) -> float | None:
+        return m["roc_auc"] if m and m.get("roc_auc") is not None and not not_a_result(m) else None
+
+    head = auc(_weak_test_metrics(metrics, HEAD))
+    if head is None:
+        return None
+    others = [(name, _weak_test_metrics(metrics, name)) for name in
+              _model_order([n for n in (metrics or {}).get(AGAINST_WEAK) or {} if n != HEAD])]
+    above = [(name, m) for name, m in others if auc(m) is not None and round(auc(m), 3) > round(head, 3)]
+    return max(above, key=lambda item: item[1]["roc_auc"], default=None)
+
+
+def _intervals_overlap(a: dict, b: dict) -> bool:
+    ci_a, ci_b = a.get("roc_auc_ci95"), b.get("roc_auc_ci95")
+    return bool(ci_a and ci_b) and ci_a[0] <= ci_b[1] and ci_b[0] <= ci_a[1]
 
 
 def header(inputs: ReportInputs) -> str:
@@ -164,6 +190,13 @@ def header(inputs: ReportInputs) -> str:
                  f"labels (n={head.get('n')}).")
     elif inputs.metrics is None:
         lead += " No model trained yet."
+    better = better_test_model(inputs.metrics)
+    if better:
+        title = model_titles(inputs.metrics).get(better[0], better[0])
+        lead += (f" <strong>A simpler model does better here:</strong> the {esc(title)} scores "
+                 f"{esc(_auc_text(better[1]))} on the same test clips"
+                 + (", though the two intervals overlap: the difference is not established." if
+                    _intervals_overlap(head, better[1]) else "."))
     cards = [
         ("recordings", f"{counts.get('recordings', 0):,}"),
         ("segments", f"{counts.get('segments', 0):,}"),
@@ -175,6 +208,8 @@ def header(inputs: ReportInputs) -> str:
          "not a result" if verdict else
          f"{head['roc_auc']:.3f}" if head and head.get("roc_auc") is not None else "—"),
     ]
+    if better:
+        cards.append((f"best test AUC: {title}", f"{better[1]['roc_auc']:.3f}"))
     card_html = "".join(f'<div class="card"><span class="value">{esc(v)}</span><span class="label">{esc(k)}'
                         f"</span></div>" for k, v in cards)
     kicker = "Weak-label speech emotion report" + (" · synthetic demo corpus" if is_synthetic_demo(inputs) else "")

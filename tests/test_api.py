@@ -8,7 +8,7 @@ import pandas as pd
 
 from .conftest import REPO_ROOT
 
-INPUTS = ("corpus_root", "out_dir", "features")
+INPUTS = ("corpus_root", "folds", "out_dir", "features")
 
 
 def readme_example() -> list[str]:
@@ -21,7 +21,8 @@ def test_the_readme_example_runs_on_a_generated_corpus(small_mosei, tmp_path, mo
     lines = readme_example()
     # Its first lines assign the inputs; everything after them runs verbatim.
     assert [line.split("=")[0].strip() for line in lines[:len(INPUTS)]] == list(INPUTS)
-    inputs = f"corpus_root = {str(small_mosei)!r}\nout_dir = {str(tmp_path / 'ds')!r}\nfeatures = 'whisper'\n"
+    inputs = (f"corpus_root = {str(small_mosei)!r}\nfolds = None\nout_dir = {str(tmp_path / 'ds')!r}\n"
+              "features = 'whisper'\n")
     monkeypatch.chdir(tmp_path)
     namespace: dict = {}
     exec(compile(inputs + "\n".join(lines[len(INPUTS):]), "README.md (Python API)", "exec"), namespace)
@@ -39,6 +40,52 @@ def test_the_readme_example_runs_on_a_generated_corpus(small_mosei, tmp_path, mo
     assert len(files) == 2 and files["error"].eq("").all() and files["p_positive"].between(0, 1).all()
     assert (scores["kind"] == "window").sum() >= 2 * 2  # 12 s recordings, 7 s windows every 3.5 s
     assert namespace["page"] == tmp_path / "ds" / "report.html" and namespace["page"].is_file()
+
+
+def test_the_readme_example_pointed_at_the_demo_is_the_command_line_s_demo(monkeypatch):
+    """With the demo's inputs the README names, the example builds, embeds and trains with exactly the
+    configuration python -m pipelines.run uses for the demo (its folds too), so it gives the same figures; the
+    library calls are recorded here, not run."""
+    from dataclasses import replace
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    import reporting
+    import transfer
+    import weaklabel
+    from pipelines import run
+
+    prose = REPO_ROOT.joinpath("README.md").read_text(encoding="utf-8").split("\n## Python API\n", 1)[1]
+    prose = prose.split("```", 2)[2].split("\n## ", 1)[0]
+    given = dict(re.findall(r'`(corpus_root|folds|out_dir) =\s+"([^"]+)"`', prose))
+    assert set(given) == {"corpus_root", "folds", "out_dir"}
+    calls: dict = {}
+
+    def record(name, result):
+        def call(*args, **kwargs):
+            calls[name] = args
+            return result
+        return call
+
+    monkeypatch.setattr(weaklabel, "build_dataset", record("build", SimpleNamespace(counts={"ok": 0})))
+    monkeypatch.setattr(transfer, "embed", record("embed", (np.zeros((0, 1)), {})))
+    monkeypatch.setattr(transfer, "train", record("train", SimpleNamespace(
+        model_dir="model", metrics={"against_weak_labels": {"head": {"test": {}}}})))
+    monkeypatch.setattr(transfer, "predict", record("predict", pd.DataFrame(columns=["kind", "file", "p_positive"])))
+    monkeypatch.setattr(reporting, "build_report", record("report", None))
+    monkeypatch.chdir(REPO_ROOT)
+    lines = readme_example()
+    inputs = "".join(f"{name} = {given[name]!r}\n" for name in INPUTS if name != "features") + "features = 'auto'\n"
+    exec(compile(inputs + "\n".join(lines[len(INPUTS):]), "README.md (Python API)", "exec"), {})
+
+    args, values = run.command_line().parse([])
+    plan = run.resolve(args, values)  # python -m pipelines.run: the demo
+    build = calls["build"][0]
+    assert build.corpus == "auto" and plan.build.corpus == "mosei"  # auto reads the demo's Raw/ tree as mosei
+    assert replace(build, corpus="mosei", root=str(Path(build.root).resolve()),
+                   folds=str(Path(build.folds).resolve())) == plan.build
+    assert calls["embed"][1] == plan.embed
+    assert calls["train"][1:] == (plan.train, plan.train_options)
 
 
 def test_label_quality_takes_texts_a_file_or_a_dataset(tmp_path, small_mosei):

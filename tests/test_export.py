@@ -32,7 +32,8 @@ CLIP_SAMPLES = 7 * 16000
 LINES = ("{v}___0___0.5___3.0___I absolutely love this wonderful film, it is great!",  # 2.5 s: padded
          "{v}___1___4.0___11.5___This was a terrible, awful and horrible experience.",  # 7.5 s: cropped
          "{v}___2___11.6___11.9___The meeting is on Tuesday.")  # neutral: abstains
-LHOTSE_MISSING = "lhotse is not installed (it needs PyTorch: pip install torch lhotse, or the .[export] extra); " \
+LHOTSE_MISSING = "lhotse is not installed (it needs PyTorch: pip install torch --index-url " \
+                 "https://download.pytorch.org/whl/cpu, then pip install -e '.[lhotse]'); " \
                  "benchmarks/export_check.py runs this check, its last result is reports/export/export_check.md"
 
 

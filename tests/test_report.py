@@ -237,3 +237,77 @@ def test_the_model_section_names_what_was_trained_and_marks_figures_that_mean_no
         for curve in curves:
             assert "not a result (n = 2, 1 group)" in curve["label"]
     assert any(curve["label"].startswith(title) for _, curves in roc_panels(metrics) for curve in curves)
+
+
+def _legend_layout_problems(panels) -> list[str]:
+    """Where the ROC figure's legends leave the figure, overlap each other or cover a plot, in words."""
+    import matplotlib
+
+    fig = figures.roc_figure(panels)
+    with matplotlib.rc_context(figures.STYLE):
+        figures.png_bytes(fig)  # laid out and drawn as the report draws it
+    renderer = fig.canvas.get_renderer()
+    legends = [ax.get_legend().get_window_extent(renderer) for ax in fig.axes if ax.get_legend() is not None]
+    plots = [ax.get_window_extent(renderer) for ax in fig.axes if ax.axison]
+    problems = [f"legend {k} leaves the figure: {box.bounds}" for k, box in enumerate(legends)
+                if box.x0 < 0 or box.y0 < 0 or box.x1 > fig.bbox.width or box.y1 > fig.bbox.height]
+    problems += [f"legends {a} and {b} overlap" for a in range(len(legends)) for b in range(a + 1, len(legends))
+                 if legends[a].overlaps(legends[b])]
+    problems += [f"legend {k} covers a plot" for k, box in enumerate(legends) for plot in plots if box.overlaps(plot)]
+    assert len(legends) == sum(1 for _, curves in panels if curves)
+    return problems
+
+
+def test_roc_legends_fit_their_column_whatever_the_labels():
+    """A small corpus's labels ("...: not a result (n = 2, 1 group)"), a name far wider than a column, one word
+    wider than a line and a second row of panels: every legend lies inside the figure, in its own column, off the
+    plots; a label that fits is drawn as it is (the same bytes as before)."""
+    from matplotlib.backends.backend_agg import RendererAgg
+
+    def curves(labels):
+        return [{"label": label, "fpr": [0, 0.5, 1], "tpr": [0, 0.7, 1], "emphasis": k == 0}
+                for k, label in enumerate(labels)]
+
+    small = [f"{name}: not a result (n = 2, 1 group)" for name in
+             ("logistic head (VGG16 block2_conv2, bands4)", "logistic regression (raw VGG16 block2_conv2, bands4)",
+              "logistic regression (mel)", "random forest (mel)", "k-NN (mel)", "MLP (mel)")]
+    wide = ["a model with a very long name " * 8 + ": 0.912 [0.850, 0.960]", "x" * 300, "W" * 90 + ": 0.5"]
+    assert _legend_layout_problems([("validation", curves(small)), ("test", curves(small))]) == []
+    assert _legend_layout_problems([("validation", curves(wide)), ("test", curves(small[:1]))]) == []
+    assert _legend_layout_problems([("v", curves(small)), ("t", curves(small)), ("human v", curves(wide)),
+                                    ("human t", [])]) == []
+    measure = RendererAgg(1, 1, figures.DPI)
+    fits = "logistic regression (raw VGG16 block2_conv2, bands4): 0.963 [0.887, 1.000]"  # the demo's widest
+    assert figures.wrap_label(fits, figures.ROC_LABEL_IN * figures.DPI, measure, 8) == fits
+    wrapped = figures.wrap_label(small[1], figures.ROC_LABEL_IN * figures.DPI, measure, 8)
+    assert wrapped == "logistic regression (raw VGG16 block2_conv2, bands4):\nnot a result (n = 2, 1 group)"
+
+
+def test_the_header_says_when_a_simpler_model_does_better(dataset):
+    """The head's test AUC is the header's figure; a baseline above it on the same test clips is named there, with
+    its interval and whether the two intervals overlap, and gets its own card (the demo: 0.870 against 0.932)."""
+    from reporting.sections import header
+
+    def scored(auc, ci):
+        return {"test": {"roc_auc": auc, "roc_auc_ci95": ci, "n": 40, "n_positive": 20, "n_groups": 4}}
+
+    inputs = load_inputs(dataset)
+    inputs.metrics = {"head_training": {"kind": "logistic"},
+                      "embedding": {"layer": "block2_conv2", "pooling": "bands4"},
+                      "against_weak_labels": {"head": scored(0.870, [0.797, 0.920]),
+                                              "embedding_logistic_regression": scored(0.932, [0.897, 0.980]),
+                                              "mel_logistic_regression": scored(0.880, [0.790, 0.975]),
+                                              "mel_knn": {"test": {"roc_auc": 1.0, "n": 2, "n_positive": 1,
+                                                                   "n_groups": 1}}}}  # not a result: never "better"
+    page = header(inputs)
+    assert "The logistic head scores ROC AUC 0.870 [0.797, 0.920]" in page
+    assert ("A simpler model does better here:</strong> the logistic regression (raw VGG16 block2_conv2, bands4) "
+            "scores 0.932 [0.897, 0.980] on the same test clips, though the two intervals overlap") in page
+    assert re.search(r'<span class="value">0\.932</span><span class="label">best test AUC: logistic regression '
+                     r'\(raw VGG16 block2_conv2, bands4\)</span>', page)
+    inputs.metrics["against_weak_labels"]["head"] = scored(0.990, [0.970, 1.000])
+    assert "simpler model" not in header(inputs) and "best test AUC" not in header(inputs)
+    inputs.metrics["against_weak_labels"]["head"] = scored(0.700, [0.600, 0.790])
+    assert "on the same test clips." in header(inputs)  # intervals apart: no caveat
+    inputs.metrics["against_weak_labels"]["head"] = {"test": {"roc_auc": 0.5, "n": 2, "n_positive": 1, "n_groups": 1}}
+    assert "simpler model" not in header(inputs)  # a head that is not a result is compared with nothing

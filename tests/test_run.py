@@ -207,7 +207,7 @@ def test_print_config_shows_the_resolved_executor(capsys):
 def test_every_option_of_run_sits_in_its_step_s_group():
     parser = run.command_line().parser
     generic = [a.option_strings for a in parser._optionals._group_actions]
-    assert generic == [["-h", "--help"]], generic
+    assert generic == [["-h", "--help"], ["--help-all"]], generic  # the two helps: the common options, every one
     model = next(g for g in parser._action_groups if g.title == "model")
     flags = {s for a in model._group_actions for s in a.option_strings}
     assert {"--human-labels", "--bootstrap", "--model-out"} <= flags
