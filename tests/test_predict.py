@@ -153,3 +153,69 @@ def test_files_of_one_speaker_are_standardised_together(tmp_path):
     bad.write_text("file,who\nx,y\n")
     with pytest.raises(ValueError, match="needs a path column"):
         predict(model, files, PredictConfig(groups="manifest", group_manifest=str(bad)))
+
+
+def test_predict_memory_does_not_follow_the_recording_s_length(tmp_path):
+    """Python's peak allocation (tracemalloc: deterministic, unlike resident memory) while scoring a 10-minute file
+    stays near that of a 1-minute one: windows are decoded, featurised and embedded a chunk at a time, and only
+    each window's embedding is kept (here 512 float32); the group's statistics and the head's batches are computed
+    without a float64 copy of every window. Before, the end of a file held six (n, dim) copies."""
+    import tracemalloc
+
+    from transfer.model import predict
+    from transfer.standardise import GroupStandardiser
+
+    dim = 512
+
+    class Spread(_LevelEmbedder):  # a window's level in every one of `dim` columns, each shifted
+        def embed(self, samples, logmel, batch_size=16):
+            return super().embed(samples, logmel)[:, :1].astype(np.float32) + np.arange(dim, dtype=np.float32) / dim
+
+    meta = {"clip_seconds": 1.0, "log_mel": LogMelParams(n_mels=32).to_dict(), "layer": "stub",
+            "weights": {"source": "random", "spec": "random", "sha256": "stub"},
+            "standardiser": GroupStandardiser(min_clips=8, mean=np.zeros(dim), scale=np.ones(dim)).to_dict()}
+    model = ValenceModel(tmp_path, meta, _Logistic(), _embedder=Spread())
+    peaks = []
+    for minutes in (1, 10):
+        path = tmp_path / f"{minutes}min.wav"
+        n = minutes * 60 * SR
+        sf.write(path, (0.1 * np.random.default_rng(minutes).standard_normal(n)).astype(np.float32), SR,
+                 subtype="PCM_16")
+        tracemalloc.start()
+        try:
+            scores = predict(model, [path])
+            peaks.append(tracemalloc.get_traced_memory()[1])
+        finally:
+            tracemalloc.stop()
+        assert (scores["kind"] == "window").sum() == 2 * minutes * 60 - 1  # 1 s windows every 0.5 s
+    assert peaks[1] < 1.5 * peaks[0], [f"{p / 2 ** 20:.1f} MiB" for p in peaks]
+
+
+@pytest.mark.parametrize("sizes, standardiser", [
+    ((700, 500, 3), {"min_clips": 8}),  # one group over three files, 1,203 windows: two head batches across files
+    ((3, 2), {"min_clips": 8}),         # too few windows: the training fallback
+    ((20,), None),                      # a model from before standardisation: the identity
+])
+def test_a_group_s_scores_are_the_bytes_of_scoring_its_windows_at_once(tmp_path, sizes, standardiser):
+    """predict_group (statistics a block of columns at a time, the head a batch at a time) gives exactly what
+    predict_embeddings gives for the concatenated windows as one group."""
+    from transfer.standardise import GroupStandardiser
+
+    rng = np.random.default_rng(3)
+    dim = 200
+    model = stub_model(tmp_path)
+
+    class Linear:  # a head that reads every column
+        w = rng.standard_normal(dim)
+
+        def predict(self, X, verbose=0, batch_size=1024):
+            return 1.0 / (1.0 + np.exp(-(np.asarray(X, np.float64) @ self.w)[:, None] / 10))
+
+    model.head = Linear()
+    if standardiser is not None:
+        model.meta["standardiser"] = GroupStandardiser(mean=rng.normal(5, 2, dim), scale=rng.uniform(1, 3, dim),
+                                                       **standardiser).to_dict()
+    blocks = [(rng.standard_normal((n, dim)) * rng.uniform(0.1, 30, dim) + rng.normal(0, 40, dim)).astype(np.float32)
+              for n in sizes]
+    whole = model.predict_embeddings(np.concatenate(blocks), np.zeros(sum(sizes)))
+    assert np.array_equal(model.predict_group(blocks), whole)

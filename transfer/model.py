@@ -154,6 +154,27 @@ class ValenceModel:
         groups = np.zeros(len(embeddings), dtype=int) if groups is None else groups
         return predict_head(self.head, self.standardiser.transform(embeddings, groups))
 
+    def predict_group(self, blocks: list[np.ndarray]) -> np.ndarray:
+        """p(positive) ``(n,)`` for the raw embeddings of one group's clips, given as row blocks ``(n_i, dim)`` (the
+        windows of each file of the group, in order), standardised together.
+
+        The same numbers as :meth:`predict_embeddings` of their concatenation as one group, in memory that does not
+        grow with the recordings beyond the embeddings themselves: the group's statistics are computed a few
+        columns at a time (:meth:`~transfer.standardise.GroupStandardiser.group_scaling`), then its rows are
+        standardised and scored one head batch (:data:`transfer.head.PREDICT_BATCH` rows) at a time.
+        """
+        from transfer.head import PREDICT_BATCH, predict_head
+
+        mean, divisor = self.standardiser.group_scaling(blocks)
+        starts = np.cumsum([0] + [len(block) for block in blocks])
+        p = np.zeros(starts[-1])
+        for first in range(0, starts[-1], PREDICT_BATCH):  # rows [first, last) of the blocks one after another
+            last = min(first + PREDICT_BATCH, starts[-1])
+            raw = np.concatenate([block[max(first - start, 0):last - start]
+                                  for block, start in zip(blocks, starts) if start < last and start + len(block) > first])
+            p[first:last] = predict_head(self.head, ((raw.astype(np.float64) - mean) / divisor).astype(np.float32))
+        return p
+
     def predict_logmel(self, logmel: np.ndarray, groups=None, batch_size: int = 16) -> np.ndarray:
         """p(positive) for log-mel clips ``(n, n_mels, n_frames)`` from ``groups`` -> ``(n,)`` (a model whose
         extractor reads log-mel)."""
@@ -178,10 +199,10 @@ class ValenceModel:
                    batch_size: int = 16) -> tuple[list[tuple[float, float]], np.ndarray]:
         """The model's raw features of one audio file's windows: ``(spans, (n_windows, dim))``."""
         hop_s = hop_s or self.clip_seconds / 2
-        embedded: list[np.ndarray] = []
+        embedded = None
         with AudioReader(str(path)) as reader:
             spans = window_spans(reader.duration_s, self.clip_seconds, hop_s)
-            # Stream in chunks of windows so memory stays bounded for hour-long recordings.
+            # Stream in chunks of windows: a chunk's audio and log-mel at a time, only the embeddings kept.
             for first in range(0, len(spans), WINDOWS_PER_CHUNK):
                 clips = []
                 for start, end in spans[first:first + WINDOWS_PER_CHUNK]:
@@ -189,8 +210,11 @@ class ValenceModel:
                     if samples.size == 0:
                         raise ValueError(f"no audio decoded at {start:.2f}-{end:.2f} s")
                     clips.append(samples)
-                embedded.append(self.embed_clips(clips, batch_size=batch_size))
-        return spans, np.concatenate(embedded)
+                part = self.embed_clips(clips, batch_size=batch_size)
+                if embedded is None:
+                    embedded = np.empty((len(spans), *part.shape[1:]), dtype=part.dtype)
+                embedded[first:first + len(part)] = part
+        return spans, embedded
 
     def score_file(self, path: str | Path, hop_s: float | None = None, batch_size: int = 16) -> tuple[list, float]:
         """Score one audio file in windows, the file its own group.
@@ -202,7 +226,7 @@ class ValenceModel:
         """
         spans, embedded = self.embed_file(path, hop_s, batch_size)
         # The recording's windows are one group: standardised together (or by the fallback when few).
-        return scored_windows(spans, self.predict_embeddings(embedded))
+        return scored_windows(spans, self.predict_group([embedded]))
 
 
 def scored_windows(spans: list[tuple[float, float]], p: np.ndarray) -> tuple[list, float]:
@@ -443,8 +467,7 @@ def predict(model, paths, config: PredictConfig = PredictConfig(), *, on_file=No
         if remaining[group] == 0:  # every file of the group is in: standardise them together
             members = [j for j in range(i + 1) if groups[j] == group and j in embedded]
             if members:
-                p = model.predict_embeddings(np.concatenate([embedded[j][1] for j in members]),
-                                             np.full(sum(len(embedded[j][1]) for j in members), group))
+                p = model.predict_group([embedded[j][1] for j in members])
                 start = 0
                 for j in members:
                     spans = embedded.pop(j)[0]
