@@ -359,12 +359,13 @@ def predict_model(folder: Path, log=print) -> Path:
     model of these settings."""
     import csv
 
+    from weaklabel.dataset import MODEL_DIR, MODEL_META_FILE
     from weaklabel.demo import DEFAULT_SENTENCES_PATH
 
     folder = Path(folder)
-    model_dir = folder / "dataset" / "model"
-    if (model_dir / "model.json").is_file():
-        return model_dir
+    dataset = folder / "dataset"
+    if (dataset / MODEL_DIR / MODEL_META_FILE).is_file():
+        return dataset / MODEL_DIR
     from transfer.training import TrainConfig, TrainOptions, train
     from weaklabel.build import BuildConfig, build_dataset
 
@@ -384,8 +385,8 @@ def predict_model(folder: Path, log=print) -> Path:
                 start = k * LONG_CUE_EVERY_S
                 writer.writerow([audio.relative_to(folder), start, start + 3.0, texts[(7 * i + k // 2) % len(texts)]])
     log(f"  predict memory: training a random-weights model on {manifest}")
-    build_dataset(BuildConfig(corpus="manifest", root=str(manifest), allow_empty_splits=True), folder / "dataset", workers=1)
-    return train(folder / "dataset", TrainConfig(), TrainOptions(weights="random", n_bootstrap=20)).model_dir
+    build_dataset(BuildConfig(corpus="manifest", root=str(manifest), allow_empty_splits=True), dataset, workers=1)
+    return train(dataset, TrainConfig(), TrainOptions(weights="random", n_bootstrap=20)).model_dir
 
 
 def measure_predict_memory(corpora_dir: Path, minutes=PREDICT_MINUTES, model_dir: Path | None = None,
