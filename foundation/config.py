@@ -346,17 +346,19 @@ def table_values(tables: Mapping[str, type], mapping: Mapping[str, Any], where: 
     return out
 
 
-def make_config(cls: type, values: Mapping[tuple[str, ...], Any] | None = None, **fields_: Any):
+def make_config(cls: type, values: Mapping[tuple[str, ...], Any] | None = None, *, base: Any = None,
+                **fields_: Any):
     """An instance of ``cls`` with the given values (``{path: value}``, as :meth:`CommandLine.parse` and
-    :func:`table_values` return them) and top-level ``fields_``; every other field keeps its default.
+    :func:`table_values` return them) and top-level ``fields_``; every other field keeps its default, or its value
+    in ``base`` (an instance of ``cls``) when given.
 
-    A nested dataclass field is built from its default with the given values replaced; a field declared
+    A nested dataclass field is built from its default (or base) with the given values replaced; a field declared
     with ``follows`` takes its sibling's value when only that one is given; a field without a default takes
-    its ``cli_default`` when not given.
+    its ``cli_default`` when not given and there is no base.
     """
     values = dict(values or {})
     values.update({(k,): v for k, v in fields_.items()})
-    return _build(cls, values, MISSING)
+    return _build(cls, values, MISSING if base is None else base)
 
 
 def _build(cls: type, values: dict, base: Any):
