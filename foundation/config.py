@@ -287,7 +287,7 @@ def _check_choices(opt: Option, value: Any, key: str) -> None:
 
 
 def table_values(tables: Mapping[str, type], mapping: Mapping[str, Any], where: str = "",
-                 exclude: Mapping[str, tuple[str, ...]] | None = None) -> dict[str, dict]:
+                 exclude: Mapping[str, tuple[str, ...]] | None = None, *, cli_only: bool = True) -> dict[str, dict]:
     """Read a mapping (a TOML table) whose keys are fields of one or more config classes.
 
     Keys are field names; a nested dataclass field is a sub-table (``head = {kind = "dense"}``) or its own
@@ -302,6 +302,8 @@ def table_values(tables: Mapping[str, type], mapping: Mapping[str, Any], where: 
         How error messages name the mapping (``[train]``).
     exclude : {name: field paths}, optional
         Options of a class that this mapping may not set (set elsewhere), as dotted paths.
+    cli_only : bool
+        Only the fields that are options (default); False: every field, as a record written from the config holds.
 
     Returns
     -------
@@ -315,7 +317,7 @@ def table_values(tables: Mapping[str, type], mapping: Mapping[str, Any], where: 
     exclude = exclude or {}
     known: dict[tuple[str, ...], tuple[str, Option]] = {}
     for name, cls in tables.items():
-        for opt in options(cls):
+        for opt in options(cls, cli_only=cli_only):
             if ".".join(opt.path) not in exclude.get(name, ()):
                 known[opt.path] = (name, opt)
     by_leaf: dict[str, list[tuple[str, ...]]] = {}

@@ -67,11 +67,15 @@ def recorded_config(out_dir: Path) -> BuildConfig | None:
 
     Raises CorpusError when it holds a build whose record cannot be read: no root to resume from, and a folder that
     holds a dataset is never given the demo."""
+    from weaklabel.dataset import build_record_problem
+
     path = Path(out_dir) / BUILD_FILE
     if not path.is_file():
         return None
     try:
-        config, problem = BuildConfig.from_record(json.loads(path.read_text(encoding="utf-8"))["config"]), None
+        record = json.loads(path.read_text(encoding="utf-8"))
+        problem = build_record_problem(record)
+        config = None if problem else BuildConfig.from_record(record["config"])
     except (OSError, ValueError, KeyError, TypeError) as exc:
         problem = " ".join(str(exc).split()) or type(exc).__name__
     if problem is not None:

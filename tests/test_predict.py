@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 import numpy as np
 import pytest
@@ -219,3 +220,64 @@ def test_a_group_s_scores_are_the_bytes_of_scoring_its_windows_at_once(tmp_path,
               for n in sizes]
     whole = model.predict_embeddings(np.concatenate(blocks), np.zeros(sum(sizes)))
     assert np.array_equal(model.predict_group(blocks), whole)
+
+
+def saved_model(folder, dim: int = 8):
+    """A model folder as pipelines.train saves one (a logistic head over ``dim`` columns and its model.json), without
+    training: for what loading reads."""
+    import keras
+
+    from transfer.model import save_valence_model
+    from transfer.standardise import GroupStandardiser
+
+    head = keras.Sequential([keras.Input((dim,)), keras.layers.Dense(1, activation="sigmoid")])
+    meta = {"clip_seconds": CLIP_S, "sample_rate": SR, "log_mel": LogMelParams(n_mels=32).to_dict(),
+            "layer": "block2_conv2", "pooling": "bands", "n_bands": 4, "precision": "float32", "frames": "full",
+            "weights": {"source": "random", "spec": "random", "sha256": "random-seed0", "path": None},
+            "standardiser": GroupStandardiser(mean=np.zeros(dim), scale=np.ones(dim)).to_dict(),
+            "trained_on": {"dataset": str(folder.parent)}}
+    return save_valence_model(folder, head, meta)
+
+
+@pytest.mark.parametrize("edit, words", [
+    ({"format_version": 99}, "format 99, written by a newer version"),
+    ({"sample_rate": "abc"}, "sample_rate is 'abc'"),
+    ({"clip_seconds": -7}, "clip_seconds is -7"),
+    ({"log_mel": {"n_mels": "many"}}, "model.json's log_mel n_mels: expected an integer"),
+    ({"log_mel": {"sample_rate": 22050}}, "log_mel.sample_rate is 22050"),
+    ({"features": {"name": "mfcc"}}, "unknown features 'mfcc'"),
+    ({"pooling": "max"}, "pooling is 'max'"),
+    ({"weights": None}, "weights is None"),
+    ({"standardiser": {"mode": "group", "min_clips": 8, "mean": [0.0] * 8, "scale": [1.0] * 5}}, "standardiser"),
+    ({"standardiser": {"mode": "group", "min_clips": 8, "mean": [0.0] * 5, "scale": [1.0] * 5}},
+     "model.json's standardiser has 5 columns; head.keras reads 8"),
+    ("head", "head.keras cannot be read"),
+    ("json", "model.json cannot be read"),
+])
+def test_a_model_record_that_cannot_be_used_is_refused_in_one_line(tmp_path, capsys, edit, words):
+    """model.json is checked where it is read: a newer format, a rate or a log-mel this code does not compute, an
+    unknown extractor, a standardiser of another width, a damaged head used to be scored without complaint (or end
+    in a traceback). Each is one line naming the file, what is wrong and the command that trains it again."""
+    import json
+
+    from pipelines import predict as cli
+    from transfer.model import ModelError, load_valence_model
+
+    folder = saved_model(tmp_path / "dataset" / "model")
+    load_valence_model(folder)  # as saved: loads
+    meta = json.loads((folder / "model.json").read_text())
+    if edit == "head":
+        (folder / "head.keras").write_bytes(b"PK\x03\x04 not a keras file")
+    elif edit == "json":
+        (folder / "model.json").write_text("{format_version: 2")
+    else:
+        for key, value in edit.items():
+            meta[key] = {**meta[key], **value} if key == "log_mel" else value
+        (folder / "model.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelError, match=re.escape(words)) as refused:
+        load_valence_model(folder)
+    assert f"python -m pipelines.train --dataset {tmp_path / 'dataset'}" in str(refused.value)
+    ramp(tmp_path / "a.wav", 3.0)
+    assert cli.main(["--model", str(folder), str(tmp_path / "a.wav")]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.startswith("error: ") and err.count("\n") == 1 and words in err

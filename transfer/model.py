@@ -267,17 +267,121 @@ def predicted_label(p_positive: float) -> str:
     return "positive" if p_positive >= DECISION_THRESHOLD else "negative"
 
 
+def model_record_problem(meta) -> str | None:
+    """What makes a ``model.json`` record unusable by this code, in words (naming the file), or None.
+
+    A JSON object whose ``format_version`` is an integer no newer than :data:`MODEL_FORMAT_VERSION`; ``clip_seconds``
+    a clip length (:data:`~weaklabel.audio.CLIP_SECONDS_RANGE`); ``sample_rate`` (where recorded) and ``log_mel``'s
+    the rate features are computed at, :data:`~weaklabel.audio.TARGET_SR`; ``log_mel`` valid
+    :class:`~weaklabel.features.LogMelParams`; a known extractor (``features``) with, where it uses weights, their
+    identity (``weights``: ``sha256`` and ``source`` strings); ``pooling``, ``n_bands``, ``layer``, ``precision``
+    and ``frames`` (where recorded) of the right kind; ``standardiser`` none or fallback statistics of one width.
+    """
+    from foundation.config import make_config, range_problem, table_values
+    from foundation.records import is_integer, record_version_problem
+    from transfer.features import get_extractor, recorded_features
+    from transfer.features.precision import recorded_precision
+    from transfer.features.vgg16 import FRAME_MODES, POOLINGS
+    from transfer.standardise import GroupStandardiser
+    from weaklabel.audio import CLIP_SECONDS_RANGE, TARGET_SR
+
+    problem = record_version_problem(meta, META_FILE, MODEL_FORMAT_VERSION)
+    if problem is not None:
+        return problem
+    clip = meta.get("clip_seconds")
+    if not isinstance(clip, (int, float)) or isinstance(clip, bool) or range_problem(CLIP_SECONDS_RANGE, clip):
+        return f"{META_FILE}'s clip_seconds is {clip!r}, not a clip length in seconds (more than 0, at most 600)"
+    rate = meta.get("sample_rate", TARGET_SR)
+    if not is_integer(rate) or rate != TARGET_SR:
+        return f"{META_FILE}'s sample_rate is {rate!r}; every feature is computed at {TARGET_SR} Hz"
+    if not isinstance(meta.get("log_mel"), dict):
+        return f"{META_FILE}'s log_mel is {meta.get('log_mel')!r}, not the log-mel parameters"
+    try:
+        mel = make_config(LogMelParams, table_values({"mel": LogMelParams}, meta["log_mel"], f"{META_FILE}'s log_mel",
+                                                     cli_only=False)["mel"])
+        extractor = get_extractor(recorded_features(meta))
+    except ValueError as exc:
+        return f"{META_FILE}: {' '.join(str(exc).split())}"
+    if mel.sample_rate != TARGET_SR:
+        return f"{META_FILE}'s log_mel.sample_rate is {mel.sample_rate}; every feature is computed at {TARGET_SR} Hz"
+    weights = meta.get("weights")
+    if extractor.uses_weights and not (isinstance(weights, dict) and isinstance(weights.get("sha256"), str)
+                                       and isinstance(weights.get("source"), str)):
+        return (f"{META_FILE}'s weights is {weights!r}, not the identity (sha256, source) of the weights it was "
+                "trained with")
+    checks = (("pooling", meta.get("pooling", "gap"), lambda v: v in POOLINGS, f"one of {', '.join(POOLINGS)}"),
+              ("n_bands", meta.get("n_bands", 4), lambda v: is_integer(v) and v >= 1, "a positive integer"),
+              ("layer", meta.get("layer"), lambda v: v is None or isinstance(v, str), "a layer's name"),
+              ("precision", recorded_precision(meta), lambda v: v in ("float32", "bfloat16"), "float32 or bfloat16"),
+              ("frames", meta.get("frames") or FRAME_MODES[0], lambda v: v in FRAME_MODES,
+               f"one of {', '.join(FRAME_MODES)}"))
+    for key, value, holds, what in checks:
+        if not holds(value):
+            return f"{META_FILE}'s {key} is {value!r}, not {what}"
+    try:
+        standardiser = GroupStandardiser.from_dict(meta.get("standardiser"))
+    except (KeyError, TypeError, ValueError) as exc:
+        return f"{META_FILE}'s standardiser cannot be read ({' '.join(str(exc).split())})"
+    mean, scale = standardiser.mean, standardiser.scale
+    if standardiser.mode != "none" and (mean is None or scale is None or mean.ndim != 1 or mean.shape != scale.shape
+                                        or not np.isfinite(mean).all() or not (scale > 0).all()):
+        return f"{META_FILE}'s standardiser: its mean and scale are not the finite statistics of one width"
+    return None
+
+
 def load_valence_model(model_dir: str | Path) -> ValenceModel:
-    """Load a model folder written by :func:`save_valence_model`."""
+    """Load a model folder written by :func:`save_valence_model`.
+
+    Raises
+    ------
+    ModelError
+        Not a model folder, or one whose ``model.json`` (:func:`model_record_problem`) or ``head.keras`` this code
+        cannot use, saying what is wrong and what to run.
+    """
     import keras
+
+    from foundation.paths import display_path
 
     model_dir = Path(model_dir)
     meta_path, head_path = model_dir / META_FILE, model_dir / HEAD_FILE
     if not meta_path.is_file() or not head_path.is_file():
         raise ModelError(f"{model_dir} is not a model folder (needs {HEAD_FILE} and {META_FILE}; "
                          "train one with python -m pipelines.train)")
-    meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    return ValenceModel(model_dir, meta, keras.models.load_model(head_path))
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        meta, problem = None, f"{META_FILE} cannot be read ({' '.join(str(exc).split())})"
+    else:
+        problem = model_record_problem(meta)
+    if problem is None:
+        try:
+            head = keras.models.load_model(head_path)
+            width = int(head.inputs[0].shape[-1])
+        except Exception as exc:  # noqa: BLE001 - Keras raises many types for a file it cannot read
+            problem = f"{HEAD_FILE} cannot be read ({type(exc).__name__}: {' '.join(str(exc).split())})"
+        else:
+            mean = (meta.get("standardiser") or {}).get("mean")
+            if mean is not None and len(mean) != width:
+                problem = f"{META_FILE}'s standardiser has {len(mean)} columns; {HEAD_FILE} reads {width}"
+    if problem is not None:
+        raise ModelError(f"the model in {display_path(model_dir)} cannot be used: {problem}; retrain it: "
+                         f"{_train_command(model_dir, meta)}")
+    return ValenceModel(model_dir, meta, head)
+
+
+def _train_command(model_dir: Path, meta) -> str:
+    """The command that trains the model in ``model_dir`` again, from the dataset its record names."""
+    from foundation.paths import display_path
+    from weaklabel.dataset import MODEL_DIR
+
+    trained_on = meta.get("trained_on") if isinstance(meta, dict) else None
+    dataset = trained_on.get("dataset") if isinstance(trained_on, dict) else None
+    if not isinstance(dataset, str):
+        dataset = str(model_dir.parent) if model_dir.name == MODEL_DIR else "DATASET"
+    command = f"python -m pipelines.train --dataset {display_path(dataset)}"
+    if model_dir.resolve() != (Path(dataset) / MODEL_DIR).resolve():
+        command += f" --model-out {display_path(model_dir)}"
+    return command
 
 
 # ------------------------------------------------------------------------------------------- predicting
