@@ -121,9 +121,9 @@ def build_config(values: dict, out: Path | None) -> BuildTarget:
 def resume_text(config: BuildConfig, out_dir: Path, also: str = "") -> str:
     """The line that says a command without --root resumes the dataset in ``out_dir`` (``also``: what else it takes
     from the dataset's records)."""
-    return (f"No --root given: resuming the dataset in {display_path(out_dir)}: its corpus ({display_path(config.root)})"
-            f" and build settings as its {BUILD_FILE} records them{also}; the options given override them, and --root "
-            "builds another corpus")
+    return (f"No --root given: resuming the dataset in {display_path(out_dir)}: its corpus "
+            f"({display_path(config.root)}) and build settings as its {BUILD_FILE} records them{also}; the options "
+            "given override them, and --root builds another corpus")
 
 
 def run_build(config: BuildConfig, out_dir: Path, executor: ExecutorConfig = ExecutorConfig(), *, demo: bool = False,

@@ -374,7 +374,8 @@ def finished_build_problem(out_dir: Path, record: dict) -> str | None:
     if len(rows) != shape[0]:
         return f"{SEGMENTS_FILE} gives {len(rows)} segments a feature row; {FEATURES_FILE} holds {shape[0]}"
     if not np.array_equal(np.sort(rows.to_numpy(dtype=np.int64)), np.arange(shape[0])):
-        return f"{SEGMENTS_FILE}'s feature_row values are not the rows 0 to {shape[0] - 1} of {FEATURES_FILE}, once each"
+        return (f"{SEGMENTS_FILE}'s feature_row values are not the rows 0 to {shape[0] - 1} of {FEATURES_FILE}, "
+                "once each")
     if described.get("sha256") and modified_after:
         if file_sha256(features) != described["sha256"]:
             return f"{FEATURES_FILE} was modified after the build: its SHA-256 is not the one {BUILD_FILE} records"
