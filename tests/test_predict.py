@@ -281,3 +281,64 @@ def test_a_model_record_that_cannot_be_used_is_refused_in_one_line(tmp_path, cap
     assert cli.main(["--model", str(folder), str(tmp_path / "a.wav")]) == 2
     out, err = capsys.readouterr()
     assert out == "" and err.startswith("error: ") and err.count("\n") == 1 and words in err
+
+
+MEASURED = {"roc_auc": 0.87, "roc_auc_ci95": [0.8, 0.93], "n": 120, "n_positive": 60, "n_groups": 12,
+            "not_a_result": None}
+TOO_FEW = {"roc_auc": 1.0, "roc_auc_ci95": None, "n": 2, "n_positive": 1, "n_groups": 1,
+           "not_a_result": "not a result (n = 2, 1 group)"}
+
+
+@pytest.mark.parametrize("test, measured", [(MEASURED, True), (TOO_FEW, False), (None, False)])
+def test_predict_says_what_the_model_measured_beside_its_scores(tmp_path, monkeypatch, capsys, test, measured):
+    """A model that never produced a measurable result (its test split too small: 1 group) used to score without a
+    word. Its quality, or its absence, is now in a file beside the CSV (and a warning says when there is none); the
+    CSV itself is the same bytes whatever the model measured."""
+    import json
+
+    from pipelines import predict as cli
+    from transfer import model as model_module
+
+    model = stub_model(tmp_path / "dataset" / "model")
+    if test is not None:
+        model.meta["test_metrics"] = {"against_weak_labels": test}
+    monkeypatch.setattr(model_module, "load_valence_model", lambda folder: model)
+    ramp(tmp_path / "a.wav", 20.0)
+    out = tmp_path / "scores.csv"
+    assert cli.main(["--model", str(model.model_dir), str(tmp_path / "a.wav"), "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    record = json.loads((tmp_path / "scores.csv.model.json").read_text())
+    assert record["predictions"] == "scores.csv" and record["measured"] is measured
+    assert record["test_metrics"] == (None if test is None else {"against_weak_labels": test})
+    if measured:
+        assert record["summary"] == "test ROC AUC 0.870 [0.800, 0.930] against weak labels (n = 120, 12 groups)"
+        assert "warning" not in err
+    else:
+        reason = "not a result (n = 2, 1 group)" if test else "the model records no test ROC AUC"
+        assert record["summary"].startswith("no measured quality") and reason in record["summary"]
+        assert err.count("warning: ") == 1 and "no measured quality" in err and reason in err
+    lines = out.read_text().splitlines()
+    assert lines[0] == "file,kind,start_s,end_s,p_positive,label,error,note" and len(lines) == 7  # 5 windows, 1 file
+    assert cli.main(["--model", str(model.model_dir), str(tmp_path / "a.wav")]) == 0  # standard output: the warning
+    printed = capsys.readouterr()
+    assert printed.out.replace("\r\n", "\n") == out.read_text() and ("warning: " in printed.err) is not measured
+
+
+def test_a_model_saved_before_it_recorded_its_test_metrics_reads_them_from_its_metrics_json(tmp_path):
+    import json
+
+    from transfer.model import model_quality
+
+    dataset = tmp_path / "dataset"
+    dataset.mkdir()
+    meta = {"trained_on": {"dataset": str(dataset), "build_fingerprint": "b1"}, "embedding_key": "k",
+            "train_config": {"seed": 0}, "test_auc_weak": 1.0}
+    metrics = {"build_fingerprint": "b1", "embedding": {"key": "k"}, "train_config": {"seed": 0},
+               "against_weak_labels": {"head": {"test": TOO_FEW}}}
+    (dataset / "metrics.json").write_text(json.dumps(metrics))
+    quality = model_quality(meta, dataset / "model")
+    assert quality["measured"] is False and "not a result (n = 2, 1 group)" in quality["summary"]
+    metrics["train_config"] = {"seed": 1}  # retrained since: that metrics.json is another model's
+    (dataset / "metrics.json").write_text(json.dumps(metrics))
+    quality = model_quality(meta, dataset / "model")
+    assert quality["measured"] is None and quality["summary"].startswith("test ROC AUC 1.000 against weak labels")

@@ -35,7 +35,11 @@ def test_run_builds_trains_reports_then_resumes(small_mosei, tmp_path, capsys):
     assert "Report: " in first and html.resolve().as_uri() in first
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["weights"]["source"] == "random" and metrics["head_training"]["config"]["max_epochs"] == 3
-    assert (out / "model" / "model.json").is_file()
+    # The model keeps its head's test metrics, which predict reports beside its scores.
+    test = metrics["against_weak_labels"]["head"]["test"]
+    recorded_test = json.loads((out / "model" / "model.json").read_text())["test_metrics"]["against_weak_labels"]
+    assert recorded_test == {k: test.get(k) for k in ("roc_auc", "roc_auc_ci95", "n", "n_positive", "n_groups",
+                                                      "not_a_result")}
     model_mtime = (out / "model" / "head.keras").stat().st_mtime_ns
     # The resolved configuration of every step is recorded with the outputs.
     recorded = json.loads((out / "run.json").read_text())

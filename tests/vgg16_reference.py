@@ -25,6 +25,8 @@ ADDED_KEYS = ("features",)
 #: Keys issue 23 added (the embedding's precision and frames; float32 and full in the reference run): model.json's
 #: top level and metrics.json's ``embedding`` block.
 PRECISION_KEYS = ("precision", "frames")
+#: Keys issue 30 added to model.json: the head's test metrics, which predict reports beside its scores.
+QUALITY_KEYS = ("test_metrics",)
 
 
 def _sha(data: bytes) -> str:
@@ -82,7 +84,7 @@ def reference_digests(work: Path) -> dict:
         "predictions_sha256": {c: _sha(predictions[c].to_numpy(dtype=np.float64).tobytes())
                                for c in predictions.columns if c.startswith("p_")},
         "metrics_sha256": _sha(_canonical(metrics, ("dataset",) + ADDED_KEYS)),
-        "model_json_sha256": _sha(_canonical(model, ADDED_KEYS)),
+        "model_json_sha256": _sha(_canonical(model, ADDED_KEYS + QUALITY_KEYS)),
         "test_auc_weak": metrics["against_weak_labels"]["head"]["test"]["roc_auc"],
     }
 

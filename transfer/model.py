@@ -76,6 +76,11 @@ class ValenceModel:
         return float(self.meta["clip_seconds"])
 
     @property
+    def quality(self) -> dict:
+        """What the model measured on its test split (:func:`model_quality`)."""
+        return model_quality(self.meta, self.model_dir)
+
+    @property
     def mel(self) -> LogMelParams:
         return LogMelParams(**self.meta["log_mel"])
 
@@ -170,8 +175,8 @@ class ValenceModel:
         p = np.zeros(starts[-1])
         for first in range(0, starts[-1], PREDICT_BATCH):  # rows [first, last) of the blocks one after another
             last = min(first + PREDICT_BATCH, starts[-1])
-            raw = np.concatenate([block[max(first - start, 0):last - start]
-                                  for block, start in zip(blocks, starts) if start < last and start + len(block) > first])
+            raw = np.concatenate([block[max(first - start, 0):last - start] for block, start in zip(blocks, starts)
+                                  if start < last and start + len(block) > first])
             p[first:last] = predict_head(self.head, ((raw.astype(np.float64) - mean) / divisor).astype(np.float32))
         return p
 
@@ -367,6 +372,77 @@ def load_valence_model(model_dir: str | Path) -> ValenceModel:
         raise ModelError(f"the model in {display_path(model_dir)} cannot be used: {problem}; retrain it: "
                          f"{_train_command(model_dir, meta)}")
     return ValenceModel(model_dir, meta, head)
+
+
+def model_quality(meta: dict, model_dir: Path) -> dict:
+    """What a model measured on its test split, as ``predict`` reports it beside its scores.
+
+    Returns
+    -------
+    dict
+        ``measured``: True when its head's test ROC AUC is a result against some target, False when none is (too few
+        clips or groups, one class, no test clip), None when not known; ``summary``: that in words; ``test_metrics``:
+        ``{target: {roc_auc, roc_auc_ci95, n, n_positive, n_groups, not_a_result}}``
+        (:func:`transfer.training.head_test_metrics`), as ``model.json`` records them. A model saved before it
+        recorded them takes them from the ``metrics.json`` it was trained with when that still describes it (same
+        build, embedding, training configuration and test ROC AUC); failing that only its test ROC AUC against weak
+        labels is known.
+    """
+    from foundation.metrics import not_a_result
+    from transfer.metrics_schema import AGAINST_WEAK, TARGETS
+    from transfer.training import head_test_metrics
+
+    tests = meta.get("test_metrics")
+    if not isinstance(tests, dict):
+        tests = head_test_metrics(metrics) if (metrics := _training_metrics(meta, model_dir)) else None
+    if tests is None:
+        auc, weak = meta.get("test_auc_weak"), TARGETS[AGAINST_WEAK]
+        if auc is None:
+            return {"measured": False, "test_metrics": None,
+                    "summary": f"no measured quality (the model records no test ROC AUC against {weak})"}
+        return {"measured": None, "test_metrics": None,
+                "summary": f"test ROC AUC {auc:.3f} against {weak} (the model does not record how many clips and "
+                           "groups it was measured on)"}
+    parts, measured = [], False
+    for target, cell in tests.items():
+        reason = cell.get("not_a_result") or not_a_result(cell)
+        auc, interval = cell.get("roc_auc"), cell.get("roc_auc_ci95")
+        if reason is None and auc is not None:
+            measured = True
+            shown = f" [{interval[0]:.3f}, {interval[1]:.3f}]" if interval else ""
+            parts.append(f"test ROC AUC {auc:.3f}{shown} against {TARGETS.get(target, target)} (n = {cell.get('n')}"
+                         + (f", {cell['n_groups']} groups)" if cell.get("n_groups") is not None else ")"))
+        else:
+            parts.append(f"its test split against {TARGETS.get(target, target)}: "
+                         f"{reason or 'no ROC AUC (a single class)'}")
+    summary = "; ".join(parts) or "no test split was scored"
+    return {"measured": measured, "test_metrics": tests,
+            "summary": summary if measured else f"no measured quality ({summary})"}
+
+
+def _training_metrics(meta: dict, model_dir: Path) -> dict | None:
+    """The ``metrics.json`` a model was saved with (in the dataset it names, or beside its folder), when it still
+    describes this model (same build, embedding, training configuration and test ROC AUC); else None."""
+    from transfer.metrics_schema import AGAINST_WEAK, HEAD
+    from weaklabel.dataset import METRICS_FILE
+    from weaklabel.splits import TEST
+
+    trained_on = meta.get("trained_on") if isinstance(meta.get("trained_on"), dict) else {}
+    folders = [Path(trained_on["dataset"])] if isinstance(trained_on.get("dataset"), str) else []
+    for folder in folders + [Path(model_dir).parent]:
+        try:
+            metrics = json.loads((folder / METRICS_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if not isinstance(metrics, dict):
+            continue
+        test = ((metrics.get(AGAINST_WEAK) or {}).get(HEAD) or {}).get(TEST) or {}
+        if (metrics.get("build_fingerprint") == trained_on.get("build_fingerprint")
+                and (metrics.get("embedding") or {}).get("key") == meta.get("embedding_key")
+                and metrics.get("train_config") == meta.get("train_config")
+                and test.get("roc_auc") == meta.get("test_auc_weak")):
+            return metrics
+    return None
 
 
 def _train_command(model_dir: Path, meta) -> str:
