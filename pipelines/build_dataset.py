@@ -74,16 +74,20 @@ def recorded_config(out_dir: Path) -> BuildConfig | None:
         return None
     try:
         record = json.loads(path.read_text(encoding="utf-8"))
+        recorded = record.get("config") if isinstance(record, dict) else None
+        root = recorded.get("root") if isinstance(recorded, dict) else None
+        if isinstance(root, str) and Path(root).resolve() == DEMO_CORPUS_DIR.resolve():
+            return None  # the demo's, whatever its format
         problem = build_record_problem(record)
-        config = None if problem else BuildConfig.from_record(record["config"])
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+        config = None if problem else BuildConfig.from_record(recorded)
+    except KeyError as exc:
+        problem = f"its config has no {exc}"
+    except (OSError, ValueError, TypeError) as exc:
         problem = " ".join(str(exc).split()) or type(exc).__name__
     if problem is not None:
         raise CorpusError(f"{display_path(out_dir)} holds a dataset whose {BUILD_FILE} cannot be read ({problem}), so "
                           "there is no corpus to resume it from, and the demo is never built into another dataset's "
                           "folder: give its corpus with --root, or choose another --out")
-    if Path(config.root).resolve() == DEMO_CORPUS_DIR.resolve():
-        return None
     return config
 
 
