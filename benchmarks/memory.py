@@ -15,6 +15,14 @@ A streaming build has peaks that do not grow with the corpus: the ratio large/sm
 synthetic 60- and 180-minute recording with a subtitle cue every 4 s): a worker holds one chunk of clips,
 not a recording, so the largest process must stay under :data:`LONG_LIMIT_MIB` for both and within
 :data:`LONG_RATIO_LIMIT` of each other.
+
+``measure_predict_memory`` does it for ``transfer.predict`` on one long recording each (the same synthetic ones, 5
+and 30 minutes by default; ``python -m benchmarks.memory --predict --minutes 5 30 180``), each in a fresh process
+with a model trained with random VGG16 weights at the default settings (:func:`predict_model`), with the network
+or with it replaced by a stand-in of the same width (``--stub-network``: what is left is reading, log-mel,
+standardisation, the head and the table, the part that could follow the recording's length). The network's own
+peak is that of its widest batch of speech frames: a recording of continuous speech reaches it at once, one of short
+phrases between silences later or never, whatever the recording's length.
 """
 from __future__ import annotations
 
@@ -340,17 +348,135 @@ def _child(args) -> int:
     return 0
 
 
+PREDICT_MINUTES = (5, 30)
+PREDICT_RATIO_LIMIT = 1.1  # longest over shortest recording: predict's peak must not follow the recording's length
+
+
+def predict_model(folder: Path, log=print) -> Path:
+    """A model folder at the default settings, trained with random VGG16 weights on a small build (six one-minute
+    :func:`long_recording_corpus` recordings, one split group each, a manifest giving their cues positive and negative
+    sentences in turn); made once, then reused. Its scores mean nothing; its size and arithmetic are those of any
+    model of these settings."""
+    import csv
+
+    from weaklabel.dataset import MODEL_DIR, MODEL_META_FILE
+    from weaklabel.demo import DEFAULT_SENTENCES_PATH
+
+    folder = Path(folder)
+    dataset = folder / "dataset"
+    if (dataset / MODEL_DIR / MODEL_META_FILE).is_file():
+        return dataset / MODEL_DIR
+    from transfer.training import TrainConfig, TrainOptions, train
+    from weaklabel.build import BuildConfig, build_dataset
+
+    by_sentiment: dict[str, list[str]] = {}
+    for line in DEFAULT_SENTENCES_PATH.read_text(encoding="utf-8").splitlines()[1:]:
+        sentiment, _, text = line.partition("\t")
+        by_sentiment.setdefault(sentiment, []).append(text)
+    manifest = folder / "manifest.csv"
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(manifest, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["audio_path", "start", "end", "text"])
+        for i in range(6):
+            audio = long_recording_corpus(folder / "audio" / f"rec{i}", 1, seed=i) / "talk.wav"
+            for k in range(int(60 // LONG_CUE_EVERY_S)):
+                texts = by_sentiment["positive" if k % 2 == 0 else "negative"]
+                start = k * LONG_CUE_EVERY_S
+                writer.writerow([audio.relative_to(folder), start, start + 3.0, texts[(7 * i + k // 2) % len(texts)]])
+    log(f"  predict memory: training a random-weights model on {manifest}")
+    build_dataset(BuildConfig(corpus="manifest", root=str(manifest), allow_empty_splits=True), dataset, workers=1)
+    return train(dataset, TrainConfig(), TrainOptions(weights="random", n_bootstrap=20)).model_dir
+
+
+def measure_predict_memory(corpora_dir: Path, minutes=PREDICT_MINUTES, model_dir: Path | None = None,
+                           stub_network: bool = False, log=print) -> dict:
+    """Peak resident memory (``VmHWM``, MiB) of ``transfer.predict`` on one recording of each length in ``minutes``
+    (:func:`long_recording_corpus`), each in a fresh process; ``model_dir`` defaults to :func:`predict_model`'s."""
+    corpora_dir = Path(corpora_dir)
+    model_dir = Path(model_dir) if model_dir else predict_model(corpora_dir / "predict-model", log=log)
+    code_root = str(Path(__file__).absolute().parent.parent)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [code_root, os.environ.get("PYTHONPATH")])))
+    rows = []
+    for m in minutes:
+        audio = long_recording_corpus(corpora_dir / f"long-{m:g}min", m) / "talk.wav"
+        cmd = [sys.executable, "-m", "benchmarks.memory", "--predict-child", "--model", str(model_dir),
+               "--audio", str(audio)] + (["--stub-network"] if stub_network else [])
+        started = time.perf_counter()
+        proc = subprocess.run(cmd, capture_output=True, text=True, cwd=code_root, env=env)
+        if proc.returncode != 0:
+            raise RuntimeError(f"predict memory child failed ({proc.returncode}): {proc.stderr[-2000:]}")
+        child = json.loads(proc.stdout.strip().splitlines()[-1])
+        rec = {"minutes": m, "windows": child["windows"], "wall_s": round(time.perf_counter() - started, 1),
+               "after_load_mib": _kib_to_mib(child["after_load_kib"]), "peak_mib": _kib_to_mib(child["peak_kib"]),
+               "load1_after": load1()}
+        rows.append(rec)
+        log(f"  predict memory {m:g} min ({rec['windows']} windows): peak {rec['peak_mib']} MiB "
+            f"(after loading the model {rec['after_load_mib']} MiB), {rec['wall_s']} s")
+    peaks = [r["peak_mib"] for r in rows]
+    ratio = max(peaks) / min(peaks)
+    return {"runs": rows, "model": str(model_dir), "stub_network": stub_network,
+            "ratio_longest_over_shortest": ratio, "ratio_limit": PREDICT_RATIO_LIMIT,
+            "met": ratio <= PREDICT_RATIO_LIMIT,
+            "description": "transfer.predict on one synthetic recording (16 kHz mono WAV, a 440 Hz tone 3 s of "
+                           "every 4 s in quiet noise) in a fresh process, default hop" +
+                           (", the network replaced by a stand-in of its width" if stub_network else "")}
+
+
+def _predict_child(args) -> int:
+    """Score one recording; print the peak resident memory after loading the model and at the end (KiB)."""
+    import numpy as np
+
+    from transfer.model import load_valence_model, predict
+
+    model = load_valence_model(args.model)
+    if args.stub_network:
+        dim = int(model.head.inputs[0].shape[-1])
+
+        class Stub:  # the width of the network's output; reads the log-mel as the network would
+            needs_logmel, needs_audio = True, False
+
+            def embed(self, samples, logmel, batch_size=16):
+                level = np.asarray(logmel, dtype=np.float32).mean(axis=(1, 2))
+                return np.repeat(level[:, None], dim, axis=1)
+
+        model._embedder = Stub()
+    else:
+        model.embedder()
+    after_load = peak_rss_kib()
+    scores = predict(model, [args.audio])
+    print(json.dumps({"windows": int((scores["kind"] == "window").sum()), "after_load_kib": after_load,
+                      "peak_kib": peak_rss_kib()}))
+    return 0
+
+
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description="internal: one build in a fresh process, for memory peaks")
+    parser = argparse.ArgumentParser(description="internal: one build in a fresh process, for memory peaks; "
+                                                 "--predict: predict's peak on long recordings")
     parser.add_argument("--child", action="store_true")
     parser.add_argument("--baseline", action="store_true")
     parser.add_argument("--root")
     parser.add_argument("--out")
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--corpus", default="mosei")
+    parser.add_argument("--predict", action="store_true", help="measure predict on long recordings, print JSON")
+    parser.add_argument("--minutes", type=float, nargs="+", default=list(PREDICT_MINUTES))
+    parser.add_argument("--scratch", default=str(REPO_ROOT / "build" / "bench-predict"),
+                        help="where the recordings and the model are made (reused)")
+    parser.add_argument("--model", help="a model folder (default: one trained with random weights in --scratch)")
+    parser.add_argument("--stub-network", action="store_true")
+    parser.add_argument("--predict-child", action="store_true")
+    parser.add_argument("--audio")
     args = parser.parse_args(argv)
     if args.baseline:
         return _baseline_child()
+    if args.predict_child:
+        return _predict_child(args)
+    if args.predict:
+        result = measure_predict_memory(Path(args.scratch), args.minutes, args.model, args.stub_network,
+                                        log=lambda line: print(line, file=sys.stderr))
+        print(json.dumps(result, indent=2))
+        return 0
     if not (args.child and args.root and args.out):
         parser.error("--child needs --root and --out")
     return _child(args)

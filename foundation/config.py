@@ -308,7 +308,7 @@ def _check_choices(opt: Option, value: Any, key: str) -> None:
 
 
 def table_values(tables: Mapping[str, type], mapping: Mapping[str, Any], where: str = "",
-                 exclude: Mapping[str, tuple[str, ...]] | None = None) -> dict[str, dict]:
+                 exclude: Mapping[str, tuple[str, ...]] | None = None, *, cli_only: bool = True) -> dict[str, dict]:
     """Read a mapping (a TOML table) whose keys are fields of one or more config classes.
 
     Keys are field names; a nested dataclass field is a sub-table (``head = {kind = "dense"}``) or its own
@@ -325,6 +325,8 @@ def table_values(tables: Mapping[str, type], mapping: Mapping[str, Any], where: 
     exclude : {name: field paths}, optional
         Options of a class that this mapping may not set (set elsewhere), as dotted paths (a path excludes
         everything under it).
+    cli_only : bool
+        Only the fields that are options (default); False: every field, as a record written from the config holds.
 
     Returns
     -------
@@ -338,7 +340,7 @@ def table_values(tables: Mapping[str, type], mapping: Mapping[str, Any], where: 
     exclude = exclude or {}
     known: dict[tuple[str, ...], tuple[str, Option]] = {}
     for name, cls in tables.items():
-        for opt in options(cls):
+        for opt in options(cls, cli_only=cli_only):
             if not excluded(".".join(opt.path), exclude.get(name, ())):
                 known[opt.path] = (name, opt)
     by_leaf: dict[str, list[tuple[str, ...]]] = {}
@@ -372,17 +374,19 @@ def table_values(tables: Mapping[str, type], mapping: Mapping[str, Any], where: 
     return out
 
 
-def make_config(cls: type, values: Mapping[tuple[str, ...], Any] | None = None, **fields_: Any):
+def make_config(cls: type, values: Mapping[tuple[str, ...], Any] | None = None, *, base: Any = None,
+                **fields_: Any):
     """An instance of ``cls`` with the given values (``{path: value}``, as :meth:`CommandLine.parse` and
-    :func:`table_values` return them) and top-level ``fields_``; every other field keeps its default.
+    :func:`table_values` return them) and top-level ``fields_``; every other field keeps its default, or its value
+    in ``base`` (an instance of ``cls``) when given.
 
-    A nested dataclass field is built from its default with the given values replaced; a field declared
+    A nested dataclass field is built from its default (or base) with the given values replaced; a field declared
     with ``follows`` takes its sibling's value when only that one is given; a field without a default takes
-    its ``cli_default`` when not given.
+    its ``cli_default`` when not given and there is no base.
     """
     values = dict(values or {})
     values.update({(k,): v for k, v in fields_.items()})
-    return _build(cls, values, MISSING)
+    return _build(cls, values, MISSING if base is None else base)
 
 
 def _build(cls: type, values: dict, base: Any):

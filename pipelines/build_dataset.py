@@ -13,18 +13,21 @@ scheduler instead of local processes, with the same output; the workers must sha
 """
 from __future__ import annotations
 
+import json
 import sys
 from dataclasses import replace
 from pathlib import Path
+from typing import NamedTuple
 
 from foundation.config import CommandLine, make_config
 from foundation.executor import ExecutorConfig
 from foundation.locking import FolderBusyError
+from foundation.paths import display_path
 from foundation.tables import counted
 from pipelines._common import add_debug_argument, progress_bar, report_error
 from weaklabel import segments as S
 from weaklabel.config import BuildConfig
-from weaklabel.dataset import SEGMENTS_FILE
+from weaklabel.dataset import BUILD_FILE, SEGMENTS_FILE
 from weaklabel.errors import CorpusError, OutputConflictError
 from weaklabel.scorers import ScorerFailed, ScorerUnavailable
 from weaklabel.splits import SplitError
@@ -50,13 +53,60 @@ def command_line() -> CommandLine:
     return cli
 
 
-def build_config(values: dict, out: Path | None) -> tuple[BuildConfig, Path, bool]:
+class BuildTarget(NamedTuple):
+    """What a build command builds: its configuration, its output folder, whether it is the embedded demo, and whether
+    it resumes the dataset already in that folder (no root given: :func:`recorded_config`)."""
+
+    config: BuildConfig
+    out: Path
+    demo: bool
+    resumed: bool = False
+
+
+def recorded_config(out_dir: Path) -> BuildConfig | None:
+    """The configuration of the dataset in ``out_dir`` when it was built from a corpus other than the demo's (the
+    corpus and settings its ``build.json`` records); None when the folder holds no build, or the demo's.
+
+    Raises CorpusError when it holds a build whose record cannot be read: no root to resume from, and a folder that
+    holds a dataset is never given the demo."""
+    from weaklabel.dataset import build_record_problem
+
+    path = Path(out_dir) / BUILD_FILE
+    if not path.is_file():
+        return None
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+        recorded = record.get("config") if isinstance(record, dict) else None
+        root = recorded.get("root") if isinstance(recorded, dict) else None
+        if isinstance(root, str) and Path(root).resolve() == DEMO_CORPUS_DIR.resolve():
+            return None  # the demo's, whatever its format
+        problem = build_record_problem(record)
+        config = None if problem else BuildConfig.from_record(recorded)
+    except KeyError as exc:
+        problem = f"its config has no {exc}"
+    except (OSError, ValueError, TypeError) as exc:
+        problem = " ".join(str(exc).split()) or type(exc).__name__
+    if problem is not None:
+        raise CorpusError(f"{display_path(out_dir)} holds a dataset whose {BUILD_FILE} cannot be read ({problem}), so "
+                          "there is no corpus to resume it from, and the demo is never built into another dataset's "
+                          "folder: give its corpus with --root, or choose another --out")
+    return config
+
+
+def build_config(values: dict, out: Path | None) -> BuildTarget:
     """The build's configuration, output folder and whether it is the demo, from the options given
-    (``{path: value}``). Without a root: the embedded demo corpus (and its folds, unless others are given) into
+    (``{path: value}``). Without a root: the dataset already in ``out`` (or :data:`DEMO_OUT_DIR`) when it was built
+    from another corpus, resumed with its recorded configuration (:func:`recorded_config`; the options given
+    override it); otherwise the embedded demo corpus (and its folds, unless others are given) into
     :data:`DEMO_OUT_DIR` (unless ``out``). Raises CorpusError for a root without ``out``."""
     values = dict(values)
-    demo = values.get(("root",)) is None
-    if demo:
+    base = None
+    if values.get(("root",)) is None:
+        base = recorded_config(Path(out) if out is not None else DEMO_OUT_DIR)
+    demo = values.get(("root",)) is None and base is None
+    if base is not None:
+        out = out or DEMO_OUT_DIR
+    elif demo:
         if values.get(("corpus",), "auto") not in ("auto", "mosei"):
             raise CorpusError("--corpus without --root: give the corpus root with --root")
         from weaklabel.demo import FOLDS_NAME
@@ -67,18 +117,31 @@ def build_config(values: dict, out: Path | None) -> tuple[BuildConfig, Path, boo
         out = out or DEMO_OUT_DIR
     elif out is None:
         raise CorpusError("--out is required with --root")
-    values[("root",)] = str(Path(values[("root",)]).resolve())
+    if values.get(("root",)) is not None:
+        values[("root",)] = str(Path(values[("root",)]).resolve())
     if values.get(("folds",)) is not None:
         values[("folds",)] = str(Path(values[("folds",)]).resolve())
-    return make_config(BuildConfig, values), Path(out), demo
+    return BuildTarget(make_config(BuildConfig, values, base=base), Path(out), demo, base is not None)
+
+
+def resume_text(config: BuildConfig, out_dir: Path, also: str = "") -> str:
+    """The line that says a command without --root resumes the dataset in ``out_dir`` (``also``: what else it takes
+    from the dataset's records)."""
+    return (f"No --root given: resuming the dataset in {display_path(out_dir)}: its corpus "
+            f"({display_path(config.root)}) and build settings as its {BUILD_FILE} records them{also}; the options "
+            "given override them, and --root builds another corpus")
 
 
 def run_build(config: BuildConfig, out_dir: Path, executor: ExecutorConfig = ExecutorConfig(), *, demo: bool = False,
-              overwrite: bool = False, force: bool = False, quiet: bool = False, debug: bool = False) -> int:
-    """Build (the demo corpus first, when ``demo``) with progress bars, print the summary; the exit status."""
+              notice: str | None = None, overwrite: bool = False, force: bool = False, quiet: bool = False,
+              debug: bool = False) -> int:
+    """Build (the demo corpus first, when ``demo``) with progress bars, print the summary; the exit status.
+    ``notice``: a line said first (:func:`resume_text`)."""
     from weaklabel.build import build_dataset
 
     try:
+        if notice and not quiet:
+            print(notice)
         if demo:
             from weaklabel.demo import generate_demo_corpus
 
@@ -127,14 +190,15 @@ def run_build(config: BuildConfig, out_dir: Path, executor: ExecutorConfig = Exe
 def main(argv: list[str] | None = None) -> int:
     args, values = command_line().parse(argv)
     try:
-        config, out_dir, demo = build_config(values["build"], args.out)
+        target = build_config(values["build"], args.out)
         executor = make_config(ExecutorConfig, values["executor"])
     except CorpusError as exc:
         return report_error(str(exc), exc, show_traceback=args.debug)
     except ValueError as exc:  # a bad option value
         return report_error(str(exc), exc, show_traceback=args.debug, log_step="build")
-    return run_build(config, out_dir, executor, demo=demo, overwrite=args.overwrite, force=args.force,
-                     quiet=args.quiet, debug=args.debug)
+    return run_build(target.config, target.out, executor, demo=target.demo,
+                     notice=resume_text(target.config, target.out) if target.resumed else None,
+                     overwrite=args.overwrite, force=args.force, quiet=args.quiet, debug=args.debug)
 
 
 #: Per failure status: what to check.

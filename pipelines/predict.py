@@ -15,15 +15,22 @@ Features are standardised per group as in training: --groups file (default) make
 --groups folder standardises every file of a folder together (a folder per speaker); --groups manifest with
 --group-manifest FILE (CSV/TSV: audio_path or path, speaker or group) names each file's speaker. A group with
 fewer windows than the model's minimum (8) uses the training fallback, as a short recording does.
+
+Beside the CSV (--out scores.csv), scores.csv.model.json says which model scored it and what that model measured on
+its test split (its ROC AUC with its interval, clips and groups, or why it has no measured quality); a model that
+never produced a measurable result (too few clips or groups on its test split) is also named in a warning on standard
+error, with or without --out.
 """
 from __future__ import annotations
 
 import csv
+import json
 import math
 import sys
 from pathlib import Path
 
 from foundation.config import CommandLine, make_config
+from foundation.paths import display_path
 from pipelines._common import add_debug_argument, report_error
 from transfer.quiet import set_verbose
 from transfer.model import PREDICTION_COLUMNS as COLUMNS, PredictConfig, input_problem, padding_note
@@ -59,23 +66,42 @@ def main(argv: list[str] | None = None) -> int:
     if args.verbose:
         set_verbose()
     from foundation.atomic import atomic_path
-    from transfer.model import ModelError, predict
+    from transfer.model import ModelError, load_valence_model, predict
     from transfer.weights import WeightsError
 
     try:
-        scores = predict(args.model, args.files, make_config(PredictConfig, values["predict"]), on_file=_say)
+        model = load_valence_model(args.model)
+        quality = model.quality
+        if quality["measured"] is False:
+            print(f"warning: the model in {display_path(args.model)} has {quality['summary']}; its scores are not "
+                  "validated: train it on more recordings and speakers", file=sys.stderr)
+        scores = predict(model, args.files, make_config(PredictConfig, values["predict"]), on_file=_say)
     except (ModelError, WeightsError) as exc:
         return report_error(str(exc), exc, show_traceback=args.debug)
     except (ValueError, OSError) as exc:
         return report_error(str(exc), exc, show_traceback=args.debug, log_step="predict")
     rows = [_csv_row(row) for row in scores.to_dict("records")]
     if args.out:
-        with atomic_path(args.out) as tmp:
+        sidecar = args.out.with_name(args.out.name + MODEL_SIDECAR_SUFFIX)
+        with atomic_path(args.out) as tmp, atomic_path(sidecar) as tmp_sidecar:  # the CSV renamed last
             with open(tmp, "w", newline="", encoding="utf-8") as handle:
                 _write(handle, rows)
+            tmp_sidecar.write_text(json.dumps(model_record(model, args.out, quality), indent=2, sort_keys=True,
+                                              ensure_ascii=False) + "\n", encoding="utf-8")
     else:
         _write(sys.stdout, rows)
     return 0 if not scores["error"].any() else 1
+
+
+#: Appended to the CSV's name: the file beside it that says which model scored it and what that model measured.
+MODEL_SIDECAR_SUFFIX = ".model.json"
+
+
+def model_record(model, out: Path, quality: dict) -> dict:
+    """What the file beside a prediction CSV holds: the CSV's name, the model's folder and what it was trained on, and
+    its measured quality (:func:`transfer.model.model_quality`: ``measured``, ``summary``, ``test_metrics``)."""
+    return {"predictions": out.name, "model": display_path(model.model_dir), "trained_on": model.meta.get("trained_on"),
+            **quality}
 
 
 def _write(handle, rows) -> None:

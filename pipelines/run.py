@@ -104,6 +104,7 @@ class RunPlan:
 
     dataset: Path
     demo: bool
+    resumed: bool  # no root given: the dataset in its folder resumed (pipelines.build_dataset.build_config)
     build: BuildConfig
     embed: EmbeddingConfig
     train: TrainConfig
@@ -134,6 +135,14 @@ def read_config_file(path: Path) -> tuple[dict[str, dict], Path | None]:
             data = tomllib.load(handle)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: {exc}") from None
+    return config_values(data, path)
+
+
+def config_values(data, path: Path) -> tuple[dict[str, dict], Path | None]:
+    """The values a run configuration (``--config``'s TOML, ``run.json``'s JSON: 'out' and one table per step) sets,
+    per config, and its ``out``. Raises ConfigError naming ``path`` and the unknown tables or keys."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected 'out' and tables, got {type(data).__name__}")
     unknown = [key for key in data if key not in TABLES and key != "out"]
     unknown += [key for key in TABLES if key in data and not isinstance(data[key], dict)]
     if unknown:
@@ -148,6 +157,39 @@ def read_config_file(path: Path) -> tuple[dict[str, dict], Path | None]:
     return values, Path(out) if out is not None else None
 
 
+#: The configs a resumed run takes from the dataset's run.json: the embedding and the training (the build's are its
+#: build.json's; the report and the executor are this run's).
+RESUMED = ("embed", "train", "train_options")
+
+
+def recorded_run(dataset: Path) -> dict[str, dict]:
+    """The embedding and training values (:data:`RESUMED`) of the last run that finished in ``dataset``, as its
+    ``run.json`` records them; none when it has none. Raises ConfigError naming the file when it cannot be read."""
+    import json
+
+    from weaklabel.dataset import RUN_FILE
+
+    path = dataset / RUN_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{path}: {' '.join(str(exc).split())} (it records the dataset's last run: fix or delete "
+                          "it)") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected 'out' and tables, got {type(data).__name__} (it records the dataset's "
+                          "last run: fix or delete it)")
+
+    def set_values(table):  # None is a key left out, as in the TOML --print-config prints (its default)
+        return {k: set_values(v) if isinstance(v, dict) else v for k, v in table.items() if v is not None}
+
+    tables = {table for table, classes in TABLES.items() if set(classes) & set(RESUMED)}
+    values, _ = config_values({table: set_values(data[table]) for table in tables if isinstance(data.get(table), dict)},
+                              path)
+    return {name: values[name] for name in RESUMED}
+
+
 def resolve(args, given: dict[str, dict]) -> RunPlan:
     """Every step's configuration: the defaults, overridden by ``--config``'s file, overridden by ``given`` (the
     command line's values). Raises ConfigError, CorpusError or ValueError."""
@@ -155,14 +197,16 @@ def resolve(args, given: dict[str, dict]) -> RunPlan:
     values = {name: {**values.get(name, {}), **given[name]} for name in given}
     if ("seed",) in given["build"]:  # --seed seeds the build and the training
         values["train"][("seed",)] = given["build"][("seed",)]
-    build, dataset, demo = build_dataset.build_config(values["build"], args.out or out)
+    build, dataset, demo, resumed = build_dataset.build_config(values["build"], args.out or out)
+    if resumed:  # the dataset's last run's embedding and training, beneath the file's and the command line's
+        values.update({name: {**recorded, **values[name]} for name, recorded in recorded_run(dataset).items()})
     embedding = make_config(EmbeddingConfig, values["embed"])
     report_config = make_config(ReportConfig, values["report"])
     if report_config.out is None:
         from reporting import default_report_path
 
         report_config = replace(report_config, out=str(default_report_path(dataset)))
-    return RunPlan(dataset=dataset, demo=demo, build=build, embed=embedding,
+    return RunPlan(dataset=dataset, demo=demo, resumed=resumed, build=build, embed=embedding,
                    train=make_config(TrainConfig, values["train"], embedding=embedding),
                    train_options=make_config(TrainOptions, values["train_options"]),
                    report=report_config, executor=make_config(ExecutorConfig, values["executor"]))
@@ -195,8 +239,14 @@ def main(argv: list[str] | None = None) -> int:
     # The demo's folder is this tool's own: when the defaults change, it is rebuilt rather than refused (a
     # folder the user names is never replaced without --overwrite).
     overwrite = args.overwrite or (plan.demo and plan.dataset == build_dataset.DEMO_OUT_DIR)
+    notice = None
+    if plan.resumed:
+        from weaklabel.dataset import RUN_FILE
+
+        also = f", its embedding and training as its {RUN_FILE} does" if (plan.dataset / RUN_FILE).is_file() else ""
+        notice = build_dataset.resume_text(plan.build, plan.dataset, also)
     rc = step(1, "build", build_dataset.run_build, plan.build, plan.dataset, plan.executor, demo=plan.demo,
-              overwrite=overwrite, force=args.force, quiet=args.quiet, debug=args.debug)
+              notice=notice, overwrite=overwrite, force=args.force, quiet=args.quiet, debug=args.debug)
     if rc:
         return rc
     embedding, rc = embed.resolve_embedding(plan.embed, args.quiet)  # once, for the embed and train steps

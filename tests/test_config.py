@@ -182,7 +182,7 @@ def test_the_demo_build_config_from_the_command_line_keeps_its_fingerprint():
     import json
 
     args, values = build_dataset.command_line().parse([])
-    config, out, demo = build_dataset.build_config(values["build"], args.out)
+    config, out, demo, _ = build_dataset.build_config(values["build"], args.out)
     assert demo and out == build_dataset.DEMO_OUT_DIR
     from weaklabel.config import config_fingerprint
 

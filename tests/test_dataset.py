@@ -98,3 +98,55 @@ def test_seconds_become_samples_and_frames_in_one_place():
     assert seconds_to_samples(1.5, sr=8000) == 12000
     params = LogMelParams()
     assert params.frames_for_seconds(7.0) == 1 + 7 * TARGET_SR // params.hop_length == 438
+
+
+def _damaged(out: Path, how: str) -> str:
+    """Damage the build in ``out`` by hand, as a user might; the words the refusal must say."""
+    record = json.loads((out / "build.json").read_text())
+    segments = pd.read_parquet(out / "segments.parquet")
+    if how == "row deleted":  # one kept row removed from the table: 17 rows for 18 features
+        segments.drop(index=segments.index[segments["feature_row"].notna()][3]).to_parquet(out / "segments.parquet")
+        return "holds 17 segments; build.json counts 18"
+    if how == "rows swapped":  # two segments given the same feature row
+        segments.loc[segments.index[0], "feature_row"] = segments["feature_row"].iloc[1]
+        segments.to_parquet(out / "segments.parquet")
+        return "feature_row values are not the rows"
+    if how == "features truncated":
+        features = out / "features" / "logmel.npy"
+        features.write_bytes(features.read_bytes()[:-1000])
+        return "its header says"
+    if how == "newer format":
+        record["format_version"] = 99
+    elif how == "features elsewhere":
+        record["features"]["file"] = "../../elsewhere.npy"
+    elif how == "shape not sizes":
+        record["features"]["shape"] = ["abc", 16, 63]
+    (out / "build.json").write_text(json.dumps(record))
+    return {"newer format": "newer version of this tool", "features elsewhere": "a build writes 'features/logmel.npy'",
+            "shape not sizes": "not three sizes"}[how]
+
+
+@pytest.mark.parametrize("how", ["row deleted", "rows swapped", "features truncated", "newer format",
+                                 "features elsewhere", "shape not sizes"])
+def test_a_hand_edited_build_is_refused_in_one_line_saying_what_to_run(built, how, capsys):
+    """What a dataset's records say is checked where it is read: a table edited by hand no longer matches the
+    features (it used to embed 18 clips for 17 rows), truncated features were a numpy mmap error, a record of a newer
+    format or of another layout was read as if it were this one. Each is one line naming what is wrong and the
+    command that rebuilds it; a damaged build whose record is sound is rebuilt by resuming it."""
+    from pipelines import build_dataset as build_cli
+    from pipelines import embed as embed_cli
+    from weaklabel.errors import DatasetError
+
+    _, dataset = built
+    words = _damaged(dataset.path, how)
+    with pytest.raises(DatasetError, match=re.escape(words)) as refused:
+        Dataset(dataset.path)
+    message = str(refused.value)
+    assert message.count("\n") == 0 and "python -m pipelines.build_dataset" in message
+    assert ("--overwrite" in message) == (how in ("newer format", "features elsewhere", "shape not sizes"))
+    assert embed_cli.main(["--dataset", str(dataset.path), "--weights", "random", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and words in err
+    if "--overwrite" not in message:  # the command it names rebuilds the dataset from its corpus
+        assert build_cli.main(["--out", str(dataset.path), "--workers", "1", "--quiet"]) == 0
+        assert Dataset(dataset.path).counts["segments"] == 18

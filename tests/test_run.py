@@ -35,7 +35,11 @@ def test_run_builds_trains_reports_then_resumes(small_mosei, tmp_path, capsys):
     assert "Report: " in first and html.resolve().as_uri() in first
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["weights"]["source"] == "random" and metrics["head_training"]["config"]["max_epochs"] == 3
-    assert (out / "model" / "model.json").is_file()
+    # The model keeps its head's test metrics, which predict reports beside its scores.
+    test = metrics["against_weak_labels"]["head"]["test"]
+    recorded_test = json.loads((out / "model" / "model.json").read_text())["test_metrics"]["against_weak_labels"]
+    assert recorded_test == {k: test.get(k) for k in ("roc_auc", "roc_auc_ci95", "n", "n_positive", "n_groups",
+                                                      "not_a_result")}
     model_mtime = (out / "model" / "head.keras").stat().st_mtime_ns
     # The resolved configuration of every step is recorded with the outputs.
     recorded = json.loads((out / "run.json").read_text())
@@ -51,6 +55,14 @@ def test_run_builds_trains_reports_then_resumes(small_mosei, tmp_path, capsys):
     assert "train: up to date, skipped" in second
     assert (out / "model" / "head.keras").stat().st_mtime_ns == model_mtime
     assert html.is_file()  # the report is always rewritten
+
+    # Without --root the dataset folder is resumed: its build.json's corpus and build settings, its run.json's
+    # embedding and training (random weights, 3 epochs here), so everything is up to date.
+    assert run.main(["--out", str(out), "--report", str(html)]) == 0
+    third = capsys.readouterr().out
+    assert "No --root given: resuming the dataset in" in third and "as its run.json does" in third
+    assert "Up to date" in third and "(from the cache" in third and "train: up to date, skipped" in third
+    assert (out / "model" / "head.keras").stat().st_mtime_ns == model_mtime
 
     # Other training settings make the model stale; --force would retrain regardless.
     embedding = embedding_config("vgg16")
@@ -152,6 +164,46 @@ def test_no_arguments_runs_the_demo(monkeypatch, tmp_path, capsys):
     assert calls["run_report"][0][1].out == str(demo / "report" / "index.html")
     assert (demo / "report" / "index.html").resolve().as_uri() in capsys.readouterr().out
     assert json.loads((demo / "run.json").read_text())["build"]["corpus"] == "mosei"
+
+
+def test_a_folder_holding_another_dataset_is_resumed_and_never_given_the_demo(monkeypatch, small_mosei, tmp_path,
+                                                                              capsys):
+    """Without --root, a folder holding a dataset of one's own used to get the demo built into it, and then the advice
+    to pass --overwrite, which would have replaced the dataset with the demo. It is resumed instead (its build.json
+    names its corpus and settings; the options given override them), for pipelines.build_dataset and pipelines.run
+    alike, also when it is the demo's folder; one whose build.json cannot be read is refused without a word of
+    --overwrite, and left as it was."""
+    from weaklabel import demo as demo_module
+
+    monkeypatch.setattr(demo_module, "generate_demo_corpus", lambda *a, **k: pytest.fail("the demo is not built here"))
+    mine = tmp_path / "mine"
+    assert build_dataset.main(["--root", str(small_mosei), "--out", str(mine), "--n-mels", "32", "--workers", "1",
+                               "--quiet"]) == 0
+    capsys.readouterr()
+    assert build_dataset.main(["--out", str(mine), "--workers", "1"]) == 0
+    out = capsys.readouterr().out
+    assert f"resuming the dataset in {mine}: its corpus ({small_mosei.resolve()})" in out
+    assert "Up to date" in out
+
+    calls = {}
+    monkeypatch.setattr(build_dataset, "run_build", lambda *a, **k: calls.setdefault("build", (a, k)) and 0)
+    for module, name in ((embed, "run_embed"), (train, "run_train"), (report, "run_report")):
+        monkeypatch.setattr(module, name, lambda *a, **k: 0)
+    monkeypatch.setattr(training, "model_is_current", lambda *args, **kwargs: None)
+    monkeypatch.setattr(build_dataset, "DEMO_OUT_DIR", mine)  # also when it is where the demo goes by default
+    for argv in (["--out", str(mine), "--seed", "3"], ["--seed", "3"]):
+        calls.clear()
+        assert run.main(argv) == 0
+        (config, out_dir, _), options = calls["build"]
+        assert out_dir == mine and not options["demo"] and not options["overwrite"] and "resuming" in options["notice"]
+        assert config.root == str(small_mosei.resolve()) and config.mel.n_mels == 32 and config.seed == 3
+
+    (mine / "build.json").write_text("{not json")
+    for main in (build_dataset.main, run.main):
+        assert main(["--out", str(mine)]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and err.count("\n") == 1 and "--root" in err and "--overwrite" not in err
+    assert (mine / "build.json").read_text() == "{not json"
 
 
 def test_a_failing_step_stops_the_run_with_one_line(monkeypatch, small_mosei, tmp_path, capsys):

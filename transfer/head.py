@@ -186,9 +186,13 @@ def train_head(X_train: np.ndarray, y_train: np.ndarray, sample_weight: np.ndarr
     return model, {"kind": "dense", **info}
 
 
+#: Rows the head scores per batch (:func:`predict_head`).
+PREDICT_BATCH = 1024
+
+
 def predict_head(model, X: np.ndarray) -> np.ndarray:
-    """p(positive) for embeddings ``(n, dim)`` -> ``(n,)`` float64 in [0, 1]."""
+    """p(positive) for embeddings ``(n, dim)`` -> ``(n,)`` float64 in [0, 1], in batches of :data:`PREDICT_BATCH`."""
     if len(X) == 0:
         return np.zeros(0)
-    return np.asarray(model.predict(np.asarray(X, dtype=np.float32), verbose=0, batch_size=1024),
+    return np.asarray(model.predict(np.asarray(X, dtype=np.float32), verbose=0, batch_size=PREDICT_BATCH),
                       dtype=np.float64)[:, 0]

@@ -77,6 +77,11 @@ class ValenceModel:
         return float(self.meta["clip_seconds"])
 
     @property
+    def quality(self) -> dict:
+        """What the model measured on its test split (:func:`model_quality`)."""
+        return model_quality(self.meta, self.model_dir)
+
+    @property
     def mel(self) -> LogMelParams:
         return LogMelParams(**self.meta["log_mel"])
 
@@ -120,6 +125,27 @@ class ValenceModel:
         groups = np.zeros(len(embeddings), dtype=int) if groups is None else groups
         return predict_head(self.head, self.standardiser.transform(embeddings, groups))
 
+    def predict_group(self, blocks: list[np.ndarray]) -> np.ndarray:
+        """p(positive) ``(n,)`` for the raw embeddings of one group's clips, given as row blocks ``(n_i, dim)`` (the
+        windows of each file of the group, in order), standardised together.
+
+        The same numbers as :meth:`predict_embeddings` of their concatenation as one group, in memory that does not
+        grow with the recordings beyond the embeddings themselves: the group's statistics are computed a few
+        columns at a time (:meth:`~transfer.standardise.GroupStandardiser.group_scaling`), then its rows are
+        standardised and scored one head batch (:data:`transfer.head.PREDICT_BATCH` rows) at a time.
+        """
+        from transfer.head import PREDICT_BATCH, predict_head
+
+        mean, divisor = self.standardiser.group_scaling(blocks)
+        starts = np.cumsum([0] + [len(block) for block in blocks])
+        p = np.zeros(starts[-1])
+        for first in range(0, starts[-1], PREDICT_BATCH):  # rows [first, last) of the blocks one after another
+            last = min(first + PREDICT_BATCH, starts[-1])
+            raw = np.concatenate([block[max(first - start, 0):last - start] for block, start in zip(blocks, starts)
+                                  if start < last and start + len(block) > first])
+            p[first:last] = predict_head(self.head, ((raw.astype(np.float64) - mean) / divisor).astype(np.float32))
+        return p
+
     def predict_logmel(self, logmel: np.ndarray, groups=None, batch_size: int = 16) -> np.ndarray:
         """p(positive) for log-mel clips ``(n, n_mels, n_frames)`` from ``groups`` -> ``(n,)`` (a model whose
         extractor reads log-mel)."""
@@ -144,10 +170,10 @@ class ValenceModel:
                    batch_size: int = 16) -> tuple[list[tuple[float, float]], np.ndarray]:
         """The model's raw features of one audio file's windows: ``(spans, (n_windows, dim))``."""
         hop_s = hop_s or self.clip_seconds / 2
-        embedded: list[np.ndarray] = []
+        embedded = None
         with AudioReader(str(path)) as reader:
             spans = window_spans(reader.duration_s, self.clip_seconds, hop_s)
-            # Stream in chunks of windows so memory stays bounded for hour-long recordings.
+            # Stream in chunks of windows: a chunk's audio and log-mel at a time, only the embeddings kept.
             for first in range(0, len(spans), WINDOWS_PER_CHUNK):
                 clips = []
                 for start, end in spans[first:first + WINDOWS_PER_CHUNK]:
@@ -155,8 +181,11 @@ class ValenceModel:
                     if samples.size == 0:
                         raise ValueError(f"no audio decoded at {start:.2f}-{end:.2f} s")
                     clips.append(samples)
-                embedded.append(self.embed_clips(clips, batch_size=batch_size))
-        return spans, np.concatenate(embedded)
+                part = self.embed_clips(clips, batch_size=batch_size)
+                if embedded is None:
+                    embedded = np.empty((len(spans), *part.shape[1:]), dtype=part.dtype)
+                embedded[first:first + len(part)] = part
+        return spans, embedded
 
     def score_file(self, path: str | Path, hop_s: float | None = None, batch_size: int = 16) -> tuple[list, float]:
         """Score one audio file in windows, the file its own group.
@@ -168,7 +197,7 @@ class ValenceModel:
         """
         spans, embedded = self.embed_file(path, hop_s, batch_size)
         # The recording's windows are one group: standardised together (or by the fallback when few).
-        return scored_windows(spans, self.predict_embeddings(embedded))
+        return scored_windows(spans, self.predict_group([embedded]))
 
 
 def scored_windows(spans: list[tuple[float, float]], p: np.ndarray) -> tuple[list, float]:
@@ -209,17 +238,192 @@ def predicted_label(p_positive: float) -> str:
     return "positive" if p_positive >= DECISION_THRESHOLD else "negative"
 
 
+def model_record_problem(meta) -> str | None:
+    """What makes a ``model.json`` record unusable by this code, in words (naming the file), or None.
+
+    A JSON object whose ``format_version`` is an integer no newer than :data:`MODEL_FORMAT_VERSION`; ``clip_seconds``
+    a clip length (:data:`~weaklabel.audio.CLIP_SECONDS_RANGE`); ``sample_rate`` (where recorded) and ``log_mel``'s
+    the rate features are computed at, :data:`~weaklabel.audio.TARGET_SR`; ``log_mel`` valid
+    :class:`~weaklabel.features.LogMelParams`; a known extractor (``features``) with, where it uses weights, their
+    identity (``weights``: ``sha256`` and ``source`` strings); ``pooling``, ``n_bands``, ``layer``, ``precision``
+    and ``frames`` (where recorded) of the right kind; ``standardiser`` none or fallback statistics of one width.
+    """
+    from foundation.config import make_config, range_problem, table_values
+    from foundation.records import is_integer, record_version_problem
+    from transfer.features import get_extractor, recorded_features
+    from transfer.features.precision import recorded_precision
+    from transfer.features.vgg16 import FRAME_MODES, POOLINGS
+    from transfer.standardise import GroupStandardiser
+    from weaklabel.audio import CLIP_SECONDS_RANGE, TARGET_SR
+
+    problem = record_version_problem(meta, META_FILE, MODEL_FORMAT_VERSION)
+    if problem is not None:
+        return problem
+    clip = meta.get("clip_seconds")
+    if not isinstance(clip, (int, float)) or isinstance(clip, bool) or range_problem(CLIP_SECONDS_RANGE, clip):
+        return f"{META_FILE}'s clip_seconds is {clip!r}, not a clip length in seconds (more than 0, at most 600)"
+    rate = meta.get("sample_rate", TARGET_SR)
+    if not is_integer(rate) or rate != TARGET_SR:
+        return f"{META_FILE}'s sample_rate is {rate!r}; every feature is computed at {TARGET_SR} Hz"
+    if not isinstance(meta.get("log_mel"), dict):
+        return f"{META_FILE}'s log_mel is {meta.get('log_mel')!r}, not the log-mel parameters"
+    try:
+        mel = make_config(LogMelParams, table_values({"mel": LogMelParams}, meta["log_mel"], f"{META_FILE}'s log_mel",
+                                                     cli_only=False)["mel"])
+        extractor = get_extractor(recorded_features(meta))
+    except ValueError as exc:
+        return f"{META_FILE}: {' '.join(str(exc).split())}"
+    if mel.sample_rate != TARGET_SR:
+        return f"{META_FILE}'s log_mel.sample_rate is {mel.sample_rate}; every feature is computed at {TARGET_SR} Hz"
+    weights = meta.get("weights")
+    if extractor.uses_weights and not (isinstance(weights, dict) and isinstance(weights.get("sha256"), str)
+                                       and isinstance(weights.get("source"), str)):
+        return (f"{META_FILE}'s weights is {weights!r}, not the identity (sha256, source) of the weights it was "
+                "trained with")
+    checks = (("pooling", meta.get("pooling", "gap"), lambda v: v in POOLINGS, f"one of {', '.join(POOLINGS)}"),
+              ("n_bands", meta.get("n_bands", 4), lambda v: is_integer(v) and v >= 1, "a positive integer"),
+              ("layer", meta.get("layer"), lambda v: v is None or isinstance(v, str), "a layer's name"),
+              ("precision", recorded_precision(meta), lambda v: v in ("float32", "bfloat16"), "float32 or bfloat16"),
+              ("frames", meta.get("frames") or FRAME_MODES[0], lambda v: v in FRAME_MODES,
+               f"one of {', '.join(FRAME_MODES)}"))
+    for key, value, holds, what in checks:
+        if not holds(value):
+            return f"{META_FILE}'s {key} is {value!r}, not {what}"
+    try:
+        standardiser = GroupStandardiser.from_dict(meta.get("standardiser"))
+    except (KeyError, TypeError, ValueError) as exc:
+        return f"{META_FILE}'s standardiser cannot be read ({' '.join(str(exc).split())})"
+    mean, scale = standardiser.mean, standardiser.scale
+    if standardiser.mode != "none" and (mean is None or scale is None or mean.ndim != 1 or mean.shape != scale.shape
+                                        or not np.isfinite(mean).all() or not (scale > 0).all()):
+        return f"{META_FILE}'s standardiser: its mean and scale are not the finite statistics of one width"
+    return None
+
+
 def load_valence_model(model_dir: str | Path) -> ValenceModel:
-    """Load a model folder written by :func:`save_valence_model`."""
+    """Load a model folder written by :func:`save_valence_model`.
+
+    Raises
+    ------
+    ModelError
+        Not a model folder, or one whose ``model.json`` (:func:`model_record_problem`) or ``head.keras`` this code
+        cannot use, saying what is wrong and what to run.
+    """
     import keras
+
+    from foundation.paths import display_path
 
     model_dir = Path(model_dir)
     meta_path, head_path = model_dir / META_FILE, model_dir / HEAD_FILE
     if not meta_path.is_file() or not head_path.is_file():
         raise ModelError(f"{model_dir} is not a model folder (needs {HEAD_FILE} and {META_FILE}; "
                          "train one with python -m pipelines.train)")
-    meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    return ValenceModel(model_dir, meta, keras.models.load_model(head_path))
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        meta, problem = None, f"{META_FILE} cannot be read ({' '.join(str(exc).split())})"
+    else:
+        problem = model_record_problem(meta)
+    if problem is None:
+        try:
+            head = keras.models.load_model(head_path)
+            width = int(head.inputs[0].shape[-1])
+        except Exception as exc:  # noqa: BLE001 - Keras raises many types for a file it cannot read
+            problem = f"{HEAD_FILE} cannot be read ({type(exc).__name__}: {' '.join(str(exc).split())})"
+        else:
+            mean = (meta.get("standardiser") or {}).get("mean")
+            if mean is not None and len(mean) != width:
+                problem = f"{META_FILE}'s standardiser has {len(mean)} columns; {HEAD_FILE} reads {width}"
+    if problem is not None:
+        raise ModelError(f"the model in {display_path(model_dir)} cannot be used: {problem}; retrain it: "
+                         f"{_train_command(model_dir, meta)}")
+    return ValenceModel(model_dir, meta, head)
+
+
+def model_quality(meta: dict, model_dir: Path) -> dict:
+    """What a model measured on its test split, as ``predict`` reports it beside its scores.
+
+    Returns
+    -------
+    dict
+        ``measured``: True when its head's test ROC AUC is a result against some target, False when none is (too few
+        clips or groups, one class, no test clip), None when not known; ``summary``: that in words; ``test_metrics``:
+        ``{target: {roc_auc, roc_auc_ci95, n, n_positive, n_groups, not_a_result}}``
+        (:func:`transfer.training.head_test_metrics`), as ``model.json`` records them. A model saved before it
+        recorded them takes them from the ``metrics.json`` it was trained with when that still describes it (same
+        build, embedding, training configuration and test ROC AUC); failing that only its test ROC AUC against weak
+        labels is known.
+    """
+    from foundation.metrics import not_a_result
+    from transfer.metrics_schema import AGAINST_WEAK, TARGETS
+    from transfer.training import head_test_metrics
+
+    tests = meta.get("test_metrics")
+    if not isinstance(tests, dict):
+        tests = head_test_metrics(metrics) if (metrics := _training_metrics(meta, model_dir)) else None
+    if tests is None:
+        auc, weak = meta.get("test_auc_weak"), TARGETS[AGAINST_WEAK]
+        if auc is None:
+            return {"measured": False, "test_metrics": None,
+                    "summary": f"no measured quality (the model records no test ROC AUC against {weak})"}
+        return {"measured": None, "test_metrics": None,
+                "summary": f"test ROC AUC {auc:.3f} against {weak} (the model does not record how many clips and "
+                           "groups it was measured on)"}
+    parts, measured = [], False
+    for target, cell in tests.items():
+        reason = cell.get("not_a_result") or not_a_result(cell)
+        auc, interval = cell.get("roc_auc"), cell.get("roc_auc_ci95")
+        if reason is None and auc is not None:
+            measured = True
+            shown = f" [{interval[0]:.3f}, {interval[1]:.3f}]" if interval else ""
+            parts.append(f"test ROC AUC {auc:.3f}{shown} against {TARGETS.get(target, target)} (n = {cell.get('n')}"
+                         + (f", {cell['n_groups']} groups)" if cell.get("n_groups") is not None else ")"))
+        else:
+            parts.append(f"its test split against {TARGETS.get(target, target)}: "
+                         f"{reason or 'no ROC AUC (a single class)'}")
+    summary = "; ".join(parts) or "no test split was scored"
+    return {"measured": measured, "test_metrics": tests,
+            "summary": summary if measured else f"no measured quality ({summary})"}
+
+
+def _training_metrics(meta: dict, model_dir: Path) -> dict | None:
+    """The ``metrics.json`` a model was saved with (in the dataset it names, or beside its folder), when it still
+    describes this model (same build, embedding, training configuration and test ROC AUC); else None."""
+    from transfer.metrics_schema import AGAINST_WEAK, HEAD
+    from weaklabel.dataset import METRICS_FILE
+    from weaklabel.splits import TEST
+
+    trained_on = meta.get("trained_on") if isinstance(meta.get("trained_on"), dict) else {}
+    folders = [Path(trained_on["dataset"])] if isinstance(trained_on.get("dataset"), str) else []
+    for folder in folders + [Path(model_dir).parent]:
+        try:
+            metrics = json.loads((folder / METRICS_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if not isinstance(metrics, dict):
+            continue
+        test = ((metrics.get(AGAINST_WEAK) or {}).get(HEAD) or {}).get(TEST) or {}
+        if (metrics.get("build_fingerprint") == trained_on.get("build_fingerprint")
+                and (metrics.get("embedding") or {}).get("key") == meta.get("embedding_key")
+                and metrics.get("train_config") == meta.get("train_config")
+                and test.get("roc_auc") == meta.get("test_auc_weak")):
+            return metrics
+    return None
+
+
+def _train_command(model_dir: Path, meta) -> str:
+    """The command that trains the model in ``model_dir`` again, from the dataset its record names."""
+    from foundation.paths import display_path
+    from weaklabel.dataset import MODEL_DIR
+
+    trained_on = meta.get("trained_on") if isinstance(meta, dict) else None
+    dataset = trained_on.get("dataset") if isinstance(trained_on, dict) else None
+    if not isinstance(dataset, str):
+        dataset = str(model_dir.parent) if model_dir.name == MODEL_DIR else "DATASET"
+    command = f"python -m pipelines.train --dataset {display_path(dataset)}"
+    if model_dir.resolve() != (Path(dataset) / MODEL_DIR).resolve():
+        command += f" --model-out {display_path(model_dir)}"
+    return command
 
 
 # ------------------------------------------------------------------------------------------- predicting
@@ -428,8 +632,7 @@ def predict(model, paths, config: PredictConfig = PredictConfig(), *, on_file=No
         if remaining[group] == 0:  # every file of the group is in: standardise them together
             members = [j for j in range(i + 1) if groups[j] == group and j in embedded]
             if members:
-                p = model.predict_embeddings(np.concatenate([embedded[j][1] for j in members]),
-                                             np.full(sum(len(embedded[j][1]) for j in members), group))
+                p = model.predict_group([embedded[j][1] for j in members])
                 start = 0
                 for j in members:
                     spans = embedded.pop(j)[0]

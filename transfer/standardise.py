@@ -12,6 +12,7 @@ standardised with the training set's overall mean and its pooled within-group sp
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 
@@ -19,6 +20,8 @@ STANDARDISATIONS = ("group", "none")
 DEFAULT_STANDARDISATION = "group"
 #: Clips a group needs for its own mean and spread (at prediction time: windows of one recording).
 MIN_GROUP_CLIPS = 8
+#: Columns of a group's embeddings whose statistics :meth:`GroupStandardiser.group_scaling` computes together.
+STAT_COLUMNS = 64
 _EPS = 1e-6
 
 
@@ -72,12 +75,33 @@ class GroupStandardiser:
         out = np.empty_like(X)
         for g in np.unique(groups):
             rows = groups == g
-            if rows.sum() >= self.min_clips:
-                block = X[rows]
-                out[rows] = (block - block.mean(axis=0)) / (block.std(axis=0) + _EPS)
-            else:
-                out[rows] = (X[rows] - self.mean) / self.scale
+            block = X[rows]
+            mean, divisor = self.group_scaling([block])
+            out[rows] = (block - mean) / divisor
         return out.astype(np.float32)
+
+    def group_scaling(self, blocks: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """``(mean, divisor)``, each ``(dim,)`` float64, that standardise one group's clips: ``(x - mean) / divisor``.
+
+        ``blocks`` are the group's raw embeddings as row blocks, ``(n_i, dim)`` each (one per file of a speaker,
+        say), in order. A group of at least ``min_clips`` clips gets its own mean and std (+ eps), a smaller one
+        the fallback; ``mode="none"`` gives zeros and ones. The statistics are computed :data:`STAT_COLUMNS`
+        columns at a time, so the float64 copy held is ``(n, STAT_COLUMNS)``, not ``(n, dim)``; each column's
+        mean and std are the same numbers as over the whole array (a reduction over rows adds row after row).
+        """
+        dim = blocks[0].shape[1] if blocks else 0
+        if self.mode == "none":
+            return np.zeros(dim), np.ones(dim)
+        if self.mean is None:
+            raise ValueError("fit the standardiser before transforming")
+        if sum(len(block) for block in blocks) < self.min_clips:
+            return self.mean, self.scale
+        mean, divisor = np.empty(dim), np.empty(dim)
+        for first in range(0, dim, STAT_COLUMNS):
+            columns = slice(first, first + STAT_COLUMNS)
+            part = np.concatenate([np.asarray(block[:, columns], dtype=np.float64) for block in blocks])
+            mean[columns], divisor[columns] = part.mean(axis=0), part.std(axis=0) + _EPS
+        return mean, divisor
 
     def fit_transform(self, X: np.ndarray, groups) -> np.ndarray:
         return self.fit(X, groups).transform(X, groups)

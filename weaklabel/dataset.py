@@ -31,7 +31,10 @@ import numpy as np
 import pandas as pd
 
 from foundation.digests import file_sha256
-from weaklabel.config import BuildConfig
+from foundation.paths import display_path
+from foundation.records import is_integer, record_version_problem
+from weaklabel.config import FORMAT_VERSION, BuildConfig
+from weaklabel.errors import DatasetError
 
 SEGMENTS_FILE = "segments.parquet"
 BUILD_FILE = "build.json"
@@ -116,6 +119,9 @@ class Dataset:
     ------
     FileNotFoundError
         When ``path`` holds no finished build (no ``build.json`` or ``segments.parquet``).
+    DatasetError
+        When it is not the build its ``build.json`` describes (:func:`dataset_problem`): the message says what
+        is wrong and what to run.
 
     Examples
     --------
@@ -129,6 +135,9 @@ class Dataset:
         if not self.is_dataset(self.path):
             raise FileNotFoundError(f"{self.path} is not a built dataset (no {BUILD_FILE}/{SEGMENTS_FILE}); run "
                                     "python -m pipelines.build_dataset first")
+        problem = dataset_problem(self.path)
+        if problem is not None:
+            raise DatasetError(problem)
 
     def __repr__(self) -> str:
         return f"Dataset({str(self.path)!r})"
@@ -254,13 +263,87 @@ def dataset_entries(folder: str | Path) -> frozenset[str]:
     return frozenset(DATASET_ENTRIES) if ours else frozenset()
 
 
+def build_record_problem(record) -> str | None:
+    """What makes a ``build.json`` record unreadable by this code, in words, or None: a JSON object whose
+    ``format_version`` is an integer no newer than :data:`~weaklabel.config.FORMAT_VERSION`, whose ``fingerprint``
+    is a string, ``config`` and ``counts`` objects (``counts.segments`` an integer), and whose ``features`` names
+    :data:`FEATURES_FILE` with its ``shape`` (integers) and ``dtype``."""
+    problem = record_version_problem(record, BUILD_FILE, FORMAT_VERSION)
+    if problem is not None:
+        return problem
+    for key, kind, name in (("fingerprint", str, "a string"), ("config", dict, "an object"),
+                            ("counts", dict, "an object"), ("features", dict, "an object")):
+        if not isinstance(record.get(key), kind):
+            return f"{BUILD_FILE}'s {key} is {record.get(key)!r}, not {name}"
+    if not is_integer(record["counts"].get("segments")):
+        return f"{BUILD_FILE}'s counts.segments is {record['counts'].get('segments')!r}, not a count"
+    features = record["features"]
+    if features.get("file") != FEATURES_FILE:
+        return f"{BUILD_FILE}'s features.file is {features.get('file')!r}; a build writes {FEATURES_FILE!r}"
+    shape = features.get("shape")
+    if not isinstance(shape, list) or len(shape) != 3 or not all(is_integer(n) and n >= 0 for n in shape):
+        return f"{BUILD_FILE}'s features.shape is {shape!r}, not three sizes (clips, mel bands, frames)"
+    if not isinstance(features.get("dtype"), str):
+        return f"{BUILD_FILE}'s features.dtype is {features.get('dtype')!r}, not a dtype's name"
+    return None
+
+
+#: The folders :func:`dataset_problem` found as their ``build.json`` describes them, with the files' state then.
+_SOUND: dict[str, tuple] = {}
+
+
+def _files_state(folder: Path) -> tuple:
+    """(size, modification time, inode) of a build's three outputs: changes when any of them is written."""
+    state = []
+    for name in (BUILD_FILE, SEGMENTS_FILE, FEATURES_FILE):
+        try:
+            stat = os.stat(folder / name)
+            state.append((stat.st_size, stat.st_mtime_ns, stat.st_ino))
+        except OSError:
+            state.append(None)
+    return tuple(state)
+
+
+def dataset_problem(folder: str | Path) -> str | None:
+    """Why the finished build in ``folder`` cannot be read as one, in one line that ends with what to run, or None.
+
+    Checks the record (:func:`build_record_problem`), then the outputs against it (:func:`finished_build_problem`:
+    the features file whole, of the recorded dtype and shape, its digest when modified after ``build.json``, the
+    table's rows and feature rows against the counts and the features). A few milliseconds; a folder found sound is
+    not checked again in this process until one of its files changes.
+    """
+    folder = Path(folder)
+    key = str(folder.resolve())
+    if _SOUND.get(key) == _files_state(folder):
+        return None
+    shown = display_path(folder)
+    try:
+        record = json.loads((folder / BUILD_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        record, problem = None, f"{BUILD_FILE} cannot be read ({' '.join(str(exc).split())})"
+    else:
+        problem = build_record_problem(record)
+    if problem is not None:
+        config = record.get("config") if isinstance(record, dict) else None
+        root = config.get("root") if isinstance(config, dict) and isinstance(config.get("root"), str) else "CORPUS"
+        return (f"{shown} is not a build this code can read: {problem}; rebuild it from its corpus: python -m "
+                f"pipelines.build_dataset --root {display_path(root)} --out {shown} --overwrite")
+    problem = finished_build_problem(folder, record)
+    if problem is not None:
+        return (f"{shown} is not the build its {BUILD_FILE} describes: {problem}; rebuild it: python -m "
+                f"pipelines.build_dataset --out {shown} (the corpus and settings its {BUILD_FILE} records)")
+    _SOUND[key] = _files_state(folder)
+    return None
+
+
 def finished_build_problem(out_dir: Path, record: dict) -> str | None:
     """Why the finished build in ``out_dir`` is not what its ``build.json`` (``record``) describes, in words;
     None when it is: a build is trusted as up to date, or its parts reused, only then.
 
     Checked on every run, cheaply: the features file is a whole ``.npy`` array (its header, not a staging
     file's MERGING mark) of the recorded dtype and shape, exactly its header and rows long, and
-    ``segments.parquet`` gives a feature row to as many segments as it has rows (3 ms on 6,000 segments).
+    ``segments.parquet`` holds the recorded number of segments and gives each of the features' rows to exactly one
+    of them (3 ms on 6,000 segments).
     Its content is compared with the SHA-256 that the merge recorded only when the file was modified after
     ``build.json`` was written: hashing reads the whole file, about 1 s per GB (0.6 s for 6,000 segments,
     2.6 GB on CMU-MOSEI). Once it matches, ``build.json``'s modification time is brought forward (its bytes
@@ -275,7 +358,7 @@ def finished_build_problem(out_dir: Path, record: dict) -> str | None:
             shape, fortran, dtype = read_header[version](handle)
             expected_size = handle.tell() + int(np.prod(shape)) * dtype.itemsize
             size = os.fstat(handle.fileno()).st_size
-        rows = pd.read_parquet(out_dir / SEGMENTS_FILE, columns=["feature_row"])["feature_row"].notna().sum()
+        feature_rows = pd.read_parquet(out_dir / SEGMENTS_FILE, columns=["feature_row"])["feature_row"]
         modified_after = os.stat(features).st_mtime_ns > os.stat(build_file).st_mtime_ns
     except (OSError, ValueError, KeyError) as exc:
         return f"{FEATURES_FILE} or {SEGMENTS_FILE} cannot be read as a build's ({' '.join(str(exc).split())})"
@@ -284,8 +367,15 @@ def finished_build_problem(out_dir: Path, record: dict) -> str | None:
                 f"{described.get('dtype')} {described.get('shape')}")
     if size != expected_size:
         return f"{FEATURES_FILE} is {size} bytes; its header says {expected_size}"
-    if rows != shape[0]:
-        return f"{SEGMENTS_FILE} gives {rows} segments a feature row; {FEATURES_FILE} holds {shape[0]}"
+    counted = (record.get("counts") or {}).get("segments")
+    if counted is not None and len(feature_rows) != counted:
+        return f"{SEGMENTS_FILE} holds {len(feature_rows)} segments; {BUILD_FILE} counts {counted}"
+    rows = feature_rows.dropna()
+    if len(rows) != shape[0]:
+        return f"{SEGMENTS_FILE} gives {len(rows)} segments a feature row; {FEATURES_FILE} holds {shape[0]}"
+    if not np.array_equal(np.sort(rows.to_numpy(dtype=np.int64)), np.arange(shape[0])):
+        return (f"{SEGMENTS_FILE}'s feature_row values are not the rows 0 to {shape[0] - 1} of {FEATURES_FILE}, "
+                "once each")
     if described.get("sha256") and modified_after:
         if file_sha256(features) != described["sha256"]:
             return f"{FEATURES_FILE} was modified after the build: its SHA-256 is not the one {BUILD_FILE} records"

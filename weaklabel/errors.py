@@ -15,3 +15,9 @@ class OutputConflictError(Exception):
 class ExportError(Exception):
     """An export cannot start: its dataset is not a finished build, or its output folder is one it may not write
     (inside the dataset, a file)."""
+
+
+class DatasetError(ValueError):
+    """A dataset folder that is not the build its ``build.json`` describes (a file edited, truncated or replaced by
+    hand, a record this code cannot read): the message says what is wrong and what to run. A ValueError, so every
+    command reports it as its one-line ``error:``."""
