@@ -245,14 +245,13 @@ def model_record_problem(meta) -> str | None:
     a clip length (:data:`~weaklabel.audio.CLIP_SECONDS_RANGE`); ``sample_rate`` (where recorded) and ``log_mel``'s
     the rate features are computed at, :data:`~weaklabel.audio.TARGET_SR`; ``log_mel`` valid
     :class:`~weaklabel.features.LogMelParams`; a known extractor (``features``) with, where it uses weights, their
-    identity (``weights``: ``sha256`` and ``source`` strings); ``pooling``, ``n_bands``, ``layer``, ``precision``
-    and ``frames`` (where recorded) of the right kind; ``standardiser`` none or fallback statistics of one width.
+    identity (``weights``: ``sha256`` and ``source`` strings), and its settings as it checks them
+    (:attr:`~transfer.features.FeatureExtractor.settings_problem`); ``standardiser`` none or fallback statistics of one
+    width.
     """
     from foundation.config import make_config, range_problem, table_values
     from foundation.records import is_integer, record_version_problem
     from transfer.features import get_extractor, recorded_features
-    from transfer.features.precision import recorded_precision
-    from transfer.features.vgg16 import FRAME_MODES, POOLINGS
     from transfer.standardise import GroupStandardiser
     from weaklabel.audio import CLIP_SECONDS_RANGE, TARGET_SR
 
@@ -280,15 +279,9 @@ def model_record_problem(meta) -> str | None:
                                        and isinstance(weights.get("source"), str)):
         return (f"{META_FILE}'s weights is {weights!r}, not the identity (sha256, source) of the weights it was "
                 "trained with")
-    checks = (("pooling", meta.get("pooling", "gap"), lambda v: v in POOLINGS, f"one of {', '.join(POOLINGS)}"),
-              ("n_bands", meta.get("n_bands", 4), lambda v: is_integer(v) and v >= 1, "a positive integer"),
-              ("layer", meta.get("layer"), lambda v: v is None or isinstance(v, str), "a layer's name"),
-              ("precision", recorded_precision(meta), lambda v: v in ("float32", "bfloat16"), "float32 or bfloat16"),
-              ("frames", meta.get("frames") or FRAME_MODES[0], lambda v: v in FRAME_MODES,
-               f"one of {', '.join(FRAME_MODES)}"))
-    for key, value, holds, what in checks:
-        if not holds(value):
-            return f"{META_FILE}'s {key} is {value!r}, not {what}"
+    problem = extractor.settings_problem(meta)
+    if problem:
+        return f"{META_FILE}: {problem}"
     try:
         standardiser = GroupStandardiser.from_dict(meta.get("standardiser"))
     except (KeyError, TypeError, ValueError) as exc:

@@ -77,6 +77,10 @@ def _no_weights(settings) -> None:
     return None
 
 
+def _no_problem(values: Mapping) -> None:
+    return None
+
+
 @dataclass(frozen=True)
 class FeatureExtractor:
     """A named feature extractor.
@@ -114,6 +118,11 @@ class FeatureExtractor:
         The settings as a saved model records them (read back by :attr:`settings_from_record`).
     weights_record : callable(settings) -> dict or None
         The identity of the weights it runs (spec, source, path, sha256, verified), None for one without weights.
+    uses_weights : bool
+        Whether it runs weights whose identity a saved model must record (VGG16's, Whisper's).
+    settings_problem : callable(values) -> str or None
+        What makes a recorded settings mapping (``features.settings``, as :attr:`settings_record` wrote it; an older
+        VGG16 model's top-level fields) unusable, in words, or None: checked where a saved model is read.
     describe : callable(settings) -> str
         The settings in a few words, for tables.
     compute : callable(dataset, settings, **engine) -> ndarray
@@ -145,6 +154,8 @@ class FeatureExtractor:
     resolve: Callable[[object], object] = _no_settings
     settings_from_record: Callable[..., object] = _no_settings_from_record
     weights_record: Callable[[object], dict | None] = _no_weights
+    uses_weights: bool = False
+    settings_problem: Callable[[Mapping], str | None] = _no_problem
     describe: Callable[[object], str] = lambda settings: ""
     components: tuple[str, ...] = ()
     unavailable: Callable[[], str | None] = _always_available

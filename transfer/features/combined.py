@@ -47,6 +47,12 @@ def combination(*components: FeatureExtractor) -> FeatureExtractor:
         records = {c.name: r for c, r in zip(components, each(settings, lambda c, s: c.weights_record(s))) if r}
         return next(iter(records.values())) if len(records) == 1 else (records or None)
 
+    def settings_problem(record) -> str | None:
+        recorded = (record.get("features") or {}).get("settings") or {}
+        return next((problem for problem in (c.settings_problem({**record, "features": {"name": c.name,
+                                                                                        "settings": recorded.get(c.name)}})
+                                             for c in components) if problem), None)
+
     def unavailable() -> str | None:
         return next((reason for reason in (c.unavailable() for c in components) if reason), None)
 
@@ -62,7 +68,8 @@ def combination(*components: FeatureExtractor) -> FeatureExtractor:
         settings_record=lambda settings: dict(zip((c.name for c in components),
                                                   each(settings, lambda c, s: c.settings_record(s)))),
         compute=None, clip_embedder=clip_embedder, settings_from_record=settings_from_record,
-        weights_record=weights_record,
+        weights_record=weights_record, uses_weights=any(c.uses_weights for c in components),
+        settings_problem=settings_problem,
         describe=lambda settings: "; ".join(f"{c.name}: {d}" if d else c.name
                                             for c, d in zip(components, each(settings, lambda c, s: c.describe(s)))),
         components=tuple(c.name for c in components), unavailable=unavailable,

