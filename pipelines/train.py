@@ -77,7 +77,9 @@ def metrics_table(metrics: dict) -> str:
     from transfer.features import recorded_features
 
     features = recorded_features(metrics)
-    embedding = f"{features} ({metrics['embedding']['key']})"
+    emb = metrics.get("embedding") or {}
+    detail = emb.get("key") or ", ".join(f"{k} {emb[k]}" for k in ("layer", "pooling") if emb.get(k))
+    embedding = f"{features} ({detail})" if detail else features
     note = (metrics.get("features") or {}).get("note") if isinstance(metrics.get("features"), dict) else None
     if note:
         embedding += f", {note}"

@@ -645,14 +645,14 @@ def model_section(inputs: ReportInputs) -> Section:
     features = metrics.get("features") or {}
     uses_weights = "weights" not in metrics or metrics["weights"] is not None  # None: an extractor without weights
     if uses_weights and not weights.get("verified"):
-        parts.append(note(f"<strong>Not ImageNet weights</strong> ({esc(weights_text(weights, path=False))}): "
+        what = "the pinned Whisper model" if weights.get("name") else "ImageNet weights"
+        parts.append(note(f"<strong>Not {what}</strong> ({esc(weights_text(weights, path=False))}): "
                           "these figures test the plumbing, not the method.", "warn"))
     if features.get("licence") and not uses_weights:
         parts.append(note(f"Features <code>{esc(features.get('name'))}</code> {esc(features.get('version'))}: "
                           f"{esc(features['licence'])}."))
     emb = metrics.get("embedding") or {}
-    details = [("backbone", f"{esc(emb.get('backbone', 'vgg16'))} cut at <code>{esc(emb.get('layer'))}</code>, "
-                            f"{esc(emb.get('pooling', ''))} pooled, {fmt(emb.get('dim'))} dimensions"),
+    details = [("features", _features_text(features, emb)),
                ("weights", _weights_line(weights)),
                ("training", _training_text(metrics)),
                ("labels", f"policy <code>{esc(metrics.get('policy'))}</code>, band {_g(metrics.get('neutral_band'))}"),
@@ -691,6 +691,18 @@ def model_section(inputs: ReportInputs) -> Section:
                             "a human positive/negative label, including clips the weak labeller abstained on; "
                             "the weak-label score row measures the text scorers themselves."))
     return Section("model", "The model", "\n".join(parts))
+
+
+def _features_text(features: dict, emb: dict) -> str:
+    """The extractor the model reads, in words: its name, what it computes and how wide (a VGG16 record from before
+    the registry: its layer and pooling), and why ``auto`` chose it."""
+    name = features.get("name") or emb.get("backbone") or "vgg16"
+    if emb.get("layer") and name == "vgg16":
+        what = f"cut at <code>{esc(emb.get('layer'))}</code>, {esc(emb.get('pooling', ''))} pooled"
+    else:
+        what = esc(emb.get("pooling_description") or features.get("description") or "")
+    text = f"<code>{esc(name)}</code>: {what}, {fmt(emb.get('dim'))} dimensions (cache key <code>{esc(emb.get('key'))}</code>)"
+    return text + (f"; {esc(features['note'])}" if features.get("note") else "")
 
 
 # ---------------------------------------------------------------------------- acted evaluation, quality
@@ -821,9 +833,9 @@ def provenance_section(inputs: ReportInputs) -> Section:
                                ("array missing" if current else "no: other features")])
         parts.append(table(["embeddings (cache key)", "layer", "shape", "weights, when computed", "weights sha256",
                             "verified", "of these features"], table_rows,
-                           caption="embeddings/: cached VGG16 embeddings (valid only for the features they were "
-                                   "computed from: the same features give the same embeddings, whichever build "
-                                   "wrote them)"))
+                           caption="embeddings/: cached embeddings, each extractor's under its own key (valid only "
+                                   "for the build features they were computed from: the same features give the same "
+                                   "embeddings, whichever build wrote them)"))
     else:
         parts.append(not_run("Embeddings", _command("embed", inputs) or "",
                              "No cached embeddings in the dataset folder.", box_id="not-run-embeddings"))
@@ -831,7 +843,8 @@ def provenance_section(inputs: ReportInputs) -> Section:
         w = inputs.metrics.get("weights") or {}
         outputs = [(METRICS_FILE, w)] + ([(f"{MODEL_DIR}/{MODEL_META_FILE}", inputs.model_meta.get("weights") or {})]
                                          if inputs.model_meta else [])
-        parts.append(table(["output", "weights, in the training run", "weights sha256 (over the 26 arrays)", "verified"],
+        parts.append(table(["output", "weights, in the training run",
+                            "weights sha256 (VGG16: over its 26 arrays; Whisper: of model.bin)", "verified"],
                            [[name, weights_text(record, path=False), record.get("sha256"), record.get("verified")]
                             for name, record in outputs]))
 

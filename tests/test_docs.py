@@ -235,7 +235,8 @@ def test_the_documented_config_file_is_read_as_documented(tmp_path, monkeypatch,
     resolved = tomllib.loads(capsys.readouterr().out)
     assert resolved["out"] == "build/calls" and resolved["build"]["policy"] == "vader"
     assert resolved["build"]["clip_seconds"] == 5.0 and resolved["build"]["mel"]["n_mels"] == 64
-    assert resolved["embed"]["layer"] == "block3_conv3" and resolved["train"]["head"]["kind"] == "dense"
+    assert resolved["embed"]["vgg16"]["layer"] == "block3_conv3" and resolved["train"]["head"]["kind"] == "dense"
+    assert resolved["embed"]["whisper"]["window_s"] == 15.0 and resolved["embed"]["features"] == "auto"
     assert resolved["train"]["head"]["max_epochs"] == 50 and resolved["executor"]["workers"] == 4
 
 

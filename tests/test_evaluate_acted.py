@@ -2,7 +2,7 @@
 
 The audio is synthetic: a tone whose pitch is higher for positive than for negative clips (each speaker with
 its own base pitch), so an embedding of it separates the classes. VGG16 runs with explicitly random weights
-and 1 s clips for speed; one test uses the real RAVDESS actors and ImageNet weights.
+and 1 s clips for speed; one test uses the real RAVDESS actors and the default features (Whisper base).
 """
 import json
 from pathlib import Path
@@ -19,7 +19,7 @@ from .conftest import SHARED_DATA, requires_shared
 
 RAVDESS = SHARED_DATA / "ravdess_actors_01-06"
 SR = 16000
-FAST = ["--weights", "random", "--clip-seconds", "1", "--bootstrap", "100", "--quiet",
+FAST = ["--features", "vgg16", "--weights", "random", "--clip-seconds", "1", "--bootstrap", "100", "--quiet",
         "--probe-heads", "logistic_regression"]
 
 
@@ -340,10 +340,11 @@ def test_report_flags_an_inverted_interval_in_tables_written_before_verdicts(tmp
 
 
 @requires_shared(RAVDESS)
-def test_real_ravdess_probe_with_imagenet_weights(tmp_path):
-    """Two real actors (one male, one female), 12 clips each, ImageNet VGG16, 7 s clips."""
+def test_real_ravdess_probe_with_the_default_real_model(tmp_path):
+    """Four real actors (two male, two female), 12 clips each, the default features (Whisper base, verified), 7 s
+    clips."""
     subset = tmp_path / "ravdess"
-    for actor in (1, 2):
+    for actor in (1, 2, 3, 4):
         files = sorted((RAVDESS / f"Actor_{actor:02d}").glob("*.flac"))
         chosen = [f for f in files if f.name.split("-")[2] in ("03", "05")][:12] + \
             [f for f in files if f.name.split("-")[2] == "01"][:1]
@@ -355,15 +356,17 @@ def test_real_ravdess_probe_with_imagenet_weights(tmp_path):
                  "--probe-heads", "logistic_regression"]) == 0
     record = json.loads((out / "acted_evaluation.json").read_text())
     assert record["weights"]["verified"] is True and record["features"]["clip_seconds"] == 7.0
-    assert record["n_clips"] == 24 and record["n_speakers"] == 2 and record["excluded"]["neutral"] == 2
+    assert record["features"]["extractor"]["name"] == "whisper"
+    assert record["features"]["extractor"]["note"].startswith("auto: whisper")
+    assert record["n_clips"] == 48 and record["n_speakers"] == 4 and record["excluded"]["neutral"] == 4
     assert record["excluded"]["decode_errors"] == 0
     probe = record["probe"]
     assert [f["test_speakers"] for f in sorted(probe["folds"], key=lambda f: f["test_speakers"])] == \
-        [["actor01"], ["actor02"]]
+        [["actor01"], ["actor02"], ["actor03"], ["actor04"]]
     lr = probe["heads"]["logistic_regression"]
-    # Happy against angry within one actor is told apart by a head trained on the other actor alone; the
-    # pooled AUC is lower (the two folds' scores sit on different scales) but still above chance.
-    assert all(f["roc_auc"] > 0.8 for f in lr["per_fold"]), lr["per_fold"]
-    assert lr["overall"]["roc_auc"] > 0.65, lr["overall"]
-    assert (lr["overall"]["ci_resampling"], lr["overall"]["n_groups"]) == ("groups", 2)
+    # Happy against angry within one actor is told apart by a head trained on the three others in most folds
+    # (measured: 0.97, 1.0, 0.53, 1.0; pooled 0.88); the pooled AUC, across folds' scales, well above chance.
+    assert sum(f["roc_auc"] > 0.8 for f in lr["per_fold"]) >= 3, lr["per_fold"]
+    assert lr["overall"]["roc_auc"] > 0.75, lr["overall"]
+    assert (lr["overall"]["ci_resampling"], lr["overall"]["n_groups"]) == ("groups", 4)
     assert sorted(g["group"] for g in lr["by_gender"]) == ["female", "male"]

@@ -104,8 +104,8 @@ def test_report_without_a_model(dataset, tmp_path):
 
 
 def test_report_with_model_benchmark_and_label_quality(dataset, tmp_path):
-    assert train_cli.main(["--dataset", str(dataset), "--weights", "random", "--max-epochs", "3", "--patience", "2",
-                           "--bootstrap", "50", "--quiet"]) == 0
+    assert train_cli.main(["--dataset", str(dataset), "--features", "vgg16", "--weights", "random", "--max-epochs", "3",
+                           "--patience", "2", "--bootstrap", "50", "--quiet"]) == 0
     bench = dataset / "benchmarks" / "ravdess" / "benchmark.json"
     bench.parent.mkdir(parents=True)
     bench.write_text(json.dumps({"tables": [{
@@ -215,7 +215,8 @@ def test_the_model_section_names_what_was_trained_and_marks_figures_that_mean_no
     data = tmp_path / "ds"
     shutil.copytree(dataset, data, ignore=shutil.ignore_patterns("metrics.json", "model", "embeddings", "benchmarks",
                                                                  "report"))
-    assert train_cli.main(["--dataset", str(data), "--weights", "random", "--bootstrap", "50"]) == 0
+    assert train_cli.main(["--dataset", str(data), "--features", "vgg16", "--weights", "random",
+                           "--bootstrap", "50"]) == 0
     console = capsys.readouterr().out
     metrics = json.loads((data / "metrics.json").read_text())
     test = metrics["against_weak_labels"]["head"]["test"]

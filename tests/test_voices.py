@@ -320,7 +320,7 @@ def test_train_refuses_to_report_an_empty_test_side(tmp_path, monkeypatch, capsy
                "against_weak_labels": {"head": {"validation": {"n": 1, "roc_auc": None}, "test": empty}}}
     monkeypatch.setattr(transfer.training, "train_and_evaluate",
                         lambda *a, **k: SimpleNamespace(metrics=metrics, head=None, standardiser=None))
-    rc = train.main(["--dataset", str(out), "--weights", "random", "--quiet"])
+    rc = train.main(["--dataset", str(out), "--features", "vgg16", "--weights", "random", "--quiet"])
     captured = capsys.readouterr()
     assert rc != 0 and "test NO CLIPS (not a result)" in captured.out
     assert "hold no labelled clips" in captured.err

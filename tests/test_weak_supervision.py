@@ -16,6 +16,8 @@ from weaklabel.relabel import relabel_dataset
 from weaklabel.weak_supervision import (load_sentences, pair_sentences, paired_manifest, speaker_rotations,
                                         weak_label_quality, write_rotation_folds)
 
+from .conftest import embedding_config
+
 
 # ------------------------------------------------------------------------------------------------ pairing
 
@@ -213,7 +215,8 @@ def test_weak_supervision_benchmark_runs_the_pipeline(acted_corpus, tmp_path):
     root, meld = acted_corpus
     config = WeakSupervisionConfig(roots=(str(root),), sentences=str(meld), corpus="ravdess",
                                    probabilities=(0.5, 1.0), n_test=2, n_validation=1,
-                                   references=False, weights="random", workers=1, n_bootstrap=50)
+                                   references=False, embedding=embedding_config("vgg16"), workers=1,
+                                   n_bootstrap=50)
     record = run_weak_supervision(config, tmp_path / "work")
     assert record["corpus"]["clips"] == 32 and record["corpus"]["speakers"] == [f"actor{i:02d}" for i in range(1, 5)]
     assert {(r["recipe"], r["p"]) for r in record["runs"]} == {("default", 0.5), ("default", 1.0)}

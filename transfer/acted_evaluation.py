@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import os
 import platform
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
@@ -48,7 +48,7 @@ import numpy as np
 import pandas as pd
 
 from foundation.config import SEED_RANGE, check_ranges, option
-from transfer.features import EmbeddingConfig
+from transfer.features import EmbeddingConfig, weights_locations
 from transfer.head import HeadConfig
 from transfer.standardise import DEFAULT_STANDARDISATION
 from transfer.weights import weights_text
@@ -493,7 +493,9 @@ def _embedding_setup(config: ActedEvaluationConfig, mode: str):
         if config.clip_seconds is not None and abs(config.clip_seconds - clip_seconds) > 1e-9:
             raise ValueError(f"--clip-seconds {config.clip_seconds} differs from the model's clip length "
                              f"{clip_seconds} s; a model only scores clips like those it was trained on")
-        embedding = model.embedding(config.embedding)  # rebuilt from its record; verifies the weights' checksums
+        # rebuilt from its record; verifies the weights' checksums
+        embedding = replace(model.embedding(weights_locations(config.embedding)),
+                            batch_size=config.embedding.batch_size)
         if asked_for_another:
             asked = config.embedding.resolve()
             if asked.key != embedding.key:

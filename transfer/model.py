@@ -98,20 +98,19 @@ class ValenceModel:
 
         return recorded_features(self.meta)
 
-    def embedding(self, config=None):
+    def embedding(self, locations=None):
         """The model's embedding (:class:`transfer.features.Embedding`) rebuilt from its record, its weights found
-        again and checked against the recorded checksums; ``config`` (an
-        :class:`~transfer.features.EmbeddingConfig`) may say where the weights are (``--weights``,
-        ``--whisper-model``)."""
+        again and checked against the recorded checksums; ``locations`` (``{extractor: where}``) may say where the
+        weights are (``--weights``, ``--whisper-model``)."""
         from transfer.features import embedding_from_record
 
-        return embedding_from_record(self.meta, config)
+        return embedding_from_record(self.meta, locations)
 
-    def embedder(self, config=None):
+    def embedder(self, locations=None):
         """The model's feature extractor for its clips (a :class:`transfer.features.ClipEmbedder`), rebuilt from
         its record (:meth:`embedding`), built once."""
         if self._embedder is None:
-            self._embedder = self.embedding(config).clip_embedder(self.mel, self.clip_seconds)
+            self._embedder = self.embedding(locations).clip_embedder(self.mel, self.clip_seconds)
         return self._embedder
 
     def predict_embeddings(self, embeddings: np.ndarray, groups=None) -> np.ndarray:
@@ -456,18 +455,13 @@ class PredictConfig:
         if (self.groups == "manifest") != (self.group_manifest is not None):
             raise ValueError("--groups manifest and --group-manifest FILE go together")
 
-    def embedding_config(self):
-        """Where the model's weights are, as an :class:`~transfer.features.EmbeddingConfig` for
-        :meth:`ValenceModel.embedding` (None when neither ``weights`` nor ``whisper_model`` is given)."""
-        if self.weights is None and self.whisper_model is None:
-            return None
-        from transfer.features import EmbeddingConfig
+    def weights_locations(self) -> dict[str, str]:
+        """Where the model's weights are, as given (``{extractor: where}`` for :meth:`ValenceModel.embedding`)."""
         from transfer.features.vgg16 import VGG16
         from transfer.features.whisper import WHISPER
 
-        where = {VGG16.name: {"weights": self.weights}, WHISPER.name: {"model": self.whisper_model}}
-        return EmbeddingConfig().updated(**{name: fields for name, fields in where.items()
-                                            if next(iter(fields.values())) is not None})
+        where = {VGG16.name: self.weights, WHISPER.name: self.whisper_model}
+        return {name: value for name, value in where.items() if value is not None}
 
 
 def read_group_manifest(path: str | Path) -> dict[str, str]:
@@ -584,7 +578,7 @@ def predict(model, paths, config: PredictConfig = PredictConfig(), *, on_file=No
     from weaklabel.audio import TARGET_SR, AudioDecodeError
 
     model = model if isinstance(model, ValenceModel) else load_valence_model(model)
-    model.embedder(config.embedding_config())
+    model.embedder(config.weights_locations())
     wanted = DEFAULT_MIN_SPEECH_SECONDS if config.min_speech_seconds is None else config.min_speech_seconds
     min_seconds = max(model.mel.n_fft / TARGET_SR, wanted)
     paths = list(paths)

@@ -25,7 +25,7 @@ from transfer.features.base import (ClipEmbedder, ExtractorUnavailable, FeatureE
 from transfer.features.registry import (AUTO, AUTO_ORDER, DEFAULT_BATCH_SIZE, DEFAULT_FEATURES, FEATURES,
                                         LEGACY_FEATURES, ORIGINAL_FEATURES, Embedding, EmbeddingConfig,
                                         embedding_from_record, get_extractor, recorded_features,
-                                        resolve_embedding)
+                                        resolve_embedding, weights_locations)
 from transfer.features.vgg16 import VGG16Options, VGG16Settings
 from transfer.features.whisper import WhisperOptions, WhisperSettings
 
@@ -33,5 +33,5 @@ __all__ = ["AUTO", "AUTO_ORDER", "DEFAULT_BATCH_SIZE", "DEFAULT_FEATURES", "FEAT
            "ORIGINAL_FEATURES", "ClipEmbedder", "Embedding", "EmbeddingConfig", "ExtractorUnavailable",
            "FeatureExtractor", "NoOptions", "NoSettings", "VGG16Options", "VGG16Settings", "WhisperOptions",
            "WhisperSettings", "block_scale", "embedding_from_record", "get_extractor", "recorded_features",
-           "resolve_embedding"]
+           "resolve_embedding", "weights_locations"]
 

@@ -69,7 +69,7 @@ def _no_settings(options) -> NoSettings:
     return NoSettings()
 
 
-def _no_settings_from_record(record: Mapping, options=None) -> NoSettings:
+def _no_settings_from_record(record: Mapping, location: str | None = None) -> NoSettings:
     return NoSettings()
 
 
@@ -106,10 +106,12 @@ class FeatureExtractor:
     resolve : callable(options) -> settings
         The settings for these options on this machine; raises :class:`ExtractorUnavailable` (or the weights'
         own error) with one line saying what to do.
-    settings_from_record : callable(record, options=None) -> settings
+    settings_from_record : callable(record, location=None) -> settings
         The settings a saved record names (``model.json``'s ``features`` record, or an older model's fields): the
-        weights found again and checked against the recorded checksum; ``options`` may say where to find them
-        (``--weights``, ``--whisper-model``).
+        weights found again and checked against the recorded checksum; ``location`` says where to find them
+        (``--weights``, ``--whisper-model``), else the recorded spec.
+    location_option : str or None
+        The field of its options that says where its weights are (VGG16's ``weights``, Whisper's ``model``).
     key : callable(settings) -> str
         The embedding cache key (its name first; the same settings give the same key on every machine).
     cache_record : callable(settings) -> dict
@@ -155,6 +157,7 @@ class FeatureExtractor:
     settings_from_record: Callable[..., object] = _no_settings_from_record
     weights_record: Callable[[object], dict | None] = _no_weights
     uses_weights: bool = False
+    location_option: str | None = None
     settings_problem: Callable[[Mapping], str | None] = _no_problem
     describe: Callable[[object], str] = lambda settings: ""
     components: tuple[str, ...] = ()

@@ -38,10 +38,10 @@ def combination(*components: FeatureExtractor) -> FeatureExtractor:
     def clip_embedder(settings, mel, clip_seconds: float) -> ConcatClipEmbedder:
         return ConcatClipEmbedder(each(settings, lambda c, s: c.clip_embedder(s, mel, clip_seconds)))
 
-    def settings_from_record(record, options=None):
+    def settings_from_record(record, location=None):  # location: {component: where its weights are}
         recorded = (record.get("features") or {}).get("settings") or {}
         return tuple(c.settings_from_record({**record, "features": {"name": c.name, "settings": recorded.get(c.name)}},
-                                            (options or {}).get(c.name)) for c in components)
+                                            (location or {}).get(c.name)) for c in components)
 
     def weights_record(settings):
         records = {c.name: r for c, r in zip(components, each(settings, lambda c, s: c.weights_record(s))) if r}

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import Mapping
 
 from foundation.config import check_ranges, option
 from transfer.features.base import FeatureExtractor, NoOptions
@@ -162,24 +163,36 @@ def resolve_embedding(config) -> Embedding:
     return _resolve_named(config, last, f"auto: {last}, because {'; '.join(reasons)}")
 
 
-def embedding_from_record(record, config=None) -> Embedding:
+def embedding_from_record(record, locations: Mapping[str, str] | None = None,
+                          batch_size: int = DEFAULT_BATCH_SIZE) -> Embedding:
     """The embedding a saved record names (``model.json``: its ``features`` record, or an older model's fields),
     its weights found again and checked against the recorded checksums.
 
-    ``config`` (an :class:`EmbeddingConfig`, optional) may say where the weights are (``vgg16.weights``,
-    ``whisper.model``) and the batch size; everything else is the record's, so a model embeds as it was trained.
+    ``locations`` may say where an extractor's weights are (``{"vgg16": "imagenet"}``, ``{"whisper": DIR}``: what
+    :func:`weights_locations` gives); everything else is the record's, so a model embeds as it was trained.
     """
     name = recorded_features(record)
     extractor = get_extractor(name)
     extractor.check_available()
-    if extractor.components:
-        options = {c: config.options(c) for c in extractor.components} if config is not None else None
-    else:
-        options = config.options(name) if config is not None else None
+    locations = dict(locations or {})
+    location = {c: locations[c] for c in extractor.components if c in locations} if extractor.components \
+        else locations.get(name)
     features = record.get("features") if isinstance(record.get("features"), dict) else {}
-    return Embedding(name, extractor.settings_from_record(record, options),
-                     config.batch_size if config is not None else DEFAULT_BATCH_SIZE,
+    return Embedding(name, extractor.settings_from_record(record, location or None), batch_size,
                      features.get("requested") or name, features.get("note") or "")
+
+
+def weights_locations(config) -> dict[str, str]:
+    """Where ``config`` (an :class:`EmbeddingConfig`) says the extractors' weights are, for those it sets to other
+    than their default (``--weights FILE``, ``--whisper-model DIR``): ``{extractor name: location}``."""
+    out = {}
+    for name, extractor in FEATURES.items():
+        if extractor.location_option:
+            options = config.options(name)
+            value = getattr(options, extractor.location_option)
+            if value != getattr(type(options)(), extractor.location_option):
+                out[name] = value
+    return out
 
 
 def _describe_config(config) -> str:

