@@ -114,6 +114,19 @@ def check_probe_record(record: dict, n_clips: int, n_speakers: int) -> None:
     assert record["zero_shot"] is None and record["weights"]["source"] == "random"
 
 
+def test_a_corpus_in_several_folders_is_one_corpus(tmp_path):
+    """RAVDESS as distributed in two folders (actors 1-2 and 3-4): --root twice, one probe over the four actors."""
+    first = make_corpus(tmp_path / "a", "ravdess", speakers=(0, 1))
+    second = make_corpus(tmp_path / "b", "ravdess", speakers=(2, 3))
+    out = tmp_path / "out"
+    assert main(["--root", str(first), "--root", str(second), "--out", str(out), *FAST]) == 0
+    record = json.loads((out / "acted_evaluation.json").read_text())
+    assert record["corpus"] == "ravdess" and record["root"] == f"{first}, {second}"
+    check_probe_record(record, n_clips=16, n_speakers=4)
+    tess = make_corpus(tmp_path / "t", "tess", speakers=(0, 1))
+    assert main(["--root", str(first), "--root", str(tess), "--out", str(tmp_path / "mixed"), *FAST]) == 2
+
+
 @pytest.mark.parametrize("kind", ["ravdess", "tess", "savee", "crema-d", "emodb"])
 def test_probe_on_each_reader_kind(tmp_path, kind, capsys):
     n_speakers = 2 if kind == "tess" else 3  # TESS has two speakers

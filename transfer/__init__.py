@@ -14,7 +14,7 @@ The Python API (none of these parses arguments or prints)::
     embeddings, meta = transfer.embed(dataset, transfer.EmbeddingConfig(features="auto"))
     result = transfer.train(dataset, transfer.TrainConfig(), transfer.TrainOptions())    # saves model + metrics
     scores = transfer.predict(result.model_dir, ["talk.wav"])                              # a DataFrame
-    record = transfer.evaluate_acted(transfer.ActedEvaluationConfig(root="RAVDESS/", model=str(result.model_dir)))
+    record = transfer.evaluate_acted(transfer.ActedEvaluationConfig(roots=("RAVDESS/",), model=str(result.model_dir)))
 
 * :func:`embed` (:mod:`transfer.embedding`): a dataset's clips through the extractor ``EmbeddingConfig.features``
   names (Whisper where it runs, else VGG16, by default), cached;

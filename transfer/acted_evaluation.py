@@ -76,8 +76,8 @@ class ActedEvaluationConfig:
     ----------
     corpus : str
         A kind of :data:`weaklabel.readers.acted.EMOTION_CORPUS_KINDS` (``auto`` detects it).
-    root : str
-        The corpus folder.
+    roots : tuple of str
+        The corpus's folders (``--root``, repeated for folders of one corpus: RAVDESS actors 1-6 and 7-12).
     valence_map : str, optional
         A named map (:data:`weaklabel.readers.acted.VALENCE_MAPS`) or a JSON file ``{emotion: valence}`` over the
         default table (:func:`weaklabel.readers.acted.resolve_valence_map`).
@@ -105,7 +105,9 @@ class ActedEvaluationConfig:
 
     corpus: str = option("auto", choices=EMOTION_CORPUS_KINDS,
                          help="corpus file-name convention (auto: detected from the names)")
-    root: str = option(".", required=True, help="the corpus folder (searched recursively)")
+    roots: tuple[str, ...] = option((".",), flag="--root", repeat=True, required=True, metavar="ROOT",
+                                    help="the corpus folder (searched recursively; repeat --root for several folders "
+                                         "of one corpus)")
     valence_map: str | None = option(None, metavar="VALENCE_MAP", default_text="the default map",
                                      help="a named valence map (surprised-positive, ..., see README) or a JSON object "
                                           "{emotion: positive|negative|neutral|null} over the default table")
@@ -556,20 +558,20 @@ def evaluate_acted_corpus(config: ActedEvaluationConfig, log: Callable[[str], No
         than two.
     """
     from transfer.features import block_scale
-    from weaklabel.readers.acted import corpus_summary, read_emotion_corpus, resolve_valence_map
+    from weaklabel.readers.acted import corpus_summary, read_emotion_corpora, resolve_valence_map
 
     log = log or (lambda message: None)
     mode = config.resolved_mode()
     valence_map = resolve_valence_map(config.valence_map)
     valence = valence_map["table"]
-    frame = read_emotion_corpus(config.corpus, config.root, valence=valence)
+    frame = read_emotion_corpora(config.corpus, config.roots, valence=valence)
     kind = frame.attrs["corpus"]
     summary = corpus_summary(frame)
     log(f"{kind}: {summary['files']} files, {summary['usable_clips']} positive/negative clips, "
         f"{summary['neutral_excluded']} neutral, {summary['unmapped']} unmapped, {summary['name_errors']} errors")
     clips = select_clips(frame)
     if clips.empty:
-        raise ValueError(f"no clip of {config.root} has a positive or negative valence "
+        raise ValueError(f"no clip of {', '.join(config.roots)} has a positive or negative valence "
                          f"({summary['files']} files, {summary['neutral_excluded']} neutral, "
                          f"{summary['unmapped']} unmapped, {summary['name_errors']} errors)")
     if mode in ("probe", "both"):  # fail before the expensive part
@@ -596,7 +598,7 @@ def evaluate_acted_corpus(config: ActedEvaluationConfig, log: Callable[[str], No
     n_pos = int(y.sum())
 
     record: dict = {
-        "corpus": kind, "corpus_requested": config.corpus, "root": str(config.root), "mode": mode,
+        "corpus": kind, "corpus_requested": config.corpus, "root": ", ".join(str(r) for r in config.roots), "mode": mode,
         "n_clips": int(len(clips)), "n_speakers": n_speakers,
         "class_balance": {"positive": n_pos, "negative": int(len(y) - n_pos), "positive_share": n_pos / len(y)},
         "excluded": {

@@ -175,11 +175,10 @@ class WeakSupervisionConfig:
 def read_clips(config: WeakSupervisionConfig) -> tuple[pd.DataFrame, dict]:
     """The corpus's positive and negative clips with speaker and duration, and a summary of what was left out."""
     from weaklabel.audio import AudioReader
-    from weaklabel.readers.acted import read_emotion_corpus, resolve_valence_map
+    from weaklabel.readers.acted import read_emotion_corpora, resolve_valence_map
 
     valence = resolve_valence_map(config.valence_map)["table"]
-    frames = [read_emotion_corpus(config.corpus, root, valence) for root in config.roots]
-    corpus = pd.concat(frames, ignore_index=True)
+    corpus = read_emotion_corpora(config.corpus, config.roots, valence)
     errors = corpus["error"].notna() if "error" in corpus else pd.Series(False, index=corpus.index)
     usable = corpus[~errors & corpus["valence"].isin(["positive", "negative"]) & corpus["speaker"].notna()].copy()
     durations, unreadable = [], []

@@ -600,6 +600,28 @@ def read_emotion_corpus(kind: str, root: str | Path, valence: dict[str, str] | N
     return frame
 
 
+def read_emotion_corpora(kind: str, roots, valence: dict[str, str] | None = None) -> pd.DataFrame:
+    """Several folders of one emotion corpus (``RAVDESS`` actors 1-6 and 7-12), each read with
+    :func:`read_emotion_corpus` and concatenated in order; ``auto`` detects each folder's kind, which must agree.
+
+    Raises
+    ------
+    CorpusError
+        No folder, a folder :func:`read_emotion_corpus` refuses, or (``auto``) folders of different kinds.
+    """
+    roots = [roots] if isinstance(roots, (str, Path)) else list(roots)
+    if not roots:
+        raise CorpusError("no corpus folder given")
+    frames = [read_emotion_corpus(kind, root, valence) for root in roots]
+    kinds = [f.attrs["corpus"] for f in frames]
+    if len(set(kinds)) > 1:
+        raise CorpusError("the folders hold different corpora (" + ", ".join(f"{r}: {k}" for r, k in zip(roots, kinds))
+                          + "); evaluate one corpus at a time")
+    out = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    out.attrs["corpus"] = kinds[0]
+    return out
+
+
 # ---------------------------------------------------------------------------------------------------------
 # Summary
 # ---------------------------------------------------------------------------------------------------------
