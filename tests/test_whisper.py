@@ -179,7 +179,7 @@ def test_the_same_bytes_in_this_process_in_two_workers_and_chunked(voiced_datase
     embedding = EmbeddingConfig(features="whisper").resolve()
     here, meta = embed_dataset(voiced_dataset, embedding, cache_dir=tmp_path / "here")
     assert here.shape == (12, 1024) and not meta["from_cache"]
-    assert meta["key"] == f"whisper_{whisper_model.BASE_MODEL_SHA256[:12]}_padded10s_meanstd_cpu-int8_v1"
+    assert meta["key"] == f"whisper_{whisper_model.BASE_MODEL_SHA256[:12]}_padded10s_meanstd_cpu-int8_v2"
     assert meta["weights"]["sha256"] == whisper_model.BASE_MODEL_SHA256 and meta["weights"]["verified"]
     two, _ = embed_dataset(voiced_dataset, embedding, workers=2, chunk_clips=5, cache_dir=tmp_path / "two")
     assert np.array_equal(two, here)

@@ -54,7 +54,7 @@ from transfer.features.base import ExtractorUnavailable, FeatureExtractor, chunk
 NAME = "whisper"
 OPTION_GROUP = "embedding: whisper"
 #: Bumped whenever the features of some clip may change for the same model and settings.
-VERSION = 1
+VERSION = 2
 SAMPLE_RATE = 16_000
 #: Samples per log-mel frame (10 ms) and per encoder frame (20 ms: the encoder's second convolution has stride 2).
 HOP_SAMPLES = 160
@@ -303,8 +303,12 @@ class Encoder:
 
     def features(self, audio: np.ndarray) -> np.ndarray:
         """Whisper's log-mel of ``audio`` (16 kHz, a multiple of :data:`FRAME_SAMPLES` long): ``(n_mels, frames)``
-        float32, 100 frames per second."""
-        return self.log_mel(np.asarray(audio, np.float32), padding=0)
+        float32, 100 frames per second. Computed on one BLAS thread: its matrix product rounds differently on
+        several, and the int8 encoder can turn such a rounding into a visible difference."""
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=1):
+            return self.log_mel(np.asarray(audio, np.float32), padding=0)
 
     def encode(self, windows: Sequence[np.ndarray]) -> np.ndarray:
         """The encoder's last hidden states of windows of one length (samples) -> ``(n, frames, d_model)``."""
