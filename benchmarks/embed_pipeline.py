@@ -51,7 +51,7 @@ PATHS = (
     ("whisper, the clip's audio alone", ("--features", "whisper", "--whisper-input", "clip")),
     ("whisper, packed into 30 s windows", ("--features", "whisper", "--whisper-input", "packed",
                                            "--whisper-window", "30")),
-    ("defaults, 2 processes x 1 thread", ("--workers", "2", "--whisper-threads", "1")),
+    ("defaults in one process (CTranslate2 on every core)", ("--workers", "1")),
 )
 #: The defaults may cost at most this many times the seed's VGG16 path, and must beat the naive input this many times.
 MAX_COST_VS_SEED = 4.0

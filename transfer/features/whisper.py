@@ -76,6 +76,10 @@ PACK_GAP_S = 0.5
 PACK_BLOCK = 64
 #: Clips per task on the executor.
 CHUNK_CLIPS = 64
+#: Local worker processes when ``--workers`` is not given (at most; each holds the model, about 300 MB): on two
+#: cores, two processes of one thread each embed 1.18x faster than one process of two threads (151 against 179 ms
+#: per clip, padded to 10 s).
+LOCAL_PROCESSES = 4
 PACKAGES = {"ctranslate2": "ctranslate2", "faster_whisper": "faster-whisper"}
 LICENCE = ("Whisper weights: MIT (OpenAI); the CTranslate2 conversion: MIT (Systran); ctranslate2: MIT (its Linux "
            "wheel embeds Intel MKL under the Intel Simplified Software License); faster-whisper: MIT")
@@ -447,8 +451,9 @@ def compute(dataset, settings: WhisperSettings, *, batch_size: int = 16, schedul
             on_start: Callable[[int], None] | None = None) -> np.ndarray:
     """The features of every clip of a built dataset, in chunks on the executor.
 
-    Locally in ``workers`` processes (default 1: this process, CTranslate2 on every core), each given its share of
-    the cores as threads unless ``--whisper-threads`` says otherwise, started fresh (``spawn``: a child forked from a
+    Locally in ``workers`` processes (default: as many as the CPU has cores, at most :data:`LOCAL_PROCESSES`; one
+    chunk runs in this process), each given its share of the cores as threads unless ``--whisper-threads`` says
+    otherwise, started fresh (``spawn``: a child forked from a
     process whose CTranslate2 threads run can wait forever on a lock); on Dask each (single-threaded) worker with one
     thread. Packed clips are chunked in whole blocks of :data:`PACK_BLOCK`, so every chunking packs alike.
     """
@@ -460,7 +465,10 @@ def compute(dataset, settings: WhisperSettings, *, batch_size: int = 16, schedul
     sample_rate = int(dataset.record["features"]["sample_rate"])
     unit = PACK_BLOCK if settings.input == "packed" else 1
     chunks = chunk_bounds(len(spans), chunk_clips or CHUNK_CLIPS, unit)
-    processes = 1 if scheduler == "local" and not workers else max(1, min(workers or 1, len(chunks) or 1))
+    if scheduler == "local":
+        processes = max(1, min(workers or min(_cpu_count(), LOCAL_PROCESSES), len(chunks) or 1))
+    else:
+        processes = max(1, workers or 1)
     threads = settings.threads or (1 if scheduler == "dask" else max(1, _cpu_count() // processes))
     tasks = [(spans[start:stop], sample_rate, settings, batch_size, threads) for start, stop in chunks]
     parts: list[np.ndarray | None] = [None] * len(chunks)
