@@ -87,13 +87,24 @@ def main(argv=None) -> int:
                                                          "positive_share": float(y.mean())},
               "demo": str(args.demo), "results": results,
               # what the figures depend on besides the layer: the recipe and the demo build's labels
-              "recipe": replace(ORIGINAL_RECIPE, seed=args.seed).to_dict() | {"layer": "(the row's)"},
+              "recipe": recipe_record(args.seed),
               "demo_labels": {"policy": build["config"]["policy"], "neutral_band": build["config"]["neutral_band"],
                               "build_fingerprint": build["fingerprint"]}}
     args.out.with_suffix(".json").write_text(json.dumps(record, indent=2) + "\n")
     args.out.with_suffix(".md").write_text(markdown(record))
     print(markdown(record))
     return 0
+
+
+def recipe_record(seed: int = 0) -> dict:
+    """The original recipe as every row trains it, its VGG16 layer named as each row's."""
+    from dataclasses import replace
+
+    from transfer.training import ORIGINAL_RECIPE
+
+    record = replace(ORIGINAL_RECIPE, seed=seed).to_dict()
+    record["embedding"]["vgg16"]["layer"] = "(each row's)"
+    return record
 
 
 def _cell(m: dict) -> str:

@@ -118,8 +118,8 @@ REGISTRY: tuple[Result, ...] = (
     Result("weak-supervision", (f"{WEAK_SUPERVISION}/weak_supervision.json", f"{WEAK_SUPERVISION}/weak_supervision.md",
                                 "build/weak_supervision"),
            ("pipelines.weak_supervision", "--root", RAVDESS_1_6, "--root", RAVDESS_7_12, "--sentences", MELD,
-            "--pairing-seeds", "0", "1", "2", "3", "4", "--extra-features", "vgg16", "--out", WEAK_SUPERVISION,
-            "--work", "build/weak_supervision", "--quiet"),
+            "--pairing-seeds", "0", "1", "2", "3", "4", "--out", WEAK_SUPERVISION, "--work", "build/weak_supervision",
+            "--quiet"),
            long=True, minutes=40, what="AUC against transcript-label quality, RAVDESS 1-12 paired with MELD lines: "
                                        "the default recipe, the references and the default on VGG16 features"),
     Result("weak-levers", ("reports/weak_supervision_levers/levers.json", "reports/weak_supervision_levers/levers.md"),

@@ -65,29 +65,8 @@ def _requested_precision(precision: Any) -> Any:
     return "auto" if DEFAULT_PRECISION == "auto" and precision in RESOLVED_PRECISIONS else precision
 
 
-def _precision_as_requested(value: Any) -> Any:
-    """``value`` with every training configuration's precision (a dict holding ``layer`` and ``pooling``, as
-    ``TrainConfig.to_dict`` writes it) replaced by ``auto`` where the code's default is ``auto``: a record holds the
-    precision ``auto`` resolved to on the machine that measured it (bfloat16 where the CPU has native kernels,
-    float32, left out, elsewhere), so the same defaults record either, and a check made on another machine must
-    not call a result stale for that. Everything else in the configuration is still compared."""
-    from transfer.features.precision import DEFAULT_PRECISION
-
-    if DEFAULT_PRECISION != "auto":
-        return value
-    if isinstance(value, list):
-        return [_precision_as_requested(v) for v in value]
-    if isinstance(value, dict):
-        out = {k: _precision_as_requested(v) for k, v in value.items()}
-        if "layer" in out and "pooling" in out:  # TrainConfig.to_dict leaves float32 out
-            out["precision"] = _requested_precision(out.get("precision", "float32"))
-        return out
-    return value
-
-
 def problems(record: dict, expectations: list[Expect]) -> list[str]:
-    """One line per recorded value that differs from the code's (a resolved ``auto`` precision as ``auto``:
-    :func:`_precision_as_requested`)."""
+    """One line per recorded value that differs from the code's."""
     out = []
     for e in expectations:
         value = _get(record, e.path)
@@ -95,7 +74,7 @@ def problems(record: dict, expectations: list[Expect]) -> list[str]:
             value = e.project(value)
         if value is MISSING:
             out.append(f"{e.path}: not recorded (the code now gives {e.expected!r})")
-        elif _precision_as_requested(_plain(value)) != _precision_as_requested(_plain(e.expected)):
+        elif _plain(value) != _plain(e.expected):
             out.append(f"{e.path}: recorded {value!r}, the code now gives {e.expected!r}")
     return out
 
@@ -116,25 +95,38 @@ def _train() -> dict:
     return _plain(TrainConfig().to_dict())
 
 
-def _as_train_record(model: dict) -> dict:
-    """A recorded training configuration as ``TrainConfig.to_dict`` writes it: a record made with ``asdict`` names
-    the reference values that ``to_dict`` leaves out (the ``vgg16`` extractor, ``float32``, ``full`` frames)."""
-    if not isinstance(model, dict):
-        return model
-    reference = {"features": "vgg16", "precision": "float32", "frames": "full"}
-    return {k: v for k, v in model.items() if reference.get(k, object()) != v}
-
-
-def _pooling_name(train: dict) -> str:
-    from transfer.features.vgg16 import EmbeddingSpec
-
-    return EmbeddingSpec(layer=train["layer"], pooling=train["pooling"], n_bands=train["n_bands"]).pooling_name
-
-
-def _weights() -> list[Expect]:
+def _weights(prefix: str = "weights.") -> list[Expect]:
+    """The ImageNet VGG16 weights, verified (the VGG16 benchmarks)."""
     from transfer.weights import IMAGENET_NOTOP_SHA256
 
-    return [Expect("weights.sha256", IMAGENET_NOTOP_SHA256), Expect("weights.verified", True)]
+    return [Expect(f"{prefix}sha256", IMAGENET_NOTOP_SHA256), Expect(f"{prefix}verified", True)]
+
+
+def _default_features() -> str:
+    """The extractor the default configuration runs where every extractor can run (``auto``: the first it tries)."""
+    from transfer.features import AUTO, AUTO_ORDER, DEFAULT_FEATURES
+
+    return AUTO_ORDER[0] if DEFAULT_FEATURES == AUTO else DEFAULT_FEATURES
+
+
+def _default_weights(prefix: str = "weights.") -> list[Expect]:
+    """The default extractor's weights, verified: the pinned Whisper model (or VGG16's ImageNet weights)."""
+    from weaklabel.whisper_model import BASE_MODEL_SHA256
+
+    if _default_features() != "whisper":
+        return _weights(prefix)
+    return [Expect(f"{prefix}sha256", BASE_MODEL_SHA256), Expect(f"{prefix}verified", True)]
+
+
+def _default_settings(prefix: str) -> list[Expect]:
+    """The default extractor's recorded settings that its options decide (Whisper's input, window and pooling)."""
+    from transfer.features import EmbeddingConfig, get_extractor
+
+    name = _default_features()
+    options = EmbeddingConfig().options(name)
+    fields = {"whisper": ("input", "window_s", "pooling"), "vgg16": ("layer", "pooling", "n_bands", "frames")}[name]
+    return [Expect(f"{prefix}name", name), Expect(f"{prefix}version", get_extractor(name).version),
+            *(Expect(f"{prefix}settings.{f}", getattr(options, f)) for f in fields)]
 
 
 def _shipped_teacher() -> dict:
@@ -172,14 +164,12 @@ def _valence_map(path: str) -> list[Expect]:
 
 def acted_evaluation() -> list[Expect]:
     from transfer.acted_evaluation import ActedEvaluationConfig
-    from transfer.features.vgg16 import IMAGE_VERSION
     from weaklabel.audio import DEFAULT_CLIP_SECONDS
     from weaklabel.features import LogMelParams
 
     train, defaults = _train(), ActedEvaluationConfig()
-    return [Expect("features.layer", train["layer"]), Expect("features.pooling", _pooling_name(train)),
-            Expect("features.clip_seconds", DEFAULT_CLIP_SECONDS), Expect("features.image_version", IMAGE_VERSION),
-            Expect("features.log_mel", LogMelParams().to_dict()), *_weights(),
+    return [*_default_settings("features.extractor."), Expect("features.clip_seconds", DEFAULT_CLIP_SECONDS),
+            Expect("features.log_mel", LogMelParams().to_dict()), *_default_weights(),
             Expect("config.probe_heads", list(defaults.probe_heads)),
             Expect("config.dense_head", defaults.head_config.to_dict()),
             Expect("config.logistic_head", train["head"]), Expect("config.standardise", train["standardise"]),
@@ -212,22 +202,31 @@ def text_teacher() -> list[Expect]:
 
 
 def weak_supervision() -> list[Expect]:
-    from transfer.weak_supervision import DEFAULT_MATCH_PROBABILITIES, recipes
-    from weaklabel.features import LogMelParams
+    from dataclasses import asdict
 
-    recorded = [{"name": r.name, "policy": r.policy, "description": r.description, "model": r.model.to_dict()}
-                for r in recipes()]
-    keys = ("name", "policy", "description", "model")
-    from transfer.weak_supervision import WeakSupervisionConfig
+    from transfer.features import EmbeddingConfig
+    from transfer.weak_supervision import DEFAULT_MATCH_PROBABILITIES, WeakSupervisionConfig, recipes
+    from weaklabel.features import LogMelParams
     from weaklabel.policies import DEFAULT_POLICY
 
+    defaults = WeakSupervisionConfig(roots=(), sentences="")
+    def extractor(model) -> str:  # what each recipe's features resolve to where every extractor runs
+        return _default_features() if model.embedding.features == "auto" else model.embedding.features
+
+    recorded = [{"name": r.name, "policy": r.policy, "description": r.description, "model": r.model.to_dict(),
+                 "extractor": extractor(r.model)} for r in recipes(features=defaults.features)]
+    keys = ("name", "policy", "description", "model")
     # the band is the policy's own (None), each recipe's description naming the band it used
     return [Expect("config.policy", DEFAULT_POLICY),
             Expect("config.neutral_band", WeakSupervisionConfig.__dataclass_fields__["neutral_band"].default),
-            Expect("config.model", _train(), project=_as_train_record),
+            Expect("config.model", _train()), Expect("config.embedding", asdict(EmbeddingConfig())),
+            Expect("config.features", list(defaults.features)),
             Expect("config.probabilities", list(DEFAULT_MATCH_PROBABILITIES)),
-            Expect("recipes", recorded, project=lambda rs: [{k: r.get(k) for k in keys} for r in rs]), *_weights(),
-            Expect("log_mel", LogMelParams().to_dict()), *_valence_map("valence_map.name")]
+            Expect("recipes", recorded,
+                   project=lambda rs: [{**{k: r.get(k) for k in keys},
+                                        "extractor": (r.get("features") or {}).get("name")} for r in rs],
+                   fresh=lambda rs: [{**{k: r[k] for k in keys}, "features": {"name": r["extractor"]}} for r in rs]),
+            *_default_weights(), Expect("log_mel", LogMelParams().to_dict()), *_valence_map("valence_map.name")]
 
 
 def weak_levers() -> list[Expect]:
@@ -241,37 +240,38 @@ def weak_levers() -> list[Expect]:
             Expect("log_mel", LogMelParams().to_dict()), *_valence_map("valence_map.name")]
 
 
-def weak_features(c_grid=None, maps=None) -> list[Expect]:
-    """The feature benchmark (issue 20): its teacher, grid, reference, every valence map (or ``maps``) with the
-    default's table, every extractor at the registry's version, and the product defaults it was read against."""
-    from benchmarks.weak_features import C_GRID, TODAY, product_defaults
-    from transfer.features import FEATURES
+def weak_features(c_grid=None, variants=None) -> list[Expect]:
+    """The feature benchmark: its teacher, grid, references, the default valence map with its table, every row's
+    extractor at the registry's version, and the product defaults it was read against."""
+    from benchmarks.weak_features import C_GRID, NAIVE_WHISPER, REFERENCE, VARIANTS, product_defaults, variant_config
+    from transfer.features import get_extractor
     from weaklabel.readers.acted import DEFAULT_VALENCE_MAP, VALENCE_MAPS
 
-    maps = sorted(VALENCE_MAPS) if maps is None else maps
+    variants = VARIANTS if variants is None else variants
     return [*_labels(""), Expect("c_grid", list(C_GRID if c_grid is None else c_grid)),
-            Expect("today", {"features": TODAY[0], "C": TODAY[1]}),
-            Expect("valence_maps", maps, project=sorted, fresh=lambda names: {n: {} for n in names}),
+            Expect("reference", {"features": REFERENCE[0], "C": REFERENCE[1]}),
+            Expect("naive_whisper", NAIVE_WHISPER),
+            Expect("valence_maps", [DEFAULT_VALENCE_MAP], project=sorted, fresh=lambda names: {n: {} for n in names}),
             Expect(f"valence_maps.{DEFAULT_VALENCE_MAP}.table", VALENCE_MAPS[DEFAULT_VALENCE_MAP]),
-            *(Expect(f"features.{name}.version", extractor.version) for name, extractor in FEATURES.items()),
-            Expect("product_default", product_defaults()), *_weights()]
+            Expect("features", sorted(variants), project=sorted, fresh=lambda names: {n: {} for n in names}),
+            *(Expect(f"features.{name}.version", get_extractor(variant_config(name).features).version)
+              for name in variants),
+            Expect("product_default", product_defaults())]
 
 
 def weak_features_curve() -> list[Expect]:
-    """The feature benchmark at the other p: the default map only, C = 1e-3 and 1e-2 (the refresh entry's grid)."""
-    from weaklabel.readers.acted import DEFAULT_VALENCE_MAP
+    """The feature benchmark at the other p: the default map, C = 1e-3 and 1e-2, VGG16 and the padded inputs."""
+    from benchmarks.weak_features import CURVE_VARIANTS
 
-    return weak_features(c_grid=[1e-3, 1e-2], maps=[DEFAULT_VALENCE_MAP])
+    return weak_features(c_grid=[1e-3, 1e-2], variants=CURVE_VARIANTS)
 
 
 def layer_comparison() -> list[Expect]:
-    from benchmarks.compare_layers import LAYERS
-    from transfer.training import ORIGINAL_RECIPE
+    from benchmarks.compare_layers import LAYERS, recipe_record
 
-    recipe = {k: v for k, v in ORIGINAL_RECIPE.to_dict().items() if k != "layer"}
     return [Expect("results", list(LAYERS), project=lambda rs: [r["layer"] for r in rs],
                    fresh=lambda layers: [{"layer": layer} for layer in layers]),
-            Expect("recipe", recipe), *_labels("demo_labels."), *_weights()]
+            Expect("recipe", recipe_record()), *_labels("demo_labels."), *_weights()]
 
 
 def speed() -> list[Expect]:
@@ -302,31 +302,27 @@ def embed_precision() -> list[Expect]:
 
 
 def embed_pipeline() -> list[Expect]:
-    """pipelines.embed end to end: its paths (the defaults first, the reference second), the defaults embedded over
-    the default frames, with the real weights."""
+    """pipelines.embed end to end: its paths, read against the embedding defaults."""
+    from dataclasses import asdict
+
     from benchmarks.embed_pipeline import PATHS
-    from transfer.features.vgg16 import DEFAULT_FRAMES
+    from transfer.features import EmbeddingConfig
 
-    def recorded(rows):
-        return {"paths": [[r["name"], r["arguments"]] for r in rows], "defaults_frames": rows[0]["frames"] if rows
-                else None}
-
-    expected = {"paths": [[name, list(arguments)] for name, arguments in PATHS], "defaults_frames": DEFAULT_FRAMES}
-    return [Expect("rows", expected, project=recorded,
-                   fresh=lambda e: [{"name": n, "arguments": a, "frames": e["defaults_frames"]}
-                                    for n, a in e["paths"]]),
-            Expect("weights", "imagenet")]
+    return [Expect("rows", [[name, list(arguments)] for name, arguments in PATHS],
+                   project=lambda rows: [[r["name"], r["arguments"]] for r in rows],
+                   fresh=lambda paths: [{"name": n, "arguments": a} for n, a in paths]),
+            Expect("defaults", asdict(EmbeddingConfig()))]
 
 
 def embed_precision_weak() -> list[Expect]:
-    """The check on weak labels of the defaults' embedding path against float32 + full frames: the default
-    recipe's training configuration but for the path, the default policy and valence map, at p = 0.75."""
-    from dataclasses import replace
-
+    """VGG16's arithmetic on weak labels: the default recipe with VGG16 on its reference path (float32 over whole
+    clips) against its defaults, the default policy and valence map, at p = 0.75."""
+    from transfer.features import EmbeddingConfig
     from transfer.training import TrainConfig
     from weaklabel.policies import DEFAULT_POLICY
 
-    return [Expect("train_config", replace(TrainConfig(), precision="float32", frames="full").to_dict()),
+    reference = EmbeddingConfig(features="vgg16").updated(vgg16={"precision": "float32", "frames": "full"})
+    return [Expect("train_config", TrainConfig(embedding=reference).to_dict()),
             Expect("policy", DEFAULT_POLICY), Expect("p", 0.75), *_weights(), *_valence_map("valence_map")]
 
 
@@ -408,9 +404,9 @@ def test_a_stale_acted_evaluation_names_the_file_and_the_command():
     path = "reports/acted-ravdess/acted_evaluation.json"
     checks = acted_evaluation()
     record = freshened(read_json(REPO_ROOT / path), checks)
-    record["features"]["layer"] = "block3_conv3"
+    record["zero_shot"]["train_config"]["head"]["C"] = 0.5
     found = problems(record, checks)
-    assert found == [f"features.layer: recorded 'block3_conv3', the code now gives {_train()['layer']!r}"]
+    assert [line.split(":")[0] for line in found] == ["zero_shot.train_config"]
     message = stale_message(path, found)
     assert path in message and "python -m benchmarks.refresh --only acted-ravdess" in message
 
@@ -477,7 +473,7 @@ def test_the_report_configuration_reads_back():
     assert read_configuration(html) == _plain(config)
     assert problems(read_configuration(html), demo_report()) == []
     stale = copy.deepcopy(config)
-    stale["train"] = _plain(replace(TrainConfig(), pooling="gap").to_dict())
+    stale["train"] = _plain(replace(TrainConfig(), standardise="none").to_dict())
     assert [line.split(":")[0] for line in problems(stale, demo_report())] == ["train"]
     assert read_configuration("<html>a report from before the configuration was recorded</html>") is None
 
@@ -525,6 +521,7 @@ def test_refresh_skips_missing_data_and_stops_at_a_failure(tmp_path):
     assert status["demo-report"] == "ok" and calls == ["pipelines.run", "pipelines.run"]
 
     (tmp_path / "data" / "ravdess_actors_01-06").mkdir(parents=True)
+    (tmp_path / "data" / "ravdess_actors_07-12").mkdir(parents=True)
     status = refresh.run([refresh.by_name("acted-ravdess")], "data", runner=runner, root=tmp_path,
                          log=lambda *a, **k: None)
     assert status == {"acted-ravdess": "not run: missing build/demo/model (--only demo-model)"}
@@ -554,19 +551,18 @@ def test_the_local_path_check_can_fail():
     assert not LOCAL_PATH.search("build/demo/model ~/.cache/weaklabel/x.h5 ../shared/data/ravdess https://x.org/tmp/")
 
 
-def test_the_committed_results_are_current_where_auto_resolves_to_float32(monkeypatch):
-    """``--precision auto`` is bfloat16 on the CPU that made the committed results and float32 on one without
-    native bfloat16 kernels (here: oneDNN turned off); the same defaults, so no committed result is stale there,
-    while every other recorded value is still compared."""
-    from transfer.features.precision import resolve_precision
+def test_the_committed_training_configurations_do_not_depend_on_the_machine(monkeypatch):
+    """A record holds the training configuration as given (``auto`` stays ``auto``; what it resolved to on the
+    machine that measured is recorded beside it), so a check made on a CPU where ``auto`` resolves otherwise (here:
+    oneDNN off, float32) finds nothing stale, while any other recorded value is still compared."""
     from transfer.training import TrainConfig
 
     monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", "0")
-    assert resolve_precision("auto").precision == "float32" and "precision" not in TrainConfig().to_dict()
+    recorded = TrainConfig().to_dict()["embedding"]
+    assert recorded["features"] == "auto" and recorded["vgg16"]["precision"] == "auto"
     for path, read, expectations in COMMITTED:
         found = problems(read(REPO_ROOT / path), expectations())
         assert not found, stale_message(path, found)
-    # the frames are not machine-dependent: a record of the whole clip under these defaults is stale
     record = read_json(REPO_ROOT / "reports/weak_supervision/weak_supervision.json")
-    record["config"]["model"]["frames"] = "full"
+    record["config"]["model"]["embedding"]["vgg16"]["frames"] = "full"
     assert [line.split(":")[0] for line in problems(record, weak_supervision())] == ["config.model"]

@@ -37,7 +37,7 @@ import pandas as pd
 
 from foundation.config import SEED_RANGE, check_ranges, option
 from foundation.metrics import auc_verdict, binary_metrics
-from transfer.features import FEATURES, EmbeddingConfig
+from transfer.features import FEATURES, ORIGINAL_FEATURES, EmbeddingConfig
 from transfer.weights import weights_text
 from transfer.training import ORIGINAL_RECIPE, PREVIOUS_DEFAULTS, TrainConfig, train_and_evaluate
 from foundation.atomic import write_record_atomic
@@ -157,8 +157,10 @@ class WeakSupervisionConfig:
     references: bool = option(True, help="whether the reference rows run too (the original recipe, the previous "
                                          "defaults and the true-label ceiling); --no-references skips them")
     embedding: EmbeddingConfig = option(default_factory=EmbeddingConfig, help="the default recipe's features")
-    features: tuple[str, ...] = option((), metavar="NAME", choices=tuple(FEATURES), flag="--extra-features",
-                                       help="other feature extractors to run the default recipe and the ceiling on")
+    features: tuple[str, ...] = option((ORIGINAL_FEATURES,), metavar="NAME", choices=tuple(FEATURES),
+                                       flag="--extra-features",
+                                       help="other feature extractors to run the default recipe and the ceiling on "
+                                            "(the original method's network by default, so its row is in every table)")
     workers: int | None = option(None, metavar="N", default_text="CPU count", minimum=1, help="build processes")
     n_bootstrap: int = option(1000, flag="--bootstrap", minimum=0, help="bootstrap resamples of every AUC interval")
     seed: int = option(0, **SEED_RANGE, help="seed of the builds, the training and the bootstrap")
