@@ -8,13 +8,13 @@ Reuses the datasets that run made at one match probability (default p = 0.75; ev
 rotation it made) and the shared embedding cache, and trains one model per lever configuration on each, scored on
 the held-out speakers' true valence. Rows are cumulative from this project's previous defaults through the former
 VGG16 default to the default (Whisper's encoder), then one-at-a-time swaps away from the default, then the VGG16
-levers measured on the former default (what made it the best VGG16 model), then two label-noise methods that are not part of the product
-(confident learning with ``cleanlab``; label spreading over a k-NN graph), measured here so the decision is on
-record, then two diagnostic rows (not part of the product) that train the same model on the clips the weak labels
-cover but with their true valence, as is and flipped at random to the weak labels' error rate, to separate what the
-labels' coverage and their noise each cost. Each row: mean AUC over rotations and seeds with a 95 % interval from a
-bootstrap over pairing seeds and, within each, test speakers, and the paired difference to the new default (same
-rotations, seeds and resamples).
+levers measured on the former default (what made it the best VGG16 model), then two label-noise methods that are not
+part of the product (confident learning with ``cleanlab``; label spreading over a k-NN graph), measured here so the
+decision is on record, then two diagnostic rows (not part of the product) that train the same model on the clips the
+weak labels cover but with their true valence, as is and flipped at random to the weak labels' error rate, to
+separate what the labels' coverage and their noise each cost. Each row: mean AUC over rotations and seeds with a 95
+% interval from a bootstrap over pairing seeds and, within each, test speakers, and the paired difference to the new
+default (same rotations, seeds and resamples).
 """
 from __future__ import annotations
 

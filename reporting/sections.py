@@ -701,7 +701,8 @@ def _features_text(features: dict, emb: dict) -> str:
         what = f"cut at <code>{esc(emb.get('layer'))}</code>, {esc(emb.get('pooling', ''))} pooled"
     else:
         what = esc(emb.get("pooling_description") or features.get("description") or "")
-    text = f"<code>{esc(name)}</code>: {what}, {fmt(emb.get('dim'))} dimensions (cache key <code>{esc(emb.get('key'))}</code>)"
+    text = (f"<code>{esc(name)}</code>: {what}, {fmt(emb.get('dim'))} dimensions "
+            f"(cache key <code>{esc(emb.get('key'))}</code>)")
     return text + (f"; {esc(features['note'])}" if features.get("note") else "")
 
 

@@ -155,7 +155,8 @@ def test_tables_nested_or_flat_and_unknown_keys_named():
     assert nested == flat
     config = make_config(TrainConfig, nested["t"])
     assert config.head.kind == "dense" and config.head.C == 1.0 and isinstance(config.head.C, float)
-    with pytest.raises(ConfigError, match=r"unknown keys in \[train\]: sed, head.kindd \(known: embedding.batch_size, embedding.features, "):
+    with pytest.raises(ConfigError, match=r"unknown keys in \[train\]: sed, head.kindd "
+                                          r"\(known: embedding.batch_size, embedding.features, "):
         table_values({"t": TrainConfig}, {"sed": 1, "head": {"kindd": "x"}}, "[train]")
     with pytest.raises(ConfigError, match=r"\[train\] head.kind: 'big' is not one of logistic, dense"):
         table_values({"t": TrainConfig}, {"kind": "big"}, "[train]")

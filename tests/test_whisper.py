@@ -6,7 +6,6 @@ The real Whisper base model runs here (from its wheels, about a second to load),
 from __future__ import annotations
 
 import json
-import shutil
 import socket
 
 import numpy as np

@@ -598,7 +598,8 @@ def evaluate_acted_corpus(config: ActedEvaluationConfig, log: Callable[[str], No
     n_pos = int(y.sum())
 
     record: dict = {
-        "corpus": kind, "corpus_requested": config.corpus, "root": ", ".join(str(r) for r in config.roots), "mode": mode,
+        "corpus": kind, "corpus_requested": config.corpus, "root": ", ".join(str(r) for r in config.roots),
+        "mode": mode,
         "n_clips": int(len(clips)), "n_speakers": n_speakers,
         "class_balance": {"positive": n_pos, "negative": int(len(y) - n_pos), "positive_share": n_pos / len(y)},
         "excluded": {

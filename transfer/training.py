@@ -99,7 +99,8 @@ ORIGINAL_RECIPE = TrainConfig(
                                                                              precision="float32", frames="full")),
     standardise="none", weighting="none", head=HeadConfig(kind="dense"))
 #: This project's defaults before the weak-supervision benchmark (with the ``calibrated`` policy).
-PREVIOUS_DEFAULTS = replace(ORIGINAL_RECIPE, embedding=ORIGINAL_RECIPE.embedding.updated(vgg16={"layer": "block2_conv2"}))
+PREVIOUS_DEFAULTS = replace(ORIGINAL_RECIPE,
+                            embedding=ORIGINAL_RECIPE.embedding.updated(vgg16={"layer": "block2_conv2"}))
 
 
 def human_valence(segments: pd.DataFrame, human_labels_path: str | Path | None) -> tuple[pd.Series | None, str | None]:

@@ -251,3 +251,28 @@ def span_audio(spans: Sequence[tuple[str, float, float]], sample_rate: int):
     finally:
         if reader is not None:
             reader.close()
+
+
+def run_chunks(function, tasks: Sequence[tuple], *, scheduler: str = "local", dask_address: str | None = None,
+               processes: int | None = None, start_method: str | None = None,
+               progress: Callable[[int], None] | None = None) -> list[np.ndarray]:
+    """``function(*task)`` for every task on an engine from :func:`foundation.executor.make_executor`, the results
+    in the tasks' order (each an ``(n_i, dim)`` array; ``progress(n_i)`` as each completes)."""
+    from foundation.executor import make_executor
+
+    parts: list[np.ndarray | None] = [None] * len(tasks)
+    with make_executor(scheduler, dask_address, processes, start_method=start_method) as engine:
+        for i, part in engine.map_unordered(function, tasks):
+            parts[i] = part
+            if progress:
+                progress(len(part))
+    return parts
+
+
+def settings_check(checks, subject: str) -> str | None:
+    """The first failed check of recorded settings, in words (``the <subject> <key> is <value>, not <what>``), or
+    None: ``checks`` are ``(key, value, holds, what)``."""
+    for key, value, holds, what in checks:
+        if not holds(value):
+            return f"the {subject} {key} is {value!r}, not {what}"
+    return None

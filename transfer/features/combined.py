@@ -38,20 +38,21 @@ def combination(*components: FeatureExtractor) -> FeatureExtractor:
     def clip_embedder(settings, mel, clip_seconds: float) -> ConcatClipEmbedder:
         return ConcatClipEmbedder(each(settings, lambda c, s: c.clip_embedder(s, mel, clip_seconds)))
 
-    def settings_from_record(record, location=None):  # location: {component: where its weights are}
+    def component_record(record, component: FeatureExtractor) -> dict:  # a component's part of a combination's record
         recorded = (record.get("features") or {}).get("settings") or {}
-        return tuple(c.settings_from_record({**record, "features": {"name": c.name, "settings": recorded.get(c.name)}},
-                                            (location or {}).get(c.name)) for c in components)
+        return {**record, "features": {"name": component.name, "settings": recorded.get(component.name)}}
+
+    def settings_from_record(record, location=None):  # location: {component: where its weights are}
+        return tuple(c.settings_from_record(component_record(record, c), (location or {}).get(c.name))
+                     for c in components)
 
     def weights_record(settings):
         records = {c.name: r for c, r in zip(components, each(settings, lambda c, s: c.weights_record(s))) if r}
         return next(iter(records.values())) if len(records) == 1 else (records or None)
 
     def settings_problem(record) -> str | None:
-        recorded = (record.get("features") or {}).get("settings") or {}
-        return next((problem for problem in (c.settings_problem({**record, "features": {"name": c.name,
-                                                                                        "settings": recorded.get(c.name)}})
-                                             for c in components) if problem), None)
+        return next((problem for problem in (c.settings_problem(component_record(record, c)) for c in components)
+                     if problem), None)
 
     def unavailable() -> str | None:
         return next((reason for reason in (c.unavailable() for c in components) if reason), None)

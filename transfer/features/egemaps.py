@@ -43,7 +43,7 @@ from typing import Callable
 
 import numpy as np
 
-from transfer.features.base import FeatureExtractor, NoSettings, chunk_bounds, clip_spans, span_audio
+from transfer.features.base import FeatureExtractor, NoSettings, chunk_bounds, clip_spans, run_chunks, span_audio
 
 NAME = "egemaps"
 FEATURE_SET = "eGeMAPSv02"
@@ -201,21 +201,15 @@ def compute(dataset, settings: NoSettings, *, batch_size: int = 16, scheduler: s
             progress: Callable[[int], None] | None = None,
             on_start: Callable[[int], None] | None = None) -> np.ndarray:
     """The functionals of every clip of a built dataset, in chunks on the executor (local processes or Dask)."""
-    from foundation.executor import make_executor
-
     spans = clip_spans(dataset)
     if on_start:
         on_start(len(spans))
     sample_rate = int(dataset.record["features"]["sample_rate"])
     chunks = chunk_bounds(len(spans), chunk_clips or CHUNK_CLIPS, 1)
     tasks = [(spans[start:stop], sample_rate) for start, stop in chunks]
-    parts: list[np.ndarray | None] = [None] * len(chunks)
     processes = max(1, min(workers or os.cpu_count() or 1, len(tasks)))  # openSMILE is single-threaded
-    with make_executor(scheduler, dask_address, processes) as engine:
-        for i, part in engine.map_unordered(egemaps_chunk, tasks):
-            parts[i] = part
-            if progress:
-                progress(len(part))
+    parts = run_chunks(egemaps_chunk, tasks, scheduler=scheduler, dask_address=dask_address, processes=processes,
+                       progress=progress)
     return np.concatenate(parts) if parts else np.zeros((0, DIM), np.float32)
 
 

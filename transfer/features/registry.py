@@ -115,7 +115,7 @@ class Embedding:
         return self.extractor.weights_record(self.settings)
 
     def record(self) -> dict:
-        """The ``features`` record of ``metrics.json`` and ``model.json``: the extractor's record, and what was asked."""
+        """The ``features`` record of ``metrics.json`` and ``model.json``: the extractor's record and what was asked."""
         return {**self.extractor.record(self.settings), "requested": self.requested or self.features,
                 "note": self.note}
 
@@ -248,8 +248,8 @@ EmbeddingConfig = dataclasses.make_dataclass(
     "EmbeddingConfig", _embedding_fields(), frozen=True,
     namespace={"__post_init__": _embedding_post_init, "resolve": resolve_embedding, "options": _options_for,
                "updated": _updated, "describe": _describe_config,
-               "__doc__": """What a step embeds with: the extractor (``features``: a :data:`FEATURES` name or ``auto``), the batch
-    size, and one field per extractor that has options, named after it, holding its options object (``vgg16``,
+               "__doc__": """What a step embeds with: the extractor (``features``: a :data:`FEATURES` name or ``auto``),
+    the batch size, and one field per extractor that has options, named after it, holding its options object (``vgg16``,
     ``whisper``). Generated from :data:`FEATURES`. :meth:`resolve` gives the :class:`Embedding` this machine runs;
     :meth:`options` the options object of one extractor; :meth:`updated` a copy with some options changed."""})
 EmbeddingConfig.__module__ = __name__  # where pickle (Dask) finds it

@@ -51,7 +51,7 @@ from typing import Callable
 import numpy as np
 
 from foundation.config import check_ranges, option
-from transfer.features.base import DEFAULT_CHUNK_CLIPS, FeatureExtractor, chunk_bounds
+from transfer.features.base import DEFAULT_CHUNK_CLIPS, FeatureExtractor, chunk_bounds, run_chunks, settings_check
 from transfer.features.precision import DEFAULT_PRECISION, PRECISIONS, REFERENCE_PRECISION, RESOLVED_PRECISIONS
 
 IMAGE_VERSION = 1
@@ -633,10 +633,7 @@ def settings_problem(values) -> str | None:
                " or ".join(RESOLVED_PRECISIONS)),
               ("frames", values.get("frames") or REFERENCE_FRAMES, lambda v: v in FRAME_MODES,
                f"one of {', '.join(FRAME_MODES)}"))
-    for key, value, holds, what in checks:
-        if not holds(value):
-            return f"the VGG16 {key} is {value!r}, not {what}"
-    return None
+    return settings_check(checks, "VGG16")
 
 
 def cache_record(settings: VGG16Settings) -> dict:
@@ -668,8 +665,6 @@ def compute(dataset, settings: VGG16Settings, *, batch_size: int = 16, scheduler
     workers, each loading the network once. The chunks are assembled in order, so the array is the same bytes
     either way. ``chunk_clips`` defaults to 256 on Dask and 4 batches locally, where chunks only pace progress.
     """
-    from foundation.executor import make_executor
-
     features_path = str(dataset.features_path.resolve())
     logmel = np.load(features_path, mmap_mode="r")
     n = len(logmel)
@@ -680,12 +675,8 @@ def compute(dataset, settings: VGG16Settings, *, batch_size: int = 16, scheduler
     # speech-only frames plan batches within blocks of PLAN_CLIPS: tasks are whole blocks
     chunks = chunk_bounds(n, chunk_clips, PLAN_CLIPS if settings.frames == "speech" else batch_size)
     tasks = [(features_path, start, stop, settings, batch_size) for start, stop in chunks]
-    parts: list[np.ndarray | None] = [None] * len(chunks)
-    with make_executor(scheduler, dask_address, 1 if scheduler == "local" else workers) as engine:
-        for i, part in engine.map_unordered(embed_chunk, tasks):
-            parts[i] = part
-            if progress:
-                progress(len(part))
+    parts = run_chunks(embed_chunk, tasks, scheduler=scheduler, dask_address=dask_address,
+                       processes=1 if scheduler == "local" else workers, progress=progress)
     if parts:
         return np.concatenate(parts)
     # an empty dataset: the shape still needs the network's width

@@ -49,7 +49,8 @@ from typing import Callable, Sequence
 import numpy as np
 
 from foundation.config import check_ranges, option
-from transfer.features.base import ExtractorUnavailable, FeatureExtractor, chunk_bounds, clip_spans, span_audio
+from transfer.features.base import (ExtractorUnavailable, FeatureExtractor, chunk_bounds, clip_spans, run_chunks,
+                                    settings_check, span_audio)
 
 NAME = "whisper"
 OPTION_GROUP = "embedding: whisper"
@@ -245,10 +246,7 @@ def settings_problem(record) -> str | None:
                f"one of {', '.join(POOLINGS)}"),
               ("compute_type", values.get("compute_type", "int8"), lambda v: v in COMPUTE_TYPES[1:],
                f"one of {', '.join(COMPUTE_TYPES[1:])}"))
-    for key_, value, holds, what in checks:
-        if not holds(value):
-            return f"the Whisper {key_} is {value!r}, not {what}"
-    return None
+    return settings_check(checks, "Whisper")
 
 
 def key(settings: WhisperSettings) -> str:
@@ -457,8 +455,6 @@ def compute(dataset, settings: WhisperSettings, *, batch_size: int = 16, schedul
     process whose CTranslate2 threads run can wait forever on a lock); on Dask each (single-threaded) worker with one
     thread. Packed clips are chunked in whole blocks of :data:`PACK_BLOCK`, so every chunking packs alike.
     """
-    from foundation.executor import make_executor
-
     spans = clip_spans(dataset)
     if on_start:
         on_start(len(spans))
@@ -471,12 +467,8 @@ def compute(dataset, settings: WhisperSettings, *, batch_size: int = 16, schedul
         processes = max(1, workers or 1)
     threads = settings.threads or (1 if scheduler == "dask" else max(1, _cpu_count() // processes))
     tasks = [(spans[start:stop], sample_rate, settings, batch_size, threads) for start, stop in chunks]
-    parts: list[np.ndarray | None] = [None] * len(chunks)
-    with make_executor(scheduler, dask_address, processes, start_method="spawn") as engine:
-        for i, part in engine.map_unordered(whisper_chunk, tasks):
-            parts[i] = part
-            if progress:
-                progress(len(part))
+    parts = run_chunks(whisper_chunk, tasks, scheduler=scheduler, dask_address=dask_address, processes=processes,
+                       start_method="spawn", progress=progress)
     if parts:
         return np.concatenate(parts)
     return np.zeros((0, get_encoder(settings, threads).dim), np.float32)
@@ -515,7 +507,8 @@ WHISPER = FeatureExtractor(
     reads="audio", key=key, cache_record=cache_record, settings_record=settings_record, compute=compute,
     clip_embedder=clip_embedder, options_type=WhisperOptions, resolve=resolve,
     settings_from_record=settings_from_record, weights_record=lambda settings: settings.model.record(),
-    uses_weights=True, location_option="model", settings_problem=settings_problem, describe=describe, unavailable=unavailable, licence=LICENCE,
+    uses_weights=True, location_option="model", settings_problem=settings_problem, describe=describe,
+    unavailable=unavailable, licence=LICENCE,
     provenance={"package": "ctranslate2", "package_version": _package_version("ctranslate2"),
                 "log_mel": f"faster-whisper {_package_version('faster-whisper')} FeatureExtractor",
                 "weights": "OpenAI Whisper base (MIT), converted to CTranslate2 by Systran (faster-whisper-base), "
