@@ -28,18 +28,23 @@ class Holder:
             from foundation.locking import folder_lock
             with folder_lock({str(folder)!r}, "build"):
                 if {fork!r} and os.fork() == 0:
-                    print("forked", flush=True)  # the child's at-fork hooks have run when fork returns here
+                    # the child's at-fork hooks have run when fork returns here; one write per line, so the two
+                    # processes' lines never interleave (stdout may be unbuffered: PYTHONUNBUFFERED)
+                    sys.stdout.write(f"forked {{os.getpid()}}\\n")
+                    sys.stdout.flush()
                     time.sleep(60)
                     os._exit(0)
-                print("held", flush=True)
+                sys.stdout.write("held\\n")
+                sys.stdout.flush()
                 sys.stdin.read()
         """)
         self.process = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                         text=True, cwd=REPO_ROOT, start_new_session=True)
         # With fork, wait for the child too: killed before the child has run at all, the parent would leave the
         # lock with a process that has not yet closed its copy (the race the test must not depend on).
-        lines = {self.process.stdout.readline().strip() for _ in range(2 if fork else 1)}
-        assert lines == ({"held", "forked"} if fork else {"held"})
+        lines = [self.process.stdout.readline().split() for _ in range(2 if fork else 1)]
+        assert sorted(words[0] for words in lines) == (["forked", "held"] if fork else ["held"]), lines
+        self.child_pid = next((int(words[1]) for words in lines if words[0] == "forked"), None)
 
     def release(self) -> None:
         self.process.stdin.close()
@@ -86,9 +91,14 @@ def test_a_lock_left_by_a_killed_process_blocks_nobody(tmp_path, holders):
 
 def test_children_forked_while_it_is_held_do_not_keep_it(tmp_path, holders):
     # a build's worker processes are forked from it: killed, the build must not leave its folder locked by them
-    holders(tmp_path / "out", fork=True).kill()
-    with folder_lock(tmp_path / "out", "build"):
-        pass
+    holder = holders(tmp_path / "out", fork=True)
+    with pytest.raises(FolderBusyError, match=f"process {holder.process.pid} "):  # held by the parent
+        with folder_lock(tmp_path / "out", "build"):
+            pass
+    holder.kill()
+    os.kill(holder.child_pid, 0)  # the forked child lives on (ProcessLookupError otherwise) ...
+    with folder_lock(tmp_path / "out", "build"):  # ... and the folder is free: this process holds it now
+        assert (tmp_path / "out" / LOCK_FILE).is_file()
 
 
 def test_the_lock_is_reentrant_in_one_process_and_a_folder_it_made_is_removed_when_empty(tmp_path):
