@@ -129,6 +129,7 @@ class Embedding:
 
 
 def _options_of(config, name: str):
+    """The options object ``config`` holds for extractor ``name`` (:class:`NoOptions` for one without)."""
     return getattr(config, name) if get_extractor(name).has_options else NoOptions()
 
 
@@ -215,11 +216,6 @@ def _embedding_post_init(self) -> None:
         get_extractor(self.features)
 
 
-def _options_for(config, name: str):
-    """The options object ``config`` holds for extractor ``name`` (:class:`NoOptions` for one without)."""
-    return _options_of(config, name)
-
-
 def _updated(config, features: str | None = None, batch_size: int | None = None, **options):
     """``config`` with ``features``/``batch_size`` replaced and, per extractor named in ``options``, the given
     fields of its options replaced: ``config.updated(vgg16={"pooling": "gap"})``."""
@@ -246,7 +242,7 @@ def _embedding_fields() -> list[tuple]:
 
 EmbeddingConfig = dataclasses.make_dataclass(
     "EmbeddingConfig", _embedding_fields(), frozen=True,
-    namespace={"__post_init__": _embedding_post_init, "resolve": resolve_embedding, "options": _options_for,
+    namespace={"__post_init__": _embedding_post_init, "resolve": resolve_embedding, "options": _options_of,
                "updated": _updated, "describe": _describe_config,
                "__doc__": """What a step embeds with: the extractor (``features``: a :data:`FEATURES` name or ``auto``),
     the batch size, and one field per extractor that has options, named after it, holding its options object (``vgg16``,
