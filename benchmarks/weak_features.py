@@ -225,10 +225,10 @@ def run(args) -> dict:
                         labels_of.setdefault(key, []).append(pairing_seed)
                         if labels_from == "weak":
                             test_p[(features, C)] = (y, scores, speakers)
-                            if tess is not None:
-                                Z = trained.standardiser.transform(tess["X"][features], tess["speakers"])
-                                tess_runs.setdefault((key[0], p, rotation.name), {})[pairing_seed] = \
-                                    predict_head(trained.head, Z)
+                        if tess is not None:  # every model, the ceiling's too, scores the second corpus
+                            Z = trained.standardiser.transform(tess["X"][features], tess["speakers"])
+                            tess_runs.setdefault((key[0], key[1], rotation.name), {})[pairing_seed] = \
+                                predict_head(trained.head, Z)
                         print(f"  {tag} {rotation.name} {key[0]}: {rank_auc(y, scores):.3f}", flush=True)
                     if all(f in extractors for f in AVERAGED_OF):
                         for C in args.c_grid:
@@ -319,11 +319,19 @@ def tables(record: dict) -> list[dict]:
                          "mean over pairing seeds per rotation, rotations in the order of their test speakers' names, "
                          "(inv) where the 95% interval over its clips lies wholly below 0.5."),
             })
-    ceiling_rows = [[r["map"], r["row"].removeprefix("ceiling: "), _cell(r)] for r in record["ceilings"]]
+    def tess_of(r):
+        runs = sorted(zs.get((r["map"], r["row"], None), []), key=lambda z: z["rotation"])
+        return " ".join(f"{z['roc_auc']:.2f}" + ("(inv)" if z["verdict"] == "inverted" else "") for z in runs) or "—"
+
+    ceiling_rows = [[r["map"], r["row"].removeprefix("ceiling: "), _cell(r), tess_of(r)] for r in record["ceilings"]]
     if ceiling_rows:
         out.append({"title": "True-label ceiling per extractor and C (the same model on every training clip's true "
-                             "valence; any p)", "columns": ["valence map", "features, logistic C", "ROC AUC [95% CI]"],
-                    "rows": ceiling_rows, "note": "One pairing (the labels are the truth); intervals over test speakers."})
+                             "valence; any p)",
+                    "columns": ["valence map", "features, logistic C", "ROC AUC [95% CI]",
+                                f"zero-shot {record['zero_shot'] or ''} AUC per rotation"],
+                    "rows": ceiling_rows, "note": "One pairing (the labels are the truth); intervals over test speakers. "
+                                                  "Zero-shot: the true-label model of each rotation on the second "
+                                                  "corpus, (inv) where its 95% interval lies wholly below 0.5."})
     return out
 
 
