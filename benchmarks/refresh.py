@@ -124,7 +124,7 @@ REGISTRY: tuple[Result, ...] = (
                                        "the default recipe, the references and the default on VGG16 features"),
     Result("weak-levers", ("reports/weak_supervision_levers/levers.json", "reports/weak_supervision_levers/levers.md"),
            ("benchmarks.weak_levers", "--work", "build/weak_supervision", "--out", "reports/weak_supervision_levers"),
-           inputs=("build/weak_supervision",), long=True, minutes=12,
+           inputs=("build/weak_supervision",), long=True, minutes=30,
            what="one lever at a time on the weak-supervision benchmark at p = 0.75 (cleanlab: the bench extra)"),
     Result("weak-features", ("reports/weak_supervision_features/features.json",
                              "reports/weak_supervision_features/features.md", "build/weak_features"),
@@ -166,7 +166,7 @@ REGISTRY: tuple[Result, ...] = (
                                     "reports/embed_precision_weak/weak_supervision.json",
                                     "reports/embed_precision_weak/weak_supervision.md", "build/embed-precision-weak"),
            ("benchmarks.embed_precision_weak", "--root", RAVDESS_1_6, "--root", RAVDESS_7_12, "--sentences", MELD),
-           long=True, minutes=6,
+           long=True, minutes=10,
            what="the weak-supervision default recipe with VGG16 features at p = 0.75: its defaults against its "
                 "reference path (float32 over whole clips), paired run by run"),
     Result("export-check", (f"{EXPORT}/export_check.json", f"{EXPORT}/export_check.md", "build/export-check"),

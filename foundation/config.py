@@ -56,7 +56,7 @@ def option(default: Any = MISSING, *, help: str, default_factory: Any = MISSING,
            parse: Callable[[str], Any] | None = None, default_text: str | None = None, group: str | None = None,
            cli: bool = True, repeat: bool = False, required: bool | None = None, cli_default: Any = MISSING,
            follows: str | None = None, minimum: float | None = None, maximum: float | None = None,
-           exclusive_minimum: float | None = None, exclusive_maximum: float | None = None):
+           exclusive_minimum: float | None = None, exclusive_maximum: float | None = None, compare: bool = True):
     """A dataclass field with its command-line and config-file description.
 
     Parameters
@@ -96,12 +96,15 @@ def option(default: Any = MISSING, *, help: str, default_factory: Any = MISSING,
     minimum, maximum, exclusive_minimum, exclusive_maximum : number, optional
         The range of a number (of each item of a tuple of numbers), in the field's units; a number must be
         finite whatever its range (:func:`range_problem`).
+    compare : bool
+        As for :func:`dataclasses.field`: False for a field that says how a value was reached, not what it is
+        (two configurations that hold the same values are equal).
     """
     meta = {"help": help, "flag": flag, "aliases": tuple(aliases), "metavar": metavar, "choices": choices,
             "parse": parse, "default_text": default_text, "group": group, "cli": cli, "repeat": repeat,
             "required": required, "cli_default": cli_default, "follows": follows, "minimum": minimum,
             "maximum": maximum, "exclusive_minimum": exclusive_minimum, "exclusive_maximum": exclusive_maximum}
-    return field(default=default, default_factory=default_factory, metadata={META_KEY: meta})
+    return field(default=default, default_factory=default_factory, compare=compare, metadata={META_KEY: meta})
 
 
 # -------------------------------------------------------------------------------------------------- fields

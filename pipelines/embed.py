@@ -1,6 +1,6 @@
 """Embed every clip of a built dataset with a feature extractor (cached in DATASET/embeddings/).
 
-    python -m pipelines.embed --dataset build/demo                 # Whisper where it runs, else VGG16
+    python -m pipelines.embed --dataset build/demo            # Whisper where it runs, else VGG16
     python -m pipelines.embed --dataset build/demo --whisper-model ~/models/faster-whisper-small
     python -m pipelines.embed --dataset build/demo --features vgg16 --layer block3_conv3
     python -m pipelines.embed --dataset build/demo --features egemaps    # the [egemaps] extra

@@ -25,10 +25,10 @@ step's configuration fields (docs/options.md, "One file for the whole run"):
     root = "calls/manifest.csv"
     clip_seconds = 5.0
     policy = "vader"
-    [embed]         # transfer.features.EmbeddingConfig: features, batch_size, and each extractor's options:
-    features = "auto"   # [embed.whisper] (model, input, window_s, pooling, ...), [embed.vgg16] (weights, layer,
-    [embed.whisper]     # pooling, n_bands, precision, frames); or in [embed] under their flags' names
-    window_s = 10.0     # (whisper_window = 10.0, layer = "block3_conv3")
+    [embed]         # transfer.features.EmbeddingConfig; one table per extractor:
+    features = "auto"
+    [embed.whisper]     # model, input, window_s, pooling, ...; [embed.vgg16]: weights, layer, ...
+    window_s = 10.0     # or in [embed] under the flag's name: whisper_window = 10.0
     [train]         # transfer.training.TrainConfig and TrainOptions (the embedding is [embed]'s)
     head = {kind = "dense", max_epochs = 50}
     human_labels = "labels.csv"

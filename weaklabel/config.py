@@ -108,8 +108,10 @@ class BuildConfig:
     #: How ``policy`` and ``neutral_band`` were resolved, so that :meth:`fall_back` can resolve them again: neither
     #: part of the fingerprint nor recorded.
     policy_from_auto: bool = option(
-        False, cli=False, help="the policy was resolved here from auto (a teacher failing while scoring falls back)")
-    band_from_policy: bool = option(False, cli=False, help="no neutral band was given: the band is the policy's own")
+        False, cli=False, compare=False,
+        help="the policy was resolved here from auto (a teacher failing while scoring falls back)")
+    band_from_policy: bool = option(False, cli=False, compare=False,
+                                    help="no neutral band was given: the band is the policy's own")
 
     def __post_init__(self):
         if self.policy == AUTO_POLICY:
