@@ -183,7 +183,7 @@ def run(args) -> dict:
                 base = args.work / tag / "build"
                 build = build_dataset(BuildConfig(corpus="manifest", root=str(manifest_path.resolve()), policy=policy,
                                                   neutral_band=band, seed=0), base, workers=args.workers,
-                                      overwrite=True)
+                                      overwrite=True, start_method="spawn")  # this process has run TensorFlow
                 print(f"{tag}: build {'up to date' if build.up_to_date else 'done'}", flush=True)
                 if tess is None and args.zero_shot:
                     from transfer.acted_evaluation import select_clips

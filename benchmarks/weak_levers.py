@@ -103,7 +103,8 @@ def base_build(pairing: Path, n_mels: int | None) -> Path:
 
     source = Dataset(pairing / "build").config
     out = pairing / f"build-mels{n_mels}"
-    build_dataset(replace(source, mel=replace(source.mel, n_mels=n_mels)), out, overwrite=True)
+    build_dataset(replace(source, mel=replace(source.mel, n_mels=n_mels)), out, overwrite=True,
+                  start_method="spawn")  # this process has run TensorFlow and CTranslate2
     return out
 
 

@@ -81,6 +81,20 @@ def test_same_seed_same_bytes_any_worker_count(small_mosei, tmp_path):
     assert a["features/logmel.npy"] != c["features/logmel.npy"]
 
 
+def test_workers_started_fresh_give_the_same_bytes(small_mosei, tmp_path, monkeypatch):
+    """start_method="spawn" (for a process that has run TensorFlow or CTranslate2 before it builds) starts the
+    workers as fresh interpreters, and they write what one process writes."""
+    import multiprocessing
+
+    asked = []
+    real = multiprocessing.get_context
+    monkeypatch.setattr(multiprocessing, "get_context", lambda method=None: asked.append(method) or real(method))
+    build_dataset(config_for(small_mosei), tmp_path / "a", workers=1)
+    build_dataset(config_for(small_mosei), tmp_path / "b", workers=2, start_method="spawn")
+    assert "spawn" in asked
+    assert read_outputs(tmp_path / "a") == read_outputs(tmp_path / "b")
+
+
 def test_rerun_is_up_to_date_and_conflicting_config_is_refused(small_mosei, tmp_path):
     out = tmp_path / "out"
     build_dataset(config_for(small_mosei), out, workers=1)

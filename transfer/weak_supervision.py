@@ -321,7 +321,8 @@ def run_weak_supervision(config: WeakSupervisionConfig, work_dir: str | Path,
             base = work_dir / tag / "build"
             build_config = BuildConfig(corpus="manifest", root=str(manifest_path.resolve()), policy=config.policy,
                                        neutral_band=all_recipes[0].band, seed=config.seed)
-            result = build_dataset(build_config, base, workers=config.workers, overwrite=True)
+            # spawned workers: this process has run TensorFlow and CTranslate2 by the second build
+            result = build_dataset(build_config, base, workers=config.workers, overwrite=True, start_method="spawn")
             log(f"{tag}: build {'up to date' if result.up_to_date else 'done'} ({result.counts['segments']} clips)")
             for rotation_index, rotation in enumerate(rotations):
                 folds = write_rotation_folds(manifest, rotation, work_dir / tag / f"folds-rot{rotation_index}.json")

