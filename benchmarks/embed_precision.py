@@ -86,19 +86,19 @@ def computed_flops(logmel: np.ndarray, layer: str, batch_size: int, frames: str)
     it is given (speech-only: each batch's planned width, :meth:`transfer.features.vgg16.Embedder._embed_speech`;
     whole clips: every batch, the last padded to ``batch_size``)."""
     from benchmarks.embed_speed import vgg16_conv_flops
-    from transfer.features import vgg16
+    from transfer.features import vgg16, vgg16_frames
 
     n, n_mels, n_frames = logmel.shape
     if frames == "full":
         return -(-n // batch_size) * batch_size * vgg16_conv_flops(n_mels, n_frames, layer)["total_flops"]
     total = 0
-    n_out = vgg16.output_width(n_frames, layer)
+    n_out = vgg16_frames.output_width(n_frames, layer)
     for block in range(0, n, vgg16.PLAN_CLIPS):
         clips = np.asarray(logmel[block:block + vgg16.PLAN_CLIPS])
-        mask = vgg16.frames_at_layer(vgg16.speech_frames(clips), n_out)
+        mask = vgg16_frames.frames_at_layer(vgg16_frames.speech_frames(clips), n_out)
         mask[~mask.any(axis=1)] = True
-        _, widths = vgg16.speech_windows(mask, layer, n_frames)
-        for members, width in vgg16.plan_batches(widths, batch_size, n_frames):
+        _, widths = vgg16_frames.speech_windows(mask, layer, n_frames)
+        for members, width in vgg16_frames.plan_batches(widths, batch_size, n_frames):
             total += len(members) * vgg16_conv_flops(n_mels, width, layer)["total_flops"]
     return total
 
@@ -163,7 +163,8 @@ def measure(ravdess: Path, weights, layer: str, batch_size: int, rounds: int, ge
             seed: int, max_clips: int | None, train_rows: int, benchmarks_json: Path, log=print) -> dict:
     from foundation.metrics import binary_metrics, paired_auc_difference
     from transfer.features.precision import DEFAULT_PRECISION, resolve_precision
-    from transfer.features.vgg16 import DEFAULT_FRAMES, Embedder, speech_frames
+    from transfer.features.vgg16 import DEFAULT_FRAMES, Embedder
+    from transfer.features.vgg16_frames import speech_frames
     from transfer.probe import grouped_probe_predictions
     from weaklabel.audio import DEFAULT_CLIP_SECONDS
     from weaklabel.features import LogMelParams, clip_logmel_for_files

@@ -200,7 +200,7 @@ def measure_build_env(root: Path, warm_root: Path, scratch: Path, rounds: int, w
 
 def grey_images(logmel: np.ndarray) -> np.ndarray:
     """The grey image of ``transfer.embedding.logmel_to_vgg_input`` before the channel copy: (n, H, W, 1)."""
-    from transfer.features.vgg16 import IMAGE_DB_RANGE
+    from transfer.features.vgg16_frames import IMAGE_DB_RANGE
 
     db = np.asarray(logmel, dtype=np.float32)
     top = db.max(axis=(1, 2), keepdims=True)
@@ -212,7 +212,7 @@ def folded_model(embedder):
     import keras
     import tensorflow as tf
 
-    from transfer.features.vgg16 import VGG_BGR_MEANS
+    from transfer.features.vgg16_frames import VGG_BGR_MEANS
 
     base = embedder.model
     conv1 = base.get_layer("block1_conv1")
@@ -245,7 +245,8 @@ def measure_folded_conv1(weights, layer: str, batch_size: int, pairs: int, log=p
     import tensorflow as tf
 
     from benchmarks.embed_speed import synthetic_logmel
-    from transfer.features.vgg16 import Embedder, logmel_to_vgg_input
+    from transfer.features.vgg16 import Embedder
+    from transfer.features.vgg16_frames import logmel_to_vgg_input
 
     embedder = Embedder(weights, layer, image_shape=(128, 438), jit=True, pooling="gap")  # the GAP graph: compared whole
     model = folded_model(embedder)

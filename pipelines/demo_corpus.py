@@ -1,5 +1,5 @@
 """Write the synthetic demo corpus: ``python -m pipelines.demo_corpus OUT_DIR [--seed N] [--recordings N]
-[--sentences N]`` (``python -m weaklabel.demo`` is the same command under its former name)."""
+[--sentences N]`` (``python -m weaklabel.demo`` runs the same command)."""
 from __future__ import annotations
 
 import json

@@ -2,7 +2,7 @@
 
     python -m pipelines.weights [--weights SPEC] [--cache-dir DIR]
 
-(``python -m transfer.weights`` is the same command under its former name.)
+(``python -m transfer.weights`` runs the same command.)
 """
 from __future__ import annotations
 

@@ -27,7 +27,7 @@ class ReportConfig:
         (), repeat=True, aliases=("--benchmark",), metavar="FILE", group="report",
         default_text="every acted_evaluation.json under DATASET/evaluations/",
         help="an acted_evaluation.json (python -m pipelines.evaluate_acted) to include (repeatable; --benchmark "
-             "is its former name)")
+             "is the same option)")
     label_quality: tuple[str, ...] = option(
         (), repeat=True, metavar="FILE", group="report", default_text="DATASET/label_quality.json when present",
         help="a label-quality JSON file with a top-level 'tables' list to include (repeatable)")

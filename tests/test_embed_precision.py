@@ -17,8 +17,8 @@ import pytest
 
 from transfer.features import precision as precision_module
 from transfer.features.precision import resolve_precision
-from transfer.features.vgg16 import (Embedder, VGG16Settings, embed_chunk, output_width, plan_batches,
-                                     receptive_field, speech_windows)
+from transfer.features.vgg16 import Embedder, VGG16Settings, embed_chunk
+from transfer.features.vgg16_frames import output_width, plan_batches, receptive_field, speech_windows
 
 from .conftest import embedding_config, vgg16_embedding
 

@@ -305,7 +305,7 @@ def test_an_inverted_zero_shot_result_is_flagged_with_its_speakers(tmp_path, ton
     """A corpus whose voices say the opposite of the training speakers' (low pitch for positive): the model
     ranks its negative clips first, and every output says so instead of printing the AUC as a result."""
     from reporting.inputs import read_tables_file
-    from reporting.sections import _tables_html
+    from reporting.sections.tables import _tables_html
     from foundation.metrics import INVERTED_TEXT
 
     root = tmp_path / "flipped"
@@ -339,7 +339,7 @@ def test_an_inverted_zero_shot_result_is_flagged_with_its_speakers(tmp_path, ton
 
 def test_report_flags_an_inverted_interval_in_tables_written_before_verdicts(tmp_path):
     from reporting.inputs import read_tables_file
-    from reporting.sections import _tables_html, inverted_rows
+    from reporting.sections.tables import _tables_html, inverted_rows
 
     old = {"title": "Zero-shot: the trained model on this corpus",
            "columns": ["model", "n", "positive", "positive share", "ROC AUC", "95% CI", "balanced accuracy"],

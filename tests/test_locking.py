@@ -2,6 +2,8 @@
 into a dataset folder; a second writer stops at once, naming the holder; a dead holder blocks nobody."""
 from __future__ import annotations
 
+import fcntl
+import json
 import os
 import signal
 import subprocess
@@ -89,16 +91,28 @@ def test_a_lock_left_by_a_killed_process_blocks_nobody(tmp_path, holders):
         pass
 
 
-def test_children_forked_while_it_is_held_do_not_keep_it(tmp_path, holders):
-    # a build's worker processes are forked from it: killed, the build must not leave its folder locked by them
+@pytest.mark.parametrize("end", ["release", "kill"])
+def test_children_forked_while_it_is_held_do_not_keep_it(tmp_path, holders, end):
+    # a build's worker processes are forked from it: once the build has released its lock (or was killed), a
+    # worker that lives on must not hold it. The lock file the parent locked is opened here before it ends (a
+    # release unlinks it), and flock on that very file succeeds at once, while the forked child still runs.
     holder = holders(tmp_path / "out", fork=True)
     with pytest.raises(FolderBusyError, match=f"process {holder.process.pid} "):  # held by the parent
         with folder_lock(tmp_path / "out", "build"):
             pass
-    holder.kill()
-    os.kill(holder.child_pid, 0)  # the forked child lives on (ProcessLookupError otherwise) ...
-    with folder_lock(tmp_path / "out", "build"):  # ... and the folder is free: this process holds it now
-        assert (tmp_path / "out" / LOCK_FILE).is_file()
+    fd = os.open(tmp_path / "out" / LOCK_FILE, os.O_RDONLY)
+    try:
+        with pytest.raises(BlockingIOError):  # the parent holds it: the probe itself can see a held lock
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        holder.release() if end == "release" else holder.kill()
+        os.kill(holder.child_pid, 0)  # the forked child lives on (ProcessLookupError otherwise) ...
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # ... and holds no lock: BlockingIOError if it kept one
+        fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+    os.kill(holder.child_pid, 0)  # still running: its exit is not what freed the lock
+    with folder_lock(tmp_path / "out", "build"):  # the folder is free: this process holds it now
+        assert json.loads((tmp_path / "out" / LOCK_FILE).read_text())["pid"] == os.getpid()
 
 
 def test_the_lock_is_reentrant_in_one_process_and_a_folder_it_made_is_removed_when_empty(tmp_path):

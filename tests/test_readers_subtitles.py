@@ -9,8 +9,9 @@ import pytest
 
 from weaklabel.errors import CorpusError
 from weaklabel.readers import read_corpus
-from weaklabel.readers.subtitles import (AUDIO_SUFFIXES, SUBTITLE_SUFFIXES, Cue, CueError, parse_srt,
-                                         parse_vtt, parse_whisper_json, read_subtitle_corpus)
+from weaklabel.readers.cues import Cue, CueError, parse_srt, parse_vtt
+from weaklabel.readers.subtitles import AUDIO_SUFFIXES, SUBTITLE_SUFFIXES, read_subtitle_corpus
+from weaklabel.readers.whisper_json import parse_whisper_json
 from weaklabel.segments import BAD_ENCODING, BAD_TIMESTAMPS, BAD_TRANSCRIPT_LINE, EMPTY_TEXT
 
 

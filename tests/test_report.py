@@ -210,7 +210,7 @@ def test_the_default_report_goes_inside_its_dataset_wherever_the_user_stands(dat
 def test_the_model_section_names_what_was_trained_and_marks_figures_that_mean_nothing(dataset, tmp_path, capsys):
     """A logistic head is called one, from the record; a test side of 2 clips of one speaker is "not a result" in
     metrics.json, in train's console table and in the report's header, tables and ROC legends (issue 22)."""
-    from reporting.sections import roc_panels
+    from reporting.sections.model import roc_panels
 
     data = tmp_path / "ds"
     shutil.copytree(dataset, data, ignore=shutil.ignore_patterns("metrics.json", "model", "embeddings", "benchmarks",

@@ -11,7 +11,8 @@ import pytest
 import soundfile as sf
 
 from transfer.embedding import embed_dataset
-from transfer.features.vgg16 import DEFAULT_LAYER, Embedder, logmel_to_vgg_input
+from transfer.features.vgg16 import DEFAULT_LAYER, Embedder
+from transfer.features.vgg16_frames import logmel_to_vgg_input
 from transfer.model import window_spans, window_weights
 from transfer.weights import resolve_vgg16_weights
 from weaklabel.build import BuildConfig, build_dataset

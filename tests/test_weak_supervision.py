@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
-from transfer.features.vgg16 import band_pool, frames_at_layer, speech_frames
+from transfer.features.vgg16_frames import band_pool, frames_at_layer, speech_frames
 from transfer.standardise import GroupStandardiser
 from weaklabel.build import BuildConfig, build_dataset
 from weaklabel.relabel import relabel_dataset

