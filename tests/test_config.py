@@ -297,7 +297,7 @@ def test_a_config_is_kept_as_declared_and_resolved_once(tmp_path):
     from weaklabel.config import fall_back, resolve_build_config
     from weaklabel.policies import AUTO_POLICY, FALLBACK_POLICY, default_band
 
-    declared = BuildConfig()
+    declared = BuildConfig("manifest", "corpus.csv")
     assert declared.policy == AUTO_POLICY and declared.neutral_band is None and not declared.resolved
     resolved = resolve_build_config(declared)
     assert resolved.resolved and resolved.neutral_band == default_band(resolved.policy)
@@ -306,16 +306,16 @@ def test_a_config_is_kept_as_declared_and_resolved_once(tmp_path):
     fallen = fall_back(declared, "the e5 scorer failed")
     assert (fallen.policy, fallen.policy_fallback) == (FALLBACK_POLICY, "the e5 scorer failed")
     assert fallen.neutral_band == default_band(FALLBACK_POLICY)
-    assert fall_back(BuildConfig(neutral_band=0.3), "x").neutral_band == 0.3  # a band given stays
-    assert fall_back(BuildConfig(policy="mean"), "x") is None  # asked for by name: no fallback
+    assert fall_back(BuildConfig("manifest", "c.csv", neutral_band=0.3), "x").neutral_band == 0.3  # a band given stays
+    assert fall_back(BuildConfig("manifest", "c.csv", policy="mean"), "x") is None  # asked for by name: no fallback
 
 
 def test_a_label_model_file_is_read_when_resolved_not_when_declared(tmp_path):
     from weaklabel.config import resolve_build_config
 
     missing = tmp_path / "moved.json"
-    declared = BuildConfig(policy="calibrated", label_model=str(missing), neutral_band=0.3)  # no file read
+    declared = BuildConfig("manifest", "c.csv", policy="calibrated", label_model=str(missing), neutral_band=0.3)  # no file read
     with pytest.raises((ValueError, OSError)):
         resolve_build_config(declared)
     with pytest.raises(ValueError, match="calibrated policy its model"):
-        BuildConfig(policy="mean", label_model=str(missing))
+        BuildConfig("manifest", "c.csv", policy="mean", label_model=str(missing))
