@@ -20,7 +20,7 @@ from pathlib import Path
 
 from foundation.config import CommandLine, make_config
 from pipelines._common import LazyBar, fail
-from weaklabel.label_model import LabelModelConfig
+from weaklabel.label_model_fit import LabelModelConfig
 
 
 def command_line() -> CommandLine:
@@ -34,7 +34,8 @@ def command_line() -> CommandLine:
 
 def main(argv: list[str] | None = None) -> int:
     args, values = command_line().parse(argv)
-    from weaklabel.label_model import fit_label_model_file, save_label_model
+    from weaklabel.label_model import save_label_model
+    from weaklabel.label_model_fit import fit_label_model_file
     from weaklabel.label_quality import label_quality_markdown
     from weaklabel.scorers import ScorerUnavailable
 

@@ -291,3 +291,31 @@ def test_the_build_refuses_the_values_of_issue_21(argv, small_mosei, tmp_path, c
     err = capsys.readouterr().err
     assert exited.value.code == 2 and err.startswith(f"error: {argv[0]}: ") and err.count("\n") == 1, err
     assert not (tmp_path / "o").exists()
+
+
+def test_a_config_is_kept_as_declared_and_resolved_once(tmp_path):
+    from weaklabel.config import fall_back, resolve_build_config
+    from weaklabel.policies import AUTO_POLICY, FALLBACK_POLICY, default_band
+
+    declared = BuildConfig("manifest", "corpus.csv")
+    assert declared.policy == AUTO_POLICY and declared.neutral_band is None and not declared.resolved
+    resolved = resolve_build_config(declared)
+    assert resolved.resolved and resolved.neutral_band == default_band(resolved.policy)
+    assert resolve_build_config(resolved) == resolved
+    assert declared.to_dict() == resolved.to_dict()  # a record is always the resolved configuration
+    fallen = fall_back(declared, "the e5 scorer failed")
+    assert (fallen.policy, fallen.policy_fallback) == (FALLBACK_POLICY, "the e5 scorer failed")
+    assert fallen.neutral_band == default_band(FALLBACK_POLICY)
+    assert fall_back(BuildConfig("manifest", "c.csv", neutral_band=0.3), "x").neutral_band == 0.3  # a band given stays
+    assert fall_back(BuildConfig("manifest", "c.csv", policy="mean"), "x") is None  # asked for by name: no fallback
+
+
+def test_a_label_model_file_is_read_when_resolved_not_when_declared(tmp_path):
+    from weaklabel.config import resolve_build_config
+
+    missing = tmp_path / "moved.json"
+    declared = BuildConfig("manifest", "c.csv", policy="calibrated", label_model=str(missing), neutral_band=0.3)  # no file read
+    with pytest.raises((ValueError, OSError)):
+        resolve_build_config(declared)
+    with pytest.raises(ValueError, match="calibrated policy its model"):
+        BuildConfig("manifest", "c.csv", policy="mean", label_model=str(missing))

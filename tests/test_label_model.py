@@ -199,7 +199,7 @@ def test_groups_of_one_class_each_are_refused_saying_so(tmp_path, capsys):
 
 
 def test_the_fit_says_what_it_will_score_then_counts_up_to_it(tmp_path):
-    from weaklabel.label_model import LabelModelConfig, fit_label_model_file
+    from weaklabel.label_model_fit import LabelModelConfig, fit_label_model_file
 
     labelled_frame().to_csv(tmp_path / "mine.csv", index=False)
     started, done = [], []

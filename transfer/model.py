@@ -30,6 +30,7 @@ import numpy as np
 from foundation.atomic import write_json_atomic
 from foundation.config import check_ranges, option
 from foundation.metrics import DECISION_THRESHOLD
+from transfer.metrics_schema import head_test_metrics
 from weaklabel.audio import AudioReader, centred_clip, seconds_to_samples
 from weaklabel.dataset import MODEL_HEAD_FILE as HEAD_FILE, MODEL_META_FILE as META_FILE
 from weaklabel.features import LogMelParams, log_mel_spectrogram
@@ -341,14 +342,13 @@ def model_quality(meta: dict, model_dir: Path) -> dict:
         ``measured``: True when its head's test ROC AUC is a result against some target, False when none is (too few
         clips or groups, one class, no test clip), None when not known; ``summary``: that in words; ``test_metrics``:
         ``{target: {roc_auc, roc_auc_ci95, n, n_positive, n_groups, not_a_result}}``
-        (:func:`transfer.training.head_test_metrics`), as ``model.json`` records them. A model saved before it
+        (:func:`transfer.metrics_schema.head_test_metrics`), as ``model.json`` records them. A model saved before it
         recorded them takes them from the ``metrics.json`` it was trained with when that still describes it (same
         build, embedding, training configuration and test ROC AUC); failing that only its test ROC AUC against weak
         labels is known.
     """
     from foundation.metrics import not_a_result
     from transfer.metrics_schema import AGAINST_WEAK, TARGETS
-    from transfer.training import head_test_metrics
 
     tests = meta.get("test_metrics")
     if not isinstance(tests, dict):

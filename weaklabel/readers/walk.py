@@ -5,6 +5,8 @@ import os
 from pathlib import Path
 from typing import Iterator
 
+from weaklabel.layout import dataset_entries
+
 
 def walk_files(root: str | Path, skip_hidden: bool = True) -> Iterator[tuple[Path, list[str]]]:
     """Yield ``(folder, sorted file names)`` for ``root`` and every folder below it, in sorted order.
@@ -33,8 +35,6 @@ def walk_files(root: str | Path, skip_hidden: bool = True) -> Iterator[tuple[Pat
 
 def without_dataset_entries(folder: str | Path, names: list[str]) -> list[str]:
     """``names`` (entries of ``folder``) less those of a dataset this tool built in ``folder``
-    (:func:`weaklabel.dataset.dataset_entries`): its ``build.json`` is never a recording's transcript."""
-    from weaklabel.dataset import dataset_entries  # not at the top: weaklabel.dataset imports the readers
-
+    (:func:`weaklabel.layout.dataset_entries`): its ``build.json`` is never a recording's transcript."""
     own = dataset_entries(folder)
     return [name for name in names if name not in own] if own else names
