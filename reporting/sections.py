@@ -853,7 +853,7 @@ def provenance_section(inputs: ReportInputs) -> Section:
 
 
 def weak_supervision_section(inputs: ReportInputs) -> Section:
-    from reporting.weak_supervision import weak_supervision_section as render
+    from reporting.weak_curve import weak_supervision_section as render
 
     return render(inputs.weak_supervision)
 

@@ -354,7 +354,7 @@ def fit_label_model_file(path: str | Path, config: LabelModelConfig = LabelModel
                                          read_labelled_texts)
     from weaklabel.policies import ORIGINAL_POLICY, POLICIES
     from weaklabel.scorers import scorers_of_columns
-    from weaklabel.scoring import ScoringRun
+    from weaklabel.scorers.batch import ScoringRun
 
     path = Path(path)
     features = config.features or shipped_label_model("calibrated").features
