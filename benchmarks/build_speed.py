@@ -60,7 +60,7 @@ PROFILE_COMPONENTS = (
     ("scorer: E5 (embedding, head; cold sentence cache)", "weaklabel/scorers/e5.py", ("score_e5",), ()),
     ("audio decode + clip (soundfile seek/read, soxr, crop/pad)", "weaklabel/build.py", ("cut_span", "_cut_clip"),
      ()),
-    ("log-mel (STFT, mel projection, dB)", "weaklabel/features.py", ("log_mel_spectrogram", "log_mel_placed"), ()),
+    ("log-mel (STFT, mel projection, dB)", "weaklabel/logmel.py", ("log_mel_spectrogram", "log_mel_placed"), ()),
     ("write parts (feature chunks into the staging file, rows record, fsync, rename)", "weaklabel/build.py",
      ("write_part", "_build_part", "_append_features", "__call__"), ("process_audio_file",)),
     ("finalize (merge features, parquet, build.json)", "weaklabel/build.py", ("finalize",), ()),
@@ -196,9 +196,9 @@ def measure_build_speed(corpus_root: Path, scratch: Path, rounds: int, warmup_ro
 def measure_logmel_variants(n_clips: int = 10, rounds: int = 5, seed: int = 0) -> dict:
     """The log-mel transform now (version 2) against the one it replaced (version 1), per frame, on the same clips.
 
-    *version 1*: librosa's arithmetic, which ``weaklabel.features`` repeated until 2026-11-24: float64 window
+    *version 1*: librosa's arithmetic, which ``weaklabel.logmel`` repeated until 2026-11-24: float64 window
     and FFT, complex64 spectrum, dense float32 mel projection through BLAS, clip by clip. *version 2*:
-    ``weaklabel.features.log_mel_spectrogram`` (float32 window and FFT, sparse mel projection over the filters'
+    ``weaklabel.logmel.log_mel_spectrogram`` (float32 window and FFT, sparse mel projection over the filters'
     non-zero weights). Input: ``n_clips`` 7 s clips of synthetic voiced audio (a gliding 180 Hz tone,
     amplitude-modulated, in light noise). Reported: microseconds per frame (best of ``rounds``, one BLAS
     thread), the largest difference in dB and the share of float16 values that differ.
@@ -208,7 +208,7 @@ def measure_logmel_variants(n_clips: int = 10, rounds: int = 5, seed: int = 0) -
     from threadpoolctl import threadpool_limits
 
     from weaklabel.audio import DEFAULT_CLIP_SECONDS, seconds_to_samples
-    from weaklabel.features import LogMelParams, hann_window, log_mel_spectrogram, mel_filter_bank, power_to_db
+    from weaklabel.logmel import LogMelParams, hann_window, log_mel_spectrogram, mel_filter_bank, power_to_db
 
     params = LogMelParams()
     n_samples = seconds_to_samples(DEFAULT_CLIP_SECONDS, params.sample_rate)
@@ -281,7 +281,7 @@ def _build(root: Path, out_dir: Path, workers: int, policy: str = "auto", cold_c
     import tempfile
 
     from weaklabel.build import BuildConfig, build_dataset
-    from weaklabel.scoring import SENTENCE_CACHE_ENV
+    from weaklabel.scorers.batch import SENTENCE_CACHE_ENV
 
     if out_dir.exists():
         shutil.rmtree(out_dir)

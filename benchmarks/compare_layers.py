@@ -47,8 +47,8 @@ def main(argv=None) -> int:
 
     from transfer.training import ORIGINAL_RECIPE, train_and_evaluate
     from transfer.weights import resolve_vgg16_weights
-    from weaklabel.readers.acted import read_ravdess
-    from weaklabel.features import LogMelParams, clip_logmel_for_files
+    from evaluation.acted_corpora import read_ravdess
+    from weaklabel.logmel import LogMelParams, clip_logmel_for_files
 
     weights = resolve_vgg16_weights("imagenet")
     corpus = read_ravdess(args.ravdess)

@@ -70,9 +70,9 @@ def build_acted_dataset(roots: list[str], work: Path, n_clips: int | None = None
     import numpy as np
     import pandas as pd
 
-    from transfer.weak_supervision import WeakSupervisionConfig, read_clips
+    from evaluation.weak_benchmark import WeakSupervisionConfig, read_clips
     from weaklabel.build import BuildConfig, build_dataset
-    from weaklabel.weak_supervision import paired_manifest, write_manifest
+    from evaluation.weak_pairing import paired_manifest, write_manifest
 
     clips, summary = read_clips(WeakSupervisionConfig(roots=tuple(roots), sentences=""))
     if n_clips and n_clips < len(clips):

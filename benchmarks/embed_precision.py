@@ -167,8 +167,8 @@ def measure(ravdess: Path, weights, layer: str, batch_size: int, rounds: int, ge
     from transfer.features.vgg16_frames import speech_frames
     from transfer.probe import grouped_probe_predictions
     from weaklabel.audio import DEFAULT_CLIP_SECONDS
-    from weaklabel.features import LogMelParams, clip_logmel_for_files
-    from weaklabel.readers.acted import read_ravdess
+    from weaklabel.logmel import LogMelParams, clip_logmel_for_files
+    from evaluation.acted_corpora import read_ravdess
 
     started_load = load1()
     corpus = read_ravdess(ravdess)

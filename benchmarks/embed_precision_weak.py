@@ -4,7 +4,7 @@ native kernels -- over speech-only frames) against its reference path (float32 o
     python -m benchmarks.embed_precision_weak --root ../shared/data/ravdess_actors_01-06 \\
         --root ../shared/data/ravdess_actors_07-12 --sentences ../shared/data/meld_dev_sent_emo.csv
 
-The weak-supervision benchmark (:mod:`transfer.weak_supervision`) is run at ``--p`` (0.75) over ``--pairing-seeds``
+The weak-supervision benchmark (:mod:`evaluation.weak_benchmark`) is run at ``--p`` (0.75) over ``--pairing-seeds``
 and every rotation, the default recipe only (no reference rows), twice with ``--features vgg16``: once with VGG16's
 default arithmetic and frames, once on the reference path (``--precision``/``--frames``, default float32 and full);
 the two runs share their builds and re-labelled datasets (``--work``). Each run's test ROC AUC is paired with the
@@ -29,7 +29,7 @@ COMPARISON_JSON, COMPARISON_MD = "comparison.json", "comparison.md"
 def default_runs(record: dict, p: float) -> dict[tuple[int, str], float]:
     """``{(pairing seed, rotation): test ROC AUC}`` of the default recipe's runs at ``p`` in a weak-supervision
     record."""
-    from transfer.weak_supervision import DEFAULT_RECIPE
+    from evaluation.weak_benchmark import DEFAULT_RECIPE
 
     return {(int(r["pairing_seed"]), str(r["rotation"])): float(r["test"]["roc_auc"]) for r in record["runs"]
             if r["recipe"] == DEFAULT_RECIPE and abs(float(r["p"]) - p) < 1e-9}
@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     from benchmarks.common import write_met_result
     from transfer.features import EmbeddingConfig
     from transfer.training import TrainConfig
-    from transfer.weak_supervision import WeakSupervisionConfig, run_weak_supervision, write_weak_supervision
+    from evaluation.weak_benchmark import WeakSupervisionConfig, run_weak_supervision, write_weak_supervision
 
     parser = argparse.ArgumentParser(prog="python -m benchmarks.embed_precision_weak", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)

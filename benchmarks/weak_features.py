@@ -3,7 +3,7 @@
     nice -n 10 python -m benchmarks.weak_features                                   # the full measurement
     nice -n 10 python -m benchmarks.weak_features --p 0.75 --pairing-seeds 0 1 2    # what was committed
 
-The weak-supervision benchmark (:mod:`transfer.weak_supervision`: every acted clip paired with a MELD line whose
+The weak-supervision benchmark (:mod:`evaluation.weak_benchmark`: every acted clip paired with a MELD line whose
 human valence matches the clip's with probability p; the build labels the pairs from the text with the default
 teacher; train, validation and test speakers disjoint, rotated; scored on the held-out speakers' **true** valence)
 run for each row of a grid:
@@ -11,10 +11,10 @@ run for each row of a grid:
 * extractors (:data:`transfer.features.FEATURES`): ``vgg16`` (today's), ``egemaps``, ``vgg16+egemaps`` (scaled
   blocks concatenated), and ``vgg16 | egemaps`` (the two heads' probabilities averaged);
 * the logistic head's C over :data:`C_GRID` (chosen here, on the benchmark, never per split);
-* every valence map of :data:`weaklabel.readers.acted.VALENCE_MAPS` (RAVDESS's *surprised* positive or excluded,
+* every valence map of :data:`evaluation.acted_corpora.VALENCE_MAPS` (RAVDESS's *surprised* positive or excluded,
   *calm* positive or excluded), the clips paired and scored under that map;
 * each p, with ``--pairing-seeds`` pairings and every speaker rotation; the interval resamples pairings and,
-  within them, test speakers (:func:`transfer.weak_supervision.mean_auc_over_rotations`), and every row's
+  within them, test speakers (:func:`evaluation.weak_benchmark.mean_auc_over_rotations`), and every row's
   difference to today's default (VGG16, C = 1e-3, same map) is paired (same datasets, same resamples);
 * the true-label ceiling of each extractor and C (the same model trained on every training clip's true valence);
 * zero-shot on a second corpus (``--zero-shot``, TESS by default): every trained model scores it, per rotation
@@ -82,7 +82,7 @@ def product_defaults() -> dict:
     C, valence map."""
     from transfer.features import DEFAULT_FEATURES, WhisperOptions
     from transfer.head import DEFAULT_LOGISTIC_C
-    from weaklabel.readers.acted import DEFAULT_VALENCE_MAP
+    from evaluation.acted_corpora import DEFAULT_VALENCE_MAP
 
     whisper = WhisperOptions()
     return {"features": DEFAULT_FEATURES, "whisper_input": whisper.input, "whisper_window_s": whisper.window_s,
@@ -97,7 +97,7 @@ def _rotation_tess(y: np.ndarray, per_seed: list[np.ndarray], n_bootstrap: int, 
     """Mean AUC over pairing seeds on the zero-shot corpus, a 95 % interval from resampling its clips (the same
     resample for every seed), and the verdict."""
     from foundation.metrics import auc_verdict
-    from transfer.weak_supervision import rank_auc
+    from evaluation.weak_benchmark import rank_auc
 
     auc = float(np.mean([rank_auc(y, p) for p in per_seed]))
     rng = np.random.default_rng(seed)
@@ -116,8 +116,9 @@ def _rotation_tess(y: np.ndarray, per_seed: list[np.ndarray], n_bootstrap: int, 
 def zero_shot_features(root: Path, valence: dict, embeddings: dict, clip_seconds: float, mel) -> dict:
     """The zero-shot corpus's clips (positive/negative under ``valence``) and each row's raw features
     (``embeddings``: row name -> resolved :class:`~transfer.features.Embedding`)."""
-    from transfer.acted_evaluation import embed_files, select_clips
-    from weaklabel.readers.acted import read_emotion_corpus
+    from evaluation.acted import embed_files
+    from evaluation.acted_probes import select_clips
+    from evaluation.acted_corpora import read_emotion_corpus
 
     clips = select_clips(read_emotion_corpus("auto", root, valence))
     out = {"clips": clips, "y": clips["y"].to_numpy(), "speakers": clips["speaker"].astype(str).to_numpy(), "X": {}}
@@ -141,15 +142,15 @@ def run(args) -> dict:
     from benchmarks.weak_levers import paired_difference
     from transfer.head import HeadConfig, predict_head
     from transfer.training import TrainConfig, train_and_evaluate
-    from transfer.weak_supervision import (WeakSupervisionConfig, mean_auc_over_rotations, rank_auc, read_clips)
+    from evaluation.weak_benchmark import (WeakSupervisionConfig, mean_auc_over_rotations, rank_auc, read_clips)
     from weaklabel.build import BuildConfig, build_dataset
     from weaklabel.dataset import EMBEDDINGS_DIR, Dataset
     from weaklabel.policies import DEFAULT_POLICY, default_band
-    from weaklabel.readers.acted import resolve_valence_map
+    from evaluation.acted_corpora import resolve_valence_map
     from weaklabel.relabel import relabel_dataset
     from weaklabel.splits import TEST
-    from weaklabel.weak_supervision import (load_sentences, pair_sentences, paired_manifest, speaker_rotations,
-                                            weak_label_quality, write_manifest, write_rotation_folds)
+    from evaluation.weak_pairing import (load_sentences, pair_sentences, paired_manifest, speaker_rotations,
+                                         weak_label_quality, write_manifest, write_rotation_folds)
 
     started = time.time()
     policy, band = DEFAULT_POLICY, default_band(DEFAULT_POLICY)
@@ -186,8 +187,8 @@ def run(args) -> dict:
                                       overwrite=True, start_method="spawn")  # this process has run TensorFlow
                 print(f"{tag}: build {'up to date' if build.up_to_date else 'done'}", flush=True)
                 if tess is None and args.zero_shot:
-                    from transfer.acted_evaluation import select_clips
-                    from weaklabel.readers.acted import read_emotion_corpus
+                    from evaluation.acted_probes import select_clips
+                    from evaluation.acted_corpora import read_emotion_corpus
 
                     wanted = select_clips(read_emotion_corpus("auto", args.zero_shot, valence_map["table"]))
                     if previous_tess is not None and previous_tess["clips"]["path"].tolist() == wanted["path"].tolist() \

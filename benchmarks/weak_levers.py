@@ -186,7 +186,7 @@ def _noisy_fit(dataset: Path, config, embedding, cache: Path, method: str, seed:
 
 def paired_difference(a_parts, b_parts, pairings, n_bootstrap: int = 1000, seed: int = 0) -> dict:
     """Mean AUC difference (a - b) over matched parts, with a bootstrap over pairings, then speakers, shared by both."""
-    from transfer.weak_supervision import rank_auc, speaker_resamples
+    from evaluation.weak_benchmark import rank_auc, speaker_resamples
 
     diffs = [rank_auc(ya, pa) - rank_auc(yb, pb) for (ya, pa, _), (yb, pb, _) in zip(a_parts, b_parts)]
     boots = []
@@ -212,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from transfer.training import train_and_evaluate
-    from transfer.weak_supervision import mean_auc_over_rotations
+    from evaluation.weak_benchmark import mean_auc_over_rotations
     from foundation.atomic import write_record_atomic
     from weaklabel.dataset import EMBEDDINGS_DIR
     from weaklabel.relabel import relabel_dataset
@@ -277,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     from weaklabel.dataset import Dataset
 
-    from weaklabel.readers.acted import resolve_valence_map
+    from evaluation.acted_corpora import resolve_valence_map
 
     record = {"kind": "weak_supervision_levers", "p": args.p, "work": str(args.work), "rows": results,
               "valence_map": resolve_valence_map(args.valence_map),

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from foundation.config import CommandLine, make_config
 from pipelines._common import LazyBar, fail
-from transfer.acted_evaluation import ActedEvaluationConfig
+from evaluation.acted import ActedEvaluationConfig
 
 
 def command_line() -> CommandLine:
@@ -32,7 +32,7 @@ def command_line() -> CommandLine:
 
 def main(argv: list[str] | None = None) -> int:
     args, values = command_line().parse(argv)
-    from transfer.acted_evaluation import evaluate_acted, evaluation_markdown, write_evaluation
+    from evaluation.acted import evaluate_acted, evaluation_markdown, write_evaluation
     from transfer.model import ModelError
     from transfer.weights import WeightsError
     from weaklabel.errors import CorpusError

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from foundation.config import CommandLine, make_config
 from pipelines._common import fail, printer
-from transfer.weak_supervision import WeakSupervisionConfig
+from evaluation.weak_benchmark import WeakSupervisionConfig
 
 
 def command_line() -> CommandLine:
@@ -35,7 +35,7 @@ def command_line() -> CommandLine:
 def main(argv: list[str] | None = None) -> int:
     args, values = command_line().parse(argv)
     from foundation.tables import markdown_tables
-    from transfer.weak_supervision import run_weak_supervision, write_weak_supervision
+    from evaluation.weak_benchmark import run_weak_supervision, write_weak_supervision
     from transfer.weights import WeightsError
 
     try:

@@ -5,7 +5,8 @@
 * :mod:`reporting.figures` draws plots as pure functions of arrays and dicts, returning PNG bytes;
 * :mod:`reporting.html` holds the HTML building blocks (escaping, tables, figures, "not run yet" boxes,
   the page with its inline CSS and table of contents);
-* :mod:`reporting.sections` composes them into the report's sections.
+* :mod:`reporting.sections` composes them into the report's sections;
+  :mod:`reporting.weak_curve` draws the weak-supervision benchmark's curve from its JSON record.
 
 The page needs no server, no script and no network: images are embedded as base64 PNG. The same inputs
 give the same bytes (no timestamps; PNG metadata fixed).

@@ -130,7 +130,7 @@ def load_inputs(dataset: str | Path, acted_evaluations: list[str | Path] | None 
     inputs.label_quality = [read_tables_file(p) for p in
                             unique([*([data.label_quality_path] if data.label_quality_path.is_file() else []),
                                    *(label_quality or [])])]
-    from reporting.weak_supervision import read_weak_supervision
+    from reporting.weak_curve import read_weak_supervision
 
     inputs.weak_supervision = [read_weak_supervision(p) for p in unique(weak_supervision or [])]
     return inputs

@@ -19,7 +19,7 @@ def _private_sentence_cache(tmp_path_factory):
     commands they start, which inherit the variable)."""
     import os
 
-    from weaklabel.scoring import SENTENCE_CACHE_ENV
+    from weaklabel.scorers.batch import SENTENCE_CACHE_ENV
 
     previous = os.environ.get(SENTENCE_CACHE_ENV)
     os.environ[SENTENCE_CACHE_ENV] = str(tmp_path_factory.mktemp("sentence-cache") / "sentence_scores.sqlite3")

@@ -14,7 +14,7 @@ import soundfile as sf
 from weaklabel import segments as S
 from weaklabel.build import BuildConfig, _build_part, build_dataset, group_by_audio_file, prepare_output_dir
 from weaklabel.errors import CorpusError, OutputConflictError
-from weaklabel.features import LogMelParams
+from weaklabel.logmel import LogMelParams
 from weaklabel.policies import DEFAULT_POLICY
 from weaklabel.readers import read_corpus
 

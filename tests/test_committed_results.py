@@ -157,15 +157,15 @@ def _scorer_versions(prefix: str, names=None) -> list[Expect]:
 
 def _valence_map(path: str) -> list[Expect]:
     """The record names the valence map it was measured under, the default one (issue 20)."""
-    from weaklabel.readers.acted import DEFAULT_VALENCE_MAP
+    from evaluation.acted_corpora import DEFAULT_VALENCE_MAP
 
     return [Expect(path, DEFAULT_VALENCE_MAP)]
 
 
 def acted_evaluation() -> list[Expect]:
-    from transfer.acted_evaluation import ActedEvaluationConfig
+    from evaluation.acted import ActedEvaluationConfig
     from weaklabel.audio import DEFAULT_CLIP_SECONDS
-    from weaklabel.features import LogMelParams
+    from weaklabel.logmel import LogMelParams
 
     train, defaults = _train(), ActedEvaluationConfig()
     return [*_default_settings("features.extractor."), Expect("features.clip_seconds", DEFAULT_CLIP_SECONDS),
@@ -205,8 +205,8 @@ def weak_supervision() -> list[Expect]:
     from dataclasses import asdict
 
     from transfer.features import EmbeddingConfig
-    from transfer.weak_supervision import DEFAULT_MATCH_PROBABILITIES, WeakSupervisionConfig, recipes
-    from weaklabel.features import LogMelParams
+    from evaluation.weak_benchmark import DEFAULT_MATCH_PROBABILITIES, WeakSupervisionConfig, recipes
+    from weaklabel.logmel import LogMelParams
     from weaklabel.policies import DEFAULT_POLICY
 
     defaults = WeakSupervisionConfig(roots=(), sentences="")
@@ -231,7 +231,7 @@ def weak_supervision() -> list[Expect]:
 
 def weak_levers() -> list[Expect]:
     from benchmarks.weak_levers import configurations
-    from weaklabel.features import LogMelParams
+    from weaklabel.logmel import LogMelParams
 
     rows = [{"lever": name, "policy": policy, "noise": noise, "config": config.to_dict(), "n_mels": n_mels}
             for name, _group, policy, config, noise, n_mels in configurations()]
@@ -245,7 +245,7 @@ def weak_features(c_grid=None, variants=None) -> list[Expect]:
     extractor at the registry's version, and the product defaults it was read against."""
     from benchmarks.weak_features import C_GRID, NAIVE_WHISPER, REFERENCE, VARIANTS, product_defaults, variant_config
     from transfer.features import get_extractor
-    from weaklabel.readers.acted import DEFAULT_VALENCE_MAP, VALENCE_MAPS
+    from evaluation.acted_corpora import DEFAULT_VALENCE_MAP, VALENCE_MAPS
 
     variants = VARIANTS if variants is None else variants
     return [*_labels(""), Expect("c_grid", list(C_GRID if c_grid is None else c_grid)),
@@ -276,7 +276,7 @@ def layer_comparison() -> list[Expect]:
 
 def speed() -> list[Expect]:
     from transfer.features.vgg16 import DEFAULT_JIT, DEFAULT_LAYER
-    from weaklabel.features import LogMelParams
+    from weaklabel.logmel import LogMelParams
 
     mel = LogMelParams()
     from transfer.features.precision import DEFAULT_PRECISION, resolve_precision
@@ -328,7 +328,7 @@ def embed_precision_weak() -> list[Expect]:
 
 def demo_report() -> list[Expect]:
     from weaklabel.audio import DEFAULT_CLIP_SECONDS
-    from weaklabel.features import LogMelParams
+    from weaklabel.logmel import LogMelParams
 
     return [*_labels("build."), Expect("build.clip_seconds", DEFAULT_CLIP_SECONDS),
             Expect("build.mel", LogMelParams().to_dict()), Expect("train", _train())]
@@ -419,7 +419,7 @@ def test_a_text_teacher_report_of_other_shipped_weights_is_stale():
 
 
 def test_the_acted_evaluation_markdown_is_rendered_from_its_json():
-    from transfer.acted_evaluation import evaluation_markdown
+    from evaluation.acted import evaluation_markdown
 
     folder = REPO_ROOT / "reports/acted-ravdess"
     assert (folder / "acted_evaluation.md").read_text(encoding="utf-8") == \
@@ -462,7 +462,7 @@ def test_the_report_configuration_reads_back():
     from reporting.report import CONFIGURATION_ID, read_configuration, report_configuration
     from transfer.training import TrainConfig
     from weaklabel.audio import DEFAULT_CLIP_SECONDS
-    from weaklabel.features import LogMelParams
+    from weaklabel.logmel import LogMelParams
     from weaklabel.policies import DEFAULT_POLICY, default_band
 
     build = {"config": {"policy": DEFAULT_POLICY, "neutral_band": default_band(DEFAULT_POLICY),

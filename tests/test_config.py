@@ -12,14 +12,14 @@ import pytest
 from foundation.config import ConfigError, field_options, make_config, options, table_values, to_toml
 from foundation.executor import ExecutorConfig
 from reporting.report import ReportConfig
-from transfer.acted_evaluation import ActedEvaluationConfig
+from evaluation.acted import ActedEvaluationConfig
 from transfer.embedding import EmbedConfig
 from transfer.features.vgg16 import DEFAULT_LAYER, VGG16Options
 from transfer.model import PredictConfig
 from transfer.training import TrainConfig, TrainOptions
-from transfer.weak_supervision import WeakSupervisionConfig
+from evaluation.weak_benchmark import WeakSupervisionConfig
 from weaklabel.config import BuildConfig
-from weaklabel.features import LogMelParams
+from weaklabel.logmel import LogMelParams
 from weaklabel.label_quality import LabelQualityConfig
 
 from .conftest import REPO_ROOT

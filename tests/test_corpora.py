@@ -5,9 +5,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from weaklabel.readers.acted import (CORPUS_COLUMNS, DEFAULT_VALENCE, VALENCE_MAPS, EMOTION_CORPUS_KINDS, canonical_emotion,
-                               corpus_summary, default_valence, detect_corpus_kind, load_valence_table,
-                               read_emotion_corpus, read_ravdess, valence_table_markdown)
+from evaluation.acted_corpora import (CORPUS_COLUMNS, DEFAULT_VALENCE, VALENCE_MAPS, EMOTION_CORPUS_KINDS,
+                                      canonical_emotion, corpus_summary, default_valence, detect_corpus_kind, load_valence_table,
+                                      read_emotion_corpus, read_ravdess, valence_table_markdown)
 from weaklabel.errors import CorpusError
 
 from .conftest import SHARED_DATA, requires_shared

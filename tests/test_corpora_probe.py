@@ -4,8 +4,8 @@ import pytest
 import soundfile as sf
 
 from transfer.probe import grouped_probe_predictions
-from weaklabel.readers.acted import read_ravdess
-from weaklabel.features import LogMelParams, clip_logmel_for_files
+from evaluation.acted_corpora import read_ravdess
+from weaklabel.logmel import LogMelParams, clip_logmel_for_files
 
 from .conftest import SHARED_DATA, requires_shared
 
@@ -108,7 +108,7 @@ def test_grouped_probe_folds_keep_every_speaker_on_one_side(monkeypatch):
 
 
 def test_a_leaky_fold_assignment_is_refused():
-    from transfer.acted_evaluation import describe_folds, speaker_folds
+    from evaluation.acted_probes import describe_folds, speaker_folds
 
     speakers = np.array(["a", "a", "b", "b", "c", "c"])
     y = np.array([0, 1, 0, 1, 0, 1])

@@ -15,7 +15,7 @@ from weaklabel.dataset import Dataset, embedding_files
 from weaklabel.build import BuildConfig, _build_part, build_dataset, group_by_audio_file, part_path, \
     prepare_output_dir
 from weaklabel.errors import OutputConflictError
-from weaklabel.features import LogMelParams
+from weaklabel.logmel import LogMelParams
 from weaklabel.readers import read_corpus
 
 from .conftest import REPO_ROOT, vgg16_embedding, write_mosei

@@ -15,7 +15,7 @@ from weaklabel import dataset as layout
 from weaklabel.audio import TARGET_SR, seconds_to_samples
 from weaklabel.build import BuildConfig, BuildResult, build_dataset
 from weaklabel.dataset import Dataset, load_cached_embeddings
-from weaklabel.features import LogMelParams
+from weaklabel.logmel import LogMelParams
 
 REPO = Path(__file__).resolve().parent.parent
 FAST_MEL = LogMelParams(n_mels=16, n_fft=256, win_length=256, hop_length=256)

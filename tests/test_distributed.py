@@ -8,7 +8,7 @@ from pipelines import build_dataset as build_cli  # noqa: E402
 from pipelines import embed as embed_cli  # noqa: E402
 from weaklabel.build import BuildConfig, _build_part, build_dataset, group_by_audio_file  # noqa: E402
 from foundation.executor import make_executor, resolve_scheduler  # noqa: E402
-from weaklabel.features import LogMelParams  # noqa: E402
+from weaklabel.logmel import LogMelParams  # noqa: E402
 from weaklabel.readers import read_corpus  # noqa: E402
 
 from .conftest import embedding_config, vgg16_embedding, write_mosei  # noqa: E402

@@ -161,7 +161,7 @@ def trained(tmp_path_factory):
     """A small build, a bfloat16 speech-only model and a float32 whole-clip one of it (random weights)."""
     from transfer.training import TrainConfig, TrainOptions, train
     from weaklabel.build import BuildConfig, build_dataset
-    from weaklabel.features import LogMelParams
+    from weaklabel.logmel import LogMelParams
 
     from .conftest import write_mosei
 

@@ -12,7 +12,7 @@ import pytest
 import soundfile as sf
 
 from pipelines.evaluate_acted import main
-from transfer.acted_evaluation import dense_probe_predictions, describe_folds, speaker_folds
+from evaluation.acted_probes import dense_probe_predictions, describe_folds, speaker_folds
 from transfer.head import HeadConfig
 
 from .conftest import SHARED_DATA, requires_shared
@@ -229,7 +229,7 @@ def tone_model(tmp_path_factory):
     from transfer.head import train_dense_head
     from transfer.model import save_valence_model
     from transfer.weights import resolve_vgg16_weights
-    from weaklabel.features import LogMelParams, clip_logmel_for_files
+    from weaklabel.logmel import LogMelParams, clip_logmel_for_files
 
     base = tmp_path_factory.mktemp("tone_model")
     paths, labels = [], []

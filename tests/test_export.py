@@ -22,7 +22,7 @@ from weaklabel.build import BuildConfig, build_dataset
 from weaklabel.errors import ExportError, OutputConflictError
 from weaklabel.exporting import EXPORT_FILE, EXPORT_LOG_FILE, ExportConfig, export
 from weaklabel.exporting import core, hf
-from weaklabel.features import LogMelParams
+from weaklabel.logmel import LogMelParams
 from weaklabel.scorers import SCORERS
 
 from .conftest import REPO_ROOT

@@ -11,7 +11,7 @@ import soundfile as sf
 
 from transfer.features import FEATURES, block_scale, get_extractor, recorded_features
 from weaklabel.build import BuildConfig, build_dataset
-from weaklabel.features import LogMelParams
+from weaklabel.logmel import LogMelParams
 
 from .conftest import REPO_ROOT, embedding_config
 
@@ -63,7 +63,7 @@ def test_no_vgg16_constant_outside_its_module():
     from transfer.features.vgg16 import EmbeddingSpec
 
     assert "backbone" not in {f.name for f in dataclasses.fields(EmbeddingSpec)}
-    for module in ("transfer/training.py", "transfer/model.py", "transfer/acted_evaluation.py",
+    for module in ("transfer/training.py", "transfer/model.py", "evaluation/acted.py", "evaluation/acted_probes.py",
                    "transfer/embedding.py", "transfer/features/egemaps.py", "transfer/features/combined.py",
                    "transfer/features/whisper.py", "transfer/features/base.py"):
         text = (REPO_ROOT / module).read_text(encoding="utf-8")
@@ -275,7 +275,7 @@ def test_the_feature_benchmark_names_an_inverted_zero_shot_ranking():
 
 
 def test_the_weak_supervision_benchmark_runs_the_default_recipe_on_other_extractors():
-    from transfer.weak_supervision import CEILING, DEFAULT_RECIPE, is_ceiling, recipes
+    from evaluation.weak_benchmark import CEILING, DEFAULT_RECIPE, is_ceiling, recipes
 
     names = [r.name for r in recipes(features=("auto", "egemaps"))]
     assert names[0] == DEFAULT_RECIPE and names.count(f"{DEFAULT_RECIPE}, features auto") == 0  # the default's own
@@ -287,7 +287,7 @@ def test_the_weak_supervision_benchmark_runs_the_default_recipe_on_other_extract
 
 
 def test_valence_maps_by_name_or_file(tmp_path):
-    from weaklabel.readers.acted import DEFAULT_VALENCE_MAP, VALENCE_MAPS, resolve_valence_map
+    from evaluation.acted_corpora import DEFAULT_VALENCE_MAP, VALENCE_MAPS, resolve_valence_map
 
     default = resolve_valence_map(None)
     assert default["name"] == DEFAULT_VALENCE_MAP == "surprised-excluded" and default["source"] == "default"

@@ -6,7 +6,7 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 from weaklabel.audio import ClipPlan, place_in_clip
-from weaklabel.features import TRANSFORM_VERSION, LogMelParams, audio_frames, hann_window, log_mel_placed, \
+from weaklabel.logmel import TRANSFORM_VERSION, LogMelParams, audio_frames, hann_window, log_mel_placed, \
     log_mel_spectrogram, mel_filter_bank, power_to_db, silence_db
 
 PARAMS = [LogMelParams(), LogMelParams(n_mels=32, n_fft=512, win_length=512, hop_length=512),
@@ -117,7 +117,7 @@ def test_window_mel_filters_and_db_repeat_librosa_exactly(params):
 def test_the_transform_does_not_import_librosa():
     from .conftest import modules_after
 
-    loaded = modules_after("import numpy as np; from weaklabel.features import log_mel_placed, log_mel_spectrogram; "
+    loaded = modules_after("import numpy as np; from weaklabel.logmel import log_mel_placed, log_mel_spectrogram; "
                            "log_mel_placed([np.ones(8000, np.float32)], [100], 16000); "
                            "log_mel_spectrogram(np.ones((2, 8000), np.float32))")
     assert not [m for m in loaded if m.startswith(("librosa.filters", "librosa.core", "scipy.signal"))]

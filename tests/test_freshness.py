@@ -10,7 +10,7 @@ import soundfile as sf
 
 from weaklabel import build as build_module
 from weaklabel.build import BuildConfig, build_dataset
-from weaklabel.features import LogMelParams
+from weaklabel.logmel import LogMelParams
 
 from .conftest import tone_bursts
 

@@ -11,7 +11,7 @@ from reporting import write_report
 from weaklabel.build import BuildConfig, build_dataset
 from weaklabel.config import FORMAT_VERSION, config_fingerprint
 from weaklabel.errors import OutputConflictError
-from weaklabel.features import LogMelParams
+from weaklabel.logmel import LogMelParams
 
 from .conftest import tone_bursts
 

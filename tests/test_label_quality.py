@@ -8,7 +8,7 @@ from pipelines import label_quality as cli
 from weaklabel.label_quality import human_valence, labeling_function_summary, policy_quality
 from weaklabel.policies import POLICIES
 from weaklabel.scorers import SCORERS
-from weaklabel.scoring import score_texts
+from weaklabel.scorers.batch import score_texts
 
 from .conftest import SHARED_DATA, requires_shared
 

@@ -133,7 +133,7 @@ def test_a_second_build_into_the_same_folder_stops_and_writes_nothing(small_mose
     # features/logmel.npy. The race, made deterministic: another process holds the folder, then a build starts.
     from pipelines import build_dataset as build_cli
     from weaklabel.build import BuildConfig, build_dataset
-    from weaklabel.features import LogMelParams
+    from weaklabel.logmel import LogMelParams
 
     out = tmp_path / "out"
     holder = holders(out)
@@ -155,7 +155,7 @@ def test_embed_train_relabel_and_label_quality_take_the_lock_too(small_mosei, tm
     from transfer.embedding import embed_dataset
     from transfer.training import train
     from weaklabel.build import BuildConfig, build_dataset
-    from weaklabel.features import LogMelParams
+    from weaklabel.logmel import LogMelParams
     from weaklabel.label_quality import write_label_quality
     from weaklabel.relabel import relabel_dataset
 

@@ -10,7 +10,7 @@ import pytest
 import soundfile as sf
 
 from transfer.model import ValenceModel, window_spans
-from weaklabel.features import LogMelParams
+from weaklabel.logmel import LogMelParams
 
 CLIP_S, HOP_S, SR = 7.0, 3.5, 16000
 

@@ -10,7 +10,7 @@ import soundfile as sf
 from textblob import TextBlob
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-from weaklabel.features import LogMelParams, log_mel_spectrogram
+from weaklabel.logmel import LogMelParams, log_mel_spectrogram
 
 from .conftest import MOSEI_FOLDS, REAL_MOSEI, REPO_ROOT, requires_shared
 

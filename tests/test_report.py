@@ -22,7 +22,7 @@ HEADINGS = ("The build", "The weak labels", "The audio", "The model", "Acted-cor
 
 def weak_supervision_record() -> dict:
     """A small record in the shape pipelines.weak_supervision writes, with an inverted row."""
-    from transfer.weak_supervision import weak_supervision_tables
+    from evaluation.weak_benchmark import weak_supervision_tables
 
     summary = [{"recipe": "default", "p": 0.5, "roc_auc": 0.41, "roc_auc_ci95": [0.35, 0.47], "verdict": "inverted"},
                {"recipe": "default", "p": 1.0, "roc_auc": 0.81, "roc_auc_ci95": [0.75, 0.86], "verdict": "above chance",

@@ -203,7 +203,7 @@ def test_every_scorer_runs_with_the_network_cut(tmp_path):
 
     from .conftest import REPO_ROOT
 
-    code = ("from weaklabel.scoring import SentenceCache, score_texts; from weaklabel.scorers import SCORERS; "
+    code = ("from weaklabel.scorers.batch import SentenceCache, score_texts; from weaklabel.scorers import SCORERS; "
             "t = score_texts(['I love it.', 'Vihaan tätä.'], list(SCORERS), cache=SentenceCache(enabled=False)); "
             "print(t['e5'].round(3).tolist(), t['language'].tolist())")
     flags = next(f for f in (["-n"], ["-rn"]) if subprocess.run(["unshare", *f, "true"]).returncode == 0)

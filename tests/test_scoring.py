@@ -6,9 +6,9 @@ import pandas as pd
 import pytest
 
 from foundation.executor import make_executor
-from weaklabel import scoring
+from weaklabel.scorers import batch as scoring
 from weaklabel.scorers import SCORERS, Column, ScoredTexts, Scorer, ScorerUnavailable
-from weaklabel.scoring import BATCH_CHARS, NOTES_COLUMN, ScoringRun, SentenceCache, batches, score_texts
+from weaklabel.scorers.batch import BATCH_CHARS, NOTES_COLUMN, ScoringRun, SentenceCache, batches, score_texts
 
 
 @pytest.fixture

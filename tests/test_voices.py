@@ -15,7 +15,7 @@ import soundfile as sf
 
 from pipelines.train import empty_sides, metrics_table
 from weaklabel.build import BuildConfig, build_dataset
-from weaklabel.features import LogMelParams
+from weaklabel.logmel import LogMelParams
 from weaklabel.relabel import relabel_dataset
 from weaklabel.segments import FAILURE_STATUSES, OK, TOO_LITTLE_SPEECH
 from weaklabel.splits import SplitError, split_groups

@@ -13,8 +13,8 @@ from transfer.features.vgg16_frames import band_pool, frames_at_layer, speech_fr
 from transfer.standardise import GroupStandardiser
 from weaklabel.build import BuildConfig, build_dataset
 from weaklabel.relabel import relabel_dataset
-from weaklabel.weak_supervision import (load_sentences, pair_sentences, paired_manifest, speaker_rotations,
-                                        weak_label_quality, write_rotation_folds)
+from evaluation.weak_pairing import (load_sentences, pair_sentences, paired_manifest, speaker_rotations,
+                                     weak_label_quality, write_rotation_folds)
 
 from .conftest import embedding_config
 
@@ -102,7 +102,7 @@ def acted_corpus(tmp_path_factory):
 
 
 def _manifest_for(acted_corpus, tmp_path, p=1.0):
-    from weaklabel.readers.acted import read_ravdess
+    from evaluation.acted_corpora import read_ravdess
 
     root, meld = acted_corpus
     clips = read_ravdess(root)
@@ -210,7 +210,7 @@ def test_logistic_head_learns_and_exports_the_regression():
 # ---------------------------------------------------------------------------------- the whole benchmark
 
 def test_weak_supervision_benchmark_runs_the_pipeline(acted_corpus, tmp_path):
-    from transfer.weak_supervision import WeakSupervisionConfig, run_weak_supervision, write_weak_supervision
+    from evaluation.weak_benchmark import WeakSupervisionConfig, run_weak_supervision, write_weak_supervision
 
     root, meld = acted_corpus
     config = WeakSupervisionConfig(roots=(str(root),), sentences=str(meld), corpus="ravdess",
@@ -236,7 +236,7 @@ def test_weak_supervision_benchmark_runs_the_pipeline(acted_corpus, tmp_path):
     # A re-run reuses the builds and the embedding cache and gives the same figures.
     again = run_weak_supervision(config, tmp_path / "work")
     assert [r["test"]["roc_auc"] for r in again["runs"]] == [r["test"]["roc_auc"] for r in record["runs"]]
-    from reporting.weak_supervision import weak_supervision_section
+    from reporting.weak_curve import weak_supervision_section
 
     html = weak_supervision_section([{**record, "path": str(json_path)}]).body
     assert "<img" in html and "p = 0.5" in html
@@ -245,7 +245,7 @@ def test_weak_supervision_benchmark_runs_the_pipeline(acted_corpus, tmp_path):
 def test_rank_auc_equals_scikit_learn_with_ties_and_mean_over_rotations():
     from sklearn.metrics import roc_auc_score
 
-    from transfer.weak_supervision import mean_auc_over_rotations, rank_auc
+    from evaluation.weak_benchmark import mean_auc_over_rotations, rank_auc
 
     rng = np.random.default_rng(0)
     parts = []
@@ -261,7 +261,7 @@ def test_rank_auc_equals_scikit_learn_with_ties_and_mean_over_rotations():
 
 
 def test_interval_over_pairings_is_wider_when_pairings_disagree():
-    from transfer.weak_supervision import mean_auc_over_rotations
+    from evaluation.weak_benchmark import mean_auc_over_rotations
 
     rng = np.random.default_rng(1)
     parts, pairings = [], []

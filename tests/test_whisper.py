@@ -18,7 +18,7 @@ from transfer.features.whisper import (FRAME_SAMPLES, SAMPLE_RATE, Encoder, asse
                                        pool)
 from weaklabel import whisper_model
 from weaklabel.build import BuildConfig, build_dataset
-from weaklabel.features import LogMelParams
+from weaklabel.logmel import LogMelParams
 
 from .conftest import embedding_config
 

@@ -14,14 +14,15 @@ The Python API (none of these parses arguments or prints)::
     embeddings, meta = transfer.embed(dataset, transfer.EmbeddingConfig(features="auto"))
     result = transfer.train(dataset, transfer.TrainConfig(), transfer.TrainOptions())    # saves model + metrics
     scores = transfer.predict(result.model_dir, ["talk.wav"])                              # a DataFrame
-    record = transfer.evaluate_acted(transfer.ActedEvaluationConfig(roots=("RAVDESS/",), model=str(result.model_dir)))
 
 * :func:`embed` (:mod:`transfer.embedding`): a dataset's clips through the extractor ``EmbeddingConfig.features``
   names (Whisper where it runs, else VGG16, by default), cached;
 * :func:`train` (:mod:`transfer.training`): the head and the baselines, scored, saved into the dataset
   (``model/``, ``metrics.json``); :func:`model_is_current` says whether that is already done;
-* :func:`predict` (:mod:`transfer.model`): a saved model's scores for audio files, per window and per file;
-* :func:`evaluate_acted` (:mod:`transfer.acted_evaluation`): a model or probes on an acted emotion corpus.
+* :func:`predict` (:mod:`transfer.model`): a saved model's scores for audio files, per window and per file.
+
+A model on an acted emotion corpus is measured by :func:`evaluation.acted.evaluate_acted` (the ``evaluation``
+package, which imports this one).
 """
 from foundation.exports import lazy_exports
 from transfer.quiet import quiet_tensorflow_import
@@ -41,8 +42,6 @@ _EXPORTS = {
     "PredictConfig": "transfer.model",
     "load_valence_model": "transfer.model",
     "predict": "transfer.model",
-    "ActedEvaluationConfig": "transfer.acted_evaluation",
-    "evaluate_acted": "transfer.acted_evaluation",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -33,7 +33,7 @@ from foundation.metrics import DECISION_THRESHOLD
 from transfer.metrics_schema import head_test_metrics
 from weaklabel.audio import AudioReader, centred_clip, seconds_to_samples
 from weaklabel.dataset import MODEL_HEAD_FILE as HEAD_FILE, MODEL_META_FILE as META_FILE
-from weaklabel.features import LogMelParams, log_mel_spectrogram
+from weaklabel.logmel import LogMelParams, log_mel_spectrogram
 from weaklabel.segments import DEFAULT_MIN_SPEECH_SECONDS
 
 #: 2: pooling, per-group standardisation, train config (and, optional, the extractor record); 3: the extractor record

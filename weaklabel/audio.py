@@ -351,7 +351,7 @@ def place_in_clip(samples: np.ndarray, plan: ClipPlan) -> np.ndarray:
 
 def place_span(samples: np.ndarray, pad_left: int, clip_samples: int) -> np.ndarray:
     """The clip a build's features are computed from: ``clip_samples`` of float32 silence holding ``samples``
-    from sample ``pad_left`` on, cut at the clip's end (:func:`weaklabel.features.log_mel_placed`'s input)."""
+    from sample ``pad_left`` on, cut at the clip's end (:func:`weaklabel.logmel.log_mel_placed`'s input)."""
     clip = np.zeros(clip_samples, dtype=np.float32)
     n = max(0, min(len(samples), clip_samples - pad_left))
     clip[pad_left:pad_left + n] = samples[:n]

@@ -64,7 +64,7 @@ from weaklabel.config import FORMAT_VERSION, BuildConfig, config_fingerprint
 from weaklabel.dataset import BUILD_FILE, FEATURES_DIR, FEATURES_FILE, PARTS_PREFIX, SEGMENTS_FILE, \
     Dataset, finished_build_problem, segment_columns
 from weaklabel.errors import OutputConflictError
-from weaklabel.features import log_mel_placed
+from weaklabel.logmel import log_mel_placed
 from weaklabel.labelling import count_build, detail_items, join_detail, label_rows
 from weaklabel.readers import read_corpus
 from weaklabel.relabel import relabel_dataset
@@ -73,7 +73,7 @@ from weaklabel.segments import AUDIO_MISSING, AUDIO_UNREADABLE, DUPLICATE_SEGMEN
 from weaklabel.policies import fallback_note
 from weaklabel.scorers import SCORERS, ScorerFailed
 from weaklabel.scorers.base import FAILED_WHILE_SCORING
-from weaklabel.scoring import NOTES_COLUMN, ScoringRun
+from weaklabel.scorers.batch import NOTES_COLUMN, ScoringRun
 from weaklabel.splits import load_folds, split_groups, splits_from_folds_by_group
 
 __all__ = ["BuildConfig", "BuildResult", "build_dataset"]

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, replace
 from foundation.config import SEED_RANGE, check_ranges, option
 from foundation.digests import file_sha256, json_sha256
 from weaklabel.audio import CLIP_SECONDS_RANGE, DEFAULT_CLIP_SECONDS, TARGET_SR
-from weaklabel.features import LogMelParams
+from weaklabel.logmel import LogMelParams
 from weaklabel.readers import CORPUS_KINDS
 from weaklabel.segments import DEFAULT_MIN_SPEECH_SECONDS
 from weaklabel.policies import (AUTO_POLICY, DEFAULT_NEUTRAL_BAND, DEFAULT_POLICY, E5_BAND, FALLBACK_POLICY, POLICIES,

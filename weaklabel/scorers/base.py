@@ -133,7 +133,7 @@ class Scorer:
         ISO 639-1 codes of the languages it reads (``("en",)`` for the English lexicons); None: any language.
     cached : bool
         Costly enough (a neural model) that its results are kept in the sentence cache across builds
-        (:mod:`weaklabel.scoring`); cheap lexicons are simply recomputed.
+        (:mod:`weaklabel.scorers.batch`); cheap lexicons are simply recomputed.
     batch_size : int
         Texts per scoring task.
     unavailable : callable() -> str or None

@@ -32,7 +32,7 @@ from weaklabel.audio import DEFAULT_CLIP_SECONDS, seconds_to_samples
 
 
 #: The transform's arithmetic (see the module docstring). 1: librosa's float64 FFT and dense float32 mel
-#: projection (builds before 2026-11-24; no longer computed). 2: float32 FFT and sparse mel projection.
+#: projection (a build that records no version has it; not computed here). 2: float32 FFT and sparse mel projection.
 TRANSFORM_VERSION = 2
 
 
@@ -56,7 +56,7 @@ class LogMelParams:
                          help="floor of the power before dB (-100 dB: silence)")
     storage_dtype: str = option("float16", cli=False, help="dtype of the stored features")
     transform_version: int = option(TRANSFORM_VERSION, cli=False, minimum=1,
-                                    help="arithmetic of the transform (weaklabel.features.TRANSFORM_VERSION; 2: "
+                                    help="arithmetic of the transform (weaklabel.logmel.TRANSFORM_VERSION; 2: "
                                          "float32 FFT, sparse mel projection); only the current one is computed")
 
     def __post_init__(self):

@@ -1,9 +1,9 @@
 """The weak-supervision benchmark: how good must transcript labels be, and what model do they give?
 
-Input: an acted emotion corpus (any reader of :mod:`weaklabel.readers.acted`; true valence known, speakers named)
+Input: an acted emotion corpus (any reader of :mod:`evaluation.acted_corpora`; true valence known, speakers named)
 and sentences with human sentiment (MELD's CSV by default). For each match probability ``p`` and pairing
 seed, every positive or negative clip is paired with a sentence whose human valence matches the clip's with
-probability ``p`` (:mod:`weaklabel.weak_supervision`), and the pairs are written as a manifest corpus. Then
+probability ``p`` (:mod:`evaluation.weak_pairing`), and the pairs are written as a manifest corpus. Then
 the real pipeline runs on it:
 
 1. ``build_dataset`` once per pairing (the audio is decoded once; the features do not depend on the text);
@@ -42,13 +42,13 @@ from transfer.weights import weights_text
 from transfer.training import ORIGINAL_RECIPE, PREVIOUS_DEFAULTS, TrainConfig, train_and_evaluate
 from foundation.atomic import write_record_atomic
 from weaklabel.dataset import EMBEDDINGS_DIR
-from weaklabel.readers.acted import EMOTION_CORPUS_KINDS
+from evaluation.acted_corpora import EMOTION_CORPUS_KINDS
 from weaklabel.policies import DEFAULT_POLICY, FALLBACK_POLICY, ORIGINAL_POLICY, POLICIES, default_band
 from weaklabel.splits import TEST
 from foundation.tables import markdown_tables
-from weaklabel.weak_supervision import (DEFAULT_MATCH_PROBABILITIES, MELD_LABEL_COLUMN, MELD_TEXT_COLUMN,
-                                        load_sentences, pair_sentences, paired_manifest, rotations_record,
-                                        speaker_rotations, weak_label_quality, write_manifest, write_rotation_folds)
+from evaluation.weak_pairing import (DEFAULT_MATCH_PROBABILITIES, MELD_LABEL_COLUMN, MELD_TEXT_COLUMN,
+                                     load_sentences, pair_sentences, paired_manifest, rotations_record,
+                                     speaker_rotations, weak_label_quality, write_manifest, write_rotation_folds)
 
 JSON_FILE, MARKDOWN_FILE = "weak_supervision.json", "weak_supervision.md"
 DEFAULT_RECIPE = "default"
@@ -177,7 +177,7 @@ class WeakSupervisionConfig:
 def read_clips(config: WeakSupervisionConfig) -> tuple[pd.DataFrame, dict]:
     """The corpus's positive and negative clips with speaker and duration, and a summary of what was left out."""
     from weaklabel.audio import AudioReader
-    from weaklabel.readers.acted import read_emotion_corpora, resolve_valence_map
+    from evaluation.acted_corpora import read_emotion_corpora, resolve_valence_map
 
     valence = resolve_valence_map(config.valence_map)["table"]
     corpus = read_emotion_corpora(config.corpus, config.roots, valence)
@@ -290,7 +290,7 @@ def run_weak_supervision(config: WeakSupervisionConfig, work_dir: str | Path,
     Returns the JSON-serialisable record (see the module docstring); :func:`write_weak_supervision` saves it.
     """
     from weaklabel.build import BuildConfig, build_dataset
-    from weaklabel.readers.acted import resolve_valence_map
+    from evaluation.acted_corpora import resolve_valence_map
     from weaklabel.relabel import relabel_dataset
 
     started = time.time()

@@ -1,13 +1,13 @@
 """Evaluate a voice valence embedding / model on an acted or natural emotion corpus.
 
 Two measurements, on the clips whose emotion maps to positive or negative valence
-(:mod:`weaklabel.readers.acted`; neutral and unmapped emotions, bad names and undecodable files are counted and
+(:mod:`evaluation.acted_corpora`; neutral and unmapped emotions, bad names and undecodable files are counted and
 listed, never scored):
 
 * **zero-shot**: a saved model (``pipelines.train``) scores every clip with exactly its own input pipeline:
-  clip length, log-mel parameters, feature extractor (VGG16 cut layer and weights, checksum-verified; or eGeMAPS). The model was trained on
-  another corpus, so the evaluation is speaker-disjoint by construction. ROC AUC with a bootstrap 95 %
-  interval overall and per speaker, gender and intensity.
+  clip length, log-mel parameters, feature extractor (VGG16 cut layer and weights, checksum-verified; or eGeMAPS).
+  The model was trained on another corpus, so the evaluation is speaker-disjoint by construction. ROC AUC with a
+  bootstrap 95 % interval overall and per speaker, gender and intensity.
 * **probe**: the same frozen embedding, and a head trained on the corpus's own valence labels with grouped
   cross-validation over speakers (leave-one-speaker-out by default; ``GroupKFold`` with ``n_folds``): no
   speaker is ever on both sides. Heads: the product's default (embeddings standardised per speaker, the
@@ -16,12 +16,12 @@ listed, never scored):
   with its interval, and the AUC of every fold.
 
 Each file is decoded, averaged to mono, resampled to 16 kHz and centred in a fixed clip (silence around a
-shorter file, the middle of a longer one), as :func:`weaklabel.features.clip_logmel_for_files` does, then
+shorter file, the middle of a longer one), as :func:`weaklabel.logmel.clip_logmel_for_files` does, then
 embedded in chunks so memory stays bounded for corpora of thousands of files; an extractor that reads audio
 (eGeMAPS) reads the file's audio in that clip without the silence.
 
 The valence map (emotion -> valence) is named in every record (``valence_map``: its name, source and table;
-:data:`weaklabel.readers.acted.VALENCE_MAPS`), since how ambiguous emotions such as RAVDESS's *surprised* are
+:data:`evaluation.acted_corpora.VALENCE_MAPS`), since how ambiguous emotions such as RAVDESS's *surprised* are
 counted moves every figure.
 
 Every 95 % interval that pools several speakers is a **cluster bootstrap over speakers** (whole speakers
@@ -52,18 +52,18 @@ from transfer.features import EmbeddingConfig, weights_locations
 from transfer.head import HeadConfig
 from transfer.standardise import DEFAULT_STANDARDISATION
 from transfer.weights import weights_text
-from weaklabel.readers.acted import EMOTION_CORPUS_KINDS
-from foundation.metrics import INVERTED_TEXT, auc_verdict, binary_metrics
+from evaluation.acted_corpora import EMOTION_CORPUS_KINDS
+from evaluation.acted_probes import BREAKDOWNS, PROBE_HEADS, dense_probe_predictions, describe_folds, \
+    evaluate_scores, fold_metrics, inversion_warning, logistic_probe_predictions, select_clips, speaker_folds
+from foundation.metrics import INVERTED_TEXT, auc_verdict
 from foundation.atomic import write_record_atomic
 from foundation.paths import display_path
 from weaklabel.audio import CLIP_SECONDS_RANGE, DEFAULT_CLIP_SECONDS
 from weaklabel.dataset import EVALUATION_JSON_FILE, EVALUATION_MARKDOWN_FILE
-from weaklabel.features import LogMelParams
+from weaklabel.logmel import LogMelParams
 from foundation.tables import markdown_tables
 
 EVALUATION_MODES = ("zero-shot", "probe", "both")
-PROBE_HEADS = ("logistic_regression", "dense")
-BREAKDOWNS = ("speaker", "gender", "intensity")
 EMBED_CHUNK_FILES = 256  # files decoded and embedded together
 MAX_LISTED_FILES = 50  # excluded files listed in the Markdown table (the JSON lists all)
 
@@ -75,12 +75,12 @@ class ActedEvaluationConfig:
     Parameters
     ----------
     corpus : str
-        A kind of :data:`weaklabel.readers.acted.EMOTION_CORPUS_KINDS` (``auto`` detects it).
+        A kind of :data:`evaluation.acted_corpora.EMOTION_CORPUS_KINDS` (``auto`` detects it).
     roots : tuple of str
         The corpus's folders (``--root``, repeated for folders of one corpus: RAVDESS actors 1-6 and 7-12).
     valence_map : str, optional
-        A named map (:data:`weaklabel.readers.acted.VALENCE_MAPS`) or a JSON file ``{emotion: valence}`` over the
-        default table (:func:`weaklabel.readers.acted.resolve_valence_map`).
+        A named map (:data:`evaluation.acted_corpora.VALENCE_MAPS`) or a JSON file ``{emotion: valence}`` over the
+        default table (:func:`evaluation.acted_corpora.resolve_valence_map`).
     mode : str, optional
         ``zero-shot``, ``probe`` or ``both``; default ``both`` with a model, ``probe`` without.
     model : str, optional
@@ -144,278 +144,6 @@ class ActedEvaluationConfig:
         return mode
 
 
-# ---------------------------------------------------------------------------------------------------------
-# Clips, folds, probes, metrics
-# ---------------------------------------------------------------------------------------------------------
-
-def select_clips(frame: pd.DataFrame) -> pd.DataFrame:
-    """The rows to score: no error, valence positive or negative; adds ``y`` (1 positive, 0 negative).
-
-    Returns
-    -------
-    DataFrame, a copy with a fresh index, shape (n_usable, n_columns + 1).
-    """
-    usable = frame["error"].isna() & frame["valence"].isin(["positive", "negative"])
-    clips = frame[usable].reset_index(drop=True).copy()
-    clips["y"] = (clips["valence"] == "positive").astype(int)
-    return clips
-
-
-def speaker_folds(speakers, n_folds: int | None = None) -> np.ndarray:
-    """Assign every clip to a fold so that no speaker is in two folds.
-
-    Parameters
-    ----------
-    speakers : array-like of shape (n,)
-        Speaker id of each clip; None/NaN is not allowed (a speaker-disjoint split needs them all).
-    n_folds : int, optional
-        Number of folds (``GroupKFold``, at most the number of speakers); default one per speaker
-        (leave-one-speaker-out).
-
-    Returns
-    -------
-    ndarray of shape (n,), int64: the fold (0-based) whose test side holds each clip.
-
-    Raises
-    ------
-    ValueError
-        When a clip has no speaker, there are fewer than two speakers, or ``n_folds`` < 2.
-    """
-    from sklearn.model_selection import GroupKFold
-
-    speakers = pd.Series(speakers, dtype=object)
-    if speakers.isna().any():
-        raise ValueError(f"{int(speakers.isna().sum())} of {len(speakers)} clips have no speaker: a probe needs a "
-                         "speaker for every clip to keep speakers out of their own training data (this corpus "
-                         "layout names none; use --mode zero-shot)")
-    groups = speakers.astype(str).to_numpy()
-    n_groups = len(np.unique(groups))
-    if n_groups < 2:
-        raise ValueError(f"a speaker-disjoint probe needs at least two speakers, the corpus has {n_groups}")
-    if n_folds is not None and n_folds < 2:
-        raise ValueError(f"--folds must be at least 2, got {n_folds}")
-    splitter = GroupKFold(n_splits=min(n_folds or n_groups, n_groups))
-    folds = np.full(len(groups), -1, dtype=np.int64)
-    for k, (_, test) in enumerate(splitter.split(np.zeros(len(groups)), groups=groups)):
-        folds[test] = k
-    return folds
-
-
-def describe_folds(speakers, folds: np.ndarray, y: np.ndarray) -> list[dict]:
-    """One record per fold: ``fold``, ``test_speakers``, ``train_speakers``, ``n_test``, ``n_test_positive``.
-
-    Raises
-    ------
-    AssertionError
-        If a speaker were on both sides of a fold (impossible by construction; checked anyway).
-    """
-    speakers = np.asarray(pd.Series(speakers, dtype=object).astype(str))
-    out = []
-    for k in np.unique(folds):
-        test = folds == k
-        test_speakers, train_speakers = sorted(set(speakers[test])), sorted(set(speakers[~test]))
-        assert not set(test_speakers) & set(train_speakers), "a speaker is on both sides of a fold"
-        out.append({"fold": int(k), "test_speakers": test_speakers, "train_speakers": train_speakers,
-                    "n_test": int(test.sum()), "n_test_positive": int(y[test].sum())})
-    return out
-
-
-def _check_training_classes(y_train: np.ndarray, k: int) -> None:
-    if len(np.unique(y_train)) < 2:
-        raise ValueError(f"probe fold {k}: the training speakers' clips hold a single valence class; "
-                         "use fewer folds (--folds) or a corpus with both classes per speaker group")
-
-
-def logistic_probe_predictions(X: np.ndarray, y: np.ndarray, folds: np.ndarray, seed: int = 0,
-                               speakers=None, column_scale: np.ndarray | None = None) -> np.ndarray:
-    """Out-of-fold p(positive) of the product's default head on the corpus's own labels.
-
-    Embeddings standardised per speaker (:class:`transfer.standardise.GroupStandardiser`: a held-out speaker
-    by its own clips, which needs no labels) and the class-balanced logistic head of :mod:`transfer.head`
-    with its default regularisation, as ``pipelines.train`` trains it.
-
-    Parameters
-    ----------
-    X : ndarray (n, dim) embeddings; y : ndarray (n,) of 0/1; folds : ndarray (n,) from :func:`speaker_folds`.
-    speakers : array (n,), optional: each clip's speaker (default: one group, i.e. global standardisation).
-    column_scale : array (dim,), optional: a combination's block factors (:func:`transfer.features.block_scale`).
-
-    Returns
-    -------
-    ndarray (n,), float64 in [0, 1]: each clip scored by a model trained on the other folds only.
-    """
-    from transfer.head import predict_head, train_logistic_head
-    from transfer.standardise import GroupStandardiser
-
-    groups = np.zeros(len(y), dtype=int) if speakers is None else np.asarray(speakers).astype(str)
-    p = np.full(len(y), np.nan)
-    for k in np.unique(folds):
-        test = folds == k
-        _check_training_classes(y[~test], int(k))
-        standardiser = GroupStandardiser().fit(X[~test], groups[~test])
-        Z = standardiser.transform(X, groups)
-        head, _ = train_logistic_head(Z[~test], y[~test], seed=seed, column_scale=column_scale)
-        p[test] = predict_head(head, Z[test])
-    return p
-
-
-def dense_probe_predictions(X: np.ndarray, y: np.ndarray, folds: np.ndarray, speakers,
-                            config: HeadConfig = HeadConfig(), seed: int = 0) -> np.ndarray:
-    """Out-of-fold p(positive) of the dense head (:func:`transfer.head.train_dense_head`).
-
-    Early stopping watches one training speaker held out of each fold's training side (chosen with
-    ``seed``) when there are at least three training speakers and the rest keep both classes; otherwise a
-    stratified random quarter of the training clips (with under four clips of a class, the whole training
-    side trains and the training loss stops it). The test fold is never seen.
-
-    Parameters
-    ----------
-    X : ndarray (n, dim); y : ndarray (n,) of 0/1; folds : ndarray (n,); speakers : array-like (n,)
-
-    Returns
-    -------
-    ndarray (n,), float64 in [0, 1].
-    """
-    from transfer.head import predict_head, train_dense_head
-
-    speakers = np.asarray(pd.Series(speakers, dtype=object).astype(str))
-    p = np.full(len(y), np.nan)
-    for k in np.unique(folds):
-        test = folds == k
-        train = ~test
-        _check_training_classes(y[train], int(k))
-        rng = np.random.default_rng([seed, int(k)])
-        fit, val = train, np.zeros_like(train)
-        train_speakers = np.unique(speakers[train])
-        candidate_val = None
-        if len(train_speakers) >= 3:
-            candidate_val = train & (speakers == rng.choice(train_speakers))
-        if candidate_val is None or len(np.unique(y[train & ~candidate_val])) < 2:
-            # Too few speakers to hold one out: a stratified quarter of the training clips stops the training
-            # (the test speakers stay unseen either way).
-            candidate_val = np.zeros_like(train)
-            for label in (0, 1):
-                idx = np.flatnonzero(train & (y == label))
-                candidate_val[rng.choice(idx, size=len(idx) // 4, replace=False)] = True
-        if len(np.unique(y[train & ~candidate_val])) == 2 and candidate_val.any():
-            fit, val = train & ~candidate_val, candidate_val
-        model, _ = train_dense_head(X[fit], y[fit], X[val], y[val], config=config, seed=seed)
-        p[test] = predict_head(model, X[test])
-    return np.clip(p, 0.0, 1.0)
-
-
-def _compact(metrics: dict) -> dict:
-    """binary_metrics with its ROC curve kept under ``roc_points`` (the same values)."""
-    out = dict(metrics)
-    out["roc_points"] = out.pop("roc")
-    return out
-
-
-def speaker_groups(speakers) -> np.ndarray | None:
-    """The bootstrap clusters of a set of clips: their speakers, when every clip names one.
-
-    Parameters
-    ----------
-    speakers : array-like of shape (n,), None/NaN where unknown
-
-    Returns
-    -------
-    ndarray of shape (n,) of str, or None when a clip has no speaker or fewer than two speakers are present
-    (then the interval resamples clips, and the metrics say ``ci_resampling: "examples"``).
-    """
-    speakers = pd.Series(speakers, dtype=object)
-    if speakers.empty or speakers.isna().any():
-        return None
-    values = speakers.astype(str).to_numpy()
-    return values if len(np.unique(values)) >= 2 else None
-
-
-def _metrics(y: np.ndarray, p: np.ndarray, n_bootstrap: int, seed: int, groups=None) -> dict:
-    """binary_metrics with a cluster bootstrap over ``groups`` when it has two or more, and a ``verdict``."""
-    if groups is not None and len(np.unique(groups)) < 2:
-        groups = None
-    m = binary_metrics(y, p, n_bootstrap=n_bootstrap, seed=seed, groups=groups)
-    m["verdict"] = auc_verdict(m)
-    return m
-
-
-def breakdown_metrics(y: np.ndarray, p: np.ndarray, keys, n_bootstrap: int = 1000, seed: int = 0,
-                      groups=None) -> list[dict]:
-    """ROC AUC (with interval) per value of ``keys``, e.g. per speaker, gender or intensity.
-
-    Parameters
-    ----------
-    y : ndarray (n,) of 0/1; p : ndarray (n,) p(positive); keys : array-like (n,), None/NaN rows are skipped
-    groups : ndarray (n,), optional
-        Bootstrap clusters (speakers): a group of clips from two or more speakers resamples speakers, a
-        group of one speaker resamples its clips.
-
-    Returns
-    -------
-    list of dict, sorted by group: ``group`` plus the :func:`foundation.metrics.binary_metrics` values
-    (``n``, ``n_positive``, ``positive_share``, ``roc_auc`` (None for a single-class group),
-    ``roc_auc_ci95``, ``ci_resampling``, ...) without the ROC curve, and ``verdict``
-    (:func:`foundation.metrics.auc_verdict`).
-    """
-    keys = pd.Series(keys, dtype=object)
-    out = []
-    for value in sorted(keys.dropna().astype(str).unique()):
-        mask = (keys.astype(str) == value).to_numpy() & keys.notna().to_numpy()
-        m = _metrics(y[mask], p[mask], n_bootstrap, seed, None if groups is None else np.asarray(groups)[mask])
-        m.pop("roc")
-        out.append({"group": value, **m})
-    return out
-
-
-def evaluate_scores(clips: pd.DataFrame, p: np.ndarray, n_bootstrap: int = 1000, seed: int = 0) -> dict:
-    """Overall metrics and breakdowns by speaker, gender and intensity (where the column is non-null).
-
-    Intervals that pool speakers resample whole speakers (:func:`speaker_groups`); a speaker's own
-    interval resamples its clips.
-
-    Parameters
-    ----------
-    clips : DataFrame from :func:`select_clips` (n rows, column ``y``, optional ``speaker``); p : ndarray (n,)
-
-    Returns
-    -------
-    dict: ``overall`` (binary_metrics with ``roc_points`` and ``verdict``) and ``by_<column>`` lists (or
-    absent).
-    """
-    y = clips["y"].to_numpy()
-    groups = speaker_groups(clips["speaker"]) if "speaker" in clips else None
-    result = {"overall": _compact(_metrics(y, p, n_bootstrap, seed, groups))}
-    for column in BREAKDOWNS:
-        if column in clips and clips[column].notna().any():
-            result[f"by_{column}"] = breakdown_metrics(y, p, clips[column], n_bootstrap, seed,
-                                                       None if column == "speaker" else groups)
-    return result
-
-
-def inversion_warning(what: str, result: dict) -> str | None:
-    """A sentence for a result whose overall AUC is inverted, listing the per-speaker AUCs; else None.
-
-    Parameters
-    ----------
-    what : str
-        Names the figure, e.g. ``"Zero-shot"``.
-    result : dict
-        From :func:`evaluate_scores` (``overall``, optional ``by_speaker``).
-    """
-    overall = result["overall"]
-    if overall.get("verdict") != "inverted":
-        return None
-    lo, hi = overall["roc_auc_ci95"]
-    text = (f"{what} ROC AUC {overall['roc_auc']:.3f} [{lo:.3f}, {hi:.3f}], wholly below 0.5: {INVERTED_TEXT}. "
-            "This is not a usable result on this corpus.")
-    speakers = result.get("by_speaker") or []
-    if speakers:
-        parts = [f"{g['group']} " + ("n/a" if g["roc_auc"] is None else f"{g['roc_auc']:.3f}")
-                 + (" (inverted)" if g.get("verdict") == "inverted" else "") for g in speakers]
-        n_below = sum(1 for g in speakers if g["roc_auc"] is not None and g["roc_auc"] < 0.5)
-        text += (f" Per speaker ({n_below} of {len(speakers)} below 0.5): " + ", ".join(parts) + ".")
-    return text
-
 
 def clip_audio(path: str, clip_seconds: float, sample_rate: int) -> np.ndarray:
     """The audio of a file that a centred clip of ``clip_seconds`` holds, without the silence around it: the whole
@@ -447,7 +175,7 @@ def embed_files(paths: list[str], embedder, clip_seconds: float, params: LogMelP
     errors : list of str or None, why each file failed.
     """
     from weaklabel.audio import AudioDecodeError
-    from weaklabel.features import clip_logmel_for_files
+    from weaklabel.logmel import clip_logmel_for_files
 
     X = np.zeros((len(paths), embedder.dim), dtype=np.float32)
     errors: list[str | None] = []
@@ -529,8 +257,8 @@ def _versions() -> dict:
 
 
 def evaluate_acted_corpus(config: ActedEvaluationConfig, log: Callable[[str], None] | None = None,
-                  on_start: Callable[[int], None] | None = None,
-                  progress: Callable[[int], None] | None = None) -> dict:
+                          on_start: Callable[[int], None] | None = None,
+                          progress: Callable[[int], None] | None = None) -> dict:
     """Read the corpus, embed its clips, run the zero-shot and/or probe evaluations.
 
     Parameters
@@ -557,48 +285,31 @@ def evaluate_acted_corpus(config: ActedEvaluationConfig, log: Callable[[str], No
         A bad valence map, an impossible configuration, no usable clip, or (probe) speakers missing or fewer
         than two.
     """
-    from transfer.features import block_scale
-    from weaklabel.readers.acted import corpus_summary, read_emotion_corpora, resolve_valence_map
-
     log = log or (lambda message: None)
     mode = config.resolved_mode()
-    valence_map = resolve_valence_map(config.valence_map)
-    valence = valence_map["table"]
-    frame = read_emotion_corpora(config.corpus, config.roots, valence=valence)
-    kind = frame.attrs["corpus"]
-    summary = corpus_summary(frame)
-    log(f"{kind}: {summary['files']} files, {summary['usable_clips']} positive/negative clips, "
-        f"{summary['neutral_excluded']} neutral, {summary['unmapped']} unmapped, {summary['name_errors']} errors")
-    clips = select_clips(frame)
-    if clips.empty:
-        raise ValueError(f"no clip of {', '.join(config.roots)} has a positive or negative valence "
-                         f"({summary['files']} files, {summary['neutral_excluded']} neutral, "
-                         f"{summary['unmapped']} unmapped, {summary['name_errors']} errors)")
-    if mode in ("probe", "both"):  # fail before the expensive part
-        speaker_folds(clips["speaker"], config.n_folds)
-
+    corpus = _read_corpus(config, mode, log)
     model, embedding, clip_seconds, params = _embedding_setup(config, mode)
     embedder = embedding.clip_embedder(params, clip_seconds)
     weights = embedding.weights_record()
-    log(f"embedding {len(clips)} clips: {embedding.describe()} ({embedding.key}), {clip_seconds:g} s clips"
+    log(f"embedding {len(corpus.clips)} clips: {embedding.describe()} ({embedding.key}), {clip_seconds:g} s clips"
         + (f", weights {weights_text(weights)} (verified={weights.get('verified')})"
            if weights and "source" in weights else "") + (f"; {embedding.note}" if embedding.note else ""))
     if on_start:
-        on_start(len(clips))
-    X, decode_errors = embed_files(clips["path"].tolist(), embedder, clip_seconds, params, embedding.batch_size,
-                                   progress)
+        on_start(len(corpus.clips))
+    X, decode_errors = embed_files(corpus.clips["path"].tolist(), embedder, clip_seconds, params,
+                                   embedding.batch_size, progress)
     decoded = np.array([e is None for e in decode_errors], dtype=bool)
-    failed = [{"path": path, "error": error} for path, error in zip(clips["path"], decode_errors) if error]
-    clips, X = clips[decoded].reset_index(drop=True), X[decoded]
+    failed = [{"path": path, "error": error} for path, error in zip(corpus.clips["path"], decode_errors) if error]
+    clips, X = corpus.clips[decoded].reset_index(drop=True), X[decoded]
     if clips.empty:
         raise ValueError(f"none of the {len(decoded)} positive/negative clips could be decoded "
                          f"(e.g. {failed[0]['error']})")
     y = clips["y"].to_numpy()
     n_speakers = int(clips["speaker"].nunique()) if clips["speaker"].notna().any() else None
     n_pos = int(y.sum())
-
+    summary = corpus.summary
     record: dict = {
-        "corpus": kind, "corpus_requested": config.corpus, "root": ", ".join(str(r) for r in config.roots),
+        "corpus": corpus.kind, "corpus_requested": config.corpus, "root": ", ".join(str(r) for r in config.roots),
         "mode": mode,
         "n_clips": int(len(clips)), "n_speakers": n_speakers,
         "class_balance": {"positive": n_pos, "negative": int(len(y) - n_pos), "positive_share": n_pos / len(y)},
@@ -609,7 +320,7 @@ def evaluate_acted_corpus(config: ActedEvaluationConfig, log: Callable[[str], No
             "decode_errors": len(failed), "decode_error_files": failed,
         },
         "corpus_files": summary["files"],
-        "valence_map": valence_map,
+        "valence_map": corpus.valence_map,
         "features": {"clip_seconds": clip_seconds, "log_mel": params.to_dict(),
                      **{k: v for k, v in embedding.extractor.cache_record(embedding.settings).items()
                         if k in ("backbone", "layer", "pooling", "pooling_description", "image_version")},
@@ -625,65 +336,105 @@ def evaluate_acted_corpus(config: ActedEvaluationConfig, log: Callable[[str], No
         "zero_shot": None, "probe": None,
     }
     clip_records = clips[["path", "speaker", "gender", "intensity", "emotion", "valence", "y"]].copy()
-
     if mode in ("zero-shot", "both"):
-        p = model.predict_embeddings(X, _standardisation_groups(clips))  # the model's per-speaker standardisation
-        clip_records["p_zero_shot"] = p
-        trained_on = dict(model.meta.get("trained_on", {}))
-        if trained_on.get("dataset"):  # the record is committed: no local path in it
-            trained_on["dataset"] = display_path(trained_on["dataset"])
-        record["zero_shot"] = {
-            "model": str(config.model), "trained_on": trained_on, "speaker_disjoint": True,
-            "train_config": model.meta.get("train_config"),
-            "note": (f"speaker-disjoint by construction: the model was trained on "
-                     f"{trained_on.get('dataset', 'another corpus')} and never heard these speakers"),
-            **evaluate_scores(clips, p, config.n_bootstrap, config.seed),
-        }
-        zs = record["zero_shot"]
-        zs["verdict"] = zs["overall"]["verdict"]
-        zs["warning"] = inversion_warning("Zero-shot", zs)
-        log(f"zero-shot ROC AUC {_auc_text(zs['overall'])}" + (f" -- {INVERTED_TEXT}" if zs["warning"] else ""))
-
+        record["zero_shot"] = _zero_shot(model, config, clips, X, clip_records, log)
     if mode in ("probe", "both"):
-        folds = speaker_folds(clips["speaker"], config.n_folds)
-        fold_info = describe_folds(clips["speaker"], folds, y)
-        clip_records["fold"] = folds
-        heads = {}
-        for head in config.probe_heads:
-            log(f"probe: {head}, {len(fold_info)} speaker-disjoint folds")
-            if head == "logistic_regression":
-                scale = block_scale(embedder.dims) if getattr(embedder, "dims", None) else None
-                p = logistic_probe_predictions(X, y, folds, seed=config.seed, speakers=clips["speaker"].to_numpy(),
-                                               column_scale=scale)
-            else:
-                p = dense_probe_predictions(X, y, folds, clips["speaker"], config=config.head_config,
-                                            seed=config.seed)
-            clip_records[f"p_probe_{head}"] = p
-            per_fold = []
-            for info in fold_info:
-                mask = folds == info["fold"]
-                m = _metrics(y[mask], p[mask], config.n_bootstrap, config.seed,
-                             speaker_groups(clips["speaker"][mask]))
-                m.pop("roc")
-                per_fold.append({"fold": info["fold"], "test_speakers": info["test_speakers"], **m})
-            fold_aucs = [f["roc_auc"] for f in per_fold if f["roc_auc"] is not None]
-            heads[head] = {**evaluate_scores(clips, p, config.n_bootstrap, config.seed), "per_fold": per_fold,
-                           "mean_fold_auc": float(np.mean(fold_aucs)) if fold_aucs else None}
-            heads[head]["verdict"] = heads[head]["overall"]["verdict"]
-            heads[head]["warning"] = inversion_warning(f"Probe ({head}) pooled out-of-fold", heads[head])
-            log(f"probe {head}: pooled out-of-fold ROC AUC {_auc_text(heads[head]['overall'])}"
-                + (f" -- {INVERTED_TEXT}" if heads[head]["warning"] else ""))
-        n_groups = len(fold_info)
-        record["probe"] = {
-            "validation": ("leave-one-speaker-out" if config.n_folds is None or n_groups == n_speakers
-                           else f"GroupKFold over speakers, {n_groups} folds"),
-            "speaker_disjoint": True, "n_folds": n_groups, "folds": fold_info, "heads": heads,
-            "note": "out-of-fold scores: every clip is scored by a head trained without its speaker; "
-                    "the pooled AUC ranks clips across folds, the fold AUCs within one",
-        }
+        record["probe"] = _probe(config, clips, X, embedder, n_speakers, clip_records, log)
     record["clips"] = [{k: _plain(v) for k, v in row.items()} for row in clip_records.to_dict("records")]
     record["tables"] = evaluation_tables(record)
     return record
+
+
+@dataclass
+class _Corpus:
+    """An acted corpus as read: its kind, :func:`~evaluation.acted_corpora.corpus_summary`, the resolved valence
+    map and the clips to score (:func:`~evaluation.acted_probes.select_clips`)."""
+
+    kind: str
+    summary: dict
+    valence_map: dict
+    clips: pd.DataFrame
+
+
+def _read_corpus(config: ActedEvaluationConfig, mode: str, log: Callable[[str], None]) -> _Corpus:
+    """Read the corpus under the configured valence map; raise ValueError when no clip can be scored, or (probe)
+    when its speakers cannot make speaker-disjoint folds, before anything is embedded."""
+    from evaluation.acted_corpora import corpus_summary, read_emotion_corpora, resolve_valence_map
+
+    valence_map = resolve_valence_map(config.valence_map)
+    frame = read_emotion_corpora(config.corpus, config.roots, valence=valence_map["table"])
+    kind = frame.attrs["corpus"]
+    summary = corpus_summary(frame)
+    log(f"{kind}: {summary['files']} files, {summary['usable_clips']} positive/negative clips, "
+        f"{summary['neutral_excluded']} neutral, {summary['unmapped']} unmapped, {summary['name_errors']} errors")
+    clips = select_clips(frame)
+    if clips.empty:
+        raise ValueError(f"no clip of {', '.join(config.roots)} has a positive or negative valence "
+                         f"({summary['files']} files, {summary['neutral_excluded']} neutral, "
+                         f"{summary['unmapped']} unmapped, {summary['name_errors']} errors)")
+    if mode in ("probe", "both"):
+        speaker_folds(clips["speaker"], config.n_folds)
+    return _Corpus(kind, summary, valence_map, clips)
+
+
+def _zero_shot(model, config: ActedEvaluationConfig, clips: pd.DataFrame, X: np.ndarray,
+               clip_records: pd.DataFrame, log: Callable[[str], None]) -> dict:
+    """The record's ``zero_shot`` block: the saved model's scores of the clips' embeddings ``X`` (n, dim), with the
+    model's per-speaker standardisation; adds each clip's score to ``clip_records`` (``p_zero_shot``)."""
+    p = model.predict_embeddings(X, _standardisation_groups(clips))
+    clip_records["p_zero_shot"] = p
+    trained_on = dict(model.meta.get("trained_on", {}))
+    if trained_on.get("dataset"):  # the record is committed: no local path in it
+        trained_on["dataset"] = display_path(trained_on["dataset"])
+    zs = {
+        "model": str(config.model), "trained_on": trained_on, "speaker_disjoint": True,
+        "train_config": model.meta.get("train_config"),
+        "note": (f"speaker-disjoint by construction: the model was trained on "
+                 f"{trained_on.get('dataset', 'another corpus')} and never heard these speakers"),
+        **evaluate_scores(clips, p, config.n_bootstrap, config.seed),
+    }
+    zs["verdict"] = zs["overall"]["verdict"]
+    zs["warning"] = inversion_warning("Zero-shot", zs)
+    log(f"zero-shot ROC AUC {_auc_text(zs['overall'])}" + (f" -- {INVERTED_TEXT}" if zs["warning"] else ""))
+    return zs
+
+
+def _probe(config: ActedEvaluationConfig, clips: pd.DataFrame, X: np.ndarray, embedder, n_speakers: int | None,
+           clip_records: pd.DataFrame, log: Callable[[str], None]) -> dict:
+    """The record's ``probe`` block: every configured head trained and scored out of fold on the clips' embeddings
+    ``X`` (n, dim), speaker-disjointly; adds the fold and each head's scores to ``clip_records``."""
+    from transfer.features import block_scale
+
+    y = clips["y"].to_numpy()
+    folds = speaker_folds(clips["speaker"], config.n_folds)
+    fold_info = describe_folds(clips["speaker"], folds, y)
+    clip_records["fold"] = folds
+    heads = {}
+    for head in config.probe_heads:
+        log(f"probe: {head}, {len(fold_info)} speaker-disjoint folds")
+        if head == "logistic_regression":
+            scale = block_scale(embedder.dims) if getattr(embedder, "dims", None) else None
+            p = logistic_probe_predictions(X, y, folds, seed=config.seed, speakers=clips["speaker"].to_numpy(),
+                                           column_scale=scale)
+        else:
+            p = dense_probe_predictions(X, y, folds, clips["speaker"], config=config.head_config, seed=config.seed)
+        clip_records[f"p_probe_{head}"] = p
+        per_fold = fold_metrics(y, p, folds, fold_info, clips["speaker"], config.n_bootstrap, config.seed)
+        fold_aucs = [f["roc_auc"] for f in per_fold if f["roc_auc"] is not None]
+        heads[head] = {**evaluate_scores(clips, p, config.n_bootstrap, config.seed), "per_fold": per_fold,
+                       "mean_fold_auc": float(np.mean(fold_aucs)) if fold_aucs else None}
+        heads[head]["verdict"] = heads[head]["overall"]["verdict"]
+        heads[head]["warning"] = inversion_warning(f"Probe ({head}) pooled out-of-fold", heads[head])
+        log(f"probe {head}: pooled out-of-fold ROC AUC {_auc_text(heads[head]['overall'])}"
+            + (f" -- {INVERTED_TEXT}" if heads[head]["warning"] else ""))
+    n_groups = len(fold_info)
+    return {
+        "validation": ("leave-one-speaker-out" if config.n_folds is None or n_groups == n_speakers
+                       else f"GroupKFold over speakers, {n_groups} folds"),
+        "speaker_disjoint": True, "n_folds": n_groups, "folds": fold_info, "heads": heads,
+        "note": "out-of-fold scores: every clip is scored by a head trained without its speaker; "
+                "the pooled AUC ranks clips across folds, the fold AUCs within one",
+    }
 
 
 def _standardisation_groups(clips: pd.DataFrame) -> np.ndarray:
@@ -761,7 +512,7 @@ def valence_map_text(valence_map: dict) -> str:
     """The map a record used, in words: ``map surprised-excluded (surprised excluded ...)``."""
     name = valence_map.get("name") or valence_map.get("source", "default")
     description = valence_map.get("description")
-    if not valence_map.get("name"):  # a record from before named maps: surprised counted positive
+    if not valence_map.get("name"):  # a record with an unnamed table
         return f"{valence_map.get('source', 'default')} table"
     return f"map {name}" + (f": {description}" if description else "")
 
@@ -895,8 +646,6 @@ def evaluate_acted(config: ActedEvaluationConfig, out_dir: str | Path | None = N
     return record
 
 
-__all__ = ["EVALUATION_MODES", "PROBE_HEADS", "ActedEvaluationConfig", "evaluate_acted", "evaluation_markdown",
-           "evaluation_tables",
-           "breakdown_metrics", "dense_probe_predictions", "describe_folds", "embed_files", "evaluate_scores",
-           "inversion_warning", "logistic_probe_predictions", "evaluate_acted_corpus", "select_clips", "speaker_folds",
-           "speaker_groups", "write_evaluation"]
+__all__ = ["EVALUATION_MODES", "ActedEvaluationConfig", "clip_audio", "embed_files", "evaluate_acted",
+           "evaluate_acted_corpus", "evaluation_markdown", "evaluation_tables", "features_text", "valence_map_text",
+           "write_evaluation"]

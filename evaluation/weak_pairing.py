@@ -2,7 +2,7 @@
 
 The weak-supervision benchmark asks the question every weak-labelling team has: *how good must my transcript
 labels be, and what model do I get for them?* It needs audio whose true valence is known (an acted emotion
-corpus, :mod:`weaklabel.readers.acted`) and transcripts whose sentiment relates to it in a controlled way. Each clip
+corpus, :mod:`evaluation.acted_corpora`) and transcripts whose sentiment relates to it in a controlled way. Each clip
 is paired with a real sentence (MELD's human-labelled TV dialogue by default) whose **human** valence matches
 the clip's true valence with probability ``p`` (seeded). The pipeline then labels the pairs from the text
 alone, exactly as it labels a user's transcripts, so the weak labels carry the text labeller's real errors on
@@ -10,7 +10,7 @@ top of the controlled mismatch.
 
 Everything here is pure and free of TensorFlow: pairing, the speaker rotations (train, validation and test
 speakers always disjoint) and the corpus written as a manifest that ``build_dataset`` reads, plus a folds file
-per rotation. :mod:`transfer.weak_supervision` runs the pipeline over them.
+per rotation. :mod:`evaluation.weak_benchmark` runs the pipeline over them.
 """
 from __future__ import annotations
 

@@ -74,7 +74,7 @@ MELD_EXTRA_COLUMNS = ("split", "dialogue", "utterance", "text", "sentiment")
 CANONICAL_EMOTIONS = ("neutral", "calm", "happy", "surprised", "pleasant_surprise", "sad", "angry", "fearful",
                       "disgust", "boredom")
 
-#: The valence of each emotion name under the original map (before issue 20): *surprised* and *calm* positive.
+#: The valence of each emotion name under the original project's map: *surprised* and *calm* positive.
 SURPRISED_POSITIVE_VALENCE = {
     "happy": "positive", "calm": "positive", "surprised": "positive", "pleasant_surprise": "positive",
     "neutral": "neutral",
