@@ -73,13 +73,7 @@ def move_bytes(fd: int, source: int, destination: int, count: int) -> None:
         raise ValueError("bytes only ever move towards the start of the file")
     if destination == source:
         return
-    done = 0
-    while done < count:
-        block = os.pread(fd, min(MOVE_BLOCK_BYTES, count - done), source + done)
-        if not block:
-            raise EOFError(f"file ended {count - done} bytes early")
-        pwrite_all(fd, block, destination + done)
-        done += len(block)
+    _copy_blocks(fd, source, fd, destination, count, 0)  # block by block from the start: never overwrites unread bytes
 
 
 def copy_bytes(source_fd: int, source_offset: int, destination_fd: int, destination_offset: int,
@@ -100,9 +94,16 @@ def copy_bytes(source_fd: int, source_offset: int, destination_fd: int, destinat
                 raise EOFError(f"source ended after {done} of {count} bytes")
             done += copied
     except (AttributeError, OSError):  # no copy_file_range here (platform, filesystem): plain copy
-        while done < count:
-            block = os.pread(source_fd, min(MOVE_BLOCK_BYTES, count - done), source_offset + done)
-            if not block:
-                raise EOFError(f"source ended after {done} of {count} bytes")
-            pwrite_all(destination_fd, block, destination_offset + done)
-            done += len(block)
+        _copy_blocks(source_fd, source_offset, destination_fd, destination_offset, count, done)
+
+
+def _copy_blocks(source_fd: int, source_offset: int, destination_fd: int, destination_offset: int, count: int,
+                 done: int) -> None:
+    """Copy bytes ``done`` to ``count`` of a range by reading and writing blocks of :data:`MOVE_BLOCK_BYTES`, in
+    order from the start."""
+    while done < count:
+        block = os.pread(source_fd, min(MOVE_BLOCK_BYTES, count - done), source_offset + done)
+        if not block:
+            raise EOFError(f"source ended after {done} of {count} bytes")
+        pwrite_all(destination_fd, block, destination_offset + done)
+        done += len(block)

@@ -16,3 +16,18 @@ def config_for(root, **kw) -> BuildConfig:
 def read_outputs(out) -> dict[str, bytes]:
     """Each output file of the build in ``out`` (:data:`OUTPUT_FILES`), by name: its bytes."""
     return {name: (out / name).read_bytes() for name in OUTPUT_FILES}
+
+
+def parts_built(config: BuildConfig, out, n_units: int | None = None):
+    """Prepare ``out`` for ``config`` and write the parts of its corpus's first ``n_units`` work units (all when
+    None), each holding its own features, as a build killed after them leaves them. Returns the parts folder and
+    every work unit, in order."""
+    from weaklabel.build import group_by_audio_file, prepare_output_dir
+    from weaklabel.build.cut import build_part
+    from weaklabel.readers import read_corpus
+
+    parts = prepare_output_dir(out, config, overwrite=False)
+    files = group_by_audio_file(read_corpus(config.corpus, config.root))
+    for unit in list(files)[:n_units]:
+        build_part(files[unit], config, str(parts))
+    return parts, list(files)

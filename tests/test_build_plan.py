@@ -10,17 +10,15 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from weaklabel.build import build_dataset, group_by_audio_file, prepare_output_dir
-from weaklabel.build.cut import build_part
+from weaklabel.build import build_dataset, group_by_audio_file
 from weaklabel.build.parts import feature_slots, part_path, write_part_record
 from weaklabel.build.plan import config_differences, corpus_changes, part_done
 from weaklabel.build.units import audio_identity, mark_duplicates, segments_digest, unit_digest, unit_names, \
     work_unit_key
 from weaklabel.errors import OutputConflictError
-from weaklabel.readers import read_corpus
 from weaklabel.segments import DUPLICATE_SEGMENT, Segment
 
-from .build_helpers import FAST_MEL, config_for, read_outputs
+from .build_helpers import FAST_MEL, config_for, parts_built, read_outputs
 
 
 def segment(recording, index, audio_path):
@@ -159,10 +157,7 @@ def test_resume_after_interruption_does_only_missing_work(small_mosei, tmp_path)
     config = config_for(small_mosei)
     build_dataset(config, tmp_path / "clean", workers=1)
     out = tmp_path / "resumed"
-    parts = prepare_output_dir(out, config, overwrite=False)
-    files = group_by_audio_file(read_corpus("mosei", small_mosei))
-    for unit in list(files)[:4]:  # as if killed after four recordings
-        build_part(files[unit], config, str(parts))
+    parts, _ = parts_built(config, out, 4)  # as if killed after four recordings
     (parts / ".half-written.npy.tmp").write_bytes(b"junk")  # a temp file a kill left behind
     result = build_dataset(config, out, workers=1)
     assert result.recordings_processed == 2

@@ -18,6 +18,7 @@ from weaklabel.errors import OutputConflictError
 from weaklabel.features import LogMelParams
 from weaklabel.readers import read_corpus
 
+from .build_helpers import parts_built
 from .conftest import REPO_ROOT, vgg16_embedding, write_mosei
 
 OUTPUT_FILES = ("segments.parquet", "features/logmel.npy", "build.json")
@@ -83,11 +84,7 @@ def test_half_written_parts_and_temp_files_are_redone_not_read(small_mosei, tmp_
     config = config_for(small_mosei)
     build_dataset(config, tmp_path / "clean", workers=1)
     out = tmp_path / "out"
-    parts = prepare_output_dir(out, config, overwrite=False)
-    files = group_by_audio_file(read_corpus("mosei", small_mosei))
-    units = list(files)
-    for unit in units:
-        build_part(files[unit], config, str(parts))
+    parts, units = parts_built(config, out)
     whole = part_path(parts, units[0]).read_bytes()
     part_path(parts, units[0]).write_bytes(whole[:len(whole) // 2])  # torn: its rows and trailer are missing
     data = part_path(parts, units[1]).read_bytes()
@@ -107,10 +104,7 @@ def test_half_written_parts_and_temp_files_are_redone_not_read(small_mosei, tmp_
 def test_a_part_from_an_edited_transcript_is_redone(small_mosei, tmp_path):
     config = config_for(small_mosei)
     out = tmp_path / "out"
-    parts = prepare_output_dir(out, config, overwrite=False)
-    files = group_by_audio_file(read_corpus("mosei", small_mosei))
-    for unit in files:
-        build_part(files[unit], config, str(parts))
+    parts_built(config, out)
     transcript = small_mosei / "Raw/Transcript/Segmented/Combined/vid0.txt"
     transcript.write_text(transcript.read_text().replace("Tuesday", "Wednesday"))
     result = build_dataset(config, out, workers=1)
