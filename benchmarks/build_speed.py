@@ -58,12 +58,12 @@ PROFILE_COMPONENTS = (
     ("scorer: TextBlob", "weaklabel/scorers/lexicon.py", ("score_textblob",), ()),
     ("scorer: VADER", "weaklabel/scorers/lexicon.py", ("score_vader",), ()),
     ("scorer: E5 (embedding, head; cold sentence cache)", "weaklabel/scorers/e5.py", ("score_e5",), ()),
-    ("audio decode + clip (soundfile seek/read, soxr, crop/pad)", "weaklabel/build.py", ("cut_span", "_cut_clip"),
+    ("audio decode + clip (soundfile seek/read, soxr, crop/pad)", "weaklabel/build/cut.py", ("cut_span", "_cut_clip"),
      ()),
     ("log-mel (STFT, mel projection, dB)", "weaklabel/logmel.py", ("log_mel_spectrogram", "log_mel_placed"), ()),
-    ("write parts (feature chunks into the staging file, rows record, fsync, rename)", "weaklabel/build.py",
-     ("write_part", "_build_part", "_append_features", "__call__"), ("process_audio_file",)),
-    ("finalize (merge features, parquet, build.json)", "weaklabel/build.py", ("finalize",), ()),
+    ("write parts (feature chunks into the staging file, rows record, fsync, rename)", "weaklabel/build/cut.py",
+     ("write_part", "build_part", "_append_features", "__call__"), ("process_audio_file",)),
+    ("finalize (merge features, parquet, build.json)", "weaklabel/build/finish.py", ("finalize",), ()),
 )
 
 

@@ -10,14 +10,15 @@ import numpy as np
 import pytest
 
 from pipelines import build_dataset as build_cli
-from weaklabel import build as build_module
+from weaklabel.build import finish as finish_module
 from weaklabel.dataset import Dataset, embedding_files
-from weaklabel.build import BuildConfig, _build_part, build_dataset, group_by_audio_file, part_path, \
-    prepare_output_dir
+from weaklabel.build import BuildConfig, build_dataset, group_by_audio_file, part_path, prepare_output_dir
+from weaklabel.build.cut import build_part
 from weaklabel.errors import OutputConflictError
 from weaklabel.logmel import LogMelParams
 from weaklabel.readers import read_corpus
 
+from .build_helpers import parts_built
 from .conftest import REPO_ROOT, vgg16_embedding, write_mosei
 
 OUTPUT_FILES = ("segments.parquet", "features/logmel.npy", "build.json")
@@ -83,11 +84,7 @@ def test_half_written_parts_and_temp_files_are_redone_not_read(small_mosei, tmp_
     config = config_for(small_mosei)
     build_dataset(config, tmp_path / "clean", workers=1)
     out = tmp_path / "out"
-    parts = prepare_output_dir(out, config, overwrite=False)
-    files = group_by_audio_file(read_corpus("mosei", small_mosei))
-    units = list(files)
-    for unit in units:
-        _build_part(files[unit], config, str(parts))
+    parts, units = parts_built(config, out)
     whole = part_path(parts, units[0]).read_bytes()
     part_path(parts, units[0]).write_bytes(whole[:len(whole) // 2])  # torn: its rows and trailer are missing
     data = part_path(parts, units[1]).read_bytes()
@@ -107,10 +104,7 @@ def test_half_written_parts_and_temp_files_are_redone_not_read(small_mosei, tmp_
 def test_a_part_from_an_edited_transcript_is_redone(small_mosei, tmp_path):
     config = config_for(small_mosei)
     out = tmp_path / "out"
-    parts = prepare_output_dir(out, config, overwrite=False)
-    files = group_by_audio_file(read_corpus("mosei", small_mosei))
-    for unit in files:
-        _build_part(files[unit], config, str(parts))
+    parts_built(config, out)
     transcript = small_mosei / "Raw/Transcript/Segmented/Combined/vid0.txt"
     transcript.write_text(transcript.read_text().replace("Tuesday", "Wednesday"))
     result = build_dataset(config, out, workers=1)
@@ -120,14 +114,14 @@ def test_a_part_from_an_edited_transcript_is_redone(small_mosei, tmp_path):
 
 def _build_killed_before_build_json(config, out, monkeypatch):
     """Build into ``out``, killed as it is about to write build.json (every other output written)."""
-    write_json = build_module.write_json_atomic
+    write_json = finish_module.write_json_atomic
 
     def killed_at_build_json(target, data):
         if Path(target).name == "build.json":
             raise KeyboardInterrupt("killed")
         write_json(target, data)
 
-    monkeypatch.setattr(build_module, "write_json_atomic", killed_at_build_json)
+    monkeypatch.setattr(finish_module, "write_json_atomic", killed_at_build_json)
     with pytest.raises(KeyboardInterrupt):
         build_dataset(config, out, workers=1)
     monkeypatch.undo()
@@ -205,7 +199,7 @@ def test_staged_features_with_gaps_equal_parts_that_hold_their_own(tmp_path):
     out = tmp_path / "inline"
     parts = prepare_output_dir(out, config, overwrite=False)
     for segments in group_by_audio_file(read_corpus("mosei", str(root))).values():
-        _build_part(segments, config, str(parts))  # no staging: the part holds its features
+        build_part(segments, config, str(parts))  # no staging: the part holds its features
     resumed = build_dataset(config, out, workers=1)
     assert resumed.recordings_processed == 0
     assert read_outputs(out) == read_outputs(tmp_path / "staged")
@@ -217,13 +211,13 @@ def test_a_merge_killed_midway_is_never_read_back(small_mosei, tmp_path, monkeyp
     config = config_for(small_mosei)
     clean = build_dataset(config, tmp_path / "clean", workers=1)
     out = tmp_path / "out"
-    move = build_module._move_bytes
+    move = finish_module.move_bytes
 
     def killed_after_one_move(fd, source, destination, count):
         move(fd, source, destination, count)
         raise KeyboardInterrupt("killed")
 
-    monkeypatch.setattr(build_module, "_move_bytes", killed_after_one_move)
+    monkeypatch.setattr(finish_module, "move_bytes", killed_after_one_move)
     with pytest.raises(KeyboardInterrupt):
         build_dataset(config, out, workers=1)
     monkeypatch.undo()

@@ -6,7 +6,8 @@ distributed = pytest.importorskip("distributed")
 
 from pipelines import build_dataset as build_cli  # noqa: E402
 from pipelines import embed as embed_cli  # noqa: E402
-from weaklabel.build import BuildConfig, _build_part, build_dataset, group_by_audio_file  # noqa: E402
+from weaklabel.build import BuildConfig, build_dataset, group_by_audio_file  # noqa: E402
+from weaklabel.build.cut import build_part  # noqa: E402
 from foundation.executor import make_executor, resolve_scheduler  # noqa: E402
 from weaklabel.logmel import LogMelParams  # noqa: E402
 from weaklabel.readers import read_corpus  # noqa: E402
@@ -58,7 +59,7 @@ def test_features_do_not_depend_on_blas_threads(corpus, tmp_path):
     for threads in (1, 2):
         (tmp_path / str(threads)).mkdir()
         with threadpool_limits(limits=threads):
-            _build_part(segments, config, str(tmp_path / str(threads)))
+            build_part(segments, config, str(tmp_path / str(threads)))
     assert [p.read_bytes() for p in sorted((tmp_path / "1").iterdir())] == \
         [p.read_bytes() for p in sorted((tmp_path / "2").iterdir())]
 

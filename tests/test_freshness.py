@@ -8,7 +8,7 @@ import shutil
 import pandas as pd
 import soundfile as sf
 
-from weaklabel import build as build_module
+from weaklabel.build import cut as cut_module
 from weaklabel.build import BuildConfig, build_dataset
 from weaklabel.logmel import LogMelParams
 
@@ -38,8 +38,8 @@ def no_audio_work(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("audio decoded")
 
-    monkeypatch.setattr(build_module, "process_audio_file", refuse)
-    monkeypatch.setattr(build_module, "AudioReader", refuse)
+    monkeypatch.setattr(cut_module, "process_audio_file", refuse)
+    monkeypatch.setattr(cut_module, "AudioReader", refuse)
 
 
 def test_edited_transcript_reprocesses_only_its_recording(small_mosei, tmp_path, monkeypatch):

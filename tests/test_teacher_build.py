@@ -27,12 +27,12 @@ def config_for(root, **kw) -> BuildConfig:
 
 
 def no_audio(monkeypatch):
-    import weaklabel.build as build
+    from weaklabel.build import cut
 
     def refuse(*args, **kwargs):
         raise AssertionError("audio was decoded")
 
-    monkeypatch.setattr(build, "AudioReader", refuse)
+    monkeypatch.setattr(cut, "AudioReader", refuse)
 
 
 @requires_e5

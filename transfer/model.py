@@ -244,7 +244,7 @@ def model_record_problem(meta) -> str | None:
     A JSON object whose ``format_version`` is an integer no newer than :data:`MODEL_FORMAT_VERSION`; ``clip_seconds``
     a clip length (:data:`~weaklabel.audio.CLIP_SECONDS_RANGE`); ``sample_rate`` (where recorded) and ``log_mel``'s
     the rate features are computed at, :data:`~weaklabel.audio.TARGET_SR`; ``log_mel`` valid
-    :class:`~weaklabel.features.LogMelParams`; a known extractor (``features``) with, where it uses weights, their
+    :class:`~weaklabel.logmel.LogMelParams`; a known extractor (``features``) with, where it uses weights, their
     identity (``weights``: ``sha256`` and ``source`` strings), and its settings as it checks them
     (:attr:`~transfer.features.FeatureExtractor.settings_problem`); ``standardiser`` none or fallback statistics of one
     width.

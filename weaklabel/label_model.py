@@ -220,7 +220,7 @@ def fit_label_model(columns: Mapping[str, np.ndarray], valence, features: Sequen
 
     Parameters
     ----------
-    columns : DataFrame or mapping with the ``features`` columns (:func:`weaklabel.scoring.score_texts`)
+    columns : DataFrame or mapping with the ``features`` columns (:func:`weaklabel.scorers.batch.score_texts`)
     valence : array (n,): 1.0, 0.0, or NaN (neutral or missing)
     features : scorer columns to fit on
     neutral : array (n,) of bool, optional: the human-neutral rows (three classes when any)

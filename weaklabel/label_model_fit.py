@@ -16,7 +16,7 @@ from weaklabel.label_model import (BAND_RULE, DEFAULT_C, LabelModel, choose_band
 from weaklabel.label_quality import LabelQualityConfig, human_valence, label_quality_report, read_labelled_texts
 from weaklabel.policies import ORIGINAL_POLICY, POLICIES
 from weaklabel.scorers import SCORERS, scorers_of_columns
-from weaklabel.scoring import ScoringRun
+from weaklabel.scorers.batch import ScoringRun
 
 
 @dataclass(frozen=True)

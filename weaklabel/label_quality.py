@@ -125,7 +125,7 @@ def policy_table(columns: pd.DataFrame, sentiment: pd.Series,
     """One row per (policy, band): :func:`policy_quality` (``groups``: the interval's clusters, (n,)) plus
     ``policy`` and ``neutral_band``.
 
-    ``columns`` holds the scorer columns (:func:`weaklabel.scoring.score_texts`); ``scores`` may give a policy's
+    ``columns`` holds the scorer columns (:func:`weaklabel.scorers.batch.score_texts`); ``scores`` may give a policy's
     score instead of its own (``{name: ndarray (n,)}``: a label model's out-of-fold score), labelled by the band."""
     valence, neutral = human_valence(sentiment)
     rows = []

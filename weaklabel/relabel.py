@@ -14,13 +14,14 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
 
 from foundation.atomic import atomic_path, write_json_atomic, write_parquet_atomic
 from foundation.locking import writes_into
+from weaklabel.config import BuildConfig, resolve_build_config
 from weaklabel.dataset import BUILD_FILE, COLUMNS, FEATURES_FILE, SEGMENTS_FILE, Dataset, segment_columns
 from weaklabel.labelling import count_build, detail_items, join_detail, label_rows, without_scorer_notes
 from weaklabel.scorers import SCORERS
@@ -36,40 +37,75 @@ def _link_or_copy(src: Path, dst: Path) -> None:
             shutil.copyfile(src, tmp)
 
 
+@dataclass(frozen=True)
+class Relabelling:
+    """What a re-labelling changes in a finished build's configuration (:class:`~weaklabel.config.BuildConfig`).
+
+    Attributes
+    ----------
+    policy, neutral_band, folds, split_fractions, speakers, label_model :
+        The new settings; None keeps the source's, except that another policy (or label model) comes with its own
+        band unless one is given. ``label_model`` only with the ``calibrated`` policy.
+    policy_fallback : str, optional
+        With ``policy``: why policy ``auto`` resolved to it (recorded in ``build.json``, as a build records it).
+    allow_empty_splits : bool
+        Write the dataset even when a split gets no kept segment.
+    """
+
+    policy: str | None = None
+    neutral_band: float | None = None
+    folds: str | None = None
+    split_fractions: tuple[float, float, float] | None = None
+    speakers: str | None = None
+    label_model: str | None = None
+    policy_fallback: str | None = None
+    allow_empty_splits: bool = False
+
+    @classmethod
+    def to(cls, config: BuildConfig) -> "Relabelling":
+        """Every labelling setting of ``config``: a build of ``config``'s corpus, clips and features re-labelled
+        with it has the configuration ``config``."""
+        return cls(policy=config.policy, neutral_band=config.neutral_band, folds=config.folds,
+                   split_fractions=config.split_fractions, speakers=config.speakers, label_model=config.label_model,
+                   policy_fallback=config.policy_fallback, allow_empty_splits=config.allow_empty_splits)
+
+    def applied_to(self, source: BuildConfig) -> BuildConfig:
+        """``source`` (a finished build's configuration) with these changes."""
+        changes = {k: v for k, v in {"policy": self.policy, "neutral_band": self.neutral_band, "folds": self.folds,
+                                     "split_fractions": self.split_fractions, "speakers": self.speakers}.items()
+                   if v is not None}
+        if self.policy is not None or self.label_model is not None:  # the model and the band belong to the policy
+            changes.update(label_model=self.label_model, policy_fallback=self.policy_fallback)
+            if self.neutral_band is None:
+                changes["neutral_band"] = None  # the new policy's own band
+        return replace(source, **changes, allow_empty_splits=self.allow_empty_splits)
+
+
 @writes_into("out_dir", "relabel")
-def relabel_dataset(src_dir: str | Path, out_dir: str | Path, *, policy: str | None = None,
-                    neutral_band: float | None = None, folds: str | None = None,
-                    split_fractions: tuple[float, float, float] | None = None, speakers: str | None = None,
-                    label_model: str | None = None, allow_empty_splits: bool = False,
-                    policy_fallback: str | None = None) -> Dataset:
+def relabel_dataset(src_dir: str | Path, out_dir: str | Path, relabelling: Relabelling | None = None,
+                    **changes) -> Dataset:
     """Write ``out_dir``: the build in ``src_dir`` with another policy, band, folds file or split.
 
     Parameters
     ----------
     src_dir : a finished build
-    out_dir : the new dataset folder (created; an existing ``build.json`` there is replaced last)
-    policy, neutral_band, folds, split_fractions, speakers, label_model :
-        What changes (None keeps the source's, except that another policy comes with its own band unless one is
-        given; ``label_model`` only with the ``calibrated`` policy). ``out_dir`` may be ``src_dir``: the build is
-        re-labelled in place (what ``build_dataset`` does for ``--policy X --overwrite`` on a finished build).
-    allow_empty_splits : write it even when a split gets no kept segment
-    policy_fallback : str, optional
-        With ``policy``: why policy ``auto`` resolved to it (recorded in ``build.json``, as a build records it).
+    out_dir : the new dataset folder (created; an existing ``build.json`` there is replaced last). It may be
+        ``src_dir``: the build is re-labelled in place (what ``build_dataset`` does for ``--policy X --overwrite``
+        on a finished build).
+    relabelling : Relabelling
+        What changes.
+    **changes :
+        Instead of ``relabelling``: its fields by name (``relabel_dataset(src, out, policy="vader")``).
 
     Returns
     -------
     Dataset
         The re-labelled dataset in ``out_dir``.
     """
+    if relabelling is not None and changes:
+        raise TypeError("give the changes either as a Relabelling or by name, not both")
     src_dir, out_dir = Path(src_dir), Path(out_dir)
-    source = Dataset(src_dir).config
-    changes = {k: v for k, v in {"policy": policy, "neutral_band": neutral_band, "folds": folds,
-                                 "split_fractions": split_fractions, "speakers": speakers}.items() if v is not None}
-    if policy is not None or label_model is not None:  # the model and the band belong to the policy
-        changes.update(label_model=label_model, policy_fallback=policy_fallback)
-        if neutral_band is None:
-            changes["neutral_band"] = None  # the new policy's own band
-    config = replace(source, **changes, allow_empty_splits=allow_empty_splits)
+    config = resolve_build_config((relabelling or Relabelling(**changes)).applied_to(Dataset(src_dir).config))
     in_place = out_dir.resolve() == src_dir.resolve()
     record = json.loads((src_dir / BUILD_FILE).read_text(encoding="utf-8"))
     frame = pd.read_parquet(src_dir / SEGMENTS_FILE)
