@@ -147,7 +147,7 @@ def run(args) -> dict:
     from weaklabel.dataset import EMBEDDINGS_DIR, Dataset
     from weaklabel.policies import DEFAULT_POLICY, default_band
     from evaluation.acted_corpora import resolve_valence_map
-    from weaklabel.relabel import relabel_dataset
+    from weaklabel.relabel import Relabelling, relabel_dataset
     from weaklabel.splits import TEST
     from evaluation.weak_pairing import (load_sentences, pair_sentences, paired_manifest, speaker_rotations,
                                          weak_label_quality, write_manifest, write_rotation_folds)
@@ -201,7 +201,8 @@ def run(args) -> dict:
                 for r_index, rotation in enumerate(rotations):
                     folds = write_rotation_folds(manifest, rotation, args.work / tag / f"folds-rot{r_index}.json")
                     dataset = relabel_dataset(base, args.work / tag / f"{policy}-band{band:g}-rot{r_index}",
-                                              policy=policy, neutral_band=band, folds=str(folds.resolve()))
+                                              Relabelling(policy=policy, neutral_band=band,
+                                                          folds=str(folds.resolve())))
                     labels = dataset.segments.set_index("segment_id").loc[manifest["segment_id"], "label"]
                     quality_out.append({"map": map_name, "p": p, "pairing_seed": pairing_seed, "rotation": rotation.name,
                                         **weak_label_quality(manifest, labels.astype("Float64").to_numpy(

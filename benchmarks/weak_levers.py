@@ -215,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     from evaluation.weak_benchmark import mean_auc_over_rotations
     from foundation.atomic import write_record_atomic
     from weaklabel.dataset import EMBEDDINGS_DIR
-    from weaklabel.relabel import relabel_dataset
+    from weaklabel.relabel import Relabelling, relabel_dataset
     from foundation.tables import markdown_tables
 
     resolved: dict = {}  # every distinct embedding resolved once
@@ -237,8 +237,8 @@ def main(argv: list[str] | None = None) -> int:
                 rotation = folds.stem.split("-")[-1]
                 suffix = f"-mels{n_mels}" if n_mels else ""
                 name_, _, band = policy.partition("@")
-                dataset = relabel_dataset(base, pairing / f"{policy}-{rotation}{suffix}", policy=name_,
-                                          neutral_band=float(band) if band else None, folds=str(folds.resolve()))
+                dataset = relabel_dataset(base, pairing / f"{policy}-{rotation}{suffix}", Relabelling(
+                    policy=name_, neutral_band=float(band) if band else None, folds=str(folds.resolve())))
                 if config.embedding not in resolved:
                     resolved[config.embedding] = config.embedding.resolve()
                 embedding = resolved[config.embedding]

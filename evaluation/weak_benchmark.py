@@ -291,7 +291,7 @@ def run_weak_supervision(config: WeakSupervisionConfig, work_dir: str | Path,
     """
     from weaklabel.build import BuildConfig, build_dataset
     from evaluation.acted_corpora import resolve_valence_map
-    from weaklabel.relabel import relabel_dataset
+    from weaklabel.relabel import Relabelling, relabel_dataset
 
     started = time.time()
     work_dir = Path(work_dir)
@@ -334,7 +334,7 @@ def run_weak_supervision(config: WeakSupervisionConfig, work_dir: str | Path,
                     if teacher not in labelled:
                         dataset = relabel_dataset(
                             base, work_dir / tag / f"{recipe.policy}-band{recipe.band:g}-rot{rotation_index}",
-                            policy=recipe.policy, neutral_band=recipe.band, folds=str(folds.resolve()))
+                            Relabelling(policy=recipe.policy, neutral_band=recipe.band, folds=str(folds.resolve())))
                         segments = dataset.segments
                         labels = segments.set_index("segment_id").loc[manifest["segment_id"], "label"]
                         labelled[teacher] = dataset, weak_label_quality(

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from pipelines import label_model as cli
+from weaklabel.config import resolve_build_config
 from weaklabel.label_model import (BAND_GRID, LABEL_MODEL_FORMAT, SHIPPED_DIR, LabelModel, fit_label_model, load_label_model,
                                    out_of_fold_score, save_label_model, shipped_label_model, target_classes)
 
@@ -110,8 +111,8 @@ def test_the_command_fits_on_a_users_file_and_the_build_records_the_model(tmp_pa
     from weaklabel.build import BuildConfig, build_dataset
 
     config = BuildConfig(corpus="mosei", root=str(small_mosei), label_model=str(out))
-    assert config.policy == "calibrated"  # auto with a label model: the model's policy
-    assert config.neutral_band == model.band  # and the band chosen for it on its data
+    assert resolve_build_config(config).policy == "calibrated"  # auto with a label model: the model's policy
+    assert resolve_build_config(config).neutral_band == model.band  # and the band chosen for it on its data
     dataset = build_dataset(config, tmp_path / "build", workers=1)
     record = dataset.record
     assert record["config"]["label_model_sha256"] == model.sha256
@@ -145,8 +146,9 @@ def test_a_label_model_for_another_policy_or_a_bad_file_fails_at_the_boundary(tm
     from weaklabel.build import BuildConfig
 
     (tmp_path / "bad.json").write_text("{}")
-    with pytest.raises(ValueError, match="not a label-model file"):
-        BuildConfig(corpus="mosei", root=str(small_mosei), label_model=str(tmp_path / "bad.json"))
+    declared = BuildConfig(corpus="mosei", root=str(small_mosei), label_model=str(tmp_path / "bad.json"))
+    with pytest.raises(ValueError, match="not a label-model file"):  # read when the build resolves it
+        resolve_build_config(declared)
     with pytest.raises(ValueError, match="has none"):
         BuildConfig(corpus="mosei", root=str(small_mosei), policy="mean",
                     label_model=str(shipped_label_model("lexicon").path))

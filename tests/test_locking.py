@@ -157,14 +157,14 @@ def test_embed_train_relabel_and_label_quality_take_the_lock_too(small_mosei, tm
     from weaklabel.build import BuildConfig, build_dataset
     from weaklabel.logmel import LogMelParams
     from weaklabel.label_quality import write_label_quality
-    from weaklabel.relabel import relabel_dataset
+    from weaklabel.relabel import Relabelling, relabel_dataset
 
     out = tmp_path / "out"
     build_dataset(BuildConfig(corpus="mosei", root=str(small_mosei), mel=LogMelParams(**FAST_MEL)), out, workers=1)
     holder = holders(out)
     busy = f"process {holder.process.pid} "
     for call in (lambda: embed_dataset(out, vgg16_embedding()), lambda: train(out),
-                 lambda: relabel_dataset(out, out, policy="mean"),
+                 lambda: relabel_dataset(out, out, Relabelling(policy="mean")),
                  lambda: write_label_quality({}, out)):
         with pytest.raises(FolderBusyError, match=busy):
             call()

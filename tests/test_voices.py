@@ -16,7 +16,7 @@ import soundfile as sf
 from pipelines.train import empty_sides, metrics_table
 from weaklabel.build import BuildConfig, build_dataset
 from weaklabel.logmel import LogMelParams
-from weaklabel.relabel import relabel_dataset
+from weaklabel.relabel import Relabelling, relabel_dataset
 from weaklabel.segments import FAILURE_STATUSES, OK, TOO_LITTLE_SPEECH
 from weaklabel.splits import SplitError, split_groups
 
@@ -176,7 +176,7 @@ def test_relabel_keeps_the_groups_and_splits(tmp_path):
                          "speaker": spk})
     root = manifest_corpus(tmp_path / "c", rows, durations)
     df = build(root, tmp_path / "out")
-    again = relabel_dataset(tmp_path / "out", tmp_path / "re", policy="vader").segments
+    again = relabel_dataset(tmp_path / "out", tmp_path / "re", Relabelling(policy="vader")).segments
     assert again["group_id"].tolist() == df["group_id"].tolist() and again["split"].tolist() == df["split"].tolist()
 
 

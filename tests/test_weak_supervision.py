@@ -12,7 +12,7 @@ import soundfile as sf
 from transfer.features.vgg16_frames import band_pool, frames_at_layer, speech_frames
 from transfer.standardise import GroupStandardiser
 from weaklabel.build import BuildConfig, build_dataset
-from weaklabel.relabel import relabel_dataset
+from weaklabel.relabel import Relabelling, relabel_dataset
 from evaluation.weak_pairing import (load_sentences, pair_sentences, paired_manifest, speaker_rotations,
                                      weak_label_quality, write_rotation_folds)
 
@@ -120,7 +120,7 @@ def test_relabel_equals_a_fresh_build_with_that_policy_and_folds(acted_corpus, t
     rotation = speaker_rotations(manifest["speaker"], n_test=1, n_validation=1)[0]
     folds = write_rotation_folds(manifest, rotation, tmp_path / "folds.json")
     source = build_dataset(BuildConfig(corpus="manifest", root=str(manifest_path)), tmp_path / "src", workers=1).out_dir
-    relabelled = relabel_dataset(source, tmp_path / "relabelled", policy="vader", neutral_band=0.1, folds=str(folds)).path
+    relabelled = relabel_dataset(source, tmp_path / "relabelled", Relabelling(policy="vader", neutral_band=0.1, folds=str(folds))).path
     fresh = build_dataset(BuildConfig(corpus="manifest", root=str(manifest_path), policy="vader", neutral_band=0.1,
                                       folds=str(folds)), tmp_path / "fresh", workers=1).out_dir
     pd.testing.assert_frame_equal(pd.read_parquet(relabelled / "segments.parquet"),

@@ -82,8 +82,7 @@ class Relabelling:
 
 
 @writes_into("out_dir", "relabel")
-def relabel_dataset(src_dir: str | Path, out_dir: str | Path, relabelling: Relabelling | None = None,
-                    **changes) -> Dataset:
+def relabel_dataset(src_dir: str | Path, out_dir: str | Path, relabelling: Relabelling) -> Dataset:
     """Write ``out_dir``: the build in ``src_dir`` with another policy, band, folds file or split.
 
     Parameters
@@ -94,18 +93,14 @@ def relabel_dataset(src_dir: str | Path, out_dir: str | Path, relabelling: Relab
         on a finished build).
     relabelling : Relabelling
         What changes.
-    **changes :
-        Instead of ``relabelling``: its fields by name (``relabel_dataset(src, out, policy="vader")``).
 
     Returns
     -------
     Dataset
         The re-labelled dataset in ``out_dir``.
     """
-    if relabelling is not None and changes:
-        raise TypeError("give the changes either as a Relabelling or by name, not both")
     src_dir, out_dir = Path(src_dir), Path(out_dir)
-    config = resolve_build_config((relabelling or Relabelling(**changes)).applied_to(Dataset(src_dir).config))
+    config = resolve_build_config(relabelling.applied_to(Dataset(src_dir).config))
     in_place = out_dir.resolve() == src_dir.resolve()
     record = json.loads((src_dir / BUILD_FILE).read_text(encoding="utf-8"))
     frame = pd.read_parquet(src_dir / SEGMENTS_FILE)
