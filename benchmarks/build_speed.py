@@ -292,7 +292,7 @@ def _build(root: Path, out_dir: Path, workers: int, policy: str = "auto", cold_c
         try:
             config = BuildConfig(corpus="mosei", root=str(Path(root).absolute()), policy=policy,
                                  allow_empty_splits=True)
-            return build_dataset(config, out_dir, workers=workers).counts["segments"]
+            return build_dataset(config, out_dir, workers=workers).counts.segments
         finally:
             if previous is None:
                 os.environ.pop(SENTENCE_CACHE_ENV, None)

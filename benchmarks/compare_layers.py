@@ -48,14 +48,13 @@ def main(argv=None) -> int:
     from transfer.training import ORIGINAL_RECIPE, train_and_evaluate
     from transfer.weights import resolve_vgg16_weights
     from evaluation.acted_corpora import read_ravdess
-    from weaklabel.logmel import LogMelParams, clip_logmel_for_files
+    from weaklabel.logmel import clip_logmel_for_files
 
     weights = resolve_vgg16_weights("imagenet")
     corpus = read_ravdess(args.ravdess)
     corpus = corpus[corpus["valence"].isin(["positive", "negative"])].reset_index(drop=True)
-    build = Dataset(args.demo).record
-    params = LogMelParams(**build["features"]["log_mel"])
-    ravdess_logmel, errors = clip_logmel_for_files(corpus["path"].tolist(), build["config"]["clip_seconds"], params)
+    build = Dataset(args.demo).config
+    ravdess_logmel, errors = clip_logmel_for_files(corpus["path"].tolist(), build.clip_seconds, build.mel)
     ok = np.array([e is None for e in errors])
     y = (corpus["valence"] == "positive").to_numpy(dtype=int)[ok]
     groups = corpus["speaker"].to_numpy()[ok]

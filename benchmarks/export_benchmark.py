@@ -82,7 +82,7 @@ def build(root: Path, out: Path) -> dict:
     from weaklabel.build import BuildConfig, build_dataset
 
     result = build_dataset(BuildConfig(corpus="mosei", root=str(root), allow_empty_splits=True), out, workers=WORKERS)
-    return {"segments": result.counts["segments"], "labelled": result.counts["ok"], "up_to_date": result.up_to_date}
+    return {"segments": result.counts.segments, "labelled": result.counts.ok, "up_to_date": result.up_to_date}
 
 
 def replicated_corpus(corpus: Path, copies: int, folder: Path) -> Path:

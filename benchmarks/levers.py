@@ -158,7 +158,7 @@ def _build_child(root: str, warm_root: str, out: str, workers: int) -> int:
     result = build_dataset(BuildConfig(corpus="mosei", root=root, allow_empty_splits=True), out, workers=workers)
     wall = time.perf_counter() - t
     shutil.rmtree(out, ignore_errors=True)
-    print(json.dumps({"segments": result.counts["segments"], "wall_s": wall}))
+    print(json.dumps({"segments": result.counts.segments, "wall_s": wall}))
     return 0
 
 

@@ -339,7 +339,7 @@ def _child(args) -> int:
                            progress=progress, on_start=on_start)
     features = Dataset(args.out).features_path
     print(json.dumps({
-        "segments": result.counts["segments"], "recordings": result.counts["recordings"],
+        "segments": result.counts.segments, "recordings": result.counts.recordings,
         "maxrss_after_imports_kib": after_imports,
         "maxrss_before_finalize_kib": state["before_finalize"],
         "maxrss_self_kib": peak_rss_kib(),

@@ -323,7 +323,7 @@ def run_weak_supervision(config: WeakSupervisionConfig, work_dir: str | Path,
                                        neutral_band=all_recipes[0].band, seed=config.seed)
             # spawned workers: this process has run TensorFlow and CTranslate2 by the second build
             result = build_dataset(build_config, base, workers=config.workers, overwrite=True, start_method="spawn")
-            log(f"{tag}: build {'up to date' if result.up_to_date else 'done'} ({result.counts['segments']} clips)")
+            log(f"{tag}: build {'up to date' if result.up_to_date else 'done'} ({result.counts.segments} clips)")
             for rotation_index, rotation in enumerate(rotations):
                 folds = write_rotation_folds(manifest, rotation, work_dir / tag / f"folds-rot{rotation_index}.json")
                 labelled: dict[tuple, tuple[Path, dict]] = {}  # per (policy, band): the dataset, its label quality

@@ -13,7 +13,6 @@ scheduler instead of local processes, with the same output; the workers must sha
 """
 from __future__ import annotations
 
-import json
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -69,19 +68,17 @@ def recorded_config(out_dir: Path) -> BuildConfig | None:
 
     Raises CorpusError when it holds a build whose record cannot be read: no root to resume from, and a folder that
     holds a dataset is never given the demo."""
-    from weaklabel.dataset import build_record_problem
+    from weaklabel.build_record import read_build_record, recorded_root
 
     path = Path(out_dir) / BUILD_FILE
     if not path.is_file():
         return None
+    root = recorded_root(out_dir)
+    if root is not None and Path(root).resolve() == DEMO_CORPUS_DIR.resolve():
+        return None  # the demo's, whatever its format
+    config, problem = None, None
     try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-        recorded = record.get("config") if isinstance(record, dict) else None
-        root = recorded.get("root") if isinstance(recorded, dict) else None
-        if isinstance(root, str) and Path(root).resolve() == DEMO_CORPUS_DIR.resolve():
-            return None  # the demo's, whatever its format
-        problem = build_record_problem(record)
-        config = None if problem else BuildConfig.from_record(recorded)
+        config = read_build_record(out_dir).config
     except KeyError as exc:
         problem = f"its config has no {exc}"
     except (OSError, ValueError, TypeError) as exc:
@@ -181,9 +178,9 @@ def run_build(config: BuildConfig, out_dir: Path, executor: ExecutorConfig = Exe
         print("interrupted: finished recordings are kept; re-run the same command to resume", file=sys.stderr)
         return 130
     print(summary_text(result))
-    if result.counts[S.OK] == 0:
+    if result.counts.ok == 0:
         print(nothing_kept_text(result), file=sys.stderr)
-        return 1 if result.counts["abstained"] == 0 else 0  # abstained clips keep their features
+        return 1 if result.counts.abstained == 0 else 0  # abstained clips keep their features
     return 0
 
 
@@ -225,17 +222,17 @@ def nothing_kept_text(result, top: int = 3) -> str:
     import pandas as pd
 
     c = result.counts
-    if c["abstained"]:
-        return (f"warning: no segment got a label: {c['abstained']} abstained (sentiment inside the neutral band) "
-                f"and {c['failed']} failed; their features are kept, so a narrower --neutral-band or another "
+    if c.abstained:
+        return (f"warning: no segment got a label: {c.abstained} abstained (sentiment inside the neutral band) "
+                f"and {c.failed} failed; their features are kept, so a narrower --neutral-band or another "
                 "--policy relabels them without decoding the audio again")
-    lines = [f"error: the build kept no segment ({c['failed']} failed, {c['abstained']} abstained); "
+    lines = [f"error: the build kept no segment ({c.failed} failed, {c.abstained} abstained); "
              f"the most frequent reasons, from {Path(result.out_dir) / SEGMENTS_FILE}:"]
     try:
         frame = pd.read_parquet(Path(result.out_dir) / SEGMENTS_FILE, columns=["status", "detail"])
     except (OSError, ValueError):
         frame = None
-    failures = sorted(((v, k) for k, v in c["by_status"].items() if k in S.FAILURE_STATUSES), reverse=True)
+    failures = sorted(((v, k) for k, v in c.by_status.items() if k in S.FAILURE_STATUSES), reverse=True)
     for count, status in failures[:top]:
         example = ""
         if frame is not None:
@@ -261,33 +258,32 @@ def summary_text(result) -> str:
         if names:
             shown = ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
             lines.append(f"  {kind} since the last build: {len(names)} audio file(s): {shown}")
-    share = f"{c['positive_share']:.1%}" if c["positive_share"] is not None else "n/a"
-    lines.append(f"  {c['segments']} segments from {c['recordings']} recordings: {c['ok']} kept "
-                 f"({c['by_label']['positive']} positive, {c['by_label']['negative']} negative; positive share "
-                 f"{share}), {c['abstained']} abstained, {c['failed']} failed")
-    config = result.record.get("config", {})
+    share = f"{c.positive_share:.1%}" if c.positive_share is not None else "n/a"
+    lines.append(f"  {c.segments} segments from {c.recordings} recordings: {c.ok} kept "
+                 f"({c.positive} positive, {c.negative} negative; positive share "
+                 f"{share}), {c.abstained} abstained, {c.failed} failed")
+    config = result.config
     from weaklabel.scorers import SCORERS
 
-    ran = [name for name in SCORERS if name in result.record.get("scorers", {})]
-    lines.append(f"  labelled by policy {config.get('policy')} (band {config.get('neutral_band'):g}) from the "
+    ran = [name for name in SCORERS if name in result.record.scorers]
+    lines.append(f"  labelled by policy {config.policy} (band {config.neutral_band:g}) from the "
                  f"scorers {', '.join(ran)}")
-    if result.record.get("policy_fallback"):
-        lines.append(f"  note: {result.record['policy_fallback']}")
-    languages = c.get("languages") or {}
-    by_language = languages.get("by_language") or {}
+    if config.policy_fallback:
+        lines.append(f"  note: {config.policy_fallback}")
+    by_language = c.by_language
     if set(by_language) - {"en"}:
         total = sum(by_language.values())
         shown = ", ".join(f"{code} {n / total:.0%}" for code, n in list(by_language.items())[:5])
         lines.append(f"  languages guessed: {shown}" + (
-            f"; {languages['abstained_not_read']} abstained: not English, and the policy reads English only"
-            if languages.get("abstained_not_read") else ""))
-    failures = {k: v for k, v in c["by_status"].items() if k not in (S.OK, S.ABSTAINED)}
+            f"; {c.abstained_not_read} abstained: not English, and the policy reads English only"
+            if c.abstained_not_read else ""))
+    failures = {k: v for k, v in c.by_status.items() if k not in (S.OK, S.ABSTAINED)}
     if failures:
         lines.append("  failed: " + ", ".join(f"{k} {v}" for k, v in failures.items()))
-    lines.append("  splits: " + ", ".join(f"{k} {v['ok']} kept / {counted(v['groups'], 'group')}"
-                                          for k, v in c["by_split"].items()))
+    lines.append("  splits: " + ", ".join(f"{k} {v.ok} kept / {counted(v.groups, 'group')}"
+                                          for k, v in c.by_split.items()))
     if not result.up_to_date and not getattr(result, "relabelled", False) and result.elapsed_s > 0:
-        lines.append(f"  {c['segments'] / result.elapsed_s:.1f} segments/s ({result.elapsed_s:.1f} s, "
+        lines.append(f"  {c.segments / result.elapsed_s:.1f} segments/s ({result.elapsed_s:.1f} s, "
                      f"{result.recordings_processed} recordings processed)")
     return "\n".join(lines)
 

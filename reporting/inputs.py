@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from foundation.paths import display_path
+from weaklabel.build_record import BuildRecord
 from weaklabel.dataset import MODEL_META_FILE, Dataset
 
 
@@ -34,7 +35,7 @@ class ReportInputs:
     dataset: Path
     name: str
     display_path: str
-    build: dict
+    build: BuildRecord
     segments: pd.DataFrame
     metrics: dict | None = None
     metrics_error: str | None = None

@@ -30,7 +30,7 @@ def test_the_readme_example_runs_on_a_generated_corpus(small_mosei, tmp_path, mo
     from weaklabel import Dataset
 
     dataset = namespace["dataset"]
-    assert isinstance(dataset, Dataset) and dataset.counts["ok"] == 12
+    assert isinstance(dataset, Dataset) and dataset.counts.ok == 12
     assert namespace["embeddings"].shape[0] == len(dataset.features) and not namespace["meta"]["from_cache"]
     result = namespace["result"]
     assert (result.model_dir / "model.json").is_file() and dataset.metrics["features"]["name"] == "whisper"

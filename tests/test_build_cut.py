@@ -231,7 +231,7 @@ def test_a_wav_whose_header_says_no_data_builds_as_the_intact_file(small_mosei, 
     data[at + 4:at + 8] = bytes(4)  # what a streaming writer leaves until it closes the file
     wav.write_bytes(bytes(data))
     streamed = build_dataset(config_for(small_mosei), tmp_path / "streamed", workers=1)
-    assert streamed.counts["by_status"] == intact.counts["by_status"]
+    assert streamed.counts.by_status == intact.counts.by_status
     for name in ("segments.parquet", "features/logmel.npy"):
         assert (tmp_path / "streamed" / name).read_bytes() == (tmp_path / "intact" / name).read_bytes()
 

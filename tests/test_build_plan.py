@@ -13,6 +13,7 @@ import soundfile as sf
 from weaklabel.build import build_dataset, group_by_audio_file
 from weaklabel.build.parts import feature_slots, part_path, write_part_record
 from weaklabel.build.plan import config_differences, corpus_changes, part_done
+from weaklabel.build_record import UnitRecord
 from weaklabel.build.units import audio_identity, mark_duplicates, segments_digest, unit_digest, unit_names, \
     work_unit_key
 from weaklabel.errors import OutputConflictError
@@ -93,7 +94,7 @@ def test_a_staged_part_is_done_only_against_its_own_staging_file(tmp_path):
 
 
 def test_config_differences_name_the_settings(tmp_path):
-    record = {"config": config_for(tmp_path).to_dict()}
+    record = config_for(tmp_path).to_dict()
     assert config_differences(record, config_for(tmp_path, neutral_band=0.5)) == "neutral_band"
     assert "clip_seconds" in config_differences(record, config_for(tmp_path, clip_seconds=5.0))
     assert config_differences(record, config_for(tmp_path)) == "format"
@@ -107,15 +108,15 @@ def test_corpus_changes_compare_segments_and_content_not_times(tmp_path):
     units = {str(wavs[n]): [segment(n, 0, str(wavs[n]))] for n in ("a", "b", "c")}
     digests = {unit: segments_digest(segs) for unit, segs in units.items()}
     names = {unit: Path(unit).name for unit in units}
-    previous = {"units": [{"unit": names[u], "segments": digests[u], **audio_identity(u)} for u in units]}
-    previous["units"].append({"unit": "gone.wav", "segments": "x", "size": None, "mtime_ns": None, "sha256": None})
+    previous = {names[u]: UnitRecord(names[u], digests[u], 1, 1, **audio_identity(u)) for u in units}
+    previous["gone.wav"] = UnitRecord("gone.wav", "x", 1, 1)
     os.utime(wavs["a"], ns=(0, 10**18))  # touched, same content: not changed
     sf.write(wavs["b"], np.ones(1600, dtype=np.float32) / 2, 16000, subtype="PCM_16")  # new content
     edited = dict(digests, **{str(wavs["c"]): "edited transcript"})
     changes = corpus_changes(previous, {**units, str(tmp_path / "d.wav"): [segment("d", 0, None)]},
                              {**edited, str(tmp_path / "d.wav"): "d"}, {**names, str(tmp_path / "d.wav"): "d.wav"})
     assert changes == {"changed": ["b.wav", "c.wav"], "new": ["d.wav"], "removed": ["gone.wav"]}
-    assert previous["units"][0]["mtime_ns"] == 10**18  # the touched file's record follows it
+    assert previous["a.wav"].mtime_ns == 10**18  # the touched file's record follows it
 
 
 def test_rerun_is_up_to_date_and_conflicting_config_is_refused(small_mosei, tmp_path):
@@ -131,7 +132,7 @@ def test_rerun_is_up_to_date_and_conflicting_config_is_refused(small_mosei, tmp_
     assert not forced.up_to_date and read_outputs(out) == before
     replaced = build_dataset(config_for(small_mosei, neutral_band=0.5), out, workers=1, overwrite=True)
     assert json.loads((out / "build.json").read_text())["config"]["neutral_band"] == 0.5
-    assert replaced.counts["abstained"] == 6
+    assert replaced.counts.abstained == 6
 
 
 def test_a_build_of_the_previous_log_mel_transform_is_named_and_never_resumed(small_mosei, tmp_path):

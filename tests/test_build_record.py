@@ -3,6 +3,7 @@ round-trips, each field has one home."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -37,7 +38,8 @@ def test_the_current_format_round_trips_with_each_field_once():
     assert "policy_fallback" not in written  # the configuration holds it
     assert written["config"]["clip_seconds"] == 7.0
     again = BuildRecord.from_dict(written)
-    assert again == old and again.to_dict() == written
+    assert again.format_version == FORMAT_VERSION and old.format_version == 4
+    assert replace(again, format_version=4) == old and again.to_dict() == written
     assert json.loads(json.dumps(written)) == written  # plain JSON
 
 

@@ -318,4 +318,6 @@ def test_a_label_model_file_is_read_when_resolved_not_when_declared(tmp_path):
     with pytest.raises((ValueError, OSError)):
         resolve_build_config(declared)
     with pytest.raises(ValueError, match="calibrated policy its model"):
-        BuildConfig("manifest", "c.csv", policy="mean", label_model=str(missing))
+        resolve_build_config(BuildConfig("manifest", "c.csv", policy="mean", label_model=str(missing)))
+    with pytest.raises(ValueError, match="unknown labelling policy"):
+        resolve_build_config(BuildConfig("manifest", "c.csv", policy="a_future_policy"))

@@ -195,7 +195,7 @@ def test_staged_features_with_gaps_equal_parts_that_hold_their_own(tmp_path):
     root = _corpus_with_failures(tmp_path / "corpus")
     config = config_for(root)
     staged = build_dataset(config, tmp_path / "staged", workers=2)
-    assert staged.counts["failed"] == 3 and staged.counts["segments"] == 12
+    assert staged.counts.failed == 3 and staged.counts.segments == 12
     out = tmp_path / "inline"
     parts = prepare_output_dir(out, config, overwrite=False)
     for segments in group_by_audio_file(read_corpus("mosei", str(root))).values():
@@ -224,7 +224,7 @@ def test_a_merge_killed_midway_is_never_read_back(small_mosei, tmp_path, monkeyp
     staging = list(out.glob(".parts-*/*.staging"))
     assert len(staging) == 1 and staging[0].read_bytes().startswith(b"MERGING")
     result = build_dataset(config, out, workers=1)
-    assert result.recordings_processed == len(clean.record["units"])  # the staged rows were not trusted
+    assert result.recordings_processed == len(clean.record.units)  # the staged rows were not trusted
     assert read_outputs(out) == read_outputs(tmp_path / "clean") and not temp_files(out)
 
 
@@ -235,5 +235,5 @@ def test_a_merged_staging_file_missing_a_part_is_rebuilt(small_mosei, tmp_path, 
     _build_killed_before_build_json(config, out, monkeypatch)
     next(out.glob(".parts-*/*.part")).unlink()  # the merged file's rows can no longer all be vouched for
     result = build_dataset(config, out, workers=1)
-    assert result.recordings_processed == len(result.record["units"])
+    assert result.recordings_processed == len(result.record.units)
     assert read_outputs(out) == read_outputs(tmp_path / "clean")

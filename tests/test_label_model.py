@@ -114,9 +114,9 @@ def test_the_command_fits_on_a_users_file_and_the_build_records_the_model(tmp_pa
     assert resolve_build_config(config).policy == "calibrated"  # auto with a label model: the model's policy
     assert resolve_build_config(config).neutral_band == model.band  # and the band chosen for it on its data
     dataset = build_dataset(config, tmp_path / "build", workers=1)
-    record = dataset.record
-    assert record["config"]["label_model_sha256"] == model.sha256
-    assert record["config"]["policy_model"]["features"] == ["vader", "textblob_negation"]
+    recorded = dataset.record.config_record
+    assert recorded["label_model_sha256"] == model.sha256
+    assert recorded["policy_model"]["features"] == ["vader", "textblob_negation"]
     assert "e5" not in dataset.segments.columns  # the model reads lexicons only: E5 is not run
     labels = dataset.segments.set_index("segment_id")["label"]
     assert labels["vid0_0"] == 1 and labels["vid0_1"] == 0
@@ -150,8 +150,8 @@ def test_a_label_model_for_another_policy_or_a_bad_file_fails_at_the_boundary(tm
     with pytest.raises(ValueError, match="not a label-model file"):  # read when the build resolves it
         resolve_build_config(declared)
     with pytest.raises(ValueError, match="has none"):
-        BuildConfig(corpus="mosei", root=str(small_mosei), policy="mean",
-                    label_model=str(shipped_label_model("lexicon").path))
+        resolve_build_config(BuildConfig(corpus="mosei", root=str(small_mosei), policy="mean",
+                                         label_model=str(shipped_label_model("lexicon").path)))
     assert isinstance(shipped_label_model("calibrated"), LabelModel)
 
 

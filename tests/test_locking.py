@@ -145,7 +145,7 @@ def test_a_second_build_into_the_same_folder_stops_and_writes_nothing(small_mose
     err = capsys.readouterr().err
     assert err.startswith("error: ") and err.count("\n") == 1 and f"process {holder.process.pid} " in err, err
     holder.release()
-    assert build_dataset(config, out, workers=1).counts["segments"] == 18
+    assert build_dataset(config, out, workers=1).counts.segments == 18
     assert not (out / LOCK_FILE).exists()
 
 

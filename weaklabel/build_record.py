@@ -8,7 +8,9 @@ means a value).
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Mapping
 
 from foundation.records import is_integer, record_version_problem
@@ -165,6 +167,9 @@ class BuildRecord:
     scorers: Mapping[str, dict]
     units: tuple[UnitRecord, ...]
     versions: Mapping[str, str]
+    #: ``{dataset, fingerprint}`` of the build this one was re-labelled from (:func:`weaklabel.relabel_dataset`
+    #: into another folder); None for a build made from its corpus.
+    relabelled_from: Mapping | None = None
     format_version: int = FORMAT_VERSION
     #: The configuration as recorded (its digests and scorer versions included): what fingerprints are made of.
     config_record: Mapping = field(default_factory=dict, compare=False, repr=False)
@@ -174,7 +179,8 @@ class BuildRecord:
         return {"format_version": FORMAT_VERSION, "fingerprint": self.fingerprint,
                 "config": dict(self.config_record) or self.config.to_dict(), "counts": self.counts.to_dict(),
                 "features": self.features.to_dict(), "columns": dict(self.columns), "scorers": dict(self.scorers),
-                "units": [unit.to_dict() for unit in self.units], "versions": dict(self.versions)}
+                "units": [unit.to_dict() for unit in self.units], "versions": dict(self.versions),
+                "relabelled_from": None if self.relabelled_from is None else dict(self.relabelled_from)}
 
     @classmethod
     def from_dict(cls, data: Mapping) -> "BuildRecord":
@@ -191,8 +197,32 @@ class BuildRecord:
                    counts=BuildCounts.from_dict(data["counts"]), features=FeaturesRecord.from_dict(data["features"]),
                    columns=dict(data.get("columns") or {}), scorers=dict(data.get("scorers") or {}),
                    units=tuple(UnitRecord.from_dict(unit) for unit in data.get("units") or ()),
-                   versions=dict(data.get("versions") or {}), format_version=int(data["format_version"]),
+                   versions=dict(data.get("versions") or {}), relabelled_from=data.get("relabelled_from"),
+                   format_version=int(data["format_version"]),
                    config_record=recorded)
+
+
+def read_build_record(folder: str | Path) -> BuildRecord:
+    """The ``build.json`` in ``folder`` (OSError where it cannot be read; ValueError where it is not a record of a
+    format this code reads, saying why)."""
+    path = Path(folder) / BUILD_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise ValueError(f"{BUILD_FILE} is not JSON ({exc})") from None
+    return BuildRecord.from_dict(data)
+
+
+def recorded_root(folder: str | Path) -> str | None:
+    """The corpus root the ``build.json`` in ``folder`` names, read even where the rest of the record is not one
+    this code reads (what a message suggesting a rebuild needs); None where it names none or cannot be read."""
+    try:
+        data = json.loads((Path(folder) / BUILD_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    config = data.get("config") if isinstance(data, dict) else None
+    root = config.get("root") if isinstance(config, dict) else None
+    return root if isinstance(root, str) else None
 
 
 def build_record_problem(record) -> str | None:

@@ -20,10 +20,11 @@ from weaklabel.policies import (AUTO_POLICY, DEFAULT_NEUTRAL_BAND, DEFAULT_POLIC
 from weaklabel.scorers import SCORERS
 from weaklabel.splits import DEFAULT_FRACTIONS, DEFAULT_SPEAKER_MODE, SPEAKER_MODES
 
-FORMAT_VERSION = 4  # 2: per-text VADER shares and negation-aware TextBlob stored for the label model;
+FORMAT_VERSION = 5  # 2: per-text VADER shares and negation-aware TextBlob stored for the label model;
 # 3: split groups join shared speakers, audio files and recordings; too_little_speech status;
 # 4: fingerprints of content and paths relative to the corpus root (no absolute path), the corpus's in the build's;
-# one column per scorer of the registry (language, lexicons, E5), scorer versions in the fingerprint
+# one column per scorer of the registry (language, lexicons, E5), scorer versions in the fingerprint;
+# 5: each field once (the clip length, log-mel and policy fallback in the configuration only), every key written
 
 
 #: Fields of :meth:`BuildConfig.to_dict` that say where files are on this machine, left out of the fingerprints.
@@ -113,10 +114,6 @@ class BuildConfig:
             raise ValueError(f"clip length must be positive, got {self.clip_seconds} s")
         if self.mel.sample_rate != TARGET_SR:
             raise ValueError(f"features are computed at {TARGET_SR} Hz; got mel sample_rate {self.mel.sample_rate}")
-        if self.policy != AUTO_POLICY:
-            validate_policy(self.policy, 0.0 if self.neutral_band is None else self.neutral_band)
-        if self.label_model and self.policy not in (AUTO_POLICY, "calibrated"):
-            raise ValueError(f"--label-model gives the calibrated policy its model; the {self.policy} policy has none")
         if self.speakers not in SPEAKER_MODES:
             raise ValueError(f"unknown speaker mode {self.speakers!r}; choose one of {', '.join(SPEAKER_MODES)}")
         if not self.min_speech_seconds >= 0:
@@ -174,11 +171,11 @@ class BuildConfig:
         :meth:`build_fingerprint`."""
         return config_fingerprint(self.to_dict())
 
-    def build_fingerprint(self, units: list[dict]) -> str:
-        """The identity of a build of this configuration from a corpus, as ``build.json``'s ``units`` record the
-        corpus's content: each audio file by its path relative to the corpus root, its segments' digest and its
+    def build_fingerprint(self, units) -> str:
+        """The identity of a build of this configuration from a corpus, as ``units`` (``build.json``'s
+        :class:`~weaklabel.build_record.UnitRecord` s) record the corpus's content: each audio file by its path relative to the corpus root, its segments' digest and its
         content's SHA-256. A build directory holds exactly one."""
-        corpus = [[unit["unit"], unit.get("segments"), unit.get("sha256")] for unit in units]
+        corpus = [[unit.unit, unit.segments, unit.sha256] for unit in units]
         return json_sha256({"config": self.fingerprint(), "corpus": corpus})
 
     def parts_fingerprint(self) -> str:

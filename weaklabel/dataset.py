@@ -32,8 +32,8 @@ import pandas as pd
 
 from foundation.digests import file_sha256
 from foundation.paths import display_path
-from foundation.records import is_integer, record_version_problem
-from weaklabel.config import FORMAT_VERSION, BuildConfig
+from weaklabel.build_record import BuildCounts, BuildRecord, build_record_problem, read_build_record, recorded_root
+from weaklabel.config import BuildConfig
 from weaklabel.errors import DatasetError
 from weaklabel.scorers import SCORERS
 from weaklabel.layout import (  # noqa: F401 (the layout's names are read through this module too)
@@ -136,23 +136,24 @@ class Dataset:
         return self.path / SEGMENTS_FILE
 
     @cached_property
-    def record(self) -> dict:
-        """``build.json`` as a dict: ``fingerprint``, ``config``, ``counts``, ``features``, ``versions``, ..."""
-        return json.loads(self.build_path.read_text(encoding="utf-8"))
+    def record(self) -> BuildRecord:
+        """``build.json``: the configuration, counts, features file, units, versions
+        (:class:`~weaklabel.build_record.BuildRecord`)."""
+        return read_build_record(self.path)
 
     @property
     def config(self) -> BuildConfig:
-        """The :class:`~weaklabel.config.BuildConfig` the build was made with."""
-        return BuildConfig.from_record(self.record["config"])
+        """The :class:`~weaklabel.config.BuildConfig` the build was made with (resolved)."""
+        return self.record.config
 
     @property
     def fingerprint(self) -> str:
-        return self.record["fingerprint"]
+        return self.record.fingerprint
 
     @property
-    def counts(self) -> dict:
-        """Counts by status, label and split (see :func:`weaklabel.labelling.count_build`)."""
-        return self.record["counts"]
+    def counts(self) -> BuildCounts:
+        """Counts by status, label and split (:class:`~weaklabel.build_record.BuildCounts`)."""
+        return self.record.counts
 
     @property
     def segments(self) -> pd.DataFrame:
@@ -161,7 +162,7 @@ class Dataset:
 
     @property
     def features_path(self) -> Path:
-        return self.path / self.record["features"]["file"]
+        return self.path / self.record.features.file
 
     @property
     def features(self) -> np.ndarray:
@@ -226,31 +227,6 @@ class Dataset:
         return _read_json(self.model_dir / MODEL_META_FILE)
 
 
-def build_record_problem(record) -> str | None:
-    """What makes a ``build.json`` record unreadable by this code, in words, or None: a JSON object whose
-    ``format_version`` is an integer no newer than :data:`~weaklabel.config.FORMAT_VERSION`, whose ``fingerprint``
-    is a string, ``config`` and ``counts`` objects (``counts.segments`` an integer), and whose ``features`` names
-    :data:`FEATURES_FILE` with its ``shape`` (integers) and ``dtype``."""
-    problem = record_version_problem(record, BUILD_FILE, FORMAT_VERSION)
-    if problem is not None:
-        return problem
-    for key, kind, name in (("fingerprint", str, "a string"), ("config", dict, "an object"),
-                            ("counts", dict, "an object"), ("features", dict, "an object")):
-        if not isinstance(record.get(key), kind):
-            return f"{BUILD_FILE}'s {key} is {record.get(key)!r}, not {name}"
-    if not is_integer(record["counts"].get("segments")):
-        return f"{BUILD_FILE}'s counts.segments is {record['counts'].get('segments')!r}, not a count"
-    features = record["features"]
-    if features.get("file") != FEATURES_FILE:
-        return f"{BUILD_FILE}'s features.file is {features.get('file')!r}; a build writes {FEATURES_FILE!r}"
-    shape = features.get("shape")
-    if not isinstance(shape, list) or len(shape) != 3 or not all(is_integer(n) and n >= 0 for n in shape):
-        return f"{BUILD_FILE}'s features.shape is {shape!r}, not three sizes (clips, mel bands, frames)"
-    if not isinstance(features.get("dtype"), str):
-        return f"{BUILD_FILE}'s features.dtype is {features.get('dtype')!r}, not a dtype's name"
-    return None
-
-
 #: The folders :func:`dataset_problem` found as their ``build.json`` describes them, with the files' state then.
 _SOUND: dict[str, tuple] = {}
 
@@ -281,14 +257,18 @@ def dataset_problem(folder: str | Path) -> str | None:
         return None
     shown = display_path(folder)
     try:
-        record = json.loads((folder / BUILD_FILE).read_text(encoding="utf-8"))
+        data = json.loads((folder / BUILD_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        record, problem = None, f"{BUILD_FILE} cannot be read ({' '.join(str(exc).split())})"
+        data, problem = None, f"{BUILD_FILE} cannot be read ({' '.join(str(exc).split())})"
     else:
-        problem = build_record_problem(record)
+        problem = build_record_problem(data)
+        if problem is None:
+            try:
+                record = BuildRecord.from_dict(data)
+            except (KeyError, TypeError, ValueError) as exc:
+                problem = f"{BUILD_FILE} cannot be read ({' '.join(str(exc).split())})"
     if problem is not None:
-        config = record.get("config") if isinstance(record, dict) else None
-        root = config.get("root") if isinstance(config, dict) and isinstance(config.get("root"), str) else "CORPUS"
+        root = recorded_root(folder) or "CORPUS"
         return (f"{shown} is not a build this code can read: {problem}; rebuild it from its corpus: python -m "
                 f"pipelines.build_dataset --root {display_path(root)} --out {shown} --overwrite")
     problem = finished_build_problem(folder, record)
@@ -299,7 +279,7 @@ def dataset_problem(folder: str | Path) -> str | None:
     return None
 
 
-def finished_build_problem(out_dir: Path, record: dict) -> str | None:
+def finished_build_problem(out_dir: Path, record: BuildRecord) -> str | None:
     """Why the finished build in ``out_dir`` is not what its ``build.json`` (``record``) describes, in words;
     None when it is: a build is trusted as up to date, or its parts reused, only then.
 
@@ -313,7 +293,7 @@ def finished_build_problem(out_dir: Path, record: dict) -> str | None:
     unchanged), so the next run checks cheaply again. A build recorded before the digest is checked cheaply.
     """
     features, build_file = out_dir / FEATURES_FILE, out_dir / BUILD_FILE
-    described = record.get("features") if isinstance(record.get("features"), dict) else {}
+    described = record.features
     try:
         with open(features, "rb") as handle:
             version = np.lib.format.read_magic(handle)
@@ -325,13 +305,13 @@ def finished_build_problem(out_dir: Path, record: dict) -> str | None:
         modified_after = os.stat(features).st_mtime_ns > os.stat(build_file).st_mtime_ns
     except (OSError, ValueError, KeyError) as exc:
         return f"{FEATURES_FILE} or {SEGMENTS_FILE} cannot be read as a build's ({' '.join(str(exc).split())})"
-    if list(shape) != described.get("shape") or fortran or str(dtype) != described.get("dtype"):
+    if tuple(shape) != described.shape or fortran or str(dtype) != described.dtype:
         return (f"{FEATURES_FILE} holds {dtype} {list(shape)}; {BUILD_FILE} records "
-                f"{described.get('dtype')} {described.get('shape')}")
+                f"{described.dtype} {list(described.shape)}")
     if size != expected_size:
         return f"{FEATURES_FILE} is {size} bytes; its header says {expected_size}"
-    counted = (record.get("counts") or {}).get("segments")
-    if counted is not None and len(feature_rows) != counted:
+    counted = record.counts.segments
+    if len(feature_rows) != counted:
         return f"{SEGMENTS_FILE} holds {len(feature_rows)} segments; {BUILD_FILE} counts {counted}"
     rows = feature_rows.dropna()
     if len(rows) != shape[0]:
@@ -339,8 +319,8 @@ def finished_build_problem(out_dir: Path, record: dict) -> str | None:
     if not np.array_equal(np.sort(rows.to_numpy(dtype=np.int64)), np.arange(shape[0])):
         return (f"{SEGMENTS_FILE}'s feature_row values are not the rows 0 to {shape[0] - 1} of {FEATURES_FILE}, "
                 "once each")
-    if described.get("sha256") and modified_after:
-        if file_sha256(features) != described["sha256"]:
+    if described.sha256 and modified_after:
+        if file_sha256(features) != described.sha256:
             return f"{FEATURES_FILE} was modified after the build: its SHA-256 is not the one {BUILD_FILE} records"
         try:
             os.utime(build_file)

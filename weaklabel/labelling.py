@@ -11,6 +11,7 @@ from collections import Counter
 import numpy as np
 import pandas as pd
 
+from weaklabel.build_record import BuildCounts, SplitCounts
 from weaklabel.config import BuildConfig
 from weaklabel.dataset import COLUMNS, segment_columns
 from weaklabel.scorers import SCORERS
@@ -142,32 +143,26 @@ def check_sides(splits: list, groups: list, statuses: list, wanted: list[str], c
         "--allow-empty-splits (metrics on an empty side are not a result)")
 
 
-def count_build(frame: pd.DataFrame) -> dict:
-    """Counts by status, label and split (label counts over ``ok`` rows only)."""
+def count_build(frame: pd.DataFrame) -> BuildCounts:
+    """Counts by status, label and split (label counts over ``ok`` rows only) and by guessed language."""
     ok = frame[frame["status"] == OK]
-    labelled = {"positive": int((ok["label"] == 1).sum()), "negative": int((ok["label"] == 0).sum())}
+    positive, negative = int((ok["label"] == 1).sum()), int((ok["label"] == 0).sum())
     by_split = {}
     for split, part in frame.groupby(frame["split"].fillna(UNASSIGNED), sort=True):
         part_ok = part[part["status"] == OK]
-        by_split[str(split)] = {"segments": int(len(part)), "ok": int(len(part_ok)),
-                                "positive": int((part_ok["label"] == 1).sum()),
-                                "negative": int((part_ok["label"] == 0).sum()),
-                                "groups": int(part["group_id"].nunique())}
-    failed = frame["status"].isin(FAILURE_STATUSES)
-    return {
-        "segments": int(len(frame)),
-        "recordings": int(frame["video_id"].nunique()),
-        "groups": int(frame["group_id"].nunique()),
-        "ok": int(len(ok)),
-        "abstained": int((frame["status"] == ABSTAINED).sum()),
-        "failed": int(failed.sum()),
-        "by_status": {str(k): int(v) for k, v in sorted(frame["status"].value_counts().items())},
-        "by_label": labelled,
-        "positive_share": round(labelled["positive"] / len(ok), 6) if len(ok) else None,
-        "by_split": by_split,
-        "start_clamped": int(frame["start_clamped"].sum()),
-        "languages": language_counts(frame),
-    }
+        by_split[str(split)] = SplitCounts(segments=int(len(part)), ok=int(len(part_ok)),
+                                           positive=int((part_ok["label"] == 1).sum()),
+                                           negative=int((part_ok["label"] == 0).sum()),
+                                           groups=int(part["group_id"].nunique()))
+    languages = language_counts(frame)
+    return BuildCounts(
+        segments=int(len(frame)), recordings=int(frame["video_id"].nunique()),
+        groups=int(frame["group_id"].nunique()), ok=int(len(ok)),
+        abstained=int((frame["status"] == ABSTAINED).sum()), failed=int(frame["status"].isin(FAILURE_STATUSES).sum()),
+        by_status={str(k): int(v) for k, v in sorted(frame["status"].value_counts().items())},
+        positive=positive, negative=negative, positive_share=round(positive / len(ok), 6) if len(ok) else None,
+        by_split=by_split, start_clamped=int(frame["start_clamped"].sum()),
+        by_language=languages.get("by_language", {}), abstained_not_read=languages.get("abstained_not_read", 0))
 
 
 def language_counts(frame: pd.DataFrame) -> dict:

@@ -11,7 +11,6 @@ hard link to the source's (a copy where the filesystem cannot link): identical b
 """
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from dataclasses import dataclass, replace
@@ -102,7 +101,7 @@ def relabel_dataset(src_dir: str | Path, out_dir: str | Path, relabelling: Relab
     src_dir, out_dir = Path(src_dir), Path(out_dir)
     config = resolve_build_config(relabelling.applied_to(Dataset(src_dir).config))
     in_place = out_dir.resolve() == src_dir.resolve()
-    record = json.loads((src_dir / BUILD_FILE).read_text(encoding="utf-8"))
+    source = Dataset(src_dir).record
     frame = pd.read_parquet(src_dir / SEGMENTS_FILE)
     # label_rows expects the reader's extra columns under their "extra:" names, as the merge has them.
     frame = frame.rename(columns={c: f"extra:{c}" for c in frame.columns if c not in COLUMNS})
@@ -113,15 +112,13 @@ def relabel_dataset(src_dir: str | Path, out_dir: str | Path, relabelling: Relab
     if not in_place:
         _link_or_copy(src_dir / FEATURES_FILE, out_dir / FEATURES_FILE)
     write_parquet_atomic(out_dir / SEGMENTS_FILE, frame)
-    record.update(fingerprint=config.build_fingerprint(record["units"]), config=config.to_dict(),
-                  counts=count_build(frame), columns=segment_columns(config.scorers()),
-                  scorers={name: SCORERS[name].record() for name in config.scorers()})
-    record.pop("policy_fallback", None)
-    if config.policy_fallback:
-        record["policy_fallback"] = config.policy_fallback
-    if not in_place:
-        record["relabelled_from"] = {"dataset": str(src_dir.resolve()), "fingerprint": Dataset(src_dir).fingerprint}
-    write_json_atomic(out_dir / BUILD_FILE, record)
+    record = replace(source, fingerprint=config.build_fingerprint(source.units), config=config,
+                     config_record=config.to_dict(), counts=count_build(frame),
+                     columns=segment_columns(config.scorers()),
+                     scorers={name: SCORERS[name].record() for name in config.scorers()},
+                     relabelled_from=source.relabelled_from if in_place else
+                     {"dataset": str(src_dir.resolve()), "fingerprint": source.fingerprint})
+    write_json_atomic(out_dir / BUILD_FILE, record.to_dict())
     return Dataset(out_dir)
 
 

@@ -8,22 +8,18 @@ from reporting import figures
 from reporting.html import Section, esc, figure, fmt, note
 from reporting.inputs import ReportInputs
 from reporting.sections.common import _floats, _intro
-from weaklabel.audio import DEFAULT_CLIP_SECONDS
+from weaklabel.logmel import LogMelParams
 from weaklabel.segments import OK
 
 
 SPECTROGRAMS_PER_CLASS = 3
 
 
-def _mel_centres_hz(log_mel: dict) -> np.ndarray | None:
-    try:
-        import librosa
+def _mel_centres_hz(mel: LogMelParams) -> np.ndarray:
+    """The centre frequencies (Hz) of the ``mel.n_mels`` bands, lowest first."""
+    import librosa
 
-        n_mels = int(log_mel["n_mels"])
-        return librosa.mel_frequencies(n_mels + 2, fmin=float(log_mel.get("fmin", 0.0)),
-                                       fmax=float(log_mel.get("fmax", log_mel.get("sample_rate", 16000) / 2)))[1:-1]
-    except (ImportError, KeyError, TypeError, ValueError):
-        return None
+    return librosa.mel_frequencies(mel.n_mels + 2, fmin=mel.fmin, fmax=mel.fmax)[1:-1]
 
 
 def spectrogram_examples(segments: pd.DataFrame, label: int, k: int = SPECTROGRAMS_PER_CLASS) -> pd.DataFrame:
@@ -37,14 +33,11 @@ def spectrogram_examples(segments: pd.DataFrame, label: int, k: int = SPECTROGRA
 
 
 def audio_section(inputs: ReportInputs) -> Section:
-    features = inputs.build.get("features", {})
-    log_mel = features.get("log_mel", {})
-    sample_rate = float(log_mel.get("sample_rate", features.get("sample_rate", 16000)))
-    seconds_per_frame = float(log_mel.get("hop_length", 256)) / sample_rate
-    clip_seconds = float(features.get("clip_seconds",
-                                      inputs.build.get("config", {}).get("clip_seconds", DEFAULT_CLIP_SECONDS)))
+    config = inputs.build.config
+    seconds_per_frame = config.mel.hop_length / config.mel.sample_rate
+    clip_seconds = config.clip_seconds
     parts = [_intro(f"What the model hears: log-mel spectrograms of {clip_seconds:g} s clips ("
-                    f"{fmt(log_mel.get('n_mels'))} mel bands, {seconds_per_frame * 1000:.0f} ms hop), in dB. "
+                    f"{fmt(config.mel.n_mels)} mel bands, {seconds_per_frame * 1000:.0f} ms hop), in dB. "
                     "Short segments are padded with silence stored at −100 dB (black), long ones cropped.")]
     rows, listing = [], []
     for label, name, prefix in ((1, "positive", "P"), (0, "negative", "N")):
@@ -66,7 +59,7 @@ def audio_section(inputs: ReportInputs) -> Section:
         parts.append(note("No kept clip has features yet: there is nothing to show (a build with zero kept "
                           "segments).", "warn"))
     else:
-        png = figures.spectrogram_grid(rows, seconds_per_frame, _mel_centres_hz(log_mel))
+        png = figures.spectrogram_grid(rows, seconds_per_frame, _mel_centres_hz(config.mel))
         caption = ("Clearest positive (top) and negative (bottom) clips by score, each from another recording. "
                    "Dashed green lines bound the recording's speech; the rest of the clip is padding. "
                    "<strong>Look for</strong> speech that fills its span (a span that starts or ends in "

@@ -8,7 +8,6 @@ from reporting.html import Section, esc, figure, note, table
 from reporting.inputs import ReportInputs
 from reporting.sections.common import _floats, _intro, _split_order, _splits, outcomes
 from reporting.sections.header import is_synthetic_demo
-from weaklabel.audio import DEFAULT_CLIP_SECONDS
 
 
 FAILURE_EXPLANATIONS = {
@@ -24,10 +23,8 @@ FAILURE_EXPLANATIONS = {
 
 
 def build_section(inputs: ReportInputs) -> Section:
-    segments, counts = inputs.segments, inputs.build.get("counts", {})
-    config = inputs.build.get("config", {})
-    clip_seconds = float(config.get("clip_seconds")
-                         or inputs.build.get("features", {}).get("clip_seconds", DEFAULT_CLIP_SECONDS))
+    segments, counts = inputs.segments, inputs.build.counts
+    clip_seconds = inputs.build.config.clip_seconds
     parts = [_intro(f"How the transcripts and recordings in <code>{esc(inputs.display_path)}</code> became "
                     "segments and fixed-length clips. Every transcript segment has a row, whether it was kept, "
                     "abstained on, or failed.")]
@@ -37,8 +34,8 @@ def build_section(inputs: ReportInputs) -> Section:
                           "pipeline works, not how well a model hears emotion in real voices."))
     out = outcomes(segments)
     parts.append(table(["recordings", "groups", "segments", "kept", "abstained", "failed", "start clamped"],
-                       [[counts.get("recordings", segments["video_id"].nunique()),
-                         counts.get("groups", segments["group_id"].nunique()), len(segments),
+                       [[counts.recordings or segments["video_id"].nunique(),
+                         counts.groups or segments["group_id"].nunique(), len(segments),
                          int(np.isin(out, ("positive", "negative")).sum()), int((out == "abstained").sum()),
                          int((out == "failed").sum()), int(segments["start_clamped"].sum())
                          if "start_clamped" in segments else 0]]))

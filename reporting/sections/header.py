@@ -8,12 +8,11 @@ from reporting.sections.common import _auc_text, _g, _model_order
 from reporting.sections.model import MINIMUM_TEXT, _head_name
 from foundation.metrics import not_a_result
 from transfer.metrics_schema import AGAINST_WEAK, HEAD, model_titles
-from weaklabel.segments import ABSTAINED, OK
 from weaklabel.splits import TEST
 
 
 def is_synthetic_demo(inputs: ReportInputs) -> bool:
-    root = str(inputs.build.get("config", {}).get("root", "")).replace("\\", "/").rstrip("/")
+    root = str(inputs.build.config.root or "").replace("\\", "/").rstrip("/")
     return root.endswith("data/demo/generated")
 
 
@@ -50,15 +49,14 @@ def _intervals_overlap(a: dict, b: dict) -> bool:
 
 def header(inputs: ReportInputs) -> str:
     """The page header: dataset name, one-paragraph summary, key numbers as cards."""
-    counts, config = inputs.build.get("counts", {}), inputs.build.get("config", {})
-    by_label = counts.get("by_label", {})
-    ok = counts.get(OK, 0)
-    share = counts.get("positive_share")
-    lead = (f"{counts.get('recordings', 0):,} recordings → {counts.get('segments', 0):,} transcript segments: "
-            f"{ok:,} kept as weak labels ({by_label.get('positive', 0):,} positive, "
-            f"{by_label.get('negative', 0):,} negative), {counts.get(ABSTAINED, 0):,} abstained, "
-            f"{counts.get('failed', 0):,} failed. Policy <code>{esc(config.get('policy'))}</code>, neutral band "
-            f"{_g(config.get('neutral_band'))}, {_g(config.get('clip_seconds'))} s clips.")
+    counts, config = inputs.build.counts, inputs.build.config
+    ok = counts.ok
+    share = counts.positive_share
+    lead = (f"{counts.recordings:,} recordings → {counts.segments:,} transcript segments: "
+            f"{ok:,} kept as weak labels ({counts.positive:,} positive, "
+            f"{counts.negative:,} negative), {counts.abstained:,} abstained, "
+            f"{counts.failed:,} failed. Policy <code>{esc(config.policy)}</code>, neutral band "
+            f"{_g(config.neutral_band)}, {_g(config.clip_seconds)} s clips.")
     head = head_test_metrics(inputs)
     verdict = not_a_result(head) if head else None
     if verdict:
@@ -77,12 +75,12 @@ def header(inputs: ReportInputs) -> str:
                  + (", though the two intervals overlap: the difference is not established." if
                     _intervals_overlap(head, better[1]) else "."))
     cards = [
-        ("recordings", f"{counts.get('recordings', 0):,}"),
-        ("segments", f"{counts.get('segments', 0):,}"),
+        ("recordings", f"{counts.recordings:,}"),
+        ("segments", f"{counts.segments:,}"),
         ("kept (weak labels)", f"{ok:,}"),
         ("positive share", f"{share:.0%}" if share is not None else "—"),
-        ("abstained", f"{counts.get(ABSTAINED, 0):,}"),
-        ("failed", f"{counts.get('failed', 0):,}"),
+        ("abstained", f"{counts.abstained:,}"),
+        ("failed", f"{counts.failed:,}"),
         ("head test AUC" + (f" ({verdict.removeprefix('not a result (')}" if verdict else ""),
          "not a result" if verdict else
          f"{head['roc_auc']:.3f}" if head and head.get("roc_auc") is not None else "—"),

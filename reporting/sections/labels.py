@@ -78,8 +78,8 @@ def scorer_rows(frame: pd.DataFrame, frame_out: np.ndarray, scorers: list[str], 
 
 def labels_section(inputs: ReportInputs) -> Section:
     segments = inputs.segments
-    config = inputs.build.get("config", {})
-    policy, band = str(config.get("policy", "")), float(config.get("neutral_band") or 0.0)
+    config = inputs.build.config
+    policy, band = config.policy, float(config.neutral_band)
     out = outcomes(segments)
     scorers = sentiment_scorers(segments)
     described = POLICIES[policy].description if policy in POLICIES else "its own rule"
@@ -87,13 +87,13 @@ def labels_section(inputs: ReportInputs) -> Section:
                     f"labelling policy <code>{esc(policy)}</code> ({esc(described)}) turns their scores into one "
                     f"score in [−1, 1] and a label, abstaining when the score is within ±{band:g} of zero. Failed "
                     "segments are left out here.")]
-    if inputs.build.get("policy_fallback"):
-        parts.append(note(esc(inputs.build["policy_fallback"]), "warn"))
-    languages = inputs.build.get("counts", {}).get("languages") or {}
-    if languages.get("by_language"):
-        total = sum(languages["by_language"].values())
-        shares = ", ".join(f"{code} {n / total:.0%}" for code, n in list(languages["by_language"].items())[:6])
-        not_read = languages.get("abstained_not_read", 0)
+    if config.policy_fallback:
+        parts.append(note(esc(config.policy_fallback), "warn"))
+    by_language = inputs.build.counts.by_language
+    if by_language:
+        total = sum(by_language.values())
+        shares = ", ".join(f"{code} {n / total:.0%}" for code, n in list(by_language.items())[:6])
+        not_read = inputs.build.counts.abstained_not_read
         parts.append(_intro(f"Languages the language scorer guessed: {esc(shares)}" + (
             f"; {not_read} segment(s) abstained because the policy reads English only and their text is "
             "confidently in another language." if not_read else ".")))
@@ -116,7 +116,7 @@ def labels_section(inputs: ReportInputs) -> Section:
 
     parts.append("<h3>The scorers</h3>")
     parts.append(table(["scorer", "version", "what", "languages", "licence", "band", "labels", "agrees with the label"],
-                       scorer_rows(frame, frame_out, scorers, inputs.build.get("scorers", {})),
+                       scorer_rows(frame, frame_out, scorers, inputs.build.scorers),
                        caption="Each scorer as a labelling function: the share of scored segments it would label at "
                                "its own band, and how often that vote agrees with the label the policy gave"))
     if {"textblob", "vader"} <= set(scorers):

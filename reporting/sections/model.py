@@ -108,7 +108,7 @@ def model_section(inputs: ReportInputs) -> Section:
                              "been trained on this build.", box_id="not-run-model"))
         return Section("model", "The model", "\n".join(parts))
 
-    build_fp = inputs.build.get("fingerprint")
+    build_fp = inputs.build.fingerprint
     if metrics.get("build_fingerprint") != build_fp:
         parts.append(note(f"<strong>Stale:</strong> these metrics were computed on another build (fingerprint "
                           f"<code>{esc(str(metrics.get('build_fingerprint'))[:12])}</code>, this build "

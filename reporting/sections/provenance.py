@@ -12,12 +12,12 @@ from transfer.weights import weights_text
 
 def provenance_section(inputs: ReportInputs) -> Section:
     build = inputs.build
-    config = build.get("config", {})
+    config = build.config_record
     parts = [_intro("Everything needed to say exactly what this report describes: the build's configuration "
                     "and fingerprint, the weights every learned output used, and library versions.")]
     mel = config.get("mel", {})
     rows = [("dataset", f"<code>{esc(inputs.display_path)}</code>"),
-            ("build fingerprint", f"<code>{esc(build.get('fingerprint'))}</code>"),
+            ("build fingerprint", f"<code>{esc(build.fingerprint)}</code>"),
             ("corpus", f"{esc(config.get('corpus'))} at <code>{esc(display_path(config.get('root')))}</code>"),
             ("clips", f"{_g(config.get('clip_seconds'))} s, seed {_g(config.get('seed'))}"),
             ("labels", f"policy <code>{esc(config.get('policy'))}</code>, neutral band "
@@ -25,7 +25,7 @@ def provenance_section(inputs: ReportInputs) -> Section:
             ("splits", "train, validation, test " + esc(_g(config.get("split_fractions") or [])) + " by group"
              if not config.get("folds") else f"folds <code>{esc(display_path(config.get('folds')))}</code>"),
             ("log-mel", esc(", ".join(f"{k} {_g(v)}" for k, v in mel.items())) if mel else "—")]
-    versions = build.get("versions", {})
+    versions = build.versions
     if versions:
         rows.append(("library versions", esc(" · ".join(f"{k} {v}" for k, v in sorted(versions.items())))))
     parts.append('<dl class="kv">' + "".join(f"<dt>{esc(k)}</dt><dd>{v}</dd>" for k, v in rows) + "</dl>")

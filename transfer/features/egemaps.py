@@ -204,7 +204,7 @@ def compute(dataset, settings: NoSettings, *, batch_size: int = 16, scheduler: s
     spans = clip_spans(dataset)
     if on_start:
         on_start(len(spans))
-    sample_rate = int(dataset.record["features"]["sample_rate"])
+    sample_rate = dataset.config.mel.sample_rate
     chunks = chunk_bounds(len(spans), chunk_clips or CHUNK_CLIPS, 1)
     tasks = [(spans[start:stop], sample_rate) for start, stop in chunks]
     processes = max(1, min(workers or os.cpu_count() or 1, len(tasks)))  # openSMILE is single-threaded

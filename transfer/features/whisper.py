@@ -458,7 +458,7 @@ def compute(dataset, settings: WhisperSettings, *, batch_size: int = 16, schedul
     spans = clip_spans(dataset)
     if on_start:
         on_start(len(spans))
-    sample_rate = int(dataset.record["features"]["sample_rate"])
+    sample_rate = dataset.config.mel.sample_rate
     unit = PACK_BLOCK if settings.input == "packed" else 1
     chunks = chunk_bounds(len(spans), chunk_clips or CHUNK_CLIPS, unit)
     if scheduler == "local":

@@ -162,7 +162,8 @@ def _build(config: BuildConfig, out_dir: Path, workers: int | None, overwrite: b
         log(notice)
     previous = None if force else reusable_build(out_dir, config)
     if previous is not None and (same_configuration(previous, config) or overwrite):
-        changes = corpus_changes(previous, units, seg_digests, names)
+        recorded_units = {unit.unit: unit for unit in previous.units}
+        changes = corpus_changes(recorded_units, units, seg_digests, names)
         if not any(changes.values()):
             if same_configuration(previous, config) and prepare_output_dir(out_dir, config, overwrite,
                                                                            log=log) is None:
@@ -173,7 +174,7 @@ def _build(config: BuildConfig, out_dir: Path, workers: int | None, overwrite: b
         # Some recordings changed: the unchanged ones become parts again, cut from the finished outputs.
         parts_dir = parts_folder(out_dir, config)
         parts_dir.mkdir(exist_ok=True)
-        reuse_finished_parts(out_dir, previous, parts_dir, units, digests, changes, names)
+        reuse_finished_parts(out_dir, recorded_units, parts_dir, units, digests, changes, names)
         (out_dir / BUILD_FILE).unlink()  # the completion mark goes before any output is replaced
     # A build is up to date only once its corpus was compared with its record (above); one whose record could not
     # be compared (no units recorded, an output missing) is built again.

@@ -18,10 +18,10 @@ from foundation.digests import file_sha256
 from foundation.staging import copy_bytes, move_bytes, pwrite_all
 from foundation.versions import version_text
 from weaklabel import __version__
-from weaklabel.audio import TARGET_SR
 from weaklabel.build.parts import MERGING, FeatureSlots, feature_row_bytes, npy_header, part_path, read_part_meta
 from weaklabel.build.units import audio_identity, unit_names
-from weaklabel.config import FORMAT_VERSION, BuildConfig
+from weaklabel.build_record import BuildCounts, BuildRecord, FeaturesRecord, UnitRecord
+from weaklabel.config import BuildConfig
 from weaklabel.dataset import BUILD_FILE, FEATURES_FILE, SEGMENTS_FILE, segment_columns
 from weaklabel.labelling import count_build, detail_items, join_detail, label_rows
 from weaklabel.scorers import SCORERS
@@ -57,7 +57,7 @@ def precheck_splits(segments: list[Segment], config: BuildConfig) -> None:
 
 def finalize(out_dir: Path, parts_dir: Path, units: list[str], config: BuildConfig,
              scores: dict[str, tuple[float, ...]], segment_digests: dict[str, str] | None,
-             slots: FeatureSlots) -> dict:
+             slots: FeatureSlots) -> BuildCounts:
     """Merge finished parts, in ``units`` order, into ``segments.parquet``, ``features/logmel.npy``, ``build.json``.
 
     ``scores`` maps each text to its row of the scoring table (:class:`weaklabel.scorers.batch.ScoringRun`: every
@@ -74,8 +74,8 @@ def finalize(out_dir: Path, parts_dir: Path, units: list[str], config: BuildConf
     # (:func:`weaklabel.build.plan.corpus_changes`), and its content is the build's identity with the
     # configuration (fingerprint).
     names = unit_names(units, config)
-    unit_records = [{"unit": names[unit], "segments": (segment_digests or {}).get(unit), "rows": len(m["rows"]),
-                     "features": m["n_features"], **(m.get("audio") or audio_identity(None))}
+    unit_records = [UnitRecord(unit=names[unit], segments=(segment_digests or {}).get(unit), rows=len(m["rows"]),
+                               features=m["n_features"], **(m.get("audio") or audio_identity(None)))
                     for unit, m in zip(units, metas)]
     row_bytes = feature_row_bytes(config)
     for unit, meta in zip(units, metas):
@@ -86,10 +86,9 @@ def finalize(out_dir: Path, parts_dir: Path, units: list[str], config: BuildConf
     del metas
     frame = label_rows(pd.DataFrame(rows), config)
     write_parquet_atomic(out_dir / SEGMENTS_FILE, frame)
-    counts = count_build(frame)
-    write_json_atomic(out_dir / BUILD_FILE, build_record(config, counts, unit_records, n_features,
-                                                         file_sha256(out_dir / FEATURES_FILE)))
-    return counts
+    record = build_record(config, count_build(frame), unit_records, n_features, file_sha256(out_dir / FEATURES_FILE))
+    write_json_atomic(out_dir / BUILD_FILE, record.to_dict())
+    return record.counts
 
 
 def scored_rows(metas: list[dict], config: BuildConfig, scores: dict[str, dict]) -> list[dict]:
@@ -111,29 +110,19 @@ def scored_rows(metas: list[dict], config: BuildConfig, scores: dict[str, dict])
     return rows
 
 
-def build_record(config: BuildConfig, counts: dict, unit_records: list[dict], n_features: int,
-                 features_sha256: str) -> dict:
-    """The ``build.json`` record of a finished build: format, fingerprint, configuration, ``counts``, the features
-    file (``n_features`` rows, its SHA-256), the columns, the scorers, why the policy fell back (when it did),
-    the work units as ``unit_records`` describe them, and the library versions."""
+def build_record(config: BuildConfig, counts: BuildCounts, unit_records: list[UnitRecord], n_features: int,
+                 features_sha256: str) -> BuildRecord:
+    """The ``build.json`` record of a finished build of the resolved ``config``: fingerprint, configuration,
+    ``counts``, the features file (``n_features`` rows, its SHA-256), the columns, the scorers, the work units as
+    ``unit_records`` describe them, and the library versions."""
     n_frames = config.mel.frames_for_seconds(config.clip_seconds)
-    return {
-        "format_version": FORMAT_VERSION,
-        "fingerprint": config.build_fingerprint(unit_records),
-        "config": config.to_dict(),
-        "counts": counts,
-        "features": {"file": FEATURES_FILE, "shape": [n_features, config.mel.n_mels, n_frames],
-                     "dtype": config.mel.storage_dtype, "units": "dB re 1.0 power",
-                     "sha256": features_sha256,
-                     "key": "segments.parquet column feature_row (row index); null for failed segments",
-                     "log_mel": config.mel.to_dict(), "clip_seconds": config.clip_seconds,
-                     "sample_rate": TARGET_SR},
-        "columns": segment_columns(config.scorers()),
-        "scorers": {name: SCORERS[name].record() for name in config.scorers()},
-        **({"policy_fallback": config.policy_fallback} if config.policy_fallback else {}),
-        "units": unit_records,
-        "versions": library_versions(),
-    }
+    return BuildRecord(
+        fingerprint=config.build_fingerprint(unit_records), config=config, counts=counts,
+        features=FeaturesRecord(shape=(n_features, config.mel.n_mels, n_frames), dtype=config.mel.storage_dtype,
+                                sha256=features_sha256),
+        columns=segment_columns(config.scorers()),
+        scorers={name: SCORERS[name].record() for name in config.scorers()},
+        units=tuple(unit_records), versions=library_versions(), config_record=config.to_dict())
 
 
 def features_from_staging(target: Path, parts_dir: Path, units: list[str], metas: list[dict], slots: FeatureSlots,

@@ -10,10 +10,10 @@ never read.
 """
 from __future__ import annotations
 
-import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -22,6 +22,7 @@ from foundation.atomic import atomic_path, remove_temp_files
 from weaklabel.build.cut import base_row
 from weaklabel.build.parts import FeatureSlots, part_path, read_part_meta, write_part_record
 from weaklabel.build.units import audio_identity, audio_stat
+from weaklabel.build_record import BuildRecord, UnitRecord, read_build_record
 from weaklabel.config import FORMAT_VERSION, BuildConfig, config_fingerprint, fall_back
 from weaklabel.dataset import BUILD_FILE, FEATURES_DIR, FEATURES_FILE, PARTS_PREFIX, SEGMENTS_FILE, \
     finished_build_problem
@@ -78,11 +79,8 @@ def prepare_output_dir(out_dir: Path, config: BuildConfig, overwrite: bool, forc
     ours = [out_dir / SEGMENTS_FILE, out_dir / BUILD_FILE, out_dir / FEATURES_FILE]
     same_build = False
     if build_file.is_file():
-        try:
-            previous = json.loads(build_file.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            previous = {}
-        same_build = same_configuration(previous, config)
+        previous = recorded_build(out_dir)
+        same_build = previous is not None and same_configuration(previous, config)
         damage = finished_build_problem(out_dir, previous) if same_build else None
         if same_build and all(p.exists() for p in ours) and not force and damage is None:
             if parts_dir.is_dir():  # a finished build whose part folder removal was interrupted
@@ -93,7 +91,7 @@ def prepare_output_dir(out_dir: Path, config: BuildConfig, overwrite: bool, forc
         if not same_build and not overwrite:
             raise OutputConflictError(
                 f"{out_dir} holds a build made with a different configuration (differs in: "
-                f"{config_differences(previous, config)}); pass --overwrite to replace it or choose another --out")
+                f"{config_differences(previous and previous.config_record, config)}); pass --overwrite to replace it or choose another --out")
     stale = _stale_parts(out_dir, parts_dir)
     if stale and not overwrite:
         raise OutputConflictError(f"{out_dir} holds an unfinished build with a different configuration; "
@@ -116,10 +114,12 @@ def _stale_parts(out_dir: Path, parts_dir: Path) -> list[Path]:
     return sorted(p for p in out_dir.glob(f"{PARTS_PREFIX}*") if p != parts_dir) if out_dir.is_dir() else []
 
 
-def config_differences(previous: dict, config: BuildConfig) -> str:
-    """What differs between the configuration a ``build.json`` record holds and ``config``, in words (the
-    settings' names; the log-mel transform versions where those differ; ``format`` when nothing else does)."""
-    recorded = previous.get("config", {})
+def config_differences(recorded: Mapping | None, config: BuildConfig) -> str:
+    """What differs between the configuration a ``build.json`` records (:attr:`BuildRecord.config_record`; None: a
+    record this code cannot read) and ``config``, in words (the settings' names; the log-mel transform versions
+    where those differ; ``format`` when nothing else does)."""
+    if recorded is None:
+        return f"format: its {BUILD_FILE} cannot be read by this code"
     changed = sorted(k for k, v in config.to_dict().items() if recorded.get(k) != v)
     old_version = (recorded.get("mel") or {}).get("transform_version", 1)
     if "mel" in changed and old_version != config.mel.transform_version:
@@ -136,15 +136,12 @@ def overwrite_notice(out_dir: Path, config: BuildConfig) -> str | None:
     """What ``--overwrite`` replaces in ``out_dir`` to build ``config`` there, in one line; None when it replaces
     nothing (the folder holds this build, or none). The folder's other files are never touched."""
     parts_dir = parts_folder(out_dir, config)
-    try:
-        previous = json.loads((out_dir / BUILD_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        previous = None
+    previous = recorded_build(out_dir)
     replaced = []
-    if isinstance(previous, dict) and not same_configuration(previous, config):
+    if (out_dir / BUILD_FILE).is_file() and (previous is None or not same_configuration(previous, config)):
         files = [name for name in (BUILD_FILE, SEGMENTS_FILE, FEATURES_FILE) if (out_dir / name).exists()]
         replaced.append(f"the build made with another configuration (differs in: "
-                        f"{config_differences(previous, config)}): {', '.join(files)}")
+                        f"{config_differences(previous and previous.config_record, config)}): {', '.join(files)}")
     stale = _stale_parts(out_dir, parts_dir)
     if stale:
         replaced.append(f"the unfinished build(s) of other configurations {', '.join(p.name for p in stale)}")
@@ -153,100 +150,105 @@ def overwrite_notice(out_dir: Path, config: BuildConfig) -> str | None:
     return f"--overwrite replaces, in {out_dir}, " + "; and ".join(replaced) + " (nothing else there is touched)"
 
 
-def same_configuration(record: dict, config: BuildConfig) -> bool:
+def recorded_build(out_dir: Path) -> BuildRecord | None:
+    """The ``build.json`` in ``out_dir``; None where there is none, or it is not a record this code reads."""
+    try:
+        return read_build_record(out_dir)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def same_configuration(record: BuildRecord, config: BuildConfig) -> bool:
     """Whether a ``build.json`` record was made with ``config`` (the same fingerprint, :func:`config_fingerprint`
     of the configuration it records, an earlier format's never) from the corpus at the same root.
 
     The corpus's content is not compared here (:func:`corpus_changes` does): a finished build is up to date only
     when both agree."""
-    recorded = record.get("config") or {}
+    recorded = record.config_record
     return config_fingerprint(recorded) == config.fingerprint() and recorded.get("root") == config.root
-
 
 
 def fallen_back_build(out_dir: Path, declared: BuildConfig) -> BuildConfig | None:
     """The configuration of the finished build in ``out_dir`` when it is ``declared`` (as given, before
     :func:`~weaklabel.config.resolve_build_config`) fallen back because its teacher failed while scoring
     (:func:`~weaklabel.config.fall_back`), else None."""
-    try:
-        record = json.loads((out_dir / BUILD_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    why = record.get("policy_fallback") if isinstance(record, dict) else None
+    record = recorded_build(out_dir)
+    why = record.config.policy_fallback if record is not None else None
     if not isinstance(why, str) or FAILED_WHILE_SCORING not in why:
         return None
     fallback = fall_back(declared, why)
     return fallback if fallback is not None and same_configuration(record, fallback) else None
 
 
-def reusable_build(out_dir: Path, config: BuildConfig) -> dict | None:
+def reusable_build(out_dir: Path, config: BuildConfig) -> BuildRecord | None:
     """The ``build.json`` record of a finished build in ``out_dir`` whose parts ``config`` could reuse (same
     corpus, clips, features and format; the policy or splits may differ), or None."""
-    try:
-        record = json.loads((out_dir / BUILD_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    record = recorded_build(out_dir)
+    if record is None or record.format_version != FORMAT_VERSION or not record.units:
         return None
-    if not all((out_dir / name).exists() for name in (SEGMENTS_FILE, FEATURES_FILE)) or "units" not in record:
+    if not all((out_dir / name).exists() for name in (SEGMENTS_FILE, FEATURES_FILE)):
         return None
     try:
-        same_parts = BuildConfig.from_record(record["config"]).parts_fingerprint() == config.parts_fingerprint()
+        same_parts = record.config.parts_fingerprint() == config.parts_fingerprint()
     except (KeyError, TypeError, ValueError, OSError):  # e.g. its folds file is gone: not reusable
         return None
-    if not same_parts or record.get("format_version") != FORMAT_VERSION:
+    if not same_parts:
         return None
     return record if finished_build_problem(out_dir, record) is None else None
 
 
-def corpus_changes(previous: dict, units: dict[str, list[Segment]], seg_digests: dict[str, str],
+def corpus_changes(recorded: dict[str, UnitRecord], units: dict[str, list[Segment]], seg_digests: dict[str, str],
                    names: dict[str, str]) -> dict:
-    """Which audio files changed since the finished build ``previous`` (its ``build.json``): ``changed`` (the
-    transcript's segments of that file, or the file's content), ``new``, ``removed``. An audio file whose
-    size and modification time are as recorded is not read; one whose are not is hashed, and counts as
-    changed only when its content differs. Files are named as ``build.json`` and ``segments.parquet`` name them
-    (``names``, :func:`~weaklabel.build.units.unit_names`)."""
-    old = {r["unit"]: r for r in previous["units"]}
+    """Which audio files changed since the finished build whose units are ``recorded`` (by name, in the record's
+    order): ``changed`` (the transcript's segments of that file, or the file's content), ``new``, ``removed``. An
+    audio file whose size and modification time are as recorded is not read; one whose are not is hashed, and
+    counts as changed only when its content differs (one with the same content gets its new size and time in
+    ``recorded``). Files are named as ``build.json`` and ``segments.parquet`` name them (``names``,
+    :func:`~weaklabel.build.units.unit_names`)."""
+    old = recorded
     changed, new = [], []
     for unit, segs in units.items():
         record = old.get(names[unit])
         if record is None:
             new.append(names[unit])
             continue
-        if record.get("segments") != seg_digests[unit]:
+        if record.segments != seg_digests[unit]:
             changed.append(names[unit])
             continue
         stat = audio_stat(segs[0].audio_path)
-        if stat == [record.get("size"), record.get("mtime_ns")] or (stat is None and record.get("size") is None):
+        if stat == [record.size, record.mtime_ns] or (stat is None and record.size is None):
             continue
         sha = audio_identity(segs[0].audio_path)["sha256"] if stat is not None else None
-        if sha is None or sha != record.get("sha256"):
+        if sha is None or sha != record.sha256:
             changed.append(names[unit])
-        else:
-            record["size"], record["mtime_ns"] = stat  # touched, same content: reused as it is
+        else:  # touched, same content: reused as it is
+            old[names[unit]] = replace(record, size=stat[0], mtime_ns=stat[1])
     current = set(names.values())
     removed = [u for u in old if u not in current]
     order_changed = not (changed or new or removed) and \
-        [r["unit"] for r in previous["units"]] != [names[u] for u in units]
+        list(old) != [names[u] for u in units]
     return {"changed": changed, "new": new, "removed": removed, **({"reordered": True} if order_changed else {})}
 
 
-def reuse_finished_parts(out_dir: Path, previous: dict, parts_dir: Path, units: dict[str, list[Segment]],
-                         digests: dict[str, str], changes: dict, names: dict[str, str]) -> int:
+def reuse_finished_parts(out_dir: Path, recorded: dict[str, UnitRecord], parts_dir: Path,
+                         units: dict[str, list[Segment]], digests: dict[str, str], changes: dict,
+                         names: dict[str, str]) -> int:
     """Write the part of every unchanged work unit from the finished outputs (its rows as they were before
     labelling, its features' bytes), so that only the changed ones are processed again. ``changes`` and the
-    record name units as ``names`` does (:func:`~weaklabel.build.units.unit_names`). Returns parts written."""
+    record's units (``recorded``, by name in its order) name them as ``names`` does
+    (:func:`~weaklabel.build.units.unit_names`). Returns parts written."""
     changed = set(changes.get("changed", [])) | set(changes.get("new", []))
     frame = pd.read_parquet(out_dir / SEGMENTS_FILE)
     offset_rows = offset_features = 0
     spans = {}
-    for record in previous["units"]:
-        spans[record["unit"]] = (offset_rows, record["rows"], offset_features, record["features"])
-        offset_rows += record["rows"]
-        offset_features += record["features"]
+    for record in recorded.values():
+        spans[record.unit] = (offset_rows, record.rows, offset_features, record.features)
+        offset_rows += record.rows
+        offset_features += record.features
     if offset_rows != len(frame):
         return 0  # not the outputs the record describes: everything is processed again
     features = np.load(out_dir / FEATURES_FILE, mmap_mode="r")
     row_bytes = int(np.prod(features.shape[1:])) * features.dtype.itemsize
-    records = {r["unit"]: r for r in previous["units"]}
     written = 0
     for unit, segs in units.items():
         name = names[unit]
@@ -272,7 +274,7 @@ def reuse_finished_parts(out_dir: Path, previous: dict, parts_dir: Path, units: 
         with atomic_path(part_path(parts_dir, unit)) as tmp, open(tmp, "wb") as handle:
             if n_features:
                 handle.write(np.ascontiguousarray(features[first_feature:first_feature + n_features]).data)
-            audio = {k: records[name].get(k) for k in ("size", "mtime_ns", "sha256")}
+            audio = recorded[name].audio
             write_part_record(handle, {"unit": unit, "digest": digests[unit], "rows": rows,
                                        "n_features": n_features, "row_bytes": row_bytes, "audio": audio})
         written += 1

@@ -106,7 +106,7 @@ def export_source(dataset) -> Dataset:
         missing = [c for c in READ_COLUMNS if c not in pq.read_schema(source.segments_path).names]
         if missing:
             raise ValueError(f"segments.parquet has no column {', '.join(missing)}")
-        if not isinstance(source.record["units"], list) or not source.fingerprint:
+        if not source.record.units or not source.fingerprint:
             raise ValueError("build.json records no units")
         source.config  # noqa: B018 - the build's clip settings: read now, or fail here
     except (OSError, ValueError, KeyError, TypeError) as exc:
@@ -129,7 +129,7 @@ def export_fingerprint(source: Dataset, config: ExportConfig) -> str:
     """The identity of an export: the dataset's (its build fingerprint and where its corpus is, which the Lhotse
     manifests name) and the export's configuration and format version."""
     return json_sha256({"export_format_version": EXPORT_FORMAT_VERSION, "config": config.to_dict(),
-                        "dataset": source.fingerprint, "root": source.record["config"].get("root")})
+                        "dataset": source.fingerprint, "root": source.config.root})
 
 
 def _differences(record: dict, source: Dataset, config: ExportConfig) -> str:
@@ -251,7 +251,7 @@ def iter_tasks(source: Dataset, config: ExportConfig, plan: Plan, fingerprint: s
     recorded identities. Only the task being made is held."""
     import pyarrow.parquet as pq
 
-    units = {unit["unit"]: {k: unit.get(k) for k in ("size", "mtime_ns", "sha256")} for unit in source.record["units"]}
+    units = {unit.unit: unit.audio for unit in source.record.units}
     wanted = [*READ_COLUMNS, *(name for name, _ in plan.columns), *((SPEAKER[0],) if plan.has_speaker else ())]
     size, index = config.clips_per_shard, 0
     for split, count in plan.splits.items():
