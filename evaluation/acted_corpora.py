@@ -88,7 +88,7 @@ VALENCE_MAPS = {
 }
 VALENCE_MAP_DESCRIPTIONS = {
     "surprised-excluded": "surprised excluded (no valence), calm positive: the default, on principle",
-    "surprised-positive": "surprised and calm positive: the map before issue 20",
+    "surprised-positive": "surprised and calm positive: the original project's map",
     "calm-excluded": "surprised and calm excluded: valence without the low-arousal positive class",
 }
 #: The default map: *surprised* has no reliable valence, *calm* is low-arousal positive (module docstring).

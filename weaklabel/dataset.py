@@ -213,7 +213,7 @@ class Dataset:
         return self.path / EVALUATIONS_DIR
 
     def acted_evaluations(self) -> list[Path]:
-        """Every ``acted_evaluation.json`` under ``evaluations/`` (then the former ``benchmarks/**/benchmark.json``),
+        """Every ``acted_evaluation.json`` under ``evaluations/``, then every ``benchmarks/**/benchmark.json``,
         sorted."""
         found = []
         for folder, name in ((EVALUATIONS_DIR, EVALUATION_JSON_FILE), LEGACY_EVALUATION):
@@ -290,7 +290,7 @@ def finished_build_problem(out_dir: Path, record: BuildRecord) -> str | None:
     Its content is compared with the SHA-256 that the merge recorded only when the file was modified after
     ``build.json`` was written: hashing reads the whole file, about 1 s per GB (0.6 s for 6,000 segments,
     2.6 GB on CMU-MOSEI). Once it matches, ``build.json``'s modification time is brought forward (its bytes
-    unchanged), so the next run checks cheaply again. A build recorded before the digest is checked cheaply.
+    unchanged), so the next run checks cheaply again. A build that records no digest is checked cheaply.
     """
     features, build_file = out_dir / FEATURES_FILE, out_dir / BUILD_FILE
     described = record.features

@@ -25,7 +25,7 @@ EVALUATIONS_DIR = "evaluations"
 #: What ``pipelines.evaluate_acted`` writes into its output folder (``DATASET/evaluations/<corpus>`` or any).
 EVALUATION_JSON_FILE = "acted_evaluation.json"
 EVALUATION_MARKDOWN_FILE = "acted_evaluation.md"
-#: Where the acted-corpus evaluation wrote before it had that name (folder, file); still read by the report.
+#: The second place the report looks for acted-corpus evaluations (folder, file name).
 LEGACY_EVALUATION = ("benchmarks", "benchmark.json")
 #: Prefix of the hidden folder of per-audio-file parts of a build in progress.
 PARTS_PREFIX = ".parts-"
