@@ -165,6 +165,7 @@ def _valence_map(path: str) -> list[Expect]:
 def acted_evaluation() -> list[Expect]:
     from evaluation.acted import ActedEvaluationConfig
     from weaklabel.audio import DEFAULT_CLIP_SECONDS
+    from weaklabel.config import BuildConfig
     from weaklabel.logmel import LogMelParams
 
     train, defaults = _train(), ActedEvaluationConfig()
@@ -462,12 +463,13 @@ def test_the_report_configuration_reads_back():
     from reporting.report import CONFIGURATION_ID, read_configuration, report_configuration
     from transfer.training import TrainConfig
     from weaklabel.audio import DEFAULT_CLIP_SECONDS
+    from weaklabel.config import BuildConfig
     from weaklabel.logmel import LogMelParams
     from weaklabel.policies import DEFAULT_POLICY, default_band
 
-    build = {"config": {"policy": DEFAULT_POLICY, "neutral_band": default_band(DEFAULT_POLICY),
-                        "clip_seconds": DEFAULT_CLIP_SECONDS, "mel": LogMelParams().to_dict(), "seed": 0}}
-    inputs = SimpleNamespace(build=build, metrics={"train_config": _train()}, model_meta=None)
+    config = BuildConfig("manifest", "corpus.csv", policy=DEFAULT_POLICY, neutral_band=default_band(DEFAULT_POLICY),
+                         clip_seconds=DEFAULT_CLIP_SECONDS, mel=LogMelParams(), seed=0)
+    inputs = SimpleNamespace(build=SimpleNamespace(config=config), metrics={"train_config": _train()}, model_meta=None)
     config = report_configuration(inputs)
     html = f'<footer><pre id="{CONFIGURATION_ID}">{esc(json.dumps(config, sort_keys=True))}</pre></footer>'
     assert read_configuration(html) == _plain(config)
