@@ -467,7 +467,7 @@ def test_the_report_configuration_reads_back():
 
     build = {"config": {"policy": DEFAULT_POLICY, "neutral_band": default_band(DEFAULT_POLICY),
                         "clip_seconds": DEFAULT_CLIP_SECONDS, "mel": LogMelParams().to_dict(), "seed": 0}}
-    inputs = SimpleNamespace(build=build, metrics={"train_config": _train()}, model_meta=None)
+    inputs = SimpleNamespace(build=build, metrics=SimpleNamespace(train_config=_train()), model_meta=None)
     config = report_configuration(inputs)
     html = f'<footer><pre id="{CONFIGURATION_ID}">{esc(json.dumps(config, sort_keys=True))}</pre></footer>'
     assert read_configuration(html) == _plain(config)
