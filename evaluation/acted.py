@@ -383,12 +383,12 @@ def _zero_shot(model, config: ActedEvaluationConfig, clips: pd.DataFrame, X: np.
     model's per-speaker standardisation; adds each clip's score to ``clip_records`` (``p_zero_shot``)."""
     p = model.predict_embeddings(X, _standardisation_groups(clips))
     clip_records["p_zero_shot"] = p
-    trained_on = dict(model.meta.get("trained_on", {}))
+    trained_on = model.meta.trained_on.to_dict() if model.meta.trained_on is not None else {}
     if trained_on.get("dataset"):  # the record is committed: no local path in it
         trained_on["dataset"] = display_path(trained_on["dataset"])
     zs = {
         "model": str(config.model), "trained_on": trained_on, "speaker_disjoint": True,
-        "train_config": model.meta.get("train_config"),
+        "train_config": model.meta.train_config,
         "note": (f"speaker-disjoint by construction: the model was trained on "
                  f"{trained_on.get('dataset', 'another corpus')} and never heard these speakers"),
         **evaluate_scores(clips, p, config.n_bootstrap, config.seed),

@@ -352,16 +352,16 @@ def run_weak_supervision(config: WeakSupervisionConfig, work_dir: str | Path,
                                              groups=speakers)
                     runs.append({"recipe": recipe.name, "p": p, "pairing_seed": pairing_seed,
                                  "rotation": rotation.name, "test_speakers": list(rotation.test),
-                                 "n_train": trained.metrics["n_train"], "test": _compact(metrics),
+                                 "n_train": trained.metrics.n_train, "test": _compact(metrics),
                                  "verdict": auc_verdict(metrics), "weak_labels": label_quality,
-                                 "embedding": trained.metrics["embedding"]["key"],
-                                 "head": trained.metrics["head_training"]["kind"]})
+                                 "embedding": trained.metrics.embedding.key,
+                                 "head": trained.metrics.head_kind})
                     key = (recipe.name, None if is_ceiling(recipe.name) else p)
                     collected.setdefault(key, []).append((y, scores, speakers, pairing_seed))
                     if not is_ceiling(recipe.name):
                         quality.setdefault((recipe.name, p), []).append(label_quality)
                     log(f"{tag} {rotation.name} {recipe.name}: test AUC {metrics['roc_auc']:.3f} "
-                        f"(n={len(y)}, trained on {trained.metrics['n_train']})")
+                        f"(n={len(y)}, trained on {trained.metrics.n_train})")
     summary = []
     for recipe in all_recipes:
         for p in ([None] if is_ceiling(recipe.name) else config.probabilities):

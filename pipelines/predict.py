@@ -100,8 +100,9 @@ MODEL_SIDECAR_SUFFIX = ".model.json"
 def model_record(model, out: Path, quality: dict) -> dict:
     """What the file beside a prediction CSV holds: the CSV's name, the model's folder and what it was trained on, and
     its measured quality (:func:`transfer.model.model_quality`: ``measured``, ``summary``, ``test_metrics``)."""
-    return {"predictions": out.name, "model": display_path(model.model_dir), "trained_on": model.meta.get("trained_on"),
-            **quality}
+    trained_on = model.meta.trained_on
+    return {"predictions": out.name, "model": display_path(model.model_dir),
+            "trained_on": None if trained_on is None else trained_on.to_dict(), **quality}
 
 
 def _write(handle, rows) -> None:

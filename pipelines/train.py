@@ -70,23 +70,22 @@ def main(argv: list[str] | None = None) -> int:
                        lambda args, train, options: run_train(args.dataset, train, options, quiet=args.quiet))
 
 
-def metrics_table(metrics: dict) -> str:
-    """A plain-text table of ROC AUC [95% CI] per model and split."""
+def metrics_table(metrics) -> str:
+    """A plain-text table of ROC AUC [95% CI] per model and split of a
+    :class:`~transfer.metrics_record.MetricsRecord`."""
     from pipelines.embed import weights_line
 
-    from transfer.features import recorded_features
-
-    features = recorded_features(metrics)
-    emb = metrics.get("embedding") or {}
-    detail = emb.get("key") or ", ".join(f"{k} {emb[k]}" for k in ("layer", "pooling") if emb.get(k))
+    features = metrics.extractor
+    emb = metrics.embedding
+    detail = emb.key or ", ".join(f"{k} {emb.settings[k]}" for k in ("layer", "pooling") if emb.settings.get(k))
     embedding = f"{features} ({detail})" if detail else features
-    note = (metrics.get("features") or {}).get("note") if isinstance(metrics.get("features"), dict) else None
+    note = metrics.features.note if metrics.features is not None else None
     if note:
         embedding += f", {note}"
-    weights = f" (weights {weights_line(metrics['weights'])})" if metrics.get("weights") else ""
-    lines = [f"{embedding}{weights}; {metrics['head_training']['kind']} head; {metrics['n_train']} training clips"]
+    weights = f" (weights {weights_line(metrics.weights)})" if metrics.weights else ""
+    lines = [f"{embedding}{weights}; {metrics.head_kind} head; {metrics.n_train} training clips"]
     for key, title in TARGETS.items():
-        block = metrics.get(key)
+        block = metrics.results(key)
         if not block:
             continue
         lines.append(f"ROC AUC against {title}:")

@@ -14,6 +14,8 @@ import numpy as np
 import pandas as pd
 
 from foundation.paths import display_path
+from transfer.metrics_record import MetricsRecord
+from transfer.model_record import ModelRecord
 from weaklabel.build_record import BuildRecord
 from weaklabel.dataset import MODEL_META_FILE, Dataset
 
@@ -37,9 +39,9 @@ class ReportInputs:
     display_path: str
     build: BuildRecord
     segments: pd.DataFrame
-    metrics: dict | None = None
+    metrics: MetricsRecord | None = None
     metrics_error: str | None = None
-    model_meta: dict | None = None
+    model_meta: ModelRecord | None = None
     embeddings: list[dict] = field(default_factory=list)
     #: SHA-256 of the dataset's features file (what a cached embedding must have been computed from); None when
     #: there are no cached embeddings to check.
@@ -59,6 +61,17 @@ def _read_json(path: Path) -> tuple[Any, str | None]:
         return json.loads(path.read_text(encoding="utf-8")), None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         return None, f"{type(exc).__name__}: {exc}"
+
+
+def _read_record(path: Path, kind):
+    """``(kind.from_dict(the file's JSON), None)``, or ``(None, why not)``."""
+    data, error = _read_json(path)
+    if error:
+        return None, error
+    try:
+        return kind.from_dict(data), None
+    except ValueError as exc:
+        return None, str(exc)
 
 
 def read_tables_file(path: str | Path) -> TablesFile:
@@ -103,9 +116,9 @@ def load_inputs(dataset: str | Path, acted_evaluations: list[str | Path] | None 
     inputs = ReportInputs(dataset=dataset, name=dataset.resolve().name, display_path=display_path(dataset),
                           build=data.record, segments=data.segments)
     if data.metrics_path.is_file():  # read here, not with Dataset.metrics: a broken file is shown, not raised
-        inputs.metrics, inputs.metrics_error = _read_json(data.metrics_path)
+        inputs.metrics, inputs.metrics_error = _read_record(data.metrics_path, MetricsRecord)
     if (data.model_dir / MODEL_META_FILE).is_file():
-        inputs.model_meta, _ = _read_json(data.model_dir / MODEL_META_FILE)
+        inputs.model_meta, _ = _read_record(data.model_dir / MODEL_META_FILE, ModelRecord)
     embeddings_dir = data.embeddings_dir
     if embeddings_dir.is_dir() and any(embeddings_dir.glob("*.json")):
         inputs.features_sha256 = data.features_sha256

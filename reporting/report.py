@@ -59,7 +59,8 @@ def report_configuration(inputs: ReportInputs) -> dict:
     """What the report describes, for machines: the build's labelling policy, neutral band, clip length and
     log-mel settings (``build``) and its model's training configuration (``train``, None before training)."""
     config = inputs.build.config
-    train = (inputs.metrics or {}).get("train_config") or (inputs.model_meta or {}).get("train_config")
+    train = (inputs.metrics.train_config if inputs.metrics is not None else None) or \
+        (inputs.model_meta.train_config if inputs.model_meta is not None else None)
     return {"build": {"policy": config.policy, "neutral_band": config.neutral_band,
                       "clip_seconds": config.clip_seconds, "mel": config.mel.to_dict()}, "train": train}
 

@@ -33,8 +33,11 @@ def test_the_readme_example_runs_on_a_generated_corpus(small_mosei, tmp_path, mo
     assert isinstance(dataset, Dataset) and dataset.counts.ok == 12
     assert namespace["embeddings"].shape[0] == len(dataset.features) and not namespace["meta"]["from_cache"]
     result = namespace["result"]
-    assert (result.model_dir / "model.json").is_file() and dataset.metrics["features"]["name"] == "whisper"
-    assert namespace["meta"]["features"]["name"] == "whisper" and dataset.metrics["weights"]["verified"]
+    from transfer.metrics_record import read_metrics
+
+    metrics = read_metrics(dataset.metrics_path)
+    assert (result.model_dir / "model.json").is_file() and metrics.features.name == "whisper" == result.metrics.extractor
+    assert namespace["meta"]["features"]["name"] == "whisper" and metrics.weights["verified"]
     scores = namespace["scores"]
     files = scores[scores["kind"] == "file"]
     assert len(files) == 2 and files["error"].eq("").all() and files["p_positive"].between(0, 1).all()

@@ -165,7 +165,6 @@ def _valence_map(path: str) -> list[Expect]:
 def acted_evaluation() -> list[Expect]:
     from evaluation.acted import ActedEvaluationConfig
     from weaklabel.audio import DEFAULT_CLIP_SECONDS
-    from weaklabel.config import BuildConfig
     from weaklabel.logmel import LogMelParams
 
     train, defaults = _train(), ActedEvaluationConfig()
@@ -469,7 +468,7 @@ def test_the_report_configuration_reads_back():
 
     config = BuildConfig("manifest", "corpus.csv", policy=DEFAULT_POLICY, neutral_band=default_band(DEFAULT_POLICY),
                          clip_seconds=DEFAULT_CLIP_SECONDS, mel=LogMelParams(), seed=0)
-    inputs = SimpleNamespace(build=SimpleNamespace(config=config), metrics={"train_config": _train()}, model_meta=None)
+    inputs = SimpleNamespace(build=SimpleNamespace(config=config), metrics=SimpleNamespace(train_config=_train()), model_meta=None)
     config = report_configuration(inputs)
     html = f'<footer><pre id="{CONFIGURATION_ID}">{esc(json.dumps(config, sort_keys=True))}</pre></footer>'
     assert read_configuration(html) == _plain(config)

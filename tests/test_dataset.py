@@ -40,7 +40,7 @@ def test_build_returns_the_dataset_it_wrote(built, tmp_path):
     features = again.features
     assert isinstance(features, np.memmap) and features.dtype == np.float16
     assert features.shape == (int(again.segments["feature_row"].notna().sum()), 16, FAST_MEL.frames_for_seconds(2.0))
-    assert again.metrics is None and again.model_meta is None and again.acted_evaluations() == []
+    assert not again.metrics_path.exists() and not again.model_dir.exists() and again.acted_evaluations() == []
 
 
 def test_a_folder_without_a_finished_build_is_refused_with_the_command_to_run(tmp_path):

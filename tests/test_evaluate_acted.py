@@ -228,6 +228,7 @@ def tone_model(tmp_path_factory):
     from transfer.features.vgg16 import Embedder, weights_record
     from transfer.head import train_dense_head
     from transfer.model import save_valence_model
+    from transfer.model_record import ModelRecord
     from transfer.weights import resolve_vgg16_weights
     from weaklabel.logmel import LogMelParams, clip_logmel_for_files
 
@@ -249,12 +250,12 @@ def tone_model(tmp_path_factory):
     X = embedder.embed_logmel(logmel)
     y = np.array(labels)
     head, info = train_dense_head(X, y, X, y, HeadConfig(hidden_units=16, max_epochs=30, patience=10), seed=0)
-    meta = {"backbone": "vgg16", "clip_seconds": 1.0, "sample_rate": SR, "log_mel": params.to_dict(),
+    meta = {"format_version": 2, "backbone": "vgg16", "clip_seconds": 1.0, "sample_rate": SR, "log_mel": params.to_dict(),
             "image_version": 1, "layer": "block3_conv3", "weights": weights_record(weights),
             # the embedder's own pooling, so the saved model embeds as the head was trained
             "pooling": embedder.spec.pooling, "n_bands": embedder.spec.n_bands,
             "head_training": info, "trained_on": {"dataset": "synthetic tones of speakers 3-5"}}
-    return save_valence_model(base / "model", head, meta)
+    return save_valence_model(base / "model", head, ModelRecord.from_dict(meta))
 
 
 def test_zero_shot_and_probe_with_a_model(tmp_path, tone_model):

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from transfer.features import FEATURES, block_scale, get_extractor, recorded_features
+from transfer.features import FEATURES, LEGACY_FEATURES, block_scale, get_extractor
+from transfer.model_record import features_used
 from weaklabel.build import BuildConfig, build_dataset
 from weaklabel.logmel import LogMelParams
 
@@ -51,10 +52,11 @@ def test_every_entry_names_itself_its_version_licence_and_provenance():
     assert FEATURES["vgg16+egemaps"].components == ("vgg16", "egemaps")
     with pytest.raises(ValueError, match="unknown features 'mfcc'; choose one of whisper, vgg16, egemaps"):
         get_extractor("mfcc")
-    # records from before the registry are VGG16
-    assert recorded_features({"layer": "block2_conv2"}) == "vgg16"
-    assert recorded_features({"features": {"name": "egemaps"}}) == "egemaps"
-    assert recorded_features({"train_config": {"features": "vgg16+egemaps"}}) == "vgg16+egemaps"
+    # records from before the registry are VGG16, their settings complete
+    assert features_used({"layer": "block2_conv2"}).settings == {"layer": "block2_conv2", "pooling": "gap",
+                                                                 "n_bands": 4, "precision": "float32", "frames": "full"}
+    assert features_used({"features": {"name": "egemaps"}}).name == "egemaps"
+    assert LEGACY_FEATURES == FEATURES["vgg16"].name
 
 
 def test_no_vgg16_constant_outside_its_module():

@@ -4,12 +4,14 @@ from __future__ import annotations
 import csv
 import io
 import re
+from dataclasses import replace
 
 import numpy as np
 import pytest
 import soundfile as sf
 
 from transfer.model import ValenceModel, window_spans
+from transfer.model_record import ModelRecord
 from weaklabel.logmel import LogMelParams
 
 CLIP_S, HOP_S, SR = 7.0, 3.5, 16000
@@ -32,8 +34,9 @@ class _Logistic:
 
 
 def stub_model(tmp_path) -> ValenceModel:
-    meta = {"clip_seconds": CLIP_S, "log_mel": LogMelParams(n_mels=32).to_dict(), "layer": "stub",
-            "weights": {"source": "random", "spec": "random", "sha256": "stub"}}
+    meta = ModelRecord.from_dict({"format_version": 2, "clip_seconds": CLIP_S,
+                                  "log_mel": LogMelParams(n_mels=32).to_dict(), "layer": "stub",
+                                  "weights": {"source": "random", "spec": "random", "sha256": "stub"}})
     return ValenceModel(tmp_path, meta, _Logistic(), _embedder=_LevelEmbedder())
 
 
@@ -104,7 +107,8 @@ def grouped_stub(tmp_path) -> ValenceModel:
     from transfer.standardise import GroupStandardiser
 
     model = stub_model(tmp_path)
-    model.meta["standardiser"] = GroupStandardiser(min_clips=8, mean=np.array([100.0]), scale=np.array([1.0])).to_dict()
+    model.meta = replace(model.meta, standardiser=GroupStandardiser(min_clips=8, mean=np.array([100.0]),
+                                                                    scale=np.array([1.0])).to_dict())
 
     class Identity:  # p = sigmoid(standardised level)
         def predict(self, X, verbose=0, batch_size=1024):
@@ -172,10 +176,10 @@ def test_predict_memory_does_not_follow_the_recording_s_length(tmp_path):
         def embed(self, samples, logmel, batch_size=16):
             return super().embed(samples, logmel)[:, :1].astype(np.float32) + np.arange(dim, dtype=np.float32) / dim
 
-    meta = {"clip_seconds": 1.0, "log_mel": LogMelParams(n_mels=32).to_dict(), "layer": "stub",
+    meta = {"format_version": 2, "clip_seconds": 1.0, "log_mel": LogMelParams(n_mels=32).to_dict(), "layer": "stub",
             "weights": {"source": "random", "spec": "random", "sha256": "stub"},
             "standardiser": GroupStandardiser(min_clips=8, mean=np.zeros(dim), scale=np.ones(dim)).to_dict()}
-    model = ValenceModel(tmp_path, meta, _Logistic(), _embedder=Spread())
+    model = ValenceModel(tmp_path, ModelRecord.from_dict(meta), _Logistic(), _embedder=Spread())
     peaks = []
     for minutes in (1, 10):
         path = tmp_path / f"{minutes}min.wav"
@@ -214,8 +218,8 @@ def test_a_group_s_scores_are_the_bytes_of_scoring_its_windows_at_once(tmp_path,
 
     model.head = Linear()
     if standardiser is not None:
-        model.meta["standardiser"] = GroupStandardiser(mean=rng.normal(5, 2, dim), scale=rng.uniform(1, 3, dim),
-                                                       **standardiser).to_dict()
+        model.meta = replace(model.meta, standardiser=GroupStandardiser(
+            mean=rng.normal(5, 2, dim), scale=rng.uniform(1, 3, dim), **standardiser).to_dict())
     blocks = [(rng.standard_normal((n, dim)) * rng.uniform(0.1, 30, dim) + rng.normal(0, 40, dim)).astype(np.float32)
               for n in sizes]
     whole = model.predict_embeddings(np.concatenate(blocks), np.zeros(sum(sizes)))
@@ -231,12 +235,13 @@ def saved_model(folder, dim: int = 8):
     from transfer.standardise import GroupStandardiser
 
     head = keras.Sequential([keras.Input((dim,)), keras.layers.Dense(1, activation="sigmoid")])
-    meta = {"clip_seconds": CLIP_S, "sample_rate": SR, "log_mel": LogMelParams(n_mels=32).to_dict(),
-            "layer": "block2_conv2", "pooling": "bands", "n_bands": 4, "precision": "float32", "frames": "full",
+    meta = {"format_version": 2, "clip_seconds": CLIP_S, "sample_rate": SR,
+            "log_mel": LogMelParams(n_mels=32).to_dict(), "layer": "block2_conv2", "pooling": "bands", "n_bands": 4,
+            "precision": "float32", "frames": "full",
             "weights": {"source": "random", "spec": "random", "sha256": "random-seed0", "path": None},
             "standardiser": GroupStandardiser(mean=np.zeros(dim), scale=np.ones(dim)).to_dict(),
             "trained_on": {"dataset": str(folder.parent)}}
-    return save_valence_model(folder, head, meta)
+    return save_valence_model(folder, head, ModelRecord.from_dict(meta))
 
 
 @pytest.mark.parametrize("edit, words", [
@@ -246,7 +251,10 @@ def saved_model(folder, dim: int = 8):
     ({"log_mel": {"n_mels": "many"}}, "model.json's log_mel n_mels: expected an integer"),
     ({"log_mel": {"sample_rate": 22050}}, "log_mel.sample_rate is 22050"),
     ({"features": {"name": "mfcc"}}, "unknown features 'mfcc'"),
-    ({"pooling": "max"}, "pooling is 'max'"),
+    ({"features": {"name": "vgg16", "settings": {"layer": "block2_conv2", "pooling": "max"}}}, "pooling is 'max'"),
+    ({"features": {"name": "vgg16", "settings": {"layer": "block2_conv2", "precision": "float8"}}},
+     "precision is 'float8'"),
+    ({"features": "vgg16"}, "features is 'vgg16', not an extractor's record"),
     ({"weights": None}, "weights is None"),
     ({"standardiser": {"mode": "group", "min_clips": 8, "mean": [0.0] * 8, "scale": [1.0] * 5}}, "standardiser"),
     ({"standardiser": {"mode": "group", "min_clips": 8, "mean": [0.0] * 5, "scale": [1.0] * 5}},
@@ -301,7 +309,7 @@ def test_predict_says_what_the_model_measured_beside_its_scores(tmp_path, monkey
 
     model = stub_model(tmp_path / "dataset" / "model")
     if test is not None:
-        model.meta["test_metrics"] = {"against_weak_labels": test}
+        model.meta = replace(model.meta, test_metrics={"against_weak_labels": test})
     monkeypatch.setattr(model_module, "load_valence_model", lambda folder: model)
     ramp(tmp_path / "a.wav", 20.0)
     out = tmp_path / "scores.csv"
@@ -331,8 +339,10 @@ def test_a_model_saved_before_it_recorded_its_test_metrics_reads_them_from_its_m
 
     dataset = tmp_path / "dataset"
     dataset.mkdir()
-    meta = {"trained_on": {"dataset": str(dataset), "build_fingerprint": "b1"}, "embedding_key": "k",
-            "train_config": {"seed": 0}, "test_auc_weak": 1.0}
+    meta = ModelRecord.from_dict({"format_version": 2, "clip_seconds": CLIP_S, "log_mel": LogMelParams().to_dict(),
+                                  "layer": "block2_conv2", "trained_on": {"dataset": str(dataset),
+                                                                          "build_fingerprint": "b1"},
+                                  "embedding_key": "k", "train_config": {"seed": 0}, "test_auc_weak": 1.0})
     metrics = {"build_fingerprint": "b1", "embedding": {"key": "k"}, "train_config": {"seed": 0},
                "against_weak_labels": {"head": {"test": TOO_FEW}}}
     (dataset / "metrics.json").write_text(json.dumps(metrics))

@@ -211,6 +211,7 @@ def test_the_model_section_names_what_was_trained_and_marks_figures_that_mean_no
     """A logistic head is called one, from the record; a test side of 2 clips of one speaker is "not a result" in
     metrics.json, in train's console table and in the report's header, tables and ROC legends (issue 22)."""
     from reporting.sections.model import roc_panels
+    from transfer.metrics_record import MetricsRecord
 
     data = tmp_path / "ds"
     shutil.copytree(dataset, data, ignore=shutil.ignore_patterns("metrics.json", "model", "embeddings", "benchmarks",
@@ -234,10 +235,11 @@ def test_the_model_section_names_what_was_trained_and_marks_figures_that_mean_no
     assert not re.search(r'<span class="value">[01]\.\d{3}</span><span class="label">head test AUC', header)
     tables = html.split("<caption>Against the weak labels</caption>")[1].split("</table>")[0]
     assert tables.count("not a result (n = 2, 1 group)") == 2 * 6  # every model, validation and test
-    for _, curves in roc_panels(metrics):
+    panels = roc_panels(MetricsRecord.from_dict(metrics))
+    for _, curves in panels:
         for curve in curves:
             assert "not a result (n = 2, 1 group)" in curve["label"]
-    assert any(curve["label"].startswith(title) for _, curves in roc_panels(metrics) for curve in curves)
+    assert any(curve["label"].startswith(title) for _, curves in panels for curve in curves)
 
 
 def _legend_layout_problems(panels) -> list[str]:
@@ -292,23 +294,28 @@ def test_the_header_says_when_a_simpler_model_does_better(dataset):
     def scored(auc, ci):
         return {"test": {"roc_auc": auc, "roc_auc_ci95": ci, "n": 40, "n_positive": 20, "n_groups": 4}}
 
+    from transfer.metrics_record import MetricsRecord
+
+    def with_head(head: dict) -> MetricsRecord:
+        return MetricsRecord.from_dict({**record, "against_weak_labels": {**record["against_weak_labels"], "head": head}})
+
     inputs = load_inputs(dataset)
-    inputs.metrics = {"head_training": {"kind": "logistic"},
-                      "embedding": {"layer": "block2_conv2", "pooling": "bands4"},
-                      "against_weak_labels": {"head": scored(0.870, [0.797, 0.920]),
-                                              "embedding_logistic_regression": scored(0.932, [0.897, 0.980]),
-                                              "mel_logistic_regression": scored(0.880, [0.790, 0.975]),
-                                              "mel_knn": {"test": {"roc_auc": 1.0, "n": 2, "n_positive": 1,
-                                                                   "n_groups": 1}}}}  # not a result: never "better"
+    record = {"head_training": {"kind": "logistic"}, "embedding": {"layer": "block2_conv2", "pooling": "bands4"},
+              "against_weak_labels": {"head": scored(0.870, [0.797, 0.920]),
+                                      "embedding_logistic_regression": scored(0.932, [0.897, 0.980]),
+                                      "mel_logistic_regression": scored(0.880, [0.790, 0.975]),
+                                      "mel_knn": {"test": {"roc_auc": 1.0, "n": 2, "n_positive": 1,
+                                                           "n_groups": 1}}}}  # not a result: never "better"
+    inputs.metrics = MetricsRecord.from_dict(record)
     page = header(inputs)
     assert "The logistic head scores ROC AUC 0.870 [0.797, 0.920]" in page
     assert ("A simpler model does better here:</strong> the logistic regression (raw VGG16 block2_conv2, bands4) "
             "scores 0.932 [0.897, 0.980] on the same test clips, though the two intervals overlap") in page
     assert re.search(r'<span class="value">0\.932</span><span class="label">best test AUC: logistic regression '
                      r'\(raw VGG16 block2_conv2, bands4\)</span>', page)
-    inputs.metrics["against_weak_labels"]["head"] = scored(0.990, [0.970, 1.000])
+    inputs.metrics = with_head(scored(0.990, [0.970, 1.000]))
     assert "simpler model" not in header(inputs) and "best test AUC" not in header(inputs)
-    inputs.metrics["against_weak_labels"]["head"] = scored(0.700, [0.600, 0.790])
+    inputs.metrics = with_head(scored(0.700, [0.600, 0.790]))
     assert "on the same test clips." in header(inputs)  # intervals apart: no caveat
-    inputs.metrics["against_weak_labels"]["head"] = {"test": {"roc_auc": 0.5, "n": 2, "n_positive": 1, "n_groups": 1}}
+    inputs.metrics = with_head({"test": {"roc_auc": 0.5, "n": 2, "n_positive": 1, "n_groups": 1}})
     assert "simpler model" not in header(inputs)  # a head that is not a result is compared with nothing

@@ -1,10 +1,9 @@
 """A saved voice valence model: the trained head plus everything needed to rebuild its input.
 
-A model folder holds ``head.keras`` (the head) and ``model.json``: clip length, sample rate, log-mel parameters,
-the feature extractor (``features``: its registry name, version, settings, licence and provenance;
-:data:`transfer.features.FEATURES`; a model from before the registry is ``vgg16``) with its cut layer and pooling,
-and the identity (source, checksum) of the weights it uses. Loading rebuilds that extractor, re-resolves its
-weights and refuses ones whose checksum differs from the recorded one.
+A model folder holds ``head.keras`` (the head) and ``model.json`` (:class:`transfer.model_record.ModelRecord`): clip
+length, log-mel parameters, the feature extractor (``features``: its registry name, version, settings, licence and
+provenance; :data:`transfer.features.FEATURES`) and the identity (source, checksum) of the weights it uses. Loading
+rebuilds that extractor, re-resolves its weights and refuses ones whose checksum differs from the recorded one.
 
 Prediction on a recording of any length: 7 s windows (the training clip length) every ``hop_s`` seconds,
 the last one aligned to the end of the file; a file shorter than a clip is centred in silence. The file's
@@ -30,15 +29,14 @@ import numpy as np
 from foundation.atomic import write_json_atomic
 from foundation.config import check_ranges, option
 from foundation.metrics import DECISION_THRESHOLD
-from transfer.metrics_schema import head_test_metrics
+from transfer.model_record import MODEL_FORMAT_VERSION, ModelRecord, recorded_dataset
 from weaklabel.audio import AudioReader, centred_clip, seconds_to_samples
 from weaklabel.dataset import MODEL_HEAD_FILE as HEAD_FILE, MODEL_META_FILE as META_FILE
 from weaklabel.logmel import LogMelParams, log_mel_spectrogram
 from weaklabel.segments import DEFAULT_MIN_SPEECH_SECONDS
 
-#: 2: pooling, per-group standardisation, train config (and, optional, the extractor record); 3: the extractor record
-#: (``features``, with its settings) is the one home of the embedding's settings, the VGG16 fields at the top are gone.
-MODEL_FORMAT_VERSION = 3
+__all__ = ["MODEL_FORMAT_VERSION", "ModelError", "ModelRecord", "PredictConfig", "ValenceModel", "load_valence_model",
+           "predict", "save_valence_model"]
 #: How :func:`predict` groups files for the per-group standardisation.
 GROUPINGS = ("file", "folder", "manifest")
 WINDOWS_PER_CHUNK = 64  # windows decoded, featurised and embedded together when scoring a file
@@ -48,8 +46,9 @@ class ModelError(Exception):
     """A model folder that cannot be loaded, or weights that do not match the ones it was trained with."""
 
 
-def save_valence_model(model_dir: str | Path, head, meta: dict) -> Path:
-    """Save the head and its metadata atomically (``model.json`` last, as the completion mark)."""
+def save_valence_model(model_dir: str | Path, head, meta: ModelRecord) -> Path:
+    """Save the head and its record atomically (``model.json``, :meth:`ModelRecord.to_dict`, last, as the completion
+    mark)."""
     model_dir = Path(model_dir)
     model_dir.mkdir(parents=True, exist_ok=True)
     tmp = model_dir / f".{HEAD_FILE}.{os.getpid()}.tmp.keras"
@@ -59,7 +58,7 @@ def save_valence_model(model_dir: str | Path, head, meta: dict) -> Path:
     finally:
         if tmp.exists():
             tmp.unlink()
-    write_json_atomic(model_dir / META_FILE, {"format_version": MODEL_FORMAT_VERSION, **meta})
+    write_json_atomic(model_dir / META_FILE, meta.to_dict())
     return model_dir
 
 
@@ -69,13 +68,13 @@ class ValenceModel:
     use."""
 
     model_dir: Path
-    meta: dict
+    meta: ModelRecord
     head: object
     _embedder: object = field(default=None, repr=False)
 
     @property
     def clip_seconds(self) -> float:
-        return float(self.meta["clip_seconds"])
+        return self.meta.clip_seconds
 
     @property
     def quality(self) -> dict:
@@ -84,20 +83,18 @@ class ValenceModel:
 
     @property
     def mel(self) -> LogMelParams:
-        return LogMelParams(**self.meta["log_mel"])
+        return self.meta.mel
 
     @property
     def standardiser(self):
         from transfer.standardise import GroupStandardiser
 
-        return GroupStandardiser.from_dict(self.meta.get("standardiser"))
+        return GroupStandardiser.from_dict(self.meta.standardiser)
 
     @property
     def features(self) -> str:
-        """The registry name of the model's feature extractor (``vgg16`` for a model from before the registry)."""
-        from transfer.features import recorded_features
-
-        return recorded_features(self.meta)
+        """The registry name of the model's feature extractor."""
+        return self.meta.features.name
 
     def embedding(self, locations=None):
         """The model's embedding (:class:`transfer.features.Embedding`) rebuilt from its record, its weights found
@@ -238,52 +235,31 @@ def predicted_label(p_positive: float) -> str:
     return "positive" if p_positive >= DECISION_THRESHOLD else "negative"
 
 
-def model_record_problem(meta) -> str | None:
-    """What makes a ``model.json`` record unusable by this code, in words (naming the file), or None.
-
-    A JSON object whose ``format_version`` is an integer no newer than :data:`MODEL_FORMAT_VERSION`; ``clip_seconds``
-    a clip length (:data:`~weaklabel.audio.CLIP_SECONDS_RANGE`); ``sample_rate`` (where recorded) and ``log_mel``'s
-    the rate features are computed at, :data:`~weaklabel.audio.TARGET_SR`; ``log_mel`` valid
-    :class:`~weaklabel.logmel.LogMelParams`; a known extractor (``features``) with, where it uses weights, their
-    identity (``weights``: ``sha256`` and ``source`` strings), and its settings as it checks them
-    (:attr:`~transfer.features.FeatureExtractor.settings_problem`); ``standardiser`` none or fallback statistics of one
-    width.
+def model_problem(meta: ModelRecord) -> str | None:
+    """What makes a readable ``model.json`` record (:class:`ModelRecord`, whose own fields
+    :func:`transfer.model_record.model_record_problem` checked) unusable by this code, in words (naming the file), or
+    None: an unknown extractor (``features``); where it uses weights, no identity for them (``weights``: ``sha256`` and
+    ``source`` strings); its settings as the extractor checks them
+    (:attr:`~transfer.features.FeatureExtractor.settings_problem`); a ``standardiser`` that is not none or fallback
+    statistics of one width.
     """
-    from foundation.config import make_config, range_problem, table_values
-    from foundation.records import is_integer, record_version_problem
-    from transfer.features import get_extractor, recorded_features
+    from transfer.features import get_extractor
     from transfer.standardise import GroupStandardiser
-    from weaklabel.audio import CLIP_SECONDS_RANGE, TARGET_SR
 
-    problem = record_version_problem(meta, META_FILE, MODEL_FORMAT_VERSION)
-    if problem is not None:
-        return problem
-    clip = meta.get("clip_seconds")
-    if not isinstance(clip, (int, float)) or isinstance(clip, bool) or range_problem(CLIP_SECONDS_RANGE, clip):
-        return f"{META_FILE}'s clip_seconds is {clip!r}, not a clip length in seconds (more than 0, at most 600)"
-    rate = meta.get("sample_rate", TARGET_SR)
-    if not is_integer(rate) or rate != TARGET_SR:
-        return f"{META_FILE}'s sample_rate is {rate!r}; every feature is computed at {TARGET_SR} Hz"
-    if not isinstance(meta.get("log_mel"), dict):
-        return f"{META_FILE}'s log_mel is {meta.get('log_mel')!r}, not the log-mel parameters"
     try:
-        mel = make_config(LogMelParams, table_values({"mel": LogMelParams}, meta["log_mel"], f"{META_FILE}'s log_mel",
-                                                     cli_only=False)["mel"])
-        extractor = get_extractor(recorded_features(meta))
+        extractor = get_extractor(meta.features.name)
     except ValueError as exc:
         return f"{META_FILE}: {' '.join(str(exc).split())}"
-    if mel.sample_rate != TARGET_SR:
-        return f"{META_FILE}'s log_mel.sample_rate is {mel.sample_rate}; every feature is computed at {TARGET_SR} Hz"
-    weights = meta.get("weights")
+    weights = meta.weights
     if extractor.uses_weights and not (isinstance(weights, dict) and isinstance(weights.get("sha256"), str)
                                        and isinstance(weights.get("source"), str)):
         return (f"{META_FILE}'s weights is {weights!r}, not the identity (sha256, source) of the weights it was "
                 "trained with")
-    problem = extractor.settings_problem(meta)
+    problem = extractor.settings_problem(meta.features.settings)
     if problem:
         return f"{META_FILE}: {problem}"
     try:
-        standardiser = GroupStandardiser.from_dict(meta.get("standardiser"))
+        standardiser = GroupStandardiser.from_dict(meta.standardiser)
     except (KeyError, TypeError, ValueError) as exc:
         return f"{META_FILE}'s standardiser cannot be read ({' '.join(str(exc).split())})"
     mean, scale = standardiser.mean, standardiser.scale
@@ -299,8 +275,8 @@ def load_valence_model(model_dir: str | Path) -> ValenceModel:
     Raises
     ------
     ModelError
-        Not a model folder, or one whose ``model.json`` (:func:`model_record_problem`) or ``head.keras`` this code
-        cannot use, saying what is wrong and what to run.
+        Not a model folder, or one whose ``model.json`` (:meth:`ModelRecord.from_dict`, :func:`model_problem`) or
+        ``head.keras`` this code cannot use, saying what is wrong and what to run.
     """
     import keras
 
@@ -311,12 +287,18 @@ def load_valence_model(model_dir: str | Path) -> ValenceModel:
     if not meta_path.is_file() or not head_path.is_file():
         raise ModelError(f"{model_dir} is not a model folder (needs {HEAD_FILE} and {META_FILE}; "
                          "train one with python -m pipelines.train)")
+    meta, data = None, None
     try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        data = json.loads(meta_path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        meta, problem = None, f"{META_FILE} cannot be read ({' '.join(str(exc).split())})"
+        problem = f"{META_FILE} cannot be read ({' '.join(str(exc).split())})"
     else:
-        problem = model_record_problem(meta)
+        try:
+            meta = ModelRecord.from_dict(data)
+        except ValueError as exc:
+            problem = str(exc)
+        else:
+            problem = model_problem(meta)
     if problem is None:
         try:
             head = keras.models.load_model(head_path)
@@ -324,16 +306,16 @@ def load_valence_model(model_dir: str | Path) -> ValenceModel:
         except Exception as exc:  # noqa: BLE001 - Keras raises many types for a file it cannot read
             problem = f"{HEAD_FILE} cannot be read ({type(exc).__name__}: {' '.join(str(exc).split())})"
         else:
-            mean = (meta.get("standardiser") or {}).get("mean")
+            mean = (meta.standardiser or {}).get("mean")
             if mean is not None and len(mean) != width:
                 problem = f"{META_FILE}'s standardiser has {len(mean)} columns; {HEAD_FILE} reads {width}"
     if problem is not None:
         raise ModelError(f"the model in {display_path(model_dir)} cannot be used: {problem}; retrain it: "
-                         f"{_train_command(model_dir, meta)}")
+                         f"{_train_command(model_dir, recorded_dataset(data))}")
     return ValenceModel(model_dir, meta, head)
 
 
-def model_quality(meta: dict, model_dir: Path) -> dict:
+def model_quality(meta: ModelRecord, model_dir: Path) -> dict:
     """What a model measured on its test split, as ``predict`` reports it beside its scores.
 
     Returns
@@ -342,7 +324,7 @@ def model_quality(meta: dict, model_dir: Path) -> dict:
         ``measured``: True when its head's test ROC AUC is a result against some target, False when none is (too few
         clips or groups, one class, no test clip), None when not known; ``summary``: that in words; ``test_metrics``:
         ``{target: {roc_auc, roc_auc_ci95, n, n_positive, n_groups, not_a_result}}``
-        (:func:`transfer.metrics_schema.head_test_metrics`), as ``model.json`` records them. A model saved before it
+        (:meth:`transfer.metrics_record.MetricsRecord.head_test_metrics`), as ``model.json`` records them. A model saved before it
         recorded them takes them from the ``metrics.json`` it was trained with when that still describes it (same
         build, embedding, training configuration and test ROC AUC); failing that only its test ROC AUC against weak
         labels is known.
@@ -350,11 +332,11 @@ def model_quality(meta: dict, model_dir: Path) -> dict:
     from foundation.metrics import not_a_result
     from transfer.metrics_schema import AGAINST_WEAK, TARGETS
 
-    tests = meta.get("test_metrics")
-    if not isinstance(tests, dict):
-        tests = head_test_metrics(metrics) if (metrics := _training_metrics(meta, model_dir)) else None
+    tests = meta.test_metrics
     if tests is None:
-        auc, weak = meta.get("test_auc_weak"), TARGETS[AGAINST_WEAK]
+        tests = metrics.head_test_metrics() if (metrics := _training_metrics(meta, model_dir)) else None
+    if tests is None:
+        auc, weak = meta.test_auc_weak, TARGETS[AGAINST_WEAK]
         if auc is None:
             return {"measured": False, "test_metrics": None,
                     "summary": f"no measured quality (the model records no test ROC AUC against {weak})"}
@@ -378,39 +360,39 @@ def model_quality(meta: dict, model_dir: Path) -> dict:
             "summary": summary if measured else f"no measured quality ({summary})"}
 
 
-def _training_metrics(meta: dict, model_dir: Path) -> dict | None:
-    """The ``metrics.json`` a model was saved with (in the dataset it names, or beside its folder), when it still
-    describes this model (same build, embedding, training configuration and test ROC AUC); else None."""
-    from transfer.metrics_schema import AGAINST_WEAK, HEAD
+def _training_metrics(meta: ModelRecord, model_dir: Path):
+    """The ``metrics.json`` a model was saved with (a :class:`~transfer.metrics_record.MetricsRecord`, in the dataset
+    it names, or beside its folder), when it still describes this model (same build, embedding, training
+    configuration and test ROC AUC); else None."""
+    from transfer.metrics_record import read_metrics
+    from transfer.metrics_schema import AGAINST_WEAK
     from weaklabel.dataset import METRICS_FILE
-    from weaklabel.splits import TEST
 
-    trained_on = meta.get("trained_on") if isinstance(meta.get("trained_on"), dict) else {}
-    folders = [Path(trained_on["dataset"])] if isinstance(trained_on.get("dataset"), str) else []
+    trained_on = meta.trained_on
+    folders = [Path(trained_on.dataset)] if trained_on is not None and trained_on.dataset else []
     for folder in folders + [Path(model_dir).parent]:
         try:
-            metrics = json.loads((folder / METRICS_FILE).read_text(encoding="utf-8"))
+            metrics = read_metrics(folder / METRICS_FILE)
         except (OSError, ValueError):
             continue
-        if not isinstance(metrics, dict):
+        if metrics is None:
             continue
-        test = ((metrics.get(AGAINST_WEAK) or {}).get(HEAD) or {}).get(TEST) or {}
-        if (metrics.get("build_fingerprint") == trained_on.get("build_fingerprint")
-                and (metrics.get("embedding") or {}).get("key") == meta.get("embedding_key")
-                and metrics.get("train_config") == meta.get("train_config")
-                and test.get("roc_auc") == meta.get("test_auc_weak")):
+        test = metrics.head_test(AGAINST_WEAK) or {}
+        if (metrics.build_fingerprint == (trained_on.build_fingerprint if trained_on else None)
+                and metrics.embedding.key == meta.embedding_key
+                and metrics.train_config == (meta.train_config or {})
+                and test.get("roc_auc") == meta.test_auc_weak):
             return metrics
     return None
 
 
-def _train_command(model_dir: Path, meta) -> str:
-    """The command that trains the model in ``model_dir`` again, from the dataset its record names."""
+def _train_command(model_dir: Path, dataset: str | None) -> str:
+    """The command that trains the model in ``model_dir`` again, from ``dataset`` (the one its record names; None:
+    the folder holding ``model_dir`` when it is a dataset's ``model/``)."""
     from foundation.paths import display_path
     from weaklabel.dataset import MODEL_DIR
 
-    trained_on = meta.get("trained_on") if isinstance(meta, dict) else None
-    dataset = trained_on.get("dataset") if isinstance(trained_on, dict) else None
-    if not isinstance(dataset, str):
+    if dataset is None:
         dataset = str(model_dir.parent) if model_dir.name == MODEL_DIR else "DATASET"
     command = f"python -m pipelines.train --dataset {display_path(dataset)}"
     if model_dir.resolve() != (Path(dataset) / MODEL_DIR).resolve():

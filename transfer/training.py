@@ -35,8 +35,10 @@ from transfer.embedding import embed_dataset
 from transfer.features import ORIGINAL_FEATURES, Embedding, EmbeddingConfig, VGG16Options, block_scale
 from transfer.head import HeadConfig, predict_head, train_head
 from transfer.model import save_valence_model
+from transfer.metrics_record import EmbeddingUsed, MetricsRecord
 from transfer.metrics_schema import AGAINST_HUMAN, AGAINST_WEAK, EMBEDDING_BASELINE, EVAL_SPLITS, HEAD, MEL_PREFIX, \
-    WEAK_LABEL_SCORE, head_test_metrics
+    WEAK_LABEL_SCORE
+from transfer.model_record import FeaturesUsed, ModelRecord, TrainedOn
 from foundation.metrics import binary_metrics
 from transfer.standardise import DEFAULT_STANDARDISATION, STANDARDISATIONS, GroupStandardiser
 from weaklabel.dataset import Dataset
@@ -217,28 +219,24 @@ def train_and_evaluate(dataset_dir: str | Path, config: TrainConfig = TrainConfi
         return out
 
     weak_targets = scored["label"].where(scored["status"] == OK).astype("Float64")
-    metrics = {
-        "dataset": str(Path(dataset_dir)), "build_fingerprint": dataset.fingerprint,
-        "policy": dataset.config.policy, "neutral_band": dataset.config.neutral_band,
-        "train_config": config.to_dict(),
-        "embedding": {**extractor.cache_record(embedding.settings), "dim": int(embeddings.shape[1]),
-                      "features_sha256": emb_meta["features_sha256"]},
-        "weights": embedding.weights_record(),
-        "labels_trained_on": config.labels,
-        "n_train": int(len(train)), "train_positive_share": float(y_train.mean()),
-        "head_training": head_info,
-        "standardisation": {"mode": standardiser.mode, "min_clips": standardiser.min_clips, "by": "group_id"},
-        AGAINST_WEAK: evaluate(weak_targets),
-        "features": embedding.record(),
-    }
     human = human_all.loc[scored.index] if human_all is not None else None
-    if human is None:
-        metrics[AGAINST_HUMAN] = None
-        metrics["human_labels_note"] = "the dataset carries no human labels (manifest column human_label or --human-labels)"
-    else:
-        weak_score = ((scored["score"].astype("Float64").fillna(0.0).to_numpy(dtype=float) + 1.0) / 2.0)
-        metrics[AGAINST_HUMAN] = evaluate(human.astype("Float64"), {WEAK_LABEL_SCORE: weak_score})
-        metrics["human_labels_source"] = human_source
+    weak_score = None if human is None else \
+        (scored["score"].astype("Float64").fillna(0.0).to_numpy(dtype=float) + 1.0) / 2.0
+    metrics = MetricsRecord(
+        dataset=str(Path(dataset_dir)), build_fingerprint=dataset.fingerprint, policy=dataset.config.policy,
+        neutral_band=dataset.config.neutral_band, train_config=config.to_dict(),
+        embedding=EmbeddingUsed(key=embedding.key, extractor=extractor.name,
+                                settings={k: v for k, v in extractor.cache_record(embedding.settings).items()
+                                          if k not in ("key", "backbone")},
+                                dim=int(embeddings.shape[1]), features_sha256=emb_meta["features_sha256"]),
+        weights=embedding.weights_record(), labels_trained_on=config.labels, n_train=int(len(train)),
+        train_positive_share=float(y_train.mean()), head_training=head_info,
+        standardisation={"mode": standardiser.mode, "min_clips": standardiser.min_clips, "by": "group_id"},
+        features=FeaturesUsed.from_dict(embedding.record()), against_weak=evaluate(weak_targets),
+        against_human=None if human is None else evaluate(human.astype("Float64"), {WEAK_LABEL_SCORE: weak_score}),
+        human_labels_source=None if human is None else human_source,
+        human_labels_note="the dataset carries no human labels (manifest column human_label or --human-labels)"
+        if human is None else None)
     frame = scored[["segment_id", "split", "group_id"]].reset_index(drop=True).assign(
         weak_label=weak_targets.to_numpy(), human_label=None if human is None else human.astype("Float64").to_numpy())
     return TrainResult(head, standardiser, metrics, frame.assign(**{f"p_{k}": v for k, v in predictions.items()}))
@@ -252,35 +250,33 @@ class TrainResult:
     ----------
     head : keras.Model, (n, dim) standardised embeddings -> (n, 1) p(positive)
     standardiser : GroupStandardiser fitted on the training clips
-    metrics : dict, the content of ``metrics.json``
+    metrics : MetricsRecord, the content of ``metrics.json``
     predictions : DataFrame, one row per validation/test clip: ``segment_id, split, group_id, weak_label,
         human_label`` (1/0/NA) and ``p_<model>`` for every model scored
     """
 
     head: object
     standardiser: GroupStandardiser
-    metrics: dict
+    metrics: MetricsRecord
     predictions: pd.DataFrame
     model_dir: Path | None = None  # where :func:`train` saved the model
 
 
-def model_metadata(dataset_dir: str | Path, metrics: dict, standardiser: GroupStandardiser) -> dict:
+def model_metadata(dataset_dir: str | Path, metrics: MetricsRecord, standardiser: GroupStandardiser) -> ModelRecord:
     """What a saved model needs to rebuild its input from raw audio (the clip, the log-mel, the extractor's record
     with its settings and weights), and which embeddings and build it came from."""
     build = Dataset(dataset_dir)
     config = build.config
-    return {
-        "clip_seconds": config.clip_seconds, "sample_rate": config.mel.sample_rate,
-        "log_mel": config.mel.to_dict(), "features": metrics["features"],
-        "embedding_key": metrics["embedding"]["key"], "features_sha256": metrics["embedding"]["features_sha256"],
-        "weights": metrics["weights"], "train_config": metrics["train_config"],
-        "trained_on": {"dataset": str(Path(dataset_dir)), "build_fingerprint": build.fingerprint,
-                       "policy": config.policy, "neutral_band": config.neutral_band},
-        "head_training": metrics["head_training"], "standardiser": standardiser.to_dict(),
-        "validation_auc_weak": metrics[AGAINST_WEAK][HEAD][VALIDATION].get("roc_auc"),
-        "test_auc_weak": metrics[AGAINST_WEAK][HEAD][TEST].get("roc_auc"),
-        "test_metrics": head_test_metrics(metrics),
-    }
+    validation = metrics.cell(AGAINST_WEAK, HEAD, VALIDATION) or {}
+    return ModelRecord(
+        clip_seconds=config.clip_seconds, mel=config.mel, features=metrics.features, weights=metrics.weights,
+        standardiser=standardiser.to_dict(),
+        trained_on=TrainedOn(dataset=str(Path(dataset_dir)), build_fingerprint=build.fingerprint,
+                             policy=config.policy, neutral_band=config.neutral_band),
+        train_config=metrics.train_config, embedding_key=metrics.embedding.key,
+        features_sha256=metrics.embedding.features_sha256, head_training=metrics.head_training,
+        validation_auc_weak=validation.get("roc_auc"), test_auc_weak=(metrics.head_test(AGAINST_WEAK) or {}).get(
+            "roc_auc"), test_metrics=metrics.head_test_metrics())
 
 
 # ------------------------------------------------------------------------------------ the training step
@@ -305,17 +301,17 @@ class EmptySplitError(ValueError):
     """Training left a side with no labelled clip to score, so there is no result to save; ``metrics`` holds
     what was computed (each such side marked)."""
 
-    def __init__(self, message: str, metrics: dict):
+    def __init__(self, message: str, metrics: MetricsRecord):
         super().__init__(message)
         self.metrics = metrics
 
 
-def empty_sides(metrics: dict) -> list[str]:
+def empty_sides(metrics: MetricsRecord) -> list[str]:
     """The evaluation splits (validation, test) with no labelled clip for any model, in either label block."""
     empty = []
     for split in EVAL_SPLITS:
-        cells = [splits.get(split, {}) for key in (AGAINST_WEAK, AGAINST_HUMAN)
-                 for splits in (metrics.get(key) or {}).values()]
+        cells = [metrics.cell(target, model, split) or {} for target in (AGAINST_WEAK, AGAINST_HUMAN)
+                 for model in metrics.results(target)]
         if cells and all(not c.get("n") for c in cells):
             empty.append(split)
     return empty
@@ -365,7 +361,7 @@ def train(dataset, config: TrainConfig = TrainConfig(), options: TrainOptions = 
                               "groups); no metrics or model written", result.metrics)
     result.model_dir = save_valence_model(options.model_out or dataset.model_dir, result.head,
                                           model_metadata(dataset.path, result.metrics, result.standardiser))
-    write_json_atomic(dataset.metrics_path, result.metrics)
+    write_json_atomic(dataset.metrics_path, result.metrics.to_dict())
     return result
 
 
@@ -380,30 +376,31 @@ def model_is_current(dataset, config: TrainConfig, embedding: Embedding | None =
     """
     import json
 
-    from weaklabel.dataset import MODEL_HEAD_FILE, MODEL_META_FILE
+    from transfer.metrics_record import read_metrics
+    from transfer.model_record import read_model_record
+    from weaklabel.dataset import MODEL_HEAD_FILE
 
     dataset = Dataset(dataset)
     model_dir = Path(model_dir) if model_dir else dataset.model_dir
     try:
-        metrics = json.loads(dataset.metrics_path.read_text(encoding="utf-8"))
-        model_meta = json.loads((model_dir / MODEL_META_FILE).read_text(encoding="utf-8"))
+        metrics = read_metrics(dataset.metrics_path)
+        model_meta = read_model_record(model_dir)
     except (OSError, ValueError):
         return None
-    if not (model_dir / MODEL_HEAD_FILE).is_file():
+    if metrics is None or not (model_dir / MODEL_HEAD_FILE).is_file():
         return None
     fingerprint = dataset.fingerprint
-    if metrics.get("build_fingerprint") != fingerprint or \
-            (model_meta.get("trained_on") or {}).get("build_fingerprint") != fingerprint:
+    if metrics.build_fingerprint != fingerprint or \
+            (model_meta.trained_on.build_fingerprint if model_meta.trained_on else None) != fingerprint:
         return None
-    if metrics.get("train_config") != json.loads(json.dumps(config.to_dict())):
+    if metrics.train_config != json.loads(json.dumps(config.to_dict())):
         return None
     key = (embedding or config.embedding.resolve()).key
-    embedding = metrics.get("embedding") or {}
-    if embedding.get("key") != key or model_meta.get("embedding_key") != key:
+    if metrics.embedding.key != key or model_meta.embedding_key != key:
         return None
-    if embedding.get("features_sha256") != dataset.features_sha256:
+    if metrics.embedding.features_sha256 != dataset.features_sha256:
         return None
-    source = metrics.get("human_labels_source")
+    source = metrics.human_labels_source
     if human_labels is not None and source != str(human_labels):
         return None
     if human_labels is None and source not in (None, "human_label column"):

@@ -200,11 +200,6 @@ class Dataset:
         return self.path / RUN_FILE
 
     @property
-    def metrics(self) -> dict | None:
-        """``metrics.json`` of the trained model, or None before training."""
-        return _read_json(self.metrics_path)
-
-    @property
     def label_quality_path(self) -> Path:
         return self.path / LABEL_QUALITY_FILE
 
@@ -220,11 +215,6 @@ class Dataset:
             root = self.path / folder
             found += sorted(root.rglob(name)) if root.is_dir() else []
         return found
-
-    @property
-    def model_meta(self) -> dict | None:
-        """The default model folder's ``model.json``, or None before training."""
-        return _read_json(self.model_dir / MODEL_META_FILE)
 
 
 #: The folders :func:`dataset_problem` found as their ``build.json`` describes them, with the files' state then.
@@ -351,10 +341,3 @@ def load_cached_embeddings(cache_dir: str | Path, key: str, features_sha256: str
     if meta.get("features_sha256") != features_sha256 or list(array.shape) != meta.get("shape"):
         return None
     return array
-
-
-def _read_json(path: Path) -> dict | None:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return None

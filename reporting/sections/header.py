@@ -7,7 +7,7 @@ from reporting.inputs import ReportInputs
 from reporting.sections.common import _auc_text, _g, _model_order
 from reporting.sections.model import MINIMUM_TEXT, _head_name
 from foundation.metrics import not_a_result
-from transfer.metrics_schema import AGAINST_WEAK, HEAD, model_titles
+from transfer.metrics_schema import AGAINST_WEAK, HEAD
 from weaklabel.splits import TEST
 
 
@@ -16,17 +16,17 @@ def is_synthetic_demo(inputs: ReportInputs) -> bool:
     return root.endswith("data/demo/generated")
 
 
-def _weak_test_metrics(metrics: dict | None, model: str) -> dict | None:
-    """``model``'s test metrics against the weak labels in ``metrics.json``, or None."""
-    weak = (metrics or {}).get(AGAINST_WEAK) or {}
-    return (weak.get(model) or {}).get(TEST)
+def _weak_test_metrics(metrics, model: str) -> dict | None:
+    """``model``'s test metrics against the weak labels in ``metrics.json`` (a
+    :class:`~transfer.metrics_record.MetricsRecord`, or None), or None."""
+    return None if metrics is None else metrics.cell(AGAINST_WEAK, model, TEST)
 
 
 def head_test_metrics(inputs: ReportInputs) -> dict | None:
     return _weak_test_metrics(inputs.metrics, HEAD)
 
 
-def better_test_model(metrics: dict | None) -> tuple[str, dict] | None:
+def better_test_model(metrics) -> tuple[str, dict] | None:
     """The model of ``metrics.json`` (its key, its test metrics) whose test ROC AUC against the weak labels is
     above the head's to three decimals (as the page shows them), the highest when several are; None when none
     is, or when the head's test figure is not a result. Models whose figure is not a result do not count."""
@@ -37,7 +37,7 @@ def better_test_model(metrics: dict | None) -> tuple[str, dict] | None:
     if head is None:
         return None
     others = [(name, _weak_test_metrics(metrics, name)) for name in
-              _model_order([n for n in (metrics or {}).get(AGAINST_WEAK) or {} if n != HEAD])]
+              _model_order([n for n in metrics.results(AGAINST_WEAK) if n != HEAD])]
     above = [(name, m) for name, m in others if auc(m) is not None and round(auc(m), 3) > round(head, 3)]
     return max(above, key=lambda item: item[1]["roc_auc"], default=None)
 
@@ -69,7 +69,7 @@ def header(inputs: ReportInputs) -> str:
         lead += " No model trained yet."
     better = better_test_model(inputs.metrics)
     if better:
-        title = model_titles(inputs.metrics).get(better[0], better[0])
+        title = inputs.metrics.model_titles().get(better[0], better[0])
         lead += (f" <strong>A simpler model does better here:</strong> the {esc(title)} scores "
                  f"{esc(_auc_text(better[1]))} on the same test clips"
                  + (", though the two intervals overlap: the difference is not established." if

@@ -10,7 +10,7 @@ from reporting.inputs import ReportInputs
 from reporting.sections.common import _auc_text, _command, _g, _intro, _model_order
 from foundation.metrics import MIN_CLIPS_PER_CLASS, MIN_GROUPS, not_a_result
 from transfer.weights import weights_text
-from transfer.metrics_schema import AGAINST_HUMAN, EVAL_SPLITS, HEAD, TARGETS, head_kind, model_titles
+from transfer.metrics_schema import AGAINST_HUMAN, EVAL_SPLITS, HEAD, TARGETS
 from weaklabel.splits import TEST, VALIDATION
 
 
@@ -28,16 +28,17 @@ def _weights_line(weights: dict | None) -> str:
             f"{mark}")
 
 
-def roc_panels(metrics: dict) -> list[tuple[str, list[dict]]]:
-    """ROC panels (target × split) for :func:`reporting.figures.roc_curves`, from ``metrics.json``."""
+def roc_panels(metrics) -> list[tuple[str, list[dict]]]:
+    """ROC panels (target × split) for :func:`reporting.figures.roc_curves`, from ``metrics.json`` (a
+    :class:`~transfer.metrics_record.MetricsRecord`)."""
     every = set()
     for key in TARGETS:
-        every |= set((metrics.get(key) or {}).keys())
+        every |= set(metrics.results(key))
     colours = {name: MODEL_COLOURS[k % len(MODEL_COLOURS)] for k, name in enumerate(_model_order(sorted(every)))}
-    titles = model_titles(metrics)
+    titles = metrics.model_titles()
     panels = []
     for key, target in TARGETS.items():
-        block = metrics.get(key)
+        block = metrics.results(key)
         if not block:
             continue
         for split in EVAL_SPLITS:
@@ -67,24 +68,24 @@ def _metrics_table(block: dict, target: str, titles: dict[str, str]) -> str:
                  caption=f"Against the {target}")
 
 
-def _head_name(metrics: dict | None) -> str:
-    """What the trained head is, in words ("logistic head", "dense head"), from ``metrics.json``."""
-    kind = head_kind(metrics or {})
+def _head_name(metrics) -> str:
+    """What the trained head is, in words ("logistic head", "dense head"), from ``metrics.json`` (or None)."""
+    kind = metrics.head_kind if metrics is not None else None
     return f"{kind} head" if kind else "valence head"
 
 
-def _training_text(metrics: dict) -> str:
+def _training_text(metrics) -> str:
     """How the head was trained, from ``metrics.json``'s record (HTML): its clips, and the dense head's epochs or
     the logistic head's regularisation and weighting."""
-    training = metrics.get("head_training") or {}
-    head = training.get("config") or (metrics.get("train_config") or {}).get("head") or {}
-    text = (f"{fmt(metrics.get('n_train'))} clips, positive share {fmt(metrics.get('train_positive_share'))}; "
+    training = metrics.head_training
+    head = training.get("config") or metrics.train_config.get("head") or {}
+    text = (f"{fmt(metrics.n_train)} clips, positive share {fmt(metrics.train_positive_share)}; "
             f"{esc(_head_name(metrics))}")
-    if head_kind(metrics) == "dense":
+    if metrics.head_kind == "dense":
         return (text + f", {fmt(training.get('epochs_run'))} epochs, best {fmt(training.get('best_epoch'))} by "
                        f"{esc(training.get('monitor', ''))}")
-    if head_kind(metrics) == "logistic":
-        weighted = training.get("weighted", (metrics.get("train_config") or {}).get("weighting") == "confidence")
+    if metrics.head_kind == "logistic":
+        weighted = training.get("weighted", metrics.train_config.get("weighting") == "confidence")
         return (text + f", L2-regularised with C = {_g(head.get('C'))}, classes balanced"
                 + (", clips weighted by the labelling policy's confidence" if weighted else ""))
     return text
@@ -109,26 +110,26 @@ def model_section(inputs: ReportInputs) -> Section:
         return Section("model", "The model", "\n".join(parts))
 
     build_fp = inputs.build.fingerprint
-    if metrics.get("build_fingerprint") != build_fp:
+    if metrics.build_fingerprint != build_fp:
         parts.append(note(f"<strong>Stale:</strong> these metrics were computed on another build (fingerprint "
-                          f"<code>{esc(str(metrics.get('build_fingerprint'))[:12])}</code>, this build "
+                          f"<code>{esc(str(metrics.build_fingerprint)[:12])}</code>, this build "
                           f"<code>{esc(str(build_fp)[:12])}</code>). Re-run "
                           f"<code>{esc(_command('train', inputs) or '')}</code>.", "warn"))
-    weights = metrics.get("weights") or {}
-    features = metrics.get("features") or {}
-    uses_weights = "weights" not in metrics or metrics["weights"] is not None  # None: an extractor without weights
+    weights = metrics.weights or {}
+    features = metrics.features
+    # None: an extractor without weights (a record from before the registry ran VGG16's)
+    uses_weights = metrics.weights is not None or features is None
     if uses_weights and not weights.get("verified"):
         what = "the pinned Whisper model" if weights.get("name") else "ImageNet weights"
         parts.append(note(f"<strong>Not {what}</strong> ({esc(weights_text(weights, path=False))}): "
                           "these figures test the plumbing, not the method.", "warn"))
-    if features.get("licence") and not uses_weights:
-        parts.append(note(f"Features <code>{esc(features.get('name'))}</code> {esc(features.get('version'))}: "
-                          f"{esc(features['licence'])}."))
-    emb = metrics.get("embedding") or {}
-    details = [("features", _features_text(features, emb)),
+    if features is not None and features.licence and not uses_weights:
+        parts.append(note(f"Features <code>{esc(features.name)}</code> {esc(features.version)}: "
+                          f"{esc(features.licence)}."))
+    details = [("features", _features_text(metrics)),
                ("weights", _weights_line(weights)),
                ("training", _training_text(metrics)),
-               ("labels", f"policy <code>{esc(metrics.get('policy'))}</code>, band {_g(metrics.get('neutral_band'))}"),
+               ("labels", f"policy <code>{esc(metrics.policy)}</code>, band {_g(metrics.neutral_band)}"),
                ("model", "<code>model/</code> (head.keras + model.json)" if inputs.model_meta is not None
                 else "no saved model folder")]
     parts.append('<dl class="kv">' + "".join(f"<dt>{esc(k)}</dt><dd>{v}</dd>" for k, v in details) + "</dl>")
@@ -143,37 +144,36 @@ def model_section(inputs: ReportInputs) -> Section:
                             f"thick black line is the {esc(_head_name(metrics))}. <strong>Look for</strong> the head "
                             "above the mel baselines by more than the intervals' width — overlapping intervals on "
                             "small splits mean the difference is not established.", width_px=960))
-    small = sorted({not_a_result(cell) for key in TARGETS for splits in (metrics.get(key) or {}).values()
+    small = sorted({not_a_result(cell) for key in TARGETS for splits in metrics.results(key).values()
                     for cell in (splits or {}).values() if isinstance(cell, dict) and not_a_result(cell)})
     if small:
         sizes = "; ".join(reason.removeprefix("not a result (").removesuffix(")") for reason in small)
         parts.append(note(f"<strong>Not a result</strong> where a side holds {esc(sizes)}: {esc(MINIMUM_TEXT)}. "
                           "Below that, an AUC of 1.000 or 0.000 says nothing about the model, so those cells say "
                           "so instead of a figure.", "warn"))
-    titles = model_titles(metrics)
+    titles = metrics.model_titles()
     for key, target in TARGETS.items():
-        if metrics.get(key):
-            parts.append(_metrics_table(metrics[key], target, titles))
-    if not metrics.get(AGAINST_HUMAN):
-        parts.append(note(f"No human labels: {esc(metrics.get('human_labels_note', 'none given'))}. Scores "
+        if metrics.results(key):
+            parts.append(_metrics_table(metrics.results(key), target, titles))
+    if not metrics.results(AGAINST_HUMAN):
+        parts.append(note(f"No human labels: {esc(metrics.human_labels_note or 'none given')}. Scores "
                           "against the weak labels measure agreement with the text scorers, not with people; "
                           "a manifest's <code>human_label</code> column or <code>--human-labels</code> at "
                           "training adds that comparison."))
     else:
-        parts.append(_intro(f"Human labels from {esc(metrics.get('human_labels_source', ''))}, on every clip with "
+        parts.append(_intro(f"Human labels from {esc(metrics.human_labels_source or '')}, on every clip with "
                             "a human positive/negative label, including clips the weak labeller abstained on; "
                             "the weak-label score row measures the text scorers themselves."))
     return Section("model", "The model", "\n".join(parts))
 
 
-def _features_text(features: dict, emb: dict) -> str:
-    """The extractor the model reads, in words: its name, what it computes and how wide (a VGG16 record from before
-    the registry: its layer and pooling), and why ``auto`` chose it."""
-    name = features.get("name") or emb.get("backbone") or "vgg16"
-    if emb.get("layer") and name == "vgg16":
-        what = f"cut at <code>{esc(emb.get('layer'))}</code>, {esc(emb.get('pooling', ''))} pooled"
+def _features_text(metrics) -> str:
+    """The extractor the model reads, in words: its name, what it computes and how wide (VGG16: its layer and
+    pooling), and why ``auto`` chose it."""
+    name, emb, features = metrics.extractor, metrics.embedding, metrics.features
+    if emb.settings.get("layer") and name == "vgg16":
+        what = f"cut at <code>{esc(emb.settings['layer'])}</code>, {esc(emb.settings.get('pooling') or '')} pooled"
     else:
-        what = esc(emb.get("pooling_description") or features.get("description") or "")
-    text = (f"<code>{esc(name)}</code>: {what}, {fmt(emb.get('dim'))} dimensions "
-            f"(cache key <code>{esc(emb.get('key'))}</code>)")
-    return text + (f"; {esc(features['note'])}" if features.get("note") else "")
+        what = esc(emb.settings.get("pooling_description") or (features.description if features else None) or "")
+    text = (f"<code>{esc(name)}</code>: {what}, {fmt(emb.dim)} dimensions (cache key <code>{esc(emb.key)}</code>)")
+    return text + (f"; {esc(features.note)}" if features is not None and features.note else "")

@@ -53,9 +53,8 @@ def provenance_section(inputs: ReportInputs) -> Section:
         parts.append(not_run("Embeddings", _command("embed", inputs) or "",
                              "No cached embeddings in the dataset folder.", box_id="not-run-embeddings"))
     if inputs.metrics is not None:
-        w = inputs.metrics.get("weights") or {}
-        outputs = [(METRICS_FILE, w)] + ([(f"{MODEL_DIR}/{MODEL_META_FILE}", inputs.model_meta.get("weights") or {})]
-                                         if inputs.model_meta else [])
+        outputs = [(METRICS_FILE, inputs.metrics.weights or {})] + (
+            [(f"{MODEL_DIR}/{MODEL_META_FILE}", inputs.model_meta.weights or {})] if inputs.model_meta else [])
         parts.append(table(["output", "weights, in the training run",
                             "weights sha256 (VGG16: over its 26 arrays; Whisper: of model.bin)", "verified"],
                            [[name, weights_text(record, path=False), record.get("sha256"), record.get("verified")]

@@ -24,7 +24,7 @@ from transfer.features.base import (ClipEmbedder, ExtractorUnavailable, FeatureE
                                     block_scale)
 from transfer.features.registry import (AUTO, AUTO_ORDER, DEFAULT_BATCH_SIZE, DEFAULT_FEATURES, FEATURES,
                                         LEGACY_FEATURES, ORIGINAL_FEATURES, Embedding, EmbeddingConfig,
-                                        embedding_from_record, get_extractor, recorded_features,
+                                        embedding_from_record, get_extractor,
                                         resolve_embedding, weights_locations)
 from transfer.features.vgg16 import VGG16Options, VGG16Settings
 from transfer.features.whisper import WhisperOptions, WhisperSettings
@@ -32,6 +32,6 @@ from transfer.features.whisper import WhisperOptions, WhisperSettings
 __all__ = ["AUTO", "AUTO_ORDER", "DEFAULT_BATCH_SIZE", "DEFAULT_FEATURES", "FEATURES", "LEGACY_FEATURES",
            "ORIGINAL_FEATURES", "ClipEmbedder", "Embedding", "EmbeddingConfig", "ExtractorUnavailable",
            "FeatureExtractor", "NoOptions", "NoSettings", "VGG16Options", "VGG16Settings", "WhisperOptions",
-           "WhisperSettings", "block_scale", "embedding_from_record", "get_extractor", "recorded_features",
+           "WhisperSettings", "block_scale", "embedding_from_record", "get_extractor",
            "resolve_embedding", "weights_locations"]
 

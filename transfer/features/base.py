@@ -69,7 +69,8 @@ def _no_settings(options) -> NoSettings:
     return NoSettings()
 
 
-def _no_settings_from_record(record: Mapping, location: str | None = None) -> NoSettings:
+def _no_settings_from_record(settings: Mapping, weights: Mapping | None = None,
+                             location: str | None = None) -> NoSettings:
     return NoSettings()
 
 
@@ -106,10 +107,11 @@ class FeatureExtractor:
     resolve : callable(options) -> settings
         The settings for these options on this machine; raises :class:`ExtractorUnavailable` (or the weights'
         own error) with one line saying what to do.
-    settings_from_record : callable(record, location=None) -> settings
-        The settings a saved record names (``model.json``'s ``features`` record, or an older model's fields): the
-        weights found again and checked against the recorded checksum; ``location`` says where to find them
-        (``--weights``, ``--whisper-model``), else the recorded spec.
+    settings_from_record : callable(settings, weights=None, location=None) -> settings
+        The settings a saved model records (``features.settings`` as :class:`transfer.model_record.ModelRecord`
+        reads them; ``weights``: the model's recorded ``weights`` identity): the weights found again and checked
+        against the recorded checksum; ``location`` says where to find them (``--weights``, ``--whisper-model``),
+        else the recorded spec.
     location_option : str or None
         The field of its options that says where its weights are (VGG16's ``weights``, Whisper's ``model``).
     key : callable(settings) -> str
@@ -123,8 +125,9 @@ class FeatureExtractor:
     uses_weights : bool
         Whether it runs weights whose identity a saved model must record (VGG16's, Whisper's).
     settings_problem : callable(values) -> str or None
-        What makes a recorded settings mapping (``features.settings``, as :attr:`settings_record` wrote it; an older
-        VGG16 model's top-level fields) unusable, in words, or None: checked where a saved model is read.
+        What makes a recorded settings mapping (``features.settings`` as
+        :class:`transfer.model_record.ModelRecord` reads it) unusable, in words, or None: checked where a saved model
+        is loaded.
     describe : callable(settings) -> str
         The settings in a few words, for tables.
     compute : callable(dataset, settings, **engine) -> ndarray

