@@ -261,7 +261,7 @@ def test_abstained_clips_only_when_asked_and_failed_ones_never(built, tmp_path):
     assert result.clips == len(meta) == 16 + 8
     assert set(meta.loc[meta["label"] == "", "segment_id"]) == set(abstained.index)
     assert set(meta["segment_id"]).isdisjoint(frame.index[frame["status"] == "outside_audio"])
-    assert result.record.counts.to_dict()["by_split"]["train"]["abstained"] == (abstained["split"] == "train").sum()
+    assert result.record["counts"]["by_split"]["train"]["abstained"] == (abstained["split"] == "train").sum()
     for name in meta.loc[meta["label"] == "", "file_name"]:
         assert_clip(root, abstained.loc[Path(name).stem], flac((out / name).read_bytes()))
 

@@ -33,7 +33,8 @@ def demo_build(tmp_path_factory):
     """A small demo corpus (12 recordings x 10 sentences) built with default features."""
     base = tmp_path_factory.mktemp("demo")
     corpus = generate_demo_corpus(base / "corpus", n_recordings=12, sentences_per_recording=10, seed=3)
-    build_dataset(BuildConfig(corpus="mosei", root=str(corpus)), base / "dataset", workers=2)
+    # Workers started fresh: this process may have run TensorFlow already, and a child forked from it can abort.
+    build_dataset(BuildConfig(corpus="mosei", root=str(corpus)), base / "dataset", workers=2, start_method="spawn")
     return corpus, base / "dataset"
 
 

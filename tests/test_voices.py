@@ -16,6 +16,7 @@ import soundfile as sf
 from pipelines.train import empty_sides, metrics_table
 from weaklabel.build import BuildConfig, build_dataset
 from weaklabel.logmel import LogMelParams
+from transfer.metrics_record import MetricsRecord
 from weaklabel.relabel import Relabelling, relabel_dataset
 from weaklabel.segments import FAILURE_STATUSES, OK, TOO_LITTLE_SPEECH
 from weaklabel.splits import SplitError, split_groups
@@ -235,10 +236,10 @@ def test_metrics_on_an_empty_side_are_marked_and_found():
                "head_training": {"kind": "logistic"}, "n_train": 10,
                "against_weak_labels": {"head": {"validation": {"n": 5, "roc_auc": 0.7, "roc_auc_ci95": [0.5, 0.9]},
                                                 "test": cell}}}
-    assert empty_sides(metrics) == ["test"]
-    assert "test NO CLIPS (not a result)" in metrics_table(metrics)
+    assert empty_sides(MetricsRecord.from_dict(metrics)) == ["test"]
+    assert "test NO CLIPS (not a result)" in metrics_table(MetricsRecord.from_dict(metrics))
     metrics["against_weak_labels"]["head"]["test"] = {"n": 4, "roc_auc": 0.6, "roc_auc_ci95": [0.4, 0.8]}
-    assert empty_sides(metrics) == []
+    assert empty_sides(MetricsRecord.from_dict(metrics)) == []
 
 
 def test_predict_refuses_less_than_the_minimum_of_speech_and_notes_padding(tmp_path):
@@ -319,7 +320,8 @@ def test_train_refuses_to_report_an_empty_test_side(tmp_path, monkeypatch, capsy
                "head_training": {"kind": "logistic"}, "n_train": 1,
                "against_weak_labels": {"head": {"validation": {"n": 1, "roc_auc": None}, "test": empty}}}
     monkeypatch.setattr(transfer.training, "train_and_evaluate",
-                        lambda *a, **k: SimpleNamespace(metrics=metrics, head=None, standardiser=None))
+                        lambda *a, **k: SimpleNamespace(metrics=MetricsRecord.from_dict(metrics), head=None,
+                                                        standardiser=None))
     rc = train.main(["--dataset", str(out), "--features", "vgg16", "--weights", "random", "--quiet"])
     captured = capsys.readouterr()
     assert rc != 0 and "test NO CLIPS (not a result)" in captured.out

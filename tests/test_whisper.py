@@ -16,6 +16,7 @@ from transfer.features import EmbeddingConfig, WhisperOptions, WhisperSettings
 from transfer.features import whisper as whisper_module
 from transfer.features.whisper import (FRAME_SAMPLES, SAMPLE_RATE, Encoder, assemble, get_encoder, plan_windows,
                                        pool)
+from transfer.model_record import MODEL_FORMAT_VERSION
 from weaklabel import whisper_model
 from weaklabel.build import BuildConfig, build_dataset
 from weaklabel.logmel import LogMelParams
@@ -205,7 +206,7 @@ def test_a_saved_whisper_model_records_its_model_embeds_as_it_records_and_predic
     config = TrainConfig(embedding=EmbeddingConfig(features="whisper").updated(whisper={"window_s": 8.0}))
     result = train(voiced_dataset, config, TrainOptions(n_bootstrap=20, model_out=str(tmp_path / "model")))
     meta = json.loads((tmp_path / "model" / "model.json").read_text())
-    assert meta["format_version"] == 3 and meta["features"]["name"] == "whisper"
+    assert meta["format_version"] == MODEL_FORMAT_VERSION and meta["features"]["name"] == "whisper"
     assert meta["features"]["settings"]["window_s"] == 8.0 and meta["features"]["settings"]["compute_type"] == "int8"
     assert meta["features"]["settings"]["model"]["sha256"] == whisper_model.BASE_MODEL_SHA256
     assert meta["weights"]["verified"] and "MIT" in meta["features"]["licence"]
