@@ -51,9 +51,13 @@ def test_abbreviations_do_not_end_a_sentence_but_a_long_pause_does():
 def test_text_without_words_or_over_silence_is_dropped_with_its_reason():
     empty = RawSegment(5.0, 7.0, " Thank you.", (), 0.2)
     silent = segment(("Bye.", 8.0, 8.5), no_speech=0.95)
-    loop = RawSegment(9.0, 30.0, " the word" * 40, words(("the", 9.0, 9.2), ("word", 9.3, 9.5)), 0.1, 12.0)
-    kept, dropped = drop_hallucinations([segment(("Yes.", 0.0, 0.3)), empty, silent, loop], max_no_speech_prob=0.8)
-    assert [s.text for s in kept] == [" Yes."]
+    loop_words = words(*[(w, 9.0 + 0.05 * i, 9.05 + 0.05 * i) for i, w in enumerate(["the", "word"] * 20)])
+    loop = RawSegment(9.0, 11.0, " the word" * 20, loop_words, 0.1, 12.0)
+    said = words(*[(w, 12.0 + 0.4 * i, 12.3 + 0.4 * i) for i, w in enumerate(["by", "the", "door."] * 6)])
+    repeated = RawSegment(12.0, 19.2, " by the door." * 6, said, 0.1, 3.0)  # repetitive, at a speaking rate
+    kept, dropped = drop_hallucinations([segment(("Yes.", 0.0, 0.3)), empty, silent, loop, repeated],
+                                        max_no_speech_prob=0.8)
+    assert [s.text for s in kept] == [" Yes.", " by the door." * 6]
     assert [(d.text[:8], d.reason) for d in dropped] == [("Thank yo", NO_WORDS), ("Bye.", NO_SPEECH_PROB),
                                                          ("the word", REPETITION)]
 

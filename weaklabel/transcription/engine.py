@@ -5,7 +5,8 @@ The recording is decoded by :class:`weaklabel.audio.AudioReader` (every format t
 segments that start in it are kept, and the next window starts where the last kept segment ends (a segment that the
 window's end cut is transcribed again in the next). Memory is then bounded by one window (600 s: 38 MB of samples),
 whatever the recording's length. The language, when not given, is detected once, on the first 30 s of speech the
-energy detector finds, and then fixed for every window.
+energy detector finds, and then fixed for every window. The sampling Whisper falls back to is seeded per recording,
+so a transcript does not depend on the process or the order.
 
 The model is the one :func:`weaklabel.whisper_model.resolve_whisper_model` resolves (the pinned base model from its
 wheels, verified, or a CTranslate2 folder); it is loaded once per process. Nothing is downloaded.
@@ -26,6 +27,8 @@ from weaklabel.transcription.transcript import Dropped, Sentence, Transcript, Tr
 OVERLAP_S = 30.0
 #: Audio the language is detected on, s (one Whisper input).
 LANGUAGE_S = 30.0
+#: The seed of CTranslate2's sampling, set before each recording.
+RANDOM_SEED = 0
 _MODELS: dict[tuple, object] = {}
 
 
@@ -117,7 +120,12 @@ def transcribe_recording(path: str, settings: TranscriptionSettings = Transcript
     weaklabel.whisper_model.WhisperModelError
         The model cannot be found or trusted.
     """
+    import ctranslate2
+
     model, record = load_model(settings, threads)
+    # Whisper falls back to sampling where greedy decoding loops or is unsure: seeded, the same recording gives the
+    # same transcript in any process, in any order.
+    ctranslate2.set_random_seed(RANDOM_SEED)
     digest = file_sha256(path)
     language = settings.language
     probability = 1.0

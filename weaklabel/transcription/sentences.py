@@ -42,22 +42,33 @@ class RawSegment:
     compression_ratio: float = 1.0
 
 
-#: A segment whose text compresses (gzip) more than this is a loop of repeated words (Whisper's own threshold for
-#: falling back to sampling, which can still end in one).
+#: A segment whose text compresses (gzip) more than this (Whisper's own threshold for falling back to sampling,
+#: which can still end in a loop) ...
 MAX_COMPRESSION_RATIO = 2.4
+#: ... and that has more words per second of its span than this is a decoding loop, not speech. Repetitive speech
+#: (acted corpora saying one sentence again and again) compresses as well, at a speaking rate (2-4 words/s).
+MAX_WORDS_PER_S = 5.0
+
+
+def is_loop(seg: RawSegment) -> bool:
+    """Whether ``seg`` is a decoding loop: repetitive text (:data:`MAX_COMPRESSION_RATIO`) said faster than
+    :data:`MAX_WORDS_PER_S`."""
+    spoken = [w for w in seg.words if w.word.strip()]
+    return (seg.compression_ratio > MAX_COMPRESSION_RATIO
+            and len(spoken) > MAX_WORDS_PER_S * max(seg.end - seg.start, 0.1))
 
 
 def drop_hallucinations(segments: list[RawSegment], max_no_speech_prob: float
                         ) -> tuple[list[RawSegment], list[Dropped]]:
-    """Segments kept (with words, no-speech probability at most ``max_no_speech_prob``, not a loop of repeated
-    text) and those dropped, with why."""
+    """Segments kept (with words, no-speech probability at most ``max_no_speech_prob``, not a decoding loop:
+    :func:`is_loop`) and those dropped, with why."""
     kept, dropped = [], []
     for seg in segments:
         if not [w for w in seg.words if w.word.strip()]:
             dropped.append(Dropped(seg.start, seg.end, seg.text.strip(), NO_WORDS))
         elif seg.no_speech_prob > max_no_speech_prob:
             dropped.append(Dropped(seg.start, seg.end, seg.text.strip(), NO_SPEECH_PROB))
-        elif seg.compression_ratio > MAX_COMPRESSION_RATIO:
+        elif is_loop(seg):
             dropped.append(Dropped(seg.start, seg.end, seg.text.strip(), REPETITION))
         else:
             kept.append(seg)
