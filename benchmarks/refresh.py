@@ -185,9 +185,9 @@ REGISTRY: tuple[Result, ...] = (
            ("benchmarks.transcription", "--data", DATA_PLACEHOLDER, "--work", "build/transcription-bench",
             "--out", "reports/transcription"),
            inputs=(), long=True, minutes=15,
-           what="pipelines.transcribe per setting (no VAD, VAD default and tuned, boundaries refined) on RAVDESS, TESS, "
-                "the real-speech MOSEI sample and the demo: word error, sentences found, speed; German detection; "
-                "memory at 10 min and 3 h"),
+           what="pipelines.transcribe per setting (no VAD, VAD default and tuned, boundaries refined) on "
+                "RAVDESS, TESS, the real-speech MOSEI sample and the demo: word error, sentences found, speed; "
+                "German detection; memory at 10 min and 3 h"),
     Result("demo-report", (DEMO_REPORT,),
            ("pipelines.run", "--report", DEMO_REPORT, "--evaluation", f"{ACTED}/{EVALUATION_JSON_FILE}",
             "--label-quality", f"{LABEL_QUALITY}/{LABEL_QUALITY_FILE}",

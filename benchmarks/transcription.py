@@ -13,9 +13,9 @@ Recordings (made here, under --work, from real speech in --data, and from eSpeak
 * ``german``: German sentences in eSpeak NG's German voice (language detection).
 
 Per setting (Whisper base, int8, two threads; the VAD settings on ``ravdess`` and ``demo`` only, the recordings
-with pauses between sentences, to stay within 15 minutes): word error over each recording; the share of reference sentences
-that get a transcript sentence of their own (the one that overlaps it most overlaps no other reference sentence)
-with start and end within 0.5 s of the reference and at least 80 % of the words right; real-time factor
+with pauses between sentences, to stay within 15 minutes): word error over each recording; the share of reference
+sentences that get a transcript sentence of their own (the one that overlaps it most overlaps no other reference
+sentence) with start and end within 0.5 s of the reference and at least 80 % of the words right; real-time factor
 (transcription seconds per audio second). Then peak memory (RSS of a fresh process) transcribing a 10-minute and
 a 3-hour recording that are mostly silence with RAVDESS sentences spread through them, with the VAD on (so that
 silence costs little time): decoding in windows should keep the peak flat.
@@ -56,7 +56,7 @@ def settings_under_test():
     """(name, settings without refinement, also measured refined) of each setting measured."""
     from weaklabel.transcription import TranscriptionSettings
 
-    plain = TranscriptionSettings(refine=False)
+    plain = TranscriptionSettings(refine=False, vad=False)
     return [("no VAD", plain),
             ("VAD, default settings", replace(plain, vad=True, vad_min_silence_ms=2000, vad_speech_pad_ms=400)),
             ("VAD, tuned", replace(plain, vad=True, vad_min_silence_ms=500, vad_speech_pad_ms=200))]

@@ -2,7 +2,7 @@
 
     python -m pipelines.transcribe --root talks/        # talks/x.wav -> talks/x.json + talks/x.srt
     python -m pipelines.transcribe --root talks/ --out transcripts/ --language de --workers 2
-    python -m pipelines.transcribe --root talks/ --model ~/models/faster-whisper-small --vad
+    python -m pipelines.transcribe --root talks/ --model ~/models/faster-whisper-small --no-vad
 
 With --out equal to --root (the default) the transcripts sit beside the recordings, where
 `python -m pipelines.build_dataset --root talks/` reads them. A second run transcribes only what changed (the
@@ -26,8 +26,9 @@ def command_line() -> CommandLine:
     cli.parser.add_argument("--root", type=Path, required=True, help="a folder of recordings, or one recording")
     cli.parser.add_argument("--out", type=Path, help="where the transcripts go (default: --root's folder)")
     cli.add("transcribe", TranscriptionSettings, group="transcription")
-    cli.group("transcription").add_argument("--no-vad", dest="transcribe:vad", action="store_false",
-                                            default=argparse.SUPPRESS, help="decode all the audio (the default)")
+    cli.group("transcription").add_argument("--vad", dest="transcribe:vad", action="store_true",
+                                            default=argparse.SUPPRESS, help="skip non-speech with the VAD (the "
+                                                                            "default)")
     running = cli.group("running")
     running.add_argument("--workers", type=int, default=1, metavar="N",
                          help="processes sharing the cores (default: %(default)s)")

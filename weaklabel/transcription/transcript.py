@@ -29,12 +29,14 @@ class TranscriptionSettings:
                                   help="the spoken language as Whisper names it (en, de, fr, ...)")
     beam_size: int = option(5, minimum=1, maximum=20, help="beam search width")
     compute_type: str = option("int8", choices=COMPUTE_TYPES, help="CTranslate2 precision on the CPU")
-    vad: bool = option(False, help="skip non-speech with faster-whisper's Silero VAD before decoding (--no-vad: "
-                                   "decode every 30 s)")
+    vad: bool = option(True, help="skip non-speech with faster-whisper's Silero VAD before decoding (--no-vad: "
+                                  "decode all the audio, 30 s at a time)")
     vad_threshold: float = option(0.5, exclusive_minimum=0.0, exclusive_maximum=1.0,
                                   help="Silero speech probability that starts speech")
-    vad_min_silence_ms: int = option(2000, minimum=0, help="silence that ends a speech chunk, ms")
-    vad_speech_pad_ms: int = option(400, minimum=0, help="audio kept on each side of a speech chunk, ms")
+    vad_min_silence_ms: int = option(500, minimum=0, help="silence that ends a speech chunk, ms (Silero's own "
+                                                          "default: 2000)")
+    vad_speech_pad_ms: int = option(200, minimum=0, help="audio kept on each side of a speech chunk, ms (Silero's "
+                                                         "own default: 400)")
     vad_max_speech_s: float = option(30.0, exclusive_minimum=0.0,
                                      help="longest speech chunk, s (longer ones are cut at a silence)")
     refine: bool = option(True, help="move each sentence's start and end to the speech energy around it "
