@@ -180,6 +180,14 @@ REGISTRY: tuple[Result, ...] = (
            long=True, minutes=12,
            what="the export's memory peak and time per format on the 6,000-segment speed corpus, a tenth and ten "
                 "times it"),
+    Result("transcription", ("reports/transcription/transcription.json", "reports/transcription/transcription.md",
+                             "build/transcription-bench"),
+           ("benchmarks.transcription", "--data", DATA_PLACEHOLDER, "--work", "build/transcription-bench",
+            "--out", "reports/transcription"),
+           inputs=(), long=True, minutes=15,
+           what="pipelines.transcribe per setting (no VAD, VAD default and tuned, boundaries refined) on "
+                "RAVDESS, TESS, the real-speech MOSEI sample and the demo: word error, sentences found, speed; "
+                "German detection; memory at 10 min and 3 h"),
     Result("demo-report", (DEMO_REPORT,),
            ("pipelines.run", "--report", DEMO_REPORT, "--evaluation", f"{ACTED}/{EVALUATION_JSON_FILE}",
             "--label-quality", f"{LABEL_QUALITY}/{LABEL_QUALITY_FILE}",

@@ -342,6 +342,13 @@ def export_results() -> list[Expect]:
     return [Expect("export_format_version", EXPORT_FORMAT_VERSION), Expect("config", defaults)]
 
 
+def transcription() -> list[Expect]:
+    """pipelines.transcribe per setting, read against the transcription defaults."""
+    from weaklabel.transcription import TranscriptionSettings
+
+    return [Expect("defaults", TranscriptionSettings().to_dict())]
+
+
 def read_json(path: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
@@ -369,6 +376,7 @@ COMMITTED = [
     ("reports/demo/index.html", read_report, demo_report),
     ("reports/export/export_check.json", read_json, export_results),
     ("reports/export/export_benchmark.json", read_json, export_results),
+    ("reports/transcription/transcription.json", read_json, transcription),
 ]
 
 

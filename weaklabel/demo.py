@@ -220,6 +220,20 @@ def _resample(audio: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
     return soxr.resample(audio, rate_in, rate_out, quality="HQ")
 
 
+def voice_sentences(texts: list[str], voice: str = "en-us", *, rate: int = 160, pitch: int = 50,
+                    pitch_range: int = 50) -> list[np.ndarray]:
+    """Each of ``texts`` spoken by eSpeak NG's ``voice`` (``"en-us"``, ``"de"``...): float32 mono at
+    :data:`SAMPLE_RATE`, eSpeak's edge silence trimmed (:func:`_trim_silence`), scaled to :data:`SPEECH_SCALE`.
+    For tests and benchmarks that need speech whose words and times are known."""
+    out = []
+    with _ENGINE_LOCK, _ESpeak() as engine:
+        for seed, text in enumerate(texts, start=1):
+            raw = engine.synth(text, voice, rate=rate, pitch=pitch, pitch_range=pitch_range, rand_seed=seed)
+            speech = _trim_silence(raw, engine.sample_rate).astype(np.float64) / 32768.0
+            out.append((_resample(speech, engine.sample_rate, SAMPLE_RATE) * SPEECH_SCALE).astype(np.float32))
+    return out
+
+
 def speaker_splits(n_recordings: int, seed: int = 0) -> dict[str, str]:
     """Assign each speaker the corpus uses to one split.
 
