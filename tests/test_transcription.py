@@ -201,7 +201,7 @@ def test_a_damaged_file_fails_alone_with_its_reason(transcribed):
 @needs_whisper
 def test_the_srt_is_read_by_the_subtitle_reader_and_a_dataset_builds_from_it(transcribed, tmp_path):
     from weaklabel.build import BuildConfig, build_dataset
-    from weaklabel.features import LogMelParams
+    from weaklabel.logmel import LogMelParams
 
     root, spans, _ = transcribed
     cues = parse_srt((root / "en.srt").read_text())

@@ -226,7 +226,7 @@ def voice_sentences(texts: list[str], voice: str = "en-us", *, rate: int = 160, 
     :data:`SAMPLE_RATE`, eSpeak's edge silence trimmed (:func:`_trim_silence`), scaled to :data:`SPEECH_SCALE`.
     For tests and benchmarks that need speech whose words and times are known."""
     out = []
-    with _ENGINE_LOCK, _ESpeak() as engine:
+    with ENGINE_LOCK, ESpeak() as engine:
         for seed, text in enumerate(texts, start=1):
             raw = engine.synth(text, voice, rate=rate, pitch=pitch, pitch_range=pitch_range, rand_seed=seed)
             speech = _trim_silence(raw, engine.sample_rate).astype(np.float64) / 32768.0
