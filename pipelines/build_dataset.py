@@ -25,7 +25,7 @@ from foundation.paths import display_path
 from foundation.tables import counted
 from pipelines._common import add_debug_argument, progress_bar, report_error
 from weaklabel import segments as S
-from weaklabel.config import BuildConfig
+from weaklabel.config import TRANSCRIPTION_FLAGS, TRANSCRIPTION_NOT_ON_COMMAND_LINE, BuildConfig
 from weaklabel.dataset import BUILD_FILE, SEGMENTS_FILE
 from weaklabel.errors import CorpusError, OutputConflictError
 from weaklabel.scorers import ScorerFailed, ScorerUnavailable
@@ -40,7 +40,7 @@ def command_line() -> CommandLine:
     """The build's options: :class:`BuildConfig`, the output folder, :class:`ExecutorConfig`, progress."""
     cli = CommandLine("python -m pipelines.build_dataset", __doc__,
                       groups=("corpus", "output", "clips and features", "weak labels and splits", "running"))
-    cli.add("build", BuildConfig)
+    cli.add("build", BuildConfig, flags=TRANSCRIPTION_FLAGS, exclude=TRANSCRIPTION_NOT_ON_COMMAND_LINE)
     out = cli.group("output")
     out.add_argument("--out", type=Path, help=f"output directory (default for the demo: {DEMO_OUT_DIR})")
     out.add_argument("--overwrite", action="store_true",

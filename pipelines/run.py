@@ -49,7 +49,7 @@ from reporting.report import ReportConfig
 from transfer.features import EmbeddingConfig
 from transfer.quiet import set_verbose
 from transfer.training import TrainConfig, TrainOptions
-from weaklabel.config import BuildConfig
+from weaklabel.config import TRANSCRIPTION_FLAGS, TRANSCRIPTION_NOT_ON_COMMAND_LINE, BuildConfig
 from weaklabel.errors import CorpusError
 
 #: What the [train] table and the training's options leave to [embed]: the training's embedding is the embed step's.
@@ -88,7 +88,8 @@ def command_line() -> CommandLine:
                      help="print the full traceback of a step's unexpected error (otherwise written to a log file "
                           "that the error line names)")
     own.add_argument("--verbose", action="store_true", help="show TensorFlow's own start-up log")
-    cli.add("build", BuildConfig, notes={"seed": "also the training and bootstrap seed"})
+    cli.add("build", BuildConfig, notes={"seed": "also the training and bootstrap seed"}, flags=TRANSCRIPTION_FLAGS,
+            exclude=TRANSCRIPTION_NOT_ON_COMMAND_LINE)
     cli.add("embed", EmbeddingConfig)
     cli.add("train", TrainConfig, exclude=SET_BY_EMBED["train"] + ("seed",))
     cli.add("train_options", TrainOptions, group="model")

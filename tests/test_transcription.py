@@ -13,7 +13,7 @@ import pytest
 import soundfile as sf
 
 from weaklabel.readers.subtitles import parse_srt, parse_whisper_json, read_subtitle_corpus
-from weaklabel.transcription import Sentence, Transcript, TranscriptionSettings, Word, to_srt
+from weaklabel.transcription import SUMMARY_FILE, Sentence, Transcript, TranscriptionSettings, Word, to_srt
 from weaklabel.transcription.batch import find_recordings, output_paths, state
 from weaklabel.transcription.sentences import (NO_SPEECH_PROB, NO_WORDS, REPETITION, RawSegment, drop_hallucinations,
                                                refine_sentence, split_sentences, without_overlaps)
@@ -255,3 +255,63 @@ def test_the_command_says_what_it_did_and_fails_for_a_damaged_file(transcribed, 
     out = capsys.readouterr().out
     assert "3 recording(s): 0 transcribed, 2 up to date, 0 skipped, 1 failed" in out
     assert "failed: broken: cannot open audio" in out
+
+
+@needs_whisper
+def test_the_build_transcribes_what_has_no_transcript_once_and_keeps_what_has_one(tmp_path):
+    from weaklabel.build import BuildConfig, build_dataset
+    from weaklabel.logmel import LogMelParams
+
+    root, out = tmp_path / "recordings", tmp_path / "dataset"
+    write_joined(root / "talk.wav", ENGLISH[:2], "en-us")
+    write_joined(root / "kept.wav", ENGLISH[2:], "en-us")
+    (root / "kept.srt").write_text("1\n00:00:00,500 --> 00:00:02,500\nA transcript someone wrote.\n")
+    (root / "broken.wav").write_bytes(b"RIFF\x00\x00\x00\x00WAVEnot audio at all")
+    config = BuildConfig(corpus="auto", root=str(root), transcribe=True, policy="mean", allow_empty_splits=True,
+                         mel=LogMelParams(n_mels=32, n_fft=512, win_length=512, hop_length=512))
+    first = build_dataset(config, out, workers=1)
+    rows = first.segments.set_index("segment_id")
+    assert rows.loc["kept_0", "text"] == "A transcript someone wrote." and rows.loc["kept_0", "text_source"] == "transcript"
+    heard = rows[rows["text_source"] == "asr"]
+    assert list(heard.index) == ["talk_0", "talk_1"] and set(heard["asr_language"]) == {"en"}
+    assert set(heard["asr_model"]) == {"whisper-base"} and "close the door" in heard.loc["talk_1", "text"].lower()
+    assert rows.loc["broken_transcription", "status"] == "audio_unreadable"
+    assert rows.loc["broken_transcription", "detail"].startswith("transcription failed: cannot open audio")
+    assert not (root / "talk.json").exists()  # the corpus folder is not written into: the cache is the dataset's
+    cached = out / "transcripts" / "talk.json"
+    made = cached.stat().st_mtime_ns
+    again = build_dataset(config, out, workers=1)
+    assert again.up_to_date and cached.stat().st_mtime_ns == made  # nothing transcribed again
+    assert first.config.transcribe and first.config.transcription == config.transcription  # recorded
+    other = BuildConfig(**{**config.__dict__, "transcription": TranscriptionSettings(beam_size=1)})
+    assert other.fingerprint() != config.fingerprint()  # the settings are in the build's identity
+
+
+@needs_whisper
+def test_run_goes_from_bare_recordings_to_a_report_offline_and_a_rerun_transcribes_nothing(tmp_path, monkeypatch):
+    import socket
+
+    from pipelines import run
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a step opened a network connection")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    root, out = tmp_path / "recordings", tmp_path / "out"
+    write_joined(root / "one.wav", ["I love this wonderful sunny morning.", "This awful traffic makes me furious."],
+                 "en-us")
+    write_joined(root / "two.wav", ["What a fantastic gift, thank you.", "The service was slow and rude."], "en-us")
+    write_joined(root / "three.wav", ["I am so happy for you both.", "That was a horrible mistake."], "en-us")
+    write_joined(root / "four.wav", ["This cake is delicious and sweet.", "I feel sad and lonely tonight."], "en-us")
+    argv = ["--root", str(root), "--transcribe", "--out", str(out), "--allow-empty-splits", "--features", "vgg16",
+            "--weights", "random", "--quiet"]
+    assert run.main(argv) == 0
+    assert (out / "report" / "index.html").is_file() and (out / "model" / "model.json").is_file()
+    def transcripts():
+        return {p: p.stat().st_mtime_ns for p in (out / "transcripts").glob("*.json") if p.name != SUMMARY_FILE}
+
+    made = transcripts()
+    assert sorted(p.name for p in made) == ["four.json", "one.json", "three.json", "two.json"]
+    assert run.main(argv) == 0
+    assert transcripts() == made  # nothing transcribed again

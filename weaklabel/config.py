@@ -19,6 +19,7 @@ from weaklabel.policies import (AUTO_POLICY, DEFAULT_NEUTRAL_BAND, DEFAULT_POLIC
                                 POLICY_DESCRIPTIONS, default_band, get_policy, resolve_policy, validate_policy)
 from weaklabel.scorers import SCORERS
 from weaklabel.splits import DEFAULT_FRACTIONS, DEFAULT_SPEAKER_MODE, SPEAKER_MODES
+from weaklabel.transcription.transcript import TranscriptionSettings
 
 FORMAT_VERSION = 5  # 2: per-text VADER shares and negation-aware TextBlob stored for the label model;
 # 3: split groups join shared speakers, audio files and recordings; too_little_speech status;
@@ -28,7 +29,16 @@ FORMAT_VERSION = 5  # 2: per-text VADER shares and negation-aware TextBlob store
 
 
 #: Fields of :meth:`BuildConfig.to_dict` that say where files are on this machine, left out of the fingerprints.
-LOCATIONS = ("root", "folds", "label_model")  # the label model is fingerprinted by its SHA-256
+#: The Whisper model of --transcribe is named here ("base", or a folder); its transcripts' text is in the build's
+#: identity through the corpus's segments.
+LOCATIONS = ("root", "folds", "label_model", "transcription_model")  # the label model is fingerprinted by its SHA-256
+
+
+#: The transcription settings a build's command line offers, by flag (the others are set in a run's TOML,
+#: ``[build.transcription]``, or with ``python -m pipelines.transcribe`` first).
+TRANSCRIPTION_FLAGS = {"transcription.model": "--transcribe-model", "transcription.language": "--transcribe-language"}
+TRANSCRIPTION_NOT_ON_COMMAND_LINE = tuple(f"transcription.{name}" for name in TranscriptionSettings.__dataclass_fields__
+                                          if f"transcription.{name}" not in TRANSCRIPTION_FLAGS)
 
 
 def config_fingerprint(recorded: dict) -> str:
@@ -89,6 +99,14 @@ class BuildConfig:
         help="JSON of explicit splits by video id, e.g. the CMU Multimodal SDK's standard MOSEI folds "
              "({'train': [...], 'valid': [...], 'test': [...]}); replaces --split")
     mel: LogMelParams = option(default_factory=LogMelParams, help="log-mel parameters of the clips' features")
+    transcribe: bool = option(
+        False, group="corpus",
+        help="recordings under --root with no transcript beside them are transcribed offline with Whisper first, "
+             "sentence by sentence (cached in the dataset's transcripts/ folder by audio, model and settings; a "
+             "re-run transcribes nothing new); those with a transcript keep it. A folder of recordings only")
+    transcription: TranscriptionSettings = option(
+        default_factory=TranscriptionSettings,
+        help="how --transcribe transcribes (docs/transcription.md); [build.transcription] in a run's TOML")
     speakers: str = option(
         DEFAULT_SPEAKER_MODE, choices=SPEAKER_MODES, group="weak labels and splits",
         help="how speaker labels (a manifest's speaker column, subtitle voice tags, diarised JSON) are read for "
@@ -151,6 +169,9 @@ class BuildConfig:
         data["scorers"] = {name: SCORERS[name].version for name in self.scorers()}
         data["format_version"] = FORMAT_VERSION
         del data["allow_empty_splits"]
+        transcription = data.pop("transcription")
+        data["transcription_model"] = transcription.pop("model")
+        data["transcription"] = transcription
         if data["policy_fallback"] is None:
             del data["policy_fallback"]
         return data
@@ -163,7 +184,11 @@ class BuildConfig:
                     if k in recorded}
         # A record without a transform version was made by version 1 (librosa's arithmetic).
         mel = LogMelParams(**{"transform_version": 1, **recorded["mel"]})
-        return cls(**fields, **optional, split_fractions=tuple(recorded["split_fractions"]), mel=mel)
+        # A record without transcription settings was made without --transcribe (its own defaults).
+        transcription = TranscriptionSettings.from_dict({**(recorded.get("transcription") or {}),
+                                                         "model": recorded.get("transcription_model", "base")})
+        return cls(**fields, **optional, split_fractions=tuple(recorded["split_fractions"]), mel=mel,
+                   transcribe=bool(recorded.get("transcribe", False)), transcription=transcription)
 
     def fingerprint(self) -> str:
         """Hash of the whole configuration but where its files are (:func:`config_fingerprint` of

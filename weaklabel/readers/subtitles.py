@@ -96,7 +96,7 @@ def _pairs_in_folder(folder: Path, names: list[str]) -> dict[str, tuple[Path, Pa
     return {stem: _pair(audio[stem], subtitles[stem]) for stem in sorted(audio) if stem in subtitles}
 
 
-def _find_pairs(root: Path) -> list[tuple[str, Path, Path, str]]:
+def find_pairs(root: Path) -> list[tuple[str, Path, Path, str]]:
     """(recording id, audio, subtitle, note) for every pair under ``root``, sorted by recording id.
 
     Folders reached through symbolic links are searched, each real folder once.
@@ -241,7 +241,7 @@ def read_subtitle_corpus(root: str | Path) -> list[Segment]:
     if not root.exists():
         raise CorpusError(f"corpus root {root} does not exist")
     segments: list[Segment] = []
-    for recording, audio, subtitle, note in _find_pairs(root):
+    for recording, audio, subtitle, note in find_pairs(root):
         if has_undecodable(recording) or has_undecodable(str(audio)) or has_undecodable(str(subtitle)):
             segments.append(_bad_name_segment(recording, audio, subtitle))
             continue

@@ -157,12 +157,21 @@ def transcribe(root: str | Path, out: str | Path, settings: TranscriptionSetting
     foundation.locking.FolderBusyError
         Another process writes into ``out``.
     """
+    return transcribe_recordings(find_recordings(root), out, settings, workers, on_start=on_start,
+                                 progress=progress)
+
+
+def transcribe_recordings(recordings: list[tuple[str, Path]], out: str | Path,
+                          settings: TranscriptionSettings = TranscriptionSettings(), workers: int = 1, *,
+                          on_start: Callable[[int], None] | None = None,
+                          progress: Callable[[int], None] | None = None) -> Summary:
+    """:func:`transcribe` of the given ``(recording id, path)`` pairs (:func:`find_recordings`): the build's
+    ``--transcribe`` hands it the recordings that have no transcript beside them."""
     from weaklabel.whisper_model import resolve_whisper_model
 
     started = time.perf_counter()
     out = Path(out)
     model = resolve_whisper_model(settings.model)
-    recordings = find_recordings(root)
     summary = Summary(recordings=len(recordings))
     workers = max(1, int(workers))
     threads = max(1, (os.cpu_count() or 1) // workers)
