@@ -3,6 +3,9 @@ JSON object whose ``format_version`` is a format this code reads. Each record's 
 owner (:func:`weaklabel.dataset.build_record_problem`, :func:`transfer.model.model_record_problem`)."""
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 
 def is_integer(value) -> bool:
     """An int that is not a bool (JSON's ``true`` reads as one)."""
@@ -22,3 +25,13 @@ def record_version_problem(record, name: str, current: int) -> str | None:
         return (f"{name} is format {version}, written by a newer version of this tool (this code reads up to format "
                 f"{current})")
     return None
+
+
+def read_json(path: str | Path):
+    """The parsed JSON of a record file (OSError where it cannot be read; ValueError, naming the file, where it is
+    not JSON). What it holds is its record class's ``from_dict`` to judge."""
+    path = Path(path)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise ValueError(f"{path.name} cannot be read as JSON ({' '.join(str(exc).split())})") from None

@@ -17,12 +17,11 @@ Importing this module is cheap (no TensorFlow, no extractor): the report and :mo
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
-from foundation.records import is_integer, record_version_problem
+from foundation.records import is_integer, read_json, record_version_problem
 from weaklabel.layout import MODEL_META_FILE
 from weaklabel.logmel import LogMelParams
 
@@ -263,12 +262,7 @@ def model_record_problem(record) -> str | None:
 def read_model_record(model_dir: str | Path) -> ModelRecord:
     """The ``model.json`` in ``model_dir`` (OSError where it cannot be read; ValueError, saying why, where it is not
     a record this code reads)."""
-    path = Path(model_dir) / MODEL_META_FILE
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except ValueError as exc:
-        raise ValueError(f"{MODEL_META_FILE} cannot be read ({' '.join(str(exc).split())})") from None
-    return ModelRecord.from_dict(data)
+    return ModelRecord.from_dict(read_json(Path(model_dir) / MODEL_META_FILE))
 
 
 def recorded_dataset(data) -> str | None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
-from foundation.records import is_integer, record_version_problem
+from foundation.records import is_integer, read_json, record_version_problem
 from weaklabel.config import FORMAT_VERSION, BuildConfig
 from weaklabel.layout import BUILD_FILE, FEATURES_FILE
 
@@ -205,12 +205,7 @@ class BuildRecord:
 def read_build_record(folder: str | Path) -> BuildRecord:
     """The ``build.json`` in ``folder`` (OSError where it cannot be read; ValueError where it is not a record of a
     format this code reads, saying why)."""
-    path = Path(folder) / BUILD_FILE
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except ValueError as exc:
-        raise ValueError(f"{BUILD_FILE} is not JSON ({exc})") from None
-    return BuildRecord.from_dict(data)
+    return BuildRecord.from_dict(read_json(Path(folder) / BUILD_FILE))
 
 
 def recorded_root(folder: str | Path) -> str | None:

@@ -10,10 +10,10 @@ transcribes nothing and an edited recording only itself. Every segment says wher
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Callable
 
+from foundation.records import read_json
 from weaklabel.config import BuildConfig
 from weaklabel.errors import CorpusError
 from weaklabel.layout import TRANSCRIPTS_DIR
@@ -63,7 +63,7 @@ def transcribed_segments(config: BuildConfig, out_dir: Path, workers: int = 1,
             segments.append(failed_segment(rid, f"{rid}_transcription", str(path.resolve()), AUDIO_UNREADABLE,
                                            f"transcription failed: {reason}"))
             continue
-        heard = Transcript.from_dict(json.loads(json_path.read_text(encoding="utf-8")))
+        heard = Transcript.from_dict(read_json(json_path))
         extra = {"asr_model": heard.model.get("name"), "asr_language": heard.language}
         label = f"{TRANSCRIPTS_DIR}/{json_path.relative_to(cache).as_posix()}"
         segments += [_from(segment, FROM_ASR, extra) for segment in read_recording(rid, path.resolve(), json_path,
