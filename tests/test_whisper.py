@@ -200,12 +200,13 @@ def test_the_same_bytes_in_this_process_in_two_workers_and_chunked(voiced_datase
 @needs_whisper
 def test_a_saved_whisper_model_records_its_model_embeds_as_it_records_and_predicts(voiced_dataset, tmp_path):
     from transfer.model import load_valence_model, predict
+    from transfer.model_record import MODEL_FORMAT_VERSION
     from transfer.training import TrainConfig, TrainOptions, model_is_current, train
 
     config = TrainConfig(embedding=EmbeddingConfig(features="whisper").updated(whisper={"window_s": 8.0}))
     result = train(voiced_dataset, config, TrainOptions(n_bootstrap=20, model_out=str(tmp_path / "model")))
     meta = json.loads((tmp_path / "model" / "model.json").read_text())
-    assert meta["format_version"] == 3 and meta["features"]["name"] == "whisper"
+    assert meta["format_version"] == MODEL_FORMAT_VERSION and meta["features"]["name"] == "whisper"
     assert meta["features"]["settings"]["window_s"] == 8.0 and meta["features"]["settings"]["compute_type"] == "int8"
     assert meta["features"]["settings"]["model"]["sha256"] == whisper_model.BASE_MODEL_SHA256
     assert meta["weights"]["verified"] and "MIT" in meta["features"]["licence"]
