@@ -50,23 +50,24 @@ def run_embed(dataset: Path, embedding, executor: ExecutorConfig = ExecutorConfi
     status. ``embedding`` is resolved (:func:`resolve_embedding`)."""
     from transfer.embedding import embed_dataset
     from transfer.weights import WeightsError
-    from weaklabel.dataset import Dataset, embedding_files
+    from weaklabel.dataset import Dataset
+    from weaklabel.layout import embedding_files
 
     bar = LazyBar("embedding", "clip", quiet)
     try:
         dataset = Dataset(dataset)
         with executor.connect_timeout():
-            _, meta = embed_dataset(dataset, embedding, on_start=bar.start, progress=bar.update,
-                                    **executor.engine_options())
+            _, record = embed_dataset(dataset, embedding, on_start=bar.start, progress=bar.update,
+                                      **executor.engine_options())
     except (WeightsError, OSError, ValueError) as exc:
         return fail(str(exc))
     finally:
         bar.close()
-    done = "from the cache, computed earlier from these features" if meta["from_cache"] else "computed now"
-    print(f"Embeddings {tuple(meta['shape'])} ({done}): {embedding_files(dataset.embeddings_dir, meta['key'])[0]}")
-    if meta.get("weights"):
+    done = "from the cache, computed earlier from these features" if record.from_cache else "computed now"
+    print(f"Embeddings {record.shape} ({done}): {embedding_files(dataset.embeddings_dir, record.key)[0]}")
+    if record.weights:
         print(f"  {'Whisper model' if embedding.features == 'whisper' else 'VGG16 weights'}: "
-              f"{weights_line(meta['weights'])}")
+              f"{weights_line(record.weights)}")
     return 0
 
 

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from foundation.paths import display_path
+from transfer.embedding_record import EmbeddingRecord
 from transfer.metrics_record import MetricsRecord
 from transfer.model_record import ModelRecord
 from weaklabel.build_record import BuildRecord
@@ -30,6 +31,17 @@ class TablesFile:
     title: str | None = None
 
 
+@dataclass(frozen=True)
+class CachedEmbedding:
+    """One record in the dataset's ``embeddings/`` folder: its file name, the record (None where it cannot be read:
+    ``error`` says why) and whether its array (``<key>.npy``) is beside it."""
+
+    file: str
+    record: EmbeddingRecord | None
+    error: str | None
+    array_present: bool
+
+
 @dataclass
 class ReportInputs:
     """What :mod:`reporting.sections` renders. Paths are as given; ``display_path`` is for showing."""
@@ -42,7 +54,7 @@ class ReportInputs:
     metrics: MetricsRecord | None = None
     metrics_error: str | None = None
     model_meta: ModelRecord | None = None
-    embeddings: list[dict] = field(default_factory=list)
+    embeddings: list[CachedEmbedding] = field(default_factory=list)
     #: SHA-256 of the dataset's features file (what a cached embedding must have been computed from); None when
     #: there are no cached embeddings to check.
     features_sha256: str | None = None
@@ -123,12 +135,8 @@ def load_inputs(dataset: str | Path, acted_evaluations: list[str | Path] | None 
     if embeddings_dir.is_dir() and any(embeddings_dir.glob("*.json")):
         inputs.features_sha256 = data.features_sha256
     for path in sorted(embeddings_dir.glob("*.json")) if embeddings_dir.is_dir() else []:
-        record, error = _read_json(path)
-        if isinstance(record, dict):
-            inputs.embeddings.append({**record, "file": path.name,
-                                      "array_present": path.with_suffix(".npy").is_file()})
-        else:
-            inputs.embeddings.append({"file": path.name, "error": error or "not a JSON object"})
+        record, error = _read_record(path, EmbeddingRecord)
+        inputs.embeddings.append(CachedEmbedding(path.name, record, error, path.with_suffix(".npy").is_file()))
 
     def unique(paths):
         seen, out = set(), []

@@ -108,6 +108,15 @@ def vgg16_embedding(weights="random", batch_size: int = 16, **settings):
     return Embedding("vgg16", VGG16Settings(weights=weights, **settings), batch_size, "vgg16")
 
 
+def cached_embeddings(dataset, key: str):
+    """The dataset's cached embeddings for ``key`` (memory-mapped ``(n_clips, dim)`` float32), None where none are
+    cached for the features it holds now (:func:`transfer.embedding_record.load_cached_embeddings`)."""
+    from transfer.embedding_record import load_cached_embeddings
+
+    cached = load_cached_embeddings(dataset.embeddings_dir, key, dataset.features_sha256)
+    return None if cached is None else cached[0]
+
+
 def embedding_config(features: str = "vgg16", batch_size: int = 16, **vgg16):
     """An :class:`transfer.features.EmbeddingConfig` for tests: ``features`` with VGG16's random weights (explicit)
     and any other VGG16 options given."""

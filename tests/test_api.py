@@ -31,13 +31,13 @@ def test_the_readme_example_runs_on_a_generated_corpus(small_mosei, tmp_path, mo
 
     dataset = namespace["dataset"]
     assert isinstance(dataset, Dataset) and dataset.counts.ok == 12
-    assert namespace["embeddings"].shape[0] == len(dataset.features) and not namespace["meta"]["from_cache"]
+    assert namespace["embeddings"].shape[0] == len(dataset.features) and not namespace["record"].from_cache
     result = namespace["result"]
     from transfer.metrics_record import read_metrics
 
     metrics = read_metrics(dataset.metrics_path)
     assert (result.model_dir / "model.json").is_file() and metrics.features.name == "whisper" == result.metrics.extractor
-    assert namespace["meta"]["features"]["name"] == "whisper" and metrics.weights["verified"]
+    assert namespace["record"].features.name == "whisper" and metrics.weights["verified"]
     scores = namespace["scores"]
     files = scores[scores["kind"] == "file"]
     assert len(files) == 2 and files["error"].eq("").all() and files["p_positive"].between(0, 1).all()

@@ -11,7 +11,8 @@ import pytest
 
 from pipelines import build_dataset as build_cli
 from weaklabel.build import finish as finish_module
-from weaklabel.dataset import Dataset, embedding_files
+from weaklabel.dataset import Dataset
+from weaklabel.layout import embedding_files
 from weaklabel.build import BuildConfig, build_dataset, group_by_audio_file, part_path, prepare_output_dir
 from weaklabel.build.cut import build_part
 from weaklabel.errors import OutputConflictError
@@ -160,8 +161,8 @@ def test_half_written_embedding_cache_is_recomputed(small_mosei, tmp_path, monke
 
     dataset = build_dataset(config_for(small_mosei), tmp_path / "out", workers=1).out_dir
     vgg16 = vgg16_embedding(batch_size=8)
-    _, meta = embedding.embed_dataset(dataset, vgg16)
-    array_path, meta_path = embedding_files(Dataset(dataset).embeddings_dir, meta["key"])
+    _, record = embedding.embed_dataset(dataset, vgg16)
+    array_path, meta_path = embedding_files(Dataset(dataset).embeddings_dir, record.key)
     expected = array_path.read_bytes(), meta_path.read_bytes()
 
     np.save(array_path, np.zeros((3, 256), np.float32))  # an array its record does not describe
@@ -173,8 +174,8 @@ def test_half_written_embedding_cache_is_recomputed(small_mosei, tmp_path, monke
     assert array_path.is_file() and not meta_path.exists()  # the old record went first
     stray = array_path.parent / f".{array_path.name}.k1ll3d.tmp"
     stray.write_bytes(b"\x93NUMPY")
-    again, meta = embedding.embed_dataset(dataset, vgg16)
-    assert not meta["from_cache"] and (array_path.read_bytes(), meta_path.read_bytes()) == expected
+    again, record = embedding.embed_dataset(dataset, vgg16)
+    assert not record.from_cache and (array_path.read_bytes(), meta_path.read_bytes()) == expected
     assert not stray.exists()
 
 

@@ -15,7 +15,8 @@ from weaklabel import dataset as layout
 from weaklabel.audio import TARGET_SR, seconds_to_samples
 from weaklabel.build import BuildConfig, BuildResult, build_dataset
 from weaklabel.config import resolve_build_config
-from weaklabel.dataset import Dataset, load_cached_embeddings
+from transfer.embedding_record import load_cached_embeddings
+from weaklabel.dataset import Dataset
 from weaklabel.logmel import LogMelParams
 
 REPO = Path(__file__).resolve().parent.parent
@@ -56,11 +57,14 @@ def test_cached_embeddings_are_returned_only_for_the_features_they_were_computed
     n = len(dataset.features)
     dataset.embeddings_dir.mkdir()
     np.save(dataset.embeddings_dir / "k.npy", np.ones((n, 3), np.float32))
-    record = {"features_sha256": dataset.features_sha256, "shape": [n, 3]}
+    record = {"key": "k", "backbone": "egemaps", "dim": 3, "shape": [n, 3], "weights": None,
+              "features_sha256": dataset.features_sha256, "build_fingerprint": dataset.fingerprint, "batch_size": 16}
     (dataset.embeddings_dir / "k.json").write_text(json.dumps(record))
-    assert dataset.embeddings("k").shape == (n, 3) and dataset.embeddings("other") is None
+    array, read = load_cached_embeddings(dataset.embeddings_dir, "k", dataset.features_sha256)
+    assert array.shape == (n, 3) and read.key == "k" and read.dim == 3
+    assert load_cached_embeddings(dataset.embeddings_dir, "other", dataset.features_sha256) is None
     (dataset.embeddings_dir / "k.json").write_text(json.dumps({**record, "features_sha256": "0" * 64}))
-    assert dataset.embeddings("k") is None  # computed from other features: stale
+    assert load_cached_embeddings(dataset.embeddings_dir, "k", dataset.features_sha256) is None  # stale
     assert load_cached_embeddings(dataset.embeddings_dir, "k", "0" * 64) is not None
 
 

@@ -91,16 +91,16 @@ def test_embeddings_on_dask_are_the_same_bytes(local_build, cluster, tmp_path):
     _, dataset = local_build
     # the reference path (float32, whole clips) is chunked as asked; speech-only frames plan whole blocks of clips
     reference = vgg16_embedding(batch_size=4, precision="float32", frames="full")
-    local, meta = embed_dataset(dataset, reference, chunk_clips=8)
-    array_path = dataset / "embeddings" / f"{meta['key']}.npy"
+    local, record = embed_dataset(dataset, reference, chunk_clips=8)
+    array_path = dataset / "embeddings" / f"{record.key}.npy"
     meta_path = array_path.with_suffix(".json")
     expected = (array_path.read_bytes(), meta_path.read_bytes())
     array_path.unlink()
     meta_path.unlink()
     done = []
-    on_dask, dask_meta = embed_dataset(dataset, reference, chunk_clips=8, progress=done.append,
-                                       dask_address=cluster.scheduler_address)
-    assert not dask_meta["from_cache"] and sorted(done) == [2, 8, 8]  # three chunks, assembled in order
+    on_dask, on_dask_record = embed_dataset(dataset, reference, chunk_clips=8, progress=done.append,
+                                            dask_address=cluster.scheduler_address)
+    assert not on_dask_record.from_cache and sorted(done) == [2, 8, 8]  # three chunks, assembled in order
     assert (array_path.read_bytes(), meta_path.read_bytes()) == expected
     assert np.array_equal(on_dask, local)
     # The command line, joining the same cluster: a fresh cache written with the same bytes.
@@ -119,11 +119,12 @@ def test_bfloat16_speech_only_embeddings_on_dask_are_the_same_bytes(local_build,
 
     _, dataset = local_build
     bf16 = vgg16_embedding(batch_size=4, precision="bfloat16", frames="speech")
-    local, meta = embed_dataset(dataset, bf16, cache_dir=tmp_path / "local")
-    on_dask, dask_meta = embed_dataset(dataset, bf16, cache_dir=tmp_path / "dask",
-                                       dask_address=cluster.scheduler_address)
-    assert meta["key"].endswith("_bf16_speech") and dask_meta["key"] == meta["key"]
-    assert meta["precision"] == dask_meta["precision"] == "bfloat16" and not dask_meta["from_cache"]
+    local, record = embed_dataset(dataset, bf16, cache_dir=tmp_path / "local")
+    on_dask, on_dask_record = embed_dataset(dataset, bf16, cache_dir=tmp_path / "dask",
+                                            dask_address=cluster.scheduler_address)
+    assert record.key.endswith("_bf16_speech") and on_dask_record.key == record.key
+    assert record.settings["precision"] == on_dask_record.settings["precision"] == "bfloat16"
+    assert not on_dask_record.from_cache
     assert np.array_equal(on_dask, local)
     f32 = embed_dataset(dataset, vgg16_embedding(batch_size=4, frames="speech"), cache_dir=tmp_path / "f32")[0]
     assert not np.array_equal(local, f32)
@@ -147,14 +148,14 @@ def test_egemaps_on_dask_are_the_same_bytes(local_build, cluster):
 
     _, dataset = local_build
     egemaps = embedding_config("egemaps").resolve()
-    local, meta = embed_dataset(dataset, egemaps, workers=1)
-    array_path = dataset / "embeddings" / f"{meta['key']}.npy"
+    local, record = embed_dataset(dataset, egemaps, workers=1)
+    array_path = dataset / "embeddings" / f"{record.key}.npy"
     expected = array_path.read_bytes()
     array_path.unlink()
     done = []
-    on_dask, dask_meta = embed_dataset(dataset, egemaps, chunk_clips=5, progress=done.append,
-                                       dask_address=cluster.scheduler_address)
-    assert not dask_meta["from_cache"] and sum(done) == len(local) and len(done) == -(-len(local) // 5)
+    on_dask, on_dask_record = embed_dataset(dataset, egemaps, chunk_clips=5, progress=done.append,
+                                            dask_address=cluster.scheduler_address)
+    assert not on_dask_record.from_cache and sum(done) == len(local) and len(done) == -(-len(local) // 5)
     assert array_path.read_bytes() == expected and np.array_equal(on_dask, local)
 
 
@@ -170,11 +171,11 @@ def test_whisper_on_dask_is_the_same_bytes(local_build, cluster, tmp_path):
 
     _, dataset = local_build
     embedding = embedding_config("whisper").resolve()
-    local, meta = embed_dataset(dataset, embedding, cache_dir=tmp_path / "local")
+    local, record = embed_dataset(dataset, embedding, cache_dir=tmp_path / "local")
     done = []
-    on_dask, dask_meta = embed_dataset(dataset, embedding, chunk_clips=7, progress=done.append,
-                                       cache_dir=tmp_path / "dask", dask_address=cluster.scheduler_address)
-    assert dask_meta["key"] == meta["key"] and not dask_meta["from_cache"] and sum(done) == len(local)
+    on_dask, on_dask_record = embed_dataset(dataset, embedding, chunk_clips=7, progress=done.append,
+                                            cache_dir=tmp_path / "dask", dask_address=cluster.scheduler_address)
+    assert on_dask_record.key == record.key and not on_dask_record.from_cache and sum(done) == len(local)
     assert len(done) == -(-len(local) // 7) and np.array_equal(on_dask, local)
 
 

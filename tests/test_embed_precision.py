@@ -20,7 +20,7 @@ from transfer.features.precision import resolve_precision
 from transfer.features.vgg16 import Embedder, VGG16Settings, embed_chunk
 from transfer.features.vgg16_frames import output_width, plan_batches, receptive_field, speech_windows
 
-from .conftest import embedding_config, vgg16_embedding
+from .conftest import cached_embeddings, embedding_config, vgg16_embedding
 
 SPEECH_TOLERANCE = 1e-5  # float32, speech-only against full, of each clip's largest feature
 BF16_TOLERANCE = 2e-2  # bfloat16 against float32, of each clip's largest feature
@@ -218,7 +218,7 @@ def test_precision_goes_from_the_config_to_the_key_the_records_and_the_model(tra
     embedder = model.embedder().embedder  # the VGG16 Embedder inside the clip embedder
     assert embedder.precision == "bfloat16" and embedder.frames == "speech"
     dataset = Dataset(trained["dataset"])
-    stored = np.asarray(dataset.embeddings(key))
+    stored = np.asarray(cached_embeddings(dataset, key))
     again = model.embedder().embed(None, np.asarray(dataset.features), batch_size=4)
     assert relative_error(again, stored).max() <= 1e-5
 
@@ -235,8 +235,8 @@ def test_a_float32_model_keeps_predicting_in_float32(trained, tmp_path):
     model = load_valence_model(trained["f32"])
     assert (model.embedding().settings.precision, model.embedding().settings.frames) == ("float32", "full")
     p = model.predict_logmel(logmel, batch_size=4)
-    np.testing.assert_array_equal(p, model.predict_embeddings(np.asarray(dataset.embeddings(f32_key))))
-    bf16_embeddings = np.asarray(dataset.embeddings(trained["bf16_metrics"]["embedding"]["key"]))
+    np.testing.assert_array_equal(p, model.predict_embeddings(np.asarray(cached_embeddings(dataset, f32_key))))
+    bf16_embeddings = np.asarray(cached_embeddings(dataset, trained["bf16_metrics"]["embedding"]["key"]))
     assert not np.array_equal(p, model.predict_embeddings(bf16_embeddings))
     # a model.json from before issue 23 (VGG16's fields at its top, no precision, no frames, no features record)
     # is float32 over the whole clip

@@ -14,7 +14,7 @@ from transfer.model_record import features_used
 from weaklabel.build import BuildConfig, build_dataset
 from weaklabel.logmel import LogMelParams
 
-from .conftest import REPO_ROOT, embedding_config
+from .conftest import REPO_ROOT, cached_embeddings, embedding_config
 
 FAST_MEL = LogMelParams(n_mels=32, n_fft=512, win_length=512, hop_length=512)
 SR = 16000
@@ -158,10 +158,10 @@ def test_egemaps_is_computed_over_the_speech_span_and_cached_by_content(voiced_b
 
     dataset = Dataset(voiced_build)
     egemaps = embedding_config("egemaps").resolve()
-    X, meta = embed_dataset(dataset, egemaps, workers=1)
+    X, record = embed_dataset(dataset, egemaps, workers=1)
     segments = dataset.segments.dropna(subset=["feature_row"]).sort_values("feature_row")
-    assert X.shape == (len(segments), 88) and X.dtype == np.float32 and not meta["from_cache"]
-    assert meta["key"].startswith("egemaps_eGeMAPSv02_functionals_opensmile") and meta["weights"] is None
+    assert X.shape == (len(segments), 88) and X.dtype == np.float32 and not record.from_cache
+    assert record.key.startswith("egemaps_eGeMAPSv02_functionals_opensmile") and record.weights is None
     assert (segments["clip_pad_left_s"] > 0).any()  # the clips are padded ...
     f0 = X[:, feature_names().index(F0_MEAN)]
     expected = np.array([12 * np.log2((180.0 + 10 * int(r.video_id[-1]) + (80.0 if r.segment_id.endswith("_1") else 0))
@@ -176,8 +176,8 @@ def test_egemaps_is_computed_over_the_speech_span_and_cached_by_content(voiced_b
     padded = np.concatenate([np.zeros(int(first["clip_pad_left_s"] * sr), np.float32), span,
                              np.zeros(3 * sr, np.float32)])
     assert np.abs(functionals(padded, sr) - X[0]).max() > 1e-2  # the padding would have changed them
-    again, meta2 = embed_dataset(dataset, egemaps, workers=1)
-    assert meta2["from_cache"] and np.array_equal(np.asarray(again), X)
+    again, cached = embed_dataset(dataset, egemaps, workers=1)
+    assert cached.from_cache and np.array_equal(np.asarray(again), X)
     in_processes, _ = embed_dataset(dataset, egemaps, workers=2, chunk_clips=3,
                                     cache_dir=voiced_build / "other-cache")
     assert np.array_equal(in_processes, X)  # two local processes, other chunks: the same bytes
@@ -187,15 +187,17 @@ def test_egemaps_is_computed_over_the_speech_span_and_cached_by_content(voiced_b
 def test_cache_keys_differ_per_extractor_and_a_combination_reuses_its_parts(voiced_build):
     from transfer.embedding import embed_dataset
 
-    vgg, vgg_meta = embed_dataset(voiced_build, embedding_config("vgg16", batch_size=4).resolve())
-    ege, ege_meta = embed_dataset(voiced_build, embedding_config("egemaps").resolve(), workers=1)
-    both, both_meta = embed_dataset(voiced_build, embedding_config("vgg16+egemaps", batch_size=4).resolve(), workers=1)
-    assert vgg_meta["key"].startswith("vgg16_") and ege_meta["key"].startswith("egemaps_")
-    assert len({vgg_meta["key"], ege_meta["key"], both_meta["key"]}) == 3
-    assert both_meta["from_cache"] and both_meta["blocks"] == [vgg.shape[1], 88]
+    vgg, vgg_record = embed_dataset(voiced_build, embedding_config("vgg16", batch_size=4).resolve())
+    ege, ege_record = embed_dataset(voiced_build, embedding_config("egemaps").resolve(), workers=1)
+    both, both_record = embed_dataset(voiced_build, embedding_config("vgg16+egemaps", batch_size=4).resolve(),
+                                      workers=1)
+    assert vgg_record.key.startswith("vgg16_") and ege_record.key.startswith("egemaps_")
+    assert len({vgg_record.key, ege_record.key, both_record.key}) == 3
+    assert both_record.from_cache and both_record.blocks == (vgg.shape[1], 88)
+    assert [c.key for c in both_record.components] == [vgg_record.key, ege_record.key]
     np.testing.assert_array_equal(both, np.concatenate([vgg, ege], axis=1))
     cached = sorted(p.name for p in (voiced_build / "embeddings").glob("*.json"))
-    assert cached == sorted([f"{vgg_meta['key']}.json", f"{ege_meta['key']}.json"])  # the parts, not the whole
+    assert cached == sorted([f"{vgg_record.key}.json", f"{ege_record.key}.json"])  # the parts, not the whole
 
 
 @needs_opensmile
@@ -224,7 +226,7 @@ def test_a_saved_egemaps_model_records_its_extractor_and_rebuilds_it(voiced_buil
     audio, sr = sf.read(voiced_build.parent / "corpus/Raw/Audio/Full/WAV_16000" / f"{first['video_id']}.wav",
                         dtype="float32")
     span = audio[int(round(first["clip_source_start_s"] * sr)):int(round(first["clip_source_end_s"] * sr))]
-    stored = dataset.embeddings(metrics["embedding"]["key"])[0]
+    stored = cached_embeddings(dataset, metrics["embedding"]["key"])[0]
     np.testing.assert_allclose(model.embed_clips([span])[0], stored, rtol=1e-4, atol=1e-4)
     wav = tmp_path / "talk.wav"
     sf.write(wav, audio, sr)

@@ -4,6 +4,7 @@ import io
 import json
 import subprocess
 import sys
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -107,13 +108,15 @@ def test_embedder_cut_layers(layer, pooling, dim):
 def test_embeddings_are_cached_per_layer_and_weights(demo_build):
     _, dataset = demo_build
     embedding = vgg16_embedding(layer="block3_conv3", pooling="bands", batch_size=8)
-    first, meta = embed_dataset(dataset, embedding)
+    first, record = embed_dataset(dataset, embedding)
     n_clips = json.loads((dataset / "build.json").read_text())["features"]["shape"][0]
-    assert first.shape == (n_clips, 2 * 4 * 256) and not meta["from_cache"]
-    again, meta2 = embed_dataset(dataset, embedding)
-    assert meta2["from_cache"] and np.array_equal(np.asarray(again), first)
-    saved = json.loads((dataset / "embeddings" / f"{meta['key']}.json").read_text())
+    assert first.shape == (n_clips, 2 * 4 * 256) and not record.from_cache
+    again, cached = embed_dataset(dataset, embedding)
+    assert cached.from_cache and np.array_equal(np.asarray(again), first)
+    assert replace(cached, from_cache=False) == record  # the record read back is the one written
+    saved = json.loads((dataset / "embeddings" / f"{record.key}.json").read_text())
     assert saved["weights"]["source"] == "random" and saved["layer"] == "block3_conv3"
+    assert saved == record.to_dict()
 
 
 def test_vgg16_embeds_with_real_imagenet_weights(demo_build):

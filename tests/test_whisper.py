@@ -180,14 +180,14 @@ def test_the_same_bytes_in_this_process_in_two_workers_and_chunked(voiced_datase
     from transfer.embedding import embed_dataset
 
     embedding = EmbeddingConfig(features="whisper").resolve()
-    here, meta = embed_dataset(voiced_dataset, embedding, cache_dir=tmp_path / "here")
-    assert here.shape == (12, 1024) and not meta["from_cache"]
-    assert meta["key"] == f"whisper_{whisper_model.BASE_MODEL_SHA256[:12]}_padded10s_meanstd_cpu-int8_v2"
-    assert meta["weights"]["sha256"] == whisper_model.BASE_MODEL_SHA256 and meta["weights"]["verified"]
+    here, record = embed_dataset(voiced_dataset, embedding, cache_dir=tmp_path / "here")
+    assert here.shape == (12, 1024) and not record.from_cache and record.extractor == "whisper"
+    assert record.key == f"whisper_{whisper_model.BASE_MODEL_SHA256[:12]}_padded10s_meanstd_cpu-int8_v2"
+    assert record.weights["sha256"] == whisper_model.BASE_MODEL_SHA256 and record.weights["verified"]
     two, _ = embed_dataset(voiced_dataset, embedding, workers=2, chunk_clips=5, cache_dir=tmp_path / "two")
     assert np.array_equal(two, here)
-    again, meta = embed_dataset(voiced_dataset, embedding, cache_dir=tmp_path / "here")
-    assert meta["from_cache"] and np.array_equal(np.asarray(again), here)
+    again, record = embed_dataset(voiced_dataset, embedding, cache_dir=tmp_path / "here")
+    assert record.from_cache and np.array_equal(np.asarray(again), here)
     # each row is its own clip's audio: the span the build placed in the clip, decoded again, embedded alone
     from weaklabel.dataset import Dataset
 
@@ -201,6 +201,7 @@ def test_the_same_bytes_in_this_process_in_two_workers_and_chunked(voiced_datase
 @needs_whisper
 def test_a_saved_whisper_model_records_its_model_embeds_as_it_records_and_predicts(voiced_dataset, tmp_path):
     from transfer.model import load_valence_model, predict
+    from transfer.model_record import MODEL_FORMAT_VERSION
     from transfer.training import TrainConfig, TrainOptions, model_is_current, train
 
     config = TrainConfig(embedding=EmbeddingConfig(features="whisper").updated(whisper={"window_s": 8.0}))

@@ -11,7 +11,7 @@ them), as on the command line.
 The Python API (none of these parses arguments or prints)::
 
     import transfer
-    embeddings, meta = transfer.embed(dataset, transfer.EmbeddingConfig(features="auto"))
+    embeddings, record = transfer.embed(dataset, transfer.EmbeddingConfig(features="auto"))
     result = transfer.train(dataset, transfer.TrainConfig(), transfer.TrainOptions())    # saves model + metrics
     scores = transfer.predict(result.model_dir, ["talk.wav"])                              # a DataFrame
 

@@ -16,7 +16,7 @@ engine from :func:`foundation.executor.make_executor`, with bitwise the same res
 """
 from __future__ import annotations
 
-import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
@@ -24,30 +24,33 @@ import numpy as np
 
 from foundation.atomic import atomic_path, remove_temp_files, write_json_atomic
 from foundation.locking import writes_into
+from transfer.embedding_record import EmbeddingRecord, load_cached_embeddings
 from transfer.features import FEATURES, Embedding, EmbeddingConfig
-from weaklabel.dataset import Dataset, embedding_files, load_cached_embeddings
+from transfer.model_record import FeaturesUsed
+from weaklabel.dataset import Dataset
+from weaklabel.layout import embedding_files
 
 #: The embed step's configuration is the embedding configuration itself (:class:`transfer.features.EmbeddingConfig`).
 EmbedConfig = EmbeddingConfig
 
 
-def _write_cache(cache_dir: Path, key: str, array: np.ndarray, meta: dict) -> None:
-    array_path, meta_path = embedding_files(cache_dir, key)
+def _write_cache(cache_dir: Path, array: np.ndarray, record: EmbeddingRecord) -> None:
+    array_path, record_path = embedding_files(cache_dir, record.key)
     cache_dir.mkdir(parents=True, exist_ok=True)
-    meta_path.unlink(missing_ok=True)  # the old record must not vouch for the array about to be written
-    for path in (array_path, meta_path):
+    record_path.unlink(missing_ok=True)  # the old record must not vouch for the array about to be written
+    for path in (array_path, record_path):
         remove_temp_files(path.parent, path.name)
     with atomic_path(array_path) as tmp:
         with open(tmp, "wb") as handle:
             np.save(handle, array)
-    write_json_atomic(meta_path, meta)
+    write_json_atomic(record_path, record.to_dict())
 
 
 @writes_into("dataset_dir", "embed")
 def embed_dataset(dataset_dir: str | Path, embedding: Embedding, *, progress: Callable[[int], None] | None = None,
                   on_start: Callable[[int], None] | None = None, scheduler: str | None = None,
                   dask_address: str | None = None, workers: int | None = None, chunk_clips: int | None = None,
-                  cache_dir: str | Path | None = None) -> tuple[np.ndarray, dict]:
+                  cache_dir: str | Path | None = None) -> tuple[np.ndarray, EmbeddingRecord]:
     """Every clip of a built dataset through a resolved embedding (cached by the features' content).
 
     The extractor's chunks run on an engine from :func:`foundation.executor.make_executor`: locally (VGG16 in this
@@ -82,10 +85,10 @@ def embed_dataset(dataset_dir: str | Path, embedding: Embedding, *, progress: Ca
     -------
     embeddings : ndarray, shape (n_clips, dim), float32
         Row ``i`` belongs to the segment whose ``feature_row`` is ``i``.
-    meta : dict
-        The cache record: key, extractor (``backbone``) and its settings, shape, features checksum, build
-        fingerprint, whether it came from the cache; ``weights`` the weights this call resolved (None for an
-        extractor that uses none); a combination's ``blocks`` give its components' widths.
+    record : transfer.embedding_record.EmbeddingRecord
+        The cache record: key, extractor and its settings, shape, features checksum, build fingerprint, whether it
+        came from the cache; ``weights`` the weights this call resolved (None for an extractor that uses none); a
+        combination's ``blocks`` give its components' widths and ``components`` their records.
     """
     from foundation.executor import resolve_scheduler
 
@@ -95,48 +98,49 @@ def embed_dataset(dataset_dir: str | Path, embedding: Embedding, *, progress: Ca
     engine = {"progress": progress, "on_start": on_start, "scheduler": scheduler, "dask_address": dask_address,
               "workers": workers, "chunk_clips": chunk_clips, "cache_dir": cache_dir}
     if extractor.components:
-        arrays, metas = [], []
+        arrays, records = [], []
         for component in embedding.components():
-            array, meta = embed_dataset.__wrapped__(dataset_dir, component, **engine)
+            array, record = embed_dataset.__wrapped__(dataset_dir, component, **engine)
             arrays.append(np.asarray(array))
-            metas.append(meta)
+            records.append(record)
         embeddings = np.concatenate(arrays, axis=1)
-        meta = {**extractor.cache_record(embedding.settings), "dim": int(embeddings.shape[1]),
-                "shape": list(embeddings.shape), "blocks": [int(a.shape[1]) for a in arrays],
-                "components": metas, "weights": embedding.weights_record(),
-                "features_sha256": metas[0]["features_sha256"], "build_fingerprint": metas[0]["build_fingerprint"],
-                "from_cache": all(m["from_cache"] for m in metas)}
-        return embeddings, meta
+        return embeddings, _record(embedding, embeddings, records[0].features_sha256, records[0].build_fingerprint,
+                                   components=tuple(records))
     dataset = Dataset(dataset_dir)
     cache_dir = Path(cache_dir) if cache_dir is not None else dataset.embeddings_dir
-    key = embedding.key
     features_sha256 = dataset.features_sha256
-    cached = load_cached_embeddings(cache_dir, key, features_sha256)
-    _, meta_path = embedding_files(cache_dir, key)
-    used_weights = embedding.weights_record()
+    cached = load_cached_embeddings(cache_dir, embedding.key, features_sha256)
     if cached is not None:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        array, record = cached
         # The cache key holds the weights' checksum, so these are the weights the arrays were computed with; the
         # record says how this run got them (its file keeps how the computing run did).
-        meta.update(from_cache=True, build_fingerprint=dataset.fingerprint, weights=used_weights)
-        return cached, meta
+        return array, replace(record, from_cache=True, build_fingerprint=dataset.fingerprint,
+                              weights=embedding.weights_record())
     embeddings = extractor.compute(dataset, embedding.settings, batch_size=embedding.batch_size,
                                    scheduler=scheduler, dask_address=dask_address, workers=workers,
                                    chunk_clips=chunk_clips, progress=progress, on_start=on_start)
-    record = extractor.cache_record(embedding.settings)
-    leading = ("key", "backbone", "layer", "pooling", "pooling_description", "image_version")
-    meta = {**{k: record.get(k) for k in leading}, **{k: v for k, v in record.items() if k not in leading},
-            "dim": int(embeddings.shape[1]), "shape": list(embeddings.shape), "weights": used_weights,
-            "features_sha256": features_sha256, "build_fingerprint": dataset.fingerprint,
-            "batch_size": embedding.batch_size, "extractor": {"name": extractor.name, "version": extractor.version}}
-    _write_cache(cache_dir, key, embeddings, meta)
-    meta["from_cache"] = False
-    return embeddings, meta
+    record = _record(embedding, embeddings, features_sha256, dataset.fingerprint)
+    _write_cache(cache_dir, embeddings, record)
+    return embeddings, record
+
+
+def _record(embedding: Embedding, embeddings: np.ndarray, features_sha256: str | None,
+            build_fingerprint: str | None, components: tuple[EmbeddingRecord, ...] = ()) -> EmbeddingRecord:
+    """The record of ``embeddings`` (n_clips, dim) computed now by ``embedding``, or (``components``: their
+    records, in order) a combination's concatenated from its components'."""
+    extractor = embedding.extractor
+    return EmbeddingRecord(
+        key=embedding.key, extractor=extractor.name, extractor_version=extractor.version,
+        settings={k: v for k, v in extractor.cache_record(embedding.settings).items() if k not in ("key", "backbone")},
+        dim=int(embeddings.shape[1]), shape=tuple(int(n) for n in embeddings.shape),
+        weights=embedding.weights_record(), features_sha256=features_sha256, build_fingerprint=build_fingerprint,
+        batch_size=embedding.batch_size, blocks=tuple(c.dim for c in components), components=components,
+        from_cache=bool(components) and all(c.from_cache for c in components))
 
 
 def embed(dataset, config: EmbeddingConfig = EmbeddingConfig(), executor=None, *,
           progress: Callable[[int], None] | None = None,
-          on_start: Callable[[int], None] | None = None) -> tuple[np.ndarray, dict]:
+          on_start: Callable[[int], None] | None = None) -> tuple[np.ndarray, EmbeddingRecord]:
     """Embed every clip of a dataset (cached in ``DATASET/embeddings/``): the configuration resolved once, then
     :func:`embed_dataset`.
 
@@ -152,17 +156,18 @@ def embed(dataset, config: EmbeddingConfig = EmbeddingConfig(), executor=None, *
     Returns
     -------
     embeddings : ndarray (n_clips, dim), float32; row ``i`` belongs to the segment whose ``feature_row`` is ``i``
-    meta : dict, the cache record (key, shape, ``weights`` record, whether it came from the cache, ...) and
-        ``features``: the resolved embedding's record (which extractor ``auto`` chose, and why)
+    record : transfer.embedding_record.EmbeddingRecord, the cache record (key, shape, ``weights`` record, whether
+        it came from the cache, ...) with ``features``: the resolved embedding's record (which extractor ``auto``
+        chose, and why)
     """
     from foundation.executor import ExecutorConfig
 
     executor = executor or ExecutorConfig()
     embedding = config.resolve()
     with executor.connect_timeout():
-        embeddings, meta = embed_dataset(dataset, embedding, progress=progress, on_start=on_start,
-                                         **executor.engine_options())
-    return embeddings, {**meta, "features": embedding.record()}
+        embeddings, record = embed_dataset(dataset, embedding, progress=progress, on_start=on_start,
+                                           **executor.engine_options())
+    return embeddings, replace(record, features=FeaturesUsed.from_dict(embedding.record()))
 
 
-__all__ = ["EmbedConfig", "EmbeddingConfig", "FEATURES", "embed", "embed_dataset"]
+__all__ = ["EmbedConfig", "EmbeddingConfig", "EmbeddingRecord", "FEATURES", "embed", "embed_dataset"]

@@ -32,6 +32,7 @@ from transfer.baselines import BASELINES, fit_predict_baseline, mel_summary_feat
 from foundation.config import SEED_RANGE, check_ranges, option
 from foundation.locking import writes_into
 from transfer.embedding import embed_dataset
+from transfer.embedding_record import EmbeddingRecord
 from transfer.features import ORIGINAL_FEATURES, Embedding, EmbeddingConfig, VGG16Options, block_scale
 from transfer.head import HeadConfig, predict_head, train_head
 from transfer.model import save_valence_model
@@ -142,23 +143,73 @@ def train_and_evaluate(dataset_dir: str | Path, config: TrainConfig = TrainConfi
     the validation and test clips.
     """
     dataset = Dataset(dataset_dir)
-    seed = config.seed
-    segments = dataset.segments
     embedding = embedding or config.embedding.resolve()
-    extractor = embedding.extractor
-    embeddings, emb_meta = embed_dataset(dataset, embedding, progress=embed_progress, on_start=embed_start,
-                                         cache_dir=embeddings_cache)
-    log(f"embeddings: {embedding.describe()}, {emb_meta['shape']} "
-        f"({'cache' if emb_meta['from_cache'] else 'computed'})" + (f"; {embedding.note}" if embedding.note else ""))
+    embeddings, record = embed_dataset(dataset, embedding, progress=embed_progress, on_start=embed_start,
+                                       cache_dir=embeddings_cache)
+    log(f"embeddings: {embedding.describe()}, {list(record.shape)} "
+        f"({'cache' if record.from_cache else 'computed'})" + (f"; {embedding.note}" if embedding.note else ""))
+    clips = training_clips(dataset.segments, config.labels, human_labels_path)
+    trained = fit_head(embeddings, record, clips, config, log)
+    # p(positive) of every model for every clip in validation/test (labelled or not).
+    predictions = {HEAD: trained.predict(clips.scored)}
+    if baselines:
+        predictions.update(baseline_predictions(dataset.features, embeddings, clips, config.seed, log))
+    metrics = metrics_record(dataset, config, embedding, record, clips, trained,
+                             score_models(predictions, clips, n_bootstrap, config.seed))
+    scored, human = clips.scored, clips.human_scored
+    frame = scored[["segment_id", "split", "group_id"]].reset_index(drop=True).assign(
+        weak_label=clips.weak_targets.to_numpy(), human_label=None if human is None else human.to_numpy())
+    return TrainResult(trained.head, trained.standardiser, metrics,
+                       frame.assign(**{f"p_{k}": v for k, v in predictions.items()}))
 
-    has_clip = segments["feature_row"].notna()
-    rows = lambda frame: frame["feature_row"].to_numpy(dtype=np.int64)  # noqa: E731
-    clipped = segments[has_clip]
-    human_all, human_source = human_valence(clipped, human_labels_path)
-    if config.labels == "human":
-        if human_all is None:
+
+def _rows(frame: pd.DataFrame) -> np.ndarray:
+    """The clips' rows in the embeddings (their ``feature_row``), int64."""
+    return frame["feature_row"].to_numpy(dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class TrainingClips:
+    """The segments training reads (:func:`training_clips`), each a slice of ``segments.parquet``.
+
+    Attributes
+    ----------
+    clipped : every segment with a clip (a ``feature_row``)
+    train, validation : the labelled clips of those splits the head learns from and stops on (``label``: the weak
+        label, or the human one when training on human labels)
+    scored : every clip of the evaluation splits (:data:`~transfer.metrics_schema.EVAL_SPLITS`), labelled or not
+    human : human positive (1) / negative (0) / NA per clipped segment (None: the dataset carries no human labels)
+    human_source : where the human labels came from (None without them)
+    """
+
+    clipped: pd.DataFrame
+    train: pd.DataFrame
+    validation: pd.DataFrame
+    scored: pd.DataFrame
+    human: pd.Series | None
+    human_source: str | None
+
+    @property
+    def weak_targets(self) -> pd.Series:
+        """The scored clips' weak labels (1/0; NA where the labeller abstained or failed), Float64."""
+        return self.scored["label"].where(self.scored["status"] == OK).astype("Float64")
+
+    @property
+    def human_scored(self) -> pd.Series | None:
+        """The scored clips' human labels (1/0/NA), Float64; None without human labels."""
+        return None if self.human is None else self.human.loc[self.scored.index].astype("Float64")
+
+
+def training_clips(segments: pd.DataFrame, labels: str, human_labels_path: str | Path | None) -> TrainingClips:
+    """The clips training learns from and scores (``labels``: ``weak`` or ``human``, :data:`LABEL_SOURCES`).
+
+    Raises ValueError when training on human labels without any, or when the train split lacks a class."""
+    clipped = segments[segments["feature_row"].notna()]
+    human, human_source = human_valence(clipped, human_labels_path)
+    if labels == "human":
+        if human is None:
             raise ValueError("labels='human' needs human labels (a human_label column or --human-labels)")
-        targets = clipped.assign(label=human_all.astype("Float64"))
+        targets = clipped.assign(label=human.astype("Float64"))
         targets = targets[targets["label"].notna()]
     else:
         targets = clipped[clipped["status"] == OK]
@@ -166,80 +217,119 @@ def train_and_evaluate(dataset_dir: str | Path, config: TrainConfig = TrainConfi
     if train["label"].nunique() < 2:
         raise ValueError(f"the train split has {len(train)} labelled clips with "
                          f"{train['label'].nunique()} class(es); a classifier needs both")
-    scored = clipped[clipped["split"].isin(EVAL_SPLITS)]
+    return TrainingClips(clipped=clipped, train=train, validation=targets[targets["split"] == VALIDATION],
+                         scored=clipped[clipped["split"].isin(EVAL_SPLITS)], human=human, human_source=human_source)
 
+
+@dataclass(frozen=True)
+class TrainedHead:
+    """The head :func:`fit_head` trained: the Keras model, what its training recorded (``kind``, epochs, ...),
+    the standardiser fitted on the training clips and every clipped row standardised (``standardised``:
+    ``(n_rows, dim)`` float32, zeros for rows without a clip)."""
+
+    head: object
+    info: dict
+    standardiser: GroupStandardiser
+    standardised: np.ndarray
+
+    def predict(self, clips: pd.DataFrame) -> np.ndarray:
+        """p(positive) for these clips, ``(n,)``."""
+        return predict_head(self.head, self.standardised[_rows(clips)])
+
+
+def fit_head(embeddings: np.ndarray, record: EmbeddingRecord, clips: TrainingClips, config: TrainConfig,
+             log: Callable[[str], None]) -> TrainedHead:
+    """The head trained on ``embeddings`` (``(n_rows, dim)``, described by ``record``) standardised per group, each
+    training clip weighted as ``config.weighting`` says, early-stopped (dense) on the validation clips."""
+    train, validation, clipped = clips.train, clips.validation, clips.clipped
     # Every clip standardised within its group (speaker or recording); small groups use the training fallback.
     standardiser = GroupStandardiser(mode=config.standardise)
-    standardiser.fit(embeddings[rows(train)], train["group_id"].to_numpy())
+    standardiser.fit(embeddings[_rows(train)], train["group_id"].to_numpy())
     Z = np.zeros((len(embeddings), embeddings.shape[1]), np.float32)
-    Z[rows(clipped)] = standardiser.transform(embeddings[rows(clipped)], clipped["group_id"].to_numpy())
-
-    y_train = train["label"].to_numpy(dtype=int)
+    Z[_rows(clipped)] = standardiser.transform(embeddings[_rows(clipped)], clipped["group_id"].to_numpy())
     weight = None
     if config.weighting == "confidence" and config.labels == "weak":
         weight = np.abs(train["score"].to_numpy(dtype=float))
-    val = targets[targets["split"] == VALIDATION]
     # A combination's blocks weigh the same in the head (transfer.features.base.block_scale).
-    scale = block_scale(emb_meta["blocks"]) if extractor.components else None
-    head, head_info = train_head(Z[rows(train)], y_train, weight, Z[rows(val)], val["label"].to_numpy(dtype=int),
-                                 config.head, seed=seed, column_scale=scale)
-    log(f"head: {head_info['kind']}" + (f", {head_info['epochs_run']} epochs, best {head_info['best_epoch']} "
-                                        f"({head_info['monitor']})" if head_info["kind"] == "dense" else ""))
+    scale = block_scale(record.blocks) if record.components else None
+    head, info = train_head(Z[_rows(train)], train["label"].to_numpy(dtype=int), weight, Z[_rows(validation)],
+                            validation["label"].to_numpy(dtype=int), config.head, seed=config.seed, column_scale=scale)
+    log(f"head: {info['kind']}" + (f", {info['epochs_run']} epochs, best {info['best_epoch']} "
+                                   f"({info['monitor']})" if info["kind"] == "dense" else ""))
+    return TrainedHead(head, info, standardiser, Z)
 
-    # p(positive) of every model for every clip in validation/test (labelled or not).
-    predictions: dict[str, np.ndarray] = {HEAD: predict_head(head, Z[rows(scored)])}
-    if baselines:
-        logmel = dataset.features
-        needed = np.unique(np.concatenate([rows(train), rows(scored)]))
-        summary = dict(zip(needed.tolist(), mel_summary_features(logmel[needed])))
-        mel_train = np.stack([summary[r] for r in rows(train)])
-        mel_scored = np.stack([summary[r] for r in rows(scored)]) if len(scored) else np.zeros((0, mel_train.shape[1]))
-        for name in BASELINES:
-            predictions[MEL_PREFIX + name] = fit_predict_baseline(name, mel_train, y_train, {"scored": mel_scored},
+
+def baseline_predictions(logmel: np.ndarray, embeddings: np.ndarray, clips: TrainingClips, seed: int,
+                         log: Callable[[str], None]) -> dict[str, np.ndarray]:
+    """p(positive) of every baseline for the scored clips: each of :data:`~transfer.baselines.BASELINES` on the
+    time-averaged log-mel (``logmel``: the build's ``(n_rows, n_mels, n_frames)``), and logistic regression on the
+    raw embeddings (``(n_rows, dim)``)."""
+    train, scored = clips.train, clips.scored
+    y_train = train["label"].to_numpy(dtype=int)
+    needed = np.unique(np.concatenate([_rows(train), _rows(scored)]))
+    summary = dict(zip(needed.tolist(), mel_summary_features(logmel[needed])))
+    mel_train = np.stack([summary[r] for r in _rows(train)])
+    mel_scored = np.stack([summary[r] for r in _rows(scored)]) if len(scored) else np.zeros((0, mel_train.shape[1]))
+    predictions = {}
+    for name in BASELINES:
+        predictions[MEL_PREFIX + name] = fit_predict_baseline(name, mel_train, y_train, {"scored": mel_scored},
                                                               seed=seed)["scored"]
-            log(f"baseline {MEL_PREFIX}{name} trained")
-        predictions[EMBEDDING_BASELINE] = fit_predict_baseline(
-            "logistic_regression", embeddings[rows(train)], y_train, {"scored": embeddings[rows(scored)]},
-            seed=seed)["scored"]
+        log(f"baseline {MEL_PREFIX}{name} trained")
+    predictions[EMBEDDING_BASELINE] = fit_predict_baseline(
+        "logistic_regression", embeddings[_rows(train)], y_train, {"scored": embeddings[_rows(scored)]},
+        seed=seed)["scored"]
+    return predictions
 
-    groups = scored["group_id"].astype(str).to_numpy()  # bootstrap intervals resample whole groups
 
-    def evaluate(targets_: pd.Series, extra: dict[str, np.ndarray] | None = None) -> dict:
+def score_models(predictions: dict[str, np.ndarray], clips: TrainingClips, n_bootstrap: int,
+                 seed: int) -> dict[str, dict | None]:
+    """Every model's :func:`~foundation.metrics.binary_metrics` per evaluation split, against the weak labels
+    (:data:`~transfer.metrics_schema.AGAINST_WEAK`) and, where the dataset carries them, the human labels
+    (:data:`~transfer.metrics_schema.AGAINST_HUMAN`, None without; the weak labeller's own score scored too).
+    ``predictions``: ``{model: p(positive) per scored clip}``; bootstrap intervals resample whole groups."""
+    scored = clips.scored
+    groups = scored["group_id"].astype(str).to_numpy()
+
+    def evaluate(targets: pd.Series, columns: dict[str, np.ndarray]) -> dict:
         out: dict = {}
-        columns = {**predictions, **(extra or {})}
         for name, p in columns.items():
             out[name] = {}
             for split in EVAL_SPLITS:
-                mask = (scored["split"] == split).to_numpy() & targets_.notna().to_numpy()
+                mask = (scored["split"] == split).to_numpy() & targets.notna().to_numpy()
                 if mask.sum() == 0:
                     out[name][split] = {"n": 0, "note": f"no labelled clips in {split}"}
                     continue
-                out[name][split] = binary_metrics(targets_.to_numpy()[mask].astype(int), p[mask],
+                out[name][split] = binary_metrics(targets.to_numpy()[mask].astype(int), p[mask],
                                                   n_bootstrap=n_bootstrap, seed=seed, groups=groups[mask])
         return out
 
-    weak_targets = scored["label"].where(scored["status"] == OK).astype("Float64")
-    human = human_all.loc[scored.index] if human_all is not None else None
-    weak_score = None if human is None else \
-        (scored["score"].astype("Float64").fillna(0.0).to_numpy(dtype=float) + 1.0) / 2.0
-    metrics = MetricsRecord(
-        dataset=str(Path(dataset_dir)), build_fingerprint=dataset.fingerprint, policy=dataset.config.policy,
+    human = clips.human_scored
+    if human is None:
+        return {AGAINST_WEAK: evaluate(clips.weak_targets, predictions), AGAINST_HUMAN: None}
+    weak_score = (scored["score"].astype("Float64").fillna(0.0).to_numpy(dtype=float) + 1.0) / 2.0
+    return {AGAINST_WEAK: evaluate(clips.weak_targets, predictions),
+            AGAINST_HUMAN: evaluate(human, {**predictions, WEAK_LABEL_SCORE: weak_score})}
+
+
+def metrics_record(dataset: Dataset, config: TrainConfig, embedding: Embedding, record: EmbeddingRecord,
+                   clips: TrainingClips, trained: TrainedHead, scores: dict[str, dict | None]) -> MetricsRecord:
+    """``metrics.json``: the build, the configuration, the embeddings (``record``) and what ``embedding`` resolved
+    to, the training clips and the head's training, and the models' ``scores`` (:func:`score_models`)."""
+    y_train = clips.train["label"].to_numpy(dtype=int)
+    standardiser = trained.standardiser
+    has_human = clips.human is not None
+    return MetricsRecord(
+        dataset=str(dataset.path), build_fingerprint=dataset.fingerprint, policy=dataset.config.policy,
         neutral_band=dataset.config.neutral_band, train_config=config.to_dict(),
-        embedding=EmbeddingUsed(key=embedding.key, extractor=extractor.name,
-                                settings={k: v for k, v in extractor.cache_record(embedding.settings).items()
-                                          if k not in ("key", "backbone")},
-                                dim=int(embeddings.shape[1]), features_sha256=emb_meta["features_sha256"]),
-        weights=embedding.weights_record(), labels_trained_on=config.labels, n_train=int(len(train)),
-        train_positive_share=float(y_train.mean()), head_training=head_info,
+        embedding=EmbeddingUsed(key=record.key, extractor=record.extractor, settings=record.settings,
+                                dim=record.dim, features_sha256=record.features_sha256),
+        weights=embedding.weights_record(), labels_trained_on=config.labels, n_train=int(len(y_train)),
+        train_positive_share=float(y_train.mean()), head_training=trained.info,
         standardisation={"mode": standardiser.mode, "min_clips": standardiser.min_clips, "by": "group_id"},
-        features=FeaturesUsed.from_dict(embedding.record()), against_weak=evaluate(weak_targets),
-        against_human=None if human is None else evaluate(human.astype("Float64"), {WEAK_LABEL_SCORE: weak_score}),
-        human_labels_source=None if human is None else human_source,
-        human_labels_note="the dataset carries no human labels (manifest column human_label or --human-labels)"
-        if human is None else None)
-    frame = scored[["segment_id", "split", "group_id"]].reset_index(drop=True).assign(
-        weak_label=weak_targets.to_numpy(), human_label=None if human is None else human.astype("Float64").to_numpy())
-    return TrainResult(head, standardiser, metrics, frame.assign(**{f"p_{k}": v for k, v in predictions.items()}))
+        features=FeaturesUsed.from_dict(embedding.record()), against_weak=scores[AGAINST_WEAK],
+        against_human=scores[AGAINST_HUMAN], human_labels_source=clips.human_source if has_human else None,
+        human_labels_note=None if has_human else
+        "the dataset carries no human labels (manifest column human_label or --human-labels)")
 
 
 @dataclass

@@ -8,7 +8,8 @@ A build writes, into its output folder::
 
 and the later steps add::
 
-    embeddings/<key>.npy    cached VGG16 embeddings (float32, (n_rows_with_features, dim)) and <key>.json
+    embeddings/<key>.npy    cached embeddings (float32, (n_rows_with_features, dim)) and their record <key>.json
+                            (read by transfer.embedding_record)
     model/                  the trained valence model (head.keras, model.json)
     metrics.json            the trained model's metrics
     label_quality.json      weak labels against human labels (pipelines.label_quality --dataset)
@@ -16,8 +17,8 @@ and the later steps add::
     run.json                the resolved configuration of every step of the last pipelines.run
     report/index.html       the HTML report (pipelines.report, pipelines.run), unless told to write it elsewhere
 
-Every file name above is defined here and nowhere else; :class:`Dataset` reads them. It is readable without
-this package too (pandas, pyarrow, DuckDB, ``numpy.load(..., mmap_mode="r")``).
+Every file name above is defined in :mod:`weaklabel.layout` and nowhere else; :class:`Dataset` reads them. It
+is readable without this package too (pandas, pyarrow, DuckDB, ``numpy.load(..., mmap_mode="r")``).
 """
 from __future__ import annotations
 
@@ -179,12 +180,6 @@ class Dataset:
     def embeddings_dir(self) -> Path:
         return self.path / EMBEDDINGS_DIR
 
-    def embeddings(self, key: str) -> np.ndarray | None:
-        """The cached embeddings for an embedding key (``transfer.embedding.EmbeddingSpec.key``),
-        memory-mapped ``(n_rows_with_features, dim)`` float32, if they were computed from the features this
-        dataset holds now; else None."""
-        return load_cached_embeddings(self.embeddings_dir, key, self.features_sha256)
-
     @property
     def model_dir(self) -> Path:
         """Where ``pipelines.train`` saves the model by default."""
@@ -318,26 +313,3 @@ def finished_build_problem(out_dir: Path, record: BuildRecord) -> str | None:
             pass
     return None
 
-
-def embedding_files(cache_dir: str | Path, key: str) -> tuple[Path, Path]:
-    """The cached embeddings array and its record for an embedding key in ``cache_dir`` (a dataset's
-    ``embeddings/`` folder, or a cache shared by datasets with identical features)."""
-    base = Path(cache_dir)  # the key may hold dots (a package version): suffixes appended, never substituted
-    return base / f"{key}.npy", base / f"{key}.json"
-
-
-def load_cached_embeddings(cache_dir: str | Path, key: str, features_sha256: str) -> np.ndarray | None:
-    """The cached embeddings for ``key`` if they were computed from features with this content; else None.
-
-    The record (``.json``) is written after the array and removed before a new array is written, so a
-    record that names these features and the array's shape vouches for the array beside it.
-    """
-    array_path, meta_path = embedding_files(cache_dir, key)
-    try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        array = np.load(array_path, mmap_mode="r")
-    except (OSError, ValueError):
-        return None
-    if meta.get("features_sha256") != features_sha256 or list(array.shape) != meta.get("shape"):
-        return None
-    return array

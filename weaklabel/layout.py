@@ -37,6 +37,13 @@ DATASET_ENTRIES = (SEGMENTS_FILE, BUILD_FILE, FEATURES_DIR, EMBEDDINGS_DIR, MODE
                    LABEL_QUALITY_FILE, LABEL_QUALITY_MARKDOWN_FILE, EVALUATIONS_DIR, LEGACY_EVALUATION[0], TRANSCRIPTS_DIR)
 
 
+def embedding_files(cache_dir: str | Path, key: str) -> tuple[Path, Path]:
+    """The cached embeddings array and its record for an embedding key in ``cache_dir`` (a dataset's
+    :data:`EMBEDDINGS_DIR`, or a cache shared by datasets with identical features): ``<key>.npy``, ``<key>.json``."""
+    base = Path(cache_dir)  # the key may hold dots (a package version): suffixes appended, never substituted
+    return base / f"{key}.npy", base / f"{key}.json"
+
+
 def dataset_entries(folder: str | Path) -> frozenset[str]:
     """The names in ``folder`` that belong to a dataset built there (:data:`DATASET_ENTRIES`), when its
     ``build.json`` is one this tool wrote; else none. The folder's other files (the recordings of a corpus

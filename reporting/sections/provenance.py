@@ -33,16 +33,16 @@ def provenance_section(inputs: ReportInputs) -> Section:
     parts.append("<h3>Weights used</h3>")
     if inputs.embeddings:
         table_rows = []
-        for e in inputs.embeddings:
-            if e.get("error"):
-                table_rows.append([e["file"], "—", "—", "—", "—", "—", f"unreadable: {e['error']}"])
+        for cached in inputs.embeddings:
+            record = cached.record
+            if record is None:
+                table_rows.append([cached.file, "—", "—", "—", "—", "—", f"unreadable: {cached.error}"])
                 continue
-            w = e.get("weights") or {}
-            current = e.get("features_sha256") == inputs.features_sha256
-            table_rows.append([e.get("key") or e.get("file"), e.get("layer"),
-                               "×".join(str(s) for s in e.get("shape", [])), weights_text(w, path=False),
-                               str(w.get("sha256") or "")[:12] + "…", w.get("verified"),
-                               "yes" if current and e.get("array_present") else
+            w = record.weights or {}
+            current = record.features_sha256 == inputs.features_sha256
+            table_rows.append([record.key, record.settings.get("layer"), "×".join(str(s) for s in record.shape),
+                               weights_text(w, path=False), str(w.get("sha256") or "")[:12] + "…", w.get("verified"),
+                               "yes" if current and cached.array_present else
                                ("array missing" if current else "no: other features")])
         parts.append(table(["embeddings (cache key)", "layer", "shape", "weights, when computed", "weights sha256",
                             "verified", "of these features"], table_rows,
