@@ -16,7 +16,6 @@ from transfer.features import EmbeddingConfig, WhisperOptions, WhisperSettings
 from transfer.features import whisper as whisper_module
 from transfer.features.whisper import (FRAME_SAMPLES, SAMPLE_RATE, Encoder, assemble, get_encoder, plan_windows,
                                        pool)
-from transfer.model_record import MODEL_FORMAT_VERSION
 from weaklabel import whisper_model
 from weaklabel.build import BuildConfig, build_dataset
 from weaklabel.logmel import LogMelParams
