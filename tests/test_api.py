@@ -70,10 +70,10 @@ def test_the_readme_example_pointed_at_the_demo_is_the_command_line_s_demo(monke
             return result
         return call
 
-    monkeypatch.setattr(weaklabel, "build_dataset", record("build", SimpleNamespace(counts={"ok": 0})))
+    monkeypatch.setattr(weaklabel, "build_dataset", record("build", SimpleNamespace(counts=SimpleNamespace(ok=0))))
     monkeypatch.setattr(transfer, "embed", record("embed", (np.zeros((0, 1)), {})))
     monkeypatch.setattr(transfer, "train", record("train", SimpleNamespace(
-        model_dir="model", metrics={"against_weak_labels": {"head": {"test": {}}}})))
+        model_dir="model", metrics=SimpleNamespace(head_test=lambda target: {}))))
     monkeypatch.setattr(transfer, "predict", record("predict", pd.DataFrame(columns=["kind", "file", "p_positive"])))
     monkeypatch.setattr(reporting, "build_report", record("report", None))
     monkeypatch.chdir(REPO_ROOT)
