@@ -40,7 +40,7 @@ def command_line() -> CommandLine:
     """The build's options: :class:`BuildConfig`, the output folder, :class:`ExecutorConfig`, progress."""
     cli = CommandLine("python -m pipelines.build_dataset", __doc__,
                       groups=("corpus", "output", "clips and features", "weak labels and splits", "running"))
-    cli.add("build", BuildConfig, flags=TRANSCRIPTION_FLAGS, exclude=TRANSCRIPTION_NOT_ON_COMMAND_LINE)
+    cli.add("build", BuildConfig, flags=TRANSCRIPTION_FLAGS, exclude=TRANSCRIPTION_NOT_ON_COMMAND_LINE, group="corpus")
     out = cli.group("output")
     out.add_argument("--out", type=Path, help=f"output directory (default for the demo: {DEMO_OUT_DIR})")
     out.add_argument("--overwrite", action="store_true",

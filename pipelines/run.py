@@ -89,7 +89,7 @@ def command_line() -> CommandLine:
                           "that the error line names)")
     own.add_argument("--verbose", action="store_true", help="show TensorFlow's own start-up log")
     cli.add("build", BuildConfig, notes={"seed": "also the training and bootstrap seed"}, flags=TRANSCRIPTION_FLAGS,
-            exclude=TRANSCRIPTION_NOT_ON_COMMAND_LINE)
+            exclude=TRANSCRIPTION_NOT_ON_COMMAND_LINE, group="corpus")
     cli.add("embed", EmbeddingConfig)
     cli.add("train", TrainConfig, exclude=SET_BY_EMBED["train"] + ("seed",))
     cli.add("train_options", TrainOptions, group="model")

@@ -34,7 +34,7 @@ def test_one_row_per_transcript_line(real_build):
     assert len(df) == lines == 48
     assert set(df["status"]) <= {"ok", "abstained"}
     build = json.loads((real_build / "build.json").read_text())
-    assert build["counts"]["segments"] == 48 and build["features"]["clip_seconds"] == 7.0
+    assert build["counts"]["segments"] == 48 and build["config"]["clip_seconds"] == 7.0
 
 
 def test_labels_equal_the_scorers_applied_directly(real_build):
@@ -59,8 +59,7 @@ def test_labels_equal_the_scorers_applied_directly(real_build):
 def test_clips_are_seven_seconds_cut_from_the_transcript_span(real_build):
     df = pd.read_parquet(real_build / "segments.parquet")
     feats = np.load(real_build / "features/logmel.npy", mmap_mode="r")
-    params = LogMelParams(**{k: v for k, v in json.loads((real_build / "build.json").read_text())
-                             ["features"]["log_mel"].items()})
+    params = LogMelParams(**json.loads((real_build / "build.json").read_text())["config"]["mel"])
     assert feats.shape[1:] == (params.n_mels, params.n_frames(7 * 16000))
     for row in df.itertuples():
         assert row.start - 1e-9 <= row.clip_source_start_s < row.clip_source_end_s <= row.end + 1e-6
@@ -83,7 +82,7 @@ def test_speech_energy_lies_inside_the_timestamps(real_build):
     """Mel energy in the clip's audio region exceeds the recording's between-segment energy."""
     df = pd.read_parquet(real_build / "segments.parquet")
     feats = np.load(real_build / "features/logmel.npy", mmap_mode="r")
-    hop_s = json.loads((real_build / "build.json").read_text())["features"]["log_mel"]["hop_length"] / 16000
+    hop_s = json.loads((real_build / "build.json").read_text())["config"]["mel"]["hop_length"] / 16000
     ratios = []
     for video, rows in df.groupby("video_id"):
         audio, sr = sf.read(REAL_MOSEI / "Raw/Audio/Full/WAV_16000" / f"{video}.wav", dtype="float32")
@@ -112,6 +111,6 @@ def test_standard_folds_file_is_accepted(tmp_path):
     config = BuildConfig(corpus="mosei", root=str(REAL_MOSEI), folds=str(MOSEI_FOLDS),
                          mel=LogMelParams(n_mels=32, n_fft=512, win_length=512, hop_length=512))
     result = build_dataset(config, tmp_path / "out", workers=1)
-    assert result.counts.by_split == {"unassigned": {"segments": 48, "ok": result.counts.ok, "positive":
-                                         result.counts.positive, "negative":
-                                         result.counts.negative, "groups": 4}}
+    assert result.counts.to_dict()["by_split"] == {"unassigned": {
+        "segments": 48, "ok": result.counts.ok, "positive": result.counts.positive, "negative": result.counts.negative,
+        "groups": 4}}
