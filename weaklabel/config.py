@@ -169,9 +169,11 @@ class BuildConfig:
         data["scorers"] = {name: SCORERS[name].version for name in self.scorers()}
         data["format_version"] = FORMAT_VERSION
         del data["allow_empty_splits"]
-        transcription = data.pop("transcription")
+        # The transcription settings only where the build transcribes: another default of theirs is not another
+        # build of a corpus that is not transcribed.
+        transcription = data.pop("transcription") if self.transcribe else {"model": None}
         data["transcription_model"] = transcription.pop("model")
-        data["transcription"] = transcription
+        data["transcription"] = transcription if self.transcribe else None
         if data["policy_fallback"] is None:
             del data["policy_fallback"]
         return data
@@ -184,9 +186,9 @@ class BuildConfig:
                     if k in recorded}
         # A record without a transform version was made by version 1 (librosa's arithmetic).
         mel = LogMelParams(**{"transform_version": 1, **recorded["mel"]})
-        # A record without transcription settings was made without --transcribe (its own defaults).
+        # A record without transcription settings was made without --transcribe (the settings' defaults).
         transcription = TranscriptionSettings.from_dict({**(recorded.get("transcription") or {}),
-                                                         "model": recorded.get("transcription_model", "base")})
+                                                         "model": recorded.get("transcription_model") or "base"})
         return cls(**fields, **optional, split_fractions=tuple(recorded["split_fractions"]), mel=mel,
                    transcribe=bool(recorded.get("transcribe", False)), transcription=transcription)
 
